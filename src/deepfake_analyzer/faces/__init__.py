@@ -1,0 +1,1 @@
+"""Faces: detection with MediaPipe BlazeFace, square crops, and tracking across frames."""

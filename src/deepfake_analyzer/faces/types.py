@@ -1,0 +1,41 @@
+"""Face detections, crops and tracks that cross the faces boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FaceDetection:
+    """One face in one frame, in the frame's pixel coordinates.
+
+    `box_xyxy` is (x0, y0, x1, y1) in pixels, x1 > x0 and y1 > y0; `confidence` in [0, 1];
+    `keypoints` is a (K, 2) float array in pixels (BlazeFace gives 6: eyes, nose, mouth, ears),
+    possibly empty.
+    """
+
+    box_xyxy: tuple[float, float, float, float]
+    confidence: float
+    keypoints: np.ndarray
+
+    def __post_init__(self) -> None:
+        x0, y0, x1, y1 = self.box_xyxy
+        if not (x1 > x0 and y1 > y0):
+            raise ValueError(f"empty face box {self.box_xyxy}")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence {self.confidence} outside [0, 1]")
+
+    @property
+    def width(self) -> float:
+        return self.box_xyxy[2] - self.box_xyxy[0]
+
+    @property
+    def height(self) -> float:
+        return self.box_xyxy[3] - self.box_xyxy[1]
+
+    @property
+    def center(self) -> tuple[float, float]:
+        x0, y0, x1, y1 = self.box_xyxy
+        return ((x0 + x1) / 2.0, (y0 + y1) / 2.0)

@@ -1,0 +1,1 @@
+"""Decoding: videos through ffmpeg, stills through OpenCV/Pillow, folders into file lists."""

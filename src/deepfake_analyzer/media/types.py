@@ -1,0 +1,82 @@
+"""Frames and media descriptions that cross the decode boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+MediaKind = Literal["video", "image"]
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".m4v"})
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: RGB uint8 pixels (H, W, 3), its decoder index and time.
+
+    `index` counts sampled frames from 0; `timestamp_s` is the decoder's presentation
+    time, never index / nominal fps.
+    """
+
+    index: int
+    timestamp_s: float
+    image: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.image.ndim != 3 or self.image.shape[2] != 3 or self.image.dtype != np.uint8:
+            raise ValueError(
+                f"Frame.image must be (H, W, 3) uint8 RGB, got {self.image.shape} {self.image.dtype}"
+            )
+        if self.index < 0 or self.timestamp_s < 0:
+            raise ValueError("Frame index and timestamp_s must be non-negative")
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What we know of an input before decoding its pixels.
+
+    `width`/`height` are the displayed size (after rotation); `duration_s` is 0 for images.
+    `warnings` lists non-fatal problems found while probing or decoding.
+    """
+
+    path: str
+    kind: MediaKind
+    width: int
+    height: int
+    duration_s: float = 0.0
+    fps: float | None = None
+    rotation_deg: int = 0
+    codec: str | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    """Which frames to decode from a video. `fps=None` means every frame."""
+
+    fps: float | None = 2.0
+    max_frames: int | None = 300
+    start_s: float = 0.0
+    end_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.fps is not None and self.fps <= 0:
+            raise ValueError("fps must be positive (or None for every frame)")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise ValueError("max_frames must be at least 1")
+        if self.start_s < 0:
+            raise ValueError("start must be >= 0 seconds")
+        if self.end_s is not None and self.end_s <= self.start_s:
+            raise ValueError("end must be after start")

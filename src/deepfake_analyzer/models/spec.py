@@ -1,0 +1,182 @@
+"""The model spec: the preprocessing contract saved beside a model's weights.
+
+Training and inference read the same spec, so crop margin, input size, scaling and
+thresholds cannot drift apart. The spec is a JSON file `<weights stem>.spec.json`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from deepfake_analyzer.errors import ModelError
+
+Scaling = Literal["unit", "symmetric"]  # [0, 1] or [-1, 1] (Keras Xception's preprocess_input)
+ChannelOrder = Literal["RGB", "BGR"]
+CalibrationMethod = Literal["none", "temperature", "platt"]
+
+SPEC_SUFFIX = ".spec.json"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Maps the model's raw probability p to a calibrated one.
+
+    `temperature`: sigmoid(logit(p) / t). `platt`: sigmoid(a * logit(p) + b). `none`: p.
+    """
+
+    method: CalibrationMethod = "none"
+    temperature: float = 1.0
+    a: float = 1.0
+    b: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.method not in ("none", "temperature", "platt"):
+            raise ValueError(f"unknown calibration method {self.method!r}")
+        if self.temperature <= 0:
+            raise ValueError("calibration temperature must be positive")
+
+    def apply(self, probabilities: np.ndarray) -> np.ndarray:
+        p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-7, 1 - 1e-7)
+        if self.method == "none":
+            return p
+        logit = np.log(p / (1 - p))
+        z = logit / self.temperature if self.method == "temperature" else self.a * logit + self.b
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Calibrated-score thresholds: >= `fake` is fake, >= `suspicious` is suspicious."""
+
+    suspicious: float = 0.5
+    fake: float = 0.7
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.suspicious <= self.fake < 1.0:
+            raise ValueError("thresholds need 0 < suspicious <= fake < 1")
+
+    def label(self, score: float) -> str:
+        if score >= self.fake:
+            return "fake"
+        if score >= self.suspicious:
+            return "suspicious"
+        return "real"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to feed a model and read its output.
+
+    `weights_file` is relative to the spec's folder. `weights_sha256` is checked on load when
+    set. `training` and `metrics` are free-form summaries written by `train`/`evaluate`.
+    """
+
+    name: str
+    input_size: int = 299
+    scaling: Scaling = "unit"
+    channel_order: ChannelOrder = "RGB"
+    crop_margin: float = 1.3
+    architecture: str = "xception"
+    weights_file: str = ""
+    weights_sha256: str = ""
+    weights_format: str = "keras"
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    calibration: Calibration = field(default_factory=Calibration)
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    spec_version: int = 1
+
+    def __post_init__(self) -> None:
+        if not 32 <= self.input_size <= 1024:
+            raise ValueError(f"input_size {self.input_size} outside 32..1024")
+        if self.scaling not in ("unit", "symmetric"):
+            raise ValueError(f"scaling must be 'unit' or 'symmetric', got {self.scaling!r}")
+        if self.channel_order not in ("RGB", "BGR"):
+            raise ValueError(f"channel_order must be RGB or BGR, got {self.channel_order!r}")
+        if not 1.0 <= self.crop_margin <= 3.0:
+            raise ValueError(f"crop_margin {self.crop_margin} outside 1.0..3.0")
+
+    def preprocess(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 RGB crops -> float32 model input per this spec."""
+        x = np.asarray(crops_rgb_uint8)
+        if self.channel_order == "BGR":
+            x = x[..., ::-1]
+        x = x.astype(np.float32) / 255.0
+        if self.scaling == "symmetric":
+            x = x * 2.0 - 1.0
+        return x
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "spec") -> ModelSpec:
+        known = {f.name for f in fields(cls)}
+        for key in data:
+            if key not in known:
+                hint = difflib.get_close_matches(key, known, n=1)
+                suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+                raise ModelError(f"unknown key {key!r} in model spec{suggestion}", source)
+        values = dict(data)
+        try:
+            if isinstance(values.get("thresholds"), dict):
+                values["thresholds"] = Thresholds(**values["thresholds"])
+            if isinstance(values.get("calibration"), dict):
+                values["calibration"] = Calibration(**values["calibration"])
+            return cls(**values)
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"invalid model spec: {exc}", source) from None
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> ModelSpec:
+        try:
+            data = json.loads(Path(path).read_text())
+        except OSError as exc:
+            raise ModelError(f"cannot read model spec: {exc.strerror}", path) from None
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"model spec is not valid JSON: {exc.msg}", path) from None
+        if not isinstance(data, dict):
+            raise ModelError("model spec must be a JSON object", path)
+        return cls.from_dict(data, str(path))
+
+    def with_weights(self, weights_path: Path) -> ModelSpec:
+        """A copy pointing at `weights_path` (relative name) with its sha256 filled in."""
+        return replace(
+            self, weights_file=Path(weights_path).name, weights_sha256=sha256_of(weights_path)
+        )
+
+
+def spec_path_for(weights_path: Path) -> Path:
+    """`models/foo.keras` -> `models/foo.spec.json`."""
+    weights_path = Path(weights_path)
+    stem = weights_path.name.split(".")[0]
+    return weights_path.with_name(stem + SPEC_SUFFIX)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+SEED_STYLE_SPEC = ModelSpec(
+    name="user-model",
+    input_size=299,
+    scaling="unit",
+    channel_order="RGB",
+    crop_margin=1.3,
+    thresholds=Thresholds(suspicious=0.5, fake=0.5),
+)
+"""Defaults for a user's model given without a spec: RGB 299x299 in [0, 1], >= 0.5 is fake."""

@@ -1,0 +1,1 @@
+"""Reports: the typed analysis result and its JSON, CSV and HTML writers."""

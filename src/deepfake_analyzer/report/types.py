@@ -1,0 +1,223 @@
+"""The analysis result: frozen dataclasses returned by `deepfake_analyzer.analyze`.
+
+Dicts appear only when a report is written (`Report.to_dict`), following the JSON schema in
+`docs/report-schema.md` (version `SCHEMA_VERSION`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SCHEMA_VERSION = "1.0"
+
+VerdictLabel = Literal["real", "suspicious", "fake", "no-face"]
+VERDICT_LABELS: tuple[str, ...] = ("real", "suspicious", "fake", "no-face")
+
+
+def _check_score(score: float | None) -> None:
+    if score is not None and not 0.0 <= score <= 1.0:
+        raise ValueError(f"score {score} outside [0, 1]")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A label and the manipulation probability behind it (None for `no-face`)."""
+
+    label: VerdictLabel
+    score: float | None
+
+    def __post_init__(self) -> None:
+        if self.label not in VERDICT_LABELS:
+            raise ValueError(f"unknown verdict label {self.label!r}")
+        _check_score(self.score)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "score": _round(self.score)}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A contiguous time range of one track above the suspicious threshold."""
+
+    start_s: float
+    end_s: float
+    peak: float
+    peak_s: float
+
+    def __post_init__(self) -> None:
+        if self.end_s < self.start_s:
+            raise ValueError("segment ends before it starts")
+        _check_score(self.peak)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start_s": _round(self.start_s),
+            "end_s": _round(self.end_s),
+            "peak": _round(self.peak),
+            "peak_s": _round(self.peak_s),
+        }
+
+
+@dataclass(frozen=True)
+class TrackPoint:
+    """One track's face score at one sampled frame."""
+
+    frame_index: int
+    timestamp_s: float
+    score: float
+
+
+@dataclass(frozen=True)
+class Track:
+    """One person followed across frames, with its score timeline and verdict."""
+
+    id: int
+    verdict: Verdict
+    segments: tuple[Segment, ...] = ()
+    timeline: tuple[TrackPoint, ...] = ()
+
+    @property
+    def first_s(self) -> float:
+        return self.timeline[0].timestamp_s if self.timeline else 0.0
+
+    @property
+    def last_s(self) -> float:
+        return self.timeline[-1].timestamp_s if self.timeline else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "verdict": self.verdict.to_dict(),
+            "first_s": _round(self.first_s),
+            "last_s": _round(self.last_s),
+            "num_faces": len(self.timeline),
+            "segments": [s.to_dict() for s in self.segments],
+        }
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One face in one sampled frame with its score and track."""
+
+    track_id: int
+    box_xyxy: tuple[float, float, float, float]
+    score: float
+    detection_confidence: float
+
+    def __post_init__(self) -> None:
+        _check_score(self.score)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "track_id": self.track_id,
+            "box_xyxy": [round(float(v), 1) for v in self.box_xyxy],
+            "score": _round(self.score),
+            "detection_confidence": _round(self.detection_confidence),
+        }
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """One sampled frame: its decoder index and time, and the faces found in it."""
+
+    index: int
+    timestamp_s: float
+    faces: tuple[FaceResult, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "timestamp_s": _round(self.timestamp_s),
+            "faces": [f.to_dict() for f in self.faces],
+        }
+
+
+@dataclass(frozen=True)
+class InputSummary:
+    """The analyzed input as decoded (displayed size, after rotation)."""
+
+    path: str
+    kind: Literal["video", "image"]
+    duration_s: float
+    width: int
+    height: int
+    sha256: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "duration_s": _round(self.duration_s),
+            "width": self.width,
+            "height": self.height,
+            "sha256": self.sha256,
+        }
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """Which model scored the faces, with its provenance and thresholds."""
+
+    name: str
+    sha256: str
+    input_size: int
+    thresholds: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "sha256": self.sha256,
+            "input_size": self.input_size,
+            "thresholds": dict(self.thresholds),
+            "provenance": dict(self.provenance),
+        }
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """A face crop kept for the HTML report (JPEG bytes), with where it came from."""
+
+    track_id: int
+    frame_index: int
+    timestamp_s: float
+    score: float
+    jpeg: bytes
+    heatmap_jpeg: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """The whole result of analyzing one input."""
+
+    input: InputSummary
+    model: ModelSummary
+    verdict: Verdict
+    tracks: tuple[Track, ...] = ()
+    frames: tuple[FrameResult, ...] = ()
+    timings_s: dict[str, float] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+    thumbnails: tuple[Thumbnail, ...] = ()
+    created_utc: str = ""
+    analyzer_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "analyzer_version": self.analyzer_version,
+            "created_utc": self.created_utc,
+            "input": self.input.to_dict(),
+            "model": self.model.to_dict(),
+            "verdict": self.verdict.to_dict(),
+            "tracks": [t.to_dict() for t in self.tracks],
+            "frames": [f.to_dict() for f in self.frames],
+            "timings_s": {k: _round(v) for k, v in self.timings_s.items()},
+            "errors": list(self.errors),
+            "options": dict(self.options),
+        }
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(float(value), digits)

@@ -1,0 +1,1 @@
+"""Training and evaluation: data sources, face-crop cache, self-blending, train and evaluate."""
