@@ -1,0 +1,16 @@
+"""Where the project's shipped files live (models, sample media).
+
+The package is installed editable from a checkout (`pip install -e .`), so shipped files are
+found relative to the source tree: `<checkout>/models` and `<checkout>/sample_media`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MODELS_DIR = PROJECT_ROOT / "models"
+SAMPLE_MEDIA_DIR = PROJECT_ROOT / "sample_media"
+
+DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_xception.spec.json"
+"""The default classifier's spec; its `weights_file` names the weights beside it."""
