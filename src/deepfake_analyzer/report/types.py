@@ -202,6 +202,7 @@ class Report:
     thumbnails: tuple[Thumbnail, ...] = ()
     created_utc: str = ""
     analyzer_version: str = ""
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -215,6 +216,7 @@ class Report:
             "frames": [f.to_dict() for f in self.frames],
             "timings_s": {k: _round(v) for k, v in self.timings_s.items()},
             "errors": list(self.errors),
+            "warnings": list(self.warnings),
             "options": dict(self.options),
         }
 

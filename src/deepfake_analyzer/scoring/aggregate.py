@@ -1,0 +1,268 @@
+"""Per-face scores -> per-frame scores, per-track scores, segments and verdicts (pure numpy).
+
+The rules, with their reasons (also in `docs/report-schema.md`):
+
+* **Frame score** = the highest face score in the frame: one manipulated face makes the frame
+  suspicious however many real faces stand beside it.
+* **Track score** = the mean of the track's top-k face scores, k = max(1, ceil(25 % of its
+  faces)). A few noisy frames cannot flip it: isolated spikes in a real track are diluted by
+  the other top-k values, and a few low frames in a fake track (blur, profile, a detector miss)
+  are ignored because only the top quarter counts. A swap that shows in only part of a clip
+  still reaches the track's verdict when it covers a quarter of the track's faces.
+* **Segments** = contiguous runs where the lightly smoothed score (centred mean over 3 points)
+  is >= the suspicious threshold; the first and last points repeat themselves as padding so
+  a spike does not leak into a low edge point. Smoothing never crosses a gap: consecutive
+  points more than `max_gap_factor` x the track's median step apart start a new piece, and a
+  run never spans two pieces. A segment runs from its first to its last point's time (one
+  point: start = end); its `peak` is the highest raw score inside it.
+* **Video verdict** follows the most suspicious track (highest track score). A short track
+  (fewer than `min_track_faces` faces, e.g. a face glimpsed in 1-2 frames or a false
+  detection) only takes part when every one of its faces is >= the fake threshold (confidently
+  fake), or when no track is long enough (images, very short clips).
+* No face at all -> `Verdict("no-face", None)`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from deepfake_analyzer.models.spec import Thresholds
+from deepfake_analyzer.report.types import Segment, Track, TrackPoint, Verdict
+
+
+@dataclass(frozen=True)
+class FaceScore:
+    """One face's calibrated manipulation probability, in one sampled frame, on one track."""
+
+    frame_index: int
+    timestamp_s: float
+    track_id: int
+    score: float
+
+    def __post_init__(self) -> None:
+        if self.frame_index < 0:
+            raise ValueError(f"frame_index must be >= 0, got {self.frame_index}")
+        if not (math.isfinite(self.timestamp_s) and self.timestamp_s >= 0):
+            raise ValueError(f"timestamp_s must be finite and >= 0, got {self.timestamp_s}")
+        if self.track_id < 0:
+            raise ValueError(f"track_id must be >= 0, got {self.track_id}")
+        if not 0.0 <= self.score <= 1.0:  # also rejects NaN
+            raise ValueError(f"score {self.score} outside [0, 1]")
+
+
+@dataclass(frozen=True)
+class FrameScore:
+    """The highest face score in one sampled frame that has at least one face."""
+
+    frame_index: int
+    timestamp_s: float
+    score: float
+    num_faces: int
+
+
+@dataclass(frozen=True)
+class AggregationRule:
+    """The knobs of the aggregation rules above; defaults are the documented ones."""
+
+    top_fraction: float = 0.25
+    min_track_faces: int = 3
+    smoothing_window: int = 3
+    max_gap_factor: float = 2.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.top_fraction <= 1.0:
+            raise ValueError("top_fraction must be in (0, 1]")
+        if self.min_track_faces < 1:
+            raise ValueError("min_track_faces must be >= 1")
+        if self.smoothing_window < 1 or self.smoothing_window % 2 == 0:
+            raise ValueError("smoothing_window must be a positive odd number")
+        if self.max_gap_factor < 1.0:
+            raise ValueError("max_gap_factor must be >= 1")
+
+
+DEFAULT_RULE = AggregationRule()
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """Tracks (sorted by id) with timelines and segments, the video verdict, frame scores.
+
+    `notes` explains decisions a reader could find surprising (e.g. a short suspicious track
+    that was left out of the video verdict); the pipeline may copy them into report warnings.
+    """
+
+    tracks: tuple[Track, ...]
+    verdict: Verdict
+    frame_scores: tuple[FrameScore, ...]
+    decisive_track_id: int | None = None
+    notes: tuple[str, ...] = ()
+
+
+def top_k_count(num_faces: int, top_fraction: float = DEFAULT_RULE.top_fraction) -> int:
+    """k = max(1, ceil(top_fraction x num_faces)) (with a tolerance for float round-off)."""
+    return max(1, math.ceil(num_faces * top_fraction - 1e-9))
+
+
+def track_score(scores: Sequence[float] | np.ndarray, top_fraction: float = 0.25) -> float:
+    """Mean of the top-k scores of one track; usable as a running score while analyzing."""
+    values = np.asarray(scores, dtype=np.float64).ravel()
+    if values.size == 0:
+        raise ValueError("a track needs at least one score")
+    k = top_k_count(values.size, top_fraction)
+    top = np.sort(values)[-k:]
+    return float(np.clip(top.mean(), 0.0, 1.0))
+
+
+def gap_breaks(
+    times_s: np.ndarray, max_gap_factor: float = DEFAULT_RULE.max_gap_factor
+) -> list[slice]:
+    """Split sorted times into pieces where a step exceeds `max_gap_factor` x the median step.
+
+    With fewer than 3 points (no reliable median step) nothing is split.
+    """
+    times = np.asarray(times_s, dtype=np.float64)
+    n = times.size
+    if n < 3:
+        return [slice(0, n)] if n else []
+    steps = np.diff(times)
+    positive = steps[steps > 0]
+    if positive.size == 0:
+        return [slice(0, n)]
+    limit = max_gap_factor * float(np.median(positive))
+    cut_after = np.nonzero(steps > limit + 1e-9)[0]
+    starts = [0, *(int(i) + 1 for i in cut_after)]
+    ends = [*(int(i) + 1 for i in cut_after), n]
+    return [slice(a, b) for a, b in zip(starts, ends, strict=True)]
+
+
+def smooth(values: np.ndarray, window: int = DEFAULT_RULE.smoothing_window) -> np.ndarray:
+    """Centred moving mean; the ends repeat the edge value (so a spike does not leak into a
+    low first or last point as it would with a shrinking window)."""
+    values = np.asarray(values, dtype=np.float64)
+    if window <= 1 or values.size <= 1:
+        return values.copy()
+    half = window // 2
+    padded = np.pad(values, half, mode="edge")
+    return np.convolve(padded, np.ones(window) / window, mode="valid")
+
+
+def find_segments(
+    times_s: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    rule: AggregationRule = DEFAULT_RULE,
+) -> tuple[Segment, ...]:
+    """Contiguous runs of smoothed score >= threshold, never spanning a gap (see module doc)."""
+    times = np.asarray(times_s, dtype=np.float64)
+    raw = np.asarray(scores, dtype=np.float64)
+    segments: list[Segment] = []
+    for piece in gap_breaks(times, rule.max_gap_factor):
+        t, s = times[piece], raw[piece]
+        above = smooth(s, rule.smoothing_window) >= threshold - 1e-12
+        i = 0
+        while i < above.size:
+            if not above[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < above.size and above[j + 1]:
+                j += 1
+            run = s[i : j + 1]
+            peak_at = i + int(np.argmax(run))
+            segments.append(
+                Segment(
+                    start_s=float(t[i]),
+                    end_s=float(t[j]),
+                    peak=float(s[peak_at]),
+                    peak_s=float(t[peak_at]),
+                )
+            )
+            i = j + 1
+    return tuple(segments)
+
+
+def aggregate(
+    face_scores: Iterable[FaceScore],
+    thresholds: Thresholds,
+    rule: AggregationRule = DEFAULT_RULE,
+) -> Aggregation:
+    """Aggregate every face score of one input into tracks, segments and a video verdict."""
+    faces = sorted(face_scores, key=lambda f: (f.timestamp_s, f.frame_index, f.track_id))
+    if not faces:
+        return Aggregation(tracks=(), verdict=Verdict("no-face", None), frame_scores=())
+
+    frame_scores = _frame_scores(faces)
+
+    by_track: dict[int, list[FaceScore]] = {}
+    for face in faces:
+        by_track.setdefault(face.track_id, []).append(face)
+
+    tracks: list[Track] = []
+    for track_id in sorted(by_track):
+        points = by_track[track_id]
+        seen: set[int] = set()
+        for p in points:
+            if p.frame_index in seen:
+                raise ValueError(f"track {track_id} has two faces in frame {p.frame_index}")
+            seen.add(p.frame_index)
+        times = np.array([p.timestamp_s for p in points])
+        scores = np.array([p.score for p in points])
+        score = track_score(scores, rule.top_fraction)
+        tracks.append(
+            Track(
+                id=track_id,
+                verdict=Verdict(thresholds.label(score), score),  # type: ignore[arg-type]
+                segments=find_segments(times, scores, thresholds.suspicious, rule),
+                timeline=tuple(
+                    TrackPoint(frame_index=p.frame_index, timestamp_s=p.timestamp_s, score=p.score)
+                    for p in points
+                ),
+            )
+        )
+
+    verdict, decisive, notes = _video_verdict(tracks, thresholds, rule)
+    return Aggregation(
+        tracks=tuple(tracks),
+        verdict=verdict,
+        frame_scores=frame_scores,
+        decisive_track_id=decisive,
+        notes=notes,
+    )
+
+
+def _frame_scores(faces: list[FaceScore]) -> tuple[FrameScore, ...]:
+    best: dict[int, tuple[float, float, int]] = {}
+    for face in faces:
+        ts, score, count = best.get(face.frame_index, (face.timestamp_s, -1.0, 0))
+        best[face.frame_index] = (ts, max(score, face.score), count + 1)
+    ordered = sorted(best.items(), key=lambda item: (item[1][0], item[0]))
+    return tuple(
+        FrameScore(frame_index=index, timestamp_s=ts, score=score, num_faces=count)
+        for index, (ts, score, count) in ordered
+    )
+
+
+def _video_verdict(
+    tracks: list[Track], thresholds: Thresholds, rule: AggregationRule
+) -> tuple[Verdict, int, tuple[str, ...]]:
+    longest = max(len(t.timeline) for t in tracks)
+    all_short = longest < rule.min_track_faces
+    eligible: list[Track] = []
+    notes: list[str] = []
+    for track in tracks:
+        short = len(track.timeline) < rule.min_track_faces
+        confident = min(p.score for p in track.timeline) >= thresholds.fake
+        if all_short or not short or confident:
+            eligible.append(track)
+        elif track.verdict.label != "real":
+            notes.append(
+                f"track {track.id} scored {track.verdict.label} ({track.verdict.score:.2f}) on "
+                f"only {len(track.timeline)} face(s); too few to decide the video verdict alone"
+            )
+    # Highest score wins; ties go to the track with more faces, then the lower id.
+    decisive = max(eligible, key=lambda t: (t.verdict.score, len(t.timeline), -t.id))
+    return decisive.verdict, decisive.id, tuple(notes)
