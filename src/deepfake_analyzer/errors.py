@@ -52,7 +52,9 @@ class ImageTooLargeError(AnalyzerError):
 
 
 class ModelError(AnalyzerError):
-    """The classifier cannot be loaded (missing, wrong shape, corrupt)."""
+    """The classifier cannot be loaded (missing, wrong shape, corrupt); fix the command (exit 2)."""
+
+    exit_code = EXIT_USAGE
 
 
 class ModelNotInstalledError(ModelError):

@@ -1,0 +1,206 @@
+"""Turns pipeline events into a rich `Live` dashboard, plain log lines, or nothing.
+
+The pipeline never imports rich; the CLI picks one of these hooks: `DashboardHook` on a
+terminal, `LogHook` when output is not a TTY, `NullHook` (events.py) for `--quiet`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from deepfake_analyzer.events import (
+    Event,
+    FileFinished,
+    FileStarted,
+    Message,
+    StageProgress,
+    TrackUpdate,
+)
+
+VERDICT_STYLES = {
+    "real": "bold green",
+    "suspicious": "bold yellow",
+    "fake": "bold red",
+    "no-face": "bold blue",
+    "failed": "bold magenta",
+}
+
+
+@dataclass
+class _FileState:
+    path: str
+    index: int
+    total: int
+    started: float
+    stage: str = "open"
+    done: int = 0
+    stage_total: int = 0
+    stage_started: float = 0.0
+    faces: int = 0
+    track_scores: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass
+class SummaryRow:
+    """One finished file, for the end-of-run table."""
+
+    path: str
+    verdict: str
+    score: float | None
+    seconds: float
+    error: str | None = None
+
+
+class _Progress:
+    """State shared by both hooks: the batch, the current file, finished rows."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.current: _FileState | None = None
+        self.rows: list[SummaryRow] = []
+        self.total_files = 0
+        self.messages: list[str] = []
+
+    def handle(self, event: Event) -> None:
+        now = self.clock()
+        if isinstance(event, FileStarted):
+            self.total_files = event.total
+            self.current = _FileState(event.path, event.index, event.total, now, stage_started=now)
+        elif self.current is None:
+            return
+        elif isinstance(event, StageProgress):
+            if event.stage != self.current.stage:
+                self.current.stage = event.stage
+                self.current.stage_started = now
+            self.current.done, self.current.stage_total = event.done, event.total
+        elif isinstance(event, TrackUpdate):
+            self.current.faces = event.faces_found
+            self.current.track_scores = dict(event.track_scores)
+        elif isinstance(event, Message):
+            self.messages.append(f"{Path(event.path).name}: {event.text}")
+        elif isinstance(event, FileFinished):
+            verdict = event.verdict or "failed"
+            self.rows.append(
+                SummaryRow(
+                    event.path, verdict, event.score, now - self.current.started, event.error
+                )
+            )
+
+    def rate_and_eta(self) -> tuple[float, float | None]:
+        state = self.current
+        if state is None:
+            return 0.0, None
+        elapsed = max(self.clock() - state.stage_started, 1e-6)
+        rate = state.done / elapsed
+        if not state.stage_total or rate <= 0:
+            return rate, None
+        return rate, max(state.stage_total - state.done, 0) / rate
+
+
+class LogHook:
+    """Plain log lines, one per file and per warning (output is not a terminal)."""
+
+    def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic) -> None:
+        self.console = console
+        self.progress = _Progress(clock)
+
+    def __call__(self, event: Event) -> None:
+        self.progress.handle(event)
+        if isinstance(event, FileStarted):
+            self.console.print(
+                f"[{event.index}/{event.total}] analyzing {event.path}", markup=False
+            )
+        elif isinstance(event, Message):
+            self.console.print(f"  {event.level}: {event.text}", markup=False)
+        elif isinstance(event, FileFinished):
+            self.console.print(f"  {_finished_line(event)}", markup=False)
+
+
+class DashboardHook:
+    """A rich `Live` dashboard: batch progress, stage rate and ETA, faces, track scores."""
+
+    def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic) -> None:
+        self.console = console
+        self.progress = _Progress(clock)
+        self.live = Live(console=console, refresh_per_second=8, transient=True)
+
+    def __enter__(self) -> DashboardHook:
+        self.live.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.live.stop()
+
+    def __call__(self, event: Event) -> None:
+        self.progress.handle(event)
+        if isinstance(event, FileFinished):
+            self.console.print(_finished_line(event), markup=False)
+        elif isinstance(event, Message):
+            self.console.print(
+                f"{event.level}: {Path(event.path).name}: {event.text}", markup=False
+            )
+        self.live.update(self.render())
+
+    def render(self) -> Group:
+        progress = self.progress
+        state = progress.current
+        done_files = len(progress.rows)
+        lines: list[Text | Table] = [
+            Text(f"files {done_files}/{progress.total_files}", style="bold"),
+        ]
+        if state is not None and done_files < progress.total_files:
+            rate, eta = progress.rate_and_eta()
+            total = f"/{state.stage_total}" if state.stage_total else ""
+            eta_text = f", ETA {eta:.1f}s" if eta is not None else ""
+            lines.append(
+                Text(
+                    f"{Path(state.path).name}: {state.stage} {state.done}{total} "
+                    f"({rate:.1f}/s{eta_text})  faces {state.faces}  "
+                    f"tracks {len(state.track_scores)}"
+                )
+            )
+            if state.track_scores:
+                table = Table(box=None, show_header=True, pad_edge=False)
+                table.add_column("track")
+                table.add_column("running score", justify="right")
+                for track_id, score in sorted(state.track_scores.items()):
+                    table.add_row(str(track_id), f"{score:.3f}")
+                lines.append(table)
+        return Group(*lines)
+
+
+def summary_table(rows: list[SummaryRow]) -> Table:
+    """The end-of-run table: one row per file."""
+    table = Table(title="deepfake-analyzer summary")
+    table.add_column("file")
+    table.add_column("verdict")
+    table.add_column("score", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("note")
+    for row in rows:
+        style = VERDICT_STYLES.get(row.verdict, "")
+        score = "" if row.score is None else f"{row.score:.3f}"
+        table.add_row(
+            row.path,
+            Text(row.verdict, style=style),
+            score,
+            f"{row.seconds:.1f}s",
+            row.error or "",
+        )
+    return table
+
+
+def _finished_line(event: FileFinished) -> str:
+    if event.error:
+        return f"FAILED {event.path}: {event.error}"
+    score = "" if event.score is None else f" (score {event.score:.3f})"
+    where = f" -> {', '.join(event.report_paths)}" if event.report_paths else ""
+    return f"{event.verdict}{score}: {event.path}{where}"
