@@ -1,0 +1,488 @@
+"""The HTML report: one self-contained file (inline CSS and SVG, data-URI images, no network)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepfake_analyzer.report.types import Report, Thumbnail, Track
+from deepfake_analyzer.scoring.aggregate import gap_breaks
+
+LABEL_COLORS = {
+    "real": "#2e7d32",
+    "suspicious": "#e08600",
+    "fake": "#c62828",
+    "no-face": "#616161",
+}
+THUMBNAILS_PER_GROUP = 4
+MAX_MARKERS = 300
+"""Above this many points a timeline draws only its line, not one marker per point."""
+
+CHART_W, CHART_H = 760, 210
+PAD_L, PAD_R, PAD_T, PAD_B = 52, 92, 14, 40
+
+_CSS = """
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d1d1f;
+ margin:0;background:#f5f5f7}
+main{max-width:980px;margin:0 auto;padding:20px}
+h1{font-size:20px;margin:0 0 12px;word-break:break-all}
+h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+h3{font-size:14px;margin:14px 0 4px}
+.banner{color:#fff;border-radius:10px;padding:16px 20px;margin:0 0 16px}
+.banner .label{font-size:28px;font-weight:700;letter-spacing:.04em;text-transform:uppercase}
+.banner .why{opacity:.95}
+.card{background:#fff;border-radius:10px;padding:12px 16px;margin:8px 0;
+ box-shadow:0 1px 2px rgba(0,0,0,.08)}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eee;vertical-align:top}
+th{font-weight:600;color:#555}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;
+ word-break:break-all}
+.pill{display:inline-block;color:#fff;border-radius:999px;padding:0 8px;font-size:12px;
+ font-weight:600}
+.thumbs{display:flex;flex-wrap:wrap;gap:12px}
+figure{margin:0;background:#fff;border-radius:8px;padding:8px;
+ box-shadow:0 1px 2px rgba(0,0,0,.08)}
+figure .pair{display:flex;gap:4px}
+figure img{width:128px;height:128px;object-fit:cover;border-radius:4px;display:block}
+figcaption{font-size:12px;color:#444;margin-top:4px}
+svg{max-width:100%;height:auto;background:#fff}
+.muted{color:#777}
+.bar{background:#4a6fa5;height:10px;border-radius:2px}
+ul.msgs{margin:4px 0;padding-left:20px}
+footer{margin-top:32px;font-size:12px;color:#777}
+"""
+
+
+def e(value: Any) -> str:
+    """HTML-escape any value for text and attributes (quotes included, bad bytes replaced)."""
+    text = "" if value is None else str(value)
+    text = text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
+    return html.escape(text, quote=True)
+
+
+def report_to_html(report: Report) -> str:
+    """Render the whole report as one HTML document."""
+    title = f"Deepfake analysis: {Path(report.input.path).name or report.input.path}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        # No network at all: images only from data: URIs, styles only inline.
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "img-src data:; style-src 'unsafe-inline'\">",
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        f"<title>{e(title)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head><body><main>",
+        f"<h1>{e(title)}</h1>",
+        _banner(report),
+        _input_section(report),
+        _timelines_section(report),
+        _thumbnails_section(report),
+        _tracks_section(report),
+        _messages_section(report),
+        _model_section(report),
+        _timings_section(report),
+        _options_section(report),
+        _footer(report),
+        "</main></body></html>",
+    ]
+    return "\n".join(p for p in parts if p) + "\n"
+
+
+def html_bytes(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def write_html(report: Report, path: Path | str) -> Path:
+    """Write the HTML report to `path` (plain write; `writers.write_reports` adds atomicity)."""
+    path = Path(path)
+    path.write_bytes(html_bytes(report_to_html(report)))
+    return path
+
+
+# --- sections -------------------------------------------------------------------------------
+
+
+def _pill(label: str) -> str:
+    color = LABEL_COLORS.get(label, "#616161")
+    return f'<span class="pill" style="background:{color}">{e(label)}</span>'
+
+
+def _thresholds(report: Report) -> tuple[float, float]:
+    t = report.model.thresholds or {}
+    return float(t.get("suspicious", 0.5)), float(t.get("fake", 0.7))
+
+
+def _decisive_track(report: Report) -> Track | None:
+    for track in report.tracks:
+        if track.verdict == report.verdict:
+            return track
+    return None
+
+
+def _banner(report: Report) -> str:
+    verdict = report.verdict
+    color = LABEL_COLORS.get(verdict.label, "#616161")
+    suspicious, fake = _thresholds(report)
+    if verdict.label == "no-face" or verdict.score is None:
+        sampled = len(report.frames)
+        why = (
+            f"No face was found in {sampled} sampled frame{'s' if sampled != 1 else ''}: "
+            "there is nothing to score."
+        )
+        score_text = ""
+    else:
+        decisive = _decisive_track(report)
+        who = f" (track {decisive.id}, the most suspicious person)" if decisive else ""
+        score_text = f" &middot; {verdict.score * 100:.1f}% probability of manipulation"
+        why = (
+            f"The verdict follows the most suspicious face track{who}. Thresholds: "
+            f"suspicious &ge; {suspicious:.2f}, fake &ge; {fake:.2f}. "
+            f"{len(report.tracks)} track{'s' if len(report.tracks) != 1 else ''} analysed."
+        )
+    return (
+        f'<section class="banner" style="background:{color}">'
+        f'<div class="label">{e(verdict.label)}{score_text}</div>'
+        f'<div class="why">{why}</div>'
+        '<div class="why">A score is the model\'s estimate that a face is manipulated; '
+        "it is evidence to weigh, not proof.</div></section>"
+    )
+
+
+def _input_section(report: Report) -> str:
+    inp = report.input
+    faces = sum(len(f.faces) for f in report.frames)
+    with_faces = sum(1 for f in report.frames if f.faces)
+    rows = [
+        ("File", f'<span class="mono">{e(inp.path)}</span>'),
+        ("Kind", e(inp.kind)),
+        ("Size", f"{inp.width} &times; {inp.height} px"),
+    ]
+    if inp.kind == "video":
+        rows.append(("Duration", f"{inp.duration_s:.2f} s"))
+    rows.append(
+        (
+            "Sampled frames",
+            f"{len(report.frames)} ({with_faces} with faces, {faces} faces in all)",
+        )
+    )
+    if inp.sha256:
+        rows.append(("SHA-256", f'<span class="mono">{e(inp.sha256)}</span>'))
+    return "<h2>Input</h2>" + _kv_table(rows)
+
+
+def _timelines_section(report: Report) -> str:
+    if not report.tracks:
+        return ""
+    suspicious, fake = _thresholds(report)
+    end_s = max([report.input.duration_s] + [t.last_s for t in report.tracks])
+    charts = []
+    for track in report.tracks:
+        head = (
+            f"<h3>Track {track.id} {_pill(track.verdict.label)} "
+            f'<span class="muted">score {_fmt_score(track.verdict.score)}, '
+            f"{len(track.timeline)} face{'s' if len(track.timeline) != 1 else ''}</span></h3>"
+        )
+        charts.append(
+            f'<div class="card">{head}{timeline_svg(track, end_s, suspicious, fake)}</div>'
+        )
+    return "<h2>Timelines</h2>" + "".join(charts)
+
+
+def timeline_svg(track: Track, end_s: float, suspicious: float, fake: float) -> str:
+    """One track's score over time as inline SVG, with threshold lines and shaded segments."""
+    x_lo, x_hi = PAD_L, CHART_W - PAD_R
+    y_lo, y_hi = CHART_H - PAD_B, PAD_T
+    times = np.array([p.timestamp_s for p in track.timeline], dtype=np.float64)
+    scores = np.array([p.score for p in track.timeline], dtype=np.float64)
+    single = end_s <= 0  # an image, or a clip whose only faces are at t = 0
+
+    def x(t: float) -> float:
+        if single:
+            return (x_lo + x_hi) / 2
+        return x_lo + (x_hi - x_lo) * min(max(t / end_s, 0.0), 1.0)
+
+    def y(s: float) -> float:
+        return y_lo + (y_hi - y_lo) * s
+
+    out = [
+        f'<svg viewBox="0 0 {CHART_W} {CHART_H}" '
+        f'width="{CHART_W}" height="{CHART_H}" role="img" '
+        f'aria-label="score timeline of track {track.id}">',
+        f"<title>Track {track.id}: manipulation probability over time</title>",
+    ]
+    # Shaded suspicious segments (a one-point segment still gets a visible band).
+    for seg in track.segments:
+        x0, x1 = x(seg.start_s), x(seg.end_s)
+        if x1 - x0 < 6:
+            mid = (x0 + x1) / 2
+            x0, x1 = max(x_lo, mid - 3), min(x_hi, mid + 3)
+        out.append(
+            f'<rect x="{x0:.1f}" y="{y_hi}" width="{x1 - x0:.1f}" height="{y_lo - y_hi}" '
+            f'fill="{LABEL_COLORS["fake"]}" fill-opacity="0.13">'
+            f"<title>suspicious {seg.start_s:.2f}-{seg.end_s:.2f} s, peak {seg.peak:.3f} "
+            f"at {seg.peak_s:.2f} s</title></rect>"
+        )
+    # Axes, grid and ticks.
+    for s in (0.0, 0.25, 0.5, 0.75, 1.0):
+        out.append(
+            f'<line x1="{x_lo}" x2="{x_hi}" y1="{y(s):.1f}" y2="{y(s):.1f}" '
+            f'stroke="#e6e6e6" stroke-width="1"/>'
+            f'<text x="{x_lo - 6}" y="{y(s) + 4:.1f}" font-size="11" text-anchor="end" '
+            f'fill="#555">{s:g}</text>'
+        )
+    out.append(
+        f'<line x1="{x_lo}" x2="{x_lo}" y1="{y_lo}" y2="{y_hi}" stroke="#888"/>'
+        f'<line x1="{x_lo}" x2="{x_hi}" y1="{y_lo}" y2="{y_lo}" stroke="#888"/>'
+    )
+    if single:
+        out.append(
+            f'<text x="{(x_lo + x_hi) / 2:.1f}" y="{y_lo + 16}" font-size="11" '
+            f'text-anchor="middle" fill="#555">single frame</text>'
+        )
+    else:
+        for tick in nice_ticks(end_s):
+            out.append(
+                f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{y_lo}" y2="{y_lo + 4}" '
+                f'stroke="#888"/><text x="{x(tick):.1f}" y="{y_lo + 16}" font-size="11" '
+                f'text-anchor="middle" fill="#555">{_fmt_tick(tick)}</text>'
+            )
+        out.append(
+            f'<text x="{(x_lo + x_hi) / 2:.1f}" y="{CHART_H - 6}" font-size="11" '
+            f'text-anchor="middle" fill="#333">time (s)</text>'
+        )
+    out.append(
+        f'<text transform="translate(13 {(y_lo + y_hi) / 2:.1f}) rotate(-90)" font-size="11" '
+        f'text-anchor="middle" fill="#333">P(manipulated)</text>'
+    )
+    # Threshold lines.
+    for name, value, color in (
+        ("suspicious", suspicious, LABEL_COLORS["suspicious"]),
+        ("fake", fake, LABEL_COLORS["fake"]),
+    ):
+        out.append(
+            f'<line x1="{x_lo}" x2="{x_hi}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+            f'stroke="{color}" stroke-width="1.5" stroke-dasharray="6 4"/>'
+            f'<text x="{x_hi + 6}" y="{y(value) + 4:.1f}" font-size="11" fill="{color}">'
+            f"{name} {value:.2f}</text>"
+        )
+    # The score line, broken at gaps, then one marker per point.
+    for piece in gap_breaks(times):
+        pts = " ".join(
+            f"{x(t):.1f},{y(s):.1f}" for t, s in zip(times[piece], scores[piece], strict=True)
+        )
+        if (piece.stop - piece.start) > 1:
+            out.append(f'<polyline points="{pts}" fill="none" stroke="#333" stroke-width="1.5"/>')
+    if len(track.timeline) <= MAX_MARKERS:
+        for p in track.timeline:
+            color = _score_color(p.score, suspicious, fake)
+            out.append(
+                f'<circle cx="{x(p.timestamp_s):.1f}" cy="{y(p.score):.1f}" r="3.5" '
+                f'fill="{color}"><title>{p.timestamp_s:.2f} s, frame {p.frame_index}, '
+                f"score {p.score:.3f}</title></circle>"
+            )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def nice_ticks(end_s: float, target: int = 8) -> list[float]:
+    """Round tick positions (1, 2 or 5 x 10^k seconds) from 0 to `end_s`."""
+    if end_s <= 0:
+        return [0.0]
+    raw = end_s / target
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    count = int(math.floor(end_s / step + 1e-9))
+    return [round(i * step, 6) for i in range(count + 1)]
+
+
+def _fmt_tick(t: float) -> str:
+    return f"{t:g} s"
+
+
+def _score_color(score: float, suspicious: float, fake: float) -> str:
+    if score >= fake:
+        return LABEL_COLORS["fake"]
+    if score >= suspicious:
+        return LABEL_COLORS["suspicious"]
+    return LABEL_COLORS["real"]
+
+
+def pick_thumbnails(
+    thumbnails: tuple[Thumbnail, ...], per_group: int = THUMBNAILS_PER_GROUP
+) -> tuple[list[Thumbnail], list[Thumbnail]]:
+    """The most suspicious crops (highest first) and, disjoint from them, the least (lowest)."""
+    ordered = sorted(thumbnails, key=lambda t: (-t.score, t.timestamp_s, t.track_id))
+    most = ordered[:per_group]
+    rest = ordered[per_group:]
+    least = list(reversed(rest))[:per_group]
+    return most, least
+
+
+def _figure(thumb: Thumbnail) -> str:
+    crop = base64.b64encode(thumb.jpeg).decode("ascii")
+    caption = (
+        f"track {thumb.track_id} &middot; {thumb.timestamp_s:.2f} s &middot; "
+        f"frame {thumb.frame_index} &middot; score {thumb.score:.3f}"
+    )
+    imgs = [
+        f'<img src="data:image/jpeg;base64,{crop}" '
+        f'alt="face crop, track {thumb.track_id} at {thumb.timestamp_s:.2f} s">'
+    ]
+    if thumb.heatmap_jpeg:
+        heat = base64.b64encode(thumb.heatmap_jpeg).decode("ascii")
+        imgs.append(
+            f'<img src="data:image/jpeg;base64,{heat}" '
+            f'alt="Grad-CAM heatmap, track {thumb.track_id} at {thumb.timestamp_s:.2f} s">'
+        )
+        caption += " &middot; right: Grad-CAM (where the model looked)"
+    pair = "".join(imgs)
+    return f'<figure><div class="pair">{pair}</div><figcaption>{caption}</figcaption></figure>'
+
+
+def _thumbnails_section(report: Report) -> str:
+    if not report.thumbnails:
+        return ""
+    most, least = pick_thumbnails(report.thumbnails)
+    out = ["<h2>Face crops</h2>", "<h3>Most suspicious</h3>", '<div class="thumbs">']
+    out += [_figure(t) for t in most]
+    out.append("</div>")
+    if least:
+        out += ["<h3>Least suspicious</h3>", '<div class="thumbs">']
+        out += [_figure(t) for t in least]
+        out.append("</div>")
+    return "".join(out)
+
+
+def _tracks_section(report: Report) -> str:
+    if not report.tracks:
+        return "<h2>Tracks</h2><p class='muted'>No face tracks.</p>"
+    rows = []
+    for t in report.tracks:
+        segments = (
+            ", ".join(
+                f"{s.start_s:.2f}&ndash;{s.end_s:.2f} s (peak {s.peak:.2f} at {s.peak_s:.2f} s)"
+                for s in t.segments
+            )
+            or '<span class="muted">none</span>'
+        )
+        rows.append(
+            f"<tr><td class='num'>{t.id}</td><td>{_pill(t.verdict.label)}</td>"
+            f"<td class='num'>{_fmt_score(t.verdict.score)}</td>"
+            f"<td class='num'>{t.first_s:.2f}&ndash;{t.last_s:.2f} s</td>"
+            f"<td class='num'>{len(t.timeline)}</td><td>{segments}</td></tr>"
+        )
+    return (
+        "<h2>Tracks</h2><div class='card'><table><thead><tr><th class='num'>Track</th>"
+        "<th>Verdict</th><th class='num'>Score</th><th class='num'>Seen</th>"
+        "<th class='num'>Faces</th><th>Suspicious segments</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table></div>"
+    )
+
+
+def _messages_section(report: Report) -> str:
+    out = []
+    if report.errors:
+        items = "".join(f"<li>{e(m)}</li>" for m in report.errors)
+        out.append(f"<h2>Errors</h2><div class='card'><ul class='msgs'>{items}</ul></div>")
+    if report.warnings:
+        items = "".join(f"<li>{e(m)}</li>" for m in report.warnings)
+        out.append(f"<h2>Warnings</h2><div class='card'><ul class='msgs'>{items}</ul></div>")
+    return "".join(out)
+
+
+def _model_section(report: Report) -> str:
+    m = report.model
+    rows = [
+        ("Name", e(m.name)),
+        ("Weights SHA-256", f'<span class="mono">{e(m.sha256) or "&ndash;"}</span>'),
+        ("Input size", f"{m.input_size} px"),
+    ]
+    if m.thresholds:
+        rows.append(
+            (
+                "Thresholds",
+                ", ".join(f"{e(k)} &ge; {_fmt_value(v)}" for k, v in m.thresholds.items()),
+            )
+        )
+    for key, value in m.provenance.items():
+        rows.append((f"Provenance: {e(key)}", _fmt_value(value)))
+    return "<h2>Model</h2>" + _kv_table(rows)
+
+
+def _timings_section(report: Report) -> str:
+    if not report.timings_s:
+        return ""
+    values = {k: float(v) for k, v in report.timings_s.items() if _finite(v)}
+    total = values.get("total", sum(v for k, v in values.items() if k != "total"))
+    longest = max(values.values(), default=0.0) or 1.0
+    rows = []
+    for stage, seconds in values.items():
+        width = 100.0 * seconds / longest
+        rows.append(
+            f"<tr><td>{e(stage)}</td><td class='num'>{seconds:.3f} s</td>"
+            f"<td style='width:50%'><div class='bar' style='width:{width:.1f}%'></div></td></tr>"
+        )
+    if "total" not in values:
+        rows.append(f"<tr><th>total</th><th class='num'>{total:.3f} s</th><td></td></tr>")
+    return (
+        "<h2>Stage timings</h2><div class='card'><table><tbody>"
+        + "".join(rows)
+        + "</tbody></table></div>"
+    )
+
+
+def _options_section(report: Report) -> str:
+    if not report.options:
+        return ""
+    rows = [(e(k), _fmt_value(v)) for k, v in report.options.items()]
+    return "<h2>Options</h2>" + _kv_table(rows)
+
+
+def _footer(report: Report) -> str:
+    from deepfake_analyzer.report.types import SCHEMA_VERSION
+
+    bits = [f"report schema {e(SCHEMA_VERSION)}"]
+    if report.analyzer_version:
+        bits.insert(0, f"deepfake-analyzer {e(report.analyzer_version)}")
+    if report.created_utc:
+        bits.append(f"created {e(report.created_utc)}")
+    return f"<footer>{' &middot; '.join(bits)}</footer>"
+
+
+def _kv_table(rows: list[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th style='width:28%'>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return f"<div class='card'><table><tbody>{body}</tbody></table></div>"
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, float):
+        return e(f"{value:.4g}")
+    if isinstance(value, str | int | bool) or value is None:
+        return e(value)
+    try:
+        text = json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        text = str(value)
+    return f'<span class="mono">{e(text)}</span>'
+
+
+def _fmt_score(score: float | None) -> str:
+    return "&ndash;" if score is None else f"{score:.3f}"
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
