@@ -1,0 +1,301 @@
+"""BlazeFace face detection through the MediaPipe Tasks `FaceDetector`, behind a small registry.
+
+`create_detector("short" | "full" | "auto", ...)` returns a `FaceDetector` (faces/base.py).
+Frames are downscaled so their long side is at most `max_side` before detection, and boxes
+and keypoints are mapped back to the full-resolution frame's pixels. Boxes are not clipped:
+a face cut by the frame edge may have a box that reaches outside it (crops pad that part).
+MediaPipe is imported lazily, when a detector is created.
+"""
+
+from __future__ import annotations
+
+import difflib
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import cv2
+import numpy as np
+
+from deepfake_analyzer.errors import ModelError, UsageError
+from deepfake_analyzer.faces.base import FaceDetector
+from deepfake_analyzer.faces.model_files import model_file
+from deepfake_analyzer.faces.tracker import box_iou
+from deepfake_analyzer.faces.types import FaceDetection
+
+DETECT_MAX_SIDE = 1280
+"""Frames whose long side is larger are downscaled to this before detection."""
+
+SMALL_FACE_FRACTION = 0.15
+"""In "auto" mode, full range also runs unless short range finds a face at least this wide
+(as a fraction of the frame's short side)."""
+
+MERGE_IOU = 0.3
+"""Boxes from the two models that overlap more than this are the same face (keep the surer)."""
+
+SHORT_RANGE_FILE = "face_detection_short_range.tflite"
+FULL_RANGE_FILE = "face_detection_full_range_sparse.tflite"
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """What every detector factory receives."""
+
+    min_confidence: float = 0.5
+    min_face_px: float = 40.0
+    max_side: int = DETECT_MAX_SIDE
+    models_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.min_confidence <= 1.0:
+            raise UsageError(f"min-confidence must be in (0, 1], got {self.min_confidence}")
+        if self.min_face_px < 0:
+            raise UsageError(f"min-face must be >= 0 pixels, got {self.min_face_px}")
+        if self.max_side < 64:
+            raise UsageError(f"detection max side must be >= 64 pixels, got {self.max_side}")
+
+
+DetectorFactory = Callable[[DetectorConfig], FaceDetector]
+_REGISTRY: dict[str, DetectorFactory] = {}
+
+
+def register_detector(name: str) -> Callable[[DetectorFactory], DetectorFactory]:
+    """Decorator: make a factory available to `create_detector(name)`."""
+
+    def add(factory: DetectorFactory) -> DetectorFactory:
+        if name in _REGISTRY:
+            raise ValueError(f"face detector {name!r} is already registered")
+        _REGISTRY[name] = factory
+        return factory
+
+    return add
+
+
+def list_detectors() -> list[str]:
+    """Names accepted by `create_detector`."""
+    return sorted(_REGISTRY)
+
+
+def create_detector(
+    kind: str = "auto",
+    min_confidence: float = 0.5,
+    min_face_px: float = 40.0,
+    *,
+    max_side: int = DETECT_MAX_SIDE,
+    models_dir: Path | None = None,
+) -> FaceDetector:
+    """A ready face detector; close it (or use `with`) when done."""
+    factory = _REGISTRY.get(kind)
+    if factory is None:
+        hint = difflib.get_close_matches(kind, list(_REGISTRY), n=1)
+        raise UsageError(
+            f"unknown face detector {kind!r}; choose one of {', '.join(list_detectors())}"
+            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+        )
+    return factory(DetectorConfig(min_confidence, min_face_px, max_side, models_dir))
+
+
+class MediaPipeFaceDetector:
+    """One BlazeFace model run by MediaPipe Tasks in IMAGE mode (each frame on its own)."""
+
+    def __init__(self, model_path: Path, config: DetectorConfig, name: str) -> None:
+        self.name = name
+        self.config = config
+        self._mp, self._detector = _load_mediapipe_detector(model_path, config.min_confidence)
+        self._finalizer = weakref.finalize(self, _close_quietly, self._detector)
+
+    def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
+        """Every face in an (H, W, 3) uint8 RGB image, in that image's pixels."""
+        if not self._finalizer.alive:
+            raise RuntimeError(f"{self.name} face detector is closed")
+        _check_rgb(image_rgb)
+        height, width = image_rgb.shape[:2]
+        small = downscale_for_detection(image_rgb, self.config.max_side)
+        scale_x = width / small.shape[1]
+        scale_y = height / small.shape[0]
+        mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=small)
+        result = self._detector.detect(mp_image)
+        faces = []
+        for detection in result.detections:
+            box = detection.bounding_box
+            score = float(detection.categories[0].score) if detection.categories else 0.0
+            x0 = box.origin_x * scale_x
+            y0 = box.origin_y * scale_y
+            x1 = (box.origin_x + box.width) * scale_x
+            y1 = (box.origin_y + box.height) * scale_y
+            keypoints = np.array(
+                [(kp.x * width, kp.y * height) for kp in detection.keypoints or []],
+                dtype=np.float32,
+            ).reshape(-1, 2)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            faces.append(
+                FaceDetection(
+                    (float(x0), float(y0), float(x1), float(y1)),
+                    min(max(score, 0.0), 1.0),
+                    keypoints,
+                )
+            )
+        return filter_faces(faces, self.config.min_confidence, self.config.min_face_px)
+
+    def close(self) -> None:
+        """Free the native detector; safe to call twice."""
+        self._finalizer()
+
+    def __enter__(self) -> MediaPipeFaceDetector:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AutoFaceDetector:
+    """Short range first; full range too when short range finds no face that is not small."""
+
+    def __init__(
+        self,
+        short: FaceDetector,
+        full: FaceDetector,
+        small_face_fraction: float = SMALL_FACE_FRACTION,
+    ) -> None:
+        self.short = short
+        self.full = full
+        self.small_face_fraction = small_face_fraction
+        self.full_range_runs = 0
+        """How many frames needed the full-range model (for reports and tests)."""
+
+    def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
+        """Every face in an (H, W, 3) uint8 RGB image, in that image's pixels."""
+        faces = self.short.detect(image_rgb)
+        min_large = self.small_face_fraction * min(image_rgb.shape[:2])
+        if any(face.width >= min_large for face in faces):
+            return faces
+        self.full_range_runs += 1
+        return merge_detections(faces, self.full.detect(image_rgb))
+
+    def close(self) -> None:
+        """Close both models."""
+        self.short.close()
+        self.full.close()
+
+    def __enter__(self) -> AutoFaceDetector:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+@register_detector("short")
+def _short_range(config: DetectorConfig) -> FaceDetector:
+    return MediaPipeFaceDetector(
+        model_file(SHORT_RANGE_FILE, config.models_dir), config, "short-range"
+    )
+
+
+@register_detector("full")
+def _full_range(config: DetectorConfig) -> FaceDetector:
+    return MediaPipeFaceDetector(
+        model_file(FULL_RANGE_FILE, config.models_dir), config, "full-range"
+    )
+
+
+@register_detector("auto")
+def _auto(config: DetectorConfig) -> FaceDetector:
+    short = _short_range(config)
+    try:
+        full = _full_range(config)
+    except BaseException:
+        short.close()
+        raise
+    return AutoFaceDetector(short, full)
+
+
+def filter_faces(
+    faces: Sequence[FaceDetection], min_confidence: float, min_face_px: float
+) -> list[FaceDetection]:
+    """Faces at least `min_face_px` wide and `min_confidence` sure, most confident first."""
+    kept = [f for f in faces if f.confidence >= min_confidence and f.width >= min_face_px]
+    return sorted(kept, key=lambda f: -f.confidence)
+
+
+def merge_detections(
+    first: Sequence[FaceDetection], second: Sequence[FaceDetection], iou: float = MERGE_IOU
+) -> list[FaceDetection]:
+    """Union of two detection lists with non-maximum suppression, most confident first."""
+    faces = sorted([*first, *second], key=lambda f: -f.confidence)
+    kept: list[FaceDetection] = []
+    for face in faces:
+        if (
+            kept
+            and box_iou(np.array([face.box_xyxy]), np.array([k.box_xyxy for k in kept])).max() > iou
+        ):
+            continue
+        kept.append(face)
+    return kept
+
+
+def downscale_for_detection(image_rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """The image with its long side at most `max_side` (INTER_AREA), C-contiguous."""
+    height, width = image_rgb.shape[:2]
+    long_side = max(height, width)
+    if long_side <= max_side:
+        return np.ascontiguousarray(image_rgb)
+    scale = max_side / long_side
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _check_rgb(image: np.ndarray) -> None:
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(
+            f"face detection needs an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}"
+        )
+
+
+def _close_quietly(detector: Any) -> None:
+    """Close a MediaPipe task; at interpreter exit its executor may be gone already."""
+    try:
+        detector.close()
+    except (RuntimeError, TypeError):
+        # Shutting down: the native side is freed with the process. Drop the handle so
+        # MediaPipe's own __del__ does not try (and print a traceback) again.
+        if hasattr(detector, "_handle"):
+            detector._handle = None
+
+
+def _load_mediapipe_detector(model_path: Path, min_confidence: float) -> tuple[Any, Any]:
+    try:
+        import mediapipe as mp
+        from mediapipe.tasks.python import vision
+        from mediapipe.tasks.python.core.base_options import BaseOptions
+    except ImportError as exc:
+        raise ModelError(
+            f"MediaPipe is not installed ({exc}); run `pip install mediapipe==1.2.3`"
+        ) from None
+    options = vision.FaceDetectorOptions(
+        base_options=BaseOptions(model_asset_path=str(model_path)),
+        running_mode=vision.RunningMode.IMAGE,
+        min_detection_confidence=min_confidence,
+    )
+    try:
+        detector = vision.FaceDetector.create_from_options(options)
+    except (RuntimeError, ValueError) as exc:
+        raise ModelError(
+            f"cannot load the face detector model ({exc}); restore it from git or run "
+            "`python scripts/extract_mediapipe_models.py`",
+            path=model_path,
+        ) from None
+    return mp, detector

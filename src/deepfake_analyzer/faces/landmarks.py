@@ -1,0 +1,157 @@
+"""MediaPipe face mesh (468 landmarks) run directly with a TFLite interpreter, plus hull masks.
+
+The legacy `face_landmark.tflite` takes a 192x192 RGB crop scaled to [0, 1] of a square
+about 1.5x the BlazeFace box (no rotation: faces are assumed roughly upright). Its outputs
+are `conv2d_21`, 468 (x, y, z) points in the crop's 192-px pixels, and `conv2d_31`, a
+face-presence logit. Points are mapped back to the full image's pixels. The interpreter is
+`ai_edge_litert` when installed, else `tf.lite` (deprecated there, but equal), imported lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import cv2
+import numpy as np
+
+from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.faces.crop import cut_region, resize_square, square_region
+from deepfake_analyzer.faces.model_files import model_file
+
+MESH_INPUT_SIZE = 192
+MESH_CROP_MARGIN = 1.5
+MESH_POINT_COUNT = 468
+_POINTS_OUTPUT = "conv2d_21"
+_PRESENCE_OUTPUT = "conv2d_31"
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    """468 face-mesh points of one face, in the image's pixels.
+
+    `points` is (468, 2) float32 (x, y); `z` is (468,) float32 relative depth in the same
+    pixel scale (smaller is nearer the camera); `presence` is the model's probability that
+    the crop holds a face, in [0, 1].
+    """
+
+    points: np.ndarray
+    z: np.ndarray
+    presence: float
+
+    def __post_init__(self) -> None:
+        if self.points.shape != (MESH_POINT_COUNT, 2):
+            raise ValueError(f"expected ({MESH_POINT_COUNT}, 2) points, got {self.points.shape}")
+        if self.z.shape != (MESH_POINT_COUNT,):
+            raise ValueError(f"expected ({MESH_POINT_COUNT},) depths, got {self.z.shape}")
+        if not 0.0 <= self.presence <= 1.0:
+            raise ValueError(f"presence {self.presence} outside [0, 1]")
+
+
+class FaceMesh:
+    """Face-mesh runner; reuse one instance for many faces, close it (or use `with`) when done."""
+
+    def __init__(self, model_path: Path | None = None, num_threads: int = 1) -> None:
+        path = model_path or model_file("face_landmark.tflite")
+        self._interpreter = _load_interpreter(path, num_threads)
+        self._interpreter.allocate_tensors()
+        inputs = self._interpreter.get_input_details()
+        outputs = {d["name"]: d["index"] for d in self._interpreter.get_output_details()}
+        if (
+            len(inputs) != 1
+            or tuple(inputs[0]["shape"]) != (1, MESH_INPUT_SIZE, MESH_INPUT_SIZE, 3)
+            or _POINTS_OUTPUT not in outputs
+            or _PRESENCE_OUTPUT not in outputs
+        ):
+            raise ModelError(
+                "not the MediaPipe face_landmark.tflite model (unexpected inputs or outputs); "
+                "restore it from git or run `python scripts/extract_mediapipe_models.py`",
+                path=path,
+            )
+        self._input_index = inputs[0]["index"]
+        self._points_index = outputs[_POINTS_OUTPUT]
+        self._presence_index = outputs[_PRESENCE_OUTPUT]
+
+    def run(self, image_rgb: np.ndarray, box_xyxy: Sequence[float]) -> FaceLandmarks:
+        """Landmarks and presence score of the face in `box_xyxy` (a BlazeFace box)."""
+        if self._interpreter is None:
+            raise RuntimeError("FaceMesh is closed")
+        if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
+            raise ValueError(
+                f"face mesh needs an (H, W, 3) uint8 RGB image, got {image_rgb.shape} "
+                f"{image_rgb.dtype}"
+            )
+        region = square_region(box_xyxy, MESH_CROP_MARGIN)
+        crop = resize_square(cut_region(image_rgb, region), MESH_INPUT_SIZE)
+        tensor = (crop.astype(np.float32) / 255.0)[None]
+        self._interpreter.set_tensor(self._input_index, tensor)
+        self._interpreter.invoke()
+        raw = self._interpreter.get_tensor(self._points_index).reshape(MESH_POINT_COUNT, 3)
+        logit = float(self._interpreter.get_tensor(self._presence_index).reshape(-1)[0])
+        points = region.to_image(raw[:, :2], MESH_INPUT_SIZE).astype(np.float32)
+        z = (raw[:, 2] * (region.side / MESH_INPUT_SIZE)).astype(np.float32)
+        presence = float(1.0 / (1.0 + np.exp(-np.clip(logit, -60.0, 60.0))))
+        return FaceLandmarks(points=points, z=z, presence=presence)
+
+    def landmarks(self, image_rgb: np.ndarray, box_xyxy: Sequence[float]) -> np.ndarray:
+        """(468, 2) float32 landmark points in image pixels (see `run` for the presence score)."""
+        return self.run(image_rgb, box_xyxy).points
+
+    def close(self) -> None:
+        """Drop the interpreter; safe to call twice."""
+        self._interpreter = None
+
+    def __enter__(self) -> FaceMesh:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def face_hull_mask(shape: Sequence[int], points: np.ndarray) -> np.ndarray:
+    """Float32 (H, W) mask in [0, 1]: 1 inside the convex hull of (N, 2) pixel points.
+
+    `shape` is the image's shape ((H, W) or (H, W, C)). The edge is anti-aliased (sub-pixel
+    accurate); soften it further (blur, erode) where a blend needs a soft boundary.
+    """
+    height, width = int(shape[0]), int(shape[1])
+    if height < 1 or width < 1:
+        raise ValueError(f"mask shape must be positive, got {tuple(shape)}")
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    mask = np.zeros((height, width), dtype=np.uint8)
+    if len(pts) < 3 or not np.isfinite(pts).all():
+        return mask.astype(np.float32)
+    shift = 4
+    fixed = np.round(pts * (1 << shift)).astype(np.int32)
+    hull = cv2.convexHull(fixed)
+    cv2.fillConvexPoly(mask, hull, 255, lineType=cv2.LINE_AA, shift=shift)
+    return mask.astype(np.float32) / 255.0
+
+
+def _load_interpreter(path: Path, num_threads: int) -> Any:
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            import tensorflow as tf
+        except ImportError:
+            raise ModelError(
+                "no TFLite interpreter: run `pip install ai-edge-litert` (or tensorflow-cpu)"
+            ) from None
+        Interpreter = tf.lite.Interpreter  # noqa: N806
+    try:
+        return Interpreter(model_path=str(path), num_threads=num_threads)
+    except (RuntimeError, ValueError) as exc:
+        raise ModelError(
+            f"cannot load the face mesh model ({exc}); restore it from git or run "
+            "`python scripts/extract_mediapipe_models.py`",
+            path=path,
+        ) from None
