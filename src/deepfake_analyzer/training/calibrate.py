@@ -1,0 +1,344 @@
+"""Calibration: temperature or Platt scaling fit on a validation split, and thresholds for
+target false-positive rates on real media, written into a new model spec.
+
+Both fits work on the model's logit z = log(p / (1 - p)) (p clipped as `Calibration.apply`
+clips it) and minimise the log loss with a damped Newton loop (convex problems: one parameter
+for temperature, two for Platt). As in Platt (1999), the targets are smoothed to
+(N+ + 1) / (N+ + 2) for fakes and 1 / (N- + 2) for reals, so perfectly separated validation
+data gives a finite temperature instead of an infinitely sharp one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from deepfake_analyzer.errors import OutputExistsError, UsageError
+from deepfake_analyzer.models.spec import Calibration, ModelSpec, Thresholds
+from deepfake_analyzer.training.metrics import log_loss
+
+FitMethod = Literal["temperature", "platt"]
+FIT_METHODS: tuple[str, ...] = ("temperature", "platt")
+
+DEFAULT_SUSPICIOUS_FPR = 0.10
+DEFAULT_FAKE_FPR = 0.02
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 100.0
+THRESHOLD_FLOOR, THRESHOLD_CEIL = 1e-4, 1.0 - 1e-4
+"""Thresholds stay strictly inside (0, 1) as `Thresholds` requires."""
+
+_EPS = 1e-7
+
+
+def logits(probabilities: Any) -> np.ndarray:
+    """log(p / (1 - p)) with p clipped to [1e-7, 1 - 1e-7], the clip `Calibration` uses."""
+    p = np.clip(np.asarray(probabilities, dtype=np.float64).ravel(), _EPS, 1.0 - _EPS)
+    return np.log(p / (1.0 - p))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # stable for large |z|
+
+
+def _nll(z: np.ndarray, t: np.ndarray) -> float:
+    # -[t log s(z) + (1 - t) log(1 - s(z))] = softplus(z) - t z, computed stably.
+    return float(np.mean(np.logaddexp(0.0, z) - t * z))
+
+
+def _targets(labels: np.ndarray) -> np.ndarray:
+    n_pos = int(labels.sum())
+    n_neg = int(labels.size - n_pos)
+    hi = (n_pos + 1.0) / (n_pos + 2.0)
+    lo = 1.0 / (n_neg + 2.0)
+    return np.where(labels == 1, hi, lo)
+
+
+def _check_fit_inputs(probabilities: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    z = logits(probabilities)
+    y = np.asarray(labels).ravel().astype(np.int64)
+    if y.shape != z.shape:
+        raise ValueError(f"labels and probabilities differ in length: {y.size} vs {z.size}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError("labels must be 0 (real) or 1 (fake)")
+    if y.sum() == 0 or y.sum() == y.size:
+        raise UsageError(
+            "calibration needs both real and fake samples in the validation split; "
+            "add labeled data of the missing class"
+        )
+    return z, y
+
+
+def _newton(
+    params: np.ndarray,
+    features: np.ndarray,
+    targets: np.ndarray,
+    max_iter: int = 100,
+) -> np.ndarray:
+    """Minimise mean(softplus(features @ params) - t * (features @ params)) by damped Newton."""
+    loss = _nll(features @ params, targets)
+    for _ in range(max_iter):
+        z = features @ params
+        q = _sigmoid(z)
+        grad = features.T @ (q - targets) / targets.size
+        hess = (features.T * (q * (1.0 - q))) @ features / targets.size
+        hess += 1e-9 * np.eye(params.size)
+        step = np.linalg.solve(hess, grad)
+        scale = 1.0
+        while scale > 1e-6:
+            candidate = params - scale * step
+            new_loss = _nll(features @ candidate, targets)
+            if new_loss <= loss + 1e-15:
+                break
+            scale *= 0.5
+        else:
+            break
+        params, improvement, loss = candidate, loss - new_loss, new_loss
+        if improvement < 1e-12 and np.max(np.abs(scale * step)) < 1e-9:
+            break
+    return params
+
+
+def fit_temperature(probabilities: Any, labels: Any) -> Calibration:
+    """Temperature t minimising the log loss of sigmoid(z / t), t kept in [0.01, 100].
+
+    A model whose scores rank reals above fakes would need a negative temperature; it is
+    clamped to the largest one (scores squeezed towards 0.5).
+    """
+    z, y = _check_fit_inputs(probabilities, labels)
+    (inverse,) = _newton(np.array([1.0]), z[:, None], _targets(y))
+    if inverse <= 1.0 / MAX_TEMPERATURE:
+        temperature = MAX_TEMPERATURE
+    else:
+        temperature = float(np.clip(1.0 / inverse, MIN_TEMPERATURE, MAX_TEMPERATURE))
+    return Calibration(method="temperature", temperature=temperature)
+
+
+def fit_platt(probabilities: Any, labels: Any) -> Calibration:
+    """Platt scaling: (a, b) minimising the log loss of sigmoid(a z + b)."""
+    z, y = _check_fit_inputs(probabilities, labels)
+    features = np.stack([z, np.ones_like(z)], axis=1)
+    a, b = _newton(np.array([1.0, 0.0]), features, _targets(y))
+    return Calibration(method="platt", a=float(a), b=float(b))
+
+
+def fit_calibration(probabilities: Any, labels: Any, method: FitMethod) -> Calibration:
+    """`fit_temperature` or `fit_platt` by name."""
+    if method == "temperature":
+        return fit_temperature(probabilities, labels)
+    if method == "platt":
+        return fit_platt(probabilities, labels)
+    raise UsageError(f"calibration method must be one of {', '.join(FIT_METHODS)}, not {method!r}")
+
+
+def threshold_for_fpr(real_scores: Any, target_fpr: float) -> float:
+    """The lowest threshold whose false-positive rate on `real_scores` is at most `target_fpr`.
+
+    With n reals, at most k = floor(target_fpr x n) of them may score >= the threshold; the
+    threshold is set halfway between the (k+1)-th highest real score and the next distinct real
+    score above it (or 1), which is within the target on these reals and leaves a margin for
+    new ones. Clamped to [1e-4, 1 - 1e-4].
+    """
+    if not 0.0 <= target_fpr < 1.0:
+        raise ValueError(f"target false-positive rate must be in [0, 1), got {target_fpr}")
+    scores = np.sort(np.asarray(real_scores, dtype=np.float64).ravel())[::-1]
+    if scores.size == 0:
+        raise UsageError("choosing thresholds needs real samples; add labeled real media")
+    k = int(math.floor(target_fpr * scores.size + 1e-9))
+    if k >= scores.size:
+        return THRESHOLD_FLOOR
+    pivot = scores[k]
+    above = scores[scores > pivot]
+    upper = float(above.min()) if above.size else 1.0
+    value = (pivot + upper) / 2.0
+    if value <= pivot:  # pivot and upper one float apart
+        value = float(np.nextafter(pivot, 2.0))
+    return float(np.clip(value, THRESHOLD_FLOOR, THRESHOLD_CEIL))
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """Thresholds chosen on calibrated real scores and the rates they reach there."""
+
+    thresholds: Thresholds
+    suspicious_fpr_target: float
+    fake_fpr_target: float
+    suspicious_fpr: float
+    fake_fpr: float
+    num_real: int
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "suspicious": round(self.thresholds.suspicious, 6),
+            "fake": round(self.thresholds.fake, 6),
+            "suspicious_fpr_target": self.suspicious_fpr_target,
+            "fake_fpr_target": self.fake_fpr_target,
+            "suspicious_fpr": round(self.suspicious_fpr, 6),
+            "fake_fpr": round(self.fake_fpr, 6),
+            "num_real": self.num_real,
+            "notes": list(self.notes),
+        }
+
+
+def choose_thresholds(
+    real_scores: Any,
+    suspicious_fpr: float = DEFAULT_SUSPICIOUS_FPR,
+    fake_fpr: float = DEFAULT_FAKE_FPR,
+) -> ThresholdChoice:
+    """`suspicious` and `fake` thresholds for target false-positive rates on real media.
+
+    `real_scores` must be calibrated scores of real samples (frames or videos, whichever the
+    verdict is read from). `fake_fpr` must not exceed `suspicious_fpr`.
+    """
+    if fake_fpr > suspicious_fpr:
+        raise UsageError(
+            f"the fake false-positive rate ({fake_fpr:g}) must not exceed the suspicious one "
+            f"({suspicious_fpr:g})"
+        )
+    scores = np.asarray(real_scores, dtype=np.float64).ravel()
+    suspicious = threshold_for_fpr(scores, suspicious_fpr)
+    fake = max(threshold_for_fpr(scores, fake_fpr), suspicious)
+    notes: list[str] = []
+    for name, target in (("fake", fake_fpr), ("suspicious", suspicious_fpr)):
+        if target > 0 and scores.size < math.ceil(1.0 / target):
+            notes.append(
+                f"only {scores.size} real samples: a {target:.0%} false-positive rate for "
+                f"'{name}' needs at least {math.ceil(1.0 / target)} to be resolved; the threshold "
+                "sits above every real score"
+            )
+    return ThresholdChoice(
+        thresholds=Thresholds(suspicious=suspicious, fake=fake),
+        suspicious_fpr_target=suspicious_fpr,
+        fake_fpr_target=fake_fpr,
+        suspicious_fpr=float(np.mean(scores >= suspicious)),
+        fake_fpr=float(np.mean(scores >= fake)),
+        num_real=int(scores.size),
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """A fitted calibration, the thresholds chosen with it, and the new spec carrying both."""
+
+    spec: ModelSpec
+    calibration: Calibration
+    threshold_choice: ThresholdChoice
+    num_real: int
+    num_fake: int
+    log_loss_before: float
+    log_loss_after: float
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        cal = self.calibration
+        return {
+            "method": cal.method,
+            "temperature": round(cal.temperature, 6),
+            "a": round(cal.a, 6),
+            "b": round(cal.b, 6),
+            "num_real": self.num_real,
+            "num_fake": self.num_fake,
+            "log_loss_before": round(self.log_loss_before, 6),
+            "log_loss_after": round(self.log_loss_after, 6),
+            "thresholds": self.threshold_choice.to_dict(),
+            "notes": list(self.notes),
+        }
+
+
+def calibrate_spec(
+    spec: ModelSpec,
+    raw_probabilities: Any,
+    labels: Any,
+    method: FitMethod = "temperature",
+    suspicious_fpr: float = DEFAULT_SUSPICIOUS_FPR,
+    fake_fpr: float = DEFAULT_FAKE_FPR,
+    threshold_probabilities: Any = None,
+    threshold_labels: Any = None,
+    metrics: Mapping[str, Any] | None = None,
+) -> CalibrationResult:
+    """Fit `method` on raw (uncalibrated) validation probabilities, choose thresholds, and
+    return a copy of `spec` with `calibration`, `thresholds` and `metrics` filled.
+
+    Thresholds are chosen on the calibrated scores of the reals among
+    `threshold_probabilities`/`threshold_labels` (e.g. video-level scores, which the verdict
+    reads) or, when not given, among the fitting samples. `metrics` (e.g. held-out evaluation
+    figures) is stored in `spec.metrics` beside the calibration summary.
+    """
+    z_raw = np.asarray(raw_probabilities, dtype=np.float64).ravel()
+    y = np.asarray(labels).ravel().astype(np.int64)
+    calibration = fit_calibration(z_raw, y, method)
+    if threshold_probabilities is None:
+        t_raw, t_y = z_raw, y
+    else:
+        t_raw = np.asarray(threshold_probabilities, dtype=np.float64).ravel()
+        t_y = np.asarray(threshold_labels).ravel().astype(np.int64)
+        if t_raw.shape != t_y.shape:
+            raise ValueError("threshold probabilities and labels differ in length")
+    calibrated_real = calibration.apply(t_raw[t_y == 0])
+    choice = choose_thresholds(calibrated_real, suspicious_fpr, fake_fpr)
+    before = log_loss(y, np.clip(z_raw, _EPS, 1 - _EPS))
+    after = log_loss(y, calibration.apply(z_raw))
+    result_metrics = dict(spec.metrics)
+    result_metrics.update(dict(metrics or {}))
+    summary = CalibrationResult(
+        spec=spec,
+        calibration=calibration,
+        threshold_choice=choice,
+        num_real=int((y == 0).sum()),
+        num_fake=int((y == 1).sum()),
+        log_loss_before=before,
+        log_loss_after=after,
+        notes=choice.notes,
+    )
+    result_metrics["calibration"] = summary.to_dict()
+    new_spec = replace(
+        spec, calibration=calibration, thresholds=choice.thresholds, metrics=result_metrics
+    )
+    return replace(summary, spec=new_spec)
+
+
+def write_spec(
+    spec: ModelSpec,
+    path: Path,
+    source_spec_path: Path | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Save `spec` at `path`, refusing to replace an existing file (or the input spec)
+    unless `overwrite`.
+
+    `weights_file` is relative to a spec's folder; when `path` is in another folder than
+    `source_spec_path`, it is rewritten relative to the new folder so the weights still load.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        what = (
+            "the input model spec"
+            if source_spec_path is not None and _same_file(path, Path(source_spec_path))
+            else "a file"
+        )
+        raise OutputExistsError(
+            f"{what} already exists here; choose another --write-spec path or pass --overwrite",
+            path,
+        )
+    if source_spec_path is not None and spec.weights_file:
+        source_dir = Path(source_spec_path).resolve().parent
+        target_dir = path.resolve().parent
+        if source_dir != target_dir:
+            weights = source_dir / spec.weights_file
+            spec = replace(spec, weights_file=os.path.relpath(weights, target_dir))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    spec.save(path)
+    return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False

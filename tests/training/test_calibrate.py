@@ -1,0 +1,136 @@
+"""Temperature and Platt fits, thresholds for target false-positive rates, spec writing."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from deepfake_analyzer.errors import OutputExistsError, UsageError
+from deepfake_analyzer.models.spec import Calibration, ModelSpec, Thresholds
+from deepfake_analyzer.training.calibrate import (
+    calibrate_spec,
+    choose_thresholds,
+    fit_platt,
+    fit_temperature,
+    logits,
+    threshold_for_fpr,
+    write_spec,
+)
+from deepfake_analyzer.training.metrics import log_loss
+
+
+def _overconfident(n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Labels drawn from sigmoid(z) but reported as sigmoid(3 z): the true temperature is 3."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0.0, 2.0, n)
+    labels = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    return 1 / (1 + np.exp(-3 * z)), labels
+
+
+def test_temperature_recovers_the_overconfidence_factor() -> None:
+    probs, labels = _overconfident()
+    cal = fit_temperature(probs, labels)
+    assert cal.method == "temperature"
+    assert cal.temperature == pytest.approx(3.0, rel=0.1)
+    assert log_loss(labels, cal.apply(probs)) < log_loss(labels, probs) - 0.05
+
+
+def test_temperature_of_a_calibrated_model_stays_near_one() -> None:
+    rng = np.random.default_rng(1)
+    z = rng.normal(0.0, 2.0, 4000)
+    labels = (rng.random(z.size) < 1 / (1 + np.exp(-z))).astype(int)
+    cal = fit_temperature(1 / (1 + np.exp(-z)), labels)
+    assert cal.temperature == pytest.approx(1.0, rel=0.1)
+
+
+def test_platt_recovers_scale_and_shift() -> None:
+    # true p = sigmoid(0.5 * z - 1) for reported logit z
+    rng = np.random.default_rng(2)
+    z = rng.normal(0.0, 3.0, 6000)
+    labels = (rng.random(z.size) < 1 / (1 + np.exp(-(0.5 * z - 1)))).astype(int)
+    cal = fit_platt(1 / (1 + np.exp(-z)), labels)
+    assert cal.a == pytest.approx(0.5, abs=0.08)
+    assert cal.b == pytest.approx(-1.0, abs=0.15)
+
+
+def test_separable_data_gives_a_finite_sharp_fit() -> None:
+    # Platt's smoothed targets keep the fit finite when classes do not overlap
+    probs = np.array([0.4, 0.45, 0.48, 0.52, 0.55, 0.6])
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    cal = fit_temperature(probs, labels)
+    assert 0.01 <= cal.temperature < 1.0  # sharper than the raw scores
+    calibrated = cal.apply(probs)
+    assert calibrated[labels == 1].min() > 0.5 > calibrated[labels == 0].max()
+
+
+def test_fits_need_both_classes() -> None:
+    with pytest.raises(UsageError, match="both real and fake"):
+        fit_temperature([0.2, 0.3], [0, 0])
+
+
+def test_threshold_for_fpr_by_hand() -> None:
+    reals = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    # 10 reals, 10 %: at most 1 may score >= t. 2nd highest is 0.8, next above is 0.9 -> 0.85
+    assert threshold_for_fpr(reals, 0.10) == pytest.approx(0.85)
+    # 20 %: at most 2 -> between 0.7 and 0.8
+    assert threshold_for_fpr(reals, 0.20) == pytest.approx(0.75)
+    # 2 % of 10 = 0 reals allowed: halfway between the top real (0.9) and 1
+    assert threshold_for_fpr(reals, 0.02) == pytest.approx(0.95)
+
+
+def test_threshold_skips_over_ties() -> None:
+    # reals 0.5 0.5 0.5 0.1: 25 % allows one, but the top three tie, so none may pass:
+    # the threshold must sit above 0.5 (halfway to 1)
+    assert threshold_for_fpr([0.5, 0.5, 0.5, 0.1], 0.25) == pytest.approx(0.75)
+
+
+def test_choose_thresholds_meets_targets_and_orders_them() -> None:
+    rng = np.random.default_rng(3)
+    reals = rng.beta(2, 5, 500)
+    choice = choose_thresholds(reals, 0.10, 0.02)
+    assert choice.suspicious_fpr <= 0.10 and choice.fake_fpr <= 0.02
+    assert choice.suspicious_fpr > 0.09  # not needlessly strict
+    assert choice.thresholds.suspicious <= choice.thresholds.fake
+    assert choice.notes == ()
+    few = choose_thresholds(reals[:20], 0.10, 0.02)
+    assert any("needs at least 50" in note for note in few.notes)
+    with pytest.raises(UsageError, match="must not exceed"):
+        choose_thresholds(reals, 0.01, 0.05)
+
+
+def test_calibrate_spec_fills_calibration_thresholds_and_metrics() -> None:
+    probs, labels = _overconfident(2000)
+    spec = ModelSpec(name="m", weights_file="m.keras", metrics={"trained_on": "x"})
+    result = calibrate_spec(spec, probs, labels, method="platt", metrics={"video_auc": 0.9})
+    new = result.spec
+    assert new.calibration.method == "platt"
+    assert new.thresholds == result.threshold_choice.thresholds
+    assert new.metrics["video_auc"] == 0.9 and new.metrics["trained_on"] == "x"
+    assert new.metrics["calibration"]["num_real"] == int((labels == 0).sum())
+    assert result.log_loss_after < result.log_loss_before
+    # thresholds are chosen on calibrated real scores
+    real_calibrated = new.calibration.apply(probs[labels == 0])
+    assert np.mean(real_calibrated >= new.thresholds.fake) <= 0.02
+    assert spec.calibration == Calibration()  # the input is untouched
+
+
+def test_write_spec_refuses_to_overwrite_and_rebases_weights(tmp_path) -> None:
+    src_dir = tmp_path / "models"
+    src_dir.mkdir()
+    source = src_dir / "m.spec.json"
+    spec = ModelSpec(name="m", weights_file="m.keras", thresholds=Thresholds(0.3, 0.6))
+    spec.save(source)
+    with pytest.raises(OutputExistsError, match="input model spec.*--overwrite"):
+        write_spec(spec, source, source_spec_path=source)
+    out = write_spec(spec, tmp_path / "out" / "m.spec.json", source_spec_path=source)
+    data = json.loads(out.read_text())
+    assert data["weights_file"] == "../models/m.keras"
+    assert ModelSpec.load(out).thresholds == Thresholds(0.3, 0.6)
+    write_spec(spec, source, source_spec_path=source, overwrite=True)
+    assert json.loads(source.read_text())["weights_file"] == "m.keras"
+
+
+def test_logits_clip_like_calibration() -> None:
+    assert logits([0.0, 1.0]) == pytest.approx([-16.118, 16.118], abs=1e-3)
