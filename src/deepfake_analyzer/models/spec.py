@@ -92,6 +92,10 @@ class ModelSpec:
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     spec_version: int = 1
+    runtime_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Optional converted copies of the weights for faster runtimes, by runtime name, e.g.
+    `{"litert": {"file": "x.tflite", "sha256": "...", "weights_dtype": "float16"}}`; the file
+    is relative to the spec's folder. Empty: the Keras weights are the only runtime."""
 
     def __post_init__(self) -> None:
         if not 32 <= self.input_size <= 1024:
@@ -102,6 +106,10 @@ class ModelSpec:
             raise ValueError(f"channel_order must be RGB or BGR, got {self.channel_order!r}")
         if not 1.0 <= self.crop_margin <= 3.0:
             raise ValueError(f"crop_margin {self.crop_margin} outside 1.0..3.0")
+        if not isinstance(self.runtime_files, dict) or not all(
+            isinstance(entry, dict) for entry in self.runtime_files.values()
+        ):
+            raise ValueError("runtime_files must map runtime names to objects")
 
     def preprocess(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 RGB crops -> float32 model input per this spec."""
