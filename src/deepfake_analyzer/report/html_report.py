@@ -172,7 +172,8 @@ def _input_section(report: Report) -> str:
     rows.append(
         (
             "Sampled frames",
-            f"{len(report.frames)} ({with_faces} with faces, {faces} faces in all)",
+            f"{len(report.frames)} ({with_faces} with faces, "
+            f"{faces} face{'s' if faces != 1 else ''} in all)",
         )
     )
     if inp.sha256:
@@ -375,10 +376,13 @@ def _tracks_section(report: Report) -> str:
             )
             or '<span class="muted">none</span>'
         )
+        seen = (
+            "&ndash;" if report.input.kind == "image" else f"{t.first_s:.2f}&ndash;{t.last_s:.2f} s"
+        )
         rows.append(
             f"<tr><td class='num'>{t.id}</td><td>{_pill(t.verdict.label)}</td>"
             f"<td class='num'>{_fmt_score(t.verdict.score)}</td>"
-            f"<td class='num'>{t.first_s:.2f}&ndash;{t.last_s:.2f} s</td>"
+            f"<td class='num'>{seen}</td>"
             f"<td class='num'>{len(t.timeline)}</td><td>{segments}</td></tr>"
         )
     return (

@@ -1,0 +1,142 @@
+"""The HTML report is one self-contained, escaped file with charts, crops and tables."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from deepfake_analyzer.report.html_report import (
+    nice_ticks,
+    pick_thumbnails,
+    report_to_html,
+    timeline_svg,
+)
+from deepfake_analyzer.report.types import Report, Thumbnail
+
+MALICIOUS = 'evil"><script>alert(1)</script><img src=x onerror=alert(2)>.mp4'
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag, attrs):  # noqa: ANN001
+        self.tags.append((tag, dict(attrs)))
+
+
+def parse(text: str) -> list[tuple[str, dict[str, str | None]]]:
+    collector = _Collector()
+    collector.feed(text)
+    return collector.tags
+
+
+def test_self_contained_no_external_references(video_report: Report) -> None:
+    text = report_to_html(video_report)
+    tags = parse(text)
+    for tag, attrs in tags:
+        for name in ("src", "href", "xlink:href", "action"):
+            value = attrs.get(name) or ""
+            assert not re.match(r"\s*(https?:)?//", value), (tag, name, value)
+            if name == "src" and name in attrs:
+                assert value.startswith("data:image/"), (tag, value)
+    assert "http://" not in text and "https://" not in text
+    assert not any(tag in ("script", "link", "iframe") for tag, _ in tags)
+    assert "Content-Security-Policy" in text
+
+
+def test_has_banner_charts_thresholds_and_segments(video_report: Report) -> None:
+    text = report_to_html(video_report)
+    assert text.count("<svg") == 2  # one timeline per track
+    assert "suspicious 0.50" in text and "fake 0.70" in text  # threshold lines
+    assert "time (s)" in text and ">1 s<" in text  # axis labelled in seconds
+    assert text.count('fill-opacity="0.13"') == 1  # one shaded segment (track 1)
+    assert "#c62828" in text.split('class="banner"')[1][:40]  # red banner for fake
+    assert "92.5% probability" in text
+    assert "track 1, the most suspicious person" in text
+
+
+def test_thumbnails_with_heatmap_and_captions(video_report: Report) -> None:
+    text = report_to_html(video_report)
+    imgs = [a for t, a in parse(text) if t == "img"]
+    assert len(imgs) == 4  # 3 crops + 1 Grad-CAM heatmap
+    first = video_report.thumbnails[0]
+    assert base64.b64encode(first.jpeg).decode() in text
+    assert base64.b64encode(first.heatmap_jpeg or b"").decode() in text
+    assert "track 1 &middot; 1.50 s &middot; frame 3 &middot; score 0.950" in text
+    assert "Grad-CAM" in text
+
+
+def test_tables_model_timings_and_messages(video_report: Report) -> None:
+    text = report_to_html(video_report)
+    assert "test-xception" in text and "ab" * 32 in text
+    assert "synthetic blends" in text  # provenance
+    assert "classify" in text and "1.250 s" in text
+    assert "truncated file" in text and "track 7 was short" in text
+    assert "1.00&ndash;2.00 s (peak 0.95 at 1.50 s)" in text
+
+
+def test_malicious_file_name_is_escaped(make_report) -> None:
+    text = report_to_html(
+        make_report(path=MALICIOUS, errors=("<b>bad</b>",), options={"<x>": "<y>"})
+    )
+    assert "<script>" not in text
+    assert "onerror=alert" not in text.replace("onerror=alert(2)&gt;", "")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "<b>bad</b>" not in text and "&lt;b&gt;bad&lt;/b&gt;" in text
+    assert not any(tag == "script" for tag, _ in parse(text))
+    assert [t for t, _ in parse(text)].count("img") == 4
+
+
+def test_undecodable_file_name_bytes_do_not_crash(make_report) -> None:
+    text = report_to_html(make_report(path="clip\udcff.mp4"))
+    assert "clip\ufffd.mp4" in text
+    text.encode("utf-8")
+
+
+def test_image_report_single_point(image_report: Report) -> None:
+    text = report_to_html(image_report)
+    assert text.count("<svg") == 1
+    assert "single frame" in text and "time (s)" not in text
+    assert text.count("<circle") == 1
+    assert "#e08600" in text.split('class="banner"')[1][:40]  # amber: suspicious
+
+
+def test_no_face_report(no_face_report: Report) -> None:
+    text = report_to_html(no_face_report)
+    assert "<svg" not in text
+    assert "No face was found in 1 sampled frame" in text
+    assert "no-face" in text and "#616161" in text
+
+
+def test_nice_ticks() -> None:
+    assert nice_ticks(3.2) == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+    assert nice_ticks(60) == [0, 10, 20, 30, 40, 50, 60]
+    assert nice_ticks(0) == [0.0]
+
+
+def test_timeline_breaks_line_at_gaps(make_report) -> None:
+    track = make_report().tracks[1]
+    assert timeline_svg(track, 3.2, 0.5, 0.7).count("<polyline") == 1
+    from dataclasses import replace
+
+    from deepfake_analyzer.report.types import TrackPoint
+
+    gappy = replace(
+        track,
+        timeline=(*track.timeline, TrackPoint(40, 20.0, 0.1), TrackPoint(41, 20.5, 0.1)),
+    )
+    assert timeline_svg(gappy, 21.0, 0.5, 0.7).count("<polyline") == 2
+
+
+@pytest.mark.parametrize("count", [0, 1, 5, 10])
+def test_pick_thumbnails_most_and_least_are_disjoint(count: int) -> None:
+    thumbs = tuple(Thumbnail(0, i, i * 0.5, i / 10, b"x") for i in range(count))
+    most, least = pick_thumbnails(thumbs, per_group=4)
+    assert [t.score for t in most] == sorted((t.score for t in thumbs), reverse=True)[:4]
+    assert not set(map(id, most)) & set(map(id, least))
+    if count >= 8:
+        assert [t.score for t in least] == [0.0, 0.1, 0.2, 0.3]
