@@ -1,0 +1,150 @@
+"""write_reports / write_batch_summary: names, no clobbering, atomic writes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import pytest
+
+from deepfake_analyzer.errors import OutputExistsError, UsageError
+from deepfake_analyzer.report import writers
+from deepfake_analyzer.report.types import Report
+from deepfake_analyzer.report.writers import (
+    BATCH_COLUMNS,
+    BatchRow,
+    unique_stems,
+    write_batch_summary,
+    write_reports,
+)
+
+
+def test_writes_three_files_named_after_the_input_stem(video_report: Report, tmp_path) -> None:
+    out = tmp_path / "out" / "nested"
+    paths = write_reports(video_report, out)
+    assert [p.name for p in paths] == [
+        "interview.report.json",
+        "interview.report.csv",
+        "interview.report.html",
+    ]
+    assert json.loads(paths[0].read_text())["verdict"]["label"] == "fake"
+    assert paths[1].read_text().startswith("file,frame_index,")
+    assert paths[2].read_text().startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)  # no temp files
+
+
+def test_formats_subset(video_report: Report, tmp_path) -> None:
+    assert [p.name for p in write_reports(video_report, tmp_path, formats=("html",))] == [
+        "interview.report.html"
+    ]
+    with pytest.raises(UsageError, match="pdf"):
+        write_reports(video_report, tmp_path, formats=("pdf",))
+
+
+def test_existing_target_refused_before_anything_is_written(video_report: Report, tmp_path) -> None:
+    existing = tmp_path / "interview.report.csv"  # only the SECOND target exists
+    existing.write_text("precious")
+    with pytest.raises(OutputExistsError) as info:
+        write_reports(video_report, tmp_path)
+    message = str(info.value)
+    assert "interview.report.csv" in message and "pass --overwrite" in message
+    assert existing.read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["interview.report.csv"]
+
+
+def test_overwrite_replaces(video_report: Report, tmp_path) -> None:
+    write_reports(video_report, tmp_path)
+    target = tmp_path / "interview.report.json"
+    target.write_text("old")
+    write_reports(video_report, tmp_path, overwrite=True)
+    assert json.loads(target.read_text())["schema_version"]
+
+
+def test_failed_write_keeps_old_file_and_leaves_no_partial_set(
+    video_report: Report, tmp_path, monkeypatch
+) -> None:
+    (tmp_path / "interview.report.json").write_text("old json")
+
+    def boom(report: Report) -> bytes:
+        raise RuntimeError("renderer failed")
+
+    monkeypatch.setitem(writers._RENDERERS, "html", boom)
+    with pytest.raises(RuntimeError):
+        write_reports(video_report, tmp_path, overwrite=True)
+    # Rendering happens before writing: nothing changed.
+    assert (tmp_path / "interview.report.json").read_text() == "old json"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["interview.report.json"]
+
+
+def test_interrupted_write_removes_new_files_and_temp_files(
+    video_report: Report, tmp_path, monkeypatch
+) -> None:
+    real_fsync = os.fsync
+    calls = {"n": 0}
+
+    def flaky_fsync(fd: int) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:  # the third file fails mid-write
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(writers.os, "fsync", flaky_fsync)
+    with pytest.raises(writers.ReportWriteError, match="No space left"):
+        write_reports(video_report, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_is_a_file(video_report: Report, tmp_path) -> None:
+    blocker = tmp_path / "out"
+    blocker.write_text("x")
+    with pytest.raises(UsageError, match="not a folder"):
+        write_reports(video_report, blocker)
+
+
+def test_stem_override_and_unique_stems(video_report: Report, tmp_path) -> None:
+    paths = write_reports(video_report, tmp_path, formats=("json",), stem="a__interview_mp4")
+    assert paths[0].name == "a__interview_mp4.report.json"
+    root = tmp_path / "in"
+    stems = unique_stems(
+        [root / "a" / "clip.mp4", root / "b" / "clip.mp4", root / "clip.mov", root / "x.jpg"],
+        root=root,
+    )
+    assert stems == ["a__clip_mp4", "b__clip_mp4", "clip_mov", "x"]
+    assert len(set(stems)) == 4
+
+
+def test_batch_summary_csv(video_report: Report, no_face_report: Report, tmp_path) -> None:
+    rows = [
+        BatchRow.from_result("clips/interview.mp4", video_report, None),
+        BatchRow.from_result("landscape.png", no_face_report, None),
+        BatchRow.from_result("broken.mp4", None, "no decodable video frames"),
+    ]
+    (path,) = write_batch_summary(rows, tmp_path)
+    assert path.name == "batch-summary.csv"
+    got = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert list(got[0]) == list(BATCH_COLUMNS)
+    assert got[0] == {
+        "path": "clips/interview.mp4",
+        "verdict": "fake",
+        "score": "0.925",
+        "tracks": "2",
+        "faces": "12",
+        "duration_s": "3.2",
+        "elapsed_s": "2.1",
+        "error": "",
+    }
+    assert got[1]["verdict"] == "no-face" and got[1]["score"] == ""
+    assert got[2]["verdict"] == "error" and got[2]["error"] == "no decodable video frames"
+
+    with pytest.raises(OutputExistsError, match="pass --overwrite"):
+        write_batch_summary(rows, tmp_path)
+    paths = write_batch_summary(rows, tmp_path, overwrite=True, formats=("csv", "json"))
+    assert json.loads(paths[1].read_text())[2]["verdict"] == "error"
+
+
+def test_batch_row_validates() -> None:
+    with pytest.raises(ValueError):
+        BatchRow(path="x", verdict="maybe")
+    with pytest.raises(ValueError):
+        BatchRow(path="x", verdict="error")  # an error row needs its message
