@@ -1,0 +1,110 @@
+"""Half-precision weights files: a plain `.npz` of arrays, loaded without pickle.
+
+Xception has ~21M parameters: 84 MB in float32, over the 50 MB budget for a shipped file.
+Here kernels are stored as float16 (~42 MB); small 0/1-D arrays (biases, batch-norm
+statistics) and any array float16 cannot represent stay float32. The file holds no code:
+it is read with `allow_pickle=False`, so loading one is safe whatever its origin.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from deepfake_analyzer.errors import ModelError
+
+if TYPE_CHECKING:
+    import keras
+
+F16_NPZ_FORMAT = "f16-npz"
+"""The `weights_format` of a spec whose weights file was written by `save_weights_f16`."""
+
+FORMAT_TAG = "deepfake-analyzer-f16-npz-v1"
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+
+def _structural(path: str) -> str:
+    """`conv2d_3/kernel` -> `conv2d/kernel`: Keras numbers unnamed layers per process, so
+    the same architecture built twice in one process gets different layer names."""
+    layer, _, variable = path.rpartition("/")
+    return f"{re.sub(r'_[0-9]+$', '', layer)}/{variable}"
+
+
+def _key(index: int) -> str:
+    return f"w{index:05d}"
+
+
+def _storage_array(value: np.ndarray) -> np.ndarray:
+    value = np.asarray(value, dtype=np.float32)
+    if value.ndim <= 1 or not np.all(np.isfinite(value)):
+        return value
+    if np.abs(value).max(initial=0.0) > _FLOAT16_MAX:
+        return value
+    return value.astype(np.float16)
+
+
+def save_weights_f16(model: keras.Model, path: Path | str) -> Path:
+    """Write every weight of `model` (in `model.weights` order) to `path` (an `.npz`).
+
+    Returns the path written (numpy adds `.npz` when missing, so pass a name ending in it).
+    """
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"weights file name must end in .npz, got {path.name!r}")
+    arrays: dict[str, np.ndarray] = {
+        "__format__": np.array(FORMAT_TAG),
+        "__paths__": np.array([w.path for w in model.weights], dtype=np.str_),
+    }
+    for index, weight in enumerate(model.weights):
+        arrays[_key(index)] = _storage_array(np.asarray(weight.numpy()))
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+    return path
+
+
+def read_weights_f16(path: Path | str) -> tuple[list[str], list[np.ndarray]]:
+    """The weight paths and arrays (as stored: float16 or float32) of an f16 `.npz` file."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "__format__" not in data.files or str(data["__format__"]) != FORMAT_TAG:
+                raise ModelError(
+                    "not a deepfake-analyzer f16 weights file (missing format tag)", path
+                )
+            paths = [str(p) for p in data["__paths__"]]
+            arrays = [data[_key(i)] for i in range(len(paths))]
+    except ModelError:
+        raise
+    except FileNotFoundError:
+        raise ModelError("weights file not found", path) from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelError(f"weights file is corrupt or not an .npz: {message}", path) from None
+    return paths, arrays
+
+
+def load_weights_f16(model: keras.Model, path: Path | str) -> None:
+    """Assign the weights in `path` to `model`; the count, names and shapes must all match."""
+    paths, arrays = read_weights_f16(path)
+    weights = model.weights
+    if len(paths) != len(weights):
+        raise ModelError(
+            f"weights file has {len(paths)} arrays but the model has {len(weights)} weights: "
+            "the spec's architecture or input size does not match these weights",
+            path,
+        )
+    for stored_path, array, weight in zip(paths, arrays, weights, strict=True):
+        same_name = _structural(stored_path) == _structural(weight.path)
+        if not same_name or tuple(array.shape) != tuple(weight.shape):
+            raise ModelError(
+                f"weight {stored_path!r} {tuple(array.shape)} does not match the model's "
+                f"{weight.path!r} {tuple(weight.shape)}: the spec's architecture does not "
+                "match these weights",
+                path,
+            )
+    for array, weight in zip(arrays, weights, strict=True):
+        weight.assign(array.astype(weight.dtype))

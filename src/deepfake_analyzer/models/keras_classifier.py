@@ -1,0 +1,92 @@
+"""A Keras model as a `Classifier`: batched inference through one compiled `tf.function`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from deepfake_analyzer.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    import keras
+
+DEFAULT_BATCH_SIZE = 16
+
+
+def resize_crops(crops_rgb_uint8: np.ndarray, size: int) -> np.ndarray:
+    """(N, H, W, 3) uint8 -> (N, size, size, 3) uint8; a no-op when already that size."""
+    if crops_rgb_uint8.shape[1:3] == (size, size):
+        return crops_rgb_uint8
+    import cv2
+
+    out = np.empty((len(crops_rgb_uint8), size, size, 3), dtype=np.uint8)
+    for i, crop in enumerate(crops_rgb_uint8):
+        shrinking = crop.shape[0] > size or crop.shape[1] > size
+        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+        out[i] = cv2.resize(crop, (size, size), interpolation=interpolation)
+    return out
+
+
+def validate_crops(crops_rgb_uint8: np.ndarray) -> np.ndarray:
+    """Check the (N, H, W, 3) uint8 contract every classifier's `predict` takes."""
+    crops = np.asarray(crops_rgb_uint8)
+    if crops.ndim != 4 or crops.shape[-1] != 3:
+        raise ValueError(f"crops must be (N, H, W, 3) RGB, got shape {crops.shape}")
+    if crops.dtype != np.uint8:
+        raise ValueError(f"crops must be uint8, got {crops.dtype}")
+    return crops
+
+
+class KerasClassifier:
+    """Scores face crops with a Keras model whose input and output follow `spec`.
+
+    `predict` resizes crops that are not `spec.input_size` square, preprocesses them with
+    `spec.preprocess`, and runs the model `batch_size` crops at a time through a
+    `tf.function` traced once (no XLA: it is 5-7x slower on our CPUs).
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        spec: ModelSpec,
+        sha256: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        import tensorflow as tf
+
+        self.spec = spec
+        self.sha256 = sha256
+        self.batch_size = batch_size
+        self.model = model
+        size = spec.input_size
+        self._forward = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)],
+            jit_compile=False,
+        )
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 RGB crops -> (N,) float32 probabilities that each is manipulated."""
+        crops = validate_crops(crops_rgb_uint8)
+        if len(crops) == 0:
+            return np.zeros((0,), dtype=np.float32)
+        crops = resize_crops(crops, self.spec.input_size)
+        scores = []
+        for start in range(0, len(crops), self.batch_size):
+            batch = self.spec.preprocess(crops[start : start + self.batch_size])
+            output = self._forward(batch)
+            scores.append(np.asarray(output, dtype=np.float32).reshape(len(batch), -1)[:, 0])
+        return np.concatenate(scores)
+
+    def __repr__(self) -> str:
+        return (
+            f"KerasClassifier(name={self.name!r}, input_size={self.spec.input_size}, "
+            f"sha256={self.sha256[:12]}..., batch_size={self.batch_size})"
+        )
