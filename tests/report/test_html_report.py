@@ -68,6 +68,9 @@ def test_thumbnails_with_heatmap_and_captions(video_report: Report) -> None:
     assert base64.b64encode(first.heatmap_jpeg or b"").decode() in text
     assert "track 1 &middot; 1.50 s &middot; frame 3 &middot; score 0.950" in text
     assert "Grad-CAM" in text
+    # 3 crops: the two fake ones are "most", the real one is "least" suspicious.
+    least = text.index("Least suspicious")
+    assert text.index("score 0.950") < least < text.index("score 0.080")
 
 
 def test_tables_model_timings_and_messages(video_report: Report) -> None:
@@ -136,7 +139,9 @@ def test_timeline_breaks_line_at_gaps(make_report) -> None:
 def test_pick_thumbnails_most_and_least_are_disjoint(count: int) -> None:
     thumbs = tuple(Thumbnail(0, i, i * 0.5, i / 10, b"x") for i in range(count))
     most, least = pick_thumbnails(thumbs, per_group=4)
-    assert [t.score for t in most] == sorted((t.score for t in thumbs), reverse=True)[:4]
+    n_most = min(4, (count + 1) // 2)
+    assert [t.score for t in most] == sorted((t.score for t in thumbs), reverse=True)[:n_most]
+    assert len(least) == min(4, count - n_most)
     assert not set(map(id, most)) & set(map(id, least))
     if count >= 8:
         assert [t.score for t in least] == [0.0, 0.1, 0.2, 0.3]

@@ -321,10 +321,14 @@ def _score_color(score: float, suspicious: float, fake: float) -> str:
 def pick_thumbnails(
     thumbnails: tuple[Thumbnail, ...], per_group: int = THUMBNAILS_PER_GROUP
 ) -> tuple[list[Thumbnail], list[Thumbnail]]:
-    """The most suspicious crops (highest first) and, disjoint from them, the least (lowest)."""
+    """The most suspicious crops (highest first) and, disjoint from them, the least (lowest).
+
+    With few crops the upper half counts as "most" and the lower half as "least".
+    """
     ordered = sorted(thumbnails, key=lambda t: (-t.score, t.timestamp_s, t.track_id))
-    most = ordered[:per_group]
-    rest = ordered[per_group:]
+    n_most = min(per_group, math.ceil(len(ordered) / 2))
+    most = ordered[:n_most]
+    rest = ordered[n_most:]
     least = list(reversed(rest))[:per_group]
     return most, least
 
