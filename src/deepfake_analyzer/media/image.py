@@ -1,0 +1,176 @@
+"""Still images decoded with Pillow into upright RGB uint8, with a pixel limit checked first."""
+
+from __future__ import annotations
+
+import threading
+import warnings as warnings_module
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from deepfake_analyzer.errors import DecodeError, ImageTooLargeError, UnsupportedMediaError
+from deepfake_analyzer.media.types import Frame, MediaInfo
+from deepfake_analyzer.options import DEFAULT_MAX_IMAGE_PIXELS
+
+BACKGROUND_RGB = (255, 255, 255)
+"""Transparent pixels are composited onto this colour (white, like a browser page)."""
+
+_EXIF_ORIENTATION_TAG = 0x0112
+_ORIENTATION_TO_ROTATION = {1: 0, 2: 0, 3: 180, 4: 180, 5: 270, 6: 90, 7: 90, 8: 270}
+_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
+
+# Pillow's decompression-bomb limit and truncated-image switch are module globals: change them
+# only under this lock, and only for the duration of one open/load. The header is read with
+# Pillow's limit off (we refuse above our exact limit, naming the size); pixels are decoded with
+# Pillow's limit set to ours, as a second guard.
+_PILLOW_GLOBALS = threading.Lock()
+
+
+@contextmanager
+def _pillow_limits(max_pixels: int | None, *, load_truncated: bool = False) -> Iterator[None]:
+    with _PILLOW_GLOBALS:
+        saved = Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        ImageFile.LOAD_TRUNCATED_IMAGES = load_truncated
+        try:
+            with warnings_module.catch_warnings():
+                warnings_module.simplefilter("ignore", Image.DecompressionBombWarning)
+                yield
+        finally:
+            Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = saved
+
+
+class ImageSource:
+    """A still image: one `Frame(index=0, timestamp_s=0.0)`.
+
+    Opening reads only the header: the size is checked against `max_image_pixels` before any
+    pixel is decoded. `frames()` decodes, applies the EXIF orientation, and converts any mode
+    (grayscale, palette, alpha, 16-bit, CMYK) to RGB uint8; transparency is composited onto
+    `background` (white by default).
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+        background: tuple[int, int, int] = BACKGROUND_RGB,
+    ) -> None:
+        if max_image_pixels < 1:
+            raise ValueError("max_image_pixels must be positive")
+        self.path = Path(path)
+        self.max_image_pixels = max_image_pixels
+        self.background = background
+        self._warnings: list[str] = []
+        width, height, fmt, orientation, n_frames = self._read_header()
+        if n_frames > 1:
+            self._warnings.append(f"the image has {n_frames} frames/pages; analyzing the first")
+        rotation = _ORIENTATION_TO_ROTATION.get(orientation, 0)
+        if orientation in (5, 6, 7, 8):
+            width, height = height, width
+        self.info = MediaInfo(
+            path=str(self.path),
+            kind="image",
+            width=width,
+            height=height,
+            rotation_deg=rotation,
+            codec=fmt,
+        )
+
+    def frames(self) -> Iterator[Frame]:
+        """Yield the one decoded frame."""
+        yield Frame(index=0, timestamp_s=0.0, image=self.load_rgb())
+
+    def warnings(self) -> list[str]:
+        """Non-fatal problems (extra pages, truncated data)."""
+        return list(self._warnings)
+
+    def load_rgb(self) -> np.ndarray:
+        """Decode the pixels: upright RGB uint8 of shape (height, width, 3)."""
+        try:
+            return self._decode(load_truncated=False)
+        except OSError as exc:
+            if "truncated" not in str(exc).lower():
+                raise DecodeError(f"the image is corrupt ({exc})", self.path) from None
+        image = self._decode(load_truncated=True)
+        self._warnings.append("the image file is truncated: its missing part is blank")
+        return image
+
+    def _read_header(self) -> tuple[int, int, str | None, int, int]:
+        try:
+            with (
+                _pillow_limits(None),  # only the header is read; we check its size ourselves
+                Image.open(self.path) as im,
+            ):
+                width, height = im.size
+                self._check_size(width, height)
+                orientation = int(im.getexif().get(_EXIF_ORIENTATION_TAG, 1) or 1)
+                n_frames = int(getattr(im, "n_frames", 1) or 1)
+                return width, height, im.format, orientation, n_frames
+        except UnidentifiedImageError:
+            raise UnsupportedMediaError(
+                "cannot be read as an image: not a supported image file, or corrupt", self.path
+            ) from None
+        except OSError as exc:
+            raise DecodeError(f"the image header is corrupt ({exc})", self.path) from None
+
+    def _decode(self, *, load_truncated: bool) -> np.ndarray:
+        try:
+            with (
+                _pillow_limits(self.max_image_pixels, load_truncated=load_truncated),
+                Image.open(self.path) as im,
+            ):
+                self._check_size(*im.size)
+                im.load()
+                upright = ImageOps.exif_transpose(im) or im
+                return to_rgb_uint8(upright, self.background)
+        except Image.DecompressionBombError:
+            raise ImageTooLargeError(self._too_large_message(None), self.path) from None
+        except UnidentifiedImageError:
+            raise UnsupportedMediaError("cannot be read as an image", self.path) from None
+        except ValueError as exc:
+            raise UnsupportedMediaError(f"unsupported image ({exc})", self.path) from None
+
+    def _check_size(self, width: int, height: int) -> None:
+        if width * height > self.max_image_pixels:
+            raise ImageTooLargeError(self._too_large_message((width, height)), self.path)
+
+    def _too_large_message(self, size: tuple[int, int] | None) -> str:
+        shown = f"{size[0]}x{size[1]} = {size[0] * size[1]:,} pixels" if size else "pixels"
+        return (
+            f"image too large ({shown}, limit {self.max_image_pixels:,}): "
+            "downscale it first or raise --max-image-pixels"
+        )
+
+
+def to_rgb_uint8(im: Image.Image, background: tuple[int, int, int] = BACKGROUND_RGB) -> np.ndarray:
+    """Convert a loaded Pillow image of any common mode to an RGB uint8 array (H, W, 3).
+
+    16-bit and 32-bit integer samples keep their top 8 bits (a 16-bit value v becomes v >> 8);
+    float images in [0, 1] are scaled by 255; alpha is composited onto `background`.
+    """
+    mode = im.mode
+    if mode in _SIXTEEN_BIT_MODES:
+        values = np.asarray(im).astype(np.int64)
+        if mode == "I" and values.max(initial=0) <= 255 and values.min(initial=0) >= 0:
+            gray = values.astype(np.uint8)
+        else:
+            gray = (np.clip(values, 0, 65535) >> 8).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    if mode == "F":
+        values = np.asarray(im, dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        scale = 255.0 if finite.size and finite.max() <= 1.0 else 1.0
+        gray = np.clip(np.nan_to_num(values) * scale, 0, 255).round().astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        base = Image.new("RGBA", rgba.size, (*background, 255))
+        rgb = Image.alpha_composite(base, rgba).convert("RGB")
+    else:
+        rgb = im.convert("RGB")
+    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
