@@ -70,7 +70,7 @@ def test_thumbnails_with_heatmap_and_captions(video_report: Report) -> None:
     assert "Grad-CAM" in text
     # 3 crops: the two fake ones are "most", the real one is "least" suspicious.
     least = text.index("Least suspicious")
-    assert text.index("score 0.950") < least < text.index("score 0.080")
+    assert text.index("&middot; score 0.950") < least < text.index("&middot; score 0.080")
 
 
 def test_tables_model_timings_and_messages(video_report: Report) -> None:
