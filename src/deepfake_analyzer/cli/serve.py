@@ -1,0 +1,160 @@
+"""`deepfake-analyzer serve`: run the upload web page and REST API (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from deepfake_analyzer.options import AnalyzeOptions
+from deepfake_analyzer.service.settings import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_MAX_UPLOAD_MB,
+    SERVICE_BOUNDS,
+    TOKEN_ENV,
+    ServiceSettings,
+    token_from_env,
+)
+
+EPILOG = f"""\
+environment:
+  {TOKEN_ENV}  API token, used when --token is not given. When a token is set,
+                           every /api call must send 'Authorization: Bearer TOKEN'
+                           (the web page asks for it once per browser session).
+
+The server binds to 127.0.0.1 by default. To serve other machines, pass --host 0.0.0.0
+together with a token, and put TLS in front of it. API reference: http://HOST:PORT/docs
+"""
+
+
+def _bounded_int(name: str) -> Any:
+    low, high = SERVICE_BOUNDS[name]
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    defaults = ServiceSettings(data_dir=DEFAULT_DATA_DIR)
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the upload web page and REST API",
+        description="Serve a web page and a REST API that analyze uploaded clips in a "
+        "bounded pool of worker processes; jobs persist in SQLite under --data-dir.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--host", default=defaults.host, help="address to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=_bounded_int("port"), default=defaults.port, help="default: %(default)s"
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=str(DEFAULT_DATA_DIR),
+        help="where jobs, uploads and reports are kept (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_bounded_int("workers"),
+        default=defaults.workers,
+        help="analyses run at once, each worker process loads the model once "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--token", default=None, help=f"API token required on every API call (or set {TOKEN_ENV})"
+    )
+    parser.add_argument(
+        "--max-upload-mb",
+        type=_bounded_int("max_upload_mb"),
+        default=DEFAULT_MAX_UPLOAD_MB,
+        help="larger uploads get HTTP 413 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=_bounded_int("keep_jobs"),
+        default=defaults.keep_jobs,
+        dest="keep_jobs",
+        help="finished analyses kept; older ones are deleted (default: %(default)s)",
+    )
+    model = parser.add_argument_group("model (the same for every upload)")
+    model.add_argument(
+        "--model", default=None, help="classifier weights (default: the shipped one)"
+    )
+    model.add_argument(
+        "--trust-model", action="store_true", help="allow a model file that contains code"
+    )
+    model.add_argument(
+        "--detector", choices=("auto", "short", "full"), default="auto", help="face detector"
+    )
+    model.add_argument(
+        "--classifier-factory",
+        default=None,
+        metavar="MODULE:CALLABLE",
+        help="build the classifier by calling this instead of loading --model "
+        "(plugins; the tests use a fake)",
+    )
+    model.add_argument(
+        "--detector-factory",
+        default=None,
+        metavar="MODULE:CALLABLE",
+        help="build the face detector by calling this instead of --detector",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("critical", "error", "warning", "info", "debug"),
+        default="info",
+        help="server log verbosity (default: %(default)s)",
+    )
+    parser.set_defaults(handler=run_serve)
+
+
+def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
+    base = AnalyzeOptions(
+        model_path=args.model, trust_model=args.trust_model, detector=args.detector
+    )
+    return ServiceSettings(
+        data_dir=args.data_dir,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        token=args.token if args.token is not None else token_from_env(),
+        max_upload_mb=args.max_upload_mb,
+        keep_jobs=args.keep_jobs,
+        base_options=base,
+        classifier_factory=args.classifier_factory,
+        detector_factory=args.detector_factory,
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    import uvicorn
+
+    from deepfake_analyzer.service.app import create_app
+
+    if not settings.is_loopback and settings.token is None:
+        print(
+            f"deepfake-analyzer: warning: serving {settings.host} without a token: anyone who "
+            f"can reach it can upload and read reports; pass --token or set {TOKEN_ENV}",
+            file=sys.stderr,
+        )
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+    )
+    return 0

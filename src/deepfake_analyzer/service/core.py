@@ -1,0 +1,165 @@
+"""The service's one object: job store, worker pool and files, behind the HTTP layer."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.options import AnalyzeOptions
+from deepfake_analyzer.service.jobs import Job, JobStore, is_job_id, new_job_id
+from deepfake_analyzer.service.settings import JOB_OPTION_NAMES, ServiceSettings
+from deepfake_analyzer.service.uploads import StoredUpload
+from deepfake_analyzer.service.workers import PoolStatus, WorkerConfig, WorkerPool
+
+log = logging.getLogger("deepfake_analyzer.service")
+
+REPORT_FILES = {"json": "report.json", "csv": "report.csv", "html": "report.html"}
+
+
+class AnalysisService:
+    """Accepts uploads as jobs, runs them on the worker pool, keeps and prunes their files.
+
+    Layout under `settings.data_dir`: `jobs.sqlite3`, `uploads/<id>.<ext>` (removed once the
+    job finishes) and `jobs/<id>/report.{json,csv,html}` (kept until DELETE or retention).
+    """
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        for directory in (settings.data_dir, settings.uploads_dir, settings.jobs_dir):
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot create the data folder {directory} ({exc.strerror}); "
+                    "pass a writable --data-dir"
+                ) from None
+        self.store = JobStore(settings.database_path)
+        config = WorkerConfig(
+            base_options=settings.base_options.to_dict(),
+            classifier_factory=settings.classifier_factory,
+            detector_factory=settings.detector_factory,
+        )
+        self.pool = WorkerPool(
+            self.store,
+            config,
+            settings.workers,
+            settings.jobs_dir,
+            settings.uploads_dir,
+            on_finished=self._finished,
+        )
+
+    def start(self) -> None:
+        """Recover jobs a previous run left unfinished, clean leftovers, start the workers."""
+        requeued = self.store.recover()
+        if requeued:
+            log.info("re-running %d job(s) interrupted by the last stop", len(requeued))
+        for partial in self.settings.uploads_dir.glob("*.part"):
+            partial.unlink(missing_ok=True)
+        self._prune()
+        self.pool.start()
+
+    def stop(self) -> None:
+        self.pool.stop()
+        self.store.close()
+
+    def new_upload_stem(self) -> tuple[str, Path]:
+        """A fresh job id and the path stem its upload is streamed to."""
+        job_id = new_job_id()
+        return job_id, self.settings.uploads_dir / job_id
+
+    def submit(self, job_id: str, upload: StoredUpload) -> Job:
+        """Validate the upload's form fields as options and queue the job."""
+        try:
+            options = job_options(upload.fields, self.settings.base_options)
+        except UsageError:
+            upload.path.unlink(missing_ok=True)
+            raise
+        job = self.store.create(
+            job_id,
+            filename=upload.filename,
+            media_name=upload.path.name,
+            media_kind=upload.kind,
+            size_bytes=upload.size_bytes,
+            options=options,
+        )
+        self.pool.wake()
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        return self.store.get(job_id) if is_job_id(job_id) else None
+
+    def list_recent(self, limit: int, status: str | None = None) -> list[Job]:
+        return self.store.list_recent(limit, status)
+
+    def delete(self, job_id: str) -> bool:
+        job = self.store.delete(job_id) if is_job_id(job_id) else None
+        if job is None:
+            return False
+        self._remove_files(job)
+        return True
+
+    def report_path(self, job: Job, fmt: str) -> Path:
+        return self.settings.jobs_dir / job.id / REPORT_FILES[fmt]
+
+    def health(self) -> tuple[PoolStatus, dict[str, int]]:
+        return self.pool.status(), self.store.counts()
+
+    def _finished(self, job_id: str) -> None:
+        job = self.store.get(job_id)
+        if job is not None:
+            (self.settings.uploads_dir / job.media_name).unlink(missing_ok=True)
+        self._prune()
+
+    def _prune(self) -> None:
+        for job in self.store.prune(self.settings.keep_jobs):
+            self._remove_files(job)
+
+    def _remove_files(self, job: Job) -> None:
+        (self.settings.uploads_dir / job.media_name).unlink(missing_ok=True)
+        shutil.rmtree(self.settings.jobs_dir / job.id, ignore_errors=True)
+
+
+def job_options(fields: dict[str, str], base: AnalyzeOptions) -> dict[str, Any]:
+    """Per-upload options from form fields: only `JOB_OPTION_NAMES`, parsed and validated.
+
+    Empty fields mean "server default". Returns the overrides (validated against `base`).
+    """
+    overrides: dict[str, Any] = {}
+    for name, raw in fields.items():
+        value = raw.strip()
+        if not value:
+            continue
+        if name not in JOB_OPTION_NAMES:
+            import difflib
+
+            hint = difflib.get_close_matches(name, JOB_OPTION_NAMES, n=1)
+            raise UsageError(
+                f"unknown option {name!r}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; per-upload options are {', '.join(JOB_OPTION_NAMES)}"
+            )
+        overrides[name] = _parse_value(name, value)
+    merged = base.to_dict()
+    merged.update(overrides)
+    AnalyzeOptions.from_mapping(merged)  # raises UsageError with the bound that was broken
+    return overrides
+
+
+def _parse_value(name: str, value: str) -> Any:
+    if name == "explain":
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise UsageError(f"{name} must be true or false, not {value!r}")
+    if value.lower() in ("none", "all") and name in ("fps", "max_frames", "end_s"):
+        return None
+    kind = int if name in ("max_frames", "min_face") else float
+    try:
+        return kind(value)
+    except ValueError:
+        raise UsageError(f"{name} must be a {kind.__name__}, not {value!r}") from None
