@@ -1,0 +1,37 @@
+"""The shipped default model (when `models/` has one): size budget, hash, and sane scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepfake_analyzer import paths
+from deepfake_analyzer.models.loader import load_classifier
+from deepfake_analyzer.models.spec import ModelSpec
+
+WEIGHTS_BUDGET_BYTES = 50 * 1000 * 1000
+
+pytestmark = pytest.mark.real_models
+
+
+@pytest.fixture(scope="module")
+def default_spec() -> ModelSpec:
+    if not paths.DEFAULT_CLASSIFIER_SPEC.is_file():
+        pytest.skip("no default model is shipped in models/ yet")
+    return ModelSpec.load(paths.DEFAULT_CLASSIFIER_SPEC)
+
+
+def test_default_weights_fit_the_budget_and_have_a_hash(default_spec):
+    weights = paths.DEFAULT_CLASSIFIER_SPEC.parent / default_spec.weights_file
+    assert weights.stat().st_size <= WEIGHTS_BUDGET_BYTES
+    assert len(default_spec.weights_sha256) == 64
+
+
+def test_default_model_scores_are_probabilities(default_spec):
+    classifier = load_classifier(None, batch_size=4)
+    assert classifier.sha256 == default_spec.weights_sha256
+    size = default_spec.input_size
+    crops = np.random.default_rng(0).integers(0, 256, (6, size, size, 3), dtype=np.uint8)
+    scores = classifier.predict(crops)
+    assert scores.shape == (6,)
+    assert np.all(np.isfinite(scores)) and np.all((scores >= 0) & (scores <= 1))
