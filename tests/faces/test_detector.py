@@ -70,19 +70,26 @@ def test_missing_model_file_says_how_to_restore_it(tmp_path: Path) -> None:
 
 
 def test_auto_skips_full_range_when_short_range_finds_a_large_face() -> None:
-    short = FakeDetector([det((100, 100, 250, 250))])  # 150 px on a 480 px short side
+    short = FakeDetector([det((100, 100, 250, 250))])  # 150 px: 23 % of the long side
     full = FakeDetector([det((400, 50, 430, 80))])
     auto = AutoFaceDetector(short, full)
     assert auto.detect(np.zeros((480, 640, 3), np.uint8)) == short.faces
     assert full.calls == 0
 
 
+def test_auto_runs_full_range_when_the_large_face_is_unsure() -> None:
+    short = FakeDetector([det((100, 100, 250, 250), 0.6)])  # loose boxes come with low scores
+    full = FakeDetector([det((110, 110, 230, 230), 0.9)])
+    auto = AutoFaceDetector(short, full)
+    assert auto.detect(np.zeros((480, 640, 3), np.uint8)) == full.faces
+
+
 def test_auto_adds_full_range_faces_when_short_range_finds_only_small_ones() -> None:
-    short = FakeDetector([det((100, 100, 150, 150), 0.6)])  # 50 px < 15 % of 480
+    short = FakeDetector([det((100, 100, 150, 150), 0.9)])  # 50 px < 12 % of 640
     full = FakeDetector([det((102, 101, 151, 149), 0.8), det((400, 50, 450, 100), 0.7)])
     auto = AutoFaceDetector(short, full)
     faces = auto.detect(np.zeros((480, 640, 3), np.uint8))
-    assert [f.box_xyxy for f in faces] == [(102, 101, 151, 149), (400, 50, 450, 100)]
+    assert [f.box_xyxy for f in faces] == [(100, 100, 150, 150), (400, 50, 450, 100)]
     assert full.calls == 1 and auto.full_range_runs == 1
 
 
@@ -214,3 +221,18 @@ def test_closed_detector_refuses_to_detect(astronaut_rgb) -> None:
     detector.close()  # twice is fine
     with pytest.raises(RuntimeError, match="closed"):
         detector.detect(astronaut_rgb)
+
+
+@pytest.mark.real_models
+def test_auto_tightens_short_ranges_loose_box_on_a_mid_sized_720p_face(
+    auto_detector, astronaut_rgb, astronaut_face_box
+) -> None:
+    """A 134 px face in 1280x720: short range alone boxes it ~1.5x too wide at ~0.57."""
+    frame = np.full((720, 1280, 3), 128, np.uint8)
+    frame[:, 280:1000] = cv2.resize(astronaut_rgb, (720, 720), interpolation=cv2.INTER_AREA)
+    k = 720 / 512
+    x0, y0, x1, y1 = astronaut_face_box
+    truth = (280 + x0 * k, y0 * k, 280 + x1 * k, y1 * k)
+    faces = auto_detector.detect(frame)
+    assert len(faces) == 1
+    assert iou(faces[0].box_xyxy, truth) > 0.7
