@@ -384,7 +384,8 @@ class _JobRunner:
             target = output_dir / f"report{Path(path).suffix}"
             if Path(path) != target:
                 os.replace(path, target)
-        return report.verdict.label, report.verdict.score
+        verdict = report.verdict.to_dict()  # rounded as in the reports
+        return verdict["label"], verdict["score"]
 
 
 class _ThrottledProgress:
