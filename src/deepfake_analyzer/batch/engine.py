@@ -1,0 +1,83 @@
+"""The engine interface and registry: `run(jobs, factory)` yields each clip's outcome as it ends.
+
+An engine decides where workers run (this process, Ray actors); each worker loads the model
+once through `factory` and analyzes many clips. Adding an engine is a file and a
+`register_engine` call.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from deepfake_analyzer.batch.jobs import AnalyzerFactory, ClipJob, ClipOutcome
+from deepfake_analyzer.errors import UsageError
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How many workers, where, and how many CPU cores each one claims (Ray)."""
+
+    workers: int | None = None
+    address: str | None = None
+    cpus_per_worker: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.workers is not None and not 1 <= self.workers <= 10_000:
+            raise UsageError("--workers must be between 1 and 10000")
+        if not 0 < self.cpus_per_worker <= 1024:
+            raise UsageError("--cpus-per-worker must be between 0 and 1024")
+
+
+class Engine(Protocol):
+    """`run` is the one required method; outcomes come back in completion order."""
+
+    name: str
+
+    def run(self, jobs: Sequence[ClipJob], factory: AnalyzerFactory) -> Iterator[ClipOutcome]: ...
+
+
+EngineBuilder = Callable[[EngineOptions], Engine]
+
+
+def _local(options: EngineOptions) -> Engine:
+    from deepfake_analyzer.batch.local import LocalEngine
+
+    return LocalEngine(options)
+
+
+def _ray(options: EngineOptions) -> Engine:
+    from deepfake_analyzer.batch.ray_engine import RayEngine
+
+    return RayEngine(options)
+
+
+_REGISTRY: dict[str, EngineBuilder] = {"local": _local, "ray": _ray}
+
+
+def register_engine(name: str, builder: EngineBuilder) -> None:
+    """Make `builder` available as `--engine name`."""
+    if not name or name != name.strip():
+        raise ValueError(f"engine name must be a non-empty trimmed string, got {name!r}")
+    if name in _REGISTRY and _REGISTRY[name] is not builder:
+        raise ValueError(f"engine {name!r} is already registered")
+    _REGISTRY[name] = builder
+
+
+def list_engines() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def create_engine(name: str, options: EngineOptions | None = None) -> Engine:
+    """The registered engine `name`, or a UsageError with a "did you mean"."""
+    try:
+        builder = _REGISTRY[name]
+    except KeyError:
+        hint = difflib.get_close_matches(name, _REGISTRY, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise UsageError(
+            f"unknown engine {name!r}{suggestion}; known: {', '.join(list_engines())}"
+        ) from None
+    return builder(options or EngineOptions())

@@ -1,0 +1,188 @@
+"""`deepfake-analyzer batch`: analyze many clips on an engine (local, or a Ray cluster).
+
+SOURCE is a folder (walked recursively), a media file, or a list file (.txt, one path per
+line). Clips whose reports already exist in --output (made with the same options) are
+skipped, so an interrupted batch resumes where it stopped. Failures are recorded per clip in
+batch-summary.csv / .json. Exit codes: 0 all clips done; 1 some clips failed; 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from deepfake_analyzer.errors import EXIT_INPUT_FAILED, EXIT_OK, UsageError
+from deepfake_analyzer.options import OPTION_BOUNDS, AnalyzeOptions
+
+DEFAULT_OUTPUT_DIR = "deepfake-batch"
+
+
+def _bounded(kind: type, name: str) -> Any:
+    low, high = OPTION_BOUNDS[name]
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}")
+        return value
+
+    return parse
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError("must be positive")
+        return value
+
+    return parse
+
+
+def register(subparsers: Any) -> None:
+    from deepfake_analyzer.batch.engine import list_engines
+
+    defaults = AnalyzeOptions()
+    parser = subparsers.add_parser(
+        "batch",
+        help="analyze many clips, locally or on a Ray cluster (resumable)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="folder, file or list file")
+    run = parser.add_argument_group("engine")
+    run.add_argument(
+        "--engine", choices=list_engines(), default="local", help="where to run (default: local)"
+    )
+    run.add_argument("--address", help="Ray cluster address (ray://head:10001, or auto)")
+    run.add_argument(
+        "--workers",
+        type=_positive(int),
+        help="model-holding workers (ray default: cluster CPUs / --cpus-per-worker)",
+    )
+    run.add_argument(
+        "--cpus-per-worker",
+        type=_positive(float),
+        default=1.0,
+        help="CPU cores Ray reserves for each worker (default: %(default)s)",
+    )
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--output",
+        "-o",
+        metavar="DIR",
+        default=DEFAULT_OUTPUT_DIR,
+        help="folder for reports and the summary (default: ./%(default)s)",
+    )
+    out.add_argument(
+        "--format",
+        default="json,csv,html",
+        help="report formats, comma-separated; json is always written (default: %(default)s)",
+    )
+    out.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
+    opts = parser.add_argument_group("analysis")
+    opts.add_argument("--fps", type=_bounded(float, "fps"), default=defaults.fps)
+    opts.add_argument("--max-frames", type=_bounded(int, "max_frames"), default=defaults.max_frames)
+    opts.add_argument("--detector", choices=("auto", "short", "full"), default=defaults.detector)
+    opts.add_argument("--min-face", type=_bounded(int, "min_face"), default=defaults.min_face)
+    opts.add_argument(
+        "--min-confidence",
+        type=_bounded(float, "min_confidence"),
+        default=defaults.min_confidence,
+    )
+    opts.add_argument("--batch-size", type=_bounded(int, "batch_size"), default=defaults.batch_size)
+    opts.add_argument("--model", metavar="PATH", help="a .keras/.h5 model or a .spec.json")
+    opts.add_argument("--trust-model", action="store_true", help="allow a model that contains code")
+    parser.set_defaults(handler=run_command)
+
+
+def options_from_args(args: argparse.Namespace) -> AnalyzeOptions:
+    model = args.model
+    if model is not None:
+        model = str(Path(model).expanduser().resolve())  # workers may run elsewhere
+    return AnalyzeOptions(
+        fps=args.fps,
+        max_frames=args.max_frames,
+        detector=args.detector,
+        min_face=args.min_face,
+        min_confidence=args.min_confidence,
+        batch_size=args.batch_size,
+        model_path=model,
+        trust_model=args.trust_model,
+    )
+
+
+def _parse_formats(text: str) -> tuple[str, ...]:
+    formats = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = sorted(set(formats) - {"json", "csv", "html"})
+    if unknown or not formats:
+        raise UsageError(f"--format takes json, csv and/or html, not {','.join(unknown) or text!r}")
+    return formats
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from deepfake_analyzer.batch.engine import EngineOptions, create_engine
+    from deepfake_analyzer.batch.jobs import AnalyzerFactory
+    from deepfake_analyzer.batch.runner import ClipDone, run_batch
+
+    console = Console(stderr=True, highlight=False)
+    options = options_from_args(args)
+    formats = _parse_formats(args.format)
+    engine = create_engine(
+        args.engine,
+        EngineOptions(
+            workers=args.workers, address=args.address, cpus_per_worker=args.cpus_per_worker
+        ),
+    )
+    sources = [str(Path(s).expanduser().resolve()) for s in args.sources]
+
+    def show(event: ClipDone) -> None:
+        if args.quiet:
+            return
+        row = event.row
+        if row.verdict == "error":
+            status = f"[red]failed[/red]: {row.error}"
+        else:
+            score = "" if row.score is None else f" {row.score:.2f}"
+            status = f"{row.verdict}{score}" + (" (already reported)" if event.resumed else "")
+        console.print(f"[{event.done}/{event.total}] {row.path}: {status}", markup=True)
+
+    result = run_batch(
+        sources, args.output, engine, AnalyzerFactory(options), formats=formats, progress=show
+    )
+    console.print(summary_table(result))
+    for path in result.summary_paths:
+        console.print(f"summary: {path}")
+    return EXIT_INPUT_FAILED if result.failed else EXIT_OK
+
+
+def summary_table(result: Any) -> Any:
+    """A rich table: clips per verdict, failures, throughput."""
+    from rich.table import Table
+
+    counts: dict[str, int] = {}
+    for row in result.rows:
+        counts[row.verdict] = counts.get(row.verdict, 0) + 1
+    table = Table(title="batch summary", show_header=True)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for label in ("real", "suspicious", "fake", "no-face", "error"):
+        if counts.get(label):
+            table.add_row(f"clips {label}", str(counts[label]))
+    table.add_row("analyzed now", str(result.analyzed))
+    table.add_row("already reported (skipped)", str(result.resumed))
+    table.add_row("failed", str(result.failed))
+    table.add_row("wall time", f"{result.wall_s:.1f} s")
+    if result.analyzed:
+        table.add_row("clips per second", f"{result.clips_per_s:.2f}")
+        table.add_row("video seconds per wall second", f"{result.video_s / result.wall_s:.1f}")
+    return table
