@@ -156,11 +156,11 @@ def make_vfr_video(
         raise ValueError("frame times must be increasing and non-negative")
     expr = "0"
     for n, t in reversed(list(enumerate(frame_times_s))):
-        expr = f"if(eq(N,{n}),{t:.3f},{expr})"
+        expr = f"if(eq(N,{n}),{round(t * 1000)},{expr})"  # in 1/1000 s ticks
     width, height = size
     ffmpeg(
         "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=25",
-        "-vf", f"settb=1/1000,setpts='({expr})/TB'",
+        "-vf", f"settb=1/1000,setpts='{expr}'",
         "-frames:v", str(len(frame_times_s)), "-fps_mode", "passthrough",
         "-enc_time_base", "1/1000",
         *_codec_args(path, codec), str(path),

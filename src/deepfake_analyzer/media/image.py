@@ -6,6 +6,7 @@ import threading
 import warnings as warnings_module
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +70,6 @@ class ImageSource:
         if n_frames > 1:
             self._warnings.append(f"the image has {n_frames} frames/pages; analyzing the first")
         rotation = _ORIENTATION_TO_ROTATION.get(orientation, 0)
-        if orientation in (5, 6, 7, 8):
-            width, height = height, width
         self.info = MediaInfo(
             path=str(self.path),
             kind="image",
@@ -100,6 +99,7 @@ class ImageSource:
         return image
 
     def _read_header(self) -> tuple[int, int, str | None, int, int]:
+        """(upright width, upright height, format, EXIF orientation, frame count)."""
         try:
             with (
                 _pillow_limits(None),  # only the header is read; we check its size ourselves
@@ -107,8 +107,10 @@ class ImageSource:
             ):
                 width, height = im.size
                 self._check_size(width, height)
-                orientation = int(im.getexif().get(_EXIF_ORIENTATION_TAG, 1) or 1)
+                orientation = _header_orientation(im)
                 n_frames = int(getattr(im, "n_frames", 1) or 1)
+                if orientation in (5, 6, 7, 8) and not _size_is_upright(im):
+                    width, height = height, width
                 return width, height, im.format, orientation, n_frames
         except UnidentifiedImageError:
             raise UnsupportedMediaError(
@@ -124,15 +126,26 @@ class ImageSource:
                 Image.open(self.path) as im,
             ):
                 self._check_size(*im.size)
+                # Read EXIF before load(): after it, a TIFF's getexif() loses the orientation.
+                orientation = int(im.getexif().get(_EXIF_ORIENTATION_TAG, 1) or 1)
                 im.load()
                 upright = ImageOps.exif_transpose(im) or im
-                return to_rgb_uint8(upright, self.background)
+                image = to_rgb_uint8(upright, self.background)
+                self._sync_info(image, orientation)
+                return image
         except Image.DecompressionBombError:
             raise ImageTooLargeError(self._too_large_message(None), self.path) from None
         except UnidentifiedImageError:
             raise UnsupportedMediaError("cannot be read as an image", self.path) from None
         except ValueError as exc:
             raise UnsupportedMediaError(f"unsupported image ({exc})", self.path) from None
+
+    def _sync_info(self, image: np.ndarray, orientation: int) -> None:
+        """Correct `info` when the decoded pixels reveal an orientation the header hid."""
+        height, width = image.shape[:2]
+        if (width, height) != (self.info.width, self.info.height):
+            rotation = _ORIENTATION_TO_ROTATION.get(orientation, 0)
+            self.info = replace(self.info, width=width, height=height, rotation_deg=rotation)
 
     def _check_size(self, width: int, height: int) -> None:
         if width * height > self.max_image_pixels:
@@ -144,6 +157,32 @@ class ImageSource:
             f"image too large ({shown}, limit {self.max_image_pixels:,}): "
             "downscale it first or raise --max-image-pixels"
         )
+
+
+def _header_orientation(im: Image.Image) -> int:
+    """The EXIF orientation known without decoding pixels (PNG: only an eXIf chunk before the
+    image data; `getexif()` on a PNG would decode the whole image to look after it)."""
+    try:
+        if im.format == "PNG":
+            raw = im.info.get("exif")
+            if not isinstance(raw, bytes):
+                return 1
+            exif = Image.Exif()
+            exif.load(raw)
+        else:
+            exif = im.getexif()
+        value = int(exif.get(_EXIF_ORIENTATION_TAG, 1) or 1)
+    except (OSError, ValueError, SyntaxError):
+        return 1
+    return value if value in _ORIENTATION_TO_ROTATION else 1
+
+
+def _size_is_upright(im: Image.Image) -> bool:
+    """Whether Pillow already reports the oriented size (its TIFF reader applies the tag)."""
+    if im.format != "TIFF":
+        return False
+    tags = getattr(im, "tag_v2", {})
+    return (tags.get(256), tags.get(257)) != tuple(im.size)  # ImageWidth, ImageLength
 
 
 def to_rgb_uint8(im: Image.Image, background: tuple[int, int, int] = BACKGROUND_RGB) -> np.ndarray:

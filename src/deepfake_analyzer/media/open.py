@@ -80,7 +80,7 @@ def looks_like_text(head: bytes) -> bool:
         head.decode("utf-8")
         return True
     except UnicodeDecodeError as exc:
-        if exc.start >= len(head) - 4:  # a multi-byte character cut by the sniff window
+        if exc.reason == "unexpected end of data":  # a character cut by the sniff window
             return True
     printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in head)
     return printable / len(head) > 0.95

@@ -347,7 +347,8 @@ def _open_error(text: str, path: Path | str) -> AnalyzerError:
         return InputNotFoundError("does not exist", path)
     if "permission denied" in lowered:
         return UnreadableInputError("permission denied: check the file's permissions", path)
-    if "moov atom not found" in lowered:
+    guessed = "misdetection possible" in lowered  # the format was only guessed from the name
+    if "moov atom not found" in lowered and not guessed:
         return DecodeError(
             "no decodable video: the MP4/MOV index (moov atom) is missing, so the file is "
             "truncated or was not finished writing",

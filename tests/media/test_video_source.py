@@ -1,0 +1,169 @@
+"""Tests for VideoSource: ffmpeg-side sampling, decoder timestamps, rotation, damaged files."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import media_factory as mf
+import numpy as np
+import pytest
+from conftest import VFR_TIMES_S
+
+from deepfake_analyzer.errors import DecodeError
+from deepfake_analyzer.media.base import MediaSource
+from deepfake_analyzer.media.types import Frame, SamplingOptions
+from deepfake_analyzer.media.video import VideoSource, sample_filter_expr
+
+
+def decode(path: Path, **sampling: object) -> tuple[VideoSource, list[Frame]]:
+    source = VideoSource(path, SamplingOptions(**sampling))  # type: ignore[arg-type]
+    return source, list(source.frames())
+
+
+def times(frames: list[Frame]) -> list[float]:
+    return [round(f.timestamp_s, 3) for f in frames]
+
+
+def test_video_source_follows_the_protocol(short_video: Path) -> None:
+    source: MediaSource = VideoSource(short_video)
+    assert source.info.kind == "video"
+    assert source.warnings() == []
+
+
+@pytest.mark.parametrize(("fps", "count"), [(2.0, 6), (1.0, 3), (5.0, 15), (0.5, 2)])
+def test_fps_sampling_counts(three_second_video: Path, fps: float, count: int) -> None:
+    source, frames = decode(three_second_video, fps=fps, max_frames=None)
+    assert len(frames) == count
+    assert [f.index for f in frames] == list(range(count))
+    # one frame per 1/fps interval, each at its own decoder time (25 fps grid)
+    for frame in frames:
+        assert frame.timestamp_s * 25 == pytest.approx(round(frame.timestamp_s * 25), abs=1e-6)
+        assert math.floor(frame.timestamp_s * fps + 1e-9) == frame.index
+    assert source.warnings() == []
+
+
+def test_frames_are_rgb_of_the_displayed_size(short_video: Path) -> None:
+    _, frames = decode(short_video)
+    assert len(frames) == 4
+    assert all(f.image.shape == (96, 160, 3) and f.image.dtype == np.uint8 for f in frames)
+    assert frames[0].image.flags.writeable
+
+
+def test_every_frame_when_fps_is_none(three_second_video: Path) -> None:
+    _, frames = decode(three_second_video, fps=None, max_frames=None)
+    assert len(frames) == 75
+    assert times(frames) == pytest.approx([i / 25 for i in range(75)], abs=1e-6)
+
+
+def test_max_frames_caps_the_decode(three_second_video: Path) -> None:
+    source, frames = decode(three_second_video, fps=None, max_frames=7)
+    assert len(frames) == 7
+    assert source.warnings() == []  # stopping at the cap is not a loss
+
+
+def test_start_and_end_select_a_time_range(three_second_video: Path) -> None:
+    _, frames = decode(three_second_video, fps=None, start_s=1.0, end_s=2.0, max_frames=None)
+    assert len(frames) == 25
+    assert frames[0].timestamp_s == pytest.approx(1.0, abs=1e-6)
+    assert frames[-1].timestamp_s == pytest.approx(1.96, abs=1e-6)
+    assert frames[0].index == 0
+
+
+def test_start_with_fps_sampling(three_second_video: Path) -> None:
+    _, frames = decode(three_second_video, fps=2, start_s=1.1)
+    assert len(frames) == 4
+    assert times(frames)[0] == pytest.approx(1.12)
+    assert all(1.1 <= t < 3.0 for t in times(frames))
+
+
+def test_start_past_the_end_is_a_clear_error(three_second_video: Path) -> None:
+    with pytest.raises(DecodeError, match=r"three_s.mp4: no frames after start 10 s.*3.00 s long"):
+        decode(three_second_video, start_s=10.0)
+
+
+def test_vfr_video_keeps_true_decoder_timestamps(vfr_video: Path) -> None:
+    _, every = decode(vfr_video, fps=None, max_frames=None)
+    assert times(every) == pytest.approx(list(VFR_TIMES_S), abs=1e-3)
+    # Sampling at 2 fps keeps the first frame of each half second, at its own time; an
+    # `fps` filter would instead emit a grid (0, 0.5, ..., 2.5) with duplicated frames.
+    source, sampled = decode(vfr_video, fps=2.0)
+    assert times(sampled) == pytest.approx([0.0, 0.5, 1.0, 1.7, 2.9], abs=1e-3)
+    assert source.warnings() == []
+
+
+def test_sample_filter_expression_uses_select() -> None:
+    assert sample_filter_expr(2.0) == (
+        "isnan(prev_selected_t)+gte(floor(t*2)-floor(prev_selected_t*2),1)"
+    )
+
+
+def test_rotated_video_is_decoded_upright(rotated_video: Path, media_dir: Path) -> None:
+    source, frames = decode(rotated_video, fps=None, max_frames=1)
+    assert (source.info.width, source.info.height) == (96, 160)
+    assert frames[0].image.shape == (160, 96, 3)
+    plain = mf.make_video(media_dir / "unrotated_ref.mp4", (160, 96), 1.0, 25)
+    _, reference = decode(plain, fps=None, max_frames=1)
+    # 90 degrees clockwise: the stored frame's top-left corner ends up top-right.
+    expected = np.rot90(reference[0].image, k=-1).astype(int)
+    assert np.abs(frames[0].image.astype(int) - expected).mean() < 3
+    assert np.abs(frames[0].image.astype(int) - np.rot90(expected, 2)).mean() > 20
+
+
+def test_truncated_video_yields_what_decodes_and_says_what_was_lost(
+    truncated_video: Path,
+) -> None:
+    source, frames = decode(truncated_video, fps=None, max_frames=None)
+    assert 10 <= len(frames) < 60
+    warnings = source.warnings()
+    assert warnings and all("\n" not in w for w in warnings)
+    assert f"decoded {len(frames)} of ~75 expected frames" in warnings[0]
+    assert "truncated or corrupt" in warnings[0]
+    assert any("ffmpeg reported" in w for w in warnings)
+
+
+def test_undecodable_video_raises(undecodable_video: Path) -> None:
+    with pytest.raises(DecodeError, match=r"undecodable.mp4: no decodable video frames"):
+        decode(undecodable_video)
+
+
+def test_max_side_downscales_keeping_aspect(short_video: Path) -> None:
+    source = VideoSource(short_video, SamplingOptions(max_frames=1), max_side=80)
+    assert source.output_size() == (80, 48)
+    frames = list(source.frames())
+    assert frames[0].image.shape == (48, 80, 3)
+
+
+def test_stopping_early_ends_ffmpeg(three_second_video: Path) -> None:
+    source = VideoSource(three_second_video, SamplingOptions(fps=None, max_frames=None))
+    frames = source.frames()
+    first = next(frames)
+    process = source._process
+    assert first.index == 0 and process is not None
+    frames.close()  # the consumer stops early
+    assert process.poll() is not None
+    assert source._process is None
+
+
+@pytest.mark.parametrize(
+    ("name", "codec"),
+    [("clip.webm", None), ("clip.avi", "mpeg4"), ("clip.mkv", None), ("clip.mov", "mjpeg")],
+)
+def test_other_containers_and_codecs(media_dir: Path, name: str, codec: str | None) -> None:
+    path = mf.make_video(media_dir / name, (96, 64), 1.0, 10, codec=codec, with_audio=True)
+    source, frames = decode(path, fps=4)
+    assert len(frames) == 4
+    assert frames[0].image.shape == (64, 96, 3)
+    assert source.warnings() == []
+
+
+def test_decode_streams_instead_of_buffering(media_dir: Path) -> None:
+    # 500 frames of 96x64 RGB = 9 MB, far more than a pipe buffer: if frames are streamed,
+    # ffmpeg is still running (blocked on the pipe) when the first frame reaches us.
+    clip = mf.make_video(media_dir / "stream.mp4", (96, 64), 20.0, 25)
+    source = VideoSource(clip, SamplingOptions(fps=None, max_frames=None))
+    iterator = source.frames()
+    next(iterator)
+    assert source._process is not None and source._process.poll() is None
+    assert sum(1 for _ in iterator) == 499
+    assert source._process is None
