@@ -127,10 +127,10 @@ class Analyzer:
 
         hook = hook or NullHook()
         path_str = str(path)
-        started = time.perf_counter()
         options = self.options
         classifier = self.classifier  # load before decoding: a bad model fails fast
         detector = self.detector
+        started = time.perf_counter()
         spec = classifier.spec
 
         sampling = SamplingOptions(
@@ -237,6 +237,7 @@ class Analyzer:
             frames=frames,
             timings_s=timings,
             errors=tuple(warnings),
+            warnings=tuple(aggregation.notes),
             options=options.to_dict(),
             thumbnails=thumbnails,
             created_utc=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),

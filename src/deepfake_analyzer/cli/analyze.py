@@ -8,7 +8,6 @@ reached (failures take precedence: 1).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from contextlib import nullcontext
 from dataclasses import fields
@@ -169,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
 
     from deepfake_analyzer.cli.dashboard import DashboardHook, LogHook, summary_table
     from deepfake_analyzer.pipeline import Analyzer
+    from deepfake_analyzer.report.json_report import report_to_json
 
     options = options_from_args(args)
     formats = _parse_formats(args.format)
@@ -189,15 +189,21 @@ def run(args: argparse.Namespace) -> int:
     else:
         hook, screen = LogHook(err_console), nullcontext()
 
+    from deepfake_analyzer.report.writers import unique_stems
+
+    stems = unique_stems([path for path, _ in files])
+    args.single_input = len(files) == 1
     failed = 0
     reached = False
     batch_rows = []
     with Analyzer(options) as analyzer, screen:
         analyzer.classifier  # noqa: B018 - load (and validate) the model once, before any file
-        for index, (path, discover_error) in enumerate(files, start=1):
+        for index, ((path, discover_error), stem) in enumerate(
+            zip(files, stems, strict=True), start=1
+        ):
             hook(FileStarted(str(path), index, len(files)))
             row, report_paths, error, report = _analyze_one(
-                analyzer, path, discover_error, hook, output_dir, formats, args
+                analyzer, path, stem, discover_error, hook, output_dir, formats, args
             )
             batch_rows.append(row)
             if error:
@@ -215,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
             if args.fail_on and VERDICT_RANK[report.verdict.label] >= VERDICT_RANK[args.fail_on]:
                 reached = True
             if args.json:
-                sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+                sys.stdout.write(report_to_json(report) + "\n")
 
     progress = getattr(hook, "progress", None)
     if len(files) > 1 and not args.no_reports:
@@ -224,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
         written = write_batch_summary(batch_rows, output_dir, overwrite=args.overwrite)
         if not args.quiet:
             err_console.print(f"batch summary: {', '.join(str(p) for p in written)}")
-    if progress is not None and not args.quiet:
+    if progress is not None and not args.quiet and len(files) > 1:
         err_console.print(summary_table(progress.rows))
     if failed:
         return EXIT_INPUT_FAILED
@@ -234,6 +240,7 @@ def run(args: argparse.Namespace) -> int:
 def _analyze_one(
     analyzer: Any,
     path: Path,
+    stem: str,
     discover_error: str | None,
     hook: ProgressHook,
     output_dir: Path,
@@ -250,12 +257,14 @@ def _analyze_one(
         try:
             report = analyzer.analyze(path, hook=hook)
             if not args.no_reports:
-                written = write_reports(report, output_dir, formats, overwrite=args.overwrite)
+                written = write_reports(
+                    report, output_dir, formats, overwrite=args.overwrite, stem=stem
+                )
         except AnalyzerError as exc:
             if args.debug:
                 raise
-            if exc.exit_code != EXIT_INPUT_FAILED:
-                raise  # usage-level problems (overwrite refused, model) stop the run
+            if exc.exit_code != EXIT_INPUT_FAILED or args.single_input:
+                raise  # usage problems stop the run; one input's error is the run's one line
             error = exc.message if exc.path else str(exc)
     row = BatchRow.from_result(str(path), report, error)
     return row, written, error, report

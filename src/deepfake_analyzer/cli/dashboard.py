@@ -119,9 +119,9 @@ class LogHook:
                 f"[{event.index}/{event.total}] analyzing {event.path}", markup=False
             )
         elif isinstance(event, Message):
-            self.console.print(f"  {event.level}: {event.text}", markup=False)
+            self.console.print(f"  {event.level}: {event.text}", markup=False, soft_wrap=True)
         elif isinstance(event, FileFinished):
-            self.console.print(f"  {_finished_line(event)}", markup=False)
+            self.console.print(f"  {_finished_line(event)}", markup=False, soft_wrap=True)
 
 
 class DashboardHook:
@@ -142,7 +142,7 @@ class DashboardHook:
     def __call__(self, event: Event) -> None:
         self.progress.handle(event)
         if isinstance(event, FileFinished):
-            self.console.print(_finished_line(event), markup=False)
+            self.console.print(_finished_line(event), markup=False, soft_wrap=True)
         elif isinstance(event, Message):
             self.console.print(
                 f"{event.level}: {Path(event.path).name}: {event.text}", markup=False

@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from deepfake_analyzer import __version__
+from deepfake_analyzer.cli.native_logs import native_stderr_silenced
 from deepfake_analyzer.errors import EXIT_USAGE, AnalyzerError
 
 SUBCOMMAND_MODULES = (
@@ -48,12 +49,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        with native_stderr_silenced(enabled=not args.debug):
+            return _run_handler(args)
+    except KeyboardInterrupt:
+        print("deepfake-analyzer: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run_handler(args: argparse.Namespace) -> int:
+    try:
         return int(args.handler(args))
     except AnalyzerError as exc:
         if args.debug:
             raise
         print(f"deepfake-analyzer: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("deepfake-analyzer: interrupted", file=sys.stderr)
-        return 130

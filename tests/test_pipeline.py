@@ -1,0 +1,153 @@
+"""The pipeline end to end with fakes: tracks, verdicts, timings, and a golden JSON report.
+
+Regenerate the golden file after an intended change with
+`.venv/bin/python tests/test_pipeline.py --update-golden`, and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import media_factory as mf
+import numpy as np
+import pytest
+from pipeline_fakes import (
+    CLIP_FPS,
+    CLIP_FRAMES,
+    MISSING_BRIGHT_FRAMES,
+    SquareFaceDetector,
+    two_square_frames,
+)
+
+from deepfake_analyzer.events import FileFinished, RecordingHook, StageProgress, TrackUpdate
+from deepfake_analyzer.models.fake_classifier import FakeClassifier
+from deepfake_analyzer.models.spec import ModelSpec, Thresholds
+from deepfake_analyzer.options import AnalyzeOptions
+from deepfake_analyzer.pipeline import Analyzer, analyze
+
+GOLDEN = Path(__file__).parent / "golden" / "two_squares_report.json"
+SPEC = ModelSpec(
+    name="fake-brightness", input_size=32, architecture="fake", crop_margin=1.0,
+    thresholds=Thresholds(suspicious=0.5, fake=0.7),
+)  # fmt: skip
+VOLATILE_KEYS = ("created_utc", "analyzer_version", "timings_s")
+
+
+def make_two_square_clip(path: Path) -> Path:
+    return mf.make_video_from_frames(path, two_square_frames(), fps=CLIP_FPS, codec="ffv1")
+
+
+@pytest.fixture(scope="module")
+def two_square_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_two_square_clip(tmp_path_factory.mktemp("pipeline") / "two_squares.mkv")
+
+
+def run_fake_analysis(path: Path, hook: RecordingHook | None = None, **options: object):
+    return analyze(
+        path,
+        AnalyzeOptions(fps=None, **options),
+        hook=hook,
+        classifier=FakeClassifier(SPEC),
+        detector=SquareFaceDetector(),
+    )
+
+
+def stable_dict(report) -> dict:
+    data = report.to_dict()
+    for key in VOLATILE_KEYS:
+        data.pop(key)
+    data["input"]["path"] = Path(data["input"]["path"]).name
+    return data
+
+
+def test_two_people_one_fake_gives_fake_clip(two_square_clip: Path) -> None:
+    report = run_fake_analysis(two_square_clip)
+    assert report.input.kind == "video"
+    assert len(report.frames) == CLIP_FRAMES
+    assert [f.index for f in report.frames] == list(range(CLIP_FRAMES))
+    times = [f.timestamp_s for f in report.frames]
+    assert times == pytest.approx([i / CLIP_FPS for i in range(CLIP_FRAMES)], abs=1e-3)
+    assert len(report.tracks) == 2, "the bright square's two-frame gap must not split its track"
+    dim, bright = sorted(report.tracks, key=lambda t: t.verdict.score)
+    assert dim.verdict.label == "real"
+    assert bright.verdict.label == "fake"
+    assert report.verdict.label == "fake"
+    assert report.verdict.score == pytest.approx(bright.verdict.score)
+    assert bright.segments and bright.segments[0].start_s == pytest.approx(0.0)
+    assert bright.segments[-1].end_s == pytest.approx((CLIP_FRAMES - 1) / CLIP_FPS, abs=1e-3)
+    for index in MISSING_BRIGHT_FRAMES:
+        assert len(report.frames[index].faces) == 1
+
+
+def test_report_matches_golden(two_square_clip: Path) -> None:
+    report = run_fake_analysis(two_square_clip)
+    expected = json.loads(GOLDEN.read_text())
+    assert stable_dict(report) == expected
+
+
+def test_timings_and_events(two_square_clip: Path) -> None:
+    hook = RecordingHook()
+    report = run_fake_analysis(two_square_clip, hook=hook, batch_size=4)
+    stages = {"decode", "detect", "crop", "classify", "aggregate", "total"}
+    assert stages <= set(report.timings_s)
+    assert all(value >= 0 for value in report.timings_s.values())
+    decode_events = [e for e in hook.events if isinstance(e, StageProgress) and e.stage == "decode"]
+    assert decode_events[-1].done == CLIP_FRAMES
+    updates = [e for e in hook.events if isinstance(e, TrackUpdate)]
+    assert updates[-1].faces_found == 2 * CLIP_FRAMES - len(MISSING_BRIGHT_FRAMES)
+    assert set(updates[-1].track_scores) == {1, 2}
+    assert not any(isinstance(e, FileFinished) for e in hook.events), "the CLI owns file events"
+
+
+def test_thumbnails_hold_most_and_least_suspicious(two_square_clip: Path) -> None:
+    report = run_fake_analysis(two_square_clip)
+    scores = [t.score for t in report.thumbnails]
+    assert report.thumbnails and all(t.jpeg.startswith(b"\xff\xd8") for t in report.thumbnails)
+    all_scores = [f.score for frame in report.frames for f in frame.faces]
+    assert max(scores) == pytest.approx(max(all_scores))
+    assert min(scores) == pytest.approx(min(all_scores))
+
+
+def test_start_end_and_max_frames(two_square_clip: Path) -> None:
+    report = run_fake_analysis(two_square_clip, start_s=0.5, end_s=1.2, max_frames=5)
+    assert 1 <= len(report.frames) <= 5
+    assert all(0.45 <= f.timestamp_s <= 1.2 for f in report.frames)
+
+
+def test_no_face_image_is_a_result(tmp_path: Path) -> None:
+    path = tmp_path / "dark.png"
+    import cv2
+
+    cv2.imwrite(str(path), np.full((64, 64, 3), 5, dtype=np.uint8))
+    report = run_fake_analysis(path)
+    assert report.verdict.label == "no-face"
+    assert report.verdict.score is None
+    assert report.tracks == ()
+    assert len(report.frames) == 1 and report.frames[0].faces == ()
+
+
+def test_analyzer_reuses_models_and_closes_only_its_own(two_square_clip: Path) -> None:
+    classifier, detector = FakeClassifier(SPEC), SquareFaceDetector()
+    with Analyzer(AnalyzeOptions(fps=5), classifier=classifier, detector=detector) as analyzer:
+        first = analyzer.analyze(two_square_clip)
+        second = analyzer.analyze(two_square_clip)
+    assert first.verdict == second.verdict
+    assert not detector.closed, "an injected detector belongs to the caller"
+
+
+def test_option_overrides_are_validated(two_square_clip: Path) -> None:
+    from deepfake_analyzer.errors import UsageError
+
+    with pytest.raises(UsageError, match="did you mean 'fps'"):
+        analyze(two_square_clip, classifier=FakeClassifier(SPEC), fsp=3)
+
+
+if __name__ == "__main__" and "--update-golden" in sys.argv:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        clip = make_two_square_clip(Path(folder) / "two_squares.mkv")
+        GOLDEN.write_text(json.dumps(stable_dict(run_fake_analysis(clip)), indent=2) + "\n")
+    print(f"wrote {GOLDEN}")
