@@ -1,0 +1,58 @@
+"""Jobs survive a SIGKILLed server: the running one is re-run, the queued one runs."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from live_server import SLOW_DETECTOR, Server, wait_gone
+
+
+def _statuses(data_dir: Path) -> dict[str, str]:
+    with sqlite3.connect(data_dir / "jobs.sqlite3") as db:
+        return dict(db.execute("SELECT id, status FROM jobs").fetchall())
+
+
+def test_restart_after_sigkill_loses_no_job(tmp_path: Path, face_video: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = Server(data_dir, "--detector-factory", SLOW_DETECTOR)
+    try:
+        first.wait_ready()
+        workers = first.children()
+        running = first.upload(face_video).json()["id"]  # 5 frames x 0.4 s in the worker
+        queued = first.upload(face_video).json()["id"]
+        deadline = time.monotonic() + 20
+        while first.client.get(f"/api/v1/analyses/{running}").json()["status"] != "running":
+            assert time.monotonic() < deadline, first.log()
+            time.sleep(0.05)
+    finally:
+        first.kill()
+    assert _statuses(data_dir) == {running: "running", queued: "queued"}
+    assert wait_gone(workers), "a worker outlived its SIGKILLed server"
+
+    second = Server(data_dir)
+    try:
+        second.wait_ready()
+        rerun = second.wait_finished(running)
+        assert rerun["status"] == "done", rerun
+        assert rerun["attempts"] == 2
+        later = second.wait_finished(queued)
+        assert later["status"] == "done", later
+        assert later["attempts"] == 1
+        assert not list((data_dir / "uploads").iterdir())
+    finally:
+        second.stop()
+
+
+def test_graceful_stop_stops_the_workers(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data")
+    try:
+        server.wait_ready()
+        workers = server.children()
+        assert workers
+    finally:
+        server.stop()
+    assert server.process.returncode in (0, -15), server.log()  # uvicorn re-raises SIGTERM
+    assert "Traceback" not in server.log()
+    assert wait_gone(workers, timeout_s=5)
