@@ -23,6 +23,7 @@ import numpy as np
 from deepfake_analyzer.errors import ModelError, UsageError
 from deepfake_analyzer.faces.base import FaceDetector
 from deepfake_analyzer.faces.model_files import model_file
+from deepfake_analyzer.faces.native_logs import quiet_native_stderr
 from deepfake_analyzer.faces.tracker import box_iou
 from deepfake_analyzer.faces.types import FaceDetection
 
@@ -111,6 +112,7 @@ class MediaPipeFaceDetector:
         self.config = config
         self._mp, self._detector = _load_mediapipe_detector(model_path, config.min_confidence)
         self._finalizer = weakref.finalize(self, _close_quietly, self._detector)
+        self._first_call = True
 
     def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
         """Every face in an (H, W, 3) uint8 RGB image, in that image's pixels."""
@@ -122,7 +124,12 @@ class MediaPipeFaceDetector:
         scale_x = width / small.shape[1]
         scale_y = height / small.shape[0]
         mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=small)
-        result = self._detector.detect(mp_image)
+        if self._first_call:  # the first call logs a native memory-alignment warning
+            self._first_call = False
+            with quiet_native_stderr():
+                result = self._detector.detect(mp_image)
+        else:
+            result = self._detector.detect(mp_image)
         faces = []
         for detection in result.detections:
             box = detection.bounding_box
@@ -280,7 +287,8 @@ def _check_rgb(image: np.ndarray) -> None:
 def _close_quietly(detector: Any) -> None:
     """Close a MediaPipe task; at interpreter exit its executor may be gone already."""
     try:
-        detector.close()
+        with quiet_native_stderr():
+            detector.close()
     except (RuntimeError, TypeError):
         # Shutting down: the native side is freed with the process. Drop the handle so
         # MediaPipe's own __del__ does not try (and print a traceback) again.
@@ -290,9 +298,10 @@ def _close_quietly(detector: Any) -> None:
 
 def _load_mediapipe_detector(model_path: Path, min_confidence: float) -> tuple[Any, Any]:
     try:
-        import mediapipe as mp
-        from mediapipe.tasks.python import vision
-        from mediapipe.tasks.python.core.base_options import BaseOptions
+        with quiet_native_stderr():
+            import mediapipe as mp
+            from mediapipe.tasks.python import vision
+            from mediapipe.tasks.python.core.base_options import BaseOptions
     except ImportError as exc:
         raise ModelError(
             f"MediaPipe is not installed ({exc}); run `pip install mediapipe==1.2.3`"
@@ -303,7 +312,8 @@ def _load_mediapipe_detector(model_path: Path, min_confidence: float) -> tuple[A
         min_detection_confidence=min_confidence,
     )
     try:
-        detector = vision.FaceDetector.create_from_options(options)
+        with quiet_native_stderr():
+            detector = vision.FaceDetector.create_from_options(options)
     except (RuntimeError, ValueError) as exc:
         raise ModelError(
             f"cannot load the face detector model ({exc}); restore it from git or run "

@@ -21,6 +21,7 @@ import numpy as np
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.faces.crop import cut_region, resize_square, square_region
 from deepfake_analyzer.faces.model_files import model_file
+from deepfake_analyzer.faces.native_logs import quiet_native_stderr
 
 MESH_INPUT_SIZE = 192
 MESH_CROP_MARGIN = 1.5
@@ -57,7 +58,6 @@ class FaceMesh:
     def __init__(self, model_path: Path | None = None, num_threads: int = 1) -> None:
         path = model_path or model_file("face_landmark.tflite")
         self._interpreter = _load_interpreter(path, num_threads)
-        self._interpreter.allocate_tensors()
         inputs = self._interpreter.get_input_details()
         outputs = {d["name"]: d["index"] for d in self._interpreter.get_output_details()}
         if (
@@ -148,7 +148,10 @@ def _load_interpreter(path: Path, num_threads: int) -> Any:
             ) from None
         Interpreter = tf.lite.Interpreter  # noqa: N806
     try:
-        return Interpreter(model_path=str(path), num_threads=num_threads)
+        with quiet_native_stderr():
+            interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+            interpreter.allocate_tensors()
+        return interpreter
     except (RuntimeError, ValueError) as exc:
         raise ModelError(
             f"cannot load the face mesh model ({exc}); restore it from git or run "
