@@ -134,3 +134,17 @@ def test_write_spec_refuses_to_overwrite_and_rebases_weights(tmp_path) -> None:
 
 def test_logits_clip_like_calibration() -> None:
     assert logits([0.0, 1.0]) == pytest.approx([-16.118, 16.118], abs=1e-3)
+
+
+def test_thresholds_can_come_from_other_real_scores() -> None:
+    probs, labels = _overconfident(500)
+    seen = []
+
+    def video_reals(calibration: Calibration) -> np.ndarray:
+        seen.append(calibration)
+        return np.linspace(0.0, 0.5, 100)  # 100 reals: 2 % allows 2 above the threshold
+
+    result = calibrate_spec(ModelSpec(name="m"), probs, labels, threshold_real_scores=video_reals)
+    assert seen == [result.calibration]
+    # sorted descending the 3rd real is 0.5 - 2 * 0.5/99; the threshold sits halfway to the 2nd
+    assert result.spec.thresholds.fake == pytest.approx(0.5 - 1.5 * 0.5 / 99)

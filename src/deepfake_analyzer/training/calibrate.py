@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -258,47 +258,39 @@ def calibrate_spec(
     method: FitMethod = "temperature",
     suspicious_fpr: float = DEFAULT_SUSPICIOUS_FPR,
     fake_fpr: float = DEFAULT_FAKE_FPR,
-    threshold_probabilities: Any = None,
-    threshold_labels: Any = None,
+    threshold_real_scores: Callable[[Calibration], np.ndarray] | None = None,
     metrics: Mapping[str, Any] | None = None,
 ) -> CalibrationResult:
     """Fit `method` on raw (uncalibrated) validation probabilities, choose thresholds, and
     return a copy of `spec` with `calibration`, `thresholds` and `metrics` filled.
 
-    Thresholds are chosen on the calibrated scores of the reals among
-    `threshold_probabilities`/`threshold_labels` (e.g. video-level scores, which the verdict
-    reads) or, when not given, among the fitting samples. `metrics` (e.g. held-out evaluation
-    figures) is stored in `spec.metrics` beside the calibration summary.
+    Thresholds are chosen on calibrated scores of real samples: by default the calibrated
+    reals among the fitting samples; `threshold_real_scores(calibration)` can supply others
+    instead (e.g. video-level scores aggregated from calibrated frame scores, which is what the
+    verdict reads). `metrics` (e.g. held-out evaluation figures) is stored in `spec.metrics`
+    beside the calibration summary.
     """
-    z_raw = np.asarray(raw_probabilities, dtype=np.float64).ravel()
+    raw = np.asarray(raw_probabilities, dtype=np.float64).ravel()
     y = np.asarray(labels).ravel().astype(np.int64)
-    calibration = fit_calibration(z_raw, y, method)
-    if threshold_probabilities is None:
-        t_raw, t_y = z_raw, y
+    calibration = fit_calibration(raw, y, method)
+    if threshold_real_scores is None:
+        real_scores = calibration.apply(raw[y == 0])
     else:
-        t_raw = np.asarray(threshold_probabilities, dtype=np.float64).ravel()
-        t_y = np.asarray(threshold_labels).ravel().astype(np.int64)
-        if t_raw.shape != t_y.shape:
-            raise ValueError("threshold probabilities and labels differ in length")
-    calibrated_real = calibration.apply(t_raw[t_y == 0])
-    choice = choose_thresholds(calibrated_real, suspicious_fpr, fake_fpr)
-    before = log_loss(y, np.clip(z_raw, _EPS, 1 - _EPS))
-    after = log_loss(y, calibration.apply(z_raw))
-    result_metrics = dict(spec.metrics)
-    result_metrics.update(dict(metrics or {}))
+        real_scores = np.asarray(threshold_real_scores(calibration), dtype=np.float64)
+    choice = choose_thresholds(real_scores, suspicious_fpr, fake_fpr)
     summary = CalibrationResult(
         spec=spec,
         calibration=calibration,
         threshold_choice=choice,
         num_real=int((y == 0).sum()),
         num_fake=int((y == 1).sum()),
-        log_loss_before=before,
-        log_loss_after=after,
+        log_loss_before=log_loss(y, np.clip(raw, _EPS, 1 - _EPS)),
+        log_loss_after=log_loss(y, calibration.apply(raw)),
         notes=choice.notes,
     )
-    result_metrics["calibration"] = summary.to_dict()
+    new_metrics = {**spec.metrics, **dict(metrics or {}), "calibration": summary.to_dict()}
     new_spec = replace(
-        spec, calibration=calibration, thresholds=choice.thresholds, metrics=result_metrics
+        spec, calibration=calibration, thresholds=choice.thresholds, metrics=new_metrics
     )
     return replace(summary, spec=new_spec)
 

@@ -1,0 +1,263 @@
+"""`deepfake-analyzer evaluate`: measure a detector on labeled media, optionally calibrate it.
+
+DATA folders are labeled sources (real/ + fake/, labels.csv, FaceForensics++, DFDC, Celeb-DF).
+Writes evaluation.json, evaluation.html and PNG figures (ROC, score histograms, robustness) to
+--output. --calibrate fits temperature (or Platt) scaling on half of the identities, picks the
+suspicious / fake thresholds for target false-positive rates on real media, and reports the
+other half; --write-spec saves the calibrated spec, which `analyze --model SPEC` then uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from deepfake_analyzer.errors import EXIT_OK, OutputExistsError, UsageError
+from deepfake_analyzer.events import Event, Message, NullHook, ProgressHook, StageProgress
+
+DEFAULT_OUTPUT_DIR = "evaluation"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="measure a detector on labeled data (AUC, AP, EER, robustness) and calibrate it",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("data", nargs="+", metavar="DATA", help="labeled dataset folder")
+    model = parser.add_argument_group("model")
+    model.add_argument(
+        "--model",
+        metavar="PATH",
+        help="a .keras/.h5 model or a .spec.json (default: the shipped model)",
+    )
+    model.add_argument(
+        "--trust-model",
+        action="store_true",
+        help="allow a model file that contains code (Lambda layers)",
+    )
+    model.add_argument("--batch-size", type=int, default=16, help="crops per inference batch")
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--output",
+        "-o",
+        default=DEFAULT_OUTPUT_DIR,
+        metavar="DIR",
+        help=f"report folder (default: ./{DEFAULT_OUTPUT_DIR})",
+    )
+    out.add_argument("--overwrite", action="store_true", help="replace existing reports / spec")
+    out.add_argument("--json", action="store_true", help="also print the JSON result to stdout")
+    out.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    faces = parser.add_argument_group("faces")
+    faces.add_argument(
+        "--cache-dir", metavar="DIR", help="face-crop cache (default: ~/.cache/deepfake-analyzer)"
+    )
+    faces.add_argument(
+        "--frames-per-video",
+        type=int,
+        default=12,
+        help="frames sampled evenly from each video (default 12)",
+    )
+    faces.add_argument("--detector", choices=("auto", "short", "full"), default="auto")
+    faces.add_argument("--min-face", type=int, default=40, help="smallest face side in pixels")
+    faces.add_argument("--min-confidence", type=float, default=0.5)
+    robust = parser.add_argument_group("robustness")
+    robust.add_argument(
+        "--perturb",
+        action="store_true",
+        help="also score under JPEG, blur, noise, resize and H.264 at 3 levels",
+    )
+    robust.add_argument(
+        "--perturb-kinds",
+        metavar="LIST",
+        help="comma-separated subset, e.g. jpeg,h264 (implies --perturb)",
+    )
+    cal = parser.add_argument_group("calibration")
+    cal.add_argument(
+        "--calibrate",
+        nargs="?",
+        const="temperature",
+        choices=("temperature", "platt"),
+        help="fit calibration on a split by identity (default method: temperature)",
+    )
+    cal.add_argument(
+        "--calibration-fraction",
+        type=float,
+        default=0.5,
+        help="share of identity groups used to fit (default 0.5)",
+    )
+    cal.add_argument(
+        "--suspicious-fpr",
+        type=float,
+        default=0.10,
+        help="target false-positive rate of 'suspicious' on real media (default 0.10)",
+    )
+    cal.add_argument(
+        "--fake-fpr",
+        type=float,
+        default=0.02,
+        help="target false-positive rate of 'fake' on real media (default 0.02)",
+    )
+    cal.add_argument(
+        "--threshold-level",
+        choices=("video", "frame"),
+        default="video",
+        help="choose thresholds on per-video scores (what verdicts read) or per frame",
+    )
+    cal.add_argument(
+        "--write-spec", metavar="PATH", help="write the (calibrated) spec with its metrics here"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="split and noise seed")
+    parser.set_defaults(handler=run)
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    from deepfake_analyzer.training.evaluate import EvaluateConfig
+    from deepfake_analyzer.training.perturb import default_perturbations
+
+    perturbations: tuple[Any, ...] = ()
+    if args.perturb_kinds:
+        kinds = [k.strip() for k in args.perturb_kinds.split(",") if k.strip()]
+        perturbations = default_perturbations(kinds)
+    elif args.perturb:
+        perturbations = default_perturbations()
+    try:
+        return EvaluateConfig(
+            frames_per_video=args.frames_per_video,
+            detector=args.detector,
+            min_confidence=args.min_confidence,
+            min_face_px=args.min_face,
+            perturbations=perturbations,
+            calibrate=args.calibrate,
+            calibration_fraction=args.calibration_fraction,
+            suspicious_fpr=args.suspicious_fpr,
+            fake_fpr=args.fake_fpr,
+            threshold_level=args.threshold_level,
+            seed=args.seed,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def source_spec_path(model: str | None) -> Path:
+    """The spec file the classifier's `weights_file` is relative to."""
+    from deepfake_analyzer import paths
+    from deepfake_analyzer.models.spec import SPEC_SUFFIX, spec_path_for
+
+    if model is None:
+        return paths.DEFAULT_CLASSIFIER_SPEC
+    path = Path(model).expanduser()
+    return path if path.name.endswith(SPEC_SUFFIX) else spec_path_for(path)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from deepfake_analyzer.models.loader import load_classifier
+    from deepfake_analyzer.training.calibrate import write_spec
+    from deepfake_analyzer.training.eval_report import (
+        HTML_NAME,
+        JSON_NAME,
+        evaluation_to_json,
+        write_evaluation_report,
+    )
+    from deepfake_analyzer.training.evaluate import evaluate
+
+    config = config_from_args(args)
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    output_dir = Path(args.output)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UsageError(f"--output {output_dir} exists and is not a folder")
+    if not args.overwrite:  # fail before a long run, not after it
+        for name in (JSON_NAME, HTML_NAME):
+            if (output_dir / name).exists():
+                raise OutputExistsError(
+                    "evaluation report already exists; pass --overwrite or choose another --output",
+                    output_dir / name,
+                )
+        if args.write_spec and Path(args.write_spec).exists():
+            raise OutputExistsError(
+                "--write-spec target already exists; choose another path or pass --overwrite",
+                args.write_spec,
+            )
+    console = Console(stderr=True)
+    classifier = load_classifier(args.model, args.trust_model, batch_size=args.batch_size)
+    hook: ProgressHook = NullHook() if args.quiet else ProgressLog(console)
+    cache_dir = Path(args.cache_dir).expanduser() if args.cache_dir else None
+    result = evaluate(args.data, classifier, config, cache_dir=cache_dir, hook=hook)
+    written = write_evaluation_report(result, output_dir, overwrite=args.overwrite)
+    if args.write_spec:
+        write_spec(
+            result.spec,
+            Path(args.write_spec),
+            source_spec_path=source_spec_path(args.model),
+            overwrite=args.overwrite,
+        )
+    if args.json:
+        sys.stdout.write(evaluation_to_json(result))
+    if not args.quiet:
+        console.print(summary_table(result))
+        for note in result.warnings:
+            console.print(f"note: {note}", style="yellow", markup=False)
+        console.print(f"report: {written['html']}", markup=False)
+        if args.write_spec:
+            console.print(f"spec written: {args.write_spec}", markup=False)
+    return EXIT_OK
+
+
+class ProgressLog:
+    """Plain progress lines: messages, and each stage at most every few seconds."""
+
+    def __init__(self, console: Any, every_s: float = 5.0) -> None:
+        self.console = console
+        self.every_s = every_s
+        self._last: dict[str, float] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Message):
+            style = "yellow" if event.level == "warning" else None
+            self.console.print(f"{event.path}: {event.text}", style=style, markup=False)
+        elif isinstance(event, StageProgress):
+            now = time.monotonic()
+            final = event.total and event.done >= event.total
+            if final or now - self._last.get(event.stage, 0.0) >= self.every_s:
+                self._last[event.stage] = now
+                total = f"/{event.total}" if event.total else ""
+                self.console.print(f"{event.stage}: {event.done}{total}", markup=False)
+
+
+def summary_table(result: Any) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"evaluation of {result.spec.name}")
+    for column in ("subset", "level", "reals", "fakes", "AUC", "AP", "EER", "acc@fake", "FPR@fake"):
+        table.add_column(column, justify="left" if column in ("subset", "level") else "right")
+
+    def fmt(value: float) -> str:
+        return "-" if value != value else f"{value:.3f}"  # NaN check without math
+
+    rows = [("all", result.overall)] + [
+        (f"{b.by}:{b.name}" + ("*" if b.pooled else ""), b.metrics) for b in result.breakdowns
+    ]
+    for name, metrics in rows:
+        for level, m in (("video", metrics.video), ("frame", metrics.frame)):
+            fake = next((t for t in m.at_thresholds if t.name == "fake"), None)
+            table.add_row(
+                name,
+                level,
+                str(m.num_real),
+                str(m.num_fake),
+                fmt(m.auc),
+                fmt(m.average_precision),
+                fmt(m.eer),
+                fmt(fake.accuracy) if fake else "-",
+                fmt(fake.false_positive_rate) if fake else "-",
+            )
+    for p in result.perturbations:
+        table.add_row(p.description, "video", "", "", fmt(p.video_auc), "", "", "", "")
+    return table

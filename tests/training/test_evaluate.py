@@ -1,0 +1,241 @@
+"""`evaluate`: synthetic labeled folders, a fake detector and a brightness classifier (no TF)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from deepfake_analyzer.errors import OutputExistsError, UsageError
+from deepfake_analyzer.faces.types import FaceDetection
+from deepfake_analyzer.models.fake_classifier import FAKE_SPEC, FakeClassifier
+from deepfake_analyzer.models.spec import ModelSpec, Thresholds
+from deepfake_analyzer.training.eval_report import write_evaluation_report
+from deepfake_analyzer.training.evaluate import (
+    CropInfo,
+    EvaluateConfig,
+    ScoredCrops,
+    evaluate,
+    evaluate_scores,
+    video_scores,
+)
+from deepfake_analyzer.training.perturb import default_perturbations
+
+
+class CentreDetector:
+    """One face box in the middle of any frame that is not black."""
+
+    def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
+        if image_rgb.max() < 10:
+            return []
+        h, w = image_rgb.shape[:2]
+        return [FaceDetection((w * 0.3, h * 0.3, w * 0.7, h * 0.7), 0.9, np.zeros((0, 2)))]
+
+    def close(self) -> None:
+        pass
+
+
+class NoMesh:
+    def landmarks(self, image_rgb: np.ndarray, box_xyxy: object) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def _image(level: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(-20, 21, (96, 96, 3))
+    return np.clip(level + noise, 0, 255).astype(np.uint8)
+
+
+def _write_png(path: Path, rgb: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), rgb[..., ::-1])
+
+
+def _write_video(path: Path, levels: list[int]) -> None:
+    from deepfake_analyzer.media.ffmpeg_exe import ffmpeg_exe
+
+    frames = np.stack([np.full((64, 64, 3), v, np.uint8) for v in levels])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+         "-s", "64x64", "-r", "4", "-i", "pipe:", "-c:v", "libx264", "-crf", "10",
+         "-pix_fmt", "yuv420p", str(path)],
+        input=frames.tobytes(), check=True,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def labeled_folder(tmp_path_factory) -> Path:
+    """real/: 8 darker photos, a black photo (no face) and a dark video; fake/gan/: 8 brighter
+    photos; fake/swap/: a video bright in a quarter of its frames."""
+    root = tmp_path_factory.mktemp("labeled") / "set"
+    for i in range(8):
+        _write_png(root / "real" / f"r{i}.png", _image(40 + 10 * i, i))
+        _write_png(root / "fake" / "gan" / f"g{i}.png", _image(130 + 10 * i, 100 + i))
+    _write_png(root / "real" / "black.png", np.zeros((96, 96, 3), np.uint8))
+    _write_video(root / "real" / "talk.mp4", [70] * 8)
+    _write_video(root / "fake" / "swap" / "swap.mp4", [60] * 6 + [250] * 2)
+    return root
+
+
+def _run(folder: Path, tmp_path: Path, **config) -> object:
+    return evaluate(
+        [folder],
+        FakeClassifier(),
+        EvaluateConfig(frames_per_video=8, **config),
+        cache_dir=tmp_path / "cache",
+        detector=CentreDetector(),
+        face_mesh=NoMesh(),
+    )
+
+
+def test_end_to_end_metrics_breakdowns_and_video_aggregation(labeled_folder, tmp_path) -> None:
+    result = _run(labeled_folder, tmp_path)
+    assert result.num_items == 19
+    assert [Path(p).name for p in result.items_without_faces] == ["black.png"]
+    # every fake photo is brighter than every real one; the swap video's top quarter is bright
+    assert result.overall.video.auc == 1.0
+    assert (result.overall.video.num_real, result.overall.video.num_fake) == (9, 9)
+    swap = next(v for v in result.videos if v.source.endswith("swap.mp4"))
+    assert swap.num_crops == 8
+    # track_score: mean of the top ceil(8/4) = 2 crops, both ~250/255
+    assert swap.score == pytest.approx(250 / 255, abs=0.02)
+    # frame level: the swap's six dark frames score like reals, so frame AUC < 1
+    assert result.overall.frame.auc < 1.0
+    by = {(b.by, b.name): b for b in result.breakdowns}
+    assert set(by) == {("dataset", "set"), ("method", "gan"), ("method", "swap")}
+    assert by[("method", "swap")].metrics.video.num_fake == 1
+    assert by[("method", "swap")].metrics.video.num_real == 9
+    data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert data["overall"]["video"]["auc"] == 1.0
+    assert data["model"]["name"] == FAKE_SPEC.name
+
+
+def test_reports_embed_figures_and_refuse_to_clobber(labeled_folder, tmp_path) -> None:
+    result = _run(labeled_folder, tmp_path, perturbations=default_perturbations(["jpeg", "blur"]))
+    assert [p.key for p in result.perturbations] == [
+        "jpeg-1", "jpeg-2", "jpeg-3", "blur-1", "blur-2", "blur-3",
+    ]  # fmt: skip
+    # brightness survives blur and JPEG: the AUC barely moves
+    assert all(abs(p.video_auc_drop) < 0.1 for p in result.perturbations)
+    written = write_evaluation_report(result, tmp_path / "out")
+    assert set(written) == {"json", "html", "roc", "histograms", "perturbations"}
+    assert written["roc"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = written["html"].read_text()
+    assert page.count("data:image/png;base64,") == 3
+    assert "jpeg quality 30" in page
+    with pytest.raises(OutputExistsError, match="--overwrite"):
+        write_evaluation_report(result, tmp_path / "out")
+    write_evaluation_report(result, tmp_path / "out", overwrite=True)
+
+
+def _scored(labels, sources, raw, datasets=None, methods=None) -> ScoredCrops:
+    n = len(labels)
+    datasets = datasets or ["d"] * n
+    methods = methods or ["fake" if y else "real" for y in labels]
+    crops = tuple(
+        CropInfo(s, y, s, d, m, "video", i, float(i))
+        for i, (y, s, d, m) in enumerate(zip(labels, sources, datasets, methods, strict=True))
+    )
+    return ScoredCrops(crops=crops, raw=np.asarray(raw, dtype=np.float64))
+
+
+def test_video_scores_use_the_analyzers_top_quarter_mean() -> None:
+    scored = _scored([1] * 5, ["v"] * 5, [0.1, 0.2, 0.3, 0.9, 0.7])
+    (video,) = video_scores(scored.crops, scored.raw)
+    # k = ceil(5 / 4) = 2: mean(0.9, 0.7)
+    assert video.score == pytest.approx(0.8)
+    assert video.num_crops == 5
+
+
+def test_a_dataset_without_reals_borrows_every_real() -> None:
+    scored = _scored(
+        [0, 0, 1, 1],
+        ["r1", "r2", "f1", "f2"],
+        [0.1, 0.6, 0.5, 0.9],
+        datasets=["photos", "photos", "gan", "gan"],
+        methods=["real", "real", "stylegan", "stylegan"],
+    )
+    result = evaluate_scores(scored, ModelSpec(name="m", thresholds=Thresholds(0.5, 0.55)))
+    by = {(b.by, b.name): b for b in result.breakdowns}
+    gan = by[("dataset", "gan")]
+    assert gan.pooled == "reals"
+    # fakes 0.5, 0.9 vs reals 0.1, 0.6: pairs won 1 + 0 + 1 + 1 -> 3/4
+    assert gan.metrics.video.auc == pytest.approx(0.75)
+    photos = by[("dataset", "photos")]
+    assert photos.pooled == "fakes" and photos.metrics.video.num_fake == 2
+    # at fake >= 0.55: real 0.6 is a false positive -> FPR 1/2; fakes caught 1/2 -> acc 2/4
+    fake_at = next(t for t in result.overall.video.at_thresholds if t.name == "fake")
+    assert fake_at.false_positive_rate == pytest.approx(0.5)
+    assert fake_at.accuracy == pytest.approx(0.5)
+
+
+def test_calibration_fits_on_some_identities_and_reports_the_others() -> None:
+    rng = np.random.default_rng(0)
+    n_videos = 40
+    labels, sources, raw = [], [], []
+    for v in range(n_videos):
+        y = v % 2
+        for _ in range(4):
+            labels.append(y)
+            sources.append(f"v{v}")
+            # overconfident scores: logit 3 * (signal + noise)
+            z = 3 * ((1.0 if y else -1.0) + rng.normal(0, 1.5))
+            raw.append(1 / (1 + np.exp(-z)))
+    scored = _scored(labels, sources, raw)
+    spec = ModelSpec(name="m", metrics={"trained": True})
+    result = evaluate_scores(scored, spec, EvaluateConfig(calibrate="temperature"))
+    cal = result.calibration
+    assert cal is not None and result.spec.calibration.method == "temperature"
+    assert result.spec.calibration.temperature > 1.5  # undoes the overconfidence
+    fit_videos = (cal.num_real + cal.num_fake) // 4
+    assert fit_videos + len(result.videos) == n_videos  # no identity on both sides
+    assert result.spec.metrics["trained"] is True
+    assert result.spec.metrics["evaluation"]["held_out_from_calibration"] is True
+    assert result.spec.metrics["calibration"]["method"] == "temperature"
+    assert result.spec.thresholds == cal.threshold_choice.thresholds
+
+
+def test_calibration_needs_both_classes_on_each_side() -> None:
+    scored = _scored([0, 1], ["a", "b"], [0.2, 0.8])
+    with pytest.raises(UsageError, match="too few identity groups"):
+        evaluate_scores(scored, ModelSpec(name="m"), EvaluateConfig(calibrate="platt"))
+
+
+def test_no_face_anywhere_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="no face"):
+        evaluate_scores(_scored([], [], []), ModelSpec(name="m"))
+
+
+def test_cli_calibrates_and_writes_a_spec(labeled_folder, tmp_path, monkeypatch, capsys) -> None:
+    import deepfake_analyzer.faces.detector as detector_module
+    import deepfake_analyzer.faces.landmarks as landmarks_module
+    import deepfake_analyzer.models.loader as loader_module
+    from deepfake_analyzer.cli.main import main
+
+    monkeypatch.setattr(loader_module, "load_classifier", lambda *a, **k: FakeClassifier())
+    monkeypatch.setattr(detector_module, "create_detector", lambda *a, **k: CentreDetector())
+    monkeypatch.setattr(landmarks_module, "FaceMesh", NoMesh)
+    spec_out = tmp_path / "calibrated.spec.json"
+    argv = [
+        "evaluate", str(labeled_folder), "--output", str(tmp_path / "rep"),
+        "--cache-dir", str(tmp_path / "cache"), "--frames-per-video", "8",
+        "--calibrate", "platt", "--write-spec", str(spec_out), "--json", "--quiet",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["calibration"]["method"] == "platt"
+    written = ModelSpec.load(spec_out)
+    assert written.calibration.method == "platt"
+    assert "evaluation" in written.metrics
+    assert (tmp_path / "rep" / "evaluation.html").is_file()
+    # a second run refuses before doing any work
+    assert main(argv) == 2
+    assert "--overwrite" in capsys.readouterr().err
