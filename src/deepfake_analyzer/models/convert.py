@@ -135,7 +135,7 @@ def convert_spec(
     from deepfake_analyzer.models.spec import SPEC_SUFFIX
 
     spec_path = Path(spec_path)
-    keras_classifier = load_from_spec(spec_path)
+    keras_classifier = load_from_spec(spec_path, runtime="keras")
     model = keras_classifier.model
     dtype = weights_dtype or pick_weights_dtype(model)
     stem = spec_path.name[: -len(SPEC_SUFFIX)]

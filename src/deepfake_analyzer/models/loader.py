@@ -158,11 +158,23 @@ def _classifier(
 
 
 def load_from_spec(
-    spec_path: Path, trust_model: bool = False, batch_size: int = DEFAULT_BATCH_SIZE
-) -> KerasClassifier:
-    """The classifier a `.spec.json` describes; its weights file lies beside it."""
+    spec_path: Path,
+    trust_model: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    runtime: str = "auto",
+) -> Classifier:
+    """The classifier a `.spec.json` describes; its weights file lies beside it.
+
+    `runtime` "auto" uses the spec's converted LiteRT copy (`runtime_files`) when it has one,
+    "keras" always the Keras model (Grad-CAM needs it), "litert" requires the copy.
+    """
     spec_path = Path(spec_path)
     spec = ModelSpec.load(spec_path)
+    from deepfake_analyzer.models.litert_classifier import runtime_classifier
+
+    fast = runtime_classifier(spec, spec_path.parent, runtime, batch_size)
+    if fast is not None:
+        return fast
     if not spec.weights_file:
         raise ModelError("the model spec names no weights_file", spec_path)
     weights_path = spec_path.parent / spec.weights_file
@@ -219,7 +231,7 @@ def load_user_model(
     return _classifier(model, spec, sha, path, batch_size)
 
 
-def load_default(batch_size: int = DEFAULT_BATCH_SIZE) -> KerasClassifier:
+def load_default(batch_size: int = DEFAULT_BATCH_SIZE, runtime: str = "auto") -> Classifier:
     """The shipped model at `paths.DEFAULT_CLASSIFIER_SPEC`, or ModelNotInstalledError."""
     spec_path = paths.DEFAULT_CLASSIFIER_SPEC
     if not spec_path.is_file():
@@ -230,29 +242,32 @@ def load_default(batch_size: int = DEFAULT_BATCH_SIZE) -> KerasClassifier:
             f"the default model's weights file {spec.weights_file!r} is missing from "
             f"{spec_path.parent}; {NO_DEFAULT_MODEL_HINT}"
         )
-    return load_from_spec(spec_path, trust_model=False, batch_size=batch_size)
+    return load_from_spec(spec_path, trust_model=False, batch_size=batch_size, runtime=runtime)
 
 
 def load_classifier(
     model_path: str | Path | None,
     trust_model: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    runtime: str = "auto",
 ) -> Classifier:
     """The classifier for `--model PATH` (a `.spec.json`, `.keras` or `.h5`), or the default.
+
+    `runtime` applies to specs (see `load_from_spec`); a bare Keras file always runs on Keras.
 
     Raises ModelNotInstalledError when `model_path` is None and no default model ships,
     UnsafeModelError when the file holds code and `trust_model` is False, and ModelError for
     anything else that stops the model from loading (missing, corrupt, wrong shapes).
     """
     if model_path is None:
-        return load_default(batch_size)
+        return load_default(batch_size, runtime)
     path = Path(model_path).expanduser()
     if not path.exists():
         raise ModelError("model file not found", path)
     if path.is_dir():
         raise ModelError("is a folder: pass a .keras, .h5 or .spec.json file", path)
     if path.name.endswith(SPEC_SUFFIX):
-        return load_from_spec(path, trust_model, batch_size)
+        return load_from_spec(path, trust_model, batch_size, runtime)
     suffix = path.suffix.lower()
     if suffix in KERAS_SUFFIXES + H5_SUFFIXES:
         return load_user_model(path, trust_model, batch_size)
