@@ -1,0 +1,48 @@
+"""Convert the shipped Keras classifier to LiteRT and record the copy in its spec.
+
+Usage: .venv/bin/python scripts/convert_default_model.py [--spec models/X.spec.json]
+       [--weights-dtype auto|float32|float16]
+
+Writes `<stem>.tflite` beside the spec (float16 weights when float32 would exceed the 50 MB
+per-file budget), checks that LiteRT and Keras give the same scores, and adds
+`runtime_files["litert"]` (file, sha256, weights dtype, max difference) to the spec. From then
+on the analyzer runs the model on LiteRT by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from deepfake_analyzer import paths
+from deepfake_analyzer.errors import AnalyzerError
+from deepfake_analyzer.models.convert import convert_spec
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", type=Path, default=paths.DEFAULT_CLASSIFIER_SPEC)
+    parser.add_argument("--weights-dtype", choices=("auto", "float32", "float16"), default="auto")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        spec, diff = convert_spec(
+            args.spec, None if args.weights_dtype == "auto" else args.weights_dtype
+        )
+    except AnalyzerError as exc:
+        print(f"convert: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    entry = spec.runtime_files["litert"]
+    tflite = args.spec.parent / entry["file"]
+    print(
+        f"wrote {tflite} ({tflite.stat().st_size / 1e6:.1f} MB, {entry['weights_dtype']} weights, "
+        f"sha256 {entry['sha256'][:12]}...) in {time.perf_counter() - started:.0f} s; "
+        f"max |LiteRT - Keras| = {diff:.2g}; spec updated: {args.spec}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
