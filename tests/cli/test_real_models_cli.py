@@ -42,7 +42,10 @@ def run(*argv: str) -> subprocess.CompletedProcess[str]:
 
 def test_sample_clip_end_to_end(tiny_seed_style_model: Path, tmp_path: Path) -> None:
     clip = SAMPLE_MEDIA_DIR / "manipulated_pan_zoom.mp4"
-    result = run("analyze", str(clip), "--model", str(tiny_seed_style_model), "-o", str(tmp_path))
+    result = run(
+        "analyze", str(clip), "--model", str(tiny_seed_style_model), "-o", str(tmp_path),
+        "--explain",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "manipulated_pan_zoom.report.json").read_text())
     assert report["input"]["kind"] == "video" and report["input"]["width"] > 0
@@ -54,6 +57,7 @@ def test_sample_clip_end_to_end(tiny_seed_style_model: Path, tmp_path: Path) -> 
     assert "oneDNN" not in result.stderr and "XNNPACK" not in result.stderr, "native log spam"
     html = (tmp_path / "manipulated_pan_zoom.report.html").read_text()
     assert "<svg" in html and "data:image/jpeg;base64," in html
+    assert "heatmap" in html, "--explain puts Grad-CAM overlays beside the crops"
 
 
 def test_still_image_and_json_stdout(tiny_seed_style_model: Path) -> None:
