@@ -239,3 +239,11 @@ def test_cli_calibrates_and_writes_a_spec(labeled_folder, tmp_path, monkeypatch,
     # a second run refuses before doing any work
     assert main(argv) == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_crop_size_reuses_a_cache_at_another_size(labeled_folder, tmp_path) -> None:
+    default = _run(labeled_folder, tmp_path)
+    bigger = _run(labeled_folder, tmp_path, crop_size=128)
+    folders = sorted(p.name.split("_")[0] for p in (tmp_path / "cache").iterdir())
+    assert folders == ["s128", "s64"]  # the model's input size (64) unless told otherwise
+    assert bigger.overall.video.auc == default.overall.video.auc == 1.0

@@ -62,6 +62,13 @@ def register(subparsers: Any) -> None:
         default=12,
         help="frames sampled evenly from each video (default 12)",
     )
+    faces.add_argument(
+        "--crop-size",
+        type=int,
+        metavar="PX",
+        help="cache crops at this size and resize them to the model input (e.g. 256 reuses "
+        "train's cache); default: cut at the model's input size, exactly as analyze does",
+    )
     faces.add_argument("--detector", choices=("auto", "short", "full"), default="auto")
     faces.add_argument("--min-face", type=int, default=40, help="smallest face side in pixels")
     faces.add_argument("--min-confidence", type=float, default=0.5)
@@ -128,6 +135,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     try:
         return EvaluateConfig(
             frames_per_video=args.frames_per_video,
+            crop_size=args.crop_size,
             detector=args.detector,
             min_confidence=args.min_confidence,
             min_face_px=args.min_face,

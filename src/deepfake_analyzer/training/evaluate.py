@@ -58,9 +58,14 @@ CLEAN = "clean"
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    """How to evaluate. `calibrate` is None or a fit method ('temperature', 'platt')."""
+    """How to evaluate. `calibrate` is None or a fit method ('temperature', 'platt').
+
+    `crop_size` None cuts crops at the model's input size, exactly as `analyze` does; a size
+    (e.g. the training cache's 256) reuses crops cached at that size, resized to the input.
+    """
 
     frames_per_video: int = 12
+    crop_size: int | None = None
     detector: str = "auto"
     min_confidence: float = 0.5
     min_face_px: int = 40
@@ -77,6 +82,8 @@ class EvaluateConfig:
     def __post_init__(self) -> None:
         if self.frames_per_video < 1:
             raise UsageError("frames per video must be at least 1")
+        if self.crop_size is not None and not 32 <= self.crop_size <= 1024:
+            raise UsageError("crop size must be between 32 and 1024 pixels")
         if not 0.0 < self.top_fraction <= 1.0:
             raise UsageError("top fraction must be in (0, 1]")
         if self.calibrate is not None and self.calibrate not in FIT_METHODS:
@@ -338,14 +345,14 @@ def extract_for_evaluation(
     detector: Any = None,
     face_mesh: Any = None,
 ) -> tuple[Any, list[Any]]:
-    """(cache, records) for `items`: crops cut at the spec's margin and input size, one face
-    per sampled frame, only records of these items."""
+    """(cache, records) for `items`: crops cut at the spec's margin and at its input size (or
+    `config.crop_size`), one face per sampled frame, only records of these items."""
     from deepfake_analyzer.training.extract import ExtractConfig, extract_crops
 
     hook = hook or NullHook()
 
     extract_config = ExtractConfig(
-        crop_size=spec.input_size,
+        crop_size=config.crop_size or spec.input_size,
         margin=spec.crop_margin,
         frames_per_video=config.frames_per_video,
         detector=config.detector,
