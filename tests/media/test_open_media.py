@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import media_factory as mf
+import numpy as np
 import pytest
 
 from deepfake_analyzer.errors import (
@@ -71,6 +72,15 @@ def test_no_decodable_frames(undecodable_video: Path) -> None:
     with pytest.raises(DecodeError) as excinfo:
         list(source.frames())
     assert "no decodable video frames" in one_line_error(excinfo, undecodable_video)
+
+
+@pytest.mark.parametrize("name", ["noise.mp4", "noise.jpg", "noise.webm"])
+def test_binary_garbage_with_a_media_extension(tmp_path: Path, name: str) -> None:
+    garbage = tmp_path / name
+    garbage.write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)))
+    with pytest.raises(UnsupportedMediaError) as excinfo:
+        list(open_media(garbage).frames())
+    one_line_error(excinfo, garbage)
 
 
 def test_folder_given_as_a_file(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import math
 import os
 import re
 import subprocess
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -258,11 +258,6 @@ def _build(
         start_s=start_s,
         frame_count=frame_count,
     )
-
-
-def with_warnings(info: MediaInfo, warnings: list[str]) -> MediaInfo:
-    """A copy of `info` carrying `warnings` (appended to those it already has)."""
-    return replace(info, warnings=(*info.warnings, *warnings))
 
 
 def _split_streams(text: str) -> list[_Stream]:
