@@ -42,9 +42,9 @@ def sample_clip(face_video: Path) -> Path:
     return shipped if shipped.is_file() else face_video
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server (fake classifier, 1 MB upload limit, keep 50) shared by a test module."""
+    """One server (fake classifier, 1 MB upload limit, keep 50) shared by the session."""
     running = Server(
         tmp_path_factory.mktemp("service") / "data", "--max-upload-mb", "1", "--keep", "50"
     )

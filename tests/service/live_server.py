@@ -103,6 +103,7 @@ class Server:
         raise TimeoutError(f"job {job_id} not finished after {timeout_s} s:\n{self.log()}")
 
     def stop(self) -> None:
+        self.client.close()  # no idle keep-alive connection to wait for
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

@@ -1,4 +1,4 @@
-"""Jobs survive a SIGKILLed server: the running one is re-run, the queued one runs."""
+"""Jobs survive a SIGKILLed server (the running one is re-run); workers end with the server."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def test_restart_after_sigkill_loses_no_job(tmp_path: Path, face_video: Path) ->
     second = Server(data_dir)
     try:
         second.wait_ready()
+        workers = second.children()
         rerun = second.wait_finished(running)
         assert rerun["status"] == "done", rerun
         assert rerun["attempts"] == 2
@@ -43,16 +44,6 @@ def test_restart_after_sigkill_loses_no_job(tmp_path: Path, face_video: Path) ->
         assert not list((data_dir / "uploads").iterdir())
     finally:
         second.stop()
-
-
-def test_graceful_stop_stops_the_workers(tmp_path: Path) -> None:
-    server = Server(tmp_path / "data")
-    try:
-        server.wait_ready()
-        workers = server.children()
-        assert workers
-    finally:
-        server.stop()
-    assert server.process.returncode in (0, -15), server.log()  # uvicorn re-raises SIGTERM
-    assert "Traceback" not in server.log()
-    assert wait_gone(workers, timeout_s=5)
+    assert second.process.returncode in (0, -15), second.log()  # uvicorn re-raises SIGTERM
+    assert "Traceback" not in second.log()
+    assert wait_gone(workers, timeout_s=5), "a worker outlived a graceful stop"
