@@ -122,14 +122,21 @@ def test_merge_keeps_the_surer_of_overlapping_boxes() -> None:
     assert [f.confidence for f in merged] == [0.9]
 
 
-def test_downscale_for_detection_caps_the_long_side() -> None:
-    assert downscale_for_detection(np.zeros((1080, 1920, 3), np.uint8), 1280).shape == (
-        720,
-        1280,
-        3,
-    )
-    small = np.zeros((480, 640, 3), np.uint8)
-    assert downscale_for_detection(small, 1280).shape == (480, 640, 3)
+def test_downscale_for_detection_shrinks_by_a_whole_factor() -> None:
+    small, factor = downscale_for_detection(np.zeros((1080, 1920, 3), np.uint8), 1280)
+    assert (small.shape, factor) == ((540, 960, 3), 2)
+    odd, factor = downscale_for_detection(np.zeros((2163, 3835, 3), np.uint8), 1280)
+    assert (odd.shape, factor) == ((721, 1278, 3), 3)  # the last row and column are dropped
+    same, factor = downscale_for_detection(np.zeros((480, 640, 3), np.uint8), 1280)
+    assert (same.shape, factor) == ((480, 640, 3), 1)
+
+
+def test_downscale_averages_blocks() -> None:
+    image = np.zeros((4, 6, 3), np.uint8)
+    image[:2, :2] = 200
+    small, factor = downscale_for_detection(image, 3)
+    assert factor == 2 and small.shape == (2, 3, 3)
+    assert small[0, 0, 0] == 200 and small[1, 1, 0] == 0
 
 
 # --- real models ------------------------------------------------------------------------

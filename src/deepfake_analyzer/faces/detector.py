@@ -1,9 +1,9 @@
 """BlazeFace face detection through the MediaPipe Tasks `FaceDetector`, behind a small registry.
 
 `create_detector("short" | "full" | "auto", ...)` returns a `FaceDetector` (faces/base.py).
-Frames are downscaled so their long side is at most `max_side` before detection, and boxes
-and keypoints are mapped back to the full-resolution frame's pixels. Boxes are not clipped:
-a face cut by the frame edge may have a box that reaches outside it (crops pad that part).
+Frames whose long side is above `max_side` are shrunk by a whole factor before detection,
+and boxes and keypoints are mapped back to the full-resolution frame's pixels. Boxes are not
+clipped: a face cut by the frame edge may have a box that reaches outside it (crops pad that).
 MediaPipe is imported lazily, when a detector is created.
 """
 
@@ -28,7 +28,7 @@ from deepfake_analyzer.faces.tracker import box_iou
 from deepfake_analyzer.faces.types import FaceDetection
 
 DETECT_MAX_SIDE = 1280
-"""Frames whose long side is larger are downscaled to this before detection."""
+"""Frames whose long side is larger are shrunk (by a whole factor) to at most this."""
 
 SMALL_FACE_FRACTION = 0.12
 """In "auto" mode, full range also runs unless short range finds a face at least this wide,
@@ -120,9 +120,7 @@ class MediaPipeFaceDetector:
             raise RuntimeError(f"{self.name} face detector is closed")
         _check_rgb(image_rgb)
         height, width = image_rgb.shape[:2]
-        small = downscale_for_detection(image_rgb, self.config.max_side)
-        scale_x = width / small.shape[1]
-        scale_y = height / small.shape[0]
+        small, factor = downscale_for_detection(image_rgb, self.config.max_side)
         mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=small)
         if self._first_call:  # the first call logs a native memory-alignment warning
             self._first_call = False
@@ -134,12 +132,15 @@ class MediaPipeFaceDetector:
         for detection in result.detections:
             box = detection.bounding_box
             score = float(detection.categories[0].score) if detection.categories else 0.0
-            x0 = box.origin_x * scale_x
-            y0 = box.origin_y * scale_y
-            x1 = (box.origin_x + box.width) * scale_x
-            y1 = (box.origin_y + box.height) * scale_y
+            x0 = box.origin_x * factor
+            y0 = box.origin_y * factor
+            x1 = (box.origin_x + box.width) * factor
+            y1 = (box.origin_y + box.height) * factor
             keypoints = np.array(
-                [(kp.x * width, kp.y * height) for kp in detection.keypoints or []],
+                [
+                    (kp.x * small.shape[1] * factor, kp.y * small.shape[0] * factor)
+                    for kp in detection.keypoints or []
+                ],
                 dtype=np.float32,
             ).reshape(-1, 2)
             if x1 <= x0 or y1 <= y0:
@@ -266,15 +267,21 @@ def merge_detections(
     return kept
 
 
-def downscale_for_detection(image_rgb: np.ndarray, max_side: int) -> np.ndarray:
-    """The image with its long side at most `max_side` (INTER_AREA), C-contiguous."""
+def downscale_for_detection(image_rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
+    """The image shrunk by the smallest whole factor that brings its long side to `max_side`.
+
+    Returns the C-contiguous image and the factor (1: unchanged). A whole factor keeps
+    OpenCV's INTER_AREA on its fast path (a 1080p frame shrinks in ~1 ms instead of ~12 ms
+    for 1920 -> 1280); the last `factor - 1` rows or columns may be dropped to make the
+    sizes divide evenly. BlazeFace resizes to its 128 or 192 px input anyway.
+    """
     height, width = image_rgb.shape[:2]
-    long_side = max(height, width)
-    if long_side <= max_side:
-        return np.ascontiguousarray(image_rgb)
-    scale = max_side / long_side
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
+    factor = -(-max(height, width) // max_side)
+    if factor <= 1:
+        return np.ascontiguousarray(image_rgb), 1
+    small_h, small_w = max(1, height // factor), max(1, width // factor)
+    even = image_rgb[: small_h * factor, : small_w * factor]
+    return cv2.resize(even, (small_w, small_h), interpolation=cv2.INTER_AREA), factor
 
 
 def _check_rgb(image: np.ndarray) -> None:
