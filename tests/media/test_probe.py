@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deepfake_analyzer.errors import DecodeError, UnsupportedMediaError
+from deepfake_analyzer.errors import DecodeError, InputNotFoundError, UnsupportedMediaError
 from deepfake_analyzer.media.probe import (
     clean_ffmpeg_line,
     parse_ffmpeg_header,
@@ -97,6 +97,13 @@ def test_anamorphic_video_is_displayed_with_square_pixels() -> None:
     assert (probe.info.width, probe.info.height) == (1024, 576)
     assert probe.info.duration_s == 0.0  # unknown
     assert probe.start_s == pytest.approx(0.5)
+
+
+def test_zero_byte_and_missing_files(zero_byte_video: Path, tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedMediaError, match="empty.mp4: is empty"):
+        probe_media(zero_byte_video)
+    with pytest.raises(InputNotFoundError, match="gone.mp4: does not exist"):
+        probe_media(tmp_path / "gone.mp4")
 
 
 def test_audio_only_file_is_unsupported(audio_only_file: Path) -> None:

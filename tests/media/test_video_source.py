@@ -43,6 +43,19 @@ def test_fps_sampling_counts(three_second_video: Path, fps: float, count: int) -
     assert source.warnings() == []
 
 
+def test_sampling_faster_than_the_video_never_duplicates(three_second_video: Path) -> None:
+    _, frames = decode(three_second_video, fps=60.0, max_frames=None)
+    assert len(frames) == 75  # each of the 25 fps frames once, not 180 with duplicates
+    assert len(set(times(frames))) == 75
+
+
+def test_odd_file_names_reach_ffmpeg_intact(short_video: Path, tmp_path: Path) -> None:
+    odd = tmp_path / "-v clip: ü 100%.mp4"
+    odd.write_bytes(short_video.read_bytes())
+    _, frames = decode(odd, max_frames=2)
+    assert len(frames) == 2
+
+
 def test_frames_are_rgb_of_the_displayed_size(short_video: Path) -> None:
     _, frames = decode(short_video)
     assert len(frames) == 4

@@ -78,6 +78,13 @@ def probe_media(path: Path | str) -> MediaInfo:
 def probe_video(path: Path | str) -> VideoProbe:
     """Probe a video file; raises a one-line `AnalyzerError` naming the file and the problem."""
     path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise UnsupportedMediaError("is empty (0 bytes): the file has no media in it", path)
+    except FileNotFoundError:
+        raise InputNotFoundError("does not exist: check the path", path) from None
+    except OSError:
+        pass  # let ffmpeg report it
     if ffprobe_exe() is not None:
         data = _run_ffprobe(path)
         if data is not None:
