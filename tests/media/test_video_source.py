@@ -13,7 +13,7 @@ from conftest import VFR_TIMES_S
 from deepfake_analyzer.errors import DecodeError
 from deepfake_analyzer.media.base import MediaSource
 from deepfake_analyzer.media.types import Frame, SamplingOptions
-from deepfake_analyzer.media.video import VideoSource, sample_filter_expr
+from deepfake_analyzer.media.video import VideoSource, _FrameRecord, sample_filter_expr
 
 
 def decode(path: Path, **sampling: object) -> tuple[VideoSource, list[Frame]]:
@@ -109,6 +109,15 @@ def test_sample_filter_expression_uses_select() -> None:
     assert sample_filter_expr(2.0) == (
         "isnan(prev_selected_t)+gte(floor(t*2)-floor(prev_selected_t*2),1)"
     )
+
+
+def test_broken_timestamps_are_repaired_to_increase(short_video: Path) -> None:
+    source = VideoSource(short_video)
+    assert source._timestamp(_FrameRecord(0.5, 8, 8), None) == 0.5
+    assert source._timestamp(_FrameRecord(0.4, 8, 8), 0.5) == pytest.approx(0.501)
+    assert source._timestamp(_FrameRecord(None, 8, 8), 0.5) == pytest.approx(0.54)  # 25 fps
+    assert source._timestamp(_FrameRecord(None, 8, 8), None) == 0.0
+    assert source._repaired_times == 2
 
 
 def test_rotated_video_is_decoded_upright(rotated_video: Path, media_dir: Path) -> None:

@@ -67,7 +67,8 @@ class VideoSource:
     Frames are sampled by ffmpeg (`select` for `sampling.fps`, `-ss`/`-t` for the time range,
     `-frames:v` for `max_frames`), rotated upright by ffmpeg's autorotation, corrected to square
     pixels, and downscaled so that neither side exceeds `max_side` (None: never). Each frame's
-    `timestamp_s` is its decoder PTS in seconds from the start of the video.
+    `timestamp_s` is its decoder PTS in seconds from the start of the video; timestamps
+    strictly increase (see `_timestamp` for broken files).
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class VideoSource:
         self.probe = probe if probe is not None else probe_video(self.path)
         self.info: MediaInfo = self.probe.info
         self._warnings: list[str] = []
+        self._repaired_times = 0
         self._process: subprocess.Popen[bytes] | None = None
 
     # -- the MediaSource protocol -------------------------------------------------------
@@ -93,6 +95,7 @@ class VideoSource:
     def frames(self) -> Iterator[Frame]:
         """Yield sampled frames in order; stops early (with a warning) on corrupt data."""
         self._warnings = []
+        self._repaired_times = 0
         limit = self.sampling.max_frames
         proc = subprocess.Popen(
             self.command(),
@@ -115,7 +118,7 @@ class VideoSource:
                 image = _read_frame(proc.stdout, record.width, record.height)
                 if image is None:
                     break
-                timestamp = self._timestamp(record, last_time)
+                timestamp = self._timestamp(record, last_time if count else None)
                 last_time = timestamp
                 yield Frame(index=count, timestamp_s=timestamp, image=image)
                 count += 1
@@ -231,11 +234,21 @@ class VideoSource:
         interval = 1.0 / min(rates) if rates else 1.0
         return last_time + max(0.25, 1.5 * interval) < end
 
-    def _timestamp(self, record: _FrameRecord, previous: float) -> float:
-        if record.time_s is None:  # NOPTS: keep order, at least as late as the last frame
-            step = 1.0 / self.info.fps if self.info.fps else 0.0
-            return previous + step
-        return max(0.0, self.sampling.start_s + record.time_s)
+    def _timestamp(self, record: _FrameRecord, previous: float | None) -> float:
+        """The frame's time from the start of the video, strictly after `previous`.
+
+        Broken files can carry missing (NOPTS) or out-of-order times; such a frame is placed
+        one nominal frame (or 1 ms) after the previous one and counted in `warnings()`.
+        """
+        if record.time_s is not None:
+            timestamp = max(0.0, self.sampling.start_s + record.time_s)
+            if previous is None or timestamp > previous:
+                return timestamp
+        if previous is None:
+            return self.sampling.start_s
+        self._repaired_times += 1
+        step = 1.0 / self.info.fps if self.info.fps and record.time_s is None else 0.001
+        return previous + step
 
     def _finish(
         self, count: int, last_time: float, returncode: int | None, reader: _StderrReader
@@ -260,6 +273,11 @@ class VideoSource:
             warnings.append(
                 f"decoded {count} of ~{self.expected_frames()} expected frames; frames stop at "
                 f"{last_time:.2f} s of a {self.info.duration_s:.2f} s video{cause}"
+            )
+        if self._repaired_times:
+            warnings.append(
+                f"{self._repaired_times} frame(s) had missing or out-of-order timestamps; "
+                "they were placed just after the previous frame"
             )
         if errors:
             warnings.append(f"ffmpeg reported {len(reader.errors)} decode problem(s): {errors}")
