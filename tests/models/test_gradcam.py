@@ -12,6 +12,7 @@ from deepfake_analyzer.models.spec import ModelSpec
 keras = pytest.importorskip("keras")
 
 from deepfake_analyzer.models.gradcam import (  # noqa: E402
+    GradCam,
     explain_crops,
     find_target_layer,
     gradcam,
@@ -149,3 +150,12 @@ def test_xception_uses_its_last_separable_conv_block() -> None:
     heat = gradcam(model, np.random.default_rng(0).random((2, 71, 71, 3), dtype=np.float32))
     assert heat.shape == (2, 71, 71)
     assert heat.min() >= 0.0 and heat.max() <= 1.0
+
+
+def test_one_gradcam_explains_batches_of_any_size() -> None:
+    explainer = GradCam(flat_model(), batch_size=2)
+    assert explainer.layer_name == "last_conv"
+    three = explainer(np.stack([_image()] * 3))
+    one = explainer(_image()[None])
+    np.testing.assert_allclose(three[2], one[0], atol=1e-5)
+    assert explainer(np.zeros((0, SIZE, SIZE, 3), np.float32)).shape == (0, SIZE, SIZE)
