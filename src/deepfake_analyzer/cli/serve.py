@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -148,6 +149,11 @@ def run_serve(args: argparse.Namespace) -> int:
             f"can reach it can upload and read reports; pass --token or set {TOKEN_ENV}",
             file=sys.stderr,
         )
+    if not logging.getLogger("deepfake_analyzer").handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        logging.getLogger("deepfake_analyzer").addHandler(handler)
+    logging.getLogger("deepfake_analyzer").setLevel(args.log_level.upper())
     app = create_app(settings)
     uvicorn.run(
         app,

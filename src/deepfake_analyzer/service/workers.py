@@ -298,6 +298,9 @@ def worker_main(index: int, config: WorkerConfig, inbox: Any, outbox: Any, paren
             outbox.put(runner.run(index, ticket, outbox))
     finally:
         runner.close()
+    outbox.close()
+    outbox.join_thread()  # every message is delivered; skip the slow interpreter teardown
+    os._exit(0)
 
 
 def _exit_with_parent(parent_pid: int) -> None:
