@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -80,3 +81,18 @@ def test_mesh_points_move_with_the_face(face_mesh, astronaut_rgb, astronaut_face
 @pytest.mark.real_models
 def test_no_face_gives_a_low_presence(face_mesh, flat_grey_image) -> None:
     assert face_mesh.run(flat_grey_image, (200, 150, 300, 250)).presence < 0.1
+
+
+@pytest.mark.real_models
+def test_keypoints_level_the_eyes_so_tilted_faces_stay_accurate(
+    face_mesh, astronaut_rgb, astronaut_face_box, short_detector
+) -> None:
+    upright = face_mesh.landmarks(astronaut_rgb, astronaut_face_box)
+    turn = cv2.getRotationMatrix2D((224.5, 129.5), 50, 1.0)  # 50 degrees about the face
+    tilted = cv2.warpAffine(astronaut_rgb, turn, (512, 512), borderMode=cv2.BORDER_REFLECT)
+    expected = upright @ turn[:, :2].T + turn[:, 2]
+    face = short_detector.detect(tilted)[0]
+    aligned = face_mesh.landmarks(tilted, face.box_xyxy, face.keypoints)
+    plain = face_mesh.landmarks(tilted, face.box_xyxy)
+    assert np.abs(aligned - expected).mean() < 3.0  # pixels, on a ~95 px face
+    assert np.abs(plain - expected).mean() > 2 * np.abs(aligned - expected).mean()

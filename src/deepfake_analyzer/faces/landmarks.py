@@ -1,7 +1,7 @@
 """MediaPipe face mesh (468 landmarks) run directly with a TFLite interpreter, plus hull masks.
 
 The legacy `face_landmark.tflite` takes a 192x192 RGB crop scaled to [0, 1] of a square
-about 1.5x the BlazeFace box (no rotation: faces are assumed roughly upright). Its outputs
+1.5x the BlazeFace box, turned so the eyes are level when BlazeFace keypoints are given. Its outputs
 are `conv2d_21`, 468 (x, y, z) points in the crop's 192-px pixels, and `conv2d_31`, a
 face-presence logit. Points are mapped back to the full image's pixels. The interpreter is
 `ai_edge_litert` when installed, else `tf.lite` (deprecated there, but equal), imported lazily.
@@ -75,8 +75,18 @@ class FaceMesh:
         self._points_index = outputs[_POINTS_OUTPUT]
         self._presence_index = outputs[_PRESENCE_OUTPUT]
 
-    def run(self, image_rgb: np.ndarray, box_xyxy: Sequence[float]) -> FaceLandmarks:
-        """Landmarks and presence score of the face in `box_xyxy` (a BlazeFace box)."""
+    def run(
+        self,
+        image_rgb: np.ndarray,
+        box_xyxy: Sequence[float],
+        keypoints: np.ndarray | None = None,
+    ) -> FaceLandmarks:
+        """Landmarks and presence score of the face in `box_xyxy` (a BlazeFace box).
+
+        With BlazeFace `keypoints` (eyes first), the crop is rotated so the eyes are level, as
+        MediaPipe's own pipeline does; that keeps tilted faces accurate. Without them the crop
+        is an upright square.
+        """
         if self._interpreter is None:
             raise RuntimeError("FaceMesh is closed")
         if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
@@ -84,21 +94,43 @@ class FaceMesh:
                 f"face mesh needs an (H, W, 3) uint8 RGB image, got {image_rgb.shape} "
                 f"{image_rgb.dtype}"
             )
-        region = square_region(box_xyxy, MESH_CROP_MARGIN)
-        crop = resize_square(cut_region(image_rgb, region), MESH_INPUT_SIZE)
+        angle = _eye_angle(keypoints)
+        if angle is None:
+            region = square_region(box_xyxy, MESH_CROP_MARGIN)
+            crop = resize_square(cut_region(image_rgb, region), MESH_INPUT_SIZE)
+            to_image = _region_affine(region.x0, region.y0, region.side / MESH_INPUT_SIZE)
+        else:
+            to_image = _rotated_affine(box_xyxy, angle)
+            crop = cv2.warpAffine(
+                image_rgb,
+                to_image,
+                (MESH_INPUT_SIZE, MESH_INPUT_SIZE),
+                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=0,
+            )
         tensor = (crop.astype(np.float32) / 255.0)[None]
         self._interpreter.set_tensor(self._input_index, tensor)
         self._interpreter.invoke()
         raw = self._interpreter.get_tensor(self._points_index).reshape(MESH_POINT_COUNT, 3)
         logit = float(self._interpreter.get_tensor(self._presence_index).reshape(-1)[0])
-        points = region.to_image(raw[:, :2], MESH_INPUT_SIZE).astype(np.float32)
-        z = (raw[:, 2] * (region.side / MESH_INPUT_SIZE)).astype(np.float32)
+        points = raw[:, :2].astype(np.float64) @ to_image[:, :2].T + to_image[:, 2]
+        scale = float(np.hypot(to_image[0, 0], to_image[1, 0]))
         presence = float(1.0 / (1.0 + np.exp(-np.clip(logit, -60.0, 60.0))))
-        return FaceLandmarks(points=points, z=z, presence=presence)
+        return FaceLandmarks(
+            points=points.astype(np.float32),
+            z=(raw[:, 2] * scale).astype(np.float32),
+            presence=presence,
+        )
 
-    def landmarks(self, image_rgb: np.ndarray, box_xyxy: Sequence[float]) -> np.ndarray:
+    def landmarks(
+        self,
+        image_rgb: np.ndarray,
+        box_xyxy: Sequence[float],
+        keypoints: np.ndarray | None = None,
+    ) -> np.ndarray:
         """(468, 2) float32 landmark points in image pixels (see `run` for the presence score)."""
-        return self.run(image_rgb, box_xyxy).points
+        return self.run(image_rgb, box_xyxy, keypoints).points
 
     def close(self) -> None:
         """Drop the interpreter; safe to call twice."""
@@ -134,6 +166,43 @@ def face_hull_mask(shape: Sequence[int], points: np.ndarray) -> np.ndarray:
     hull = cv2.convexHull(fixed)
     cv2.fillConvexPoly(mask, hull, 255, lineType=cv2.LINE_AA, shift=shift)
     return mask.astype(np.float32) / 255.0
+
+
+def _eye_angle(keypoints: np.ndarray | None) -> float | None:
+    """Angle in radians of the line from BlazeFace's first eye keypoint to its second."""
+    if keypoints is None:
+        return None
+    kp = np.asarray(keypoints, dtype=np.float64).reshape(-1, 2)
+    if len(kp) < 2 or not np.isfinite(kp[:2]).all():
+        return None
+    dx, dy = kp[1] - kp[0]
+    if dx == 0 and dy == 0:
+        return None
+    return float(np.arctan2(dy, dx))
+
+
+def _region_affine(x0: float, y0: float, scale: float) -> np.ndarray:
+    """2x3 map from crop pixels to image pixels of an upright square crop."""
+    return np.array([[scale, 0.0, x0], [0.0, scale, y0]], dtype=np.float64)
+
+
+def _rotated_affine(box_xyxy: Sequence[float], angle: float) -> np.ndarray:
+    """2x3 map from crop pixels to image pixels of a square crop rotated by `angle`.
+
+    The square has side `max(w, h) * MESH_CROP_MARGIN`, is centred on the box and turned so
+    that the crop's x axis runs along the eye line.
+    """
+    x0, y0, x1, y1 = (float(v) for v in box_xyxy)
+    side = max(x1 - x0, y1 - y0) * MESH_CROP_MARGIN
+    scale = side / MESH_INPUT_SIZE
+    cos, sin = np.cos(angle) * scale, np.sin(angle) * scale
+    half = MESH_INPUT_SIZE / 2.0
+    cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    # image = centre + R * scale * (crop - half)
+    return np.array(
+        [[cos, -sin, cx - cos * half + sin * half], [sin, cos, cy - sin * half - cos * half]],
+        dtype=np.float64,
+    )
 
 
 def _load_interpreter(path: Path, num_threads: int) -> Any:
