@@ -154,6 +154,32 @@ def test_ffprobe_json_is_parsed() -> None:
     assert probe.has_audio
 
 
+def _fake_ffprobe(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "ffprobe"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_ffprobe_is_used_when_present(
+    tmp_path: Path, short_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canned = '{"streams": [{"codec_type": "video", "codec_name": "vp9", "width": 32, '
+    canned += '"height": 16, "avg_frame_rate": "10/1"}], "format": {"duration": "4.5"}}'
+    fake = _fake_ffprobe(tmp_path, f"echo '{canned}'")
+    monkeypatch.setattr("deepfake_analyzer.media.probe.ffprobe_exe", lambda: fake)
+    info = probe_media(short_video)
+    assert (info.codec, info.width, info.height, info.duration_s) == ("vp9", 32, 16, 4.5)
+
+
+def test_failing_ffprobe_falls_back_to_the_ffmpeg_header(
+    tmp_path: Path, short_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = _fake_ffprobe(tmp_path, "exit 1")
+    monkeypatch.setattr("deepfake_analyzer.media.probe.ffprobe_exe", lambda: fake)
+    assert probe_media(short_video).width == 160
+
+
 def test_ffprobe_json_without_video() -> None:
     data = {"streams": [{"codec_type": "audio"}], "format": {"duration": "3.0"}}
     with pytest.raises(UnsupportedMediaError, match="audio only"):

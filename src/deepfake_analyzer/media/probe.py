@@ -105,6 +105,8 @@ def _run_ffmpeg_header(path: Path) -> str:
         raise DecodeError(
             f"probing took over {PROBE_TIMEOUT_S:g} s: the file is corrupt", path
         ) from None
+    except OSError as exc:
+        raise DecodeError(f"cannot run ffmpeg ({exc})", path) from None
     return proc.stderr.decode("utf-8", errors="replace")
 
 
@@ -120,6 +122,8 @@ def _run_ffprobe(path: Path) -> dict[str, Any] | None:
         raise DecodeError(
             f"probing took over {PROBE_TIMEOUT_S:g} s: the file is corrupt", path
         ) from None
+    except OSError:
+        return None  # fall back to the ffmpeg header
     if proc.returncode != 0:
         # Let the ffmpeg header parser produce the diagnosis from its richer message.
         return None

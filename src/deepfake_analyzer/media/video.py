@@ -97,12 +97,15 @@ class VideoSource:
         self._warnings = []
         self._repaired_times = 0
         limit = self.sampling.max_frames
-        proc = subprocess.Popen(
-            self.command(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        try:
+            proc = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise DecodeError(f"cannot run ffmpeg ({exc})", self.path) from None
         self._process = proc
         assert proc.stdout is not None and proc.stderr is not None
         reader = _StderrReader(proc.stderr)
