@@ -1,0 +1,142 @@
+"""Trainer: schedule, AUC, balanced seeded batches, and a tiny end-to-end train/export/resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from training_fakes import FakeDetector, FakeMesh
+
+from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.training.augment import NO_AUGMENT
+from deepfake_analyzer.training.extract import CropRecord, ExtractConfig, extract_crops
+from deepfake_analyzer.training.progress import CheckpointSaved, Evaluated, TrainFinished
+from deepfake_analyzer.training.sbi import DEFAULT_SBI
+from deepfake_analyzer.training.sources import discover_labeled, discover_real
+from deepfake_analyzer.training.train import (
+    BatchMaker,
+    CropSet,
+    TrainConfig,
+    TrainRequest,
+    learning_rate_at,
+    roc_auc,
+    train,
+)
+
+
+def test_roc_auc_matches_hand_computed_values() -> None:
+    assert roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])) == pytest.approx(0.75)
+    assert roc_auc(np.array([0, 1]), np.array([0.5, 0.5])) == pytest.approx(0.5)
+    assert roc_auc(np.array([1, 0]), np.array([0.9, 0.1])) == 1.0
+    assert np.isnan(roc_auc(np.array([1, 1]), np.array([0.2, 0.3])))
+
+
+def test_learning_rate_warms_up_then_decays() -> None:
+    cfg = TrainConfig(learning_rate=1e-3, warmup_fraction=0.1, final_lr_fraction=0.0)
+    lrs = [learning_rate_at(s, 100, cfg) for s in range(100)]
+    assert lrs[0] < lrs[5] < lrs[9] == pytest.approx(1e-3)
+    assert lrs[50] < lrs[10] and lrs[99] < 1e-5
+    assert all(b <= a for a, b in zip(lrs[10:], lrs[11:], strict=False))
+
+
+def test_config_validates() -> None:
+    with pytest.raises(UsageError):
+        TrainConfig(input_size=64)
+    with pytest.raises(UsageError):
+        TrainConfig(epochs=None, minutes=None)
+
+
+def crop_set(n: int, label: int, dataset: str, size: int = 32) -> CropSet:
+    rng = np.random.default_rng(label)
+    images = rng.integers(0, 255, (n, size, size, 3), dtype=np.uint8)
+    records = [
+        CropRecord(
+            f"{dataset}{i}.png",
+            f"/{dataset}/{i}",
+            label,
+            f"g{i}",
+            dataset,
+            "m",
+            "image",
+            0,
+            0.0,
+            (0.0, 0.0, 1.0, 1.0),
+            1.0,
+        )  # fmt: skip
+        for i in range(n)
+    ]
+    points = np.array([[8, 8], [24, 8], [16, 26]], dtype=np.float32)
+    landmarks = [points if label == 0 else None for _ in range(n)]
+    return CropSet(images, records, landmarks)  # type: ignore[arg-type]
+
+
+def test_batches_are_balanced_and_a_pure_function_of_seed_and_step() -> None:
+    cfg = TrainConfig(batch_size=16, labeled_fake_share=0.5, seed=3)
+    maker = BatchMaker(crop_set(10, 0, "r"), crop_set(5, 1, "f"), cfg, NO_AUGMENT, DEFAULT_SBI)
+    x, y = maker.batch(7)
+    assert x.shape == (16, 32, 32, 3) and x.dtype == np.uint8
+    assert y.sum() == 8
+    x2, y2 = maker.batch(7)
+    assert np.array_equal(x, x2) and np.array_equal(y, y2)
+    assert not np.array_equal(maker.batch(8)[0], x)
+
+
+def test_no_fakes_at_all_is_a_usage_error() -> None:
+    reals = crop_set(4, 0, "r")
+    reals.landmarks = [None] * 4
+    with pytest.raises(UsageError, match="no fakes"):
+        BatchMaker(reals, crop_set(0, 1, "f"), TrainConfig(), NO_AUGMENT, DEFAULT_SBI)
+
+
+def _write_faces(folder: Path, n: int, seed: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        image = rng.integers(0, 200, (80, 96, 3), dtype=np.uint8)
+        cv2.imwrite(str(folder / f"face_{seed}_{i}.png"), image)
+
+
+def test_tiny_end_to_end_train_export_load_and_resume(tmp_path: Path) -> None:
+    labeled, reals = tmp_path / "labeled", tmp_path / "reals"
+    _write_faces(labeled / "real", 4, 1)
+    _write_faces(labeled / "fake", 4, 2)
+    _write_faces(reals, 6, 3)
+    extract = ExtractConfig(crop_size=80, frames_per_video=2)
+    items = discover_labeled(labeled) + discover_real(reals)
+    extract_crops(items, tmp_path / "cache" / "crops", extract,
+                  detector=FakeDetector(), face_mesh=FakeMesh())  # fmt: skip
+    config = TrainConfig(input_size=72, batch_size=4, epochs=1, minutes=None, steps_per_epoch=2,
+                         val_fraction=0.3, heldout_fraction=0.5, precision="float32")  # fmt: skip
+    request = TrainRequest(
+        labeled=(labeled,), real=(reals,), output_dir=tmp_path / "out",
+        cache_dir=tmp_path / "cache", config=config, extract=extract,
+    )  # fmt: skip
+    events: list = []
+    spec_path = train(request, events.append)
+    assert spec_path.name == "deepfake_xception.spec.json"
+    assert any(isinstance(e, Evaluated) for e in events)
+    assert any(isinstance(e, CheckpointSaved) for e in events)
+    assert isinstance(events[-1], TrainFinished) and events[-1].step == 2
+    spec = json.loads(spec_path.read_text())
+    assert spec["input_size"] == 72 and spec["weights_sha256"] and spec["training"]["steps"] == 2
+    assert (tmp_path / "cache" / "heldout.json").is_file()
+
+    from deepfake_analyzer.models.loader import load_classifier
+
+    classifier = load_classifier(spec_path)
+    scores = classifier.predict(np.zeros((3, 72, 72, 3), dtype=np.uint8))
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+
+    with pytest.raises(UsageError, match="--resume"):
+        train(request, events.append)
+    from dataclasses import replace
+
+    longer = replace(request, resume=True, config=replace(config, epochs=2))
+    events.clear()
+    train(longer, events.append)
+    assert events[-1].step == 4
+    state = json.loads((request.run_dir / "state.json").read_text())
+    assert state["step"] == 4 and [h["step"] for h in state["history"]] == [2, 4]
