@@ -69,10 +69,18 @@ def test_every_frame_when_fps_is_none(three_second_video: Path) -> None:
     assert times(frames) == pytest.approx([i / 25 for i in range(75)], abs=1e-6)
 
 
-def test_max_frames_caps_the_decode(three_second_video: Path) -> None:
+def test_max_frames_caps_the_decode_and_says_what_was_not_covered(
+    three_second_video: Path,
+) -> None:
     source, frames = decode(three_second_video, fps=None, max_frames=7)
     assert len(frames) == 7
-    assert source.warnings() == []  # stopping at the cap is not a loss
+    assert source.warnings() == [
+        "stopped at max-frames 7, 0.24 s into the 3.00 s to analyze: "
+        "raise --max-frames or lower --fps to cover all of it"
+    ]
+    source, frames = decode(three_second_video, fps=2, max_frames=6)
+    assert len(frames) == 6
+    assert source.warnings() == []  # the cap was reached at the end anyway
 
 
 def test_start_and_end_select_a_time_range(three_second_video: Path) -> None:

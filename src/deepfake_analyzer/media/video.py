@@ -218,6 +218,26 @@ class VideoSource:
         pipe_at = len(args) - 1
         return [ffmpeg_exe(), *head, *args[:pipe_at], *passthrough_timing_args(), *args[pipe_at:]]
 
+    def _range_end(self) -> float:
+        end = self.info.duration_s
+        if self.sampling.end_s is not None:
+            end = min(end, self.sampling.end_s) if end > 0 else self.sampling.end_s
+        return end
+
+    def _sample_interval(self) -> float:
+        rates = [r for r in (self.sampling.fps, self.info.fps) if r]
+        return 1.0 / min(rates) if rates else 1.0
+
+    def _cut_by_max_frames(self, count: int, last_time: float) -> float | None:
+        """The end of the requested range when `max_frames` stopped the decode well before it."""
+        limit = self.sampling.max_frames
+        if limit is None or count < limit:
+            return None
+        end = self._range_end()
+        if end <= 0 or last_time + max(0.25, 1.5 * self._sample_interval()) >= end:
+            return None
+        return end
+
     def _stopped_early(self, count: int, last_time: float) -> bool:
         """Fewer frames than expected AND the last one well before the end of the range.
 
@@ -230,12 +250,7 @@ class VideoSource:
             return False
         if expected - count <= max(1.0, SHORTFALL_TOLERANCE * expected):
             return False
-        end = self.info.duration_s
-        if self.sampling.end_s is not None:
-            end = min(end, self.sampling.end_s)
-        rates = [r for r in (self.sampling.fps, self.info.fps) if r]
-        interval = 1.0 / min(rates) if rates else 1.0
-        return last_time + max(0.25, 1.5 * interval) < end
+        return last_time + max(0.25, 1.5 * self._sample_interval()) < self._range_end()
 
     def _timestamp(self, record: _FrameRecord, previous: float | None) -> float:
         """The frame's time from the start of the video, strictly after `previous`.
@@ -276,6 +291,12 @@ class VideoSource:
             warnings.append(
                 f"decoded {count} of ~{self.expected_frames()} expected frames; frames stop at "
                 f"{last_time:.2f} s of a {self.info.duration_s:.2f} s video{cause}"
+            )
+        cut_at = self._cut_by_max_frames(count, last_time)
+        if cut_at is not None:
+            warnings.append(
+                f"stopped at max-frames {count}, {last_time:.2f} s into the {cut_at:.2f} s to "
+                "analyze: raise --max-frames or lower --fps to cover all of it"
             )
         if self._repaired_times:
             warnings.append(
