@@ -67,6 +67,16 @@ def test_audio_only_file(audio_only_file: Path) -> None:
     assert "has no video stream (audio only)" in one_line_error(excinfo, audio_only_file)
 
 
+@pytest.mark.parametrize("name", ["tone.mp3", "tone.wav", "tone_mp3_named.mp4"])
+def test_audio_files_are_refused_by_content(media_dir: Path, tmp_path: Path, name: str) -> None:
+    source = mf.make_audio_only(media_dir / name.replace("_mp3_named.mp4", ".mp3"))
+    path = tmp_path / name
+    path.write_bytes(source.read_bytes())
+    with pytest.raises(UnsupportedMediaError) as excinfo:
+        open_media(path)
+    assert "has no video stream (audio only)" in one_line_error(excinfo, path)
+
+
 def test_no_decodable_frames(undecodable_video: Path) -> None:
     source = open_media(undecodable_video)
     with pytest.raises(DecodeError) as excinfo:

@@ -57,6 +57,15 @@ def sniff_kind(head: bytes) -> MediaKind | None:
     return None
 
 
+def looks_like_audio(head: bytes) -> bool:
+    """True for audio-only containers: MP3 (ID3 or frame sync), AAC (ADTS), FLAC, WAV."""
+    if head[:3] == b"ID3" or head[:4] == b"fLaC":
+        return True
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return True
+    return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+
+
 def kind_from_extension(path: Path) -> MediaKind | None:
     """'video' or 'image' from the file name's extension (case-insensitive), else None."""
     extension = path.suffix.lower()
@@ -129,6 +138,10 @@ def check_input_file(path: Path) -> MediaKind:
     by_content = sniff_kind(head)
     if by_content is not None:
         return by_content
+    if looks_like_audio(head):
+        raise UnsupportedMediaError(
+            "has no video stream (audio only): give a video or an image", path
+        )
     if by_extension is None:
         shown = extension or "no extension"
         raise UnsupportedMediaError(
