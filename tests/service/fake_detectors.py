@@ -1,25 +1,28 @@
-"""A fake face detector for the service tests: one centred face per frame, after a delay.
+"""Fake face detectors for the service tests, loaded by workers through `--detector-factory`.
 
-Imported by the server's worker processes through `--detector-factory`, so a test can keep
-a job running (or queued behind one) long enough to kill the server mid-job.
+They need neither MediaPipe nor TensorFlow, so a server using them starts in about a second.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
 
 from deepfake_analyzer.faces.types import FaceDetection
 
-DELAY_S = 0.4
+SLOW_DELAY_S = 0.4
 
 
-class SlowCentreDetector:
-    """Reports one face in the middle half of every frame, `DELAY_S` seconds per frame."""
+class CentreDetector:
+    """Reports one face in the middle half of every frame, after `delay_s` seconds."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.delay_s = delay_s
 
     def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
-        time.sleep(DELAY_S)
+        time.sleep(self.delay_s)
         height, width = image_rgb.shape[:2]
         box = (width * 0.25, height * 0.25, width * 0.75, height * 0.75)
         return [FaceDetection(box_xyxy=box, confidence=0.9, keypoints=np.zeros((0, 2)))]
@@ -28,5 +31,20 @@ class SlowCentreDetector:
         return None
 
 
-def make() -> SlowCentreDetector:
-    return SlowCentreDetector()
+class CrashingDetector(CentreDetector):
+    """Kills its worker process on the first frame (as a native crash would)."""
+
+    def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
+        os._exit(70)
+
+
+def slow() -> CentreDetector:
+    return CentreDetector(SLOW_DELAY_S)
+
+
+def fast() -> CentreDetector:
+    return CentreDetector()
+
+
+def crashing() -> CrashingDetector:
+    return CrashingDetector()

@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 
 FAKE_CLASSIFIER = "deepfake_analyzer.models.fake_classifier:FakeClassifier"
-SLOW_DETECTOR = "slow_detector:make"
+SLOW_DETECTOR = "fake_detectors:slow"
+FAST_DETECTOR = "fake_detectors:fast"
+CRASHING_DETECTOR = "fake_detectors:crashing"
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parents[1] / "src"
 READY_TIMEOUT_S = 90.0

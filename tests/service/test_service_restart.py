@@ -6,7 +6,9 @@ import sqlite3
 import time
 from pathlib import Path
 
-from live_server import SLOW_DETECTOR, Server, wait_gone
+from live_server import CRASHING_DETECTOR, FAST_DETECTOR, SLOW_DETECTOR, Server, wait_gone
+
+from deepfake_analyzer.service.jobs import MAX_ATTEMPTS
 
 
 def _statuses(data_dir: Path) -> dict[str, str]:
@@ -31,7 +33,7 @@ def test_restart_after_sigkill_loses_no_job(tmp_path: Path, face_video: Path) ->
     assert _statuses(data_dir) == {running: "running", queued: "queued"}
     assert wait_gone(workers), "a worker outlived its SIGKILLed server"
 
-    second = Server(data_dir)
+    second = Server(data_dir, "--detector-factory", FAST_DETECTOR)
     try:
         second.wait_ready()
         workers = second.children()
@@ -47,3 +49,18 @@ def test_restart_after_sigkill_loses_no_job(tmp_path: Path, face_video: Path) ->
     assert second.process.returncode in (0, -15), second.log()  # uvicorn re-raises SIGTERM
     assert "Traceback" not in second.log()
     assert wait_gone(workers, timeout_s=5), "a worker outlived a graceful stop"
+
+
+def test_a_job_that_kills_its_worker_fails_after_retries(tmp_path: Path, face_image: Path) -> None:
+    server = Server(tmp_path / "data", "--detector-factory", CRASHING_DETECTOR)
+    try:
+        server.wait_ready()
+        job = server.upload(face_image).json()
+        failed = server.wait_finished(job["id"], timeout_s=90)
+        assert failed["status"] == "failed"
+        assert failed["attempts"] == MAX_ATTEMPTS
+        assert f"interrupted {MAX_ATTEMPTS} times" in failed["error"]
+        assert "exit code 70" in failed["error"]
+        server.wait_ready(timeout_s=30)  # a fresh worker replaced the dead one
+    finally:
+        server.stop()

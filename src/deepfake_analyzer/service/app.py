@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from deepfake_analyzer import __version__
 from deepfake_analyzer.errors import AnalyzerError, UnsupportedMediaError, UsageError
@@ -186,9 +187,16 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         """Upload a file (multipart field `file`, plus optional options) and queue it."""
         check_content_length(request.headers.get("content-length"), settings.max_upload_bytes)
         job_id, stem = service.new_upload_stem()
-        upload = await receive_upload(
-            request.headers.get("content-type"), request.stream(), stem, settings.max_upload_bytes
-        )
+        try:
+            upload = await receive_upload(
+                request.headers.get("content-type"),
+                request.stream(),
+                stem,
+                settings.max_upload_bytes,
+            )
+        except ClientDisconnect:
+            log.info("an upload was abandoned by its client; nothing kept")
+            return JSONResponse({}, status_code=400)  # nobody is listening any more
         job = service.submit(job_id, upload)
         body = _analysis_out(job, None).model_dump(mode="json")
         return JSONResponse(body, status_code=202, headers={"Location": body["links"]["self"]})

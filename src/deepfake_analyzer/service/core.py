@@ -58,7 +58,7 @@ class AnalysisService:
             log.info("re-running %d job(s) interrupted by the last stop", len(requeued))
         for partial in self.settings.uploads_dir.glob("*.part"):
             partial.unlink(missing_ok=True)
-        self._prune()
+        self.prune()
         self.pool.start()
 
     def stop(self) -> None:
@@ -111,9 +111,10 @@ class AnalysisService:
         job = self.store.get(job_id)
         if job is not None:
             (self.settings.uploads_dir / job.media_name).unlink(missing_ok=True)
-        self._prune()
+        self.prune()
 
-    def _prune(self) -> None:
+    def prune(self) -> None:
+        """Delete the oldest finished jobs beyond `settings.keep_jobs`, with their files."""
         for job in self.store.prune(self.settings.keep_jobs):
             self._remove_files(job)
 
