@@ -46,13 +46,35 @@ def test_temperature_of_a_calibrated_model_stays_near_one() -> None:
 
 
 def test_platt_recovers_scale_and_shift() -> None:
-    # true p = sigmoid(0.5 * z - 1) for reported logit z
+    # true p = sigmoid(0.5 * z - 1) for reported logit z (about 3 reals per fake)
     rng = np.random.default_rng(2)
     z = rng.normal(0.0, 3.0, 6000)
     labels = (rng.random(z.size) < 1 / (1 + np.exp(-(0.5 * z - 1)))).astype(int)
-    cal = fit_platt(1 / (1 + np.exp(-z)), labels)
-    assert cal.a == pytest.approx(0.5, abs=0.08)
-    assert cal.b == pytest.approx(-1.0, abs=0.15)
+    probs = 1 / (1 + np.exp(-z))
+    plain = fit_platt(probs, labels, balanced=False)
+    assert plain.a == pytest.approx(0.5, abs=0.08)
+    assert plain.b == pytest.approx(-1.0, abs=0.15)
+    # weighting the classes equally moves the prior to 50/50: b gains log(n_real / n_fake)
+    balanced = fit_platt(probs, labels)
+    n_fake = labels.sum()
+    shift = np.log((labels.size - n_fake) / n_fake)
+    assert shift > 0.5
+    assert balanced.a == pytest.approx(0.5, abs=0.08)
+    assert balanced.b == pytest.approx(-1.0 + shift, abs=0.15)
+
+
+def test_balanced_fit_ignores_the_class_mix() -> None:
+    # logits: reals ~ N(-1, 1), fakes ~ N(+1, 1), 20 fakes per real. Under an even prior
+    # the posterior logit is log N(z; 1, 1) / N(z; -1, 1) = 2 z: a = 2, b = 0.
+    rng = np.random.default_rng(4)
+    z = np.r_[rng.normal(-1, 1, 300), rng.normal(1, 1, 6000)]
+    labels = np.r_[np.zeros(300, int), np.ones(6000, int)]
+    probs = 1 / (1 + np.exp(-z))
+    balanced = fit_platt(probs, labels)
+    assert balanced.a == pytest.approx(2.0, abs=0.25)
+    assert balanced.b == pytest.approx(0.0, abs=0.2)
+    # unweighted, the 20:1 mix moves the intercept by log 20 = 3.0
+    assert fit_platt(probs, labels, balanced=False).b == pytest.approx(np.log(20), abs=0.25)
 
 
 def test_separable_data_gives_a_finite_sharp_fit() -> None:

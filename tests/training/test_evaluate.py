@@ -165,6 +165,7 @@ def test_a_dataset_without_reals_borrows_every_real() -> None:
     )
     result = evaluate_scores(scored, ModelSpec(name="m", thresholds=Thresholds(0.5, 0.55)))
     by = {(b.by, b.name): b for b in result.breakdowns}
+    assert ("method", "stylegan") not in by  # the same fakes as dataset 'gan'
     gan = by[("dataset", "gan")]
     assert gan.pooled == "reals"
     # fakes 0.5, 0.9 vs reals 0.1, 0.6: pairs won 1 + 0 + 1 + 1 -> 3/4

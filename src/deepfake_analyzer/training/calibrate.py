@@ -6,6 +6,10 @@ clips it) and minimise the log loss with a damped Newton loop (convex problems: 
 for temperature, two for Platt). As in Platt (1999), the targets are smoothed to
 (N+ + 1) / (N+ + 2) for fakes and 1 / (N- + 2) for reals, so perfectly separated validation
 data gives a finite temperature instead of an infinitely sharp one.
+
+By default the two classes are weighted equally (`balanced=True`): a validation split with
+twenty fakes per real would otherwise teach the calibration that most faces are fake. The
+calibrated score is then the fake probability under an even prior, whatever the split's mix.
 """
 
 from __future__ import annotations
@@ -45,9 +49,17 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # stable for large |z|
 
 
-def _nll(z: np.ndarray, t: np.ndarray) -> float:
+def _nll(z: np.ndarray, t: np.ndarray, w: np.ndarray) -> float:
     # -[t log s(z) + (1 - t) log(1 - s(z))] = softplus(z) - t z, computed stably.
-    return float(np.mean(np.logaddexp(0.0, z) - t * z))
+    return float(np.sum(w * (np.logaddexp(0.0, z) - t * z)) / np.sum(w))
+
+
+def _weights(labels: np.ndarray, balanced: bool) -> np.ndarray:
+    if not balanced:
+        return np.ones(labels.size)
+    n_pos = int(labels.sum())
+    n_neg = int(labels.size - n_pos)
+    return np.where(labels == 1, labels.size / (2.0 * n_pos), labels.size / (2.0 * n_neg))
 
 
 def _targets(labels: np.ndarray) -> np.ndarray:
@@ -77,21 +89,22 @@ def _newton(
     params: np.ndarray,
     features: np.ndarray,
     targets: np.ndarray,
+    weights: np.ndarray,
     max_iter: int = 100,
 ) -> np.ndarray:
-    """Minimise mean(softplus(features @ params) - t * (features @ params)) by damped Newton."""
-    loss = _nll(features @ params, targets)
+    """Minimise the weighted mean of softplus(f @ p) - t (f @ p) by damped Newton steps."""
+    w = weights / weights.sum()
+    loss = _nll(features @ params, targets, w)
     for _ in range(max_iter):
-        z = features @ params
-        q = _sigmoid(z)
-        grad = features.T @ (q - targets) / targets.size
-        hess = (features.T * (q * (1.0 - q))) @ features / targets.size
+        q = _sigmoid(features @ params)
+        grad = features.T @ (w * (q - targets))
+        hess = (features.T * (w * q * (1.0 - q))) @ features
         hess += 1e-9 * np.eye(params.size)
         step = np.linalg.solve(hess, grad)
         scale = 1.0
         while scale > 1e-6:
             candidate = params - scale * step
-            new_loss = _nll(features @ candidate, targets)
+            new_loss = _nll(features @ candidate, targets, w)
             if new_loss <= loss + 1e-15:
                 break
             scale *= 0.5
@@ -103,14 +116,14 @@ def _newton(
     return params
 
 
-def fit_temperature(probabilities: Any, labels: Any) -> Calibration:
+def fit_temperature(probabilities: Any, labels: Any, balanced: bool = True) -> Calibration:
     """Temperature t minimising the log loss of sigmoid(z / t), t kept in [0.01, 100].
 
     A model whose scores rank reals above fakes would need a negative temperature; it is
     clamped to the largest one (scores squeezed towards 0.5).
     """
     z, y = _check_fit_inputs(probabilities, labels)
-    (inverse,) = _newton(np.array([1.0]), z[:, None], _targets(y))
+    (inverse,) = _newton(np.array([1.0]), z[:, None], _targets(y), _weights(y, balanced))
     if inverse <= 1.0 / MAX_TEMPERATURE:
         temperature = MAX_TEMPERATURE
     else:
@@ -118,20 +131,22 @@ def fit_temperature(probabilities: Any, labels: Any) -> Calibration:
     return Calibration(method="temperature", temperature=temperature)
 
 
-def fit_platt(probabilities: Any, labels: Any) -> Calibration:
+def fit_platt(probabilities: Any, labels: Any, balanced: bool = True) -> Calibration:
     """Platt scaling: (a, b) minimising the log loss of sigmoid(a z + b)."""
     z, y = _check_fit_inputs(probabilities, labels)
     features = np.stack([z, np.ones_like(z)], axis=1)
-    a, b = _newton(np.array([1.0, 0.0]), features, _targets(y))
+    a, b = _newton(np.array([1.0, 0.0]), features, _targets(y), _weights(y, balanced))
     return Calibration(method="platt", a=float(a), b=float(b))
 
 
-def fit_calibration(probabilities: Any, labels: Any, method: FitMethod) -> Calibration:
+def fit_calibration(
+    probabilities: Any, labels: Any, method: FitMethod, balanced: bool = True
+) -> Calibration:
     """`fit_temperature` or `fit_platt` by name."""
     if method == "temperature":
-        return fit_temperature(probabilities, labels)
+        return fit_temperature(probabilities, labels, balanced)
     if method == "platt":
-        return fit_platt(probabilities, labels)
+        return fit_platt(probabilities, labels, balanced)
     raise UsageError(f"calibration method must be one of {', '.join(FIT_METHODS)}, not {method!r}")
 
 
@@ -260,6 +275,7 @@ def calibrate_spec(
     fake_fpr: float = DEFAULT_FAKE_FPR,
     threshold_real_scores: Callable[[Calibration], np.ndarray] | None = None,
     metrics: Mapping[str, Any] | None = None,
+    balanced: bool = True,
 ) -> CalibrationResult:
     """Fit `method` on raw (uncalibrated) validation probabilities, choose thresholds, and
     return a copy of `spec` with `calibration`, `thresholds` and `metrics` filled.
@@ -272,7 +288,7 @@ def calibrate_spec(
     """
     raw = np.asarray(raw_probabilities, dtype=np.float64).ravel()
     y = np.asarray(labels).ravel().astype(np.int64)
-    calibration = fit_calibration(raw, y, method)
+    calibration = fit_calibration(raw, y, method, balanced)
     if threshold_real_scores is None:
         real_scores = calibration.apply(raw[y == 0])
     else:

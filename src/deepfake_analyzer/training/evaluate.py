@@ -493,7 +493,8 @@ def breakdowns(
     thresholds: Mapping[str, float],
 ) -> list[Breakdown]:
     """Per dataset and per fake method (reals: those of the methods' datasets), borrowing a
-    missing class from the whole evaluation (see the module docstring)."""
+    missing class from the whole evaluation (see the module docstring). A method whose fakes
+    are exactly one dataset's fakes is not repeated."""
     results: list[Breakdown] = []
     datasets = sorted({c.dataset for c in crops})
     for name in datasets:
@@ -501,7 +502,13 @@ def breakdowns(
             _breakdown("dataset", name, lambda c, n=name: c.dataset == n, None, crops, scores,
                        videos, thresholds)
         )  # fmt: skip
+    dataset_fakes = [
+        frozenset(c.source for c in crops if c.label == 1 and c.dataset == d) for d in datasets
+    ]
     for name in sorted({c.method for c in crops if c.label == 1}):
+        fakes = frozenset(c.source for c in crops if c.label == 1 and c.method == name)
+        if fakes in dataset_fakes:
+            continue  # the method is the whole of one dataset: its row is already there
         fake_datasets = {c.dataset for c in crops if c.label == 1 and c.method == name}
         results.append(
             _breakdown(
