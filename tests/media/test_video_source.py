@@ -164,6 +164,17 @@ def test_max_side_downscales_keeping_aspect(short_video: Path) -> None:
     assert frames[0].image.shape == (48, 80, 3)
 
 
+def test_anamorphic_video_is_decoded_with_square_pixels(media_dir: Path) -> None:
+    path = media_dir / "anamorphic.mp4"
+    mf.ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=1", "-vf", "setsar=2/1",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path),
+    )  # fmt: skip
+    source, frames = decode(path, max_frames=1)
+    assert (source.info.width, source.info.height) == (128, 48)
+    assert frames[0].image.shape == (48, 128, 3)
+
+
 def test_stopping_early_ends_ffmpeg(three_second_video: Path) -> None:
     source = VideoSource(three_second_video, SamplingOptions(fps=None, max_frames=None))
     frames = source.frames()
