@@ -28,9 +28,8 @@ class Frame:
 
     def __post_init__(self) -> None:
         if self.image.ndim != 3 or self.image.shape[2] != 3 or self.image.dtype != np.uint8:
-            raise ValueError(
-                f"Frame.image must be (H, W, 3) uint8 RGB, got {self.image.shape} {self.image.dtype}"
-            )
+            got = f"{self.image.shape} {self.image.dtype}"
+            raise ValueError(f"Frame.image must be (H, W, 3) uint8 RGB, got {got}")
         if self.index < 0 or self.timestamp_s < 0:
             raise ValueError("Frame index and timestamp_s must be non-negative")
 
