@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live_server import Server
+from live_server import FAST_DETECTOR, Server
 
 from deepfake_analyzer.service.settings import TOKEN_ENV
 
@@ -17,7 +17,13 @@ TOKEN = "s3cret-token"
 @pytest.fixture(scope="module")
 def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server whose token comes from the environment variable `serve --help` documents."""
-    running = Server(tmp_path_factory.mktemp("token") / "data", token=TOKEN, env={TOKEN_ENV: TOKEN})
+    running = Server(
+        tmp_path_factory.mktemp("token") / "data",
+        "--detector-factory",
+        FAST_DETECTOR,
+        token=TOKEN,
+        env={TOKEN_ENV: TOKEN},
+    )
     try:
         running.wait_ready()
         yield running

@@ -95,8 +95,11 @@ class HealthOut(BaseModel):
     message: str | None = None
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "missing or wrong API token"},
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **AUTH_RESPONSES,
     404: {"model": ErrorOut, "description": "no such analysis"},
 }
 
@@ -155,7 +158,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(_token_checker(settings))])
 
-    @router.get("/health", response_model=HealthOut, responses=ERROR_RESPONSES)
+    @router.get("/health", response_model=HealthOut, responses=AUTH_RESPONSES)
     def health() -> HealthOut:
         """Whether the workers are up, and how many jobs are in each state."""
         pool, counts = service.health()
@@ -176,7 +179,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         response_model=AnalysisOut,
         openapi_extra=UPLOAD_BODY,
         responses={
-            **ERROR_RESPONSES,
+            **AUTH_RESPONSES,
             400: {"model": ErrorOut, "description": "not a multipart upload with a file"},
             413: {"model": ErrorOut, "description": "larger than the upload limit"},
             415: {"model": ErrorOut, "description": "the content is not a supported video/image"},
@@ -201,7 +204,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         body = _analysis_out(job, None).model_dump(mode="json")
         return JSONResponse(body, status_code=202, headers={"Location": body["links"]["self"]})
 
-    @router.get("/analyses", response_model=AnalysisListOut, responses=ERROR_RESPONSES)
+    @router.get(
+        "/analyses",
+        response_model=AnalysisListOut,
+        responses={**AUTH_RESPONSES, 422: {"model": ErrorOut, "description": "bad query"}},
+    )
     def list_analyses(
         limit: int = Query(50, ge=1, le=500),
         status: Literal["queued", "running", "done", "failed"] | None = None,

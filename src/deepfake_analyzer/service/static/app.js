@@ -4,6 +4,11 @@
 const API = "/api/v1";
 const TOKEN_KEY = "deepfake-analyzer-token";
 const POLL_MS = 700;
+const STAGE_NAMES = {
+  starting: "Starting",
+  decode: "Reading frames and finding faces",
+  classify: "Scoring faces",
+};
 
 function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
 
@@ -218,8 +223,9 @@ function render(job) {
     const p = job.progress;
     if (p.total > 0) { bar.max = p.total; bar.value = Math.min(p.done, p.total); }
     else { bar.removeAttribute("value"); }
-    $("stage-text").textContent = p.stage + (p.total > 0 ? " " + p.done + " / " + p.total
-      : p.done ? " " + p.done : "");
+    const stage = STAGE_NAMES[p.stage] || p.stage;
+    $("stage-text").textContent = stage + (p.total > 0 ? ": " + p.done + " / " + p.total
+      : p.done ? ": " + p.done : "");
   } else if (job.status === "failed") {
     $("status").textContent = "Failed";
     box.hidden = true;
