@@ -8,9 +8,10 @@ from pathlib import Path
 import media_factory as mf
 import numpy as np
 import pytest
-from live_server import Server
+from live_server import FAST_DETECTOR, TOKEN, Server
 
 from deepfake_analyzer.paths import SAMPLE_MEDIA_DIR
+from deepfake_analyzer.service.settings import TOKEN_ENV
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +48,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server (fake classifier, 1 MB upload limit, keep 50) shared by the session."""
     running = Server(
         tmp_path_factory.mktemp("service") / "data", "--max-upload-mb", "1", "--keep", "50"
+    )
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server (fake detector) whose token comes from the variable `serve --help` documents."""
+    running = Server(
+        tmp_path_factory.mktemp("token") / "data",
+        "--detector-factory",
+        FAST_DETECTOR,
+        token=TOKEN,
+        env={TOKEN_ENV: TOKEN},
     )
     try:
         running.wait_ready()

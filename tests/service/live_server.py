@@ -17,6 +17,8 @@ FAKE_CLASSIFIER = "deepfake_analyzer.models.fake_classifier:FakeClassifier"
 SLOW_DETECTOR = "fake_detectors:slow"
 FAST_DETECTOR = "fake_detectors:fast"
 CRASHING_DETECTOR = "fake_detectors:crashing"
+TOKEN = "s3cret-token"
+"""The token of the `token_server` fixture."""
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parents[1] / "src"
 READY_TIMEOUT_S = 90.0

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_server import Server
+from live_server import TOKEN, Server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BROWSER_FLAGS = [
@@ -118,3 +118,20 @@ def test_a_non_media_file_shows_the_servers_message(
     error = page.wait_for_selector("#error:not([hidden])", timeout=30_000)
     assert "not a video or image" in error.inner_text()
     assert page.url == server.url + "/"
+
+
+def test_with_a_token_the_page_asks_for_it_once(
+    token_server: Server, browser_page: Any, face_image: Path
+) -> None:
+    page = browser_page
+    page.goto(token_server.url + "/")
+    page.wait_for_selector("#token-form:not([hidden])", timeout=10_000)
+    page.fill("#token", TOKEN)
+    page.click("#token-form button")
+    page.wait_for_selector("#token-form", state="hidden")
+    page.set_input_files("#file", str(face_image))
+    page.wait_for_url("**/analyses/*", timeout=30_000)
+    page.wait_for_selector("#verdict:not([hidden])", timeout=VERDICT_TIMEOUT_MS)
+    report = page.frame_locator("#report").locator("body")
+    report.wait_for(timeout=30_000)  # fetched with the token, shown from a blob
+    assert face_image.name in report.inner_text()

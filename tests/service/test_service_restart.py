@@ -28,6 +28,9 @@ def test_restart_after_sigkill_loses_no_job(tmp_path: Path, face_video: Path) ->
         while first.client.get(f"/api/v1/analyses/{running}").json()["status"] != "running":
             assert time.monotonic() < deadline, first.log()
             time.sleep(0.05)
+        not_ready = first.client.get(f"/api/v1/analyses/{queued}/report.html")
+        assert not_ready.status_code == 409
+        assert "poll it until status is done" in not_ready.json()["message"]
     finally:
         first.kill()
     assert _statuses(data_dir) == {running: "running", queued: "queued"}

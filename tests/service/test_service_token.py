@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from live_server import FAST_DETECTOR, Server
-
-from deepfake_analyzer.service.settings import TOKEN_ENV
-
-TOKEN = "s3cret-token"
-
-
-@pytest.fixture(scope="module")
-def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server whose token comes from the environment variable `serve --help` documents."""
-    running = Server(
-        tmp_path_factory.mktemp("token") / "data",
-        "--detector-factory",
-        FAST_DETECTOR,
-        token=TOKEN,
-        env={TOKEN_ENV: TOKEN},
-    )
-    try:
-        running.wait_ready()
-        yield running
-    finally:
-        running.stop()
+from live_server import TOKEN, Server
 
 
 @pytest.mark.parametrize(
