@@ -248,3 +248,19 @@ def test_crop_size_reuses_a_cache_at_another_size(labeled_folder, tmp_path) -> N
     folders = sorted(p.name.split("_")[0] for p in (tmp_path / "cache").iterdir())
     assert folders == ["s128", "s64"]  # the model's input size (64) unless told otherwise
     assert bigger.overall.video.auc == default.overall.video.auc == 1.0
+
+
+def test_summary_table_fits_a_terminal(labeled_folder, tmp_path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from deepfake_analyzer.cli.evaluate import summary_table
+
+    result = _run(labeled_folder, tmp_path, perturbations=default_perturbations(["noise"]))
+    out = io.StringIO()
+    Console(file=out, width=100).print(summary_table(result))
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "method:swap" in text and "noise variance 0.01" in text
+    assert "1.000" in text  # the overall video AUC

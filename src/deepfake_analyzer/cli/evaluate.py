@@ -239,33 +239,37 @@ class ProgressLog:
                 self.console.print(f"{event.stage}: {event.done}{total}", markup=False)
 
 
+def _short(text: str, width: int = 36) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def summary_table(result: Any) -> Any:
+    """Overall and per-subset metrics (names shortened; `*` marks a borrowed class)."""
     from rich.table import Table
 
     table = Table(title=f"evaluation of {result.spec.name}")
-    for column in ("subset", "level", "reals", "fakes", "AUC", "AP", "EER", "acc@fake", "FPR@fake"):
-        table.add_column(column, justify="left" if column in ("subset", "level") else "right")
+    for column in ("subset", "level", "reals", "fakes", "AUC", "AP", "EER", "acc@fake",
+                   "FPR@fake"):  # fmt: skip
+        left = column in ("subset", "level")
+        table.add_column(column, justify="left" if left else "right", no_wrap=True)
 
     def fmt(value: float) -> str:
         return "-" if value != value else f"{value:.3f}"  # NaN check without math
 
     rows = [("all", result.overall)] + [
-        (f"{b.by}:{b.name}" + ("*" if b.pooled else ""), b.metrics) for b in result.breakdowns
+        (_short(f"{b.by}:{b.name}") + ("*" if b.pooled else ""), b.metrics)
+        for b in result.breakdowns
     ]
     for name, metrics in rows:
         for level, m in (("video", metrics.video), ("frame", metrics.frame)):
             fake = next((t for t in m.at_thresholds if t.name == "fake"), None)
             table.add_row(
-                name,
-                level,
-                str(m.num_real),
-                str(m.num_fake),
-                fmt(m.auc),
-                fmt(m.average_precision),
-                fmt(m.eer),
-                fmt(fake.accuracy) if fake else "-",
-                fmt(fake.false_positive_rate) if fake else "-",
-            )
+                name, level, str(m.num_real), str(m.num_fake), fmt(m.auc),
+                fmt(m.average_precision), fmt(m.eer),
+                fmt(fake.accuracy) if fake else "-", fmt(fake.false_positive_rate) if fake else "-",
+            )  # fmt: skip
     for p in result.perturbations:
-        table.add_row(p.description, "video", "", "", fmt(p.video_auc), "", "", "", "")
+        table.add_row(
+            p.description, "video", "", "", fmt(p.video_auc), "", "", "", ""
+        )  # fmt: skip
     return table
