@@ -264,3 +264,25 @@ def test_summary_table_fits_a_terminal(labeled_folder, tmp_path) -> None:
     assert max(len(line) for line in text.splitlines()) <= 100
     assert "method:swap" in text and "noise variance 0.01" in text
     assert "1.000" in text  # the overall video AUC
+
+
+def test_include_lists_restrict_the_files(labeled_folder, tmp_path) -> None:
+    from deepfake_analyzer.training.evaluate import discover_items, read_file_list
+
+    listed = [
+        str(labeled_folder / "real" / "r0.png"),
+        str(labeled_folder / "fake" / "gan" / "g1.png"),
+    ]
+    heldout = tmp_path / "heldout.json"
+    heldout.write_text(json.dumps({"heldout_files": listed}))
+    text_list = tmp_path / "files.txt"
+    text_list.write_text("# held out\n" + "\n".join(listed) + "\n")
+    assert read_file_list(heldout) == read_file_list(text_list) == listed
+    items = discover_items([labeled_folder], read_file_list(heldout))
+    assert sorted(i.path.name for i in items) == ["g1.png", "r0.png"]
+    with pytest.raises(UsageError, match="none of the 1 listed"):
+        discover_items([labeled_folder], ["elsewhere.png"])
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"a": [1], "b": []}')
+    with pytest.raises(UsageError, match="list of paths"):
+        read_file_list(bad)

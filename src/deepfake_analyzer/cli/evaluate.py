@@ -29,6 +29,12 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("data", nargs="+", metavar="DATA", help="labeled dataset folder")
+    parser.add_argument(
+        "--include",
+        metavar="LIST",
+        help="only these files: a text file with one path per line, or JSON such as a "
+        "training run's heldout.json",
+    )
     model = parser.add_argument_group("model")
     model.add_argument(
         "--model",
@@ -173,9 +179,10 @@ def run(args: argparse.Namespace) -> int:
         evaluation_to_json,
         write_evaluation_report,
     )
-    from deepfake_analyzer.training.evaluate import evaluate
+    from deepfake_analyzer.training.evaluate import evaluate, read_file_list
 
     config = config_from_args(args)
+    include = read_file_list(args.include) if args.include else None
     if args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
     output_dir = Path(args.output)
@@ -197,7 +204,9 @@ def run(args: argparse.Namespace) -> int:
     classifier = load_classifier(args.model, args.trust_model, batch_size=args.batch_size)
     hook: ProgressHook = NullHook() if args.quiet else ProgressLog(console)
     cache_dir = Path(args.cache_dir).expanduser() if args.cache_dir else None
-    result = evaluate(args.data, classifier, config, cache_dir=cache_dir, hook=hook)
+    result = evaluate(
+        args.data, classifier, config, cache_dir=cache_dir, hook=hook, include=include
+    )
     written = write_evaluation_report(result, output_dir, overwrite=args.overwrite)
     if args.write_spec:
         write_spec(

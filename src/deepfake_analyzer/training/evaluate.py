@@ -17,6 +17,7 @@ fit on one part and every reported figure comes from the other part.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -221,8 +222,8 @@ class PerturbationResult:
 
 @dataclass(frozen=True)
 class EvaluationResult:
-    """Everything `evaluate` measured; `spec` is the spec scores were read with (calibrated
-    and with `metrics` filled when calibration ran)."""
+    """Everything `evaluate` measured. `spec` is the spec scores were read with (calibrated
+    when calibration ran), its `metrics['evaluation']` set to `summary()`."""
 
     spec: ModelSpec
     model_sha256: str
@@ -301,8 +302,11 @@ class EvaluationResult:
 # --- discovery, extraction and scoring --------------------------------------------------------
 
 
-def discover_items(data: Sequence[Path | str]) -> list[LabeledItem]:
-    """Labeled items of every DATA folder, each file once, in a stable order."""
+def discover_items(
+    data: Sequence[Path | str], include: Iterable[Path | str] | None = None
+) -> list[LabeledItem]:
+    """Labeled items of every DATA folder, each file once, in a stable order; with `include`,
+    only the files it lists (e.g. the held-out files a training run recorded)."""
     if not data:
         raise UsageError("give at least one labeled DATA folder")
     seen: set[str] = set()
@@ -315,7 +319,37 @@ def discover_items(data: Sequence[Path | str]) -> list[LabeledItem]:
                 items.append(item)
     if not items:
         raise UsageError("the DATA folders hold no labeled media")
+    if include is not None:
+        wanted = {str(Path(p).resolve()) for p in include}
+        items = [i for i in items if str(Path(i.path).resolve()) in wanted]
+        if not items:
+            raise UsageError(
+                f"none of the {len(wanted)} listed files is among the DATA folders' labeled "
+                "media (relative paths are read from the current folder)"
+            )
     return items
+
+
+def read_file_list(path: Path | str) -> list[str]:
+    """Paths from a list file: JSON (a list, or an object with one list such as a training
+    run's `heldout.json` {"heldout_files": [...]}) or text with one path per line."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(f"cannot read the file list: {exc.strerror}", path) from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"file list is not valid JSON: {exc.msg}", path) from None
+        if isinstance(data, dict):
+            lists = [v for v in data.values() if isinstance(v, list)]
+            data = lists[0] if len(lists) == 1 else None
+        if not isinstance(data, list) or not all(isinstance(p, str) for p in data):
+            raise UsageError("a JSON file list must be a list of paths (or hold exactly one)", path)
+        return list(data)
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def select_faces(records: Iterable[Any]) -> list[Any]:
@@ -669,10 +703,10 @@ def evaluate_scores(
         timings_s=dict(timings_s or {}),
         created_utc=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
+    new_spec = replace(spec, metrics={**spec.metrics, "evaluation": result.summary()})
+    result = replace(result, spec=new_spec)
     if calibration is not None:
-        summary = result.summary()
-        new_spec = replace(spec, metrics={**spec.metrics, "evaluation": summary})
-        result = replace(result, spec=new_spec, calibration=replace(calibration, spec=new_spec))
+        result = replace(result, calibration=replace(calibration, spec=new_spec))
     return result
 
 
@@ -684,14 +718,16 @@ def evaluate(
     hook: ProgressHook | None = None,
     detector: Any = None,
     face_mesh: Any = None,
+    include: Iterable[Path | str] | None = None,
 ) -> EvaluationResult:
-    """Discover labeled media in `data`, extract faces, score them and measure everything."""
+    """Discover labeled media in `data` (only files in `include` when given), extract faces,
+    score them and measure everything."""
     from deepfake_analyzer.training.extract import default_cache_dir
 
     hook = hook or NullHook()
     timings: dict[str, float] = {}
     started = time.monotonic()
-    items = discover_items(data)
+    items = discover_items(data, include)
     hook(Message(STAGE_EXTRACT, f"{len(items)} labeled files in {len(data)} folder(s)"))
     spec = classifier.spec
     cache, records = extract_for_evaluation(
