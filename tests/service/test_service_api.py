@@ -41,6 +41,8 @@ def test_upload_poll_fetch_reports_and_delete(server: Server, face_image: Path) 
     html = server.client.get(done["links"]["report_html"])
     assert html.status_code == 200
     assert html.headers["content-type"].startswith("text/html")
+    assert "sandbox" in html.headers["content-security-policy"]  # inert even opened directly
+    assert html.headers["x-content-type-options"] == "nosniff"
     assert "<html" in html.text.lower()
     csv_response = server.client.get(done["links"]["report_csv"])
     assert csv_response.headers["content-type"].startswith("text/csv")
@@ -208,6 +210,7 @@ def test_openapi_and_docs_are_served_locally(server: Server) -> None:
 def test_pages_and_assets_are_local(server: Server) -> None:
     index = server.client.get("/")
     assert index.status_code == 200
+    assert "default-src 'self'" in index.headers["content-security-policy"]
     assert 'id="dropzone"' in index.text
     assert "http://" not in index.text and "https://" not in index.text
     assert server.client.get("/analyses/" + "0" * 32).status_code == 200

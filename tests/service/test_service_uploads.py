@@ -12,6 +12,7 @@ from deepfake_analyzer.errors import UnsupportedMediaError
 from deepfake_analyzer.service.sniff import sniff_media
 from deepfake_analyzer.service.uploads import (
     BadUploadError,
+    UploadStorageError,
     UploadTooLargeError,
     check_content_length,
     display_name,
@@ -152,3 +153,11 @@ def test_display_names_are_base_names_only(raw: str, shown: str) -> None:
 def test_sniffing_gives_kind_and_extension(head: bytes, kind: str, extension: str) -> None:
     sniffed = sniff_media(head)
     assert (sniffed.kind, sniffed.extension) == (kind, extension)
+
+
+def test_a_storage_failure_is_reported_not_raised_raw(tmp_path: Path) -> None:
+    blocker = tmp_path / "uploads"
+    blocker.write_text("a file where the uploads folder should be")
+    body = _body([("file", "a.jpg", JPEG)])
+    with pytest.raises(UploadStorageError, match="could not store the upload"):
+        asyncio.run(receive_upload(CONTENT_TYPE, _chunks(body, 100), blocker / "jobid", 1 << 20))

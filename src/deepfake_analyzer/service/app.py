@@ -26,6 +26,7 @@ from deepfake_analyzer.service.jobs import Job
 from deepfake_analyzer.service.settings import JOB_OPTION_NAMES, ServiceSettings
 from deepfake_analyzer.service.uploads import (
     BadUploadError,
+    UploadStorageError,
     UploadTooLargeError,
     check_content_length,
     receive_upload,
@@ -155,6 +156,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     )
     app.state.service = service
     _install_error_handlers(app)
+    app.middleware("http")(_security_headers)
 
     router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(_token_checker(settings))])
 
@@ -279,6 +281,28 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     return app
 
 
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "frame-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+"""The pages load only their own assets; inline styles are for the report shown from a blob."""
+REPORT_CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
+)
+"""A report is inert: no scripts, no requests, its own origin even when opened directly."""
+
+
+async def _security_headers(request: Request, call_next: Any) -> Response:
+    response = await call_next(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.url.path.endswith("/report.html"):
+        response.headers["Content-Security-Policy"] = REPORT_CSP
+    elif response.headers.get("content-type", "").startswith("text/html"):
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    return response
+
+
 def _token_checker(settings: ServiceSettings) -> Any:
     expected = settings.token
 
@@ -346,6 +370,7 @@ _STATUS_CODES = {
     415: "unsupported_media",
     422: "invalid_option",
     500: "internal_error",
+    507: "insufficient_storage",
 }
 
 
@@ -362,6 +387,8 @@ def status_for(exc: AnalyzerError) -> int:
         return 415
     if isinstance(exc, BadUploadError):
         return 400
+    if isinstance(exc, UploadStorageError):
+        return 507
     if isinstance(exc, UsageError):
         return 422
     return 400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import unicodedata
@@ -21,6 +22,10 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 class UploadTooLargeError(AnalyzerError):
     """The upload is larger than the server's limit (HTTP 413)."""
+
+
+class UploadStorageError(AnalyzerError):
+    """The server could not write the upload to its disk (HTTP 507)."""
 
 
 class BadUploadError(UsageError):
@@ -91,6 +96,12 @@ async def receive_upload(
     except AnalyzerError:
         sink.discard()
         raise
+    except OSError as exc:
+        sink.discard()
+        raise UploadStorageError(
+            f"the server could not store the upload ({exc.strerror or exc}); "
+            "try again later or ask the operator to free disk space"
+        ) from None
     except Exception as exc:
         sink.discard()
         if type(exc).__module__.startswith("python_multipart"):
@@ -154,7 +165,8 @@ class _UploadSink:
 
     def discard(self) -> None:
         self._close()
-        self.part_path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.part_path.unlink(missing_ok=True)
 
     # parser callbacks: they must not raise through the C-less parser state, so they record
     # the first error and ignore further data; `raise_pending` raises it between chunks.
