@@ -286,3 +286,75 @@ def test_include_lists_restrict_the_files(labeled_folder, tmp_path) -> None:
     bad.write_text('{"a": [1], "b": []}')
     with pytest.raises(UsageError, match="list of paths"):
         read_file_list(bad)
+
+
+class OvalMesh:
+    """20 landmarks on an ellipse inside the face box (enough for a self-blending hull)."""
+
+    def landmarks(self, image_rgb: np.ndarray, box_xyxy) -> np.ndarray:
+        x0, y0, x1, y1 = box_xyxy
+        t = np.linspace(0, 2 * np.pi, 20, endpoint=False)
+        cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) * 0.35, (y1 - y0) * 0.45
+        return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t), np.zeros(20)], axis=1)
+
+    def close(self) -> None:
+        pass
+
+
+def test_self_blended_fakes_get_their_own_row(labeled_folder, tmp_path) -> None:
+    def run(self_blend: bool, cache: str) -> object:
+        return evaluate(
+            [labeled_folder],
+            FakeClassifier(),
+            EvaluateConfig(frames_per_video=8, self_blend=self_blend),
+            cache_dir=tmp_path / cache,
+            detector=CentreDetector(),
+            face_mesh=OvalMesh(),
+        )
+
+    plain, blended, again = run(False, "a"), run(True, "a"), run(True, "b")
+    by = {(b.by, b.name): b for b in blended.breakdowns}
+    row = by[("dataset", "self-blended")]
+    assert row.pooled == "reals"
+    # one twin per real source with a face: 8 photos + the real video
+    assert row.metrics.video.num_fake == 9 and row.metrics.video.num_real == 9
+    assert ("method", "self-blended") not in by
+    assert blended.overall == plain.overall  # the twins stay out of the overall figures
+    twins = [v for v in blended.videos if v.source.endswith("#self-blended")]
+    assert len(twins) == 9 and all(v.label == 1 for v in twins)
+    assert [v.score for v in twins] == [
+        v.score for v in again.videos if v.source.endswith("#self-blended")
+    ]  # seeded per crop
+    assert blended.to_dict()["breakdowns"]
+
+
+def test_self_blended_twins_stay_with_their_identity_when_calibrating() -> None:
+    labels, sources, raw, datasets = [], [], [], []
+    rng = np.random.default_rng(1)
+    for v in range(24):
+        y = v % 2
+        labels.append(y)
+        sources.append(f"v{v}")
+        raw.append(float(np.clip(0.3 + 0.4 * y + rng.normal(0, 0.2), 0.01, 0.99)))
+        datasets.append("d")
+        if y == 0:  # a self-blended twin of every real
+            labels.append(1)
+            sources.append(f"v{v}#self-blended")
+            raw.append(0.6)
+            datasets.append("self-blended")
+    crops = tuple(
+        CropInfo(s, y, s.split("#")[0], d, d, "image", 0, 0.0)
+        for y, s, d in zip(labels, sources, datasets, strict=True)
+    )
+    scored = ScoredCrops(crops=crops, raw=np.asarray(raw))
+    result = evaluate_scores(scored, ModelSpec(name="m"), EvaluateConfig(calibrate="platt"))
+    held_out = {v.source for v in result.videos}
+    for source in held_out:
+        if source.endswith("#self-blended"):
+            assert source.split("#")[0] in held_out
+    assert (
+        result.calibration.num_fake
+        + result.calibration.num_real
+        + len([s for s in held_out if not s.endswith("#self-blended")])
+        == 24
+    )  # twins are never fit on

@@ -89,6 +89,11 @@ def register(subparsers: Any) -> None:
         metavar="LIST",
         help="comma-separated subset, e.g. jpeg,h264 (implies --perturb)",
     )
+    robust.add_argument(
+        "--self-blend",
+        action="store_true",
+        help="also score a self-blended fake of every real face (its own breakdown row)",
+    )
     cal = parser.add_argument_group("calibration")
     cal.add_argument(
         "--calibrate",
@@ -151,6 +156,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
             suspicious_fpr=args.suspicious_fpr,
             fake_fpr=args.fake_fpr,
             threshold_level=args.threshold_level,
+            self_blend=args.self_blend,
             seed=args.seed,
         )
     except ValueError as exc:

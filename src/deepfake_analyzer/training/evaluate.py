@@ -11,6 +11,10 @@ Breakdowns: each dataset and each manipulation method is scored on its own fakes
 reals; when a subset has no reals (e.g. a folder of GAN faces), it borrows every real of the
 evaluation, and likewise for fakes; `pooled` records which class was borrowed.
 
+`self_blend` adds self-blended fakes (`training.sbi`) of the real crops, the pseudo-fakes the
+detector trains on, as their own dataset: their AUC against held-out reals measures what
+the recipe learned, apart from the real manipulations.
+
 With calibration, sources are split by identity group (`split_by_group`): the calibration is
 fit on one part and every reported figure comes from the other part.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -63,6 +68,9 @@ class EvaluateConfig:
 
     `crop_size` None cuts crops at the model's input size, exactly as `analyze` does; a size
     (e.g. the training cache's 256) reuses crops cached at that size, resized to the input.
+    `self_blend` adds one self-blended fake of every real crop that has face-mesh landmarks
+    (dataset and method `self-blended`, same identity group as its real; seeded per crop).
+    They get their own breakdown row and stay out of the overall figures.
     """
 
     frames_per_video: int = 12
@@ -77,6 +85,7 @@ class EvaluateConfig:
     suspicious_fpr: float = DEFAULT_SUSPICIOUS_FPR
     fake_fpr: float = DEFAULT_FAKE_FPR
     threshold_level: str = "video"
+    self_blend: bool = False
     seed: int = 0
     histogram_bins: int = 20
 
@@ -370,6 +379,46 @@ def _area(record: Any) -> float:
     return (x1 - x0) * (y1 - y0)
 
 
+SELF_BLENDED = "self-blended"
+_SELF_BLENDED_SUFFIX = "#" + SELF_BLENDED
+
+
+def self_blended_records(cache: Any, records: Sequence[Any]) -> list[Any]:
+    """A fake twin of each real record that has landmarks: same crop and identity group,
+    `source` suffixed `#self-blended`, dataset and method `self-blended`."""
+    return [
+        replace(
+            r,
+            source=r.source + _SELF_BLENDED_SUFFIX,
+            label=1,
+            dataset=SELF_BLENDED,
+            method=SELF_BLENDED,
+        )
+        for r in records
+        if r.label == 0 and r.landmarks is not None
+    ]
+
+
+def crop_loader(seed: int = 0) -> Callable[[Any, Any, int], np.ndarray]:
+    """`load(cache, record, size)`: the cached crop at `size`, self-blended first (at the
+    cached size, where its landmarks are) for a `self_blended_records` record. The blend's
+    random draws depend only on `seed` and the crop's name, not on the order of loading."""
+    from deepfake_analyzer.faces.crop import resize_square
+    from deepfake_analyzer.training.extract import load_crop
+
+    def load(cache: Any, record: Any, size: int) -> np.ndarray:
+        if not record.source.endswith(_SELF_BLENDED_SUFFIX):
+            return load_crop(cache, record, size)
+        from deepfake_analyzer.training.sbi import self_blend
+
+        crop = load_crop(cache, record)
+        landmarks = cache.landmarks_of(record)
+        rng = np.random.default_rng([seed, zlib.crc32(record.crop.encode())])
+        return resize_square(self_blend(crop, landmarks, rng).image, size)
+
+    return load
+
+
 def extract_for_evaluation(
     items: Sequence[LabeledItem],
     spec: ModelSpec,
@@ -589,19 +638,27 @@ def _breakdown(
     return Breakdown(by=by, name=name, pooled=pooled, metrics=metrics)
 
 
+def is_self_blended(crop: CropInfo) -> bool:
+    return crop.dataset == SELF_BLENDED and crop.source.endswith(_SELF_BLENDED_SUFFIX)
+
+
 def _split_for_calibration(
     scored: ScoredCrops, config: EvaluateConfig
 ) -> tuple[ScoredCrops, ScoredCrops]:
-    """(fit, held out) by identity group, about `calibration_fraction` of groups to fit."""
+    """(fit, held out) by identity group, about `calibration_fraction` of groups to fit.
+
+    Self-blended crops follow their real's group and are never fit on."""
     items = {}
     for c in scored.crops:
-        items.setdefault(
-            c.source, LabeledItem(Path(c.source), c.label, c.group, c.dataset, c.method, c.kind)
-        )
+        if not is_self_blended(c):
+            items.setdefault(
+                c.source, LabeledItem(Path(c.source), c.label, c.group, c.dataset, c.method, c.kind)
+            )
     _, fit_items = split_by_group(items.values(), config.calibration_fraction, config.seed)
-    fit_sources = {str(i.path) for i in fit_items}
-    in_fit = np.array([c.source in fit_sources for c in scored.crops], dtype=bool)
-    fit, held_out = scored.subset(in_fit), scored.subset(~in_fit)
+    fit_groups = {i.group for i in fit_items}
+    in_fit = np.array([c.group in fit_groups for c in scored.crops], dtype=bool)
+    blended = np.array([is_self_blended(c) for c in scored.crops], dtype=bool)
+    fit, held_out = scored.subset(in_fit & ~blended), scored.subset(~in_fit)
     for part, what in ((fit, "fit the calibration"), (held_out, "evaluate after calibrating")):
         labels = part.labels
         if labels.size == 0 or labels.min() == labels.max():
@@ -627,6 +684,7 @@ def evaluate_scores(
 
     With `config.calibrate`, a calibration is fit on part of the groups, the spec gets it (and
     thresholds for the target false-positive rates), and the rest is evaluated with it.
+    Self-blended crops appear only in their breakdown row (and in `videos`).
     """
     if not scored.crops:
         raise UsageError(
@@ -659,16 +717,22 @@ def evaluate_scores(
         notes.extend(calibration.notes)
 
     thresholds = {"suspicious": spec.thresholds.suspicious, "fake": spec.thresholds.fake}
-    scores = spec.calibration.apply(evaluated.raw)
-    videos = video_scores(evaluated.crops, scores, config.top_fraction)
+    all_scores = spec.calibration.apply(evaluated.raw)
+    all_videos = video_scores(evaluated.crops, all_scores, config.top_fraction)
+    main_mask = np.array([not is_self_blended(c) for c in evaluated.crops], dtype=bool)
+    main = evaluated.subset(main_mask)
+    if not main.crops:
+        raise UsageError("only self-blended crops are left to evaluate: add labeled media")
+    scores = all_scores[main_mask]
+    videos = [v for v in all_videos if not v.source.endswith(_SELF_BLENDED_SUFFIX)]
     v_labels, v_scores = _video_arrays(videos)
-    overall = level_metrics(evaluated.crops, scores, videos, thresholds)
+    overall = level_metrics(main.crops, scores, videos, thresholds)
     perturbation_results = []
     for p in config.perturbations:
-        p_scores = spec.calibration.apply(evaluated.perturbed_raw[p.key])
-        p_videos = video_scores(evaluated.crops, p_scores, config.top_fraction)
+        p_scores = spec.calibration.apply(main.perturbed_raw[p.key])
+        p_videos = video_scores(main.crops, p_scores, config.top_fraction)
         pl, ps = _video_arrays(p_videos)
-        frame_auc = roc_auc(evaluated.labels, p_scores)
+        frame_auc = roc_auc(main.labels, p_scores)
         video_auc = roc_auc(pl, ps)
         perturbation_results.append(
             PerturbationResult(
@@ -689,12 +753,12 @@ def evaluate_scores(
         model_sha256=model_sha256,
         data=tuple(data),
         overall=overall,
-        breakdowns=tuple(breakdowns(evaluated.crops, scores, videos, thresholds)),
-        roc_frame=roc_curve(evaluated.labels, scores),
+        breakdowns=tuple(breakdowns(evaluated.crops, all_scores, all_videos, thresholds)),
+        roc_frame=roc_curve(main.labels, scores),
         roc_video=roc_curve(v_labels, v_scores),
-        hist_frame=score_histogram(evaluated.labels, scores, config.histogram_bins),
+        hist_frame=score_histogram(main.labels, scores, config.histogram_bins),
         hist_video=score_histogram(v_labels, v_scores, config.histogram_bins),
-        videos=tuple(videos),
+        videos=tuple(all_videos),
         perturbations=tuple(perturbation_results),
         calibration=calibration,
         num_items=len(videos) + len(items_without_faces) if num_items is None else num_items,
@@ -748,8 +812,23 @@ def evaluate(
             f"{len(without)} of {len(items)} files had no detectable face and are left out "
             "(the analyzer reports them as 'no-face')"
         )
+    if config.self_blend:
+        blended = self_blended_records(cache, records)
+        if not blended:
+            warnings.append(
+                "no real crop has face-mesh landmarks, so no self-blended fakes were made"
+            )
+        records = [*records, *blended]
     t0 = time.monotonic()
-    scored = score_records(classifier, cache, records, config.perturbations, config.seed, hook)
+    scored = score_records(
+        classifier,
+        cache,
+        records,
+        config.perturbations,
+        config.seed,
+        hook,
+        load=crop_loader(config.seed),
+    )
     timings["score"] = time.monotonic() - t0
     timings["total"] = time.monotonic() - started
     return evaluate_scores(
