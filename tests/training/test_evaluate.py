@@ -358,3 +358,24 @@ def test_self_blended_twins_stay_with_their_identity_when_calibrating() -> None:
         + len([s for s in held_out if not s.endswith("#self-blended")])
         == 24
     )  # twins are never fit on
+
+
+def test_real_only_folders_add_reals(labeled_folder, tmp_path) -> None:
+    extra = tmp_path / "extra"
+    for i in range(3):
+        _write_png(extra / "people" / f"p{i}.jpg", _image(50 + 5 * i, 200 + i))
+    result = evaluate(
+        [labeled_folder],
+        FakeClassifier(),
+        EvaluateConfig(frames_per_video=8),
+        cache_dir=tmp_path / "cache",
+        detector=CentreDetector(),
+        face_mesh=NoMesh(),
+        real=[extra],
+    )
+    assert result.overall.video.num_real == 9 + 3
+    by = {(b.by, b.name): b for b in result.breakdowns}
+    assert by[("dataset", "extra")].pooled == "fakes"
+    assert result.data[-1].endswith("extra (real)")
+    with pytest.raises(UsageError, match="DATA folder or --real"):
+        evaluate([], FakeClassifier(), cache_dir=tmp_path / "cache")

@@ -28,7 +28,14 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("data", nargs="+", metavar="DATA", help="labeled dataset folder")
+    parser.add_argument("data", nargs="*", metavar="DATA", help="labeled dataset folder")
+    parser.add_argument(
+        "--real",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="folder (or file) of real faces only, e.g. held-out identities; repeatable",
+    )
     parser.add_argument(
         "--include",
         metavar="LIST",
@@ -187,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
     )
     from deepfake_analyzer.training.evaluate import evaluate, read_file_list
 
+    if not args.data and not args.real:
+        raise UsageError("give at least one labeled DATA folder or --real folder")
     config = config_from_args(args)
     include = read_file_list(args.include) if args.include else None
     if args.batch_size < 1:
@@ -211,7 +220,13 @@ def run(args: argparse.Namespace) -> int:
     hook: ProgressHook = NullHook() if args.quiet else ProgressLog(console)
     cache_dir = Path(args.cache_dir).expanduser() if args.cache_dir else None
     result = evaluate(
-        args.data, classifier, config, cache_dir=cache_dir, hook=hook, include=include
+        args.data,
+        classifier,
+        config,
+        cache_dir=cache_dir,
+        hook=hook,
+        include=include,
+        real=args.real,
     )
     written = write_evaluation_report(result, output_dir, overwrite=args.overwrite)
     if args.write_spec:

@@ -55,7 +55,12 @@ from deepfake_analyzer.training.metrics import (
     score_histogram,
 )
 from deepfake_analyzer.training.perturb import Perturbation
-from deepfake_analyzer.training.sources import LabeledItem, discover_labeled, split_by_group
+from deepfake_analyzer.training.sources import (
+    LabeledItem,
+    discover_labeled,
+    discover_real,
+    split_by_group,
+)
 
 STAGE_EXTRACT = "extract"
 STAGE_SCORE = "score"
@@ -312,22 +317,26 @@ class EvaluationResult:
 
 
 def discover_items(
-    data: Sequence[Path | str], include: Iterable[Path | str] | None = None
+    data: Sequence[Path | str],
+    include: Iterable[Path | str] | None = None,
+    real: Sequence[Path | str] = (),
 ) -> list[LabeledItem]:
-    """Labeled items of every DATA folder, each file once, in a stable order; with `include`,
+    """Labeled items of every DATA folder, plus every file of the `real` folders as a real
+    item (as `train --real` reads them), each file once, in a stable order; with `include`,
     only the files it lists (e.g. the held-out files a training run recorded)."""
-    if not data:
-        raise UsageError("give at least one labeled DATA folder")
+    if not data and not real:
+        raise UsageError("give at least one labeled DATA folder or --real folder")
     seen: set[str] = set()
     items: list[LabeledItem] = []
-    for root in data:
-        for item in discover_labeled(Path(root)):
-            key = str(Path(item.path).resolve())
-            if key not in seen:
-                seen.add(key)
-                items.append(item)
+    found = [discover_labeled(Path(root)) for root in data]
+    found += [discover_real(Path(root)) for root in real]
+    for item in (i for group in found for i in group):
+        key = str(Path(item.path).resolve())
+        if key not in seen:
+            seen.add(key)
+            items.append(item)
     if not items:
-        raise UsageError("the DATA folders hold no labeled media")
+        raise UsageError("the DATA and --real folders hold no media")
     if include is not None:
         wanted = {str(Path(p).resolve()) for p in include}
         items = [i for i in items if str(Path(i.path).resolve()) in wanted]
@@ -783,16 +792,18 @@ def evaluate(
     detector: Any = None,
     face_mesh: Any = None,
     include: Iterable[Path | str] | None = None,
+    real: Sequence[Path | str] = (),
 ) -> EvaluationResult:
-    """Discover labeled media in `data` (only files in `include` when given), extract faces,
-    score them and measure everything."""
+    """Discover labeled media in `data` and real media in `real` (only files in `include`
+    when given), extract faces, score them and measure everything."""
     from deepfake_analyzer.training.extract import default_cache_dir
 
     hook = hook or NullHook()
     timings: dict[str, float] = {}
     started = time.monotonic()
-    items = discover_items(data, include)
-    hook(Message(STAGE_EXTRACT, f"{len(items)} labeled files in {len(data)} folder(s)"))
+    items = discover_items(data, include, real)
+    folders = len(data) + len(real)
+    hook(Message(STAGE_EXTRACT, f"{len(items)} labeled files in {folders} folder(s)"))
     spec = classifier.spec
     cache, records = extract_for_evaluation(
         items,
@@ -836,7 +847,7 @@ def evaluate(
         spec,
         config,
         model_sha256=getattr(classifier, "sha256", ""),
-        data=[str(p) for p in data],
+        data=[str(p) for p in data] + [f"{p} (real)" for p in real],
         num_items=len(items),
         items_without_faces=without,
         warnings=warnings,
