@@ -3,28 +3,63 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from training_fakes import FakeDetector, FakeMesh
 
 from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.faces.types import FaceDetection
 from deepfake_analyzer.training.augment import NO_AUGMENT
 from deepfake_analyzer.training.extract import CropRecord, ExtractConfig, extract_crops
-from deepfake_analyzer.training.progress import CheckpointSaved, Evaluated, TrainFinished
+from deepfake_analyzer.training.progress import (
+    CheckpointSaved,
+    Evaluated,
+    TrainFinished,
+    TrainProgress,
+)
 from deepfake_analyzer.training.sbi import DEFAULT_SBI
 from deepfake_analyzer.training.sources import discover_labeled, discover_real
 from deepfake_analyzer.training.train import (
     BatchMaker,
     CropSet,
+    StopRequest,
     TrainConfig,
     TrainRequest,
     learning_rate_at,
+    learning_rate_at_time,
     roc_auc,
     train,
 )
+
+BOX = (20.0, 10.0, 60.0, 60.0)
+
+
+class FakeDetector:
+    """One face at BOX in every image, except images whose top-left pixel is white."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.closed = False
+
+    def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
+        self.calls += 1
+        if image_rgb[0, 0].min() == 255:
+            return []
+        return [FaceDetection(BOX, 0.9, np.zeros((0, 2)))]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeMesh:
+    """Three points: the box's corners and centre, in image pixels."""
+
+    def landmarks(self, image_rgb: np.ndarray, box_xyxy: tuple[float, ...]) -> np.ndarray:
+        x0, y0, x1, y1 = box_xyxy
+        return np.array([[x0, y0], [x1, y0], [(x0 + x1) / 2, y1]], dtype=np.float32)
 
 
 def test_roc_auc_matches_hand_computed_values() -> None:
@@ -40,6 +75,14 @@ def test_learning_rate_warms_up_then_decays() -> None:
     assert lrs[0] < lrs[5] < lrs[9] == pytest.approx(1e-3)
     assert lrs[50] < lrs[10] and lrs[99] < 1e-5
     assert all(b <= a for a, b in zip(lrs[10:], lrs[11:], strict=False))
+
+
+def test_time_schedule_ends_at_the_floor_when_the_budget_ends() -> None:
+    cfg = TrainConfig(learning_rate=1e-3, warmup_fraction=0.1, final_lr_fraction=0.02)
+    assert learning_rate_at_time(0.0, 100.0, cfg) < 1e-4
+    assert learning_rate_at_time(10.0, 100.0, cfg) == pytest.approx(1e-3)
+    assert learning_rate_at_time(100.0, 100.0, cfg) == pytest.approx(2e-5)
+    assert learning_rate_at_time(500.0, 100.0, cfg) == pytest.approx(2e-5)
 
 
 def test_config_validates() -> None:
@@ -114,12 +157,29 @@ def test_tiny_end_to_end_train_export_load_and_resume(tmp_path: Path) -> None:
         labeled=(labeled,), real=(reals,), output_dir=tmp_path / "out",
         cache_dir=tmp_path / "cache", config=config, extract=extract,
     )  # fmt: skip
+    stop = StopRequest()
     events: list = []
-    spec_path = train(request, events.append)
+
+    def stop_after_first_step(event: object) -> None:
+        events.append(event)
+        if isinstance(event, TrainProgress):
+            stop.stop()
+
+    with pytest.raises(KeyboardInterrupt):
+        train(request, stop_after_first_step, stop)
+    state = json.loads((request.run_dir / "state.json").read_text())
+    assert state["step"] == 1
+    with pytest.raises(UsageError, match="--resume"):
+        train(request, events.append)
+
+    events.clear()
+    spec_path = train(replace(request, resume=True), events.append)
     assert spec_path.name == "deepfake_xception.spec.json"
     assert any(isinstance(e, Evaluated) for e in events)
     assert any(isinstance(e, CheckpointSaved) for e in events)
     assert isinstance(events[-1], TrainFinished) and events[-1].step == 2
+    state = json.loads((request.run_dir / "state.json").read_text())
+    assert state["step"] == 2 and [h["step"] for h in state["history"]] == [2]
     spec = json.loads(spec_path.read_text())
     assert spec["input_size"] == 72 and spec["weights_sha256"] and spec["training"]["steps"] == 2
     assert (tmp_path / "cache" / "heldout.json").is_file()
@@ -129,14 +189,3 @@ def test_tiny_end_to_end_train_export_load_and_resume(tmp_path: Path) -> None:
     classifier = load_classifier(spec_path)
     scores = classifier.predict(np.zeros((3, 72, 72, 3), dtype=np.uint8))
     assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
-
-    with pytest.raises(UsageError, match="--resume"):
-        train(request, events.append)
-    from dataclasses import replace
-
-    longer = replace(request, resume=True, config=replace(config, epochs=2))
-    events.clear()
-    train(longer, events.append)
-    assert events[-1].step == 4
-    state = json.loads((request.run_dir / "state.json").read_text())
-    assert state["step"] == 4 and [h["step"] for h in state["history"]] == [2, 4]

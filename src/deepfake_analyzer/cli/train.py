@@ -100,7 +100,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from deepfake_analyzer.errors import UsageError
     from deepfake_analyzer.training.extract import ExtractConfig, default_cache_dir
-    from deepfake_analyzer.training.train import TrainConfig, TrainRequest, train
+    from deepfake_analyzer.training.train import StopRequest, TrainConfig, TrainRequest, train
 
     if not args.data and not args.real:
         raise UsageError("give at least one DATA folder or --real folder")
@@ -127,22 +127,20 @@ def run(args: argparse.Namespace) -> int:
         config=config,
         extract=extract,
     )
-    # SIGTERM (e.g. `kill`) saves a checkpoint like Ctrl-C does
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C and SIGTERM (e.g. `kill`) finish the current step and save a checkpoint
+    stop = StopRequest()
+    signal.signal(signal.SIGTERM, stop.stop)
+    signal.signal(signal.SIGINT, stop.stop)
     console = Console(stderr=True)
     if args.quiet:
-        spec_path = train(request, lambda event: None)
+        spec_path = train(request, lambda event: None, stop)
     elif console.is_terminal:
         with TrainDashboard(console) as hook:
-            spec_path = train(request, hook)
+            spec_path = train(request, hook, stop)
     else:
-        spec_path = train(request, TrainLogHook(Console(stderr=True, width=240)))
+        spec_path = train(request, TrainLogHook(Console(stderr=True, width=240)), stop)
     Console().print(f"model written: {spec_path}", markup=False)
     return EXIT_OK
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def _duration(seconds: float) -> str:

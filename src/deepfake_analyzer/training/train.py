@@ -300,15 +300,28 @@ def choose_precision(requested: str, input_size: int) -> str:
 
 
 def learning_rate_at(step: int, total_steps: int, config: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to `final_lr_fraction` of the peak."""
+    """Linear warm-up, then cosine decay to `final_lr_fraction` of the peak, by step."""
     total = max(1, total_steps)
     warmup = max(1, int(total * config.warmup_fraction))
-    peak = config.learning_rate
     if step < warmup:
-        return peak * (step + 1) / warmup
-    t = min(1.0, (step - warmup) / max(1, total - warmup))
+        return config.learning_rate * (step + 1) / warmup
+    return _cosine((step - warmup) / max(1, total - warmup), config)
+
+
+def learning_rate_at_time(elapsed_s: float, budget_s: float, config: TrainConfig) -> float:
+    """The same schedule over wall-clock time (`--minutes`): it reaches its floor at the end
+    of the budget whatever the machine's speed (not bit-reproducible: it depends on timing)."""
+    fraction = min(1.0, max(0.0, elapsed_s / max(budget_s, 1e-9)))
+    warmup = max(config.warmup_fraction, 1e-9)
+    if fraction < warmup:
+        return config.learning_rate * max(fraction / warmup, 0.01)
+    return _cosine((fraction - warmup) / max(1e-9, 1.0 - warmup), config)
+
+
+def _cosine(t: float, config: TrainConfig) -> float:
+    t = min(1.0, max(0.0, t))
     floor = config.final_lr_fraction
-    return peak * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * t)))
+    return config.learning_rate * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * t)))
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -520,8 +533,29 @@ def evaluate_sets(
     return out
 
 
-def train(request: TrainRequest, hook: Hook) -> Path:
-    """Run training per `request`; returns the exported spec path."""
+class StopRequest:
+    """A flag the trainer checks after every step; `stop()` is safe to call from a signal handler.
+
+    Raising from a signal handler is unreliable while TensorFlow runs (the exception can land
+    inside library code), so the CLI's SIGINT/SIGTERM handler only sets this flag, and the
+    loop then saves a checkpoint and raises `KeyboardInterrupt` itself. A file named `STOP` in
+    the run folder has the same effect (for runs started without a terminal).
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def stop(self, *_: object) -> None:
+        self.requested = True
+
+
+def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) -> Path:
+    """Run training per `request`; returns the exported spec path.
+
+    When `stop` is set (or `<run_dir>/STOP` appears) the loop checkpoints and raises
+    `KeyboardInterrupt`; `--resume` continues from there.
+    """
+    stop = stop or StopRequest()
     cfg = request.config
     started_wall = time.monotonic()
     data = prepare_data(request, hook)
@@ -592,9 +626,9 @@ def train(request: TrainRequest, hook: Hook) -> Path:
         hook(CheckpointSaved(step, str(path)))
 
     def done() -> bool:
-        if state["total_steps"] and step >= state["total_steps"]:
-            return True
-        return budget_s is not None and elapsed() >= budget_s
+        if budget_s is not None:
+            return elapsed() >= budget_s
+        return step >= int(state["total_steps"])
 
     try:
         while not done():
@@ -602,8 +636,11 @@ def train(request: TrainRequest, hook: Hook) -> Path:
             if isinstance(x, Exception):
                 raise x
             assert got_step == step
-            total = int(state["total_steps"]) or max(step + 1, 1000)
-            optimizer.learning_rate.assign(learning_rate_at(step, total, cfg))
+            if budget_s is not None:
+                lr = learning_rate_at_time(elapsed(), budget_s, cfg)
+            else:
+                lr = learning_rate_at(step, int(state["total_steps"]), cfg)
+            optimizer.learning_rate.assign(lr)
             loss = float(train_step(tf.constant(spec.preprocess(x)), tf.constant(y)))
             losses.append(loss)
             step += 1
@@ -614,16 +651,13 @@ def train(request: TrainRequest, hook: Hook) -> Path:
             if len(rate_window) > 1:
                 (t0, s0), (t1, s1) = rate_window[0], rate_window[-1]
                 rate = (s1 - s0) * cfg.batch_size / max(t1 - t0, 1e-6)
-            if budget_s is not None and not state["total_steps"] and step >= 30 and rate > 0:
-                # fix the cosine schedule's length from the measured speed (~6 % left for checks)
-                remaining = budget_s - elapsed()
-                state["total_steps"] = step + int(remaining * 0.94 * rate / cfg.batch_size)
-            total = int(state["total_steps"]) or 0
-            eta = (total - step) * cfg.batch_size / rate if rate and total else 0.0
-            if budget_s is not None:
-                eta = (
-                    max(0.0, budget_s - elapsed()) if not total else min(eta, budget_s - elapsed())
-                )
+            if budget_s is not None:  # under --minutes the step count is only an estimate
+                left_s = max(0.0, budget_s - elapsed())
+                total = step + int(left_s * rate / cfg.batch_size) if rate else 0
+                eta = left_s
+            else:
+                total = int(state["total_steps"])
+                eta = (total - step) * cfg.batch_size / rate if rate else 0.0
             hook(
                 TrainProgress(
                     step, total, step // cfg.steps_per_epoch, float(np.mean(losses[-50:])),
@@ -640,6 +674,9 @@ def train(request: TrainRequest, hook: Hook) -> Path:
             elif time.monotonic() - last_ckpt >= cfg.checkpoint_minutes * 60.0:
                 checkpoint()
                 last_ckpt = time.monotonic()
+            if stop.requested or (run_dir / "STOP").exists():
+                (run_dir / "STOP").unlink(missing_ok=True)
+                raise KeyboardInterrupt
     except KeyboardInterrupt:
         checkpoint()
         raise
