@@ -6,6 +6,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+import httpx
 from live_server import CRASHING_DETECTOR, FAST_DETECTOR, SLOW_DETECTOR, Server, wait_gone
 
 from deepfake_analyzer.service.jobs import MAX_ATTEMPTS
@@ -65,5 +66,35 @@ def test_a_job_that_kills_its_worker_fails_after_retries(tmp_path: Path, face_im
         assert f"interrupted {MAX_ATTEMPTS} times" in failed["error"]
         assert "exit code 70" in failed["error"]
         server.wait_ready(timeout_s=30)  # a fresh worker replaced the dead one
+    finally:
+        server.stop()
+
+
+def test_workers_that_cannot_load_the_model_fail_jobs_with_the_reason(
+    tmp_path: Path, face_image: Path
+) -> None:
+    server = Server(
+        tmp_path / "data",
+        "--detector-factory",
+        FAST_DETECTOR,
+        "--classifier-factory",
+        "no_such_module:make",
+        fake_classifier=False,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = server.client.get("/api/v1/health").json()
+                if health["status"] == "error":
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.2)
+        assert "cannot load factory 'no_such_module:make'" in health["message"]
+        failed = server.wait_finished(server.upload(face_image).json()["id"])
+        assert failed["status"] == "failed"
+        assert failed["error"].startswith("the server cannot load its models")
     finally:
         server.stop()

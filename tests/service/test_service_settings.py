@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deepfake_analyzer.cli.main import build_parser
+from deepfake_analyzer import paths
+from deepfake_analyzer.cli.main import build_parser, main
 from deepfake_analyzer.cli.serve import settings_from_args
 from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.options import AnalyzeOptions
@@ -100,3 +101,11 @@ def test_job_options_parse_and_validate_form_fields() -> None:
     ]:
         with pytest.raises(UsageError, match=message):
             job_options(bad, base)
+
+
+def test_serve_refuses_to_start_without_a_model(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(paths, "DEFAULT_CLASSIFIER_SPEC", tmp_path / "missing.spec.json")
+    assert main(["serve", "--data-dir", str(tmp_path / "d")]) == 2
+    assert "no default model is installed" in capsys.readouterr().err
+    assert main(["serve", "--data-dir", str(tmp_path / "d"), "--model", "/no/such.keras"]) == 2
+    assert "check the --model path" in capsys.readouterr().err

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
+from deepfake_analyzer import paths
+from deepfake_analyzer.errors import ModelError, ModelNotInstalledError
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.service.settings import (
     DEFAULT_DATA_DIR,
@@ -48,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "serve",
         help="run the upload web page and REST API",
-        description="Serve a web page and a REST API that analyze uploaded clips in a "
+        description="Serve a web page and a REST API that analyze uploaded clips in a\n"
         "bounded pool of worker processes; jobs persist in SQLite under --data-dir.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -57,15 +60,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--host", default=defaults.host, help="address to bind (default: %(default)s)"
     )
     parser.add_argument(
-        "--port", type=_bounded_int("port"), default=defaults.port, help="default: %(default)s"
+        "--port", type=_bounded_int("port"), default=defaults.port, help="(default: %(default)s)"
     )
     parser.add_argument(
         "--data-dir",
+        metavar="DIR",
         default=str(DEFAULT_DATA_DIR),
         help="where jobs, uploads and reports are kept (default: %(default)s)",
     )
     parser.add_argument(
         "--workers",
+        metavar="N",
         type=_bounded_int("workers"),
         default=defaults.workers,
         help="analyses run at once, each worker process loads the model once "
@@ -76,12 +81,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--max-upload-mb",
+        metavar="MB",
         type=_bounded_int("max_upload_mb"),
         default=DEFAULT_MAX_UPLOAD_MB,
         help="larger uploads get HTTP 413 (default: %(default)s)",
     )
     parser.add_argument(
         "--keep",
+        metavar="N",
         type=_bounded_int("keep_jobs"),
         default=defaults.keep_jobs,
         dest="keep_jobs",
@@ -89,7 +96,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     model = parser.add_argument_group("model (the same for every upload)")
     model.add_argument(
-        "--model", default=None, help="classifier weights (default: the shipped one)"
+        "--model",
+        metavar="PATH",
+        default=None,
+        help="a .keras/.h5 model or a .spec.json (default: the shipped model)",
     )
     model.add_argument(
         "--trust-model", action="store_true", help="allow a model file that contains code"
@@ -137,8 +147,22 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
     )
 
 
+def check_model_available(settings: ServiceSettings) -> None:
+    """Fail before serving when no classifier can be loaded (workers load it fully later)."""
+    if settings.classifier_factory is not None:
+        return
+    model = settings.base_options.model_path
+    if model is None and not paths.DEFAULT_CLASSIFIER_SPEC.is_file():
+        raise ModelNotInstalledError(
+            "no default model is installed yet; pass --model PATH to serve your own Keras model"
+        )
+    if model is not None and not Path(model).is_file():
+        raise ModelError("does not exist: check the --model path", model)
+
+
 def run_serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    check_model_available(settings)
     import uvicorn
 
     from deepfake_analyzer.service.app import create_app

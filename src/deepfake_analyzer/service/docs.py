@@ -20,6 +20,7 @@ def render_docs(openapi: dict[str, Any]) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/app.css"></head>
 <body><main class="docs">
 <h1>{title}</h1>
