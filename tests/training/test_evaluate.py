@@ -379,3 +379,32 @@ def test_real_only_folders_add_reals(labeled_folder, tmp_path) -> None:
     assert result.data[-1].endswith("extra (real)")
     with pytest.raises(UsageError, match="DATA folder or --real"):
         evaluate([], FakeClassifier(), cache_dir=tmp_path / "cache")
+
+
+def test_labels_come_from_this_discovery_not_the_cache(labeled_folder, tmp_path) -> None:
+    _run(labeled_folder, tmp_path)  # fills the cache: dataset 'set', groups 'set:<stem>'
+    reals = labeled_folder / "real"
+    result = evaluate(
+        [labeled_folder],
+        FakeClassifier(),
+        EvaluateConfig(frames_per_video=8),
+        cache_dir=tmp_path / "cache",
+        detector=None,  # the cache holds every file: no detector may be created
+        face_mesh=NoMesh(),
+        real=[reals],
+        include=[str(reals / "r0.png"), str(labeled_folder / "fake" / "gan" / "g0.png")],
+    )
+    datasets = {v.source.rsplit("/", 1)[-1]: v.dataset for v in result.videos}
+    # r0.png was discovered first through DATA (dataset 'set'); its cached record agrees
+    assert datasets == {"r0.png": "set", "g0.png": "set"}
+    only_real = evaluate(
+        [],
+        FakeClassifier(),
+        EvaluateConfig(frames_per_video=8),
+        cache_dir=tmp_path / "cache",
+        face_mesh=NoMesh(),
+        real=[reals],
+        include=[str(reals / "r0.png")],
+    )
+    (video,) = only_real.videos
+    assert (video.dataset, video.group) == ("real", "real:r0")  # not the cached 'set'

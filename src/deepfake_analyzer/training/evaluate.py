@@ -438,7 +438,8 @@ def extract_for_evaluation(
     face_mesh: Any = None,
 ) -> tuple[Any, list[Any]]:
     """(cache, records) for `items`: crops cut at the spec's margin and at its input size (or
-    `config.crop_size`), one face per sampled frame, only records of these items."""
+    `config.crop_size`), one face per sampled frame, only records of these items, with each
+    item's label, group, dataset and method (a shared cache may hold another run's)."""
     from deepfake_analyzer.training.extract import ExtractConfig, extract_crops
 
     hook = hook or NullHook()
@@ -452,8 +453,21 @@ def extract_for_evaluation(
         min_face_px=config.min_face_px,
     )
     cache = extract_crops(items, cache_dir, extract_config, hook, detector, face_mesh)
-    wanted = {str(i.path) for i in items}
-    return cache, select_faces(r for r in cache.records if r.source in wanted)
+    by_source = {str(i.path): i for i in items}
+    # Labels and groups come from this discovery, not from whoever filled the cache first.
+    records = (
+        replace(
+            r,
+            label=item.label,
+            group=item.group,
+            dataset=item.dataset,
+            method=item.method,
+            kind=item.kind,
+        )
+        for r in cache.records
+        if (item := by_source.get(r.source)) is not None
+    )
+    return cache, select_faces(records)
 
 
 def score_records(
