@@ -56,6 +56,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--run-name", help="checkpoint folder name (default: the output's name)")
     parser.add_argument("--resume", action="store_true", help="continue the run's checkpoint")
+    parser.add_argument(
+        "--export-checkpoint",
+        action="store_true",
+        help="only export the run's latest checkpoint to --output (no training)",
+    )
     g = parser.add_argument_group("recipe")
     g.add_argument(
         "--input-size", type=int, default=d.input_size, help=f"crop pixels (default {d.input_size})"
@@ -100,7 +105,13 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from deepfake_analyzer.errors import UsageError
     from deepfake_analyzer.training.extract import ExtractConfig, default_cache_dir
-    from deepfake_analyzer.training.train import StopRequest, TrainConfig, TrainRequest, train
+    from deepfake_analyzer.training.train import (
+        StopRequest,
+        TrainConfig,
+        TrainRequest,
+        export_checkpoint,
+        train,
+    )
 
     if not args.data and not args.real:
         raise UsageError("give at least one DATA folder or --real folder")
@@ -127,6 +138,10 @@ def run(args: argparse.Namespace) -> int:
         config=config,
         extract=extract,
     )
+    if args.export_checkpoint:
+        spec_path = export_checkpoint(request, TrainLogHook(Console(stderr=True, width=240)))
+        Console().print(f"model written: {spec_path}", markup=False)
+        return EXIT_OK
     # Ctrl-C and SIGTERM (e.g. `kill`) finish the current step and save a checkpoint
     stop = StopRequest()
     signal.signal(signal.SIGTERM, stop.stop)

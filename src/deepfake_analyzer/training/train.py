@@ -589,6 +589,7 @@ def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) ->
         )
     if cfg.epochs is not None:
         state["total_steps"] = cfg.epochs * cfg.steps_per_epoch
+    state["counts"], state["precision"] = data.counts, precision
     _atomic_write_text(run_dir / "config.json", json.dumps(_config_dict(request), indent=1) + "\n")
 
     @tf.function(jit_compile=False)
@@ -720,6 +721,36 @@ def training_summary(
         "hardware": hardware_summary(),
         "history": state["history"][-20:],
     }
+
+
+def export_checkpoint(request: TrainRequest, hook: Hook) -> Path:
+    """Export the run's latest checkpoint (as `train` would at the end) without training.
+
+    Useful to ship or evaluate a long run while it still trains: the checkpoint files are
+    replaced atomically, so reading them mid-run is safe.
+    """
+    run_dir = request.run_dir
+    state_path = run_dir / "state.json"
+    if not state_path.is_file():
+        raise UsageError(f"no checkpoint to export in {run_dir}")
+    state = json.loads(state_path.read_text())
+    counts = state.get("counts") or prepare_data(request, hook).counts
+    precision = state.get("precision", "float32")
+    import keras
+
+    from deepfake_analyzer.models.xception import build_xception
+
+    keras.mixed_precision.set_global_policy("float32")
+    cfg = request.config
+    model = build_xception(cfg.input_size, dropout=cfg.dropout, bn_momentum=cfg.bn_momentum)
+    model.load_weights(run_dir / "checkpoint.weights.h5")
+    step = int(state["step"])
+    history = state.get("history") or [{}]
+    final = {k: v for k, v in history[-1].items() if k not in ("step", "elapsed_s")}
+    training = training_summary(request, counts, step, state, precision)
+    spec_path = export_model(model, request.output_dir, cfg, request.extract, training, final)
+    hook(TrainFinished(step, str(spec_path), 0.0, final))
+    return spec_path
 
 
 def benchmark_input_sizes(
