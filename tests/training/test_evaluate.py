@@ -408,3 +408,12 @@ def test_labels_come_from_this_discovery_not_the_cache(labeled_folder, tmp_path)
     )
     (video,) = only_real.videos
     assert (video.dataset, video.group) == ("real", "real:r0")  # not the cached 'set'
+
+
+def test_reports_without_matplotlib_skip_figures(labeled_folder, tmp_path, monkeypatch) -> None:
+    import deepfake_analyzer.training.eval_report as eval_report
+
+    monkeypatch.setattr(eval_report, "figures_available", lambda: False)
+    written = write_evaluation_report(_run(labeled_folder, tmp_path), tmp_path / "out")
+    assert set(written) == {"json", "html"}
+    assert "install matplotlib" in written["html"].read_text()

@@ -112,8 +112,17 @@ def perturbations_png(result: EvaluationResult) -> bytes:
     return _png(fig)
 
 
+def figures_available() -> bool:
+    """Whether matplotlib is installed (figures are skipped, with a note, when it is not)."""
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
 def render_figures(result: EvaluationResult) -> dict[str, bytes]:
-    """File name -> PNG bytes of every figure the result supports."""
+    """File name -> PNG bytes of every figure the result supports ({} without matplotlib)."""
+    if not figures_available():
+        return {}
     thresholds = {
         "suspicious": result.spec.thresholds.suspicious,
         "fake": result.spec.thresholds.fake,
@@ -203,6 +212,11 @@ def evaluation_to_html(result: EvaluationResult, figures: dict[str, bytes]) -> s
     ]
     for note in result.warnings:
         parts.append(f"<p class='note'>{_e(note)}</p>")
+    if not figures:
+        parts.append(
+            "<p class='note'>No figures: install matplotlib (pip install matplotlib) to draw "
+            "the ROC curves and histograms.</p>"
+        )
     if result.calibration is not None:
         c = result.calibration
         parts.append(
