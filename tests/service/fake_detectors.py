@@ -48,3 +48,8 @@ def fast() -> CentreDetector:
 
 def crashing() -> CrashingDetector:
     return CrashingDetector()
+
+
+def dying_on_load() -> CentreDetector:
+    """Kills the worker while it loads its models (as a native crash in a model load would)."""
+    os._exit(71)

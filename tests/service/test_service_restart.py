@@ -7,7 +7,17 @@ import time
 from pathlib import Path
 
 import httpx
-from live_server import CRASHING_DETECTOR, FAST_DETECTOR, SLOW_DETECTOR, Server, wait_gone
+import pytest
+from live_server import (
+    CRASHING_DETECTOR,
+    FAST_DETECTOR,
+    SLOW_DETECTOR,
+    Server,
+    wait_gone,
+)
+from live_server import (
+    FAKE_CLASSIFIER as FAKE,
+)
 
 from deepfake_analyzer.service.jobs import MAX_ATTEMPTS
 
@@ -70,31 +80,43 @@ def test_a_job_that_kills_its_worker_fails_after_retries(tmp_path: Path, face_im
         server.stop()
 
 
+def _wait_health_error(server: Server) -> dict:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            health = server.client.get("/api/v1/health").json()
+            if health["status"] == "error":
+                return health
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (
+            ["--detector-factory", FAST_DETECTOR, "--classifier-factory", "no_such_module:make"],
+            "cannot load factory 'no_such_module:make'",
+        ),
+        (
+            ["--detector-factory", "fake_detectors:dying_on_load", "--classifier-factory", FAKE],
+            "a worker died 3 times while loading them (exit code 71)",
+        ),
+    ],
+    ids=["import-error", "crash"],
+)
 def test_workers_that_cannot_load_the_model_fail_jobs_with_the_reason(
-    tmp_path: Path, face_image: Path
+    tmp_path: Path, face_image: Path, args: list[str], reason: str
 ) -> None:
-    server = Server(
-        tmp_path / "data",
-        "--detector-factory",
-        FAST_DETECTOR,
-        "--classifier-factory",
-        "no_such_module:make",
-        fake_classifier=False,
-    )
+    server = Server(tmp_path / "data", *args, fake_classifier=False)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = server.client.get("/api/v1/health").json()
-                if health["status"] == "error":
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.2)
-        assert "cannot load factory 'no_such_module:make'" in health["message"]
+        health = _wait_health_error(server)
+        assert reason in health["message"]
         failed = server.wait_finished(server.upload(face_image).json()["id"])
         assert failed["status"] == "failed"
         assert failed["error"].startswith("the server cannot load its models")
+        assert reason in failed["error"]
     finally:
         server.stop()

@@ -33,6 +33,8 @@ log = logging.getLogger("deepfake_analyzer.service")
 PROGRESS_INTERVAL_S = 0.25
 REPORT_FORMATS = ("json", "csv", "html")
 POLL_S = 0.1
+MAX_FAILED_STARTS = 3
+"""A worker slot that dies this many times in a row before it is ready stops respawning."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class _Slot:
     job_id: str | None = None
     inbox: Any = None
     started: float = field(default_factory=time.monotonic)
+    failed_starts: int = 0
 
 
 def load_factory(path: str) -> Callable[[], Any]:
@@ -206,6 +209,7 @@ class WorkerPool:
         slot = self._slots[index]
         if kind == "ready":
             slot.ready = True
+            slot.failed_starts = 0
             log.info("worker %d ready in %.1f s", index, time.monotonic() - slot.started)
         elif kind == "init_failed":
             self._init_error = f"the server cannot load its models: {message[2]}"
@@ -234,6 +238,14 @@ class WorkerPool:
                 continue
             code = slot.process.exitcode
             job_id = slot.job_id
+            if not slot.ready and self._init_error is None:
+                slot.failed_starts += 1
+                if slot.failed_starts >= MAX_FAILED_STARTS:
+                    self._init_error = (
+                        f"the server cannot load its models: a worker died {slot.failed_starts} "
+                        f"times while loading them (exit code {code}); see the server log"
+                    )
+                    log.error(self._init_error)
             with self._lock:
                 slot.job_id = None
                 slot.ready = False
