@@ -76,7 +76,7 @@ class CropRecord:
     """One cached face crop and where it came from (a manifest line)."""
 
     crop: str  # path relative to the manifest's folder
-    source: str
+    source: str  # the item's path as given; compare with `source_key` (cwd-independent)
     label: int
     group: str
     dataset: str
@@ -292,7 +292,7 @@ def _extract_item(
                         landmarks = name + ".npz"
                 record = CropRecord(
                     crop=name + ".png",
-                    source=source_key(item.path),
+                    source=str(item.path),
                     label=item.label,
                     group=item.group,
                     dataset=item.dataset,
