@@ -10,10 +10,7 @@ from pathlib import Path
 
 import media_factory as mf
 import pytest
-
-VFR_TIMES_S = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.7, 2.9)
-"""Frame times of `vfr_video`: 10 fps for one second, then gaps of 0.7 s and 1.2 s."""
-
+from media_factory import VFR_TIMES_S
 
 # --- videos -------------------------------------------------------------------------------
 

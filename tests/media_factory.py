@@ -55,6 +55,10 @@ _AUDIO_CODEC = {".webm": "libopus", ".mpg": "mp2", ".mpeg": "mp2", ".avi": "pcm_
 _DEFAULT_CODEC = {".webm": "libvpx-vp9", ".mpg": "mpeg2video", ".mpeg": "mpeg2video"}
 
 
+VFR_TIMES_S = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.7, 2.9)
+"""Frame times of the `vfr_video` fixture: 10 fps for one second, then gaps of 0.7 s and 1.2 s."""
+
+
 def ffmpeg(*args: str) -> None:
     """Run the project's ffmpeg quietly with `args`; raise with its stderr on failure."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]

@@ -8,7 +8,7 @@ from pathlib import Path
 import media_factory as mf
 import numpy as np
 import pytest
-from conftest import VFR_TIMES_S
+from media_factory import VFR_TIMES_S
 
 from deepfake_analyzer.errors import DecodeError
 from deepfake_analyzer.media.base import MediaSource
