@@ -146,3 +146,21 @@ def test_bad_inputs_raise() -> None:
         roc_auc([0, 2], [0.5, 0.6])
     with pytest.raises(ValueError, match="finite"):
         roc_auc([0, 1], [0.5, float("nan")])
+
+
+def test_auc_and_ap_match_brute_force_definitions() -> None:
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 2, 60)
+    scores = np.round(rng.random(60) * 0.6 + 0.4 * labels, 1)  # many ties
+    fakes, reals = scores[labels == 1], scores[labels == 0]
+    pairs = [(f > r) + 0.5 * (f == r) for f in fakes for r in reals]
+    assert roc_auc(labels, scores) == pytest.approx(np.mean(pairs))
+    # AP: for each distinct threshold t (descending), recall gain x precision at t
+    ap, last_recall = 0.0, 0.0
+    for t in sorted(set(scores), reverse=True):
+        called = scores >= t
+        recall = (called & (labels == 1)).sum() / (labels == 1).sum()
+        precision = (called & (labels == 1)).sum() / called.sum()
+        ap += (recall - last_recall) * precision
+        last_recall = recall
+    assert average_precision(labels, scores) == pytest.approx(ap)
