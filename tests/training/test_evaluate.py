@@ -417,3 +417,18 @@ def test_reports_without_matplotlib_skip_figures(labeled_folder, tmp_path, monke
     written = write_evaluation_report(_run(labeled_folder, tmp_path), tmp_path / "out")
     assert set(written) == {"json", "html"}
     assert "install matplotlib" in written["html"].read_text()
+
+
+def test_a_dataset_with_too_few_reals_borrows_every_real() -> None:
+    # dfdc: one real (0.9) and fakes 0.5, 0.6; photos: five reals 0.1 .. 0.5
+    scored = _scored(
+        [0, 1, 1, 0, 0, 0, 0, 0],
+        ["d-real", "d-f1", "d-f2", "p1", "p2", "p3", "p4", "p5"],
+        [0.9, 0.5, 0.6, 0.1, 0.2, 0.3, 0.4, 0.5],
+        datasets=["dfdc"] * 3 + ["photos"] * 5,
+    )
+    result = evaluate_scores(scored, ModelSpec(name="m"))
+    dfdc = next(b for b in result.breakdowns if b.name == "dfdc")
+    assert dfdc.pooled == "reals" and dfdc.metrics.video.num_real == 6
+    # fake 0.5: beats 4 reals, ties 0.5, loses to 0.9 -> 4.5; fake 0.6: beats 5 -> 5; of 12
+    assert dfdc.metrics.video.auc == pytest.approx(9.5 / 12)

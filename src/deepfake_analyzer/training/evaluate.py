@@ -8,8 +8,9 @@ spec's calibration. A video's score aggregates its crops as the analyzer aggrega
 (`scoring.aggregate.track_score`: the mean of the top quarter); an image's score is its crop's.
 
 Breakdowns: each dataset and each manipulation method is scored on its own fakes and its own
-reals; when a subset has no reals (e.g. a folder of GAN faces), it borrows every real of the
-evaluation, and likewise for fakes; `pooled` records which class was borrowed.
+reals; when a subset has fewer than `MIN_OWN_REALS` real files (e.g. a folder of GAN faces, or
+DFDC clips with a single real), it borrows every real of the evaluation, and when it has no
+fakes it borrows every fake; `pooled` records which class was borrowed.
 
 `self_blend` adds self-blended fakes (`training.sbi`) of the real crops, the pseudo-fakes the
 detector trains on, as their own dataset: their AUC against held-out reals measures what
@@ -592,22 +593,31 @@ def level_metrics(
     )
 
 
+MIN_OWN_REALS = 5
+"""A breakdown subset with fewer real files than this borrows every real of the evaluation."""
+
+
 def breakdowns(
     crops: Sequence[CropInfo],
     scores: np.ndarray,
     videos: Sequence[VideoScore],
     thresholds: Mapping[str, float],
+    min_own_reals: int = MIN_OWN_REALS,
 ) -> list[Breakdown]:
-    """Per dataset and per fake method (reals: those of the methods' datasets), borrowing a
-    missing class from the whole evaluation (see the module docstring). A method whose fakes
-    are exactly one dataset's fakes is not repeated."""
+    """Per dataset and per fake method (reals: those of the methods' datasets), borrowing
+    every real when a subset has fewer than `min_own_reals` real files, and every fake when
+    it has none (see the module docstring). A method whose fakes are exactly one dataset's
+    fakes is not repeated."""
     results: list[Breakdown] = []
     datasets = sorted({c.dataset for c in crops})
-    for name in datasets:
+
+    def add(by: str, name: str, member: Callable[[Any], bool]) -> None:
         results.append(
-            _breakdown("dataset", name, lambda c, n=name: c.dataset == n, None, crops, scores,
-                       videos, thresholds)
-        )  # fmt: skip
+            _breakdown(by, name, member, crops, scores, videos, thresholds, min_own_reals)
+        )
+
+    for name in datasets:
+        add("dataset", name, lambda c, n=name: c.dataset == n)
     dataset_fakes = [
         frozenset(c.source for c in crops if c.label == 1 and c.dataset == d) for d in datasets
     ]
@@ -616,17 +626,10 @@ def breakdowns(
         if fakes in dataset_fakes:
             continue  # the method is the whole of one dataset: its row is already there
         fake_datasets = {c.dataset for c in crops if c.label == 1 and c.method == name}
-        results.append(
-            _breakdown(
-                "method",
-                name,
-                lambda c, n=name: c.label == 1 and c.method == n,
-                lambda c, ds=fake_datasets: c.label == 0 and c.dataset in ds,
-                crops,
-                scores,
-                videos,
-                thresholds,
-            )
+        add(
+            "method",
+            name,
+            lambda c, n=name, ds=fake_datasets: c.method == n if c.label == 1 else c.dataset in ds,
         )
     return results
 
@@ -635,26 +638,32 @@ def _breakdown(
     by: str,
     name: str,
     member: Callable[[Any], bool],
-    reals_of: Callable[[Any], bool] | None,
     crops: Sequence[CropInfo],
     scores: np.ndarray,
     videos: Sequence[VideoScore],
     thresholds: Mapping[str, float],
+    min_own_reals: int,
 ) -> Breakdown:
-    def keep_mask(rows: Sequence[Any]) -> tuple[np.ndarray, str]:
-        inside = np.array([member(r) or (reals_of is not None and reals_of(r)) for r in rows])
-        labels = np.array([r.label for r in rows])
-        pooled = ""
-        if inside.any() and not (inside & (labels == 0)).any():
-            inside |= labels == 0
-            pooled = "reals"
-        elif inside.any() and not (inside & (labels == 1)).any():
-            inside |= labels == 1
-            pooled = "fakes"
-        return inside, pooled
+    v_inside = np.array([member(v) for v in videos], dtype=bool)
+    v_labels = np.array([v.label for v in videos])
+    own_reals = int((v_inside & (v_labels == 0)).sum())
+    own_fakes = int((v_inside & (v_labels == 1)).sum())
+    pooled = ""
+    if own_fakes and own_reals < min_own_reals:
+        pooled = "reals"
+    elif own_reals and not own_fakes:
+        pooled = "fakes"
 
-    frame_keep, pooled = keep_mask(crops)
-    video_keep, _ = keep_mask(videos)
+    def keep(rows: Sequence[Any]) -> np.ndarray:
+        inside = np.array([member(r) for r in rows], dtype=bool)
+        labels = np.array([r.label for r in rows])
+        if pooled == "reals":
+            inside |= labels == 0
+        elif pooled == "fakes":
+            inside |= labels == 1
+        return inside
+
+    frame_keep, video_keep = keep(crops), keep(videos)
     sub_crops = [c for c, k in zip(crops, frame_keep, strict=True) if k]
     sub_videos = [v for v, k in zip(videos, video_keep, strict=True) if k]
     metrics = level_metrics(sub_crops, scores[frame_keep], sub_videos, thresholds)
