@@ -226,9 +226,9 @@ def test_cli_calibrates_and_writes_a_spec(labeled_folder, tmp_path, monkeypatch,
     monkeypatch.setattr(landmarks_module, "FaceMesh", NoMesh)
     spec_out = tmp_path / "calibrated.spec.json"
     argv = [
-        "evaluate", str(labeled_folder), "--output", str(tmp_path / "rep"),
+        "evaluate", "--calibrate", str(labeled_folder), "--output", str(tmp_path / "rep"),
         "--cache-dir", str(tmp_path / "cache"), "--frames-per-video", "8",
-        "--calibrate", "platt", "--write-spec", str(spec_out), "--json", "--quiet",
+        "--calibration-method", "platt", "--write-spec", str(spec_out), "--json", "--quiet",
     ]  # fmt: skip
     assert main(argv) == 0
     printed = json.loads(capsys.readouterr().out)

@@ -104,10 +104,14 @@ def register(subparsers: Any) -> None:
     cal = parser.add_argument_group("calibration")
     cal.add_argument(
         "--calibrate",
-        nargs="?",
-        const="temperature",
+        action="store_true",
+        help="fit calibration and thresholds on part of the identities, report the rest",
+    )
+    cal.add_argument(
+        "--calibration-method",
         choices=("temperature", "platt"),
-        help="fit calibration on a split by identity (default method: temperature)",
+        default="temperature",
+        help="temperature scaling (one parameter, default) or Platt scaling (two)",
     )
     cal.add_argument(
         "--calibration-fraction",
@@ -158,7 +162,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
             min_confidence=args.min_confidence,
             min_face_px=args.min_face,
             perturbations=perturbations,
-            calibrate=args.calibrate,
+            calibrate=args.calibration_method if args.calibrate else None,
             calibration_fraction=args.calibration_fraction,
             suspicious_fpr=args.suspicious_fpr,
             fake_fpr=args.fake_fpr,
