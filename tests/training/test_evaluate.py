@@ -125,6 +125,8 @@ def test_reports_embed_figures_and_refuse_to_clobber(labeled_folder, tmp_path) -
     ]  # fmt: skip
     # brightness survives blur and JPEG: the AUC barely moves
     assert all(abs(p.video_auc_drop) < 0.1 for p in result.perturbations)
+    assert set(result.robustness()) == {"jpeg", "blur"}
+    assert set(result.summary()["video_auc_under"]) == {p.key for p in result.perturbations}
     written = write_evaluation_report(result, tmp_path / "out")
     assert set(written) == {"json", "html", "roc", "histograms", "perturbations"}
     assert written["roc"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -279,7 +279,21 @@ class EvaluationResult:
             "video_auc_by": {
                 f"{b.by}:{b.name}": _num(b.metrics.video.auc) for b in self.breakdowns
             },
+            "video_auc_under": {p.key: _num(p.video_auc) for p in self.perturbations},
             "held_out_from_calibration": self.calibration is not None,
+        }
+
+    def robustness(self) -> dict[str, dict[str, float | None]]:
+        """Per perturbation kind: mean and worst video-level AUC drop over its levels."""
+        drops: dict[str, list[float]] = {}
+        for p in self.perturbations:
+            drops.setdefault(p.kind, []).append(p.video_auc_drop)
+        return {
+            kind: {
+                "mean_video_auc_drop": _num(float(np.mean(values))),
+                "max_video_auc_drop": _num(float(np.max(values))),
+            }
+            for kind, values in drops.items()
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -305,6 +319,7 @@ class EvaluationResult:
             "overall": self.overall.to_dict(),
             "breakdowns": [b.to_dict() for b in self.breakdowns],
             "perturbations": [p.to_dict() for p in self.perturbations],
+            "robustness": self.robustness(),
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
             "roc": {"frame": _roc_dict(self.roc_frame), "video": _roc_dict(self.roc_video)},
             "histograms": {"frame": self.hist_frame.to_dict(), "video": self.hist_video.to_dict()},
