@@ -434,3 +434,31 @@ def test_a_dataset_with_too_few_reals_borrows_every_real() -> None:
     assert dfdc.pooled == "reals" and dfdc.metrics.video.num_real == 6
     # fake 0.5: beats 4 reals, ties 0.5, loses to 0.9 -> 4.5; fake 0.6: beats 5 -> 5; of 12
     assert dfdc.metrics.video.auc == pytest.approx(9.5 / 12)
+
+
+def test_progress_hooks_render_stages_and_messages() -> None:
+    import io
+
+    from rich.console import Console
+
+    from deepfake_analyzer.cli.evaluate import ProgressBars, ProgressLog
+    from deepfake_analyzer.events import Message, StageProgress
+
+    events = [
+        Message("extract", "3 labeled files in 1 folder(s)"),
+        StageProgress("a.mp4", "extract", 1, 3),
+        StageProgress("a.mp4", "extract", 3, 3),
+        Message("b.png", "no face found", level="warning"),
+        StageProgress("score", "score", 10, 10),
+    ]
+    out = io.StringIO()
+    with ProgressBars(Console(file=out, force_terminal=True, width=100)) as bars:
+        for event in events:
+            bars(event)
+    text = out.getvalue()
+    assert "no face found" in text and "3/3" in text and "10/10" in text
+    log = io.StringIO()
+    hook = ProgressLog(Console(file=log, width=100))
+    for event in events:
+        hook(event)
+    assert "extract: 3/3" in log.getvalue() and "score: 10/10" in log.getvalue()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -221,17 +222,25 @@ def run(args: argparse.Namespace) -> int:
             )
     console = Console(stderr=True)
     classifier = load_classifier(args.model, args.trust_model, batch_size=args.batch_size)
-    hook: ProgressHook = NullHook() if args.quiet else ProgressLog(console)
     cache_dir = Path(args.cache_dir).expanduser() if args.cache_dir else None
-    result = evaluate(
-        args.data,
-        classifier,
-        config,
-        cache_dir=cache_dir,
-        hook=hook,
-        include=include,
-        real=args.real,
-    )
+    hook: ProgressHook
+    if args.quiet:
+        hook, screen = NullHook(), nullcontext()
+    elif console.is_terminal:
+        bars = ProgressBars(console)
+        hook, screen = bars, bars
+    else:
+        hook, screen = ProgressLog(console), nullcontext()
+    with screen:
+        result = evaluate(
+            args.data,
+            classifier,
+            config,
+            cache_dir=cache_dir,
+            hook=hook,
+            include=include,
+            real=args.real,
+        )
     written = write_evaluation_report(result, output_dir, overwrite=args.overwrite)
     if args.write_spec:
         write_spec(
@@ -250,6 +259,42 @@ def run(args: argparse.Namespace) -> int:
         if args.write_spec:
             console.print(f"spec written: {args.write_spec}", markup=False)
     return EXIT_OK
+
+
+class ProgressBars:
+    """A rich progress bar per stage (extract, score) with messages printed above them."""
+
+    def __init__(self, console: Any) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> ProgressBars:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Message):
+            style = "yellow" if event.level == "warning" else None
+            self.progress.console.print(f"{event.path}: {event.text}", style=style, markup=False)
+        elif isinstance(event, StageProgress):
+            task = self._tasks.get(event.stage)
+            if task is None:
+                task = self._tasks[event.stage] = self.progress.add_task(
+                    event.stage, total=event.total or None
+                )
+            self.progress.update(task, completed=event.done, total=event.total or None)
 
 
 class ProgressLog:
