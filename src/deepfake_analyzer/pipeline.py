@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,7 @@ class Analyzer:
         self._classifier = classifier
         self._detector = detector
         self._owns_detector = detector is None
+        self._explainer: Any = None
 
     @property
     def classifier(self) -> Classifier:
@@ -94,7 +95,11 @@ class Analyzer:
             from deepfake_analyzer.models.loader import load_classifier
 
             self._classifier = load_classifier(
-                self.options.model_path, trust_model=self.options.trust_model
+                self.options.model_path,
+                trust_model=self.options.trust_model,
+                batch_size=self.options.batch_size,
+                # Grad-CAM needs the Keras graph; otherwise the fastest runtime in the spec
+                runtime="keras" if self.options.explain else "auto",
             )
         return self._classifier
 
@@ -109,6 +114,25 @@ class Analyzer:
                 min_face_px=self.options.min_face,
             )
         return self._detector
+
+    def _with_heatmaps(
+        self, keeper: _ThumbnailKeeper, thumbnails: tuple[Thumbnail, ...]
+    ) -> tuple[Thumbnail, ...]:
+        """Grad-CAM overlays beside the report's crops (Keras classifiers only)."""
+        classifier = self.classifier
+        model = getattr(classifier, "model", None)
+        if model is None or not thumbnails:
+            return thumbnails
+        from deepfake_analyzer.models.gradcam import GradCam, overlay_heatmap
+
+        if self._explainer is None:
+            self._explainer = GradCam(model)  # traced once, reused for every file
+        crops = np.stack([crop for _, crop, _ in keeper.entries()])
+        heatmaps = self._explainer(classifier.spec.preprocess(crops))
+        return tuple(
+            replace(thumb, heatmap_jpeg=_encode_jpeg(overlay_heatmap(crop, heatmap)))
+            for thumb, crop, heatmap in zip(thumbnails, crops, heatmaps, strict=True)
+        )
 
     def close(self) -> None:
         if self._detector is not None and self._owns_detector:
@@ -219,7 +243,7 @@ class Analyzer:
 
         thumbnails = thumbs.thumbnails()
         if options.explain:
-            thumbnails = _with_heatmaps(classifier, thumbs, thumbnails)
+            thumbnails = self._with_heatmaps(thumbs, thumbnails)
 
         timings = dict(clock.seconds)
         timings["total"] = time.perf_counter() - started
@@ -349,25 +373,6 @@ class _ThumbnailKeeper:
             )
             for face, crop, score in self.entries()
         )
-
-
-def _with_heatmaps(
-    classifier: Classifier, keeper: _ThumbnailKeeper, thumbnails: tuple[Thumbnail, ...]
-) -> tuple[Thumbnail, ...]:
-    """Add Grad-CAM overlays to the thumbnails when the classifier is a Keras model."""
-    model = getattr(classifier, "model", None)
-    if model is None or not thumbnails:
-        return thumbnails
-    from dataclasses import replace
-
-    from deepfake_analyzer.models.gradcam import gradcam, overlay_heatmap
-
-    crops = np.stack([crop for _, crop, _ in keeper.entries()])
-    heatmaps = gradcam(model, classifier.spec.preprocess(crops))
-    return tuple(
-        replace(thumb, heatmap_jpeg=_encode_jpeg(overlay_heatmap(crop, heatmap)))
-        for thumb, crop, heatmap in zip(thumbnails, crops, heatmaps, strict=True)
-    )
 
 
 def _encode_jpeg(image_rgb: np.ndarray, quality: int = 85) -> bytes:

@@ -34,7 +34,7 @@ def run_cli(
     import deepfake_analyzer.models.loader as loader_module
 
     monkeypatch.setattr(
-        loader_module, "load_classifier", lambda path, trust_model=False: FakeClassifier(FAKE_SPEC)
+        loader_module, "load_classifier", lambda path, **kwargs: FakeClassifier(FAKE_SPEC)
     )
     monkeypatch.setattr(
         detector_module, "create_detector", lambda *args, **kwargs: SquareFaceDetector()
