@@ -11,7 +11,8 @@ In one run it measures
     wall time cold (a new process: import, model load, first clip) and warm (model loaded),
     seconds of video per wall second, sampled frames/s, face crops/s, time per stage
     (decode, detect, crop, classify, aggregate, report) and peak RSS;
-  * the same clip on the Keras runtime and on LiteRT with TensorFlow kept out of the process;
+  * the same clip on the Keras runtime, on LiteRT with TensorFlow kept out of the process,
+    and with a no-cost fake classifier (the floor set by decode and detection);
   * `batch --engine ray` throughput with 1 and 2 local workers (when Ray is installed).
 
 The model is the shipped default when installed; otherwise an Xception with random weights
@@ -260,7 +261,16 @@ def child_main(args: argparse.Namespace) -> int:
     import_s = time.perf_counter() - t0
     options = AnalyzeOptions(model_path=str(args.spec))
     t0 = time.perf_counter()
-    classifier = load_classifier(args.spec, runtime=args.runtime)
+    if args.runtime == "fake":  # the pipeline's floor: every stage but the classifier's cost
+        from dataclasses import replace
+
+        from deepfake_analyzer.models.fake_classifier import FAKE_SPEC, FakeClassifier
+        from deepfake_analyzer.models.spec import ModelSpec
+
+        size = ModelSpec.load(args.spec).input_size
+        classifier = FakeClassifier(replace(FAKE_SPEC, input_size=size))
+    else:
+        classifier = load_classifier(args.spec, runtime=args.runtime)
     model_load_s = time.perf_counter() - t0
     analyzer = Analyzer(options, classifier=classifier)
     t0 = time.perf_counter()
@@ -477,7 +487,7 @@ def render(results: dict[str, Any]) -> None:
 
 
 def _runtime_label(row: dict[str, Any]) -> str:
-    label = row["runtime"].replace("Classifier", "")
+    label = row["runtime"].replace("Classifier", "").replace("Fake", "none (floor)")
     return label + (" (TF blocked)" if row["block_tf"] else "")
 
 
@@ -591,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
     results["clips"] = []
     repeats = 2 if args.quick else args.repeats
     target = clips[0]
-    for runtime, block in (("auto", False), ("keras", False), ("auto", True)):
+    for runtime, block in (("auto", False), ("keras", False), ("auto", True), ("fake", True)):
         log(f"pipeline {target.stem}: runtime {runtime}{' (TF blocked)' if block else ''}")
         results["clips"].append(run_child(target, spec_path, runtime, repeats, block))
     for clip in clips[1:]:
