@@ -169,3 +169,27 @@ def test_inference_process_never_imports_tensorflow(tiny: dict) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.split("\n")[:2] == ["(2,)", "False False"]
+
+
+def test_threads_can_be_capped_for_workers_sharing_a_machine(tiny: dict, tmp_path: Path) -> None:
+    import shutil
+
+    from deepfake_analyzer.batch.jobs import AnalyzerFactory
+    from deepfake_analyzer.models.convert import with_litert_runtime
+    from deepfake_analyzer.models.litert_classifier import LiteRTClassifier
+    from deepfake_analyzer.options import AnalyzeOptions
+
+    classifier = LiteRTClassifier(tiny["f32"], tiny["spec"], num_threads=2)
+    assert classifier.with_threads(2) is classifier
+    single = classifier.with_threads(1)
+    assert single.num_threads == 1
+    crops = _crops(3)
+    np.testing.assert_allclose(single.predict(crops), classifier.predict(crops), atol=1e-6)
+
+    shutil.copy(tiny["f32"], tmp_path / "tiny.tflite")
+    spec_path = tmp_path / "tiny.spec.json"
+    with_litert_runtime(tiny["spec"], tmp_path / "tiny.tflite", "float32", 0.0).save(spec_path)
+    factory = AnalyzerFactory(AnalyzeOptions(model_path=str(spec_path)), classifier_threads=1)
+    analyzer = factory()
+    assert isinstance(analyzer.classifier, LiteRTClassifier)
+    assert analyzer.classifier.num_threads == 1

@@ -69,14 +69,30 @@ class AnalyzerLike(Protocol):
 
 @dataclass(frozen=True)
 class AnalyzerFactory:
-    """Builds one `Analyzer` per worker from options; picklable, so Ray can ship it."""
+    """Builds one `Analyzer` per worker from options; picklable, so Ray can ship it.
+
+    `classifier_threads` caps the LiteRT classifier's threads (None: every core this process
+    may use); the Ray engine sets it to the cores each worker reserves, so workers sharing a
+    machine do not oversubscribe it.
+    """
 
     options: AnalyzeOptions
+    classifier_threads: int | None = None
 
     def __call__(self) -> AnalyzerLike:
         from deepfake_analyzer.pipeline import Analyzer
 
-        return Analyzer(self.options)
+        if self.classifier_threads is None:
+            return Analyzer(self.options)
+        from deepfake_analyzer.models.litert_classifier import LiteRTClassifier
+        from deepfake_analyzer.models.loader import load_classifier
+
+        classifier = load_classifier(
+            self.options.model_path, self.options.trust_model, self.options.batch_size
+        )
+        if isinstance(classifier, LiteRTClassifier):
+            classifier = classifier.with_threads(self.classifier_threads)
+        return Analyzer(self.options, classifier=classifier)
 
 
 def worker_name() -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from deepfake_analyzer import errors
@@ -124,6 +124,9 @@ class RayEngine:
         ray = import_ray()
         started_here = self._connect(ray)
         actor_class = ray.remote(num_cpus=self.options.cpus_per_worker)(RayClipWorker)
+        if isinstance(factory, AnalyzerFactory) and factory.classifier_threads is None:
+            threads = max(1, int(self.options.cpus_per_worker))
+            factory = replace(factory, classifier_threads=threads)
         actors: list[Any] = []
         try:
             count = self._worker_count(ray, len(jobs))

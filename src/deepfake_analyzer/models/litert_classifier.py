@@ -123,6 +123,12 @@ class LiteRTClassifier:
     def name(self) -> str:
         return self.spec.name
 
+    def with_threads(self, num_threads: int) -> LiteRTClassifier:
+        """This classifier with another thread count (itself when unchanged)."""
+        if num_threads == self.num_threads:
+            return self
+        return LiteRTClassifier(self.path, self.spec, self.sha256, self.batch_size, num_threads)
+
     def _plan(self, batch: int) -> None:
         if batch == self._planned_batch:
             return
