@@ -68,10 +68,13 @@ def test_faceforensics_groups_pair_a_fake_with_its_sources(tmp_path: Path) -> No
           "original_sequences/youtube/c23/videos/003.mp4",
           "manipulated_sequences/Deepfakes/c23/videos/000_003.mp4",
           "manipulated_sequences/FaceSwap/c23/videos/003_000.mp4")  # fmt: skip
+    touch(tmp_path, "original_sequences/youtube/c23/videos/007.mp4")
     items = discover_labeled(tmp_path)
     fakes = [i for i in items if i.label == 1]
     assert {i.method for i in fakes} == {"Deepfakes", "FaceSwap"}
-    assert {i.group for i in fakes} == {"ffpp:000"}
+    groups = {i.path.name: i.group for i in items}
+    assert groups["000.mp4"] == groups["003.mp4"] == groups["000_003.mp4"] == "ffpp:000"
+    assert groups["003_000.mp4"] == "ffpp:000" and groups["007.mp4"] == "ffpp:007"
     assert all(i.dataset == "FaceForensics++" for i in items)
 
 

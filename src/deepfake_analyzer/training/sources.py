@@ -152,28 +152,39 @@ def _detect_ffpp(root: Path) -> bool:
 
 def _discover_ffpp(root: Path) -> list[LabeledItem]:
     """`original_sequences/<src>/<c>/videos/000.mp4` (real) and
-    `manipulated_sequences/<Method>/<c>/videos/000_003.mp4` (fake, target 000 with source 003).
+    `manipulated_sequences/<Method>/<c>/videos/000_003.mp4` (fake: target 000, source 003).
 
-    Group: the unordered pair of video ids, so a fake and both of its sources share a split.
-    Reals group by their own id, which joins every fake made from them (see `_ffpp_group`).
+    Group: the connected set of video ids linked by fakes (union-find over the pairs), so a
+    fake and both of the real videos it was made from always share a split.
     """
-    items = []
-    for path in _media_files(root / "original_sequences"):
-        items.append(_item(path, REAL, _ffpp_group(path.stem), "FaceForensics++", "real"))
+    reals = [(p, REAL, "real") for p in _media_files(root / "original_sequences")]
+    fakes = []
     manipulated = root / "manipulated_sequences"
     if manipulated.is_dir():
         for method_dir in sorted(p for p in manipulated.iterdir() if p.is_dir()):
-            for path in _media_files(method_dir):
-                group = _ffpp_group(path.stem)
-                items.append(_item(path, FAKE, group, "FaceForensics++", method_dir.name))
-    return items
+            fakes += [(p, FAKE, method_dir.name) for p in _media_files(method_dir)]
+    parent: dict[str, str] = {}
 
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
 
-def _ffpp_group(stem: str) -> str:
-    """FF++ ids: `000` or `000_003`. Both videos of a pair go to the lower id's group, and a
-    real video to its own id, so the pairs stay together in the common case."""
-    ids = sorted(re.findall(r"\d+", stem))
-    return "ffpp:" + (ids[0] if ids else stem)
+    def ids(path: Path) -> list[str]:
+        return re.findall(r"\d+", path.stem) or [path.stem]
+
+    for path, _, _ in reals + fakes:
+        first, *rest = ids(path)
+        for other in rest:
+            a, b = find(first), find(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return [
+        _item(path, label, "ffpp:" + find(ids(path)[0]), "FaceForensics++", method)
+        for path, label, method in reals + fakes
+    ]
 
 
 # DFDC ---------------------------------------------------------------------------------------
