@@ -113,3 +113,23 @@ def test_engine_registry_and_local_limits() -> None:
         create_engine("local", EngineOptions(address="auto"))
     with pytest.raises(UsageError):
         EngineOptions(workers=0)
+
+
+def test_an_interrupted_batch_still_writes_the_summary_of_what_is_done(
+    clip_folder: Path, tmp_path: Path, fake_factory: FakeAnalyzerFactory
+) -> None:
+    from deepfake_analyzer.batch.local import LocalEngine
+
+    class InterruptedAfterOne(LocalEngine):
+        def run(self, jobs, factory):  # type: ignore[no-untyped-def]
+            for count, outcome in enumerate(super().run(jobs, factory)):
+                if count == 1:
+                    raise KeyboardInterrupt
+                yield outcome
+
+    output = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_batch([clip_folder], output, InterruptedAfterOne(), fake_factory, formats=("json",))
+    assert [Path(r["path"]).name for r in _summary(output)] == ["a.mp4"]
+    resumed = run_batch([clip_folder], output, create_engine("local"), fake_factory, ("json",))
+    assert (resumed.analyzed, resumed.resumed) == (2, 1)

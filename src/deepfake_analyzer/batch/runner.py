@@ -3,6 +3,7 @@ write each clip's reports as it finishes and one summary table at the end."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -113,16 +114,19 @@ def run_batch(
     analyzed = 0
     video_s = 0.0
     failed = len(failed_rows)
-    for outcome in engine.run(todo, factory):
-        row = _write_outcome(outcome, output_dir, formats)
-        if row.verdict == "error":
-            failed += 1
-        else:
-            analyzed += 1
-            video_s += row.duration_s
-        report_done(row, worker=outcome.worker)
-
-    ordered = [rows_by_path[str(e.path)] for e in entries if str(e.path) in rows_by_path]
+    try:
+        for outcome in engine.run(todo, factory):
+            row = _write_outcome(outcome, output_dir, formats)
+            if row.verdict == "error":
+                failed += 1
+            else:
+                analyzed += 1
+                video_s += row.duration_s
+            report_done(row, worker=outcome.worker)
+    except BaseException:  # interrupted: the summary still lists what is done so far
+        _write_partial_summary(entries, rows_by_path, output_dir)
+        raise
+    ordered = _in_input_order(entries, rows_by_path)
     summary = write_batch_summary(ordered, output_dir, overwrite=True, formats=SUMMARY_FORMATS)
     return BatchResult(
         rows=tuple(ordered),
@@ -146,3 +150,19 @@ def _write_outcome(outcome: ClipOutcome, output_dir: Path, formats: Sequence[str
     except AnalyzerError as exc:
         return BatchRow.from_error(outcome.job.path, f"cannot write reports: {exc.message}")
     return BatchRow.from_report(outcome.report)
+
+
+def _in_input_order(entries: Sequence[SourceEntry], rows: dict[str, BatchRow]) -> list[BatchRow]:
+    return [rows[str(e.path)] for e in entries if str(e.path) in rows]
+
+
+def _write_partial_summary(
+    entries: Sequence[SourceEntry], rows: dict[str, BatchRow], output_dir: Path
+) -> None:
+    from deepfake_analyzer.errors import AnalyzerError
+
+    ordered = _in_input_order(entries, rows)
+    if not ordered:
+        return
+    with contextlib.suppress(AnalyzerError):  # the original error matters more
+        write_batch_summary(ordered, output_dir, overwrite=True, formats=SUMMARY_FORMATS)
