@@ -1,4 +1,4 @@
-"""Fake face detectors for the service tests, loaded by workers through `--detector-factory`.
+"""Fakes the service tests plug into workers through `--detector-factory` / `--classifier-factory`.
 
 They need neither MediaPipe nor TensorFlow, so a server using them starts in about a second.
 """
@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
 from deepfake_analyzer.faces.types import FaceDetection
+from deepfake_analyzer.models.fake_classifier import FakeClassifier
+
+LOAD_LOG_ENV = "DEEPFAKE_ANALYZER_TEST_LOAD_LOG"
+"""Where `counting_classifier` appends a line per model load (set by the test)."""
 
 SLOW_DELAY_S = 0.4
 
@@ -53,3 +58,10 @@ def crashing() -> CrashingDetector:
 def dying_on_load() -> CentreDetector:
     """Kills the worker while it loads its models (as a native crash in a model load would)."""
     os._exit(71)
+
+
+def counting_classifier() -> FakeClassifier:
+    """The fake classifier, logging each load (one line per call, with the process id)."""
+    with Path(os.environ[LOAD_LOG_ENV]).open("a") as log:
+        log.write(f"{os.getpid()}\n")
+    return FakeClassifier()

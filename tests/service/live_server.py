@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 
 FAKE_CLASSIFIER = "deepfake_analyzer.models.fake_classifier:FakeClassifier"
-SLOW_DETECTOR = "fake_detectors:slow"
-FAST_DETECTOR = "fake_detectors:fast"
-CRASHING_DETECTOR = "fake_detectors:crashing"
+SLOW_DETECTOR = "fakes:slow"
+FAST_DETECTOR = "fakes:fast"
+CRASHING_DETECTOR = "fakes:crashing"
+COUNTING_CLASSIFIER = "fakes:counting_classifier"
 TOKEN = "s3cret-token"
 """The token of the `token_server` fixture."""
 HERE = Path(__file__).resolve().parent

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakes import LOAD_LOG_ENV
 from live_server import (
+    COUNTING_CLASSIFIER,
     CRASHING_DETECTOR,
     FAST_DETECTOR,
     SLOW_DETECTOR,
@@ -47,7 +49,16 @@ def test_restart_after_sigkill_loses_no_job(tmp_path: Path, face_video: Path) ->
     assert _statuses(data_dir) == {running: "running", queued: "queued"}
     assert wait_gone(workers), "a worker outlived its SIGKILLed server"
 
-    second = Server(data_dir, "--detector-factory", FAST_DETECTOR)
+    loads = tmp_path / "loads.txt"
+    second = Server(
+        data_dir,
+        "--detector-factory",
+        FAST_DETECTOR,
+        "--classifier-factory",
+        COUNTING_CLASSIFIER,
+        fake_classifier=False,
+        env={LOAD_LOG_ENV: str(loads)},
+    )
     try:
         second.wait_ready()
         workers = second.children()
@@ -58,6 +69,7 @@ def test_restart_after_sigkill_loses_no_job(tmp_path: Path, face_video: Path) ->
         assert later["status"] == "done", later
         assert later["attempts"] == 1
         assert not list((data_dir / "uploads").iterdir())
+        assert len(loads.read_text().split()) == 1, "the model was loaded more than once"
     finally:
         second.stop()
     assert second.process.returncode in (0, -15), second.log()  # uvicorn re-raises SIGTERM
@@ -101,7 +113,7 @@ def _wait_health_error(server: Server) -> dict:
             "cannot load factory 'no_such_module:make'",
         ),
         (
-            ["--detector-factory", "fake_detectors:dying_on_load", "--classifier-factory", FAKE],
+            ["--detector-factory", "fakes:dying_on_load", "--classifier-factory", FAKE],
             "a worker died 3 times while loading them (exit code 71)",
         ),
     ],

@@ -15,6 +15,7 @@ from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.service.core import job_options
 from deepfake_analyzer.service.settings import TOKEN_ENV, ServiceSettings, is_loopback_host
+from deepfake_analyzer.service.workers import threads_per_worker
 
 
 def test_defaults_are_loopback_500_mb_and_no_token(tmp_path: Path, monkeypatch) -> None:
@@ -109,3 +110,9 @@ def test_serve_refuses_to_start_without_a_model(tmp_path: Path, monkeypatch, cap
     assert "no default model is installed" in capsys.readouterr().err
     assert main(["serve", "--data-dir", str(tmp_path / "d"), "--model", "/no/such.keras"]) == 2
     assert "check the --model path" in capsys.readouterr().err
+
+
+def test_workers_share_the_cpus() -> None:
+    assert threads_per_worker(1, cpus=8) is None
+    assert threads_per_worker(2, cpus=8) == 4
+    assert threads_per_worker(4, cpus=2) == 1

@@ -12,7 +12,12 @@ from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.service.jobs import Job, JobStore, is_job_id, new_job_id
 from deepfake_analyzer.service.settings import JOB_OPTION_NAMES, ServiceSettings
 from deepfake_analyzer.service.uploads import StoredUpload
-from deepfake_analyzer.service.workers import PoolStatus, WorkerConfig, WorkerPool
+from deepfake_analyzer.service.workers import (
+    PoolStatus,
+    WorkerConfig,
+    WorkerPool,
+    threads_per_worker,
+)
 
 log = logging.getLogger("deepfake_analyzer.service")
 
@@ -41,6 +46,7 @@ class AnalysisService:
             base_options=settings.base_options.to_dict(),
             classifier_factory=settings.classifier_factory,
             detector_factory=settings.detector_factory,
+            threads=threads_per_worker(settings.workers),
         )
         self.pool = WorkerPool(
             self.store,

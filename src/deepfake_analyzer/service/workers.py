@@ -44,6 +44,8 @@ class WorkerConfig:
     base_options: dict[str, Any]
     classifier_factory: str | None = None
     detector_factory: str | None = None
+    threads: int | None = None
+    """CPU threads each worker's numeric libraries may use (None: their default, all cores)."""
 
 
 @dataclass(frozen=True)
@@ -292,6 +294,8 @@ def worker_main(index: int, config: WorkerConfig, inbox: Any, outbox: Any, paren
     """Entry point of a worker process: load the models once, then analyze tickets."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _exit_with_parent(parent_pid)
+    if config.threads is not None:
+        _limit_threads(config.threads)
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s:     worker %(process)d %(message)s"
     )
@@ -313,6 +317,26 @@ def worker_main(index: int, config: WorkerConfig, inbox: Any, outbox: Any, paren
     outbox.close()
     outbox.join_thread()  # every message is delivered; skip the slow interpreter teardown
     os._exit(0)
+
+
+def threads_per_worker(workers: int, cpus: int | None = None) -> int | None:
+    """Share the CPUs between workers so they do not oversubscribe them (None for one worker)."""
+    if workers <= 1:
+        return None
+    return max(1, (cpus or os.cpu_count() or 1) // workers)
+
+
+def _limit_threads(threads: int) -> None:
+    """Cap TensorFlow / OpenMP / OpenCV threads in this process, unless the user set them."""
+    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(name, str(threads))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    try:
+        import cv2
+
+        cv2.setNumThreads(threads)
+    except ImportError:  # pragma: no cover - cv2 ships with mediapipe
+        pass
 
 
 def _exit_with_parent(parent_pid: int) -> None:
