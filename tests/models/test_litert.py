@@ -148,6 +148,13 @@ def test_convert_spec_records_the_copy_and_the_loader_prefers_it(
     assert isinstance(keras_runtime, KerasClassifier)
     np.testing.assert_allclose(fast.predict(crops), keras_runtime.predict(crops), atol=1e-5)
 
+    assert entry["source_weights_sha256"] == spec.weights_sha256
+    retrained = replace(spec, weights_sha256="0" * 64)  # new weights, old runtime_files
+    retrained.save(spec_path)
+    with pytest.raises(ModelError, match="converted from other weights"):
+        load_classifier(spec_path)
+    spec.save(spec_path)
+
     (tmp_path / "tiny.tflite").write_bytes((tmp_path / "tiny.tflite").read_bytes() + b"\0")
     with pytest.raises(ModelError, match="sha256"):
         load_classifier(spec_path)

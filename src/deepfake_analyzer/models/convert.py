@@ -78,11 +78,21 @@ def pick_weights_dtype(model: keras.Model) -> WeightsDtype:
     return "float32" if params * 4 + (1 << 20) <= MAX_FILE_BYTES else "float16"
 
 
-def runtime_entry(tflite_path: Path, weights_dtype: WeightsDtype, max_abs_diff: float) -> dict:
-    """The `runtime_files["litert"]` entry for a converted file."""
+def runtime_entry(
+    tflite_path: Path,
+    weights_dtype: WeightsDtype,
+    max_abs_diff: float,
+    source_weights_sha256: str = "",
+) -> dict:
+    """The `runtime_files["litert"]` entry for a converted file.
+
+    `source_weights_sha256` is the Keras weights' hash it was converted from: the loader
+    refuses a copy whose source no longer matches the spec's weights (a stale conversion).
+    """
     return {
         "file": Path(tflite_path).name,
         "sha256": sha256_of(tflite_path),
+        "source_weights_sha256": source_weights_sha256,
         "weights_dtype": weights_dtype,
         "max_abs_diff_vs_keras": float(max_abs_diff),
     }
@@ -93,7 +103,9 @@ def with_litert_runtime(
 ) -> ModelSpec:
     """A copy of `spec` whose `runtime_files` names `tflite_path` (relative) and its hash."""
     files = dict(spec.runtime_files)
-    files[LITERT_RUNTIME] = runtime_entry(tflite_path, weights_dtype, max_abs_diff)
+    files[LITERT_RUNTIME] = runtime_entry(
+        tflite_path, weights_dtype, max_abs_diff, spec.weights_sha256
+    )
     return replace(spec, runtime_files=files)
 
 

@@ -187,7 +187,15 @@ def load_litert(
         raise ModelError(f"the model spec {spec.name!r} names no LiteRT file (runtime_files)")
     if not path.is_file():
         raise ModelError("LiteRT file named by the spec's runtime_files not found", path)
-    expected = str(spec.runtime_files[LITERT_RUNTIME].get("sha256", "")).lower()
+    entry = spec.runtime_files[LITERT_RUNTIME]
+    source = str(entry.get("source_weights_sha256", "")).lower()
+    if source and spec.weights_sha256 and source != spec.weights_sha256.lower():
+        raise ModelError(
+            "the LiteRT copy was converted from other weights than the spec's: re-run the "
+            "conversion (scripts/convert_default_model.py), or remove runtime_files from the spec",
+            path,
+        )
+    expected = str(entry.get("sha256", "")).lower()
     classifier = LiteRTClassifier(path, spec, batch_size=batch_size, num_threads=num_threads)
     if expected and classifier.runtime_sha256 != expected:
         raise ModelError(
