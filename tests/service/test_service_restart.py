@@ -48,6 +48,10 @@ def test_restart_after_sigkill_loses_no_job(tmp_path: Path, face_video: Path) ->
         first.kill()
     assert _statuses(data_dir) == {running: "running", queued: "queued"}
     assert wait_gone(workers), "a worker outlived its SIGKILLed server"
+    orphans = [data_dir / "uploads" / f"{'a' * 32}.mp4", data_dir / "uploads" / f"{'b' * 32}.part"]
+    for orphan in orphans:  # uploads cut off by the kill, before their job was stored
+        orphan.write_bytes(b"x")
+    (data_dir / "jobs" / ("c" * 32)).mkdir()
 
     loads = tmp_path / "loads.txt"
     second = Server(
@@ -62,6 +66,8 @@ def test_restart_after_sigkill_loses_no_job(tmp_path: Path, face_video: Path) ->
     try:
         second.wait_ready()
         workers = second.children()
+        assert not any(orphan.exists() for orphan in orphans)
+        assert not (data_dir / "jobs" / ("c" * 32)).exists()
         rerun = second.wait_finished(running)
         assert rerun["status"] == "done", rerun
         assert rerun["attempts"] == 2

@@ -62,8 +62,7 @@ class AnalysisService:
         requeued = self.store.recover()
         if requeued:
             log.info("re-running %d job(s) interrupted by the last stop", len(requeued))
-        for partial in self.settings.uploads_dir.glob("*.part"):
-            partial.unlink(missing_ok=True)
+        self._remove_orphans()
         self.prune()
         self.pool.start()
 
@@ -123,6 +122,19 @@ class AnalysisService:
         """Delete the oldest finished jobs beyond `settings.keep_jobs`, with their files."""
         for job in self.store.prune(self.settings.keep_jobs):
             self._remove_files(job)
+
+    def _remove_orphans(self) -> None:
+        """Files no job owns: uploads cut off by a stop, results of jobs deleted meanwhile."""
+        known = {job.id: job for job in self.store.list_recent(limit=-1)}
+        for path in self.settings.uploads_dir.iterdir():
+            if not path.is_file():
+                continue
+            job = known.get(path.name.split(".", 1)[0])
+            if job is None or job.finished or path.name != job.media_name:
+                path.unlink(missing_ok=True)
+        for path in self.settings.jobs_dir.iterdir():
+            if path.name not in known:
+                shutil.rmtree(path, ignore_errors=True)
 
     def _remove_files(self, job: Job) -> None:
         (self.settings.uploads_dir / job.media_name).unlink(missing_ok=True)
