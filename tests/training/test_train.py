@@ -28,6 +28,7 @@ from deepfake_analyzer.training.train import (
     StopRequest,
     TrainConfig,
     TrainRequest,
+    export_checkpoint,
     learning_rate_at,
     learning_rate_at_time,
     roc_auc,
@@ -183,6 +184,14 @@ def test_tiny_end_to_end_train_export_load_and_resume(tmp_path: Path) -> None:
     spec = json.loads(spec_path.read_text())
     assert spec["input_size"] == 72 and spec["weights_sha256"] and spec["training"]["steps"] == 2
     assert (tmp_path / "cache" / "heldout.json").is_file()
+
+    again_request = replace(request, output_dir=tmp_path / "again", run_name="out")
+    again = export_checkpoint(again_request, events.append)
+    from deepfake_analyzer.models.f16_weights import read_weights_f16
+
+    _, exported = read_weights_f16(spec_path.parent / spec["weights_file"])
+    _, reexported = read_weights_f16(again.parent / spec["weights_file"])
+    assert all(np.array_equal(a, b) for a, b in zip(exported, reexported, strict=True))
 
     from deepfake_analyzer.models.loader import load_classifier
 
