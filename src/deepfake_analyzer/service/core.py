@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import shutil
 from pathlib import Path
@@ -152,8 +153,6 @@ def job_options(fields: dict[str, str], base: AnalyzeOptions) -> dict[str, Any]:
         if not value:
             continue
         if name not in JOB_OPTION_NAMES:
-            import difflib
-
             hint = difflib.get_close_matches(name, JOB_OPTION_NAMES, n=1)
             raise UsageError(
                 f"unknown option {name!r}"

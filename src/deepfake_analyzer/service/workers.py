@@ -294,6 +294,7 @@ def worker_main(index: int, config: WorkerConfig, inbox: Any, outbox: Any, paren
     """Entry point of a worker process: load the models once, then analyze tickets."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _exit_with_parent(parent_pid)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up notes out
     if config.threads is not None:
         _limit_threads(config.threads)
     logging.basicConfig(
