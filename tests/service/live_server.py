@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 
 FAKE_CLASSIFIER = "deepfake_analyzer.models.fake_classifier:FakeClassifier"
-SLOW_DETECTOR = "fakes:slow"
-FAST_DETECTOR = "fakes:fast"
-CRASHING_DETECTOR = "fakes:crashing"
-COUNTING_CLASSIFIER = "fakes:counting_classifier"
+SLOW_DETECTOR = "service_fakes:slow"
+FAST_DETECTOR = "service_fakes:fast"
+CRASHING_DETECTOR = "service_fakes:crashing"
+COUNTING_CLASSIFIER = "service_fakes:counting_classifier"
 TOKEN = "s3cret-token"
 """The token of the `token_server` fixture."""
 HERE = Path(__file__).resolve().parent

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fakes import LOAD_LOG_ENV
 from live_server import (
     COUNTING_CLASSIFIER,
     CRASHING_DETECTOR,
@@ -20,6 +19,7 @@ from live_server import (
 from live_server import (
     FAKE_CLASSIFIER as FAKE,
 )
+from service_fakes import LOAD_LOG_ENV
 
 from deepfake_analyzer.service.jobs import MAX_ATTEMPTS
 
@@ -119,7 +119,7 @@ def _wait_health_error(server: Server) -> dict:
             "cannot load factory 'no_such_module:make'",
         ),
         (
-            ["--detector-factory", "fakes:dying_on_load", "--classifier-factory", FAKE],
+            ["--detector-factory", "service_fakes:dying_on_load", "--classifier-factory", FAKE],
             "a worker died 3 times while loading them (exit code 71)",
         ),
     ],
