@@ -82,11 +82,28 @@ def _random_xception(spec_path: Path, input_size: int) -> None:
     keras.utils.set_random_seed(0)
     model = build_xception(input_size)
     rng = np.random.default_rng(0)
-    for layer in model.layers:  # spread outputs over (0, 1): agreement then means something
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, layer.moving_variance.shape))
+    # Random weights make activations fade layer by layer, so every crop scores the same and
+    # "same scores" between runtimes would check nothing. Set batch-norm statistics from one
+    # batch of crops (momentum 0, one training-mode pass) so features vary, then scale the
+    # head so logits spread (std ~2) over these crops.
+    from deepfake_analyzer.models.convert import agreement_crops
+
+    probe = np.concatenate([face_crops(input_size, 8), agreement_crops(input_size, 8)])
+    probe = probe.astype(np.float32) / 255.0
+    norms = [la for la in model.layers if isinstance(la, keras.layers.BatchNormalization)]
+    momenta = [la.momentum for la in norms]
+    for layer in norms:
+        layer.momentum = 0.0
+    model(probe, training=True)
+    for layer, momentum in zip(norms, momenta, strict=True):
+        layer.momentum = momentum
     head = model.get_layer(HEAD_DENSE_NAME)
-    head.kernel.assign(head.kernel.numpy() * 50.0)
+    feats = np.asarray(keras.Model(model.input, head.input)(probe, training=False), np.float64)
+    direction = rng.standard_normal((feats.shape[1], 1)) / np.sqrt(feats.shape[1])
+    logits = (feats - feats.mean(axis=0)) @ direction
+    kernel = direction * (2.0 / max(float(logits.std()), 1e-12))
+    head.kernel.assign(kernel.astype(np.float32))
+    head.bias.assign(np.array([-float((feats.mean(axis=0) @ kernel)[0])], np.float32))
     spec_path.parent.mkdir(parents=True, exist_ok=True)
     weights = save_weights_f16(model, spec_path.with_name("random_xception.npz"))
     spec = ModelSpec(

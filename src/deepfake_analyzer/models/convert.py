@@ -28,8 +28,13 @@ WeightsDtype = Literal["float32", "float16"]
 MAX_FILE_BYTES = 50 * 1024 * 1024
 """The budget for one shipped file."""
 
-AGREEMENT_TOLERANCE = 1e-3
-"""Largest probability difference between Keras and LiteRT that still counts as the same scores."""
+AGREEMENT_TOLERANCE = 2e-3
+"""Largest probability difference between Keras and LiteRT that still counts as the same scores.
+
+Float32 copies agree to ~1e-6. Float16 copies differ by up to ~1e-3: the converter folds batch
+norm into the convolution kernels and then rounds the folded kernels to float16, while Keras
+multiplies float16-rounded kernels by float32 batch-norm scales. A broken conversion (weights
+lost, wrong scaling) differs by 0.1 or more."""
 
 
 def convert_to_tflite(
