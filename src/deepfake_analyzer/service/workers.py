@@ -358,18 +358,24 @@ class _JobRunner:
     def __init__(self, config: WorkerConfig) -> None:
         from deepfake_analyzer.pipeline import Analyzer
 
-        self.base_options = AnalyzeOptions.from_mapping(config.base_options)
-        classifier = (
-            load_factory(config.classifier_factory)() if config.classifier_factory else None
-        )
+        self.base_options = options = AnalyzeOptions.from_mapping(config.base_options)
+        # the one model load of this worker: every job reuses this classifier
+        if config.classifier_factory:
+            classifier = load_factory(config.classifier_factory)()
+        else:
+            from deepfake_analyzer.models.loader import load_classifier
+
+            classifier = load_classifier(
+                options.model_path, options.trust_model, options.batch_size
+            )
+        with_threads = getattr(classifier, "with_threads", None)  # LiteRT: share the CPUs
+        if config.threads is not None and with_threads is not None:
+            classifier = with_threads(config.threads)
         self._fixed_detector = (
             load_factory(config.detector_factory)() if config.detector_factory else None
         )
         self._analyzer_type = Analyzer
-        self.base = Analyzer(
-            self.base_options, classifier=classifier, detector=self._fixed_detector
-        )
-        self.classifier = self.base.classifier  # the one model load of this worker
+        self.classifier = classifier
         self._detectors: dict[tuple[float, int], Any] = {}
         self._detector_for(self.base_options)
 
