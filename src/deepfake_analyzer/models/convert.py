@@ -140,12 +140,14 @@ def convert_spec(
     spec_path: Path | str,
     weights_dtype: WeightsDtype | None = None,
     tolerance: float = AGREEMENT_TOLERANCE,
+    max_bytes: int | None = MAX_FILE_BYTES,
 ) -> tuple[ModelSpec, float]:
     """Convert the Keras model a `.spec.json` describes to `<stem>.tflite` beside it.
 
     Checks that both runtimes give the same probabilities (within `tolerance`) on a few crops,
     then rewrites the spec with `runtime_files["litert"]`. Returns the new spec and the largest
-    difference seen. `weights_dtype=None` picks float32 when it fits the budget, else float16.
+    difference seen. `weights_dtype=None` picks float32 when it fits the budget, else float16;
+    `max_bytes=None` allows a float32 copy over the budget (a local copy, not for shipping).
     """
     from deepfake_analyzer.models.litert_classifier import LiteRTClassifier
     from deepfake_analyzer.models.loader import load_from_spec
@@ -156,7 +158,9 @@ def convert_spec(
     model = keras_classifier.model
     dtype = weights_dtype or pick_weights_dtype(model)
     stem = spec_path.name[: -len(SPEC_SUFFIX)]
-    tflite_path = convert_to_tflite(model, spec_path.with_name(stem + ".tflite"), dtype)
+    tflite_path = convert_to_tflite(
+        model, spec_path.with_name(stem + ".tflite"), dtype, max_bytes=max_bytes
+    )
     crops = agreement_crops(keras_classifier.spec.input_size)
     litert = LiteRTClassifier(tflite_path, keras_classifier.spec, keras_classifier.sha256)
     diff = max_abs_difference(keras_classifier.predict(crops), litert.predict(crops))
