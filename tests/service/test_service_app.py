@@ -34,7 +34,7 @@ def test_an_unexpected_error_is_a_json_500_without_traceback(tmp_path: Path) -> 
         "message": "internal server error; the server log has the details",
     }
     assert "secret" not in response.text
-    app.state.service.store.close()
+    app.state.service.close()
 
 
 def test_method_not_allowed_is_json(tmp_path: Path) -> None:
@@ -42,4 +42,4 @@ def test_method_not_allowed_is_json(tmp_path: Path) -> None:
     response = _request(app, "PUT", "/api/v1/analyses")
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
-    app.state.service.store.close()
+    app.state.service.close()

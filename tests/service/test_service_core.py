@@ -16,7 +16,7 @@ from deepfake_analyzer.service.uploads import StoredUpload
 def service(tmp_path: Path) -> AnalysisService:
     made = AnalysisService(ServiceSettings(data_dir=tmp_path / "data", keep_jobs=2))
     yield made
-    made.store.close()
+    made.close()
 
 
 def _submit(service: AnalysisService, **fields: str) -> str:
@@ -71,3 +71,8 @@ def test_an_unwritable_data_dir_is_a_usage_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(UsageError, match="writable --data-dir"):
         AnalysisService(ServiceSettings(data_dir=blocker / "data"))
+
+
+def test_one_server_per_data_dir(service: AnalysisService) -> None:
+    with pytest.raises(UsageError, match="another deepfake-analyzer server is using"):
+        AnalysisService(ServiceSettings(data_dir=service.settings.data_dir))

@@ -6,7 +6,7 @@ import difflib
 import logging
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.options import AnalyzeOptions
@@ -42,6 +42,7 @@ class AnalysisService:
                     f"cannot create the data folder {directory} ({exc.strerror}); "
                     "pass a writable --data-dir"
                 ) from None
+        self._lock = _lock_data_dir(settings.data_dir)
         self.store = JobStore(settings.database_path)
         config = WorkerConfig(
             base_options=settings.base_options.to_dict(),
@@ -69,7 +70,12 @@ class AnalysisService:
 
     def stop(self) -> None:
         self.pool.stop()
+        self.close()
+
+    def close(self) -> None:
+        """Close the job store and let another server use the data folder."""
         self.store.close()
+        self._lock.close()
 
     def new_upload_stem(self) -> tuple[str, Path]:
         """A fresh job id and the path stem its upload is streamed to."""
@@ -140,6 +146,24 @@ class AnalysisService:
     def _remove_files(self, job: Job) -> None:
         (self.settings.uploads_dir / job.media_name).unlink(missing_ok=True)
         shutil.rmtree(self.settings.jobs_dir / job.id, ignore_errors=True)
+
+
+def _lock_data_dir(data_dir: Path) -> IO[str]:
+    """Hold an exclusive lock on the data folder: one server per folder, or recovery breaks."""
+    handle = (data_dir / "server.lock").open("w")
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        return handle
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise UsageError(
+            f"another deepfake-analyzer server is using {data_dir}; stop it or pass another "
+            "--data-dir"
+        ) from None
+    return handle
 
 
 def job_options(fields: dict[str, str], base: AnalyzeOptions) -> dict[str, Any]:
