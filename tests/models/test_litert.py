@@ -200,3 +200,27 @@ def test_threads_can_be_capped_for_workers_sharing_a_machine(tiny: dict, tmp_pat
     analyzer = factory()
     assert isinstance(analyzer.classifier, LiteRTClassifier)
     assert analyzer.classifier.num_threads == 1
+
+
+@pytest.mark.real_models
+def test_the_shipped_litert_copy_agrees_with_the_keras_model() -> None:
+    from deepfake_analyzer import paths
+    from deepfake_analyzer.models.convert import (
+        AGREEMENT_TOLERANCE,
+        MAX_FILE_BYTES,
+        agreement_crops,
+    )
+    from deepfake_analyzer.models.litert_classifier import LiteRTClassifier, litert_file
+    from deepfake_analyzer.models.loader import load_classifier
+
+    spec_path = paths.DEFAULT_CLASSIFIER_SPEC
+    if not spec_path.is_file() or "litert" not in ModelSpec.load(spec_path).runtime_files:
+        pytest.skip("no converted default model (scripts/convert_default_model.py)")
+    spec = ModelSpec.load(spec_path)
+    assert litert_file(spec, spec_path.parent).stat().st_size <= MAX_FILE_BYTES
+    fast = load_classifier(None)
+    assert isinstance(fast, LiteRTClassifier), "the default runtime is LiteRT"
+    keras_runtime = load_classifier(None, runtime="keras")
+    crops = agreement_crops(spec.input_size)
+    diff = np.max(np.abs(fast.predict(crops) - keras_runtime.predict(crops)))
+    assert diff <= AGREEMENT_TOLERANCE

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 WeightsDtype = Literal["float32", "float16"]
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = 50 * 1000 * 1000
 """The budget for one shipped file."""
 
 AGREEMENT_TOLERANCE = 2e-3
@@ -70,7 +70,7 @@ def convert_to_tflite(
         hint = " with float16 weights" if weights_dtype == "float32" else ""
         raise ModelError(
             f"the converted model is {len(data) / 1e6:.1f} MB, over the "
-            f"{max_bytes / 2**20:.0f} MiB per-file budget; convert{hint or ' a smaller model'}",
+            f"{max_bytes / 1e6:.0f} MB per-file budget; convert{hint or ' a smaller model'}",
             out_path,
         )
     _atomic_write_bytes(out_path, data)
