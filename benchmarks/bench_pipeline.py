@@ -49,12 +49,17 @@ TARGET_CLIP = "1080p_1face_10s"
 # --- the model under test -------------------------------------------------------------------
 
 
-def prepare_model(cache: Path, input_size: int, log: Any) -> tuple[Path, str]:
-    """A spec (with a LiteRT copy in runtime_files) in the cache; returns (spec path, label)."""
+def prepare_model(
+    cache: Path, input_size: int, log: Any, default: Path | None = None
+) -> tuple[Path, str]:
+    """A spec (with a LiteRT copy in runtime_files) in the cache; returns (spec path, label).
+
+    Uses the shipped model (`default`: its spec) when installed, else a random stand-in.
+    """
     from deepfake_analyzer import paths
     from deepfake_analyzer.models.spec import ModelSpec
 
-    default = paths.DEFAULT_CLASSIFIER_SPEC
+    default = default or paths.DEFAULT_CLASSIFIER_SPEC
     if default.is_file():
         spec = ModelSpec.load(default)
         if (default.parent / spec.weights_file).is_file():
@@ -114,19 +119,25 @@ def _random_xception(spec_path: Path, input_size: int) -> None:
 
 def _with_litert_copy(spec_path: Path, folder: Path, log: Any) -> Path:
     """A spec in `folder` whose runtime_files name float16 and float32 LiteRT copies."""
+    from dataclasses import replace
+
     from deepfake_analyzer.models.convert import (
         agreement_crops,
         convert_to_tflite,
         max_abs_difference,
         with_litert_runtime,
     )
+    from deepfake_analyzer.models.litert_classifier import litert_file
     from deepfake_analyzer.models.spec import ModelSpec
 
-    spec = ModelSpec.load(spec_path)
+    spec = replace(ModelSpec.load(spec_path), runtime_files={})
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / spec_path.name
-    if target.is_file() and ModelSpec.load(target).runtime_files.get("litert"):
-        return target
+    if target.is_file():
+        cached = ModelSpec.load(target)
+        copy = litert_file(cached, folder)
+        if copy is not None and copy.is_file() and cached.weights_sha256 == spec.weights_sha256:
+            return target
     if spec_path.parent != folder:
         shutil.copy(spec_path.parent / spec.weights_file, folder / spec.weights_file)
         spec.save(target)
