@@ -592,6 +592,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--input-size", type=int, default=299, help="for the random stand-in")
+    parser.add_argument(
+        "--model", type=Path, help="a .spec.json to benchmark (default: the shipped model)"
+    )
     parser.add_argument("--quick", action="store_true", help="one clip, fewer rounds")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved runtime rounds")
     parser.add_argument("--batch", type=int, default=16, help="crops per classifier batch")
@@ -630,7 +633,9 @@ def main(argv: list[str] | None = None) -> int:
         clips.append(sc.make_clip(recipe, args.cache_dir / "clips"))
     if not args.quick:
         clips += sorted(paths.SAMPLE_MEDIA_DIR.glob("*.mp4"))
-    spec_path, model_label = prepare_model(args.cache_dir, args.input_size, log)
+    if args.model is not None and not args.model.is_file():
+        raise SystemExit(f"--model {args.model}: no such spec file")
+    spec_path, model_label = prepare_model(args.cache_dir, args.input_size, log, args.model)
     results: dict[str, Any] = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
