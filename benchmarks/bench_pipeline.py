@@ -64,7 +64,7 @@ def prepare_model(
         spec = ModelSpec.load(default)
         if (default.parent / spec.weights_file).is_file():
             folder = cache / f"model-{spec.weights_sha256[:12] or 'default'}"
-            return _with_litert_copy(default, folder, log), f"default model {spec.name!r}"
+            return _with_litert_copy(default, folder, log), f"model {spec.name!r} ({default})"
     folder = cache / f"random-xception-{input_size}"
     spec_path = folder / "random_xception.spec.json"
     if not spec_path.is_file():
