@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import nullcontext
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from deepfake_analyzer.cli.arguments import (
+    add_analysis_arguments,
+    options_from_args,
+    parse_formats,
+)
 from deepfake_analyzer.errors import (
     EXIT_INPUT_FAILED,
     EXIT_OK,
@@ -22,11 +26,9 @@ from deepfake_analyzer.errors import (
     UsageError,
 )
 from deepfake_analyzer.events import FileFinished, FileStarted, NullHook, ProgressHook
-from deepfake_analyzer.options import OPTION_BOUNDS, AnalyzeOptions
 
 DEFAULT_OUTPUT_DIR = "deepfake-reports"
 VERDICT_RANK = {"no-face": 0, "real": 0, "suspicious": 1, "fake": 2}
-_DEFAULTS = {f.name: f.default for f in fields(AnalyzeOptions)}
 
 
 def register(subparsers: Any) -> None:
@@ -58,109 +60,8 @@ def register(subparsers: Any) -> None:
         choices=("suspicious", "fake"),
         help="exit with 3 when any input reaches this verdict (or worse)",
     )
-    sampling = parser.add_argument_group("sampling")
-    sampling.add_argument(
-        "--fps",
-        type=_bounded(float, "fps"),
-        default=_DEFAULTS["fps"],
-        help="frames per second to sample from videos (default: %(default)s)",
-    )
-    sampling.add_argument("--every-frame", action="store_true", help="analyze every frame")
-    sampling.add_argument(
-        "--max-frames",
-        type=_bounded(int, "max_frames"),
-        default=_DEFAULTS["max_frames"],
-        help="at most this many frames per video (default: %(default)s)",
-    )
-    sampling.add_argument(
-        "--start",
-        type=_bounded(float, "start_s"),
-        default=0.0,
-        metavar="SECONDS",
-        help="start time in the video",
-    )
-    sampling.add_argument(
-        "--end",
-        type=_bounded(float, "start_s"),
-        default=None,
-        metavar="SECONDS",
-        help="end time in the video",
-    )
-    faces = parser.add_argument_group("faces")
-    faces.add_argument(
-        "--detector",
-        choices=("auto", "short", "full"),
-        default=_DEFAULTS["detector"],
-        help="BlazeFace short range, full range (small/distant faces), or auto (default)",
-    )
-    faces.add_argument(
-        "--min-face",
-        type=_bounded(int, "min_face"),
-        default=_DEFAULTS["min_face"],
-        metavar="PX",
-        help="ignore faces narrower than this (default: %(default)s)",
-    )
-    faces.add_argument(
-        "--min-confidence",
-        type=_bounded(float, "min_confidence"),
-        default=_DEFAULTS["min_confidence"],
-        help="detector confidence threshold (default: %(default)s)",
-    )
-    model = parser.add_argument_group("model")
-    model.add_argument("--model", metavar="PATH", help="a .keras/.h5 model or a .spec.json")
-    model.add_argument(
-        "--trust-model",
-        action="store_true",
-        help="allow a model that contains code (Lambda layers, custom objects)",
-    )
-    model.add_argument(
-        "--batch-size",
-        type=_bounded(int, "batch_size"),
-        default=_DEFAULTS["batch_size"],
-        help="face crops per classifier batch (default: %(default)s)",
-    )
-    model.add_argument(
-        "--explain", action="store_true", help="Grad-CAM heatmaps for the report's crops"
-    )
-    model.add_argument(
-        "--max-image-pixels",
-        type=_bounded(int, "max_image_pixels"),
-        default=_DEFAULTS["max_image_pixels"],
-        help="refuse images above this many pixels (default: %(default)s)",
-    )
+    add_analysis_arguments(parser)
     parser.set_defaults(handler=run)
-
-
-def _bounded(kind: type, name: str) -> Any:
-    low, high = OPTION_BOUNDS[name]
-
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}")
-        return value
-
-    return parse
-
-
-def options_from_args(args: argparse.Namespace) -> AnalyzeOptions:
-    return AnalyzeOptions(
-        fps=None if args.every_frame else args.fps,
-        max_frames=args.max_frames,
-        start_s=args.start,
-        end_s=args.end,
-        detector=args.detector,
-        min_face=args.min_face,
-        min_confidence=args.min_confidence,
-        batch_size=args.batch_size,
-        model_path=args.model,
-        trust_model=args.trust_model,
-        explain=args.explain,
-        max_image_pixels=args.max_image_pixels,
-    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -171,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from deepfake_analyzer.report.json_report import report_to_json
 
     options = options_from_args(args)
-    formats = _parse_formats(args.format)
+    formats = parse_formats(args.format)
     output_dir = Path(args.output or DEFAULT_OUTPUT_DIR)
     files = _collect_inputs(args.paths)
     if args.json and len(files) > 1:
@@ -284,11 +185,3 @@ def _collect_inputs(paths: list[str]) -> list[tuple[Path, str | None]]:
                 raise
             files.append((Path(text), exc.message))
     return files
-
-
-def _parse_formats(text: str) -> tuple[str, ...]:
-    formats = tuple(part.strip().lower() for part in text.split(",") if part.strip())
-    unknown = sorted(set(formats) - {"json", "csv", "html"})
-    if unknown or not formats:
-        raise UsageError(f"--format takes json, csv and/or html, not {','.join(unknown) or text!r}")
-    return formats

@@ -9,28 +9,19 @@ batch-summary.csv / .json. Exit codes: 0 all clips done; 1 some clips failed; 2 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from deepfake_analyzer.errors import EXIT_INPUT_FAILED, EXIT_OK, UsageError
-from deepfake_analyzer.options import OPTION_BOUNDS, AnalyzeOptions
+from deepfake_analyzer.cli.arguments import (
+    add_analysis_arguments,
+    options_from_args,
+    parse_formats,
+)
+from deepfake_analyzer.errors import EXIT_INPUT_FAILED, EXIT_OK
+from deepfake_analyzer.options import AnalyzeOptions
 
 DEFAULT_OUTPUT_DIR = "deepfake-batch"
-
-
-def _bounded(kind: type, name: str) -> Any:
-    low, high = OPTION_BOUNDS[name]
-
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}")
-        return value
-
-    return parse
 
 
 def _positive(kind: type) -> Any:
@@ -49,7 +40,6 @@ def _positive(kind: type) -> Any:
 def register(subparsers: Any) -> None:
     from deepfake_analyzer.batch.engine import list_engines
 
-    defaults = AnalyzeOptions()
     parser = subparsers.add_parser(
         "batch",
         help="analyze many clips, locally or on a Ray cluster (resumable)",
@@ -87,44 +77,16 @@ def register(subparsers: Any) -> None:
         help="report formats, comma-separated; json is always written (default: %(default)s)",
     )
     out.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
-    opts = parser.add_argument_group("analysis")
-    opts.add_argument("--fps", type=_bounded(float, "fps"), default=defaults.fps)
-    opts.add_argument("--max-frames", type=_bounded(int, "max_frames"), default=defaults.max_frames)
-    opts.add_argument("--detector", choices=("auto", "short", "full"), default=defaults.detector)
-    opts.add_argument("--min-face", type=_bounded(int, "min_face"), default=defaults.min_face)
-    opts.add_argument(
-        "--min-confidence",
-        type=_bounded(float, "min_confidence"),
-        default=defaults.min_confidence,
-    )
-    opts.add_argument("--batch-size", type=_bounded(int, "batch_size"), default=defaults.batch_size)
-    opts.add_argument("--model", metavar="PATH", help="a .keras/.h5 model or a .spec.json")
-    opts.add_argument("--trust-model", action="store_true", help="allow a model that contains code")
+    add_analysis_arguments(parser)
     parser.set_defaults(handler=run_command)
 
 
-def options_from_args(args: argparse.Namespace) -> AnalyzeOptions:
-    model = args.model
-    if model is not None:
-        model = str(Path(model).expanduser().resolve())  # workers may run elsewhere
-    return AnalyzeOptions(
-        fps=args.fps,
-        max_frames=args.max_frames,
-        detector=args.detector,
-        min_face=args.min_face,
-        min_confidence=args.min_confidence,
-        batch_size=args.batch_size,
-        model_path=model,
-        trust_model=args.trust_model,
-    )
-
-
-def _parse_formats(text: str) -> tuple[str, ...]:
-    formats = tuple(part.strip().lower() for part in text.split(",") if part.strip())
-    unknown = sorted(set(formats) - {"json", "csv", "html"})
-    if unknown or not formats:
-        raise UsageError(f"--format takes json, csv and/or html, not {','.join(unknown) or text!r}")
-    return formats
+def batch_options_from_args(args: argparse.Namespace) -> AnalyzeOptions:
+    """The analysis options, with the model path made absolute: workers may run elsewhere."""
+    options = options_from_args(args)
+    if options.model_path is None:
+        return options
+    return replace(options, model_path=str(Path(options.model_path).expanduser().resolve()))
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -135,8 +97,8 @@ def run_command(args: argparse.Namespace) -> int:
     from deepfake_analyzer.batch.runner import ClipDone, run_batch
 
     console = Console(stderr=True, highlight=False)
-    options = options_from_args(args)
-    formats = _parse_formats(args.format)
+    options = batch_options_from_args(args)
+    formats = parse_formats(args.format)
     engine = create_engine(
         args.engine,
         EngineOptions(
