@@ -1,0 +1,38 @@
+"""The model `scripts/train_default.sh` produced: a smoke test on the generated sample media."""
+
+from __future__ import annotations
+
+import pytest
+
+from deepfake_analyzer import paths
+from deepfake_analyzer.models.spec import ModelSpec
+
+pytestmark = pytest.mark.real_models
+
+
+@pytest.fixture(scope="module")
+def scores() -> dict[str, tuple[str, float]]:
+    if not paths.DEFAULT_CLASSIFIER_SPEC.is_file():
+        pytest.skip("no default model is shipped in models/ yet")
+    from deepfake_analyzer.pipeline import Analyzer
+
+    analyzer = Analyzer()
+    out = {}
+    for name in ("astronaut.jpg", "real_pan_zoom.mp4", "manipulated_pan_zoom.mp4"):
+        report = analyzer.analyze(paths.SAMPLE_MEDIA_DIR / name)
+        out[name] = (report.verdict.label, float(report.verdict.score))
+    return out
+
+
+def test_spec_records_the_training_run() -> None:
+    if not paths.DEFAULT_CLASSIFIER_SPEC.is_file():
+        pytest.skip("no default model is shipped in models/ yet")
+    spec = ModelSpec.load(paths.DEFAULT_CLASSIFIER_SPEC)
+    assert spec.architecture == "xception" and spec.crop_margin == 1.3
+    assert spec.training["steps"] > 0 and spec.training["counts"]["train_real_crops"] > 0
+
+
+def test_sample_media_real_stays_real_and_self_blended_scores_higher(scores) -> None:
+    assert scores["astronaut.jpg"][0] == "real"
+    assert scores["real_pan_zoom.mp4"][0] != "fake"
+    assert scores["manipulated_pan_zoom.mp4"][1] > scores["real_pan_zoom.mp4"][1] + 0.2
