@@ -5,7 +5,10 @@
 # Defaults: DATA_ROOT=../shared/data, OUTPUT_DIR=models. Crops and checkpoints go to
 # ~/.cache/deepfake-analyzer (crops/, runs/default/); the held-out file list to
 # ~/.cache/deepfake-analyzer/heldout.json. On the 2-core CPU this takes the --minutes budget
-# (115) plus ~1 minute of face extraction; interrupted runs continue with --resume.
+# (115) plus ~1 minute of face extraction; interrupted runs continue with --resume (Ctrl-C,
+# `kill`, or a file named STOP in the run folder saves a checkpoint first). To train afresh,
+# remove ~/.cache/deepfake-analyzer/runs/default or pass --run-name NAME.
+# --export-checkpoint writes the latest checkpoint to OUTPUT_DIR without training.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${1:-../shared/data}"
