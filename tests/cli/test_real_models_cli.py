@@ -82,3 +82,18 @@ def test_model_with_code_is_refused(tmp_path: Path) -> None:
     result = run("analyze", str(SAMPLE_MEDIA_DIR / "astronaut.jpg"), "--model", str(path), "-q")
     assert result.returncode == 2
     assert "--trust-model" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_default_runtime_keeps_tensorflow_out_of_the_process() -> None:
+    """The shipped LiteRT copy and the detector load without importing TensorFlow."""
+    code = (
+        "import sys\n"
+        "from deepfake_analyzer.pipeline import Analyzer\n"
+        "analyzer = Analyzer()\n"
+        "analyzer.classifier, analyzer.detector\n"
+        "print('TF=' + str(sys.modules.get('tensorflow') is not None))\n"
+        "analyzer.close()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "TF=False"

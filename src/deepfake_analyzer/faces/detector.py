@@ -10,6 +10,7 @@ MediaPipe is imported lazily, when a detector is created.
 from __future__ import annotations
 
 import difflib
+import sys
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -303,9 +304,29 @@ def _close_quietly(detector: Any) -> None:
             detector._handle = None
 
 
+def _import_mediapipe_without_tensorflow() -> None:
+    """Import MediaPipe's Tasks API without the TensorFlow import it makes as a side effect.
+
+    `import mediapipe` imports TensorFlow when it is installed (~2 s, ~0.5 GB) though the
+    detector never uses it. TensorFlow is hidden only while MediaPipe imports, so a Keras
+    classifier can still import it later in the same process.
+    """
+    hidden = "tensorflow" not in sys.modules
+    if hidden:
+        sys.modules["tensorflow"] = None  # type: ignore[assignment]
+    try:
+        import mediapipe  # noqa: F401
+        from mediapipe.tasks.python import vision  # noqa: F401
+        from mediapipe.tasks.python.core import base_options  # noqa: F401
+    finally:
+        if hidden and "tensorflow" in sys.modules and sys.modules["tensorflow"] is None:
+            del sys.modules["tensorflow"]
+
+
 def _load_mediapipe_detector(model_path: Path, min_confidence: float) -> tuple[Any, Any]:
     try:
         with quiet_native_stderr():
+            _import_mediapipe_without_tensorflow()
             import mediapipe as mp
             from mediapipe.tasks.python import vision
             from mediapipe.tasks.python.core.base_options import BaseOptions
