@@ -41,6 +41,7 @@ from deepfake_analyzer.report.types import (
     Report,
     Thumbnail,
 )
+from deepfake_analyzer.scoring.aggregate import track_score
 
 DECODE_QUEUE_FRAMES = 8
 THUMBNAILS_PER_END = 4
@@ -198,10 +199,7 @@ class Analyzer:
                 TrackUpdate(
                     path_str,
                     faces_found=len(scored),
-                    track_scores={
-                        tid: float(np.mean(sorted(vals)[-max(1, len(vals) // 4) :]))
-                        for tid, vals in running.items()
-                    },
+                    track_scores={tid: track_score(vals) for tid, vals in running.items()},
                 )
             )
 
