@@ -117,7 +117,7 @@ class Analyzer:
         return self._detector
 
     def _with_heatmaps(
-        self, keeper: _ThumbnailKeeper, thumbnails: tuple[Thumbnail, ...]
+        self, kept: list[_KeptCrop], thumbnails: tuple[Thumbnail, ...]
     ) -> tuple[Thumbnail, ...]:
         """Grad-CAM overlays beside the report's crops (Keras classifiers only)."""
         classifier = self.classifier
@@ -128,7 +128,7 @@ class Analyzer:
 
         if self._explainer is None:
             self._explainer = GradCam(model)  # traced once, reused for every file
-        crops = np.stack([crop for _, crop, _ in keeper.entries()])
+        crops = np.stack([crop for _, crop, _ in kept])
         heatmaps = self._explainer(classifier.spec.preprocess(crops))
         return tuple(
             replace(thumb, heatmap_jpeg=_encode_jpeg(overlay_heatmap(crop, heatmap)))
@@ -239,9 +239,10 @@ class Analyzer:
         frames = _frame_results(frame_order, frame_times, scored)
         clock.add("aggregate", t0)
 
-        thumbnails = thumbs.thumbnails()
+        kept = thumbs.entries()
+        thumbnails = _thumbnails(kept)
         if options.explain:
-            thumbnails = self._with_heatmaps(thumbs, thumbnails)
+            thumbnails = self._with_heatmaps(kept, thumbnails)
 
         timings = dict(clock.seconds)
         timings["total"] = time.perf_counter() - started
@@ -330,6 +331,10 @@ def _decode_ahead(source: Any, clock: _StageClock) -> Iterator[Frame]:
                 worker.join(timeout=0.05)
 
 
+_KeptCrop = tuple[_PendingFace, np.ndarray, float]
+"""A crop kept for the report: where it came from, its pixels and its score."""
+
+
 class _ThumbnailKeeper:
     """Keeps the k most and k least suspicious crops seen, without holding all crops."""
 
@@ -348,7 +353,7 @@ class _ThumbnailKeeper:
             elif key > heap[0][0]:
                 heapq.heapreplace(heap, item)
 
-    def entries(self) -> list[tuple[_PendingFace, np.ndarray, float]]:
+    def entries(self) -> list[_KeptCrop]:
         """Most suspicious first, then least suspicious; each crop once."""
         ordered = [(k, c, f, crop) for k, c, f, crop in sorted(self._high, reverse=True)]
         ordered += [(-k, c, f, crop) for k, c, f, crop in sorted(self._low, reverse=True)]
@@ -360,17 +365,18 @@ class _ThumbnailKeeper:
                 result.append((face, crop, score))
         return result
 
-    def thumbnails(self) -> tuple[Thumbnail, ...]:
-        return tuple(
-            Thumbnail(
-                track_id=face.track_id,
-                frame_index=face.frame_index,
-                timestamp_s=face.timestamp_s,
-                score=score,
-                jpeg=_encode_jpeg(crop),
-            )
-            for face, crop, score in self.entries()
+
+def _thumbnails(kept: list[_KeptCrop]) -> tuple[Thumbnail, ...]:
+    return tuple(
+        Thumbnail(
+            track_id=face.track_id,
+            frame_index=face.frame_index,
+            timestamp_s=face.timestamp_s,
+            score=score,
+            jpeg=_encode_jpeg(crop),
         )
+        for face, crop, score in kept
+    )
 
 
 def _encode_jpeg(image_rgb: np.ndarray, quality: int = 85) -> bytes:

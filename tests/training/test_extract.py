@@ -8,10 +8,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from training_fakes import BOX, FakeDetector, FakeMesh
 
 from deepfake_analyzer.events import Message, RecordingHook, StageProgress
 from deepfake_analyzer.faces.crop import crop_face, square_region
-from deepfake_analyzer.faces.types import FaceDetection
 from deepfake_analyzer.training.extract import (
     MANIFEST_NAME,
     ExtractConfig,
@@ -21,33 +21,6 @@ from deepfake_analyzer.training.extract import (
     read_manifest,
 )
 from deepfake_analyzer.training.sources import LabeledItem
-
-BOX = (20.0, 10.0, 60.0, 60.0)
-
-
-class FakeDetector:
-    """One face at BOX in every image, except images whose top-left pixel is white."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.closed = False
-
-    def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
-        self.calls += 1
-        if image_rgb[0, 0].min() == 255:
-            return []
-        return [FaceDetection(BOX, 0.9, np.zeros((0, 2)))]
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class FakeMesh:
-    """Three points: the box's corners and centre, in image pixels."""
-
-    def landmarks(self, image_rgb: np.ndarray, box_xyxy: tuple[float, ...]) -> np.ndarray:
-        x0, y0, x1, y1 = box_xyxy
-        return np.array([[x0, y0], [x1, y0], [(x0 + x1) / 2, y1]], dtype=np.float32)
 
 
 def write_image(path: Path, white_corner: bool = False) -> Path:

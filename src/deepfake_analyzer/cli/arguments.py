@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
@@ -13,9 +14,11 @@ REPORT_FORMATS = ("json", "csv", "html")
 _DEFAULTS = {f.name: f.default for f in fields(AnalyzeOptions)}
 
 
-def bounded(kind: type, name: str) -> Any:
-    """An argparse type that parses `kind` and checks `OPTION_BOUNDS[name]`."""
-    low, high = OPTION_BOUNDS[name]
+def bounded(
+    kind: type, name: str, bounds: Mapping[str, tuple[float, float]] = OPTION_BOUNDS
+) -> Any:
+    """An argparse type that parses `kind` and checks `bounds[name]` (inclusive)."""
+    low, high = bounds[name]
 
     def parse(text: str) -> Any:
         try:
@@ -23,10 +26,14 @@ def bounded(kind: type, name: str) -> Any:
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}")
+            raise argparse.ArgumentTypeError(f"must be between {_show(low)} and {_show(high)}")
         return value
 
     return parse
+
+
+def _show(bound: float) -> str:
+    return f"{bound:g}" if isinstance(bound, float) else str(bound)
 
 
 def parse_formats(text: str) -> tuple[str, ...]:

@@ -6,9 +6,9 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 from deepfake_analyzer import paths
+from deepfake_analyzer.cli.arguments import bounded
 from deepfake_analyzer.errors import ModelError, ModelNotInstalledError
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.service.settings import (
@@ -31,21 +31,6 @@ together with a token, and put TLS in front of it. API reference: http://HOST:PO
 """
 
 
-def _bounded_int(name: str) -> Any:
-    low, high = SERVICE_BOUNDS[name]
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
-        return value
-
-    return parse
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     defaults = ServiceSettings(data_dir=DEFAULT_DATA_DIR)
     parser = subparsers.add_parser(
@@ -60,7 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--host", default=defaults.host, help="address to bind (default: %(default)s)"
     )
     parser.add_argument(
-        "--port", type=_bounded_int("port"), default=defaults.port, help="(default: %(default)s)"
+        "--port",
+        type=bounded(int, "port", SERVICE_BOUNDS),
+        default=defaults.port,
+        help="(default: %(default)s)",
     )
     parser.add_argument(
         "--data-dir",
@@ -71,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--workers",
         metavar="N",
-        type=_bounded_int("workers"),
+        type=bounded(int, "workers", SERVICE_BOUNDS),
         default=defaults.workers,
         help="analyses run at once, each worker process loads the model once "
         "(default: %(default)s)",
@@ -82,14 +70,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-upload-mb",
         metavar="MB",
-        type=_bounded_int("max_upload_mb"),
+        type=bounded(int, "max_upload_mb", SERVICE_BOUNDS),
         default=DEFAULT_MAX_UPLOAD_MB,
         help="larger uploads get HTTP 413 (default: %(default)s)",
     )
     parser.add_argument(
         "--keep",
         metavar="N",
-        type=_bounded_int("keep_jobs"),
+        type=bounded(int, "keep_jobs", SERVICE_BOUNDS),
         default=defaults.keep_jobs,
         dest="keep_jobs",
         help="finished analyses kept; older ones are deleted (default: %(default)s)",

@@ -38,6 +38,7 @@ from deepfake_analyzer.training.extract import (
     load_crop,
     source_key,
 )
+from deepfake_analyzer.training.metrics import roc_auc
 from deepfake_analyzer.training.progress import (
     CheckpointSaved,
     Evaluated,
@@ -263,26 +264,6 @@ class ValidationData:
     def add(self, name: str, real_idx: np.ndarray, fake_idx: np.ndarray) -> None:
         if len(real_idx) and len(fake_idx):
             self.sets[name] = (real_idx, fake_idx)
-
-
-def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (Mann-Whitney U with tied ranks); nan when one class is missing."""
-    labels = np.asarray(labels).astype(bool)
-    scores = np.asarray(scores, dtype=np.float64)
-    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    sorted_scores = scores[order]
-    i = 0
-    while i < len(scores):
-        j = i
-        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
 # --- model, schedule, checkpoints ----------------------------------------------------------------
