@@ -148,3 +148,37 @@ def test_batch_row_validates() -> None:
         BatchRow(path="x", verdict="maybe")
     with pytest.raises(ValueError):
         BatchRow(path="x", verdict="error")  # an error row needs its message
+
+
+@pytest.mark.parametrize("char", ["L", "é", "文"])
+def test_long_input_names_fit_the_file_name_limit_in_bytes(
+    video_report: Report, tmp_path, char: str
+) -> None:
+    from dataclasses import replace
+
+    name = char * 250
+    report = replace(video_report, input=replace(video_report.input, path=f"/in/{name}.mp4"))
+    paths = write_reports(report, tmp_path)
+    assert all(len(os.fsencode(p.name)) <= writers.MAX_NAME_BYTES for p in paths)
+    assert all(p.name.startswith(char * 10) for p in paths)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+
+
+def test_long_stems_that_share_a_beginning_stay_distinct() -> None:
+    prefix = "x" * 300
+    stems = unique_stems([f"/a/{prefix}one.mp4", f"/a/{prefix}two.mp4", "/a/short.mp4"])
+    assert len(set(stems)) == 3
+    assert stems[2] == "short"
+    assert all(len(os.fsencode(s)) <= writers.MAX_STEM_BYTES for s in stems)
+
+
+def test_stems_differing_only_in_case_do_not_share_reports() -> None:
+    stems = unique_stems(["/a/Clip.mp4", "/b/clip.mp4"])
+    assert len({s.casefold() for s in stems}) == 2
+
+
+def test_stems_that_clash_after_shortening_get_numbered() -> None:
+    long = "y" * 300
+    stems = unique_stems([f"{long}.mp4", f"{long}.mov", f"{long}.mkv"], root=".")
+    assert len({s.casefold() for s in stems}) == 3
+    assert all(len(os.fsencode(s)) <= writers.MAX_STEM_BYTES for s in stems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -19,6 +20,12 @@ from deepfake_analyzer.report.types import Report
 
 REPORT_FORMATS: tuple[str, ...] = ("json", "csv", "html")
 BATCH_SUMMARY_STEM = "batch-summary"
+MAX_NAME_BYTES = 255
+"""The longest file name (in bytes, UTF-8) that common file systems accept (ext4, APFS, NTFS)."""
+REPORT_SUFFIX = ".report"
+MAX_STEM_BYTES = MAX_NAME_BYTES - len(f"{REPORT_SUFFIX}.{max(REPORT_FORMATS, key=len)}")
+"""A report stem longer than this is shortened (`fit_stem`) so `<stem>.report.html` fits."""
+_TEMP_PREFIX = ".report-"
 BATCH_COLUMNS: tuple[str, ...] = (
     "path",
     "verdict",
@@ -102,31 +109,64 @@ def report_paths(
     formats: Sequence[str] = REPORT_FORMATS,
     stem: str | None = None,
 ) -> list[Path]:
-    """Where `write_reports` puts each format: `<dir>/<stem>.report.<format>`."""
+    """Where `write_reports` puts each format: `<dir>/<stem>.report.<format>`.
+
+    The stem is shortened by `fit_stem` when the names would exceed `MAX_NAME_BYTES`.
+    """
     _check_formats(formats)
-    stem = stem or Path(input_path).stem or "input"
-    return [Path(output_dir) / f"{stem}.report.{fmt}" for fmt in formats]
+    stem = fit_stem(stem or Path(input_path).stem or "input")
+    return [Path(output_dir) / f"{stem}{REPORT_SUFFIX}.{fmt}" for fmt in formats]
+
+
+def fit_stem(stem: str, max_bytes: int = MAX_STEM_BYTES) -> str:
+    """`stem` when it fits in `max_bytes` (as the file system encodes it), else a shortened one.
+
+    A long stem keeps as many whole characters as fit, then `~` and 8 hex digits of a hash of
+    the full stem, so two long names that share a beginning still get different reports.
+    """
+    if len(os.fsencode(stem)) <= max_bytes:
+        return stem
+    digest = hashlib.sha256(os.fsencode(stem)).hexdigest()[:8]
+    budget = max_bytes - len(digest) - 1
+    kept: list[str] = []
+    used = 0
+    for char in stem:
+        size = len(os.fsencode(char))
+        if used + size > budget:
+            break
+        kept.append(char)
+        used += size
+    return f"{''.join(kept)}~{digest}"
 
 
 def unique_stems(paths: Sequence[str | Path], root: str | Path | None = None) -> list[str]:
     """Report stems for a batch: the file stem, unless two inputs share it.
 
-    Clashing inputs (`a/clip.mp4`, `b/clip.mp4`, `clip.mov`) get their path relative to `root`
-    with `/` and `.` turned into `__` and `_` (`a__clip_mp4`), so no report overwrites another.
+    Clashing inputs (`a/clip.mp4`, `b/clip.mp4`, `clip.mov`; compared ignoring case, as some
+    file systems do) get their path relative to `root` with `/` and `.` turned into `__` and
+    `_` (`a__clip_mp4`), so no report overwrites another. Every stem fits the file name limit
+    (`fit_stem`); any clash left after that gets `-2`, `-3`, ...
     """
     stems = [Path(p).stem or "input" for p in paths]
     counts: dict[str, int] = {}
     for s in stems:
-        counts[s] = counts.get(s, 0) + 1
-    out = []
+        counts[s.casefold()] = counts.get(s.casefold(), 0) + 1
+    out: list[str] = []
+    taken: set[str] = set()
     for path, stem in zip(paths, stems, strict=True):
-        if counts[stem] == 1:
-            out.append(stem)
-            continue
-        p = Path(path)
-        if root is not None and p.is_relative_to(root):
-            p = p.relative_to(root)
-        out.append("__".join(part for part in p.parts if part not in ("/", "")).replace(".", "_"))
+        if counts[stem.casefold()] > 1:
+            p = Path(path)
+            if root is not None and p.is_relative_to(root):
+                p = p.relative_to(root)
+            parts = (part for part in p.parts if part not in ("/", ""))
+            stem = "__".join(parts).replace(".", "_")
+        candidate = fit_stem(stem)
+        number = 1
+        while candidate.casefold() in taken:
+            number += 1
+            candidate = fit_stem(stem, MAX_STEM_BYTES - len(f"-{number}")) + f"-{number}"
+        taken.add(candidate.casefold())
+        out.append(candidate)
     return out
 
 
@@ -196,7 +236,7 @@ def _write_all(contents: dict[Path, bytes], output_dir: Path, overwrite: bool) -
         raise UsageError(f"output {output_dir} exists and is not a folder: choose another --output")
     if not overwrite:
         for target in contents:
-            if target.exists() or target.is_symlink():
+            if _exists(target):
                 raise OutputExistsError(
                     "report already exists; pass --overwrite to replace it", target
                 )
@@ -207,7 +247,7 @@ def _write_all(contents: dict[Path, bytes], output_dir: Path, overwrite: bool) -
     created: list[Path] = []
     try:
         for target, data in contents.items():
-            existed = target.exists()
+            existed = _exists(target)
             _atomic_write(target, data, overwrite)
             if not existed:
                 created.append(target)
@@ -217,10 +257,18 @@ def _write_all(contents: dict[Path, bytes], output_dir: Path, overwrite: bool) -
         raise
 
 
+def _exists(target: Path) -> bool:
+    """Whether a file (or a dangling link) is at `target`; OS failures become ReportWriteError."""
+    try:
+        return target.exists() or target.is_symlink()
+    except OSError as exc:
+        raise ReportWriteError(f"cannot check the report's path: {exc.strerror}", target) from None
+
+
 def _atomic_write(target: Path, data: bytes, overwrite: bool) -> None:
     """Temp file in the target's folder, fsync, then rename (or hard-link: no-clobber)."""
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=_TEMP_PREFIX, suffix=".tmp")
     except OSError as exc:
         raise ReportWriteError(f"cannot write report: {exc.strerror}", target) from None
     tmp = Path(tmp_name)

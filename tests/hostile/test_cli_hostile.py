@@ -1,0 +1,33 @@
+"""Hostile inputs on the command line: each gives an exit code, a one-line message naming the
+file, and never a traceback; one bad input never stops a batch."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+from deepfake_analyzer.errors import EXIT_OK
+from deepfake_analyzer.report.writers import MAX_NAME_BYTES
+
+
+def test_long_input_name_does_not_abort_the_batch(run_cli, face_png: Path, tmp_path: Path) -> None:
+    long_input = shutil.copy(face_png, tmp_path / ("L" * 246 + ".png"))
+    out = tmp_path / "out"
+    result = run_cli("analyze", str(long_input), str(face_png), "-o", str(out), "-q")
+    assert result.code == EXIT_OK, result.err
+    assert "Traceback" not in result.err
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 7  # three reports per input and the batch summary
+    assert all(len(os.fsencode(name)) <= MAX_NAME_BYTES for name in names)
+    with (out / "batch-summary.csv").open(newline="") as handle:
+        assert [row["verdict"] for row in csv.DictReader(handle)] == ["fake", "fake"]
+
+
+def test_long_utf8_input_name_fits_in_bytes(run_cli, face_png: Path, tmp_path: Path) -> None:
+    long_input = shutil.copy(face_png, tmp_path / ("é" * 120 + ".png"))  # 240 bytes + suffix
+    out = tmp_path / "out"
+    result = run_cli("analyze", str(long_input), "-o", str(out), "-q")
+    assert result.code == EXIT_OK, result.err
+    assert all(len(os.fsencode(p.name)) <= MAX_NAME_BYTES for p in out.iterdir())
