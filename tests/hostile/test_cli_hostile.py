@@ -31,3 +31,16 @@ def test_long_utf8_input_name_fits_in_bytes(run_cli, face_png: Path, tmp_path: P
     result = run_cli("analyze", str(long_input), "-o", str(out), "-q")
     assert result.code == EXIT_OK, result.err
     assert all(len(os.fsencode(p.name)) <= MAX_NAME_BYTES for p in out.iterdir())
+
+
+def test_formula_file_name_is_neutralised_in_every_csv(
+    run_cli, face_png: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(face_png, "=1+2.png")
+    result = run_cli("analyze", "=1+2.png", str(face_png), "-o", "out", "-q")
+    assert result.code == EXIT_OK, result.err
+    for name in ("=1+2.report.csv", "batch-summary.csv"):
+        with (tmp_path / "out" / name).open(newline="") as handle:
+            first_row = list(csv.reader(handle))[1]
+        assert first_row[0] == "'=1+2.png"

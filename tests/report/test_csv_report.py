@@ -44,3 +44,32 @@ def test_commas_and_quotes_in_file_name_are_quoted(make_report, tmp_path) -> Non
     path = write_csv(make_report(path=name), tmp_path / "r.csv")
     got = rows(path.read_text(encoding="utf-8"))
     assert {r["file"] for r in got} == {name}
+
+
+def test_formula_like_file_names_are_neutralised() -> None:
+    from conftest import make_video_report
+
+    for name, shown in [
+        ("=1+2.mp4", "'=1+2.mp4"),
+        ("+cmd.mp4", "'+cmd.mp4"),
+        ("-2+3.mp4", "'-2+3.mp4"),
+        ("@SUM(A1).mp4", "'@SUM(A1).mp4"),
+        ("\tx.mp4", "'\tx.mp4"),
+        ("plain.mp4", "plain.mp4"),
+    ]:
+        text = report_to_csv(make_video_report(path=name))
+        assert next(csv.DictReader(io.StringIO(text, newline="")))["file"] == shown
+
+
+def test_plain_numbers_are_not_neutralised() -> None:
+    from deepfake_analyzer.report.csv_report import safe_cell
+
+    assert [safe_cell(v) for v in ("-3.5", "+2", "-1e-3", -2.0, 7)] == [
+        "-3.5",
+        "+2",
+        "-1e-3",
+        -2.0,
+        7,
+    ]
+    assert safe_cell("-1+2") == "'-1+2"
+    assert safe_cell("\rx.mp4") == "'\rx.mp4"

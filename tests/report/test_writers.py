@@ -182,3 +182,15 @@ def test_stems_that_clash_after_shortening_get_numbered() -> None:
     stems = unique_stems([f"{long}.mp4", f"{long}.mov", f"{long}.mkv"], root=".")
     assert len({s.casefold() for s in stems}) == 3
     assert all(len(os.fsencode(s)) <= writers.MAX_STEM_BYTES for s in stems)
+
+
+def test_batch_summary_neutralises_formula_cells(tmp_path) -> None:
+    rows = [
+        BatchRow.from_error('=HYPERLINK("http://x").mp4', "@bad"),
+        BatchRow(path="-1+2.png", verdict="real", score=0.1),
+    ]
+    (path,) = write_batch_summary(rows, tmp_path)
+    with path.open(newline="") as handle:
+        got = list(csv.DictReader(handle))
+    assert got[0]["path"].startswith("'=") and got[0]["error"] == "'@bad"
+    assert got[1]["path"] == "'-1+2.png" and got[1]["score"] == "0.1"

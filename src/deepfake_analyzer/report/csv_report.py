@@ -1,9 +1,17 @@
-"""The CSV report: one row per face per sampled frame (frames without faces give no row)."""
+"""The CSV report: one row per face per sampled frame (frames without faces give no row).
+
+Every CSV we write goes through `safe_row`: a text cell that a spreadsheet would run as a
+formula (it starts with `=`, `+`, `-`, `@`, tab or carriage return; OWASP "CSV injection") gets
+a leading `'`, so an input named `=HYPERLINK(...).mp4` is shown, never evaluated. Plain numbers
+(`-3.5`) are left as they are.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from deepfake_analyzer.report.types import Report
@@ -23,6 +31,26 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 
 
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def safe_cell(value: object) -> object:
+    """`value`, with a leading `'` when it is text a spreadsheet would treat as a formula."""
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_TRIGGERS)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
+def safe_row(row: Iterable[object]) -> list[object]:
+    """A CSV row with every cell passed through `safe_cell`."""
+    return [safe_cell(value) for value in row]
+
+
 def report_to_csv(report: Report) -> str:
     """The CSV text, header first, rows in frame order then face order."""
     verdicts = {t.id: t.verdict.label for t in report.tracks}
@@ -33,18 +61,20 @@ def report_to_csv(report: Report) -> str:
         for face in frame.faces:
             x0, y0, x1, y1 = face.box_xyxy
             writer.writerow(
-                (
-                    report.input.path,
-                    frame.index,
-                    f"{frame.timestamp_s:.4f}",
-                    face.track_id,
-                    f"{x0:.1f}",
-                    f"{y0:.1f}",
-                    f"{x1:.1f}",
-                    f"{y1:.1f}",
-                    f"{face.score:.4f}",
-                    f"{face.detection_confidence:.4f}",
-                    verdicts.get(face.track_id, ""),
+                safe_row(
+                    (
+                        report.input.path,
+                        frame.index,
+                        f"{frame.timestamp_s:.4f}",
+                        face.track_id,
+                        f"{x0:.1f}",
+                        f"{y0:.1f}",
+                        f"{x1:.1f}",
+                        f"{y1:.1f}",
+                        f"{face.score:.4f}",
+                        f"{face.detection_confidence:.4f}",
+                        verdicts.get(face.track_id, ""),
+                    )
                 )
             )
     return buffer.getvalue()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepfake_analyzer.errors import AnalyzerError, OutputExistsError, UsageError
-from deepfake_analyzer.report.csv_report import csv_bytes, report_to_csv
+from deepfake_analyzer.report.csv_report import csv_bytes, report_to_csv, safe_row
 from deepfake_analyzer.report.html_report import html_bytes, report_to_html
 from deepfake_analyzer.report.json_report import report_to_json
 from deepfake_analyzer.report.types import Report
@@ -194,7 +194,7 @@ def batch_summary_to_csv(rows: Iterable[BatchRow]) -> str:
     writer.writerow(BATCH_COLUMNS)
     for row in rows:
         data = row.to_dict()
-        writer.writerow(["" if data[c] is None else data[c] for c in BATCH_COLUMNS])
+        writer.writerow(safe_row("" if data[c] is None else data[c] for c in BATCH_COLUMNS))
     return buffer.getvalue()
 
 
