@@ -1,0 +1,1 @@
+"""Temporal evidence: face-mesh dynamics of one track, their features and a small model."""

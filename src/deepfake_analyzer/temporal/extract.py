@@ -1,0 +1,181 @@
+"""Landmark sequences of training videos, cached per video: decode, detect, face mesh.
+
+`extract_sequences(items, cache_dir)` decodes each video with the analyzer's own decoder
+(`media.open.open_media`, `SamplingOptions(fps=8, end_s=10)` by default), detects faces with
+`faces.detector.create_detector`, keeps the largest face per frame, runs the 468-point
+`faces.landmarks.FaceMesh` on it (rotated by BlazeFace's eye keypoints, as the analyzer does)
+and stores one `LandmarkSequence` per video as `<cache>/<config key>/<hash>.npz`. A video
+whose `.npz` exists is skipped, so an interrupted run resumes where it stopped. Frames with no
+face, or whose mesh presence is below `min_presence`, are left out (times keep the gap).
+A file that cannot be decoded is reported through the hook and cached as an empty sequence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepfake_analyzer.errors import AnalyzerError
+from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgress
+from deepfake_analyzer.temporal.sequence import MESH_POINTS, LandmarkSequence
+
+STAGE = "landmarks"
+_NULL_HOOK = NullHook()
+
+
+def default_temporal_cache() -> Path:
+    """`~/.cache/deepfake-analyzer/temporal`."""
+    return Path.home() / ".cache" / "deepfake-analyzer" / "temporal"
+
+
+@dataclass(frozen=True)
+class SequenceConfig:
+    """How landmark sequences are sampled from a video."""
+
+    fps: float = 8.0
+    max_seconds: float = 10.0
+    detector: str = "auto"
+    min_confidence: float = 0.5
+    min_face_px: float = 40.0
+    min_presence: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.fps <= 60.0:
+            raise ValueError(f"sequence fps {self.fps} outside 0.5..60")
+        if self.max_seconds <= 0:
+            raise ValueError("max_seconds must be positive")
+        if not 0.0 <= self.min_presence <= 1.0:
+            raise ValueError(f"min_presence {self.min_presence} outside [0, 1]")
+
+    def key(self) -> str:
+        """A short name for the settings: the cache sub-folder."""
+        fields = (self.fps, self.max_seconds, self.detector, self.min_confidence)
+        fields += (self.min_face_px, self.min_presence)
+        return (
+            f"fps{self.fps:g}_t{self.max_seconds:g}_"
+            + hashlib.sha1(repr(fields).encode()).hexdigest()[:8]
+        )
+
+
+def cache_name(path: Path) -> str:
+    """The cache file name of a video: a hash of its absolute path and size."""
+    resolved = Path(path).resolve()
+    size = resolved.stat().st_size if resolved.exists() else -1
+    return hashlib.sha1(f"{resolved}:{size}".encode()).hexdigest()[:20] + ".npz"
+
+
+def sequence_from_frames(
+    frames: Iterable[Any], detector: Any, face_mesh: Any, min_presence: float = 0.5
+) -> LandmarkSequence:
+    """The largest face's landmarks in each frame (`Frame`s from the decoder).
+
+    `detector.detect(image)` gives `FaceDetection`s; `face_mesh.run(image, box, keypoints)`
+    gives `FaceLandmarks` (tests pass fakes of both).
+    """
+    points, times, presence = [], [], []
+    for frame in frames:
+        faces = detector.detect(frame.image)
+        if not faces:
+            continue
+        face = max(faces, key=lambda d: d.width * d.height)
+        keypoints = face.keypoints if len(face.keypoints) >= 2 else None
+        mesh = face_mesh.run(frame.image, face.box_xyxy, keypoints)
+        if mesh.presence < min_presence:
+            continue
+        points.append(np.concatenate([mesh.points, mesh.z[:, None]], axis=1))
+        times.append(float(frame.timestamp_s))
+        presence.append(float(mesh.presence))
+    if not points:
+        return LandmarkSequence.empty()
+    return LandmarkSequence(
+        np.stack(points).astype(np.float32).reshape(-1, MESH_POINTS, 3),
+        np.asarray(times),
+        np.asarray(presence),
+    )
+
+
+def read_video_sequence(
+    path: Path, config: SequenceConfig, detector: Any, face_mesh: Any
+) -> LandmarkSequence:
+    """Decode `path` per `config` and return its landmark sequence."""
+    from deepfake_analyzer.media.open import open_media
+    from deepfake_analyzer.media.types import SamplingOptions
+
+    max_frames = max(1, int(round(config.fps * config.max_seconds)))
+    sampling = SamplingOptions(fps=config.fps, max_frames=max_frames, end_s=config.max_seconds)
+    source = open_media(path, sampling)
+    try:
+        return sequence_from_frames(source.frames(), detector, face_mesh, config.min_presence)
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
+@dataclass(frozen=True)
+class SequenceCache:
+    """Where each video's cached sequence lives."""
+
+    root: Path
+
+    def path_for(self, video: Path) -> Path:
+        return self.root / cache_name(video)
+
+    def load(self, video: Path) -> LandmarkSequence | None:
+        path = self.path_for(video)
+        return LandmarkSequence.load(path) if path.is_file() else None
+
+
+def extract_sequences(
+    videos: Iterable[Path],
+    cache_dir: Path | None = None,
+    config: SequenceConfig = SequenceConfig(),
+    hook: ProgressHook = _NULL_HOOK,
+    detector: Any = None,
+    face_mesh: Any = None,
+) -> SequenceCache:
+    """Cache the landmark sequence of every video in `videos` and return the cache.
+
+    `detector` and `face_mesh` are created from the faces package when not given.
+    """
+    root = Path(cache_dir or default_temporal_cache()) / config.key()
+    root.mkdir(parents=True, exist_ok=True)
+    cache = SequenceCache(root)
+    videos = [Path(v) for v in videos]
+    todo = [v for v in videos if not cache.path_for(v).is_file()]
+    hook(Message(str(root), f"{len(videos) - len(todo)} of {len(videos)} videos already cached"))
+    if not todo:
+        return cache
+    own_detector, own_mesh = detector is None, face_mesh is None
+    if detector is None:
+        from deepfake_analyzer.faces.detector import create_detector
+
+        detector = create_detector(config.detector, config.min_confidence, config.min_face_px)
+    if face_mesh is None:
+        from deepfake_analyzer.faces.landmarks import FaceMesh
+
+        face_mesh = FaceMesh()
+    started = time.monotonic()
+    try:
+        for done, video in enumerate(todo, start=1):
+            try:
+                sequence = read_video_sequence(video, config, detector, face_mesh)
+            except AnalyzerError as exc:
+                hook(Message(str(video), f"skipped: {exc.message}", level="warning"))
+                sequence = LandmarkSequence.empty()
+            sequence.save(cache.path_for(video))
+            hook(StageProgress(str(video), STAGE, done, len(todo)))
+    finally:
+        if own_detector:
+            detector.close()
+        if own_mesh:
+            face_mesh.close()
+    elapsed = time.monotonic() - started
+    hook(Message(str(root), f"extracted {len(todo)} videos in {elapsed:.0f} s"))
+    return cache
