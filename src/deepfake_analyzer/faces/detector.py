@@ -1,6 +1,9 @@
 """BlazeFace face detection through the MediaPipe Tasks `FaceDetector`, behind a small registry.
 
 `create_detector("short" | "full" | "auto", ...)` returns a `FaceDetector` (faces/base.py).
+By default its candidates are confirmed by the face mesh (faces/verify.py): non-faces are
+dropped, each face gets one box computed from its landmarks, whichever model found it, and
+carries its 468 landmarks; `verify=False` gives BlazeFace's raw candidates.
 Frames whose long side is above `max_side` are shrunk by a whole factor before detection,
 and boxes and keypoints are mapped back to the full-resolution frame's pixels. Boxes are not
 clipped: a face cut by the frame edge may have a box that reaches outside it (crops pad that).
@@ -13,7 +16,7 @@ import difflib
 import sys
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,11 +43,17 @@ SURE_FACE_CONFIDENCE = 0.8
 """Below this, short range's boxes of mid-sized faces are often loose (measured on 720p and
 480p frames: faces under ~14 % of the long side get boxes 1.2-1.5x too wide at 0.5-0.75)."""
 
+CANDIDATE_MIN_FACE_FRACTION = 0.8
+"""With verification, candidates narrower than this fraction of `min_face_px` are dropped
+before the mesh runs; the verified box (recomputed from landmarks, up to ~1.1x a full-range
+box) is then held to `min_face_px` itself."""
+
 MERGE_IOU = 0.3
 """Boxes from the two models that overlap more than this are the same face (keep the surer)."""
 
 SHORT_RANGE_FILE = "face_detection_short_range.tflite"
 FULL_RANGE_FILE = "face_detection_full_range_sparse.tflite"
+MESH_FILE = "face_landmark.tflite"
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,8 @@ class DetectorConfig:
     min_face_px: float = 40.0
     max_side: int = DETECT_MAX_SIDE
     models_dir: Path | None = None
+    verify: bool = True
+    """Confirm candidates with the face mesh (faces/verify.py)."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.min_confidence <= 1.0:
@@ -93,8 +104,13 @@ def create_detector(
     *,
     max_side: int = DETECT_MAX_SIDE,
     models_dir: Path | None = None,
+    verify: bool = True,
 ) -> FaceDetector:
-    """A ready face detector; close it (or use `with`) when done."""
+    """A ready face detector; close it (or use `with`) when done.
+
+    With `verify` (the default) every face is confirmed by the face mesh and carries its
+    landmarks (faces/verify.py); without it, BlazeFace's raw candidates are returned.
+    """
     factory = _REGISTRY.get(kind)
     if factory is None:
         hint = difflib.get_close_matches(kind, list(_REGISTRY), n=1)
@@ -102,7 +118,20 @@ def create_detector(
             f"unknown face detector {kind!r}; choose one of {', '.join(list_detectors())}"
             + (f" (did you mean {hint[0]!r}?)" if hint else "")
         )
-    return factory(DetectorConfig(min_confidence, min_face_px, max_side, models_dir))
+    config = DetectorConfig(min_confidence, min_face_px, max_side, models_dir, verify)
+    if not verify:
+        return factory(config)
+    from deepfake_analyzer.faces.landmarks import FaceMesh
+    from deepfake_analyzer.faces.verify import VerifiedFaceDetector, VerifyConfig
+
+    verify_config = VerifyConfig(min_face_px=min_face_px)
+    mesh = FaceMesh(model_file(MESH_FILE, models_dir))
+    try:
+        candidates = factory(replace(config, min_face_px=min_face_px * CANDIDATE_MIN_FACE_FRACTION))
+    except BaseException:
+        mesh.close()
+        raise
+    return VerifiedFaceDetector(candidates, mesh, verify_config)
 
 
 class MediaPipeFaceDetector:

@@ -22,10 +22,10 @@ from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.faces.crop import cut_region, resize_square, square_region
 from deepfake_analyzer.faces.model_files import model_file
 from deepfake_analyzer.faces.native_logs import quiet_native_stderr
+from deepfake_analyzer.faces.types import MESH_POINT_COUNT
 
 MESH_INPUT_SIZE = 192
 MESH_CROP_MARGIN = 1.5
-MESH_POINT_COUNT = 468
 _POINTS_OUTPUT = "conv2d_21"
 _PRESENCE_OUTPUT = "conv2d_31"
 
