@@ -46,6 +46,21 @@ def test_batch_cli_exits_1_when_a_clip_fails(
     assert "broken.mp4,error" in summary
 
 
+def test_batch_cli_quiet_still_prints_each_failure(
+    fake_models: None,
+    clip_folder: Path,
+    broken_clip: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    listing = tmp_path / "clips.txt"
+    listing.write_text(f"{clip_folder / 'a.mp4'}\n{broken_clip}\n")
+    assert main(["batch", str(listing), "-o", str(tmp_path / "out"), "-q"]) == 1
+    lines = [line for line in capsys.readouterr().err.splitlines() if "broken.mp4" in line]
+    assert len(lines) == 1 and "failed" in lines[0]
+    assert "a.mp4" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

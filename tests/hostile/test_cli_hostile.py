@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from deepfake_analyzer.errors import EXIT_OK
+from deepfake_analyzer.errors import EXIT_INPUT_FAILED, EXIT_OK
 from deepfake_analyzer.report.writers import MAX_NAME_BYTES
 
 
@@ -44,3 +44,21 @@ def test_formula_file_name_is_neutralised_in_every_csv(
         with (tmp_path / "out" / name).open(newline="") as handle:
             first_row = list(csv.reader(handle))[1]
         assert first_row[0] == "'=1+2.png"
+
+
+def test_quiet_still_prints_one_line_per_failed_input(
+    run_cli, face_png: Path, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n")
+    result = run_cli(
+        "analyze", str(face_png), str(empty), str(text), "-o", str(tmp_path / "o"), "-q"
+    )
+    assert result.code == EXIT_INPUT_FAILED
+    lines = result.err.splitlines()
+    assert len(lines) == 2, result.err
+    assert "empty.png" in lines[0] and "empty" in lines[0].split("empty.png", 1)[1]
+    assert "notes.mp4" in lines[1] and "text" in lines[1]
+    assert "Traceback" not in result.err

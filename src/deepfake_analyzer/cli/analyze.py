@@ -25,7 +25,7 @@ from deepfake_analyzer.errors import (
     AnalyzerError,
     UsageError,
 )
-from deepfake_analyzer.events import FileFinished, FileStarted, NullHook, ProgressHook
+from deepfake_analyzer.events import FileFinished, FileStarted, ProgressHook
 
 DEFAULT_OUTPUT_DIR = "deepfake-reports"
 VERDICT_RANK = {"no-face": 0, "real": 0, "suspicious": 1, "fake": 2}
@@ -54,7 +54,12 @@ def register(subparsers: Any) -> None:
     )
     out.add_argument("--no-reports", action="store_true", help="write no report files")
     out.add_argument("--overwrite", action="store_true", help="replace existing reports")
-    out.add_argument("--quiet", "-q", action="store_true", help="no dashboard or progress")
+    out.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no dashboard or progress; failures still get one line each",
+    )
     out.add_argument(
         "--fail-on",
         choices=("suspicious", "fake"),
@@ -67,7 +72,12 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from deepfake_analyzer.cli.dashboard import DashboardHook, LogHook, summary_table
+    from deepfake_analyzer.cli.dashboard import (
+        DashboardHook,
+        FailuresHook,
+        LogHook,
+        summary_table,
+    )
     from deepfake_analyzer.pipeline import Analyzer
     from deepfake_analyzer.report.json_report import report_to_json
 
@@ -82,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
     err_console = Console(stderr=True)
     if args.quiet:
-        hook: ProgressHook = NullHook()
+        hook: ProgressHook = FailuresHook(err_console)
         screen = nullcontext()
     elif err_console.is_terminal:
         dashboard = DashboardHook(err_console)

@@ -76,7 +76,9 @@ def register(subparsers: Any) -> None:
         default="json,csv,html",
         help="report formats, comma-separated; json is always written (default: %(default)s)",
     )
-    out.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
+    out.add_argument(
+        "--quiet", "-q", action="store_true", help="print only failures and the summary"
+    )
     add_analysis_arguments(parser)
     parser.set_defaults(handler=run_command)
 
@@ -108,9 +110,9 @@ def run_command(args: argparse.Namespace) -> int:
     sources = [str(Path(s).expanduser().resolve()) for s in args.sources]
 
     def show(event: ClipDone) -> None:
-        if args.quiet:
-            return
         row = event.row
+        if args.quiet and row.verdict != "error":  # failures are always shown
+            return
         if row.verdict == "error":
             status = f"[red]failed[/red]: {row.error}"
         else:

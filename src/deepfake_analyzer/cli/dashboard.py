@@ -124,6 +124,17 @@ class LogHook:
             self.console.print(f"  {_finished_line(event)}", markup=False, soft_wrap=True)
 
 
+class FailuresHook:
+    """Quiet mode: nothing but one line per failed input (errors always reach stderr)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, FileFinished) and event.error:
+            self.console.print(_finished_line(event), markup=False, soft_wrap=True)
+
+
 class DashboardHook:
     """A rich `Live` dashboard: batch progress, stage rate and ETA, faces, track scores."""
 
