@@ -79,3 +79,13 @@ def test_batch_cli_usage_errors_exit_2(
     code = main(["batch", str(clip_folder), "-o", str(tmp_path / "out"), "-q", *extra])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_batch_cli_shows_names_that_look_like_markup(
+    fake_models: None, clip_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    odd = shutil.copy(clip_folder / "a.mp4", tmp_path / "[bold] x[red.mp4")
+    assert main(["batch", str(odd), "-o", str(tmp_path / "out"), "--max-frames", "2"]) == 0
+    assert "[bold] x[red.mp4" in capsys.readouterr().err

@@ -93,6 +93,7 @@ def batch_options_from_args(args: argparse.Namespace) -> AnalyzeOptions:
 
 def run_command(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     from deepfake_analyzer.batch.engine import EngineOptions, create_engine
     from deepfake_analyzer.batch.jobs import AnalyzerFactory
@@ -114,11 +115,11 @@ def run_command(args: argparse.Namespace) -> int:
         if args.quiet and row.verdict != "error":  # failures are always shown
             return
         if row.verdict == "error":
-            status = f"[red]failed[/red]: {row.error}"
+            status = f"[red]failed[/red]: {escape(row.error)}"
         else:
             score = "" if row.score is None else f" {row.score:.2f}"
             status = f"{row.verdict}{score}" + (" (already reported)" if event.resumed else "")
-        console.print(f"[{event.done}/{event.total}] {row.path}: {status}", markup=True)
+        console.print(f"[{event.done}/{event.total}] {escape(row.path)}: {status}", soft_wrap=True)
 
     result = run_batch(
         sources, args.output, engine, AnalyzerFactory(options), formats=formats, progress=show
