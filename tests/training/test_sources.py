@@ -106,7 +106,7 @@ def test_unknown_layout_and_missing_folder(tmp_path: Path) -> None:
         discover_labeled(tmp_path)
     with pytest.raises(InputNotFoundError):
         discover_labeled(tmp_path / "nope")
-    assert list_layouts()[0] == "labels-csv"
+    assert list_layouts()[:2] == ["identity-manifest", "labels-csv"]
 
 
 def test_discover_real_gives_one_group_per_file(tmp_path: Path) -> None:

@@ -91,10 +91,13 @@ def crop_set(n: int, label: int, dataset: str, size: int = 32) -> CropSet:
 
 
 def test_batches_are_balanced_and_a_pure_function_of_seed_and_step() -> None:
-    cfg = TrainConfig(batch_size=16, labeled_fake_share=0.5, seed=3)
-    maker = BatchMaker(crop_set(10, 0, "r"), crop_set(5, 1, "f"), cfg, NO_AUGMENT, DEFAULT_SBI)
+    cfg = TrainConfig(input_size=72, batch_size=16, labeled_fake_share=0.5, seed=3)
+    wide = cfg.wide_size  # crops are held wide; batches come out at the input size
+    maker = BatchMaker(
+        crop_set(10, 0, "r", wide), crop_set(5, 1, "f", wide), cfg, NO_AUGMENT, DEFAULT_SBI
+    )
     x, y = maker.batch(7)
-    assert x.shape == (16, 32, 32, 3) and x.dtype == np.uint8
+    assert x.shape == (16, 72, 72, 3) and x.dtype == np.uint8
     assert y.sum() == 8
     x2, y2 = maker.batch(7)
     assert np.array_equal(x, x2) and np.array_equal(y, y2)
@@ -121,12 +124,13 @@ def test_tiny_end_to_end_train_export_load_and_resume(tmp_path: Path) -> None:
     _write_faces(labeled / "real", 4, 1)
     _write_faces(labeled / "fake", 4, 2)
     _write_faces(reals, 6, 3)
-    extract = ExtractConfig(crop_size=80, frames_per_video=2)
-    items = discover_labeled(labeled) + discover_real(reals)
-    extract_crops(items, tmp_path / "cache" / "crops", extract,
-                  detector=FakeDetector(), face_mesh=FakeMesh())  # fmt: skip
     config = TrainConfig(input_size=72, batch_size=4, epochs=1, minutes=None, steps_per_epoch=2,
-                         val_fraction=0.3, heldout_fraction=0.5, precision="float32")  # fmt: skip
+                         val_fraction=0.3, precision="float32")  # fmt: skip
+    extract = ExtractConfig(crop_size=128, frames_per_video=2)
+    items = discover_labeled(labeled) + discover_real(reals)
+    # train cuts crops `config.context` times wider (room for framing jitter)
+    extract_crops(items, tmp_path / "cache" / "crops", replace(extract, context=config.context),
+                  detector=FakeDetector(), face_mesh=FakeMesh())  # fmt: skip
     request = TrainRequest(
         labeled=(labeled,), real=(reals,), output_dir=tmp_path / "out",
         cache_dir=tmp_path / "cache", config=config, extract=extract,

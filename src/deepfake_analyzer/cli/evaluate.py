@@ -38,6 +38,12 @@ def register(subparsers: Any) -> None:
         help="folder (or file) of real faces only, e.g. held-out identities; repeatable",
     )
     parser.add_argument(
+        "--protocol",
+        action="store_true",
+        help="leave-generator-out: evaluate only the generators and people the protocol holds "
+        "out of training (training/protocol.py) and print its table",
+    )
+    parser.add_argument(
         "--include",
         metavar="LIST",
         help="only these files: a text file with one path per line, or JSON such as a "
@@ -169,6 +175,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
             fake_fpr=args.fake_fpr,
             threshold_level=args.threshold_level,
             self_blend=args.self_blend,
+            protocol=args.protocol,
             seed=args.seed,
         )
     except ValueError as exc:
@@ -253,6 +260,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(evaluation_to_json(result))
     if not args.quiet:
         console.print(summary_table(result))
+        if result.protocol is not None:
+            console.print(protocol_table_view(result.protocol))
         for note in result.warnings:
             console.print(f"note: {note}", style="yellow", markup=False)
         console.print(f"report: {written['html']}", markup=False)
@@ -320,6 +329,25 @@ class ProgressLog:
 
 def _short(text: str, width: int = 36) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def protocol_table_view(table: Any) -> Any:
+    """The leave-generator-out table: AUC per medium, family and generator, FPR of reals."""
+    from rich.table import Table
+
+    fpr = ", ".join(f"{k} {v:.1%}" for k, v in table.real_fpr.items())
+    threshold = table.fake_threshold
+    view = Table(title=f"leave-generator-out (held-out reals >= fake {threshold:.3f}: {fpr})")
+    for column in ("subset", "by", "reals", "fakes", "AUC", "mean fake score"):
+        view.add_column(column, justify="left" if column in ("subset", "by") else "right")
+
+    def fmt(value: float) -> str:
+        return "-" if value != value else f"{value:.3f}"
+
+    for r in table.rows:
+        view.add_row(r.name, r.by, str(r.num_real), str(r.num_fake), fmt(r.auc),
+                     fmt(r.mean_fake_score))  # fmt: skip
+    return view
 
 
 def summary_table(result: Any) -> Any:

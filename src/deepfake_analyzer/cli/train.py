@@ -87,12 +87,6 @@ def register(subparsers: Any) -> None:
         default=d.val_fraction,
         help="share of real identities held out for validation",
     )
-    g.add_argument(
-        "--heldout-fraction",
-        type=float,
-        default=d.heldout_fraction,
-        help="share of labeled groups held out (never trained on)",
-    )
     g.add_argument("--seed", type=int, default=d.seed)
     g.add_argument("--precision", choices=PRECISIONS, default=d.precision)
     g.add_argument("--frames-per-video", type=int, default=12)
@@ -120,11 +114,11 @@ def run(args: argparse.Namespace) -> int:
             input_size=args.input_size, batch_size=args.batch_size, epochs=args.epochs,
             minutes=None if args.epochs else args.minutes, steps_per_epoch=args.steps_per_epoch,
             learning_rate=args.learning_rate, labeled_fake_share=args.labeled_fake_share,
-            val_fraction=args.val_fraction, heldout_fraction=args.heldout_fraction,
+            val_fraction=args.val_fraction,
             seed=args.seed, precision=args.precision, checkpoint_minutes=args.checkpoint_minutes,
         )  # fmt: skip
         extract = ExtractConfig(
-            crop_size=max(args.crop_size, args.input_size), frames_per_video=args.frames_per_video
+            crop_size=max(args.crop_size, config.wide_size), frames_per_video=args.frames_per_video
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -56,6 +56,7 @@ from deepfake_analyzer.training.metrics import (
     score_histogram,
 )
 from deepfake_analyzer.training.perturb import Perturbation
+from deepfake_analyzer.training.protocol import ProtocolTable, protocol_table, split_protocol
 from deepfake_analyzer.training.sources import (
     LabeledItem,
     discover_labeled,
@@ -77,6 +78,8 @@ class EvaluateConfig:
     `self_blend` adds one self-blended fake of every real crop that has face-mesh landmarks
     (dataset and method `self-blended`, same identity group as its real; seeded per crop).
     They get their own breakdown row and stay out of the overall figures.
+    `protocol` keeps only the leave-generator-out held-out files (`training.protocol`) and adds
+    the protocol table (per medium, family and generator) to the result.
     """
 
     frames_per_video: int = 12
@@ -92,6 +95,7 @@ class EvaluateConfig:
     fake_fpr: float = DEFAULT_FAKE_FPR
     threshold_level: str = "video"
     self_blend: bool = False
+    protocol: bool = False
     seed: int = 0
     histogram_bins: int = 20
 
@@ -257,6 +261,7 @@ class EvaluationResult:
     warnings: tuple[str, ...] = ()
     timings_s: Mapping[str, float] = field(default_factory=dict)
     created_utc: str = ""
+    protocol: ProtocolTable | None = None
 
     def summary(self) -> dict[str, Any]:
         """The compact figures stored in a spec's `metrics['evaluation']`."""
@@ -281,6 +286,7 @@ class EvaluationResult:
             },
             "video_auc_under": {p.key: _num(p.video_auc) for p in self.perturbations},
             "held_out_from_calibration": self.calibration is not None,
+            **({} if self.protocol is None else {"leave_generator_out": self.protocol.to_dict()}),
         }
 
     def robustness(self) -> dict[str, dict[str, float | None]]:
@@ -326,6 +332,7 @@ class EvaluationResult:
             "videos": [v.to_dict() for v in self.videos],
             "warnings": list(self.warnings),
             "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
+            "leave_generator_out": None if self.protocol is None else self.protocol.to_dict(),
         }
 
 
@@ -813,6 +820,7 @@ def evaluate_scores(
         warnings=tuple(notes),
         timings_s=dict(timings_s or {}),
         created_utc=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        protocol=protocol_table(videos, thresholds["fake"]) if config.protocol else None,
     )
     new_spec = replace(spec, metrics={**spec.metrics, "evaluation": result.summary()})
     result = replace(result, spec=new_spec)
@@ -840,6 +848,12 @@ def evaluate(
     timings: dict[str, float] = {}
     started = time.monotonic()
     items = discover_items(data, include, real)
+    if config.protocol:
+        items = list(split_protocol(items).heldout)
+        if not items:
+            raise UsageError(
+                "none of the DATA files is held out by the leave-generator-out protocol"
+            )
     folders = len(data) + len(real)
     hook(Message(STAGE_EXTRACT, f"{len(items)} labeled files in {folders} folder(s)"))
     spec = classifier.spec

@@ -41,6 +41,7 @@ class ExtractConfig:
 
     crop_size: int = 256
     margin: float = 1.3
+    context: float = 1.0  # crops are cut `context` times wider than margin (framing jitter)
     frames_per_video: int = 12
     detector: str = "auto"
     min_confidence: float = 0.5
@@ -55,6 +56,8 @@ class ExtractConfig:
             raise ValueError(f"crop size {self.crop_size} outside 32..1024")
         if not 1.0 <= self.margin <= 3.0:
             raise ValueError(f"crop margin {self.margin} outside 1.0..3.0")
+        if not 1.0 <= self.context <= 3.0:
+            raise ValueError(f"crop context {self.context} outside 1.0..3.0")
         if self.frames_per_video < 1:
             raise ValueError("frames_per_video must be at least 1")
 
@@ -62,8 +65,11 @@ class ExtractConfig:
         """A short hash of the settings that change crop pixels: the cache sub-folder name."""
         fields = (self.crop_size, self.margin, self.frames_per_video, self.detector)
         fields += (self.min_confidence, self.min_face_px)
+        if self.context != 1.0:
+            fields += (self.context,)
         return (
             f"s{self.crop_size}_m{self.margin:g}_"
+            + (f"c{self.context:g}_" if self.context != 1.0 else "")
             + hashlib.sha1(repr(fields).encode()).hexdigest()[:8]
         )
 
@@ -272,6 +278,7 @@ def _extract_item(
     from deepfake_analyzer.faces.crop import crop_face
 
     max_faces = config.max_faces_fake if item.label else config.max_faces_real
+    cut_margin = config.margin * config.context
     want_landmarks = face_mesh is not None and (item.label == REAL or config.landmarks_for_fakes)
     count = 0
     try:
@@ -279,14 +286,14 @@ def _extract_item(
             detections = sorted(detector.detect(frame.image), key=lambda d: -d.width * d.height)
             for face, det in enumerate(detections[:max_faces]):
                 name = crop_name(item.path, frame.index, face)
-                crop = crop_face(frame.image, det.box_xyxy, config.margin, config.crop_size)
+                crop = crop_face(frame.image, det.box_xyxy, cut_margin, config.crop_size)
                 _write_crop(root / (name + ".png"), crop)
                 landmarks = None
                 if want_landmarks:
                     points = face_mesh.landmarks(frame.image, det.box_xyxy)
                     if points is not None and len(points) >= 3:
                         local = landmarks_in_crop(
-                            points, det.box_xyxy, config.margin, config.crop_size
+                            points, det.box_xyxy, cut_margin, config.crop_size
                         )
                         np.savez_compressed(root / (name + ".npz"), landmarks=local)
                         landmarks = name + ".npz"

@@ -143,6 +143,40 @@ def _discover_labels_csv(root: Path) -> list[LabeledItem]:
     return items
 
 
+# manifest.csv with identity and generator columns (../shared/data/wild) -------------------
+
+
+def _detect_identity_manifest(root: Path) -> bool:
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        return False
+    with open(manifest, newline="") as handle:
+        header = next(csv.reader(handle), [])
+    return {"file", "label", "identity", "generator"} <= set(header)
+
+
+def _discover_identity_manifest(root: Path) -> list[LabeledItem]:
+    """`manifest.csv` with columns file,label,identity,generator[,kind]: group is the
+    identity (the person shown), method the generator (`real` for reals)."""
+    items = []
+    with open(root / "manifest.csv", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            label = _LABEL_WORDS.get(row["label"].strip().lower())
+            if label is None:
+                raise UsageError(
+                    f"manifest.csv line {line}: label must be real/fake or 0/1, "
+                    f"got {row['label']!r}"
+                )
+            path = root / row["file"]
+            kind = row.get("kind") or media_kind(path)
+            if kind not in ("video", "image"):
+                continue
+            group = row["identity"].strip() or path.stem
+            method = row["generator"].strip() or ("fake" if label else "real")
+            items.append(LabeledItem(path, label, group, root.name, method, kind))
+    return items
+
+
 # FaceForensics++ ----------------------------------------------------------------------------
 
 
@@ -277,6 +311,7 @@ def _discover_real_fake(root: Path) -> list[LabeledItem]:
     return items
 
 
+register_layout(Layout("identity-manifest", _detect_identity_manifest, _discover_identity_manifest))
 register_layout(Layout("labels-csv", _detect_labels_csv, _discover_labels_csv))
 register_layout(Layout("faceforensics", _detect_ffpp, _discover_ffpp))
 register_layout(Layout("dfdc", _detect_dfdc, _discover_dfdc))

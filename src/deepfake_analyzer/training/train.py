@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.events import Message
 from deepfake_analyzer.models.spec import ModelSpec, spec_path_for
 from deepfake_analyzer.training.augment import DEFAULT_AUGMENT, AugmentConfig, augment_batch
+from deepfake_analyzer.training.datalist import write_training_list
 from deepfake_analyzer.training.extract import (
     CropCache,
     CropRecord,
@@ -46,6 +47,7 @@ from deepfake_analyzer.training.progress import (
     TrainProgress,
     TrainStarted,
 )
+from deepfake_analyzer.training.protocol import canonical_generator, family_of, split_protocol
 from deepfake_analyzer.training.sbi import DEFAULT_SBI, SbiConfig, self_blend
 from deepfake_analyzer.training.sources import (
     FAKE,
@@ -59,6 +61,7 @@ from deepfake_analyzer.training.sources import (
 Hook = Callable[[Any], None]
 MODEL_NAME = "deepfake_xception"
 WEIGHTS_SUFFIX = ".f16.npz"
+TRAINING_LIST = MODEL_NAME + ".training-data.csv"
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 
@@ -78,9 +81,10 @@ class TrainConfig:
     dropout: float = 0.3
     bn_momentum: float = 0.9
     labeled_fake_share: float = 0.35
-    dataset_balance: float = 0.5  # sample datasets with weight n**balance (0: equal, 1: by size)
+    real_balance: float = 0.5  # within a medium, real datasets get weight n**balance
     val_fraction: float = 0.1
-    heldout_fraction: float = 0.5
+    frame_scale: tuple[float, float] = (0.9, 1.5)  # crop side / the analyzer's crop side
+    frame_shift: float = 0.1  # crop centre shift, fraction of the analyzer's crop side
     max_val_crops: int = 400
     seed: int = 0
     precision: str = "auto"
@@ -104,12 +108,27 @@ class TrainConfig:
             raise UsageError("steps per epoch must be at least 1")
         if not 0.0 <= self.labeled_fake_share <= 1.0:
             raise UsageError("labeled fake share must be in [0, 1]")
-        if not 0.0 <= self.val_fraction < 1.0 or not 0.0 <= self.heldout_fraction < 1.0:
-            raise UsageError("validation and held-out fractions must be in [0, 1)")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise UsageError("validation fraction must be in [0, 1)")
+        if not 0.5 <= self.frame_scale[0] <= 1.0 <= self.frame_scale[1] <= 2.0:
+            raise UsageError("frame scale must be (low, high) with 0.5 <= low <= 1 <= high <= 2")
+        if not 0.0 <= self.frame_shift <= 0.25:
+            raise UsageError("frame shift must be in [0, 0.25]")
         if self.precision not in PRECISIONS:
             raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}")
         if self.scaling not in ("unit", "symmetric"):
             raise UsageError("scaling must be unit or symmetric")
+
+    @property
+    def context(self) -> float:
+        """How much wider than the analyzer's crop the cached training crops are: room for
+        the largest framing jitter (scale and shift) without padding."""
+        return round(self.frame_scale[1] + 2.0 * self.frame_shift, 3)
+
+    @property
+    def wide_size(self) -> int:
+        """Pixels of the wide crops held in memory (the input size times the context)."""
+        return int(round(self.input_size * self.context))
 
 
 @dataclass(frozen=True)
@@ -147,15 +166,23 @@ class CropSet:
     def __len__(self) -> int:
         return len(self.records)
 
-    def dataset_weights(self, balance: float) -> np.ndarray:
-        """Sampling probabilities: each dataset gets weight n**balance, shared by its crops."""
+    def sampling_weights(self, key: Callable[[CropRecord], str], balance: float) -> np.ndarray:
+        """Sampling probabilities: each medium (video frames, photos) gets an equal share, so
+        "video" never stands for one label; within a medium each `key` value (dataset or
+        generator) gets weight n**balance (0: equal per value), shared by its crops."""
         if not self.records:
             return np.zeros(0)
-        names = [r.dataset for r in self.records]
-        counts: dict[str, int] = {}
-        for n in names:
-            counts[n] = counts.get(n, 0) + 1
-        w = np.array([counts[n] ** balance / counts[n] for n in names], dtype=np.float64)
+        strata = [(r.kind, key(r)) for r in self.records]
+        counts: dict[tuple[str, str], int] = {}
+        for s in strata:
+            counts[s] = counts.get(s, 0) + 1
+        kind_totals: dict[str, float] = {}
+        for (kind, _), n in counts.items():
+            kind_totals[kind] = kind_totals.get(kind, 0.0) + n**balance
+        w = np.array(
+            [counts[s] ** balance / counts[s] / kind_totals[s[0]] for s in strata],
+            dtype=np.float64,
+        )
         return w / w.sum()
 
 
@@ -198,8 +225,8 @@ class BatchMaker:
                 "no fakes to train on: no labeled fakes and no real face with landmarks to "
                 "self-blend; add real face images or labeled fakes"
             )
-        self.real_p = reals.dataset_weights(config.dataset_balance)
-        self.fake_p = fakes.dataset_weights(config.dataset_balance)
+        self.real_p = reals.sampling_weights(lambda r: r.dataset, config.real_balance)
+        self.fake_p = fakes.sampling_weights(lambda r: canonical_generator(r.method), 0.0)
 
     def batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config
@@ -224,10 +251,43 @@ class BatchMaker:
             blended = self_blend(self.reals.images[i], self.reals.landmarks[i], rng, self.sbi)
             images.append(blended.image)
             labels.append(FAKE)
-        x = augment_batch(np.stack(images), rng, self.augment)
+        framed = [random_framing(img, cfg, rng) for img in images]
+        x = augment_batch(np.stack(framed), rng, self.augment)
         y = np.asarray(labels, dtype=np.float32)
         order = rng.permutation(len(y))
         return x[order], y[order]
+
+
+def frame_crop(
+    wide: np.ndarray, context: float, scale: float, dx: float, dy: float, size: int
+) -> np.ndarray:
+    """The `size`-px crop of a wide crop (cut `context` times wider than the analyzer's crop,
+    same centre) whose side is `scale` times the analyzer's and whose centre is moved by
+    (dx, dy) analyzer-crop sides: the crop a detector box scaled and shifted that way gives."""
+    from deepfake_analyzer.faces.crop import resize_square
+
+    full = wide.shape[0]
+    base = full / context
+    side = max(2, int(round(base * scale)))
+    x0 = int(round(full / 2.0 + dx * base - side / 2.0))
+    y0 = int(round(full / 2.0 + dy * base - side / 2.0))
+    x0, y0 = min(max(x0, 0), full - side), min(max(y0, 0), full - side)
+    return resize_square(np.ascontiguousarray(wide[y0 : y0 + side, x0 : x0 + side]), size)
+
+
+def center_crops(wide: np.ndarray, config: TrainConfig) -> np.ndarray:
+    """Wide crops cut to the analyzer's framing (scale 1, no shift) at the input size."""
+    if len(wide) == 0:
+        return np.zeros((0, config.input_size, config.input_size, 3), np.uint8)
+    return np.stack([frame_crop(w, config.context, 1.0, 0.0, 0.0, config.input_size) for w in wide])
+
+
+def random_framing(wide: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
+    """A randomly scaled and shifted framing of a wide crop (see `frame_crop`), so a face's
+    score learns not to depend on which detector drew its box."""
+    scale = float(rng.uniform(*config.frame_scale))
+    dx, dy = rng.uniform(-config.frame_shift, config.frame_shift, size=2)
+    return frame_crop(wide, config.context, scale, float(dx), float(dy), config.input_size)
 
 
 def make_sbi_fakes(reals: CropSet, seed: int, sbi: SbiConfig) -> np.ndarray:
@@ -396,6 +456,7 @@ class PreparedData:
     val: ValidationData
     counts: dict[str, int]
     heldout_sources: list[str]
+    used_items: tuple[LabeledItem, ...] = ()  # every file the run trains or validates on
 
 
 def discover(request: TrainRequest) -> list[LabeledItem]:
@@ -410,16 +471,18 @@ def discover(request: TrainRequest) -> list[LabeledItem]:
 
 
 def prepare_data(request: TrainRequest, hook: Hook) -> PreparedData:
-    """Discover, split by group, extract crops and load them at the input size."""
+    """Discover, drop the protocol's held-out part, split the rest by group for monitoring,
+    extract wide crops and load them (`TrainConfig.wide_size`)."""
     cfg = request.config
     labeled = [i for root in request.labeled for i in discover_labeled(root)]
     reals = [i for root in request.real for i in discover_real(root)]
     if not labeled and not reals:
         raise UsageError("no media found: pass labeled folders and/or --real folders")
-    # held-out labeled files (never trained on) and validation identities of the real folders
-    lab_train, lab_heldout = split_by_group(labeled, cfg.heldout_fraction, cfg.seed)
-    real_train, real_val = split_by_group(reals, cfg.val_fraction, cfg.seed)
-    cache = extract_crops(labeled + reals, request.cache_dir / "crops", request.extract, hook)
+    # held-out generators and people (training.protocol) are never trained on
+    split = split_protocol(labeled + reals)
+    train_items, val_items = split_by_group(split.train, cfg.val_fraction, cfg.seed)
+    extract = replace(request.extract, context=cfg.context)
+    cache = extract_crops(train_items + val_items, request.cache_dir / "crops", extract, hook)
     by_source: dict[str, list[CropRecord]] = {}
     for record in cache.records:
         by_source.setdefault(source_key(record.source), []).append(record)
@@ -428,43 +491,52 @@ def prepare_data(request: TrainRequest, hook: Hook) -> PreparedData:
         out = [r for i in items for r in by_source.get(source_key(i.path), [])]
         return [r for r in out if label is None or r.label == label]
 
-    size = cfg.input_size
-    train_reals = load_crop_set(cache, records(real_train) + records(lab_train, REAL), size)
-    train_fakes = load_crop_set(cache, records(lab_train, FAKE), size)
+    size = cfg.wide_size
+    train_reals = load_crop_set(cache, records(train_items, REAL), size)
+    train_fakes = load_crop_set(cache, records(train_items, FAKE), size)
     rng = np.random.default_rng([cfg.seed, 99])
-    val_real_records = records(real_val)
+    val_real_records = records(val_items, REAL)
     if len(val_real_records) > cfg.max_val_crops:
         keep = sorted(rng.choice(len(val_real_records), cfg.max_val_crops, replace=False))
         val_real_records = [val_real_records[i] for i in keep]
     val_reals = load_crop_set(cache, val_real_records, size)
-    heldout_real = load_crop_set(cache, records(lab_heldout, REAL), size)
-    heldout_fake_records = records(lab_heldout, FAKE)
+    val_fake_records = records(val_items, FAKE)
     parts = {
-        "val_real": val_reals.images,
-        "heldout_real": heldout_real.images,
-        "sbi": make_sbi_fakes(val_reals, cfg.seed, request.sbi),
+        "val_real": center_crops(val_reals.images, cfg),
+        "sbi": center_crops(make_sbi_fakes(val_reals, cfg.seed, request.sbi), cfg),
     }
-    datasets = sorted({r.dataset for r in heldout_fake_records})
-    for dataset in datasets:
-        chosen = [r for r in heldout_fake_records if r.dataset == dataset]
-        parts["fake:" + dataset] = load_crop_set(cache, chosen, size).images
+    families = sorted({family_of(r.method) for r in val_fake_records})
+    for family in families:
+        chosen = [r for r in val_fake_records if family_of(r.method) == family]
+        parts["fake:" + family] = center_crops(load_crop_set(cache, chosen, size).images, cfg)
     val, index = ValidationData.build(parts)
-    all_real = np.concatenate([index["val_real"], index["heldout_real"]])
     val.add("sbi", index["val_real"], index["sbi"])
-    for dataset in datasets:
-        val.add(f"heldout/{dataset}", all_real, index["fake:" + dataset])
+    for family in families:
+        val.add(f"val/{family}", index["val_real"], index["fake:" + family])
     counts = {
         "train_real_crops": len(train_reals),
+        "train_real_video_crops": sum(r.kind == "video" for r in train_reals.records),
         "train_real_blendable": int(sum(lm is not None for lm in train_reals.landmarks)),
         "train_labeled_fake_crops": len(train_fakes),
+        "train_fake_generators": len({canonical_generator(r.method) for r in train_fakes.records}),
         "val_real_crops": len(val_reals),
-        "heldout_real_crops": len(heldout_real),
-        "heldout_fake_crops": len(heldout_fake_records),
-        "train_files": len(real_train) + len(lab_train),
-        "heldout_files": len(real_val) + len(lab_heldout),
+        "val_fake_crops": len(val_fake_records),
+        "train_files": len(train_items),
+        "val_files": len(val_items),
+        "protocol_heldout_files": len(split.heldout),
+        "protocol_excluded_files": len(split.excluded),
     }
-    heldout_sources = sorted(str(i.path) for i in lab_heldout + real_val)
-    return PreparedData(train_reals, train_fakes, val, counts, heldout_sources)
+    heldout_sources = sorted(str(i.path) for i in split.heldout)
+    return PreparedData(
+        train_reals, train_fakes, val, counts, heldout_sources, tuple(train_items + val_items)
+    )
+
+
+def _copy_training_list(request: TrainRequest) -> None:
+    """Put the run's training-data list beside the exported weights."""
+    source = request.run_dir / TRAINING_LIST
+    if source.is_file():
+        _atomic_write_text(Path(request.output_dir) / TRAINING_LIST, source.read_text())
 
 
 def _write_heldout(request: TrainRequest, data: PreparedData) -> None:
@@ -541,6 +613,7 @@ def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) ->
     started_wall = time.monotonic()
     data = prepare_data(request, hook)
     _write_heldout(request, data)
+    write_training_list(data.used_items, request.run_dir / TRAINING_LIST)
     if len(data.train_reals) == 0:
         raise UsageError("no real face crops to train on: check the folders and face detection")
 
@@ -671,6 +744,7 @@ def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) ->
     final = {k: v for k, v in state["history"][-1].items() if k not in ("step", "elapsed_s")}
     training = training_summary(request, data.counts, step, state, precision)
     spec_path = export_model(model, request.output_dir, cfg, request.extract, training, final)
+    _copy_training_list(request)
     hook(TrainFinished(step, str(spec_path), time.monotonic() - started_wall, final))
     return spec_path
 
@@ -730,6 +804,7 @@ def export_checkpoint(request: TrainRequest, hook: Hook) -> Path:
     final = {k: v for k, v in history[-1].items() if k not in ("step", "elapsed_s")}
     training = training_summary(request, counts, step, state, precision)
     spec_path = export_model(model, request.output_dir, cfg, request.extract, training, final)
+    _copy_training_list(request)
     hook(TrainFinished(step, str(spec_path), 0.0, final))
     return spec_path
 

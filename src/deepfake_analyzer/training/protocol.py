@@ -1,0 +1,287 @@
+"""Leave-generator-out protocol: which generators and people a model never trains on.
+
+A detector is judged only on what it never saw. This module is the one definition of that
+split, shared by `train` (which drops the held-out part) and `evaluate --protocol` (which
+keeps only it):
+
+- every generator belongs to a **family** (`FAMILIES`: lip-sync, talking head, reenactment,
+  face swap, GAN face, diffusion face, GAN edit / inversion);
+- `HELDOUT_GENERATORS` is a fixed set covering every family, well over 30 % of the
+  generators we have data for; their fakes are never trained on;
+- real people are split by identity: a seeded hash puts `HELDOUT_IDENTITY_FRACTION` of the
+  identity groups aside, and so does every identity that appears in a held-out generator's
+  output (its real inputs are then evaluated beside its fakes, never trained on);
+- a fake of a seen generator showing a held-out person is used by neither side.
+
+Generator names come from the data's own `method` (the `generator` column of `wild/`); the
+`dev/` labels name methods in prose, so `canonical_generator` maps them through `ALIASES`.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from deepfake_analyzer.training.sources import FAKE, REAL, LabeledItem
+
+LIP_SYNC = "lip-sync"
+TALKING_HEAD = "talking-head"
+REENACTMENT = "reenactment"
+FACE_SWAP = "face-swap"
+GAN_FACE = "gan-face"
+DIFFUSION_FACE = "diffusion-face"
+GAN_EDIT = "gan-edit"
+OTHER = "other"
+
+FAMILIES: dict[str, str] = {
+    "wav2lip": LIP_SYNC,
+    "wav2lip-384-sam": LIP_SYNC,
+    "hyperlips": LIP_SYNC,
+    "mesh-warp-lipsync": LIP_SYNC,
+    "anitalker": TALKING_HEAD,
+    "atvgnet": TALKING_HEAD,
+    "dreamtalk": TALKING_HEAD,
+    "geneface": TALKING_HEAD,
+    "kdtalker": TALKING_HEAD,
+    "musev": TALKING_HEAD,
+    "spatiotemporal-talkingface": TALKING_HEAD,
+    "styletalk": TALKING_HEAD,
+    "synctalk": TALKING_HEAD,
+    "v-express": TALKING_HEAD,
+    "aniportrait": TALKING_HEAD,
+    "liveportrait": REENACTMENT,
+    "fsrt": REENACTMENT,
+    "first-order-model": REENACTMENT,
+    "thin-plate-spline-motion-model": REENACTMENT,
+    "roop-inswapper": FACE_SWAP,
+    "inswapper": FACE_SWAP,
+    "ghost": FACE_SWAP,
+    "canonswap": FACE_SWAP,
+    "simswap": FACE_SWAP,
+    "motion-cosegmentation-partswap": FACE_SWAP,
+    "landmark-faceswap": FACE_SWAP,
+    "dfdc": FACE_SWAP,
+    "stylegan": GAN_FACE,
+    "stylegan2": GAN_FACE,
+    "stylegan3": GAN_FACE,
+    "progan": GAN_FACE,
+    "stable-diffusion-1.5": DIFFUSION_FACE,
+    "stable-diffusion-2.1": DIFFUSION_FACE,
+    "psp": GAN_EDIT,
+    "hyperstyle": GAN_EDIT,
+    "restyle-e4e-stylegan3": GAN_EDIT,
+    "attgan": GAN_EDIT,
+    "stargan": GAN_EDIT,
+}
+
+HELDOUT_GENERATORS: frozenset[str] = frozenset(
+    {
+        "hyperlips",
+        "mesh-warp-lipsync",
+        "anitalker",
+        "musev",
+        "styletalk",
+        "synctalk",
+        "liveportrait",
+        "thin-plate-spline-motion-model",
+        "ghost",
+        "canonswap",
+        "simswap",
+        "stylegan2",
+        "stable-diffusion-2.1",
+        "psp",
+        "stargan",
+    }
+)
+
+HELDOUT_IDENTITY_FRACTION = 0.3
+PROTOCOL_SEED = 2026
+
+# prose method names (dev/labels.csv datasets) -> generator, first match wins
+ALIASES: tuple[tuple[str, str], ...] = (
+    ("liveportrait", "liveportrait"),
+    ("aniportrait", "aniportrait"),
+    ("roop", "roop-inswapper"),
+    ("dfdc", "dfdc"),
+)
+
+
+def canonical_generator(method: str) -> str:
+    """The `FAMILIES` key of a method name: itself when known, else the first alias whose
+    key it contains (case-insensitive), else the lowercased name."""
+    name = method.strip().lower()
+    if name in FAMILIES or name == "real":
+        return name
+    for needle, generator in ALIASES:
+        if needle in name:
+            return generator
+    return name
+
+
+def family_of(method: str) -> str:
+    """The family of a generator (`OTHER` when unknown, `real` for reals)."""
+    generator = canonical_generator(method)
+    if generator == "real":
+        return "real"
+    return FAMILIES.get(generator, OTHER)
+
+
+def is_heldout_generator(method: str) -> bool:
+    return canonical_generator(method) in HELDOUT_GENERATORS
+
+
+def hashed_heldout(group: str, fraction: float = HELDOUT_IDENTITY_FRACTION) -> bool:
+    """A seeded, order-free coin per identity group: True for about `fraction` of groups."""
+    value = zlib.crc32(f"{PROTOCOL_SEED}:{group}".encode()) / 2**32
+    return value < fraction
+
+
+@dataclass(frozen=True)
+class ProtocolSplit:
+    """Items the model may train on, items it is judged on, and items used by neither."""
+
+    train: tuple[LabeledItem, ...]
+    heldout: tuple[LabeledItem, ...]
+    excluded: tuple[LabeledItem, ...]
+
+    def heldout_groups(self) -> frozenset[str]:
+        return frozenset(i.group for i in self.heldout)
+
+
+def split_protocol(items: Iterable[LabeledItem]) -> ProtocolSplit:
+    """Split labeled items per the module's rules (pure; the same items give the same split)."""
+    items = list(items)
+    heldout_people = {i.group for i in items if hashed_heldout(i.group)}
+    heldout_people |= {i.group for i in items if i.label == FAKE and is_heldout_generator(i.method)}
+    train, heldout, excluded = [], [], []
+    for item in items:
+        if item.label == FAKE and is_heldout_generator(item.method):
+            heldout.append(item)
+        elif item.group in heldout_people:
+            (heldout if item.label == REAL else excluded).append(item)
+        else:
+            train.append(item)
+    return ProtocolSplit(tuple(train), tuple(heldout), tuple(excluded))
+
+
+def protocol_summary() -> dict[str, object]:
+    """What the protocol holds out, for model cards and reports."""
+    families: dict[str, list[str]] = {}
+    for generator, family in FAMILIES.items():
+        families.setdefault(family, []).append(generator)
+    return {
+        "heldout_generators": sorted(HELDOUT_GENERATORS),
+        "heldout_identity_fraction": HELDOUT_IDENTITY_FRACTION,
+        "seed": PROTOCOL_SEED,
+        "families": {k: sorted(v) for k, v in sorted(families.items())},
+    }
+
+
+# --- the leave-generator-out table --------------------------------------------------------------
+
+
+class Scored(Protocol):
+    """What the table reads of each scored file (e.g. `training.evaluate.VideoScore`)."""
+
+    label: int
+    kind: str
+    method: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ProtocolRow:
+    """One row: a set of held-out fakes against the held-out reals of the same medium."""
+
+    name: str  # "video", "image", "video/<family>", "image/<family>" or "<kind>/<generator>"
+    by: str  # "medium", "family" or "generator"
+    kind: str
+    num_real: int
+    num_fake: int
+    auc: float
+    mean_fake_score: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "by": self.by,
+            "kind": self.kind,
+            "num_real": self.num_real,
+            "num_fake": self.num_fake,
+            "auc": _rounded(self.auc),
+            "mean_fake_score": _rounded(self.mean_fake_score),
+        }
+
+
+@dataclass(frozen=True)
+class ProtocolTable:
+    """The leave-generator-out figures of one model (see `protocol_table`)."""
+
+    rows: tuple[ProtocolRow, ...]
+    fake_threshold: float
+    real_fpr: dict[str, float]  # medium -> share of held-out reals at/above `fake_threshold`
+    mean_real_score: dict[str, float]
+
+    def row(self, name: str) -> ProtocolRow | None:
+        return next((r for r in self.rows if r.name == name), None)
+
+    def worst_family(self) -> ProtocolRow | None:
+        families = [r for r in self.rows if r.by == "family" and r.auc == r.auc]
+        return min(families, key=lambda r: r.auc) if families else None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "protocol": protocol_summary(),
+            "fake_threshold": self.fake_threshold,
+            "real_fpr_at_fake": {k: _rounded(v) for k, v in self.real_fpr.items()},
+            "mean_real_score": {k: _rounded(v) for k, v in self.mean_real_score.items()},
+            "rows": [r.to_dict() for r in self.rows],
+        }
+
+
+def _rounded(value: float) -> float | None:
+    return round(float(value), 4) if value == value else None
+
+
+def protocol_table(scored: Sequence[Scored], fake_threshold: float) -> ProtocolTable:
+    """AUC of held-out fakes vs held-out reals of the same medium: all fakes, per family,
+    per generator; and the false-positive rate of held-out reals at `fake_threshold`.
+
+    `scored` is one score per file (a video's aggregated score, an image's crop score), of
+    held-out files only (`split_protocol(...).heldout`): the caller is responsible for that.
+    """
+    rows: list[ProtocolRow] = []
+    real_fpr: dict[str, float] = {}
+    mean_real: dict[str, float] = {}
+    for kind in ("video", "image"):
+        reals = np.array([s.score for s in scored if s.kind == kind and s.label == REAL])
+        fakes = [s for s in scored if s.kind == kind and s.label == FAKE]
+        if len(reals):
+            real_fpr[kind] = float(np.mean(reals >= fake_threshold))
+            mean_real[kind] = float(np.mean(reals))
+
+        if not fakes:
+            continue
+        rows.append(_row(kind, "medium", kind, reals, fakes))
+        for family in sorted({family_of(s.method) for s in fakes}):
+            chosen = [s for s in fakes if family_of(s.method) == family]
+            rows.append(_row(f"{kind}/{family}", "family", kind, reals, chosen))
+        for generator in sorted({canonical_generator(s.method) for s in fakes}):
+            chosen = [s for s in fakes if canonical_generator(s.method) == generator]
+            rows.append(_row(f"{kind}/{generator}", "generator", kind, reals, chosen))
+    return ProtocolTable(tuple(rows), float(fake_threshold), real_fpr, mean_real)
+
+
+def _row(name: str, by: str, kind: str, reals: np.ndarray, fakes: list[Scored]) -> ProtocolRow:
+    from deepfake_analyzer.training.metrics import roc_auc
+
+    f = np.array([s.score for s in fakes], dtype=np.float64)
+    y = np.concatenate([np.zeros(len(reals)), np.ones(len(f))])
+    auc = roc_auc(y, np.concatenate([reals, f])) if len(reals) and len(f) else math.nan
+    mean = float(np.mean(f)) if len(f) else math.nan
+    return ProtocolRow(name, by, kind, len(reals), len(f), auc, mean)
