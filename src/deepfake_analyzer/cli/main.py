@@ -17,6 +17,7 @@ from deepfake_analyzer.errors import EXIT_USAGE, AnalyzerError
 SUBCOMMAND_MODULES = (
     "deepfake_analyzer.cli.analyze",
     "deepfake_analyzer.cli.train",
+    "deepfake_analyzer.cli.train_temporal",
     "deepfake_analyzer.cli.evaluate",
     "deepfake_analyzer.cli.serve",
     "deepfake_analyzer.cli.batch",
