@@ -61,6 +61,11 @@ class ModelNotInstalledError(ModelError):
     """No default model ships yet and none was given with --model."""
 
 
+class ModelOutputError(ModelError):
+    """The model gives scores that are not probabilities (NaN, inf, outside [0, 1]): its weights
+    are broken; retrain or re-export it (exit 2)."""
+
+
 class UnsafeModelError(ModelError):
     """The model file contains code (Lambda layers, custom objects); needs --trust-model."""
 

@@ -31,7 +31,7 @@ from deepfake_analyzer.events import (
 from deepfake_analyzer.faces.base import FaceDetector
 from deepfake_analyzer.faces.types import FaceDetection
 from deepfake_analyzer.media.types import Frame, MediaInfo, SamplingOptions
-from deepfake_analyzer.models.base import Classifier
+from deepfake_analyzer.models.base import Classifier, checked_probabilities
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.report.types import (
     FaceResult,
@@ -185,8 +185,10 @@ class Analyzer:
             if not pending:
                 return
             t0 = time.perf_counter()
-            raw = np.asarray(classifier.predict(np.stack(pending_crops)), dtype=np.float64)
-            scores = spec.calibration.apply(raw.reshape(-1))
+            raw = classifier.predict(np.stack(pending_crops))
+            scores = spec.calibration.apply(
+                checked_probabilities(raw, len(pending), f"model {spec.name!r}")
+            )
             clock.add("classify", t0)
             for face, crop, score in zip(pending, pending_crops, scores, strict=True):
                 scored.append((face, float(score)))

@@ -8,7 +8,9 @@ import os
 import shutil
 from pathlib import Path
 
-from deepfake_analyzer.errors import EXIT_INPUT_FAILED, EXIT_OK
+import numpy as np
+
+from deepfake_analyzer.errors import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE
 from deepfake_analyzer.report.writers import MAX_NAME_BYTES
 
 
@@ -62,3 +64,32 @@ def test_quiet_still_prints_one_line_per_failed_input(
     assert "empty.png" in lines[0] and "empty" in lines[0].split("empty.png", 1)[1]
     assert "notes.mp4" in lines[1] and "text" in lines[1]
     assert "Traceback" not in result.err
+
+
+class _NanOnBrightClassifier:
+    """Finite on the loader's probe (mid-gray), NaN on bright crops: weights that blow up on
+    some inputs."""
+
+    def __init__(self) -> None:
+        from deepfake_analyzer.models.fake_classifier import FAKE_SPEC
+
+        self.spec = FAKE_SPEC
+        self.sha256 = "0" * 64
+
+    def predict(self, crops: np.ndarray) -> np.ndarray:
+        means = crops.reshape(len(crops), -1).mean(axis=1) / 255.0
+        return np.where(means > 0.3, np.nan, means)
+
+
+def test_nan_scores_at_run_time_are_a_model_error(
+    run_cli, face_png: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import deepfake_analyzer.models.loader as loader_module
+
+    nan_model = _NanOnBrightClassifier()
+    monkeypatch.setattr(loader_module, "load_classifier", lambda *a, **k: nan_model)
+    result = run_cli("analyze", str(face_png), str(face_png), "-o", str(tmp_path / "o"), "-q")
+    assert result.code == EXIT_USAGE
+    assert "Traceback" not in result.err
+    lines = result.err.splitlines()
+    assert len(lines) == 1 and "not probabilities" in lines[0] and "NaN" in lines[0]

@@ -249,3 +249,28 @@ def test_bad_model_paths(tmp_path, name, match):
         path.write_bytes(b"x")
     with pytest.raises(ModelError, match=match):
         load_classifier(path)
+
+
+def test_model_with_nan_weights_is_refused_at_load(make_tiny, tmp_path):
+    from deepfake_analyzer.errors import EXIT_USAGE, ModelOutputError
+
+    model = make_tiny()
+    model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])
+    path = tmp_path / "nan.keras"
+    model.save(path)
+    with pytest.raises(ModelOutputError, match="not probabilities.*NaN or inf") as info:
+        load_classifier(path)
+    assert info.value.exit_code == EXIT_USAGE
+    assert "nan.keras" in str(info.value)
+
+
+def test_checked_probabilities_refuses_non_finite_and_out_of_range():
+    from deepfake_analyzer.errors import ModelOutputError
+    from deepfake_analyzer.models.base import checked_probabilities
+
+    np.testing.assert_array_equal(checked_probabilities(np.array([[0.0], [1.0]]), 2, "m"), [0, 1])
+    for bad in ([np.nan, 0.5], [np.inf, 0.5], [-0.1, 0.5], [1.5, 0.5]):
+        with pytest.raises(ModelOutputError, match="not probabilities"):
+            checked_probabilities(np.array(bad), 2, "m")
+    with pytest.raises(ModelOutputError, match="3 scores for 2"):
+        checked_probabilities(np.zeros(3), 2, "m")

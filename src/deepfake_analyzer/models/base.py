@@ -6,7 +6,12 @@ from typing import Protocol
 
 import numpy as np
 
+from deepfake_analyzer.errors import ModelOutputError
 from deepfake_analyzer.models.spec import ModelSpec
+
+PROBE_SEED = 12
+PROBE_CROPS = 2
+"""The loader's probe batch: a mid-gray crop and a seeded noise crop."""
 
 
 class Classifier(Protocol):
@@ -21,3 +26,32 @@ class Classifier(Protocol):
     sha256: str
 
     def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray: ...
+
+
+def checked_probabilities(raw: np.ndarray, count: int, model_name: str) -> np.ndarray:
+    """`raw` as (count,) float64 probabilities; ModelOutputError when any is NaN, inf or
+    outside [0, 1] (a model with broken weights), or when there are not `count` of them."""
+    values = np.asarray(raw, dtype=np.float64).reshape(-1)
+    if values.size != count:
+        raise ModelOutputError(
+            f"{model_name} gave {values.size} scores for {count} face crops: "
+            "it needs one sigmoid output"
+        )
+    bad = ~np.isfinite(values) | (values < 0.0) | (values > 1.0)
+    if bad.any():
+        example = values[bad][0]
+        raise ModelOutputError(
+            f"{model_name} gave {int(bad.sum())} of {count} scores that are not "
+            f"probabilities (e.g. {example}): its weights are broken (NaN or inf); retrain or "
+            "re-export it"
+        )
+    return values
+
+
+def probe_classifier(classifier: Classifier, model_name: str) -> None:
+    """Run a small probe batch through a freshly loaded classifier; ModelOutputError when its
+    outputs are not probabilities, so a broken model fails at load, not halfway through a file."""
+    size = classifier.spec.input_size
+    noise = np.random.default_rng(PROBE_SEED).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    crops = np.stack([np.full((size, size, 3), 128, dtype=np.uint8), noise])[:PROBE_CROPS]
+    checked_probabilities(classifier.predict(crops), len(crops), model_name)

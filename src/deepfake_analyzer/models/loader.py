@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from deepfake_analyzer import paths
 from deepfake_analyzer.errors import ModelError, ModelNotInstalledError
-from deepfake_analyzer.models.base import Classifier
+from deepfake_analyzer.models.base import Classifier, probe_classifier
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, load_weights_f16
 from deepfake_analyzer.models.keras_classifier import DEFAULT_BATCH_SIZE, KerasClassifier
 from deepfake_analyzer.models.registry import create_architecture
@@ -258,7 +258,17 @@ def load_classifier(
     Raises ModelNotInstalledError when `model_path` is None and no default model ships,
     UnsafeModelError when the file holds code and `trust_model` is False, and ModelError for
     anything else that stops the model from loading (missing, corrupt, wrong shapes).
+    Every model runs a probe batch first: ModelOutputError when its scores are not
+    probabilities (NaN or inf weights).
     """
+    classifier = _load_classifier(model_path, trust_model, batch_size, runtime)
+    probe_classifier(classifier, "the default model" if model_path is None else str(model_path))
+    return classifier
+
+
+def _load_classifier(
+    model_path: str | Path | None, trust_model: bool, batch_size: int, runtime: str
+) -> Classifier:
     if model_path is None:
         return load_default(batch_size, runtime)
     path = Path(model_path).expanduser()
