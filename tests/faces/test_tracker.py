@@ -127,3 +127,56 @@ def test_box_iou() -> None:
 def test_bad_config_is_refused() -> None:
     with pytest.raises(ValueError):
         TrackerConfig(max_size_ratio=0.5)
+
+
+# --- re-identification after an absence ---------------------------------------------------
+
+
+def looks(seed: int) -> np.ndarray:
+    """A stand-in appearance descriptor: one per person, in [0, 1]."""
+    return np.random.default_rng(seed).random(1404).astype(np.float32)
+
+
+def seen(cx: float, cy: float, look: np.ndarray, size: float = 80.0) -> FaceDetection:
+    half = size / 2
+    box = (cx - half, cy - half, cx + half, cy + half)
+    return FaceDetection(box, 0.9, np.zeros((0, 2)), appearance=look)
+
+
+def absent_then_back(back: FaceDetection, gap_s: float = 5.0) -> list[list[int]]:
+    tracker = FaceTracker()
+    frames = [(i * 0.5, [seen(100 + 10 * i, 200, looks(1))]) for i in range(4)]
+    frames += [(1.5 + t, []) for t in np.arange(0.5, gap_s, 0.5)]
+    frames += [(1.5 + gap_s, [back])]
+    return [x for x in run(tracker, frames) if x]
+
+
+def test_a_person_back_after_a_long_absence_keeps_their_id() -> None:
+    noisy = looks(1) + np.random.default_rng(9).normal(0, 0.02, 1404).astype(np.float32)
+    ids = absent_then_back(seen(500, 300, noisy, size=100))  # elsewhere, a little nearer
+    assert ids == [[1]] * 5
+
+
+def test_another_person_after_the_absence_gets_a_new_id() -> None:
+    assert absent_then_back(seen(130, 200, looks(2)))[-1] == [2]
+
+
+def test_re_identification_has_a_time_limit() -> None:
+    assert absent_then_back(seen(130, 200, looks(1)), gap_s=25.0)[-1] == [2]
+
+
+def test_faces_without_appearance_are_not_re_identified() -> None:
+    tracker = FaceTracker()
+    frames = [(0.0, [face(200, 200)])] + [(t, []) for t in (1.0, 2.0, 3.0, 4.0)]
+    frames += [(5.0, [face(200, 200)])]
+    assert [x for x in run(tracker, frames) if x] == [[1], [2]]
+
+
+def test_two_people_back_together_each_get_their_own_id() -> None:
+    tracker = FaceTracker()
+    a, b = looks(1), looks(2)
+    assert tracker.update(0.0, [seen(100, 200, a), seen(400, 200, b)]) == [1, 2]
+    for t in (0.5, 1.0, 1.5, 2.0, 2.5):
+        tracker.update(t, [])
+    assert tracker.update(6.0, [seen(100, 200, b), seen(400, 200, a)]) == [2, 1]  # swapped places
+    assert tracker.reidentified == 2 and tracker.track_count == 2

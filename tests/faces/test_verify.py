@@ -48,10 +48,11 @@ class FakeDetector:
 
 
 class FakeMesh:
-    """Presence per candidate box (by its left edge); landmarks centred on a fixed face."""
+    """A face at `face_xyxy`, and another 400 px to its right; boxes left of x = 300 see the
+    first. Presence is `presence[0]` for the first face, `presence[1]` for the other."""
 
-    def __init__(self, presence_by_x0: dict[float, float], face_xyxy: Sequence[float]) -> None:
-        self.presence_by_x0 = presence_by_x0
+    def __init__(self, presence: tuple[float, float], face_xyxy: Sequence[float]) -> None:
+        self.presence = presence
         self.face_xyxy = face_xyxy
         self.calls = 0
         self.closed = False
@@ -61,11 +62,11 @@ class FakeMesh:
     ) -> FaceLandmarks:
         self.calls += 1
         x0, y0, x1, y1 = self.face_xyxy
-        shift = 0.0 if box_xyxy[0] < 300 else 400.0  # candidates right of 300 px: another face
+        first = box_xyxy[0] < 300
+        shift = 0.0 if first else 400.0
         points = grid_points(x0 + shift, y0, x1 + shift, y1)
-        return FaceLandmarks(
-            points, np.zeros(MESH_POINT_COUNT, np.float32), self.presence_by_x0[box_xyxy[0]]
-        )
+        presence = self.presence[0 if first else 1]
+        return FaceLandmarks(points, np.zeros(MESH_POINT_COUNT, np.float32), presence)
 
     def close(self) -> None:
         self.closed = True
@@ -107,17 +108,17 @@ def test_box_from_landmarks_scales_and_shifts_the_extent() -> None:
 
 def test_candidates_the_mesh_does_not_call_a_face_are_dropped() -> None:
     candidates = FakeDetector([det((100, 100, 200, 200), 0.95), det((400, 100, 500, 200), 0.55)])
-    mesh = FakeMesh({100: 0.999, 400: 0.0001}, (100, 90, 200, 200))
+    mesh = FakeMesh((0.999, 0.0001), (100, 90, 200, 200))
     verified = VerifiedFaceDetector(candidates, mesh)
     faces = verified.detect(IMAGE)
     assert len(faces) == 1 and faces[0].confidence == 0.95
-    assert verified.rejected == 1 and mesh.calls == 2
+    assert verified.rejected == 1
 
 
 def test_two_models_boxes_on_one_face_give_one_face_with_the_landmark_box() -> None:
     tight = det((110, 110, 190, 190), 0.9)  # full range's tight box
     loose = det((90, 95, 215, 220), 0.6)  # short range's loose box of the same face
-    mesh = FakeMesh({110: 1.0, 90: 1.0}, (100, 90, 200, 200))
+    mesh = FakeMesh((1.0, 1.0), (100, 90, 200, 200))
     expected = box_from_landmarks(grid_points(100, 90, 200, 200))
     for order in ([tight, loose], [loose, tight]):
         verified = VerifiedFaceDetector(FakeDetector(order), mesh)
@@ -130,19 +131,27 @@ def test_two_models_boxes_on_one_face_give_one_face_with_the_landmark_box() -> N
 
 def test_two_faces_stay_two() -> None:
     candidates = FakeDetector([det((100, 100, 200, 200)), det((500, 100, 600, 200))])
-    mesh = FakeMesh({100: 1.0, 500: 1.0}, (100, 90, 200, 200))
+    mesh = FakeMesh((1.0, 1.0), (100, 90, 200, 200))
     assert len(VerifiedFaceDetector(candidates, mesh).detect(IMAGE)) == 2
 
 
 def test_min_face_applies_to_the_verified_box() -> None:
     candidates = FakeDetector([det((100, 100, 200, 200))])
-    mesh = FakeMesh({100: 1.0}, (100, 90, 140, 130))  # the mesh says the face is 40 px
+    mesh = FakeMesh((1.0, 1.0), (100, 90, 140, 130))  # the mesh says the face is 40 px
     config = VerifyConfig(min_face_px=50)
     assert VerifiedFaceDetector(candidates, mesh, config).detect(IMAGE) == []
 
 
+def test_the_mesh_runs_again_on_its_own_box_until_the_box_settles() -> None:
+    loose = det((50, 50, 260, 260))  # the mesh puts the face at 100-200: not settled
+    mesh = FakeMesh((1.0, 1.0), (100, 90, 200, 200))
+    faces = VerifiedFaceDetector(FakeDetector([loose]), mesh).detect(IMAGE)
+    assert mesh.calls == 2  # the second pass on the landmark box gives the same box
+    assert faces[0].box_xyxy == pytest.approx(box_from_landmarks(grid_points(100, 90, 200, 200)))
+
+
 def test_close_closes_both() -> None:
-    candidates, mesh = FakeDetector([]), FakeMesh({}, (0, 0, 1, 1))
+    candidates, mesh = FakeDetector([]), FakeMesh((1.0, 1.0), (0, 0, 1, 1))
     with VerifiedFaceDetector(candidates, mesh):
         pass
     assert candidates.closed and mesh.closed
@@ -204,3 +213,46 @@ def test_short_and_full_range_give_the_same_box(astronaut_rgb) -> None:
     verified_iou = box_iou(np.array([boxes["short"]]), np.array([boxes["full"]]))[0, 0]
     assert verified_iou > 0.95
     assert verified_iou > raw_iou
+
+
+class TwoModelBoxes:
+    """Stands in for short + full range on one face: a tight box and a 2x loose box.
+
+    Their IoU is 0.25, below the raw merge's 0.3, so unverified they are two faces (what the
+    issue saw on a 1080p DFDC clip).
+    """
+
+    def __init__(self, face_xyxy: Sequence[float]) -> None:
+        self.face_xyxy = face_xyxy
+
+    def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
+        x0, y0, x1, y1 = self.face_xyxy
+        cx, cy, w = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0
+        return [det((x0, y0, x1, y1), 0.7), det((cx - w, cy - w, cx + w, cy + w), 0.75)]
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.real_models
+def test_two_models_boxes_on_one_face_of_a_moving_clip_give_one_track(
+    astronaut_rgb, astronaut_face_box
+) -> None:
+    from deepfake_analyzer.faces.detector import merge_detections
+    from deepfake_analyzer.faces.landmarks import FaceMesh
+    from deepfake_analyzer.faces.tracker import FaceTracker
+
+    tracker, ids = FaceTracker(), set()
+    with FaceMesh() as mesh:
+        for i in range(8):  # a 1280x720 clip at 2 fps: the astronaut drifts right
+            frame = np.full((720, 1280, 3), 40, np.uint8)
+            left = 100 + 60 * i
+            frame[100:612, left : left + 512] = astronaut_rgb
+            x0, y0, x1, y1 = astronaut_face_box
+            models = TwoModelBoxes((x0 + left, y0 + 100, x1 + left, y1 + 100))
+            candidates = models.detect(frame)
+            assert len(merge_detections(candidates[:1], candidates[1:])) == 2
+            faces = VerifiedFaceDetector(models, mesh).detect(frame)
+            assert len(faces) == 1
+            ids.update(tracker.update(i * 0.5, faces))
+    assert ids == {1}

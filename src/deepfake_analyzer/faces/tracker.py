@@ -5,6 +5,18 @@ detections are matched to predictions greedily by a cost of `(1 - IoU) + centre 
 face size`, among pairs that overlap or whose centres are close and whose sizes are alike.
 A track can be matched again after up to `max_gap_frames` sampled frames without it, or
 while at most `max_gap_s` seconds passed since it was last seen, whichever allows more.
+
+Re-identification: a track unseen for longer than that is not forgotten but kept aside for
+`reid_max_gap_s` seconds (20 s). A detection that no live track takes is compared with these
+by appearance (faces/verify.py's `appearance_descriptor`, which verified detections carry):
+the kept-aside track with the nearest appearance takes it back, when the RMS distance is at
+most `reid_max_distance` and the sizes differ at most `reid_max_size_ratio`. Position does not
+gate this (a person may come back anywhere in the frame). Limits: detections without an
+appearance (an unverified detector) are never re-identified; after `reid_max_gap_s` a person
+gets a new id; the descriptor is colour at the face's landmarks, so two people of similar
+skin tone and lighting who take turns in front of the camera can share an id, and a strong
+lighting change during the absence can give the same person a new one.
+
 Unmatched detections start new tracks, numbered from 1 in left-to-right order,
 so ids do not depend on the detector's output order.
 """
@@ -31,6 +43,14 @@ class TrackerConfig:
     """Largest ratio between the sizes of matched faces (zoom between two samples)."""
     velocity_smoothing: float = 0.5
     """Weight of the newest velocity estimate in the running average (0: no motion model)."""
+    reid_max_gap_s: float = 20.0
+    """How long a lost track can be re-identified by appearance (seconds; 0: never)."""
+    reid_max_distance: float = 0.05
+    """Largest RMS appearance distance of a re-identified face (see the module docstring)."""
+    reid_max_size_ratio: float = 3.0
+    """Largest ratio between the sizes of a lost face and the face that re-identifies it."""
+    appearance_smoothing: float = 0.2
+    """Weight of the newest appearance in a track's running mean."""
 
     def __post_init__(self) -> None:
         if self.max_gap_frames < 0 or self.max_gap_s < 0:
@@ -41,6 +61,12 @@ class TrackerConfig:
             raise ValueError("max_size_ratio must be at least 1")
         if not 0.0 <= self.velocity_smoothing <= 1.0:
             raise ValueError("velocity_smoothing must be in [0, 1]")
+        if self.reid_max_gap_s < 0 or self.reid_max_distance < 0:
+            raise ValueError("reid_max_gap_s and reid_max_distance must be non-negative")
+        if self.reid_max_size_ratio < 1:
+            raise ValueError("reid_max_size_ratio must be at least 1")
+        if not 0.0 < self.appearance_smoothing <= 1.0:
+            raise ValueError("appearance_smoothing must be in (0, 1]")
 
 
 @dataclass
@@ -50,6 +76,7 @@ class _Track:
     timestamp_s: float
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))  # xyxy per second
     missed: int = 0
+    appearance: np.ndarray | None = None  # running mean of the matched faces' descriptors
 
     def predicted(self, timestamp_s: float, max_dt: float) -> np.ndarray:
         dt = min(max(timestamp_s - self.timestamp_s, 0.0), max_dt)
@@ -66,7 +93,10 @@ class FaceTracker:
     def __init__(self, config: TrackerConfig | None = None) -> None:
         self.config = config or TrackerConfig()
         self._tracks: list[_Track] = []
+        self._lost: list[_Track] = []
         self._next_id = 1
+        self.reidentified = 0
+        """How many times a lost track was taken back by appearance (for benchmarks)."""
         self._last_timestamp_s: float | None = None
 
     @property
@@ -89,11 +119,12 @@ class FaceTracker:
         self._drop_stale(timestamp_s)
 
         boxes = np.array([d.box_xyxy for d in detections], dtype=np.float64).reshape(-1, 4)
+        looks = [d.appearance for d in detections]
         ids = [0] * len(boxes)
         matched_tracks: set[int] = set()
         for ti, di in self._match(timestamp_s, boxes):
             track = self._tracks[ti]
-            self._observe(track, boxes[di], timestamp_s)
+            self._observe(track, boxes[di], looks[di], timestamp_s)
             ids[di] = track.track_id
             matched_tracks.add(ti)
         for ti, track in enumerate(self._tracks):
@@ -101,20 +132,69 @@ class FaceTracker:
                 track.missed += 1
 
         unmatched = [i for i, tid in enumerate(ids) if tid == 0]
+        revived = self._reidentify(boxes, looks, unmatched)
+        for li, di in revived:
+            track = self._lost[li]
+            track.velocity = np.zeros(4)
+            self._observe(track, boxes[di], looks[di], timestamp_s)
+            ids[di] = track.track_id
+            self.reidentified += 1
+        taken_back = {li for li, _ in revived}
+        self._tracks += [t for li, t in enumerate(self._lost) if li in taken_back]
+        self._lost = [t for li, t in enumerate(self._lost) if li not in taken_back]
+
+        unmatched = [i for i, tid in enumerate(ids) if tid == 0]
         for di in sorted(unmatched, key=lambda i: (_center(boxes[i])[0], _center(boxes[i])[1])):
             track = _Track(self._next_id, boxes[di].copy(), timestamp_s)
+            if looks[di] is not None:
+                track.appearance = np.asarray(looks[di], dtype=np.float64).copy()
             self._next_id += 1
             self._tracks.append(track)
             ids[di] = track.track_id
         return ids
 
     def _drop_stale(self, timestamp_s: float) -> None:
+        """Tracks past the live window are set aside (when they have an appearance)."""
         cfg = self.config
-        self._tracks = [
+        live, stale = [], []
+        for t in self._tracks:
+            fresh = t.missed <= cfg.max_gap_frames or timestamp_s - t.timestamp_s <= cfg.max_gap_s
+            (live if fresh else stale).append(t)
+        self._tracks = live
+        self._lost = [
             t
-            for t in self._tracks
-            if t.missed <= cfg.max_gap_frames or timestamp_s - t.timestamp_s <= cfg.max_gap_s
+            for t in [*self._lost, *stale]
+            if t.appearance is not None and timestamp_s - t.timestamp_s <= cfg.reid_max_gap_s
         ]
+
+    def _reidentify(
+        self, boxes: np.ndarray, looks: list[np.ndarray | None], unmatched: list[int]
+    ) -> list[tuple[int, int]]:
+        """(lost track index, detection index) pairs, nearest appearance first."""
+        cfg = self.config
+        candidates: list[tuple[float, int, int]] = []
+        for di in unmatched:
+            look = looks[di]
+            if look is None:
+                continue
+            size_d = float(_sizes(boxes[di : di + 1])[0])
+            for li, track in enumerate(self._lost):
+                if track.appearance is None or track.appearance.shape != look.shape:
+                    continue
+                size_t = float(_sizes(track.box[None])[0])
+                ratio = max(size_t, size_d) / max(min(size_t, size_d), 1e-6)
+                distance = float(np.sqrt(np.mean((track.appearance - look) ** 2)))
+                if ratio <= cfg.reid_max_size_ratio and distance <= cfg.reid_max_distance:
+                    candidates.append((distance, li, di))
+        pairs: list[tuple[int, int]] = []
+        used_l: set[int] = set()
+        used_d: set[int] = set()
+        for _, li, di in sorted(candidates):
+            if li not in used_l and di not in used_d:
+                pairs.append((li, di))
+                used_l.add(li)
+                used_d.add(di)
+        return pairs
 
     def _match(self, timestamp_s: float, boxes: np.ndarray) -> list[tuple[int, int]]:
         if not self._tracks or len(boxes) == 0:
@@ -145,7 +225,9 @@ class FaceTracker:
             used_d.add(di)
         return pairs
 
-    def _observe(self, track: _Track, box: np.ndarray, timestamp_s: float) -> None:
+    def _observe(
+        self, track: _Track, box: np.ndarray, look: np.ndarray | None, timestamp_s: float
+    ) -> None:
         dt = timestamp_s - track.timestamp_s
         if dt > 0:
             alpha = self.config.velocity_smoothing
@@ -154,6 +236,13 @@ class FaceTracker:
         track.box = box.copy()
         track.timestamp_s = timestamp_s
         track.missed = 0
+        if look is not None:
+            look = np.asarray(look, dtype=np.float64)
+            if track.appearance is None or track.appearance.shape != look.shape:
+                track.appearance = look.copy()
+            else:
+                beta = self.config.appearance_smoothing
+                track.appearance = beta * look + (1.0 - beta) * track.appearance
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

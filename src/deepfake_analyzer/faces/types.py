@@ -18,7 +18,9 @@ class FaceDetection:
     `keypoints` is a (K, 2) float array in pixels (BlazeFace gives 6: eyes, nose, mouth, ears),
     possibly empty. A face confirmed by the face mesh (faces/verify.py) also carries
     `landmarks_xy`, its (468, 2) float32 mesh points in pixels, and `presence`, the mesh's
-    probability in [0, 1] that the box holds a face; both are None on unverified detections.
+    probability in [0, 1] that the box holds a face, and `appearance`, a float32 vector that
+    tells faces apart for re-identification (faces/verify.py's `appearance_descriptor`); all
+    three are None on unverified detections.
     """
 
     box_xyxy: tuple[float, float, float, float]
@@ -26,6 +28,7 @@ class FaceDetection:
     keypoints: np.ndarray
     landmarks_xy: np.ndarray | None = None
     presence: float | None = None
+    appearance: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         x0, y0, x1, y1 = self.box_xyxy
@@ -44,6 +47,10 @@ class FaceDetection:
                 raise ValueError("landmarks_xy has non-finite values")
         if self.presence is not None and not 0.0 <= self.presence <= 1.0:
             raise ValueError(f"presence {self.presence} outside [0, 1]")
+        if self.appearance is not None and (
+            self.appearance.ndim != 1 or not np.isfinite(self.appearance).all()
+        ):
+            raise ValueError("appearance must be a finite 1-D vector")
 
     @property
     def width(self) -> float:
