@@ -175,3 +175,32 @@ def test_tiny_end_to_end_train_export_load_and_resume(tmp_path: Path) -> None:
     classifier = load_classifier(spec_path)
     scores = classifier.predict(np.zeros((3, 72, 72, 3), dtype=np.uint8))
     assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_framing_at_scale_one_is_the_analyzers_crop() -> None:
+    from deepfake_analyzer.faces.crop import crop_face
+    from deepfake_analyzer.training.train import frame_crop
+
+    rng = np.random.default_rng(0)
+    image = cv2.GaussianBlur(rng.integers(0, 255, (400, 500, 3), dtype=np.uint8), (0, 0), 3)
+    box = (180.0, 120.0, 300.0, 260.0)
+    cfg = TrainConfig(input_size=96)
+    wide = crop_face(image, box, 1.3 * cfg.context, cfg.wide_size)
+    framed = frame_crop(wide, cfg.context, 1.0, 0.0, 0.0, cfg.input_size)
+    direct = crop_face(image, box, 1.3, cfg.input_size)
+    assert np.abs(framed.astype(int) - direct.astype(int)).mean() < 4
+    bigger = frame_crop(wide, cfg.context, 1.4, 0.0, 0.0, cfg.input_size)
+    assert np.abs(bigger.astype(int) - crop_face(image, box, 1.3 * 1.4, 96).astype(int)).mean() < 4
+
+
+def test_sampling_gives_each_medium_an_equal_share() -> None:
+    from dataclasses import replace as dc_replace
+
+    photos = crop_set(90, 0, "photos")
+    videos = crop_set(10, 0, "clips")
+    records = photos.records + [dc_replace(r, kind="video") for r in videos.records]
+    both = CropSet(np.concatenate([photos.images, videos.images]), records, [None] * 100)
+    p = both.sampling_weights(lambda r: r.dataset, 0.5)
+    kinds = np.array([r.kind for r in records])
+    assert p.sum() == pytest.approx(1.0)
+    assert p[kinds == "video"].sum() == pytest.approx(0.5)

@@ -1,0 +1,104 @@
+"""Leave-generator-out protocol: coverage of the held-out set, the split rules, the table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepfake_analyzer.training.protocol import (
+    FAMILIES,
+    HELDOUT_GENERATORS,
+    canonical_generator,
+    family_of,
+    hashed_heldout,
+    protocol_table,
+    split_protocol,
+)
+from deepfake_analyzer.training.sources import FAKE, REAL, LabeledItem
+
+
+def item(name: str, label: int, group: str, method: str, kind: str = "video") -> LabeledItem:
+    suffix = ".mp4" if kind == "video" else ".png"
+    return LabeledItem(Path(name + suffix), label, group, "wild", method, kind)  # type: ignore[arg-type]
+
+
+def test_heldout_generators_cover_every_family_and_at_least_30_percent() -> None:
+    assert set(FAMILIES) >= HELDOUT_GENERATORS
+    assert {FAMILIES[g] for g in HELDOUT_GENERATORS} == set(FAMILIES.values())
+    assert len(HELDOUT_GENERATORS) >= 0.3 * len(FAMILIES)
+
+
+def test_prose_method_names_map_to_generators() -> None:
+    assert canonical_generator("LivePortrait portrait video editing") == "liveportrait"
+    assert canonical_generator("roop face swap (inswapper)") == "roop-inswapper"
+    assert canonical_generator("StyleGAN2") == "stylegan2"
+    assert family_of("real") == "real"
+    assert family_of("some-new-method") == "other"
+
+
+def test_identity_coin_is_seeded_and_near_its_fraction() -> None:
+    groups = [f"person-{i}" for i in range(2000)]
+    share = np.mean([hashed_heldout(g) for g in groups])
+    assert 0.25 < share < 0.35
+    assert [hashed_heldout(g) for g in groups] == [hashed_heldout(g) for g in groups]
+
+
+def _seen_group(prefix: str) -> str:
+    return next(f"{prefix}{i}" for i in range(1000) if not hashed_heldout(f"{prefix}{i}"))
+
+
+def _hidden_group(prefix: str) -> str:
+    return next(f"{prefix}{i}" for i in range(1000) if hashed_heldout(f"{prefix}{i}"))
+
+
+def test_split_holds_out_generators_their_people_and_hashed_people() -> None:
+    seen, paired, hidden = _seen_group("a"), _seen_group("b"), _hidden_group("c")
+    items = [
+        item("seen_real", REAL, seen, "real"),
+        item("seen_fake", FAKE, seen, "wav2lip"),  # seen generator, seen person: train
+        item("heldout_fake", FAKE, paired, "anitalker"),  # held-out generator
+        item("paired_real", REAL, paired, "real"),  # its input person: held out
+        item("paired_other_fake", FAKE, paired, "wav2lip"),  # seen generator, that person
+        item("hidden_real", REAL, hidden, "real"),
+        item("hidden_fake", FAKE, hidden, "fsrt"),
+    ]
+    split = split_protocol(items)
+    names = {k: {i.path.stem for i in getattr(split, k)} for k in ("train", "heldout", "excluded")}
+    assert names["train"] == {"seen_real", "seen_fake"}
+    assert names["heldout"] == {"heldout_fake", "paired_real", "hidden_real"}
+    assert names["excluded"] == {"paired_other_fake", "hidden_fake"}
+    assert not {i.group for i in split.train} & split.heldout_groups()
+    assert set(split_protocol(list(reversed(items))).heldout) == set(split.heldout)
+
+
+@dataclass(frozen=True)
+class Score:
+    label: int
+    kind: str
+    method: str
+    score: float
+
+
+def test_table_compares_fakes_with_reals_of_the_same_medium() -> None:
+    scored = [
+        Score(REAL, "video", "real", 0.1),
+        Score(REAL, "video", "real", 0.8),
+        Score(FAKE, "video", "anitalker", 0.9),
+        Score(FAKE, "video", "hyperlips", 0.5),
+        Score(REAL, "image", "real", 0.2),
+        Score(FAKE, "image", "stylegan2", 0.1),
+    ]
+    table = protocol_table(scored, fake_threshold=0.7)
+    video = table.row("video")
+    assert video is not None and (video.num_real, video.num_fake) == (2, 2)
+    assert video.auc == pytest.approx(0.75)  # 0.9 beats both reals, 0.5 beats one of two
+    assert table.row("video/talking-head").auc == pytest.approx(1.0)  # type: ignore[union-attr]
+    assert table.row("video/hyperlips").auc == pytest.approx(0.5)  # type: ignore[union-attr]
+    assert table.row("image").auc == pytest.approx(0.0)  # type: ignore[union-attr]
+    assert table.real_fpr == {"video": 0.5, "image": 0.0}
+    assert table.worst_family().name == "image/gan-face"  # type: ignore[union-attr]
+    data = table.to_dict()
+    assert data["rows"][0]["name"] == "video" and "heldout_generators" in data["protocol"]
