@@ -29,7 +29,7 @@ class LandmarkSequence:
         points = np.asarray(self.points)
         times = np.asarray(self.timestamps_s, dtype=np.float64).reshape(-1)
         presence = np.asarray(self.presence, dtype=np.float32).reshape(-1)
-        if points.size == 0:
+        if points.size == 0 and points.ndim != 3:
             points = points.reshape(0, MESH_POINTS, 2)
         if points.ndim != 3 or points.shape[1] != MESH_POINTS or points.shape[2] not in (2, 3):
             raise ValueError(f"points must be (N, {MESH_POINTS}, 2|3), got {points.shape}")

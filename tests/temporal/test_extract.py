@@ -1,0 +1,115 @@
+"""Landmark sequences: the largest face per frame, decoder times, a resumable per-video cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepfake_analyzer.faces.landmarks import FaceLandmarks
+from deepfake_analyzer.faces.types import FaceDetection
+from deepfake_analyzer.media.types import Frame
+from deepfake_analyzer.temporal import extract as ex
+from deepfake_analyzer.temporal.sequence import LandmarkSequence
+
+
+class BoxesByFrame:
+    """A detector that returns prepared boxes for each frame index."""
+
+    def __init__(self, boxes: dict[int, list[tuple[float, float, float, float]]]) -> None:
+        self.boxes = boxes
+        self.closed = False
+
+    def detect(self, image: np.ndarray) -> list[FaceDetection]:
+        index = int(image[0, 0, 0])
+        return [FaceDetection(b, 0.9, np.zeros((0, 2), np.float32)) for b in self.boxes[index]]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@dataclass
+class MeshAtBox:
+    """A face mesh whose points are the box's top-left corner (so the test sees which box)."""
+
+    presence: float = 0.99
+    calls: int = 0
+
+    def run(self, image, box, keypoints=None) -> FaceLandmarks:
+        self.calls += 1
+        pts = np.tile(np.asarray(box[:2], np.float32), (468, 1))
+        return FaceLandmarks(pts, np.zeros(468, np.float32), self.presence)
+
+    def close(self) -> None:
+        pass
+
+
+def frame(index: int, t: float) -> Frame:
+    image = np.full((8, 8, 3), index, np.uint8)
+    return Frame(index, t, image)
+
+
+def test_keeps_the_largest_face_and_the_decoder_times() -> None:
+    detector = BoxesByFrame(
+        {0: [(0, 0, 10, 10), (50, 50, 90, 90)], 1: [], 2: [(5, 5, 30, 30)], 3: [(7, 7, 9, 9)]}
+    )
+    frames = [frame(0, 0.0), frame(1, 0.13), frame(2, 0.29), frame(3, 0.5)]
+    seq = ex.sequence_from_frames(frames, detector, MeshAtBox())
+    assert len(seq) == 3  # frame 1 has no face
+    assert seq.timestamps_s.tolist() == [0.0, 0.29, 0.5]
+    assert seq.points[:, 0, :2].tolist() == [[50, 50], [5, 5], [7, 7]]
+    assert seq.points.shape == (3, 468, 3)
+
+
+def test_frames_with_a_doubtful_mesh_are_left_out() -> None:
+    detector = BoxesByFrame({0: [(0, 0, 10, 10)]})
+    seq = ex.sequence_from_frames([frame(0, 0.0)], detector, MeshAtBox(presence=0.2))
+    assert len(seq) == 0 and seq.points.shape == (0, 468, 3)
+
+
+def test_sequence_npz_round_trip_and_validation(tmp_path: Path) -> None:
+    seq = LandmarkSequence(np.ones((4, 468, 3)), np.array([0.0, 0.1, 0.25, 0.3]), np.ones(4))
+    seq.save(tmp_path / "a.npz")
+    back = LandmarkSequence.load(tmp_path / "a.npz")
+    assert np.array_equal(back.points, seq.points) and back.duration_s == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="increase"):
+        LandmarkSequence(np.ones((2, 468, 2)), np.array([0.2, 0.1]), np.ones(2))
+    with pytest.raises(ValueError, match="468"):
+        LandmarkSequence(np.ones((2, 10, 2)), np.array([0.1, 0.2]), np.ones(2))
+    with pytest.raises(ValueError, match="timestamps"):
+        LandmarkSequence(np.ones((2, 468, 2)), np.array([0.1]), np.ones(2))
+
+
+def test_extraction_caches_each_video_once_and_resumes(tmp_path: Path, monkeypatch) -> None:
+    videos = [tmp_path / f"v{i}.mp4" for i in range(3)]
+    for k, video in enumerate(videos):
+        video.write_bytes(b"x" * (k + 1))
+    decoded: list[Path] = []
+
+    def fake_read(path, config, detector, mesh):
+        decoded.append(path)
+        if path.name == "v1.mp4":
+            raise ex.AnalyzerError("corrupt", path)
+        n = 20
+        return LandmarkSequence(np.zeros((n, 468, 3)), np.arange(n) / 8.0, np.ones(n))
+
+    monkeypatch.setattr(ex, "read_video_sequence", fake_read)
+    events = []
+    cache = ex.extract_sequences(
+        videos[:2], tmp_path / "cache", hook=events.append, detector=object(), face_mesh=object()
+    )
+    assert decoded == videos[:2]
+    assert len(cache.load(videos[0])) == 20
+    assert len(cache.load(videos[1])) == 0  # undecodable: cached as empty, reported
+    assert any(getattr(e, "level", "") == "warning" for e in events)
+    ex.extract_sequences(videos, tmp_path / "cache", detector=object(), face_mesh=object())
+    assert decoded == [*videos[:2], videos[2]]  # only the new video was decoded
+    assert cache.root.name == ex.SequenceConfig().key()
+
+
+def test_config_key_changes_with_sampling() -> None:
+    assert ex.SequenceConfig().key() != ex.SequenceConfig(fps=25).key()
+    with pytest.raises(ValueError, match="fps"):
+        ex.SequenceConfig(fps=0.1)
