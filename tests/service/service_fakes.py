@@ -65,3 +65,14 @@ def counting_classifier() -> FakeClassifier:
     with Path(os.environ[LOAD_LOG_ENV]).open("a") as log:
         log.write(f"{os.getpid()}\n")
     return FakeClassifier()
+
+
+class RaisingDetector(CentreDetector):
+    """Raises a plain Python exception on every frame (a bug, not a bad input)."""
+
+    def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
+        raise RuntimeError("detector exploded on purpose")
+
+
+def raising() -> RaisingDetector:
+    return RaisingDetector()

@@ -2,8 +2,10 @@
 
 The parent owns the job store: it claims a queued job only when a worker is idle, sends it
 over that worker's inbox, and records the progress, results and failures the workers send
-back on a shared outbox. A worker that dies takes its job back to the queue (see
-`JobStore.interrupted`) and is replaced; a worker whose parent dies exits by itself.
+back on a shared outbox. The parent also logs every failure's cause (a bug's traceback
+included): workers inherit the CLI's silenced fd 2, so what they print may go nowhere. A
+worker that dies takes its job back to the queue (see `JobStore.interrupted`) and is
+replaced; a worker whose parent dies exits by itself.
 """
 
 from __future__ import annotations
@@ -214,8 +216,9 @@ class WorkerPool:
             slot.failed_starts = 0
             log.info("worker %d ready in %.1f s", index, time.monotonic() - slot.started)
         elif kind == "init_failed":
-            self._init_error = f"the server cannot load its models: {message[2]}"
-            log.error("worker %d failed to start: %s", index, message[2])
+            _, _, text, detail = message
+            self._init_error = f"the server cannot load its models: {text}"
+            log.error("worker %d failed to start: %s%s", index, text, _indented(detail))
         elif kind == "progress":
             _, _, job_id, stage, done, total = message
             self.store.progress(job_id, stage, done, total)
@@ -227,7 +230,11 @@ class WorkerPool:
                 shutil.rmtree(self.jobs_dir / job_id, ignore_errors=True)
             self.on_finished(job_id)
         elif kind == "failed":
-            _, _, job_id, text = message
+            _, _, job_id, text, detail = message
+            if detail:  # a bug: the traceback goes to the log, never to the client
+                log.error("job %s failed: %s%s", job_id, text, _indented(detail))
+            else:
+                log.warning("job %s failed: %s", job_id, text)
             with self._lock:
                 slot.job_id = None
             if not self.store.fail(job_id, text):
@@ -303,11 +310,11 @@ def worker_main(index: int, config: WorkerConfig, inbox: Any, outbox: Any, paren
     try:
         runner = _JobRunner(config)
     except AnalyzerError as exc:
-        outbox.put(("init_failed", index, exc.message))
+        outbox.put(("init_failed", index, exc.message, ""))
         return
     except Exception as exc:
-        traceback.print_exc()
-        outbox.put(("init_failed", index, f"{type(exc).__name__}: {exc}"))
+        text = f"{type(exc).__name__}: {exc}"
+        outbox.put(("init_failed", index, text, traceback.format_exc()))
         return
     outbox.put(("ready", index))
     try:
@@ -318,6 +325,11 @@ def worker_main(index: int, config: WorkerConfig, inbox: Any, outbox: Any, paren
     outbox.close()
     outbox.join_thread()  # every message is delivered; skip the slow interpreter teardown
     os._exit(0)
+
+
+def _indented(detail: str) -> str:
+    """A worker's traceback as extra log lines (empty when there is none)."""
+    return "\n" + detail.rstrip() if detail else ""
 
 
 def threads_per_worker(workers: int, cpus: int | None = None) -> int | None:
@@ -398,14 +410,16 @@ class _JobRunner:
         try:
             label, score = self._analyze(index, ticket, outbox)
         except AnalyzerError as exc:
-            return ("failed", index, ticket.job_id, exc.message)
+            return ("failed", index, ticket.job_id, exc.message, "")
         except Exception as exc:
-            log.error("job %s failed:\n%s", ticket.job_id, traceback.format_exc())
+            # The parent logs the traceback: a worker's own stderr may be /dev/null (the
+            # CLI silences native log spam on fd 2, which spawned processes inherit).
             return (
                 "failed",
                 index,
                 ticket.job_id,
                 f"internal error while analyzing ({type(exc).__name__}); see the server log",
+                traceback.format_exc(),
             )
         return ("done", index, ticket.job_id, label, score)
 

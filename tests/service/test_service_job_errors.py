@@ -1,0 +1,42 @@
+"""Failed jobs: the cause is in the server log (with the traceback for bugs), never in the body."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from live_server import Server
+
+RAISING_DETECTOR = "service_fakes:raising"
+
+
+def test_a_job_that_hits_a_bug_logs_its_traceback(tmp_path: Path, face_image: Path) -> None:
+    server = Server(tmp_path / "data", "--detector-factory", RAISING_DETECTOR)
+    try:
+        server.wait_ready()
+        job = server.upload(face_image).json()
+        failed = server.wait_finished(job["id"])
+        body = server.client.get(f"/api/v1/analyses/{job['id']}").text
+    finally:
+        server.stop()
+    assert failed["status"] == "failed"
+    assert "see the server log" in failed["error"]
+    assert "Traceback" not in body and "exploded" not in body
+    log = server.log_path.read_text(errors="replace")
+    assert job["id"] in log
+    assert "Traceback" in log and "RuntimeError: detector exploded on purpose" in log
+
+
+def test_a_job_with_a_bad_input_logs_its_cause(tmp_path: Path) -> None:
+    text = tmp_path / "notes.jpg"
+    text.write_bytes(b"\xff\xd8\xff" + b"\x00" * 64)  # a JPEG header and nothing after it
+    server = Server(tmp_path / "data")
+    try:
+        server.wait_ready()
+        job = server.upload(text).json()
+        failed = server.wait_finished(job["id"])
+    finally:
+        server.stop()
+    assert failed["status"] == "failed", failed
+    log = server.log_path.read_text(errors="replace")
+    lines = [line for line in log.splitlines() if job["id"] in line]
+    assert lines and failed["error"] in lines[0], log
