@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +60,28 @@ def test_keeps_the_largest_face_and_the_decoder_times() -> None:
     assert len(seq) == 3  # frame 1 has no face
     assert seq.timestamps_s.tolist() == [0.0, 0.29, 0.5]
     assert seq.points[:, 0, :2].tolist() == [[50, 50], [5, 5], [7, 7]]
-    assert seq.points.shape == (3, 468, 3)
+    assert seq.points.shape == (3, 468, 2)
+
+
+def test_uses_the_landmarks_a_verified_detection_carries() -> None:
+    class Verified(BoxesByFrame):
+        def detect(self, image):
+            return [
+                replace(d, landmarks_xy=np.full((468, 2), 3.0, np.float32), presence=0.97)
+                for d in super().detect(image)
+            ]
+
+    mesh = MeshAtBox()
+    seq = ex.sequence_from_frames([frame(0, 0.5)], Verified({0: [(0, 0, 10, 10)]}), mesh)
+    assert mesh.calls == 0
+    assert seq.points[0, 0].tolist() == [3.0, 3.0]
+    assert seq.presence.tolist() == pytest.approx([0.97])
 
 
 def test_frames_with_a_doubtful_mesh_are_left_out() -> None:
     detector = BoxesByFrame({0: [(0, 0, 10, 10)]})
     seq = ex.sequence_from_frames([frame(0, 0.0)], detector, MeshAtBox(presence=0.2))
-    assert len(seq) == 0 and seq.points.shape == (0, 468, 3)
+    assert len(seq) == 0 and seq.points.shape[1:] == (468, 3)
 
 
 def test_sequence_npz_round_trip_and_validation(tmp_path: Path) -> None:

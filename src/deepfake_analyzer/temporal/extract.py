@@ -2,11 +2,13 @@
 
 `extract_sequences(items, cache_dir)` decodes each video with the analyzer's own decoder
 (`media.open.open_media`, `SamplingOptions(fps=8, end_s=10)` by default), detects faces with
-`faces.detector.create_detector`, keeps the largest face per frame, runs the 468-point
-`faces.landmarks.FaceMesh` on it (rotated by BlazeFace's eye keypoints, as the analyzer does)
-and stores one `LandmarkSequence` per video as `<cache>/<config key>/<hash>.npz`. A video
-whose `.npz` exists is skipped, so an interrupted run resumes where it stopped. Frames with no
-face, or whose mesh presence is below `min_presence`, are left out (times keep the gap).
+`faces.detector.create_detector`, keeps the largest face per frame and takes its 468 mesh
+points: those the verified detection carries (`FaceDetection.landmarks_xy`, the same points the
+analyzer's pipeline sees), else from `faces.landmarks.FaceMesh` run on the box (rotated by
+BlazeFace's eye keypoints). Only x and y are kept. One `LandmarkSequence` per video is stored
+as `<cache>/<config key>/<hash>.npz`; a video whose `.npz` exists is skipped, so an interrupted
+run resumes where it stopped. Frames with no face, or whose mesh presence is below
+`min_presence`, are left out (times keep the gap).
 A file that cannot be decoded is reported through the hook and cached as an empty sequence.
 """
 
@@ -44,6 +46,8 @@ class SequenceConfig:
     min_confidence: float = 0.5
     min_face_px: float = 40.0
     min_presence: float = 0.5
+    landmarks: str = "verified-detection"
+    """Where points come from; part of the cache key, so a change re-extracts."""
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.fps <= 60.0:
@@ -56,7 +60,7 @@ class SequenceConfig:
     def key(self) -> str:
         """A short name for the settings: the cache sub-folder."""
         fields = (self.fps, self.max_seconds, self.detector, self.min_confidence)
-        fields += (self.min_face_px, self.min_presence)
+        fields += (self.min_face_px, self.min_presence, self.landmarks)
         return (
             f"fps{self.fps:g}_t{self.max_seconds:g}_"
             + hashlib.sha1(repr(fields).encode()).hexdigest()[:8]
@@ -76,7 +80,8 @@ def sequence_from_frames(
     """The largest face's landmarks in each frame (`Frame`s from the decoder).
 
     `detector.detect(image)` gives `FaceDetection`s; `face_mesh.run(image, box, keypoints)`
-    gives `FaceLandmarks` (tests pass fakes of both).
+    gives `FaceLandmarks` and is only called for detections without `landmarks_xy` (tests
+    pass fakes of both).
     """
     points, times, presence = [], [], []
     for frame in frames:
@@ -84,20 +89,31 @@ def sequence_from_frames(
         if not faces:
             continue
         face = max(faces, key=lambda d: d.width * d.height)
-        keypoints = face.keypoints if len(face.keypoints) >= 2 else None
-        mesh = face_mesh.run(frame.image, face.box_xyxy, keypoints)
-        if mesh.presence < min_presence:
+        xy, score = detection_landmarks(face)
+        if xy is None:
+            keypoints = face.keypoints if len(face.keypoints) >= 2 else None
+            mesh = face_mesh.run(frame.image, face.box_xyxy, keypoints)
+            xy, score = mesh.points, mesh.presence
+        if score < min_presence:
             continue
-        points.append(np.concatenate([mesh.points, mesh.z[:, None]], axis=1))
+        points.append(np.asarray(xy, dtype=np.float32)[:, :2])
         times.append(float(frame.timestamp_s))
-        presence.append(float(mesh.presence))
+        presence.append(float(score))
     if not points:
         return LandmarkSequence.empty()
     return LandmarkSequence(
-        np.stack(points).astype(np.float32).reshape(-1, MESH_POINTS, 3),
-        np.asarray(times),
-        np.asarray(presence),
+        np.stack(points).reshape(-1, MESH_POINTS, 2), np.asarray(times), np.asarray(presence)
     )
+
+
+def detection_landmarks(face: Any) -> tuple[np.ndarray | None, float]:
+    """The mesh points a verified detection already carries (faces/verify.py), with their
+    presence, or (None, 0) for a bare BlazeFace detection."""
+    xy = getattr(face, "landmarks_xy", None)
+    if xy is None:
+        return None, 0.0
+    presence = getattr(face, "presence", None)
+    return xy, 1.0 if presence is None else float(presence)
 
 
 def read_video_sequence(
@@ -160,7 +176,7 @@ def extract_sequences(
     if face_mesh is None:
         from deepfake_analyzer.faces.landmarks import FaceMesh
 
-        face_mesh = FaceMesh()
+        face_mesh = FaceMesh()  # for detectors whose faces carry no landmarks
     started = time.monotonic()
     try:
         for done, video in enumerate(todo, start=1):
