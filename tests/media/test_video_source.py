@@ -208,3 +208,25 @@ def test_decode_streams_instead_of_buffering(media_dir: Path) -> None:
     assert source._process is not None and source._process.poll() is None
     assert sum(1 for _ in iterator) == 499
     assert source._process is None
+
+
+@pytest.mark.parametrize("fps", [120, 240])
+def test_clean_high_frame_rate_every_frame_reports_no_damage(tmp_path: Path, fps: int) -> None:
+    clip = mf.make_video(tmp_path / f"fps{fps}.mp4", (64, 48), 1.0, fps)
+    source, frames = decode(clip, fps=None, max_frames=None)
+    assert len(frames) == fps
+    assert source.warnings() == []
+    gaps = np.diff([f.timestamp_s for f in frames])
+    assert gaps.min() > 0.5 / fps
+
+
+def test_benign_ffmpeg_lines_are_not_problems() -> None:
+    from deepfake_analyzer.media.video import _is_problem
+
+    benign = (
+        "[vost#0:0/rawvideo @ 0x1] [error] Application provided invalid, non monotonically "
+        "increasing dts to muxer in stream 0: 1 >= 1"
+    )
+    assert not _is_problem(benign)
+    assert _is_problem("[h264 @ 0x1] [error] error while decoding MB 3 4, bytestream -5")
+    assert _is_problem("[mov,mp4 @ 0x1] [error] stream 0, offset 0x30: partial file")

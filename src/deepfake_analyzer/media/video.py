@@ -36,6 +36,13 @@ _SHOWINFO_RE = re.compile(
 _TIME_BASE_RE = re.compile(r"Parsed_showinfo.*config in time_base:\s*(\d+)/(\d+)")
 _LEVEL_RE = re.compile(r"\[(panic|fatal|error|warning)\]")
 _SUSPECT_WORDS = ("error", "invalid", "corrupt", "partial file", "missing", "truncat")
+_BENIGN_FRAGMENTS = (
+    "non monotonically increasing dts",  # our output muxer's timestamps, not the input's data
+    "non monotonous dts",
+    "past duration",
+    "deprecated pixel format",
+)
+"""Lines ffmpeg prints about its own output side or style, never about damaged input."""
 
 SHORTFALL_TOLERANCE = 0.05
 """A decode is reported as lossy when it yields over 1 frame and 5 % fewer frames than
@@ -202,7 +209,9 @@ class VideoSource:
             stream = stream.filter("showinfo")
         # Unique increasing timestamps after showinfo: the muxer then never drops a frame
         # (which would shift pixels against the showinfo lines we read times from).
-        stream = stream.filter("setpts", "N")
+        # In a 1 s time base, so the rawvideo muxer's coarser clock never merges two of them
+        # (which it would report as "non monotonically increasing dts" at high frame rates).
+        stream = stream.filter("settb", "1").filter("setpts", "N")
         output_args: dict[str, object] = {
             "format": "rawvideo",
             "pix_fmt": "rgb24",
@@ -351,6 +360,10 @@ class _StderrReader(threading.Thread):
 
 
 def _is_problem(line: str) -> bool:
+    """Whether an ffmpeg log line reports damaged or undecodable input."""
+    lowered = line.lower()
+    if any(fragment in lowered for fragment in _BENIGN_FRAGMENTS):
+        return False
     level = _LEVEL_RE.search(line)
     if level:
         if level.group(1) == "warning":
@@ -358,7 +371,6 @@ def _is_problem(line: str) -> bool:
         return True
     if "[info]" in line:
         return False
-    lowered = line.lower()
     return any(word in lowered for word in _SUSPECT_WORDS)
 
 
