@@ -198,22 +198,20 @@ class Detectors:
 
     @classmethod
     def create(cls, min_presence: float = 0.0) -> Detectors:
-        from deepfake_analyzer.faces.detector import CANDIDATE_MIN_FACE_FRACTION, create_detector
+        from deepfake_analyzer.faces.detector import create_detector
         from deepfake_analyzer.faces.landmarks import FaceMesh
         from deepfake_analyzer.faces.verify import VerifiedFaceDetector, VerifyConfig
 
-        raw = create_detector(
-            "auto", min_face_px=MIN_FACE_PX * CANDIDATE_MIN_FACE_FRACTION, verify=False
-        )
+        raw = create_detector("auto", min_face_px=MIN_FACE_PX, verify=False)
         replay = _Replay()
         # Presence 0 keeps every candidate: thresholds are applied afterwards, per sweep value.
-        config = VerifyConfig(min_presence=min_presence, min_face_px=MIN_FACE_PX)
+        config = VerifyConfig(min_presence=min_presence)
         return cls(raw, VerifiedFaceDetector(replay, FaceMesh(), config), replay)
 
     def run(self, image: np.ndarray) -> tuple[list[Any], list[Any]]:
         """(today's faces, verified faces before the presence threshold)."""
         candidates = self.raw.detect(image)
-        today = [f for f in candidates if f.width >= MIN_FACE_PX]
+        today = candidates
         self.replay.faces = candidates
         t0 = time.perf_counter()
         verified = self.verified.detect(image)

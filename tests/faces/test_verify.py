@@ -135,13 +135,6 @@ def test_two_faces_stay_two() -> None:
     assert len(VerifiedFaceDetector(candidates, mesh).detect(IMAGE)) == 2
 
 
-def test_min_face_applies_to_the_verified_box() -> None:
-    candidates = FakeDetector([det((100, 100, 200, 200))])
-    mesh = FakeMesh((1.0, 1.0), (100, 90, 140, 130))  # the mesh says the face is 40 px
-    config = VerifyConfig(min_face_px=50)
-    assert VerifiedFaceDetector(candidates, mesh, config).detect(IMAGE) == []
-
-
 def test_the_mesh_runs_again_on_its_own_box_until_the_box_settles() -> None:
     loose = det((50, 50, 260, 260))  # the mesh puts the face at 100-200: not settled
     mesh = FakeMesh((1.0, 1.0), (100, 90, 200, 200))

@@ -16,7 +16,7 @@ import difflib
 import sys
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -42,11 +42,6 @@ with at least `SURE_FACE_CONFIDENCE`."""
 SURE_FACE_CONFIDENCE = 0.8
 """Below this, short range's boxes of mid-sized faces are often loose (measured on 720p and
 480p frames: faces under ~14 % of the long side get boxes 1.2-1.5x too wide at 0.5-0.75)."""
-
-CANDIDATE_MIN_FACE_FRACTION = 0.8
-"""With verification, candidates narrower than this fraction of `min_face_px` are dropped
-before the mesh runs; the verified box (recomputed from landmarks, up to ~1.1x a full-range
-box) is then held to `min_face_px` itself."""
 
 MERGE_IOU = 0.3
 """Boxes from the two models that overlap more than this are the same face (keep the surer)."""
@@ -124,14 +119,13 @@ def create_detector(
     from deepfake_analyzer.faces.landmarks import FaceMesh
     from deepfake_analyzer.faces.verify import VerifiedFaceDetector, VerifyConfig
 
-    verify_config = VerifyConfig(min_face_px=min_face_px)
     mesh = FaceMesh(model_file(MESH_FILE, models_dir))
     try:
-        candidates = factory(replace(config, min_face_px=min_face_px * CANDIDATE_MIN_FACE_FRACTION))
+        candidates = factory(config)
     except BaseException:
         mesh.close()
         raise
-    return VerifiedFaceDetector(candidates, mesh, verify_config)
+    return VerifiedFaceDetector(candidates, mesh, VerifyConfig())
 
 
 class MediaPipeFaceDetector:

@@ -22,8 +22,9 @@ settles (`SETTLED_IOU`; once for a BlazeFace box of the usual fit). Then:
 The detection keeps its candidate's confidence and BlazeFace keypoints, and gains
 `landmarks_xy` (the mesh points, for temporal models), `presence`, and `appearance`
 (`appearance_descriptor`: the face's colours at its landmarks, which the tracker uses to
-re-identify a person after an absence). Faces narrower than
-`min_face_px` after the box is recomputed are dropped too.
+re-identify a person after an absence). The detector's `min_face_px` applies to the
+candidate's box, as without verification: a face at that limit is not lost because its
+landmark box comes out a few pixels narrower.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ settles in one pass; a box 1.5-2x too loose (the mesh then sees a small face and
 points) takes 3-4 passes and ends within IoU 0.95 of where a tight box ends (astronaut)."""
 
 MAX_MESH_PASSES = 4
+
+MAX_DRIFT = 0.5
+"""Largest move of a refined box's centre from the candidate's, in candidate widths."""
 """Two verified faces whose landmark boxes overlap more than this are one face."""
 
 LANDMARK_BOX_SCALE = (1.095, 0.939)
@@ -86,15 +90,12 @@ class VerifyConfig:
 
     min_presence: float = MIN_PRESENCE
     same_face_iou: float = SAME_FACE_IOU
-    min_face_px: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_presence < 1.0:
             raise UsageError(f"face presence threshold must be in [0, 1), got {self.min_presence}")
         if not 0.0 < self.same_face_iou < 1.0:
             raise UsageError(f"same-face IoU must be in (0, 1), got {self.same_face_iou}")
-        if self.min_face_px < 0:
-            raise UsageError(f"min-face must be >= 0 pixels, got {self.min_face_px}")
 
 
 class VerifiedFaceDetector:
@@ -138,20 +139,30 @@ class VerifiedFaceDetector:
                     appearance=appearance_descriptor(image_rgb, box, points),
                 )
             )
-        return [f for f in kept if f.width >= self.config.min_face_px]
+        return kept
 
     def _fit(
         self, image_rgb: np.ndarray, candidate: FaceDetection
     ) -> tuple[FaceLandmarks, tuple[float, float, float, float]]:
-        """The mesh of a candidate and its landmark box, refined until the box settles."""
+        """The mesh of a candidate and its landmark box, refined until the box settles.
+
+        A refinement pass whose box centre leaves the candidate's centre by more than
+        `MAX_DRIFT` candidate widths is not taken: the mesh has slid onto a neighbouring face.
+        """
         box, keypoints = candidate.box_xyxy, candidate.keypoints
-        for _ in range(MAX_MESH_PASSES):
-            mesh = self.mesh.run(image_rgb, box, keypoints)
-            new_box = box_from_landmarks(mesh.points)
-            settled = box_iou(np.array([new_box]), np.array([box]))[0, 0] >= SETTLED_IOU
-            box, keypoints = new_box, eye_keypoints(mesh.points)
+        limit = MAX_DRIFT * candidate.width
+        mesh = self.mesh.run(image_rgb, box, keypoints)
+        settled = _iou(box_from_landmarks(mesh.points), box) >= SETTLED_IOU
+        box = box_from_landmarks(mesh.points)
+        for _ in range(MAX_MESH_PASSES - 1):
             if settled:
                 break
+            new_mesh = self.mesh.run(image_rgb, box, eye_keypoints(mesh.points))
+            new_box = box_from_landmarks(new_mesh.points)
+            if _distance(_center(new_box), candidate.center) > limit:
+                break
+            settled = _iou(new_box, box) >= SETTLED_IOU
+            mesh, box = new_mesh, new_box
         return mesh, box
 
     def close(self) -> None:
@@ -200,6 +211,18 @@ def appearance_descriptor(
     local = (np.asarray(points_xy, np.float64) - (region.x0, region.y0)) * scale
     cols = np.clip(np.round(local).astype(np.int64), 0, APPEARANCE_SIZE - 1)
     return (lab[cols[:, 1], cols[:, 0]].astype(np.float32) / 255.0).reshape(-1)
+
+
+def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+    return float(box_iou(np.array([a]), np.array([b]))[0, 0])
+
+
+def _center(box: Sequence[float]) -> tuple[float, float]:
+    return ((box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0)
+
+
+def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return float(np.hypot(a[0] - b[0], a[1] - b[1]))
 
 
 RIGHT_EYE_POINTS = (33, 133)
