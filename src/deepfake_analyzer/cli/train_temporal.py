@@ -122,7 +122,7 @@ def render_result(result: Any) -> Table:
         caption=(
             f"model {result.model_path} · scores {result.scores_path} · threshold "
             f"{result.threshold:.3f}: FPR on {result.real_count} held-out real videos "
-            f"{_fmt(result.real_fpr)}"
+            f"{_fmt(result.real_fpr)}, TPR on held-out fakes {_fmt(result.fake_tpr)}"
         ),
     )
     for column in ("group", "n", "mean score", "video AUC"):

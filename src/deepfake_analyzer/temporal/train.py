@@ -55,7 +55,7 @@ from deepfake_analyzer.temporal.model import (
     standardise,
 )
 
-L2_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+L2_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 DEFAULT_FOLDS = 5
 DEFAULT_REAL_QUANTILE = 0.95
 _NULL_HOOK = NullHook()
@@ -137,6 +137,7 @@ class TemporalTrainingResult:
     threshold: float
     real_fpr: float | None
     real_count: int
+    fake_tpr: float | None
     scores: tuple[VideoScore, ...] = field(default_factory=tuple)
 
 
@@ -341,6 +342,8 @@ def train_temporal(
         roc_auc(labels, values) if len(reals) and len(fakes) else None  # both classes present
     )
     fpr = false_positive_rate_at(np.zeros(len(reals)), reals, threshold) if len(reals) else None
+    fake_values = values[labels == 1]
+    tpr = float((fake_values >= threshold).mean()) if len(fake_values) else None
     scores_path = request.resolved_scores_path
     _write_scores(scores_path, scores, threshold)
     return TemporalTrainingResult(
@@ -360,6 +363,7 @@ def train_temporal(
         threshold=threshold,
         real_fpr=fpr,
         real_count=len(reals),
+        fake_tpr=tpr,
         scores=tuple(scores),
     )
 
