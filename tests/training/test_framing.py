@@ -1,0 +1,41 @@
+"""Framing stability: box variants and the per-face spread of scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepfake_analyzer.models.spec import ModelSpec
+from deepfake_analyzer.training.framing import FRAMINGS, framing_stability, reframe
+
+
+def test_reframe_scales_about_the_centre_and_shifts_by_box_sides() -> None:
+    assert reframe((10, 20, 30, 60), 1.0, 0.0, 0.0) == (10, 20, 30, 60)
+    assert reframe((10, 20, 30, 60), 1.4, 0.0, 0.0) == pytest.approx((6, 12, 34, 68))
+    assert reframe((10, 20, 30, 60), 1.0, 0.1, -0.1) == pytest.approx((12, 16, 32, 56))
+
+
+class MeanBrightness:
+    """A stand-in classifier: the score is the crop's mean brightness (0..1)."""
+
+    def __init__(self) -> None:
+        self.spec = ModelSpec(name="bright", input_size=32)
+        self.calls = 0
+
+    def predict(self, crops: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return crops.reshape(len(crops), -1).mean(axis=1) / 255.0
+
+
+def test_a_score_that_ignores_framing_has_no_spread_and_one_that_follows_it_has() -> None:
+    flat = np.full((200, 200, 3), 128, np.uint8)
+    spot = np.zeros_like(flat)
+    spot[85:115, 85:115] = 255  # a bright face centre on black: wider boxes dilute it
+    box = (80.0, 80.0, 120.0, 120.0)
+    classifier = MeanBrightness()
+    result = framing_stability(classifier, [(flat, box), (spot, box)])
+    assert classifier.calls == 2  # one batch of len(FRAMINGS) crops per face
+    assert result.spreads[0] == pytest.approx(0.0, abs=1e-9)
+    assert result.spreads[1] > 0.05
+    assert result.share_within_target == 0.5
+    assert len(FRAMINGS) == 9
