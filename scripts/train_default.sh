@@ -3,9 +3,9 @@
 #
 # Usage: scripts/train_default.sh [DATA_ROOT] [OUTPUT_DIR] [extra train flags, e.g. --resume]
 # Defaults: DATA_ROOT=../shared/data, OUTPUT_DIR=models. Crops and checkpoints go to
-# ~/.cache/deepfake-analyzer (crops/, runs/default/); the held-out file list to
-# ~/.cache/deepfake-analyzer/heldout.json. On the 2-core CPU this takes the --minutes budget
-# (115) plus ~1 minute of face extraction; interrupted runs continue with --resume (Ctrl-C,
+# ~/.cache/deepfake-analyzer (crops/, runs/default/); the leave-generator-out held-out files
+# (never trained on, training/protocol.py) to ~/.cache/deepfake-analyzer/heldout.json. On the
+# 2-core CPU this takes the --minutes budget (125) plus ~1 minute of face extraction; interrupted runs continue with --resume (Ctrl-C,
 # `kill`, or a file named STOP in the run folder saves a checkpoint first). To train afresh,
 # remove ~/.cache/deepfake-analyzer/runs/default or pass --run-name NAME.
 # --export-checkpoint writes the latest checkpoint to OUTPUT_DIR without training.
@@ -15,10 +15,10 @@ DATA="${1:-../shared/data}"
 OUT="${2:-models}"
 shift $(( $# > 2 ? 2 : $# ))
 PYTHON="${PYTHON:-.venv/bin/python}"
-exec env PYTHONPATH=src "$PYTHON" -m deepfake_analyzer train "$DATA/dev" \
+exec env PYTHONPATH=src "$PYTHON" -m deepfake_analyzer train "$DATA/wild" "$DATA/dev" \
   --real "$DATA/train_real/videos" --real "$DATA/train_real/images" \
   --real "$DATA/train_real/images_web160" --real "$DATA/train_real/images_studio" \
   --output "$OUT" --run-name default \
-  --input-size 128 --batch-size 32 --minutes 115 --steps-per-epoch 200 \
-  --learning-rate 1e-3 --labeled-fake-share 0.35 --val-fraction 0.1 --heldout-fraction 0.5 \
+  --input-size 128 --batch-size 32 --minutes 125 --steps-per-epoch 200 \
+  --learning-rate 1e-3 --labeled-fake-share 0.5 --val-fraction 0.1 \
   --frames-per-video 12 --crop-size 256 --seed 0 "$@"
