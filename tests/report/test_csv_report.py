@@ -46,9 +46,7 @@ def test_commas_and_quotes_in_file_name_are_quoted(make_report, tmp_path) -> Non
     assert {r["file"] for r in got} == {name}
 
 
-def test_formula_like_file_names_are_neutralised() -> None:
-    from conftest import make_video_report
-
+def test_formula_like_file_names_are_neutralised(make_report) -> None:
     for name, shown in [
         ("=1+2.mp4", "'=1+2.mp4"),
         ("+cmd.mp4", "'+cmd.mp4"),
@@ -57,7 +55,7 @@ def test_formula_like_file_names_are_neutralised() -> None:
         ("\tx.mp4", "'\tx.mp4"),
         ("plain.mp4", "plain.mp4"),
     ]:
-        text = report_to_csv(make_video_report(path=name))
+        text = report_to_csv(make_report(path=name))
         assert next(csv.DictReader(io.StringIO(text, newline="")))["file"] == shown
 
 
