@@ -19,6 +19,8 @@ Images
     pattern_rgb(width, height)                     the asymmetric RGB test pattern
     make_image(path, size, mode, exif_orientation) RGB L P RGBA LA CMYK I;16 RGB;16 ...
     make_header_only_png(path, width, height)      claims a huge size, holds no pixels
+    make_large_png(path, width, height)            a real huge PNG written row by row: a few
+                                                   hundred KB on disk, any size in pixels
 Other
     make_text_file(path, text), make_zero_byte_file(path)
 """
@@ -40,6 +42,7 @@ __all__ = [
     "make_audio_only",
     "make_header_only_png",
     "make_image",
+    "make_large_png",
     "make_text_file",
     "make_truncated_video",
     "make_undecodable_video",
@@ -313,6 +316,40 @@ def make_header_only_png(path: Path | str, width: int, height: int) -> Path:
     path.write_bytes(
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
     )
+    return path
+
+
+def make_large_png(path: Path | str, width: int, height: int, level: int = 9) -> Path:
+    """A valid RGB PNG of width x height: dark with a bright square in the middle third.
+
+    Written row by row with a streaming compressor, so making a 1 x 100,000,000 or a
+    10000 x 10000 image takes little memory and leaves a file of a few hundred KB: the
+    "tiny file, huge image" input.
+    """
+    path = Path(path)
+    compressor = zlib.compressobj(level)
+    plain = b"\x00" + b"\x10" * (3 * width)
+    x0, x1, y0, y1 = width // 3, 2 * width // 3, height // 3, 2 * height // 3
+    square = b"\x00" + b"\x10" * (3 * x0) + b"\xc8" * (3 * (x1 - x0)) + b"\x10" * (3 * (width - x1))
+    step = max(1, (1 << 22) // len(plain))  # about 4 MB of raw rows per compressor call
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    with path.open("wb") as handle:
+        ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+        handle.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr))
+        row = 0
+        while row < height:
+            count = min(step, height - row)
+            rows = b"".join(square if y0 <= y < y1 else plain for y in range(row, row + count))
+            for start in range(0, len(rows), 1 << 24):
+                data = compressor.compress(rows[start : start + (1 << 24)])
+                if data:
+                    handle.write(chunk(b"IDAT", data))
+            row += count
+        handle.write(chunk(b"IDAT", compressor.flush()) + chunk(b"IEND", b""))
     return path
 
 

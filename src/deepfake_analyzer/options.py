@@ -31,6 +31,17 @@ DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
 """Images above this many pixels (e.g. 10000 x 10000) are refused; smaller ones that are
 larger than `DETECT_MAX_SIDE` are downscaled for detection."""
 
+MAX_ASPECT_RATIO = 25
+"""Images and videos whose long side is more than this many times their short side (a
+1 x 100,000,000 strip) are refused: they cannot hold a face, and decoding them costs memory."""
+
+DECODE_MAX_PIXELS = 16_000_000
+"""Larger images are decoded at a reduced size (JPEG: in the decoder; other formats: reduced
+right after decoding, before any copy), so an input under the limits stays under 1 GB."""
+
+DECODE_MAX_SIDE = 4096
+"""Video frames are scaled down by ffmpeg so that neither side exceeds this (8K -> 4096)."""
+
 
 @dataclass(frozen=True)
 class AnalyzeOptions:

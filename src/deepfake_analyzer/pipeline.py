@@ -174,6 +174,7 @@ class Analyzer:
 
         tracker = FaceTracker()
         frame_times: dict[int, float] = {}
+        frame_scales: dict[int, tuple[float, float]] = {}  # decoded pixels -> input pixels
         frame_order: list[int] = []
         pending: list[_PendingFace] = []
         pending_crops: list[np.ndarray] = []
@@ -207,6 +208,8 @@ class Analyzer:
 
         for frame in _decode_ahead(source, clock):
             frame_times[frame.index] = frame.timestamp_s
+            size = source.info  # large inputs are decoded smaller: boxes go back to full size
+            frame_scales[frame.index] = (size.width / frame.width, size.height / frame.height)
             frame_order.append(frame.index)
             hook(StageProgress(path_str, "decode", len(frame_order), expected))
             t0 = time.perf_counter()
@@ -238,7 +241,7 @@ class Analyzer:
             ],
             spec.thresholds,
         )
-        frames = _frame_results(frame_order, frame_times, scored)
+        frames = _frame_results(frame_order, frame_times, frame_scales, scored)
         clock.add("aggregate", t0)
 
         kept = thumbs.entries()
@@ -393,14 +396,17 @@ def _encode_jpeg(image_rgb: np.ndarray, quality: int = 85) -> bytes:
 def _frame_results(
     frame_order: list[int],
     frame_times: dict[int, float],
+    frame_scales: dict[int, tuple[float, float]],
     scored: list[tuple[_PendingFace, float]],
 ) -> tuple[FrameResult, ...]:
     faces_by_frame: dict[int, list[FaceResult]] = {index: [] for index in frame_order}
     for face, score in scored:
+        sx, sy = frame_scales[face.frame_index]
+        x0, y0, x1, y1 = face.detection.box_xyxy
         faces_by_frame[face.frame_index].append(
             FaceResult(
                 track_id=face.track_id,
-                box_xyxy=tuple(float(v) for v in face.detection.box_xyxy),
+                box_xyxy=(float(x0) * sx, float(y0) * sy, float(x1) * sx, float(y1) * sy),
                 score=score,
                 detection_confidence=face.detection.confidence,
             )

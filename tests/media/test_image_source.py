@@ -156,3 +156,56 @@ def test_non_image_content_is_unsupported(text_as_video: Path, tmp_path: Path) -
     fake.write_bytes(text_as_video.read_bytes())
     with pytest.raises(UnsupportedMediaError, match="fake.png: cannot be read as an image"):
         ImageSource(fake)
+
+
+@pytest.mark.parametrize("size", [(1, 100_000_000), (100_000, 40), (26, 1)])
+def test_absurd_aspect_ratio_is_refused_from_the_header(tmp_path: Path, size) -> None:
+    path = mf.make_header_only_png(tmp_path / "strip.png", *size)
+    with pytest.raises(UnsupportedMediaError, match=r"too narrow to analyze.*25:1.*crop it"):
+        ImageSource(path)
+
+
+def test_aspect_ratio_at_the_limit_is_accepted(tmp_path: Path) -> None:
+    path = mf.make_image(tmp_path / "wide.png", (250, 10), "RGB")
+    assert load(path).shape == (10, 250, 3)
+
+
+def test_reduction_factor_is_the_smallest_that_fits() -> None:
+    from deepfake_analyzer.media.image import reduction_factor
+
+    assert reduction_factor(4000, 4000, 16_000_000) == 1
+    assert reduction_factor(4001, 4000, 16_000_000) == 2
+    assert reduction_factor(9999, 10000, 16_000_000) == 3
+    for width, height, limit in [(10000, 10000, 16_000_000), (64, 48, 1000), (999, 7, 50)]:
+        k = reduction_factor(width, height, limit)
+        assert -(-width // k) * -(-height // k) <= limit
+        assert k == 1 or -(-width // (k - 1)) * -(-height // (k - 1)) > limit
+
+
+@pytest.mark.parametrize(
+    ("name", "mode"),
+    [("r.png", "RGB"), ("r.jpg", "RGB"), ("p.png", "P"), ("g16.png", "I;16"), ("a.png", "RGBA")],
+)
+def test_large_images_are_decoded_at_a_reduced_size(tmp_path: Path, name: str, mode: str) -> None:
+    path = mf.make_image(tmp_path / name, (64, 48), mode)
+    source = ImageSource(path, decode_max_pixels=1000)  # 64x48 = 3072 pixels: factor 2
+    assert source.decode_factor == 2
+    (frame,) = list(source.frames())
+    assert frame.image.shape == (24, 32, 3)
+    assert (source.info.width, source.info.height) == (64, 48)  # the input's own size
+    assert source.warnings() == [
+        "the 64x48 image was analyzed at 32x24 (large images are decoded at a reduced size "
+        "to bound memory)"
+    ]
+    if mode == "RGB":  # the same picture, smaller
+        full = load(path)
+        assert np.abs(frame.image.astype(int) - full[::2, ::2].astype(int)).mean() < 12
+
+
+def test_reduced_decode_keeps_the_exif_orientation(exif_rotated_jpeg: Path) -> None:
+    upright = load(exif_rotated_jpeg)
+    source = ImageSource(exif_rotated_jpeg, decode_max_pixels=upright.size // 3 // 4)
+    (frame,) = list(source.frames())
+    height, width = upright.shape[:2]
+    assert frame.image.shape == (-(-height // 2), -(-width // 2), 3)
+    assert np.abs(frame.image.astype(int) - upright[::2, ::2].astype(int)).mean() < 20

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings as warnings_module
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from deepfake_analyzer.errors import DecodeError, ImageTooLargeError, UnsupportedMediaError
 from deepfake_analyzer.media.types import Frame, MediaInfo
-from deepfake_analyzer.options import DEFAULT_MAX_IMAGE_PIXELS
+from deepfake_analyzer.options import DECODE_MAX_PIXELS, DEFAULT_MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO
 
 BACKGROUND_RGB = (255, 255, 255)
 """Transparent pixels are composited onto this colour (white, like a browser page)."""
@@ -22,6 +23,18 @@ BACKGROUND_RGB = (255, 255, 255)
 _EXIF_ORIENTATION_TAG = 0x0112
 _ORIENTATION_TO_ROTATION = {1: 0, 2: 0, 3: 180, 4: 180, 5: 270, 6: 90, 7: 90, 8: 270}
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
+_ORIENTATION_TO_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+"""What `ImageOps.exif_transpose` does per orientation (applied by hand to a reduced image,
+which no longer carries its EXIF)."""
+_REDUCIBLE_MODES = frozenset({"L", "LA", "I", "F", "RGB", "RGBA", "RGBa", "La", "CMYK", "YCbCr"})
 
 # Pillow's decompression-bomb limit and truncated-image switch are module globals: change them
 # only under this lock, and only for the duration of one open/load. The header is read with
@@ -47,10 +60,14 @@ def _pillow_limits(max_pixels: int | None, *, load_truncated: bool = False) -> I
 class ImageSource:
     """A still image: one `Frame(index=0, timestamp_s=0.0)`.
 
-    Opening reads only the header: the size is checked against `max_image_pixels` before any
-    pixel is decoded. `frames()` decodes, applies the EXIF orientation, and converts any mode
-    (grayscale, palette, alpha, 16-bit, CMYK) to RGB uint8; transparency is composited onto
-    `background` (white by default).
+    Opening reads only the header: the size is checked against `max_image_pixels` and the
+    shape against `MAX_ASPECT_RATIO` before any pixel is decoded. `frames()` decodes, applies
+    the EXIF orientation, and converts any mode (grayscale, palette, alpha, 16-bit, CMYK) to RGB
+    uint8; transparency is composited onto `background` (white by default).
+
+    An image above `decode_max_pixels` is decoded at 1/`decode_factor` of its size (a JPEG by
+    its decoder's DCT scaling, other formats reduced straight after decoding, before any
+    copy), so memory stays bounded; `info` keeps the full size and `warnings()` says so.
     """
 
     def __init__(
@@ -59,14 +76,16 @@ class ImageSource:
         *,
         max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
         background: tuple[int, int, int] = BACKGROUND_RGB,
+        decode_max_pixels: int = DECODE_MAX_PIXELS,
     ) -> None:
-        if max_image_pixels < 1:
-            raise ValueError("max_image_pixels must be positive")
+        if max_image_pixels < 1 or decode_max_pixels < 1:
+            raise ValueError("max_image_pixels and decode_max_pixels must be positive")
         self.path = Path(path)
         self.max_image_pixels = max_image_pixels
         self.background = background
         self._warnings: list[str] = []
         width, height, fmt, orientation, n_frames = self._read_header()
+        self.decode_factor = reduction_factor(width, height, decode_max_pixels)
         if n_frames > 1:
             self._warnings.append(f"the image has {n_frames} frames/pages; analyzing the first")
         rotation = _ORIENTATION_TO_ROTATION.get(orientation, 0)
@@ -128,6 +147,8 @@ class ImageSource:
                 self._check_size(*im.size)
                 # Read EXIF before load(): after it, a TIFF's getexif() loses the orientation.
                 orientation = int(im.getexif().get(_EXIF_ORIENTATION_TAG, 1) or 1)
+                if self.decode_factor > 1:
+                    return self._decode_reduced(im, orientation)
                 im.load()
                 upright = ImageOps.exif_transpose(im) or im
                 image = to_rgb_uint8(upright, self.background)
@@ -140,6 +161,33 @@ class ImageSource:
         except ValueError as exc:
             raise UnsupportedMediaError(f"unsupported image ({exc})", self.path) from None
 
+    def _decode_reduced(self, im: Image.Image, orientation: int) -> np.ndarray:
+        """Decode at 1/`decode_factor` size without ever copying the full-size pixels."""
+        factor = self.decode_factor
+        full_width, full_height = im.size
+        target = (max(1, -(-full_width // factor)), max(1, -(-full_height // factor)))
+        if im.format == "JPEG":
+            im.draft(None, target)  # DCT scaling by 1/2, 1/4 or 1/8: never decoded full size
+        im.load()
+        factor = max(1, math.ceil(max(im.size[0] / target[0], im.size[1] / target[1]) - 1e-9))
+        if factor > 1 and im.mode in _REDUCIBLE_MODES:
+            small = im.reduce(factor)  # block average, in C, into a new small image
+        elif factor > 1:  # palette, 1-bit, 16-bit: sample, keeping the palette
+            small = im.resize(target, Image.Resampling.NEAREST)
+        else:
+            small = im.copy()  # already small enough (JPEG draft)
+        im.close()  # the full-size pixels go now, before any conversion
+        method = _ORIENTATION_TO_TRANSPOSE.get(orientation)
+        if method is not None:
+            small = small.transpose(method)
+        image = to_rgb_uint8(small, self.background)
+        height, width = image.shape[:2]
+        self._warnings.append(
+            f"the {full_width}x{full_height} image was analyzed at {width}x{height} "
+            "(large images are decoded at a reduced size to bound memory)"
+        )
+        return image
+
     def _sync_info(self, image: np.ndarray, orientation: int) -> None:
         """Correct `info` when the decoded pixels reveal an orientation the header hid."""
         height, width = image.shape[:2]
@@ -150,12 +198,34 @@ class ImageSource:
     def _check_size(self, width: int, height: int) -> None:
         if width * height > self.max_image_pixels:
             raise ImageTooLargeError(self._too_large_message((width, height)), self.path)
+        check_aspect_ratio(width, height, self.path)
 
     def _too_large_message(self, size: tuple[int, int] | None) -> str:
         shown = f"{size[0]}x{size[1]} = {size[0] * size[1]:,} pixels" if size else "pixels"
         return (
             f"image too large ({shown}, limit {self.max_image_pixels:,}): "
             "downscale it first or raise --max-image-pixels"
+        )
+
+
+def reduction_factor(width: int, height: int, max_pixels: int = DECODE_MAX_PIXELS) -> int:
+    """The smallest whole factor k with (width / k) x (height / k) <= `max_pixels` (1: none)."""
+    if width * height <= max_pixels:
+        return 1
+    k = max(2, math.isqrt(width * height // max_pixels))
+    while -(-width // k) * -(-height // k) > max_pixels:
+        k += 1
+    return k
+
+
+def check_aspect_ratio(width: int, height: int, path: Path | str) -> None:
+    """UnsupportedMediaError when one side is over `MAX_ASPECT_RATIO` times the other."""
+    long, short = max(width, height), max(1, min(width, height))
+    if long > MAX_ASPECT_RATIO * short:
+        raise UnsupportedMediaError(
+            f"{width}x{height} pixels is too narrow to analyze (aspect ratio over "
+            f"{MAX_ASPECT_RATIO}:1, no room for a face): crop it first",
+            path,
         )
 
 

@@ -19,7 +19,7 @@ from deepfake_analyzer.media.types import (
     MediaKind,
     SamplingOptions,
 )
-from deepfake_analyzer.options import DEFAULT_MAX_IMAGE_PIXELS
+from deepfake_analyzer.options import DECODE_MAX_SIDE, DEFAULT_MAX_IMAGE_PIXELS
 
 SNIFF_BYTES = 512
 
@@ -157,13 +157,14 @@ def open_media(
     sampling: SamplingOptions | None = None,
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     *,
-    max_video_side: int | None = None,
+    max_video_side: int | None = DECODE_MAX_SIDE,
 ) -> MediaSource:
     """Open a video or an image for decoding.
 
     The kind is decided by the file's content (magic bytes), then its extension. Raises
     InputNotFoundError, UnreadableInputError, UnsupportedMediaError (text, audio only, empty,
-    HEIC), DecodeError (corrupt) or ImageTooLargeError, each with a one-line message.
+    HEIC, a shape over `MAX_ASPECT_RATIO`), DecodeError (corrupt) or ImageTooLargeError, each
+    with a one-line message. Video frames are scaled down to `max_video_side` (memory bound).
     """
     path = Path(path)
     kind = check_input_file(path)
@@ -171,9 +172,12 @@ def open_media(
         from deepfake_analyzer.media.image import ImageSource
 
         return ImageSource(path, max_image_pixels=max_image_pixels)
+    from deepfake_analyzer.media.image import check_aspect_ratio
     from deepfake_analyzer.media.video import VideoSource
 
-    return VideoSource(path, sampling or SamplingOptions(), max_side=max_video_side)
+    video = VideoSource(path, sampling or SamplingOptions(), max_side=max_video_side)
+    check_aspect_ratio(video.info.width, video.info.height, path)
+    return video
 
 
 def discover_media(path: Path | str) -> list[Path]:

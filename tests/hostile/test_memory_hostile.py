@@ -1,0 +1,78 @@
+"""Tiny files that hold huge images: memory stays bounded, and results keep full-size pixels.
+
+The analyzer runs in a fresh process so its peak RSS (`ru_maxrss` from `os.wait4`, what
+`/usr/bin/time -v` reports) is its own. The fake classifier keeps TensorFlow out: the figure is
+what decoding costs. `benchmarks/memory_peaks.py` measures the same with the real model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import media_factory as mf
+import pytest
+
+from deepfake_analyzer.errors import EXIT_INPUT_FAILED, EXIT_OK
+
+HERE = Path(__file__).resolve().parent
+MEMORY_BOUND_MB = 1000
+RUNNER = """
+import sys
+import deepfake_analyzer.faces.detector as detector
+import deepfake_analyzer.models.loader as loader
+from deepfake_analyzer.cli.main import main
+from deepfake_analyzer.models.fake_classifier import FakeClassifier
+from pipeline_fakes import SquareFaceDetector
+
+loader.load_classifier = lambda *a, **k: FakeClassifier()
+detector.create_detector = lambda *a, **k: SquareFaceDetector()
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_measured(*argv: str) -> tuple[int, float, str]:
+    """(exit code, peak RSS in MB, stderr) of one `deepfake-analyzer` run in a fresh process."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), env.get("PYTHONPATH", "")])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024, err
+
+
+@pytest.fixture(scope="module")
+def huge_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """9999 x 10000 pixels (inside the default limit) in a few hundred KB; a bright square
+    "face" fills the middle third."""
+    return mf.make_large_png(tmp_path_factory.mktemp("huge") / "huge.png", 9999, 10000, level=1)
+
+
+def test_huge_png_peaks_below_the_memory_bound(huge_png: Path, tmp_path: Path) -> None:
+    code, peak_mb, err = run_measured("analyze", str(huge_png), "-o", str(tmp_path), "-q")
+    assert code == EXIT_OK, err
+    assert peak_mb < MEMORY_BOUND_MB, f"peak RSS {peak_mb:.0f} MB"
+    report = json.loads((tmp_path / "huge.report.json").read_text())
+    assert (report["input"]["width"], report["input"]["height"]) == (9999, 10000)
+    assert any("analyzed at 3333x3334" in text for text in report["errors"])
+    (face,) = [f for frame in report["frames"] for f in frame["faces"]]
+    expected = (3333, 3333, 6666, 6666)  # the square, in the input's own pixels
+    assert all(abs(got - want) <= 4 for got, want in zip(face["box_xyxy"], expected, strict=True))
+
+
+def test_one_pixel_wide_strip_is_refused_at_once(tmp_path: Path) -> None:
+    strip = mf.make_header_only_png(tmp_path / "strip.png", 1, 100_000_000)
+    code, peak_mb, err = run_measured("analyze", str(strip), str(strip), "-o", str(tmp_path), "-q")
+    assert code == EXIT_INPUT_FAILED
+    assert peak_mb < MEMORY_BOUND_MB
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 2 and all("strip.png" in line and "too narrow" in line for line in lines)
