@@ -117,6 +117,8 @@ def test_too_large_image_is_refused_from_its_header(huge_header_png: Path) -> No
     message = str(excinfo.value)
     assert message.startswith(f"{huge_header_png}: image too large (40000x40000")
     assert "limit 100,000,000" in message and "\n" not in message
+    assert "--" not in message  # the library names no CLI flag: the service has none
+    assert "max_image_pixels" in message
 
 
 def test_pixel_limit_is_configurable(media_dir: Path) -> None:

@@ -40,3 +40,13 @@ def test_a_job_with_a_bad_input_logs_its_cause(tmp_path: Path) -> None:
     log = server.log_path.read_text(errors="replace")
     lines = [line for line in log.splitlines() if job["id"] in line]
     assert lines and failed["error"] in lines[0], log
+
+
+def test_too_large_image_message_names_no_cli_flag(server, tmp_path: Path) -> None:
+    import media_factory as mf
+
+    huge = mf.make_header_only_png(tmp_path / "huge.png", 40_000, 40_000)
+    job = server.upload(huge).json()
+    failed = server.wait_finished(job["id"])
+    assert failed["status"] == "failed"
+    assert "image too large" in failed["error"] and "--" not in failed["error"]

@@ -204,7 +204,7 @@ class ImageSource:
         shown = f"{size[0]}x{size[1]} = {size[0] * size[1]:,} pixels" if size else "pixels"
         return (
             f"image too large ({shown}, limit {self.max_image_pixels:,}): "
-            "downscale it first or raise --max-image-pixels"
+            "downscale it first (the limit is the max_image_pixels option)"
         )
 
 
