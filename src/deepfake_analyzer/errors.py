@@ -74,3 +74,8 @@ class OutputExistsError(AnalyzerError):
     """A report would overwrite an existing file; pass --overwrite."""
 
     exit_code = EXIT_USAGE
+
+
+class ModelRuntimeWarning(UserWarning):
+    """A note about the classifier's runtime: its faster LiteRT copy is being prepared (first
+    use of these weights), or it cannot be and the model runs on Keras instead (slower)."""

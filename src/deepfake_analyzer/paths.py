@@ -1,4 +1,4 @@
-"""Where the project's shipped files live (models, sample media).
+"""Where the project's shipped files live (models, sample media), and its user cache.
 
 The package is installed editable from a checkout (`pip install -e .`), so shipped files are
 found relative to the source tree: `<checkout>/models` and `<checkout>/sample_media`.
@@ -14,3 +14,9 @@ SAMPLE_MEDIA_DIR = PROJECT_ROOT / "sample_media"
 
 DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_xception.spec.json"
 """The default classifier's spec; its `weights_file` names the weights beside it."""
+
+
+def user_cache_dir() -> Path:
+    """`~/.cache/deepfake-analyzer`: what is built or extracted locally from shipped and user
+    files (face crops, checkpoints, runtime copies of models); never inside the checkout."""
+    return Path.home() / ".cache" / "deepfake-analyzer"

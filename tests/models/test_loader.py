@@ -67,7 +67,8 @@ def test_default_model_loads_from_its_spec(no_default_model, xception_spec):
     spec_path, crops, expected = xception_spec
     shutil.copytree(spec_path.parent, no_default_model.parent)
     (no_default_model.parent / spec_path.name).rename(no_default_model)
-    classifier = load_classifier(None)
+    # runtime="keras": a default model's first LiteRT load converts it (test_runtime_cache.py)
+    classifier = load_classifier(None, runtime="keras")
     assert classifier.spec.name == "test-xception"
     np.testing.assert_allclose(classifier.predict(crops), expected, atol=5e-3)
 

@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "deepfake_analyzer.cli.evaluate",
     "deepfake_analyzer.cli.serve",
     "deepfake_analyzer.cli.batch",
+    "deepfake_analyzer.cli.prepare_model",
 )
 
 

@@ -73,7 +73,7 @@ def convert_to_tflite(
             f"{max_bytes / 1e6:.0f} MB per-file budget; convert{hint or ' a smaller model'}",
             out_path,
         )
-    _atomic_write_bytes(out_path, data)
+    atomic_write_bytes(out_path, data)
     return out_path
 
 
@@ -176,7 +176,9 @@ def convert_spec(
     return spec, diff
 
 
-def _atomic_write_bytes(target: Path, data: bytes) -> None:
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `target`, then rename it over `target`: a
+    reader (or a process racing to write the same file) never sees a partial file."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:

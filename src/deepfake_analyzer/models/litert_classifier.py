@@ -203,29 +203,8 @@ def load_litert(
 
 
 RUNTIMES = ("auto", "keras", LITERT_RUNTIME)
-"""`auto`: the spec's LiteRT copy when it names one and ai-edge-litert is installed, else Keras."""
-
-
-def runtime_classifier(
-    spec: ModelSpec,
-    spec_dir: Path | str,
-    runtime: str = "auto",
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> LiteRTClassifier | None:
-    """The classifier for `runtime` when it is not Keras; None means "load the Keras model".
-
-    The loader calls this first, so a spec with a converted copy runs on LiteRT by default.
-    Errors in a named file (missing, changed hash) are raised, not skipped.
-    """
-    if runtime not in RUNTIMES:
-        raise ModelError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
-    if runtime == "keras":
-        return None
-    if runtime != LITERT_RUNTIME and (
-        litert_file(spec, Path(spec_dir)) is None or not litert_available()
-    ):
-        return None
-    return load_litert(spec, spec_dir, batch_size=batch_size)
+"""`auto`: a LiteRT copy (named by the spec, or cached: `runtime_cache`) when ai-edge-litert is
+installed, else Keras; `keras`: always Keras (Grad-CAM needs it); `litert`: require the copy."""
 
 
 def _first_line(exc: BaseException) -> str:

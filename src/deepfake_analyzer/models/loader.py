@@ -162,17 +162,22 @@ def load_from_spec(
     trust_model: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
     runtime: str = "auto",
+    build_runtime: bool = False,
 ) -> Classifier:
     """The classifier a `.spec.json` describes; its weights file lies beside it.
 
-    `runtime` "auto" uses the spec's converted LiteRT copy (`runtime_files`) when it has one,
-    "keras" always the Keras model (Grad-CAM needs it), "litert" requires the copy.
+    `runtime` "auto" uses a LiteRT copy when there is one (named by the spec's `runtime_files`,
+    or cached from its weights: `runtime_cache`), "keras" always the Keras model (Grad-CAM
+    needs it), "litert" requires the copy. `build_runtime` builds a missing copy into the cache
+    first (the shipped default model does; Keras runs when it cannot be built).
     """
     spec_path = Path(spec_path)
     spec = ModelSpec.load(spec_path)
-    from deepfake_analyzer.models.litert_classifier import runtime_classifier
+    from deepfake_analyzer.models.runtime_cache import fast_classifier
 
-    fast = runtime_classifier(spec, spec_path.parent, runtime, batch_size)
+    fast = fast_classifier(
+        spec, spec_path, runtime, batch_size, trust_model=trust_model, build=build_runtime
+    )
     if fast is not None:
         return fast
     if not spec.weights_file:
@@ -232,7 +237,9 @@ def load_user_model(
 
 
 def load_default(batch_size: int = DEFAULT_BATCH_SIZE, runtime: str = "auto") -> Classifier:
-    """The shipped model at `paths.DEFAULT_CLASSIFIER_SPEC`, or ModelNotInstalledError."""
+    """The shipped model at `paths.DEFAULT_CLASSIFIER_SPEC`, or ModelNotInstalledError.
+
+    Its LiteRT copy is built into the user cache on first use when the spec names none."""
     spec_path = paths.DEFAULT_CLASSIFIER_SPEC
     if not spec_path.is_file():
         raise ModelNotInstalledError(NO_DEFAULT_MODEL_HINT)
@@ -242,7 +249,9 @@ def load_default(batch_size: int = DEFAULT_BATCH_SIZE, runtime: str = "auto") ->
             f"the default model's weights file {spec.weights_file!r} is missing from "
             f"{spec_path.parent}; {NO_DEFAULT_MODEL_HINT}"
         )
-    return load_from_spec(spec_path, trust_model=False, batch_size=batch_size, runtime=runtime)
+    return load_from_spec(
+        spec_path, trust_model=False, batch_size=batch_size, runtime=runtime, build_runtime=True
+    )
 
 
 def load_classifier(

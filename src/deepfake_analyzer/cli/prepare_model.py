@@ -1,0 +1,72 @@
+"""`deepfake-analyzer prepare-model`: build a model's LiteRT copy ahead of its first use.
+
+A model ships one weights file per version; the analyzer runs a LiteRT copy built from it
+once, on first use, into ~/.cache/deepfake-analyzer/runtime/<weights sha256>/ (tens of
+seconds). This command builds it now, e.g. while installing, or for your own model's spec so
+that `analyze --model my.spec.json` runs on LiteRT too. Needs TensorFlow; nothing is
+downloaded. A copy already there is verified and kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from deepfake_analyzer.errors import EXIT_OK, ModelError, ModelNotInstalledError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "prepare-model",
+        help="build a model's LiteRT copy into the user cache now, not on first use",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--model", metavar="SPEC", help="a .spec.json (default: the shipped default model)"
+    )
+    parser.add_argument(
+        "--trust-model",
+        action="store_true",
+        help="allow a model that contains code (Lambda layers, custom objects)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepfake_analyzer import paths
+    from deepfake_analyzer.models.litert_classifier import litert_file
+    from deepfake_analyzer.models.loader import NO_DEFAULT_MODEL_HINT
+    from deepfake_analyzer.models.runtime_cache import default_runtime_cache, prepare_runtime
+    from deepfake_analyzer.models.spec import SPEC_SUFFIX, ModelSpec
+
+    spec_path = Path(args.model).expanduser() if args.model else paths.DEFAULT_CLASSIFIER_SPEC
+    if not spec_path.is_file():
+        if args.model is None:
+            raise ModelNotInstalledError(NO_DEFAULT_MODEL_HINT)
+        raise ModelError("model spec not found", spec_path)
+    if not spec_path.name.endswith(SPEC_SUFFIX):
+        raise ModelError(f"pass the model's {SPEC_SUFFIX} (its weights file lies beside it)")
+    spec = ModelSpec.load(spec_path)
+    named = litert_file(spec, spec_path.parent)
+    if named is not None and named.is_file():
+        print(f"{spec.name}: its spec names a LiteRT copy, {named}: nothing to prepare")
+        return EXIT_OK
+    print(
+        f"{spec.name}: preparing its LiteRT copy in {default_runtime_cache()} "
+        "(a minute or so the first time)...",
+        file=sys.stderr,
+    )
+    started = time.perf_counter()
+    prepared = prepare_runtime(spec_path, trust_model=args.trust_model)
+    entry = prepared.entry
+    what = "built" if prepared.built else "already prepared"
+    print(
+        f"{spec.name}: {what}: {prepared.path} ({prepared.path.stat().st_size / 1e6:.1f} MB, "
+        f"{entry['weights_dtype']} weights, max |LiteRT - Keras| "
+        f"{entry['max_abs_diff_vs_keras']:.2g}) in {time.perf_counter() - started:.0f} s"
+    )
+    return EXIT_OK
