@@ -128,3 +128,14 @@ def test_config_key_changes_with_sampling() -> None:
     assert ex.SequenceConfig().key() != ex.SequenceConfig(fps=25).key()
     with pytest.raises(ValueError, match="fps"):
         ex.SequenceConfig(fps=0.1)
+
+
+def test_thinning_picks_frames_nearest_an_even_grid() -> None:
+    times = np.arange(0, 4.0, 1 / 30)  # 30 fps decoder times
+    seq = LandmarkSequence(np.zeros((len(times), 468, 2)), times, np.ones(len(times)))
+    thin = seq.thinned(8.0)
+    steps = np.diff(thin.timestamps_s)
+    assert len(thin) in (32, 33) and np.all((steps > 0.09) & (steps < 0.16))
+    assert thin.median_interval_s() == pytest.approx(0.125, abs=0.01)
+    sparse = LandmarkSequence(np.zeros((5, 468, 2)), np.arange(5) * 0.5, np.ones(5))
+    assert sparse.thinned(8.0) is sparse

@@ -53,6 +53,27 @@ class LandmarkSequence:
     def duration_s(self) -> float:
         return float(self.timestamps_s[-1] - self.timestamps_s[0]) if len(self) > 1 else 0.0
 
+    def thinned(self, fps: float) -> LandmarkSequence:
+        """The frames of a denser sequence nearest to a grid of `fps` points per second from
+        its first frame (each grid point takes the nearest frame within half a grid step, each
+        frame at most once). A sequence no denser than `fps` comes back unchanged."""
+        if len(self) < 2 or self.median_interval_s() >= 1.0 / fps * 0.999:
+            return self
+        times = self.timestamps_s
+        grid = np.arange(times[0], times[-1] + 0.5 / fps, 1.0 / fps)
+        nearest = np.clip(np.searchsorted(times, grid), 1, len(times) - 1)
+        left = times[nearest - 1]
+        nearest = np.where(
+            np.abs(grid - left) <= np.abs(times[nearest] - grid), nearest - 1, nearest
+        )
+        close = np.abs(times[nearest] - grid) <= 0.5 / fps + 1e-9
+        keep = np.unique(nearest[close])
+        return LandmarkSequence(self.points[keep], times[keep], self.presence[keep])
+
+    def median_interval_s(self) -> float:
+        """Median time between consecutive frames (0 with fewer than 2 frames)."""
+        return float(np.median(np.diff(self.timestamps_s))) if len(self) > 1 else 0.0
+
     @classmethod
     def empty(cls) -> LandmarkSequence:
         return cls(np.zeros((0, MESH_POINTS, 3), np.float32), np.zeros(0), np.zeros(0))
