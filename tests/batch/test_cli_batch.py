@@ -89,3 +89,13 @@ def test_batch_cli_shows_names_that_look_like_markup(
     odd = shutil.copy(clip_folder / "a.mp4", tmp_path / "[bold] x[red.mp4")
     assert main(["batch", str(odd), "-o", str(tmp_path / "out"), "--max-frames", "2"]) == 0
     assert "[bold] x[red.mp4" in capsys.readouterr().err
+
+
+def test_batch_cli_unusable_output_fails_before_any_clip(
+    fake_models: None, clip_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["batch", str(clip_folder), "-o", str(blocker / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "choose another --output" in err and "[1/" not in err

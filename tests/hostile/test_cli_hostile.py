@@ -93,3 +93,21 @@ def test_nan_scores_at_run_time_are_a_model_error(
     assert "Traceback" not in result.err
     lines = result.err.splitlines()
     assert len(lines) == 1 and "not probabilities" in lines[0] and "NaN" in lines[0]
+
+
+def test_unusable_output_folder_fails_before_any_analysis(
+    run_cli, face_png: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from deepfake_analyzer.pipeline import Analyzer
+
+    def must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("analysis ran before the output folder was checked")
+
+    monkeypatch.setattr(Analyzer, "analyze", must_not_run)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    for output in (blocker, blocker / "reports"):
+        result = run_cli("analyze", str(face_png), str(face_png), "-o", str(output), "-q")
+        assert result.code == EXIT_USAGE
+        (line,) = result.err.splitlines()
+        assert str(output) in line and "choose another --output" in line

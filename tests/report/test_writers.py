@@ -194,3 +194,10 @@ def test_batch_summary_neutralises_formula_cells(tmp_path) -> None:
         got = list(csv.DictReader(handle))
     assert got[0]["path"].startswith("'=") and got[0]["error"] == "'@bad"
     assert got[1]["path"] == "'-1+2.png" and got[1]["score"] == "0.1"
+
+
+def test_writers_check_output_dir_accepts_new_nested_folders(tmp_path) -> None:
+    from deepfake_analyzer.report.writers import check_output_dir
+
+    check_output_dir(tmp_path / "new" / "nested")
+    assert not (tmp_path / "new").exists()  # checked, not created

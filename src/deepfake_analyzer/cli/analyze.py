@@ -87,8 +87,10 @@ def run(args: argparse.Namespace) -> int:
     files = _collect_inputs(args.paths)
     if args.json and len(files) > 1:
         raise UsageError("--json prints one report: give a single file, or use --output")
-    if output_dir.exists() and not output_dir.is_dir():
-        raise UsageError(f"--output {output_dir} exists and is not a folder")
+    if not args.no_reports:
+        from deepfake_analyzer.report.writers import check_output_dir
+
+        check_output_dir(output_dir)  # before the model loads and any input is analyzed
 
     err_console = Console(stderr=True)
     if args.quiet:

@@ -98,10 +98,12 @@ def run_command(args: argparse.Namespace) -> int:
     from deepfake_analyzer.batch.engine import EngineOptions, create_engine
     from deepfake_analyzer.batch.jobs import AnalyzerFactory
     from deepfake_analyzer.batch.runner import ClipDone, run_batch
+    from deepfake_analyzer.report.writers import check_output_dir
 
     console = Console(stderr=True, highlight=False)
     options = batch_options_from_args(args)
     formats = parse_formats(args.format)
+    check_output_dir(args.output)  # before any worker starts or clip is analyzed
     engine = create_engine(
         args.engine,
         EngineOptions(

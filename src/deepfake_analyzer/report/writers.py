@@ -221,6 +221,26 @@ def write_batch_summary(
     return list(contents)
 
 
+def check_output_dir(output_dir: str | Path) -> None:
+    """UsageError now, before any analysis, when reports could not be written to `output_dir`:
+    it is not a folder, or neither it nor the first existing folder above it is writable."""
+    path = Path(output_dir)
+    existing = path
+    try:
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        is_dir = existing.is_dir()
+    except OSError as exc:
+        raise UsageError(
+            f"output {path} cannot be used ({exc.strerror}): choose another --output"
+        ) from None
+    if not is_dir:
+        what = "exists and is not a folder" if existing == path else f"is inside {existing}, a file"
+        raise UsageError(f"output {path} {what}: choose another --output")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"output {path}: cannot write in {existing}; choose another --output")
+
+
 def _check_formats(formats: Sequence[str]) -> None:
     unknown = [f for f in formats if f not in REPORT_FORMATS]
     if unknown or not formats:
