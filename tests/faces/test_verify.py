@@ -58,7 +58,12 @@ class FakeMesh:
         self.closed = False
 
     def run(
-        self, image_rgb: np.ndarray, box_xyxy: Sequence[float], keypoints: np.ndarray | None
+        self,
+        image_rgb: np.ndarray,
+        box_xyxy: Sequence[float],
+        keypoints: np.ndarray | None,
+        *,
+        normalize_brightness: bool = False,
     ) -> FaceLandmarks:
         self.calls += 1
         x0, y0, x1, y1 = self.face_xyxy

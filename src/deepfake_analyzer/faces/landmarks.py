@@ -80,12 +80,15 @@ class FaceMesh:
         image_rgb: np.ndarray,
         box_xyxy: Sequence[float],
         keypoints: np.ndarray | None = None,
+        *,
+        normalize_brightness: bool = False,
     ) -> FaceLandmarks:
         """Landmarks and presence score of the face in `box_xyxy` (a BlazeFace box).
 
         With BlazeFace `keypoints` (eyes first), the crop is rotated so the eyes are level, as
         MediaPipe's own pipeline does; that keeps tilted faces accurate. Without them the crop
-        is an upright square.
+        is an upright square. With `normalize_brightness`, a dim or flat crop is contrast-
+        stretched first (`stretch_contrast`): the mesh then finds dim faces it otherwise misses.
         """
         if self._interpreter is None:
             raise RuntimeError("FaceMesh is closed")
@@ -109,7 +112,10 @@ class FaceMesh:
                 borderMode=cv2.BORDER_CONSTANT,
                 borderValue=0,
             )
-        tensor = (crop.astype(np.float32) / 255.0)[None]
+        pixels = crop.astype(np.float32)
+        if normalize_brightness:
+            pixels = stretch_contrast(pixels)
+        tensor = (pixels / 255.0)[None]
         self._interpreter.set_tensor(self._input_index, tensor)
         self._interpreter.invoke()
         raw = self._interpreter.get_tensor(self._points_index).reshape(MESH_POINT_COUNT, 3)
@@ -146,6 +152,24 @@ class FaceMesh:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+MAX_STRETCH_GAIN = 4.0
+"""Largest contrast gain of `stretch_contrast` (a crop 4x darker than full range)."""
+
+
+def stretch_contrast(pixels: np.ndarray) -> np.ndarray:
+    """Float pixels in [0, 255] with their 1st-99th luma percentiles stretched to 0-255.
+
+    The gain is capped at `MAX_STRETCH_GAIN`; a crop that already spans the range (a lit face,
+    noise) is left almost unchanged.
+    """
+    luma = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    low, high = (float(v) for v in np.percentile(luma, [1.0, 99.0]))
+    gain = min(255.0 / max(high - low, 1.0), MAX_STRETCH_GAIN)
+    if gain <= 1.0:
+        return pixels
+    return np.clip((pixels - np.float32(low)) * np.float32(gain), 0.0, 255.0).astype(np.float32)
 
 
 def face_hull_mask(shape: Sequence[int], points: np.ndarray) -> np.ndarray:

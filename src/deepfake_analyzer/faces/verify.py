@@ -78,7 +78,12 @@ class Landmarker(Protocol):
     """What verification needs from a face mesh (faces/landmarks.py's `FaceMesh`)."""
 
     def run(
-        self, image_rgb: np.ndarray, box_xyxy: Sequence[float], keypoints: np.ndarray | None
+        self,
+        image_rgb: np.ndarray,
+        box_xyxy: Sequence[float],
+        keypoints: np.ndarray | None,
+        *,
+        normalize_brightness: bool = False,
     ) -> FaceLandmarks: ...
 
     def close(self) -> None: ...
@@ -90,6 +95,8 @@ class VerifyConfig:
 
     min_presence: float = MIN_PRESENCE
     same_face_iou: float = SAME_FACE_IOU
+    normalize_brightness: bool = True
+    """Contrast-stretch the mesh's crop (faces/landmarks.py's `stretch_contrast`)."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_presence < 1.0:
@@ -151,19 +158,26 @@ class VerifiedFaceDetector:
         """
         box, keypoints = candidate.box_xyxy, candidate.keypoints
         limit = MAX_DRIFT * candidate.width
-        mesh = self.mesh.run(image_rgb, box, keypoints)
+        mesh = self._run(image_rgb, box, keypoints)
         settled = _iou(box_from_landmarks(mesh.points), box) >= SETTLED_IOU
         box = box_from_landmarks(mesh.points)
         for _ in range(MAX_MESH_PASSES - 1):
             if settled:
                 break
-            new_mesh = self.mesh.run(image_rgb, box, eye_keypoints(mesh.points))
+            new_mesh = self._run(image_rgb, box, eye_keypoints(mesh.points))
             new_box = box_from_landmarks(new_mesh.points)
             if _distance(_center(new_box), candidate.center) > limit:
                 break
             settled = _iou(new_box, box) >= SETTLED_IOU
             mesh, box = new_mesh, new_box
         return mesh, box
+
+    def _run(
+        self, image_rgb: np.ndarray, box: Sequence[float], keypoints: np.ndarray | None
+    ) -> FaceLandmarks:
+        return self.mesh.run(
+            image_rgb, box, keypoints, normalize_brightness=self.config.normalize_brightness
+        )
 
     def close(self) -> None:
         """Close the candidate detector and the mesh."""
