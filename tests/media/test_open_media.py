@@ -207,3 +207,33 @@ def test_discover_empty_folder(tmp_path: Path) -> None:
 def test_discover_missing_path(tmp_path: Path) -> None:
     with pytest.raises(InputNotFoundError, match="does not exist"):
         discover_media(tmp_path / "gone")
+
+
+def _animated_gif(path: Path) -> Path:
+    from PIL import Image
+
+    frames = [Image.fromarray(mf.pattern_rgb(64, 48) // (i + 1)) for i in range(3)]
+    frames[0].save(
+        path, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0
+    )
+    return path
+
+
+@pytest.mark.parametrize("name", ["anim.gif", "anim.mp4", "anim.png", "anim"])
+def test_gif_is_decided_by_content_whatever_its_name(tmp_path: Path, name: str) -> None:
+    source = open_media(_animated_gif(tmp_path / name), SamplingOptions(fps=None))
+    assert source.info.kind == "video"
+    frames = list(source.frames())
+    assert len(frames) == 3 and frames[0].image.shape == (48, 64, 3)
+
+
+def test_gif_is_found_in_folders(tmp_path: Path) -> None:
+    _animated_gif(tmp_path / "a.gif")
+    assert discover_media(tmp_path) == [tmp_path / "a.gif"]
+
+
+def test_video_frames_over_the_pixel_limit_are_refused(short_video: Path) -> None:
+    from deepfake_analyzer.errors import ImageTooLargeError
+
+    with pytest.raises(ImageTooLargeError, match="video frames too large"):
+        open_media(short_video, None, max_image_pixels=100)

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 from deepfake_analyzer.errors import (
+    ImageTooLargeError,
     InputNotFoundError,
     UnreadableInputError,
     UnsupportedMediaError,
@@ -54,6 +55,8 @@ def sniff_kind(head: bytes) -> MediaKind | None:
         return "video"  # MPEG transport stream
     if head[:3] == b"FLV" or head[:4] in (b"OggS", b"\x30\x26\xb2\x75"):
         return "video"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "video"  # animated or not: ffmpeg decodes it, whatever the extension says
     return None
 
 
@@ -176,7 +179,15 @@ def open_media(
     from deepfake_analyzer.media.video import VideoSource
 
     video = VideoSource(path, sampling or SamplingOptions(), max_side=max_video_side)
-    check_aspect_ratio(video.info.width, video.info.height, path)
+    width, height = video.info.width, video.info.height
+    if width * height > max_image_pixels:  # ffmpeg would hold such frames at full size
+        raise ImageTooLargeError(
+            f"video frames too large ({width}x{height} = {width * height:,} pixels, limit "
+            f"{max_image_pixels:,}): downscale it first (the limit is the max_image_pixels "
+            "option)",
+            path,
+        )
+    check_aspect_ratio(width, height, path)
     return video
 
 

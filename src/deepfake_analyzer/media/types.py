@@ -9,7 +9,10 @@ import numpy as np
 
 MediaKind = Literal["video", "image"]
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".m4v"})
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".m4v", ".gif"}
+)
+"""GIF counts as video (ffmpeg decodes its frames with their delays), however it is named."""
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
 
