@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from deepfake_analyzer.errors import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE
 from deepfake_analyzer.report.writers import MAX_NAME_BYTES
@@ -111,3 +112,25 @@ def test_unusable_output_folder_fails_before_any_analysis(
         assert result.code == EXIT_USAGE
         (line,) = result.err.splitlines()
         assert str(output) in line and "choose another --output" in line
+
+
+def test_serve_on_a_busy_port_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import socket
+
+    from deepfake_analyzer.cli.main import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(
+            ["serve", "--port", str(port), "--data-dir", str(tmp_path / "data"),
+             "--classifier-factory", "deepfake_analyzer.models.fake_classifier:FakeClassifier"]
+        )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    (line,) = err.splitlines()
+    assert f"cannot listen on 127.0.0.1:{port}" in line and "--port" in line
+    assert not (tmp_path / "data").exists()  # refused before the service started

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from deepfake_analyzer import paths
 from deepfake_analyzer.cli.arguments import bounded
-from deepfake_analyzer.errors import ModelError, ModelNotInstalledError
+from deepfake_analyzer.errors import ModelError, ModelNotInstalledError, UsageError
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.service.settings import (
     DEFAULT_DATA_DIR,
@@ -148,9 +148,28 @@ def check_model_available(settings: ServiceSettings) -> None:
         raise ModelError("does not exist: check the --model path", model)
 
 
+def check_port_free(host: str, port: int) -> None:
+    """UsageError (exit 2) when `host:port` cannot be listened on (busy, not ours, bad host),
+    instead of uvicorn's raw log line and its exit status 3 (ours means "--fail-on reached")."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(
+            f"cannot listen on {host}:{port} ({reason}): choose another --port or --host"
+        ) from None
+
+
 def run_serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     check_model_available(settings)
+    check_port_free(settings.host, settings.port)
     import uvicorn
 
     from deepfake_analyzer.service.app import create_app
