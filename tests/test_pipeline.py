@@ -50,7 +50,7 @@ def run_fake_analysis(path: Path, hook: RecordingHook | None = None, **options: 
         AnalyzeOptions(fps=None, **options),
         hook=hook,
         classifier=FakeClassifier(SPEC),
-        detector=SquareFaceDetector(),
+        face_detector=SquareFaceDetector(),
     )
 
 
@@ -142,6 +142,30 @@ def test_option_overrides_are_validated(two_square_clip: Path) -> None:
 
     with pytest.raises(UsageError, match="did you mean 'fps'"):
         analyze(two_square_clip, classifier=FakeClassifier(SPEC), fsp=3)
+
+
+NON_DEFAULT_OPTIONS = {
+    "fps": 4.0, "max_frames": 7, "start_s": 0.1, "end_s": 2.0, "detector": "full",
+    "min_face": 12, "min_confidence": 0.3, "batch_size": 3, "model_path": "my.keras",
+    "trust_model": True, "explain": True, "max_image_pixels": 5_000_000,
+}  # fmt: skip
+
+
+def test_public_api_takes_every_option_as_a_keyword(two_square_clip: Path) -> None:
+    """`deepfake_analyzer.analyze(path, detector="full", ...)` as the README shows it."""
+    import dataclasses
+
+    import deepfake_analyzer
+
+    assert set(NON_DEFAULT_OPTIONS) <= {f.name for f in dataclasses.fields(AnalyzeOptions)}
+    report = deepfake_analyzer.analyze(
+        two_square_clip,
+        classifier=FakeClassifier(SPEC),
+        face_detector=SquareFaceDetector(),
+        **NON_DEFAULT_OPTIONS,
+    )
+    assert report.options == AnalyzeOptions(**NON_DEFAULT_OPTIONS).to_dict()
+    assert len(report.frames) == 7
 
 
 if __name__ == "__main__" and "--update-golden" in sys.argv:

@@ -279,15 +279,16 @@ def analyze(
     *,
     hook: ProgressHook | None = None,
     classifier: Classifier | None = None,
-    detector: FaceDetector | None = None,
+    face_detector: FaceDetector | None = None,
     **overrides: Any,
 ) -> Report:
-    """Analyze one file. `overrides` are `AnalyzeOptions` fields (e.g. `fps=4`)."""
+    """Analyze one file. `overrides` are `AnalyzeOptions` fields (e.g. `fps=4`,
+    `detector="full"`); `classifier` / `face_detector` inject loaded models (tests use fakes)."""
     if overrides:
         base = (options or AnalyzeOptions()).to_dict()
         base.update(overrides)
         options = AnalyzeOptions.from_mapping(base)
-    with Analyzer(options, classifier=classifier, detector=detector) as analyzer:
+    with Analyzer(options, classifier=classifier, detector=face_detector) as analyzer:
         return analyzer.analyze(path, hook=hook)
 
 
