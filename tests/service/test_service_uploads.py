@@ -161,3 +161,30 @@ def test_a_storage_failure_is_reported_not_raised_raw(tmp_path: Path) -> None:
     body = _body([("file", "a.jpg", JPEG)])
     with pytest.raises(UploadStorageError, match="could not store the upload"):
         asyncio.run(receive_upload(CONTENT_TYPE, _chunks(body, 100), blocker / "jobid", 1 << 20))
+
+
+def test_an_upload_stops_before_the_disk_fills(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from deepfake_analyzer.service import uploads
+
+    free = {"bytes": 3 * uploads.DISK_CHECK_EVERY_BYTES}
+    usage = shutil.disk_usage(tmp_path)
+
+    def fake_usage(path: object) -> object:
+        free["bytes"] -= uploads.DISK_CHECK_EVERY_BYTES  # as concurrent uploads fill the disk
+        return usage._replace(free=free["bytes"])
+
+    monkeypatch.setattr(uploads.shutil, "disk_usage", fake_usage)
+    body = _body([("file", "big.png", PNG_HEAD + bytes(4 * uploads.DISK_CHECK_EVERY_BYTES))])
+    with pytest.raises(UploadStorageError, match="low on disk space"):
+        asyncio.run(
+            receive_upload(
+                CONTENT_TYPE,
+                _chunks(body, 1 << 20),
+                tmp_path / "jobid",
+                1 << 30,
+                min_free_bytes=uploads.DISK_CHECK_EVERY_BYTES,
+            )
+        )
+    assert not list(tmp_path.iterdir())  # the partial file is gone

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,6 +19,11 @@ MAX_FIELDS = 32
 MAX_FIELD_BYTES = 4096
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 """Room for the form's other fields and part headers when checking Content-Length."""
+MIN_FREE_DISK_BYTES = 1 << 30
+"""An upload stops (HTTP 507) when its disk would have less free space than this: a chunked
+upload has no Content-Length, so concurrent ones could otherwise fill the disk before their
+413. Each checks the real free space, so together they stop at this reserve."""
+DISK_CHECK_EVERY_BYTES = 8 << 20
 
 
 class UploadTooLargeError(AnalyzerError):
@@ -67,13 +73,15 @@ async def receive_upload(
     body: AsyncIterator[bytes],
     stem: Path,
     max_bytes: int,
+    min_free_bytes: int = MIN_FREE_DISK_BYTES,
 ) -> StoredUpload:
     """Stream a multipart body to `stem` + sniffed extension; returns what was stored.
 
     The file part must be named `file`; other parts are short text fields. Data is written
     as it arrives (never held whole in memory); past `max_bytes` the partial file is removed
     and `UploadTooLargeError` raised; content that is no media raises
-    `UnsupportedMediaError` after its first few KB.
+    `UnsupportedMediaError` after its first few KB; when the disk's free space would drop below
+    `min_free_bytes` the partial file is removed and `UploadStorageError` raised.
     """
     from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -84,7 +92,7 @@ async def receive_upload(
             "send the file as multipart/form-data with a part named 'file' "
             "(curl -F file=@clip.mp4 ...)"
         )
-    sink = _UploadSink(stem, max_bytes)
+    sink = _UploadSink(stem, max_bytes, min_free_bytes)
     parser = MultipartParser(boundary, sink.callbacks())
     try:
         async for chunk in body:
@@ -115,9 +123,11 @@ async def receive_upload(
 class _UploadSink:
     """Receives the multipart parser's callbacks and writes the file part to disk."""
 
-    def __init__(self, stem: Path, max_bytes: int) -> None:
+    def __init__(self, stem: Path, max_bytes: int, min_free_bytes: int = 0) -> None:
         self.stem = stem
         self.max_bytes = max_bytes
+        self.min_free_bytes = min_free_bytes
+        self._next_disk_check = 0
         self.part_path = stem.with_name(stem.name + ".part")
         self.fields: dict[str, str] = {}
         self.filename: str | None = None
@@ -227,12 +237,29 @@ class _UploadSink:
         if self.size > self.max_bytes:
             self._fail(UploadTooLargeError(_too_large_message(self.max_bytes)))
             return
+        if self.size >= self._next_disk_check:
+            self._check_disk_space()
+            if self.error is not None:
+                return
         if not self.kind:
             self._head += chunk
             if len(self._head) >= SNIFF_BYTES:
                 self._sniff()
             return
         self._file.write(chunk)  # type: ignore[attr-defined]
+
+    def _check_disk_space(self) -> None:
+        self._next_disk_check = self.size + DISK_CHECK_EVERY_BYTES
+        if self.min_free_bytes <= 0:
+            return
+        free = shutil.disk_usage(self.part_path.parent).free
+        if free - DISK_CHECK_EVERY_BYTES < self.min_free_bytes:
+            self._fail(
+                UploadStorageError(
+                    "the server is low on disk space and cannot take this upload now; try again "
+                    "later or ask the operator to free disk space"
+                )
+            )
 
     def _on_part_end(self) -> None:
         if self.error is not None:
