@@ -96,6 +96,34 @@ def test_existing_report_is_not_overwritten(run_cli, dim_image: Path, tmp_path: 
     assert json.loads(existing.read_text())["verdict"]["label"] == "real"
 
 
+def test_same_command_twice_replaces_its_own_reports(
+    run_cli, dim_image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    notes = tmp_path / "deepfake-reports" / "notes.txt"
+    for _ in range(2):
+        result = run_cli("analyze", str(dim_image), "-q")
+        assert result.code == EXIT_OK, result.err
+        notes.write_text("mine")
+    names = sorted(p.name for p in notes.parent.iterdir())
+    assert names == ["dim.report.csv", "dim.report.html", "dim.report.json", "notes.txt"]
+    assert notes.read_text() == "mine"
+
+
+def test_json_alone_writes_stdout_only_and_reruns(
+    run_cli, dim_image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        result = run_cli("analyze", str(dim_image), "--json", "-q")
+        assert result.code == EXIT_OK, result.err
+        assert json.loads(result.out)["verdict"]["label"] == "real"
+    assert not (tmp_path / "deepfake-reports").exists()
+    with_files = run_cli("analyze", str(dim_image), "--json", "-q", "-o", "out")
+    assert json.loads(with_files.out)["input"]["path"] == str(dim_image)
+    assert (tmp_path / "out" / "dim.report.json").exists()
+
+
 def test_missing_path(run_cli, tmp_path: Path) -> None:
     result = run_cli("analyze", str(tmp_path / "nope.mp4"))
     assert result.code == EXIT_INPUT_FAILED

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+from dataclasses import replace
 
 import pytest
 
 from deepfake_analyzer.errors import OutputExistsError, UsageError
 from deepfake_analyzer.report import writers
-from deepfake_analyzer.report.types import Report
+from deepfake_analyzer.report.ownership import is_report_for
+from deepfake_analyzer.report.types import Report, Verdict
 from deepfake_analyzer.report.writers import (
     BATCH_COLUMNS,
     BatchRow,
@@ -51,6 +53,55 @@ def test_existing_target_refused_before_anything_is_written(video_report: Report
     assert "interview.report.csv" in message and "pass --overwrite" in message
     assert existing.read_text() == "precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["interview.report.csv"]
+
+
+def test_rerun_replaces_this_inputs_own_reports(video_report: Report, tmp_path) -> None:
+    first = write_reports(video_report, tmp_path)
+    inodes = [p.stat().st_ino for p in first]
+    again = replace(video_report, verdict=Verdict("real", 0.1))
+    assert write_reports(again, tmp_path) == first
+    assert json.loads(first[0].read_text())["verdict"]["label"] == "real"
+    assert all(p.stat().st_ino != inode for p, inode in zip(first, inodes, strict=True))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in first)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "html"])
+def test_another_inputs_report_is_never_replaced(video_report: Report, tmp_path, fmt) -> None:
+    """`a/interview.mp4` then `b/interview.mp4` into one folder: the second is refused."""
+    (target,) = write_reports(video_report, tmp_path, formats=(fmt,))
+    before = target.read_bytes()
+    other = replace(video_report, input=replace(video_report.input, path="b/interview.mp4"))
+    with pytest.raises(OutputExistsError, match="pass --overwrite"):
+        write_reports(other, tmp_path, formats=(fmt,))
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "fmt, text",
+    [
+        ("json", '{"input": {"path": "clips/interview.mp4"}}'),  # no schema_version
+        ("csv", "file,notes\nclips/interview.mp4,my notes\n"),
+        ("html", "<html><title>clips/interview.mp4</title></html>"),
+        ("json", "not json"),
+    ],
+)
+def test_user_files_that_mention_the_input_are_kept(
+    video_report: Report, tmp_path, fmt: str, text: str
+) -> None:
+    target = tmp_path / f"interview.report.{fmt}"
+    target.write_text(text)
+    assert not is_report_for(target, fmt, video_report.input.path)
+    with pytest.raises(OutputExistsError):
+        write_reports(video_report, tmp_path, formats=(fmt,))
+    assert target.read_text() == text
+
+
+def test_same_input_by_absolute_path(video_report: Report, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (target,) = write_reports(video_report, tmp_path, formats=("json",))
+    spelled = replace(video_report.input, path=str(tmp_path / "clips" / "interview.mp4"))
+    assert is_report_for(target, "json", spelled.path)
+    assert not is_report_for(target, "json", "clips/other.mp4")
 
 
 def test_overwrite_replaces(video_report: Report, tmp_path) -> None:
@@ -137,8 +188,12 @@ def test_batch_summary_csv(video_report: Report, no_face_report: Report, tmp_pat
     assert got[1]["verdict"] == "no-face" and got[1]["score"] == ""
     assert got[2]["verdict"] == "error" and got[2]["error"] == "no decodable video frames"
 
+    assert write_batch_summary(rows[:1], tmp_path) == [path], "a rerun replaces its own summary"
+    assert len(list(csv.DictReader(path.open(encoding="utf-8")))) == 1
+    (tmp_path / "batch-summary.json").write_text('{"mine": true}')
     with pytest.raises(OutputExistsError, match="pass --overwrite"):
-        write_batch_summary(rows, tmp_path)
+        write_batch_summary(rows, tmp_path, formats=("csv", "json"))
+    assert (tmp_path / "batch-summary.json").read_text() == '{"mine": true}'
     paths = write_batch_summary(rows, tmp_path, overwrite=True, formats=("csv", "json"))
     assert json.loads(paths[1].read_text())[2]["verdict"] == "error"
 

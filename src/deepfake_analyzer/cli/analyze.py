@@ -46,14 +46,22 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help=f"folder for the reports (default: ./{DEFAULT_OUTPUT_DIR})",
     )
-    out.add_argument("--json", action="store_true", help="print the JSON report to stdout")
+    out.add_argument(
+        "--json",
+        action="store_true",
+        help="print the JSON report to stdout (report files only with --output)",
+    )
     out.add_argument(
         "--format",
         default="json,csv,html",
         help="report formats to write, comma-separated (default: json,csv,html)",
     )
     out.add_argument("--no-reports", action="store_true", help="write no report files")
-    out.add_argument("--overwrite", action="store_true", help="replace existing reports")
+    out.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace any file in the way (this input's own reports are always replaced)",
+    )
     out.add_argument(
         "--quiet",
         "-q",
@@ -87,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     files = _collect_inputs(args.paths)
     if args.json and len(files) > 1:
         raise UsageError("--json prints one report: give a single file, or use --output")
+    if args.json and args.output is None:
+        args.no_reports = True  # --json alone: the report goes to stdout only
     if not args.no_reports:
         from deepfake_analyzer.report.writers import check_output_dir
 

@@ -21,6 +21,8 @@ LABEL_COLORS = {
     "no-face": "#616161",
 }
 THUMBNAILS_PER_GROUP = 4
+INPUT_META = "deepfake-analyzer-input"
+"""The `<meta name=...>` that names the input: a rerun replaces only its own report."""
 MAX_MARKERS = 300
 """Above this many points a timeline draws only its line, not one marker per point."""
 
@@ -75,6 +77,9 @@ def report_to_html(report: Report) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        # Names the input, so a rerun recognises (and replaces) its own report: ownership.py
+        f'<meta name="generator" content="deepfake-analyzer {e(report.analyzer_version)}">',
+        f'<meta name="{INPUT_META}" content="{e(report.input.path)}">',
         # No network at all: images only from data: URIs, styles only inline.
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "img-src data:; style-src 'unsafe-inline'\">",

@@ -16,6 +16,7 @@ from deepfake_analyzer.errors import AnalyzerError, OutputExistsError, UsageErro
 from deepfake_analyzer.report.csv_report import csv_bytes, report_to_csv, safe_row
 from deepfake_analyzer.report.html_report import html_bytes, report_to_html
 from deepfake_analyzer.report.json_report import report_to_json
+from deepfake_analyzer.report.ownership import is_batch_summary, is_report_for
 from deepfake_analyzer.report.types import Report
 
 REPORT_FORMATS: tuple[str, ...] = ("json", "csv", "html")
@@ -179,12 +180,20 @@ def write_reports(
 ) -> list[Path]:
     """Write `<stem>.report.{json,csv,html}` into `output_dir` (created if missing).
 
-    Refuses (OutputExistsError) before writing anything when a target exists and `overwrite`
-    is False. Each file is written to a temporary file in the same folder and renamed.
+    A target that exists is replaced when it is a report this tool wrote for the same input
+    (a rerun; `ownership.is_report_for`) or when `overwrite` is True; any other file there
+    makes it refuse (OutputExistsError) before writing anything. Each file is written to a
+    temporary file in the same folder and renamed.
     """
     targets = report_paths(report.input.path, output_dir, formats, stem)
     contents = {path: _RENDERERS[fmt](report) for path, fmt in zip(targets, formats, strict=True)}
-    _write_all(contents, Path(output_dir), overwrite)
+    kinds = dict(zip(targets, formats, strict=True))
+    _write_all(
+        contents,
+        Path(output_dir),
+        overwrite,
+        replaceable=lambda target: is_report_for(target, kinds[target], report.input.path),
+    )
     return targets
 
 
@@ -204,7 +213,8 @@ def write_batch_summary(
     overwrite: bool = False,
     formats: Sequence[str] = ("csv",),
 ) -> list[Path]:
-    """Write `batch-summary.csv` (and `.json` when asked) with one row per input."""
+    """Write `batch-summary.csv` (and `.json` when asked) with one row per input; a summary
+    this tool wrote before is replaced, any other file there is refused unless `overwrite`."""
     rows = list(rows)
     unknown = sorted(set(formats) - {"csv", "json"})
     if unknown or not formats:
@@ -217,7 +227,12 @@ def write_batch_summary(
         else:
             text = json.dumps([r.to_dict() for r in rows], indent=2, allow_nan=False) + "\n"
             contents[target] = text.encode("ascii")
-    _write_all(contents, Path(output_dir), overwrite)
+    _write_all(
+        contents,
+        Path(output_dir),
+        overwrite,
+        replaceable=lambda target: is_batch_summary(target, target.suffix[1:], BATCH_COLUMNS),
+    )
     return list(contents)
 
 
@@ -251,15 +266,26 @@ def _check_formats(formats: Sequence[str]) -> None:
         raise UsageError("a report format is listed twice")
 
 
-def _write_all(contents: dict[Path, bytes], output_dir: Path, overwrite: bool) -> None:
+def _write_all(
+    contents: dict[Path, bytes],
+    output_dir: Path,
+    overwrite: bool,
+    replaceable: Callable[[Path], bool] = lambda target: False,
+) -> None:
+    """Write every file or none; an existing target is replaced only when `overwrite` or
+    `replaceable(target)` (a file this tool wrote for the same input)."""
     if output_dir.exists() and not output_dir.is_dir():
         raise UsageError(f"output {output_dir} exists and is not a folder: choose another --output")
-    if not overwrite:
-        for target in contents:
-            if _exists(target):
+    replace: set[Path] = set()
+    for target in contents:
+        if _exists(target):
+            if not (overwrite or replaceable(target)):
                 raise OutputExistsError(
-                    "report already exists; pass --overwrite to replace it", target
+                    "a file that is not this input's report is in the way; pass --overwrite "
+                    "to replace it, or choose another --output",
+                    target,
                 )
+            replace.add(target)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -268,7 +294,7 @@ def _write_all(contents: dict[Path, bytes], output_dir: Path, overwrite: bool) -
     try:
         for target, data in contents.items():
             existed = _exists(target)
-            _atomic_write(target, data, overwrite)
+            _atomic_write(target, data, overwrite or target in replace)
             if not existed:
                 created.append(target)
     except BaseException:
