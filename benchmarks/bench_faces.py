@@ -25,6 +25,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from deepfake_analyzer.faces.verify import MIN_PRESENCE
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # synthetic_clips, when imported as a module too
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
@@ -198,27 +200,29 @@ class Detectors:
     faces_verified: int = 0
 
     @classmethod
-    def create(cls, min_presence: float = 0.0) -> Detectors:
+    def create(cls) -> Detectors:
         from deepfake_analyzer.faces.detector import create_detector
         from deepfake_analyzer.faces.landmarks import FaceMesh
-        from deepfake_analyzer.faces.verify import VerifiedFaceDetector, VerifyConfig
+        from deepfake_analyzer.faces.verify import VerifiedFaceDetector
 
         raw = create_detector("auto", min_face_px=MIN_FACE_PX, verify=False)
         replay = _Replay()
-        # Presence 0 keeps every candidate: thresholds are applied afterwards, per sweep value.
-        config = VerifyConfig(min_presence=min_presence)
-        return cls(raw, VerifiedFaceDetector(replay, FaceMesh(), config), replay)
+        return cls(raw, VerifiedFaceDetector(replay, FaceMesh()), replay)
 
-    def run(self, image: np.ndarray) -> tuple[list[Any], list[Any]]:
-        """(today's faces, verified faces before the presence threshold)."""
-        candidates = self.raw.detect(image)
-        today = candidates
-        self.replay.faces = candidates
+    def run(self, image: np.ndarray) -> tuple[list[Any], list[Any], list[Any]]:
+        """(today's faces, every candidate examined by the mesh, verified faces)."""
+        today = self.raw.detect(image)
+        self.replay.faces = today
         t0 = time.perf_counter()
-        verified = self.verified.detect(image)
-        if candidates:
-            self.verify_s.append((time.perf_counter() - t0) / len(candidates))
-        return today, verified
+        examined = self.verified.examine(image)
+        kept = self.verified.select(image, examined)
+        if today:
+            self.verify_s.append((time.perf_counter() - t0) / len(today))
+        return today, examined, kept
+
+    def found(self, image: np.ndarray, examined: list[Any]) -> dict[str, bool]:
+        """Whether a face is kept at each presence threshold of the sweep."""
+        return {str(t): bool(self.verified.select(image, examined, t)) for t in THRESHOLDS}
 
 
 # --- the measurements ---------------------------------------------------------------------
@@ -229,23 +233,19 @@ def measure_false_faces(dets: Detectors, quick: bool) -> dict[str, Any]:
     presences: list[float] = []
     worst: list[tuple[float, str]] = []
     for group, name, image in face_free_images(quick):
-        today, verified = dets.run(image)
-        row = rows.setdefault(group, {"images": 0, "today": 0, "presence": []})
+        today, examined, _ = dets.run(image)
+        row = rows.setdefault(
+            group, {"images": 0, "today": 0, "verified": dict.fromkeys(map(str, THRESHOLDS), 0)}
+        )
         row["images"] += 1
         row["today"] += bool(today)
-        best = max((f.presence for f in verified), default=0.0)
-        row["presence"].append(best)
-        presences += [f.presence for f in verified]
+        for t, found in dets.found(image, examined).items():
+            row["verified"][t] += found
+        best = max((f.presence for f in examined), default=0.0)
+        presences += [f.presence for f in examined]
         worst.append((best, f"{group}/{name}"))
     return {
-        "groups": {
-            g: {
-                "images": r["images"],
-                "today": r["today"],
-                "verified": {str(t): int(sum(p >= t for p in r["presence"])) for t in THRESHOLDS},
-            }
-            for g, r in rows.items()
-        },
+        "groups": rows,
         "candidate_presence_max": max(presences, default=0.0),
         "candidates": len(presences),
         "highest": sorted(worst, reverse=True)[:5],
@@ -306,14 +306,13 @@ def measure_real_faces(dets: Detectors, data: Path, quick: bool, log: Any) -> di
                 log(f"  skipped {path.name}: {exc}")
                 continue
             for frame in frames:
-                today, verified = dets.run(frame.image)
+                today, examined, kept = dets.run(frame.image)
                 row["frames"] += 1
                 row["today"] += bool(today)
-                for t in THRESHOLDS:
-                    row["verified"][str(t)] += any(f.presence >= t for f in verified)
-                presences += [f.presence for f in verified]
-                kept = [f for f in verified if f.presence >= 0.5]
-                if len(kept) < len(verified) and len(rejected_examples) < 12:
+                for t, found in dets.found(frame.image, examined).items():
+                    row["verified"][t] += found
+                presences += [f.presence for f in examined]
+                if any(f.presence < MIN_PRESENCE for f in examined) and len(rejected_examples) < 12:
                     rejected_examples.append(f"{path.name}@{frame.timestamp_s:.1f}s")
                 for face in today:
                     if face.width < SMALL_FACE_PX:
@@ -575,8 +574,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="pipeline timing rounds")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-
-    from deepfake_analyzer.faces.verify import MIN_PRESENCE
 
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)

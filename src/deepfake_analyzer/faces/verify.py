@@ -124,28 +124,48 @@ class VerifiedFaceDetector:
 
     def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
         """Every verified face in an (H, W, 3) uint8 RGB image, most confident first."""
+        return self.select(image_rgb, self.examine(image_rgb))
+
+    def examine(self, image_rgb: np.ndarray) -> list[FaceDetection]:
+        """Every candidate, most confident first, with its fitted mesh: the landmark box,
+        `landmarks_xy` and `presence`; none dropped yet (`select` does that)."""
         candidates = sorted(self.candidates.detect(image_rgb), key=lambda f: -f.confidence)
-        kept: list[FaceDetection] = []
+        examined = []
         for candidate in candidates:
             mesh, box = self._fit(image_rgb, candidate)
-            if mesh.presence < self.config.min_presence:
-                self.rejected += 1
-                continue
-            if kept and box_iou(np.array([box]), np.array([k.box_xyxy for k in kept])).max() > (
-                self.config.same_face_iou
-            ):
-                self.merged += 1
-                continue
-            points = np.ascontiguousarray(mesh.points, dtype=np.float32)
-            kept.append(
+            examined.append(
                 replace(
                     candidate,
                     box_xyxy=box,
-                    landmarks_xy=points,
+                    landmarks_xy=np.ascontiguousarray(mesh.points, dtype=np.float32),
                     presence=float(mesh.presence),
-                    appearance=appearance_descriptor(image_rgb, box, points),
                 )
             )
+        return examined
+
+    def select(
+        self,
+        image_rgb: np.ndarray,
+        examined: list[FaceDetection],
+        min_presence: float | None = None,
+    ) -> list[FaceDetection]:
+        """The faces among `examine`'s candidates: presence, then duplicates (module docstring).
+
+        `min_presence` overrides the config's (benchmarks sweep it over one `examine`).
+        """
+        threshold = self.config.min_presence if min_presence is None else min_presence
+        kept: list[FaceDetection] = []
+        for face in examined:
+            if face.presence is None or face.presence < threshold:
+                self.rejected += 1
+                continue
+            if kept and box_iou(
+                np.array([face.box_xyxy]), np.array([k.box_xyxy for k in kept])
+            ).max() > (self.config.same_face_iou):
+                self.merged += 1
+                continue
+            look = appearance_descriptor(image_rgb, face.box_xyxy, face.landmarks_xy)
+            kept.append(replace(face, appearance=look))
         return kept
 
     def _fit(
