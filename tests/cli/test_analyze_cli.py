@@ -124,6 +124,25 @@ def test_json_alone_writes_stdout_only_and_reruns(
     assert (tmp_path / "out" / "dim.report.json").exists()
 
 
+def test_quiet_prints_one_result_line_per_input_on_stdout(
+    run_cli, fake_clip: Path, dim_image: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    gone = tmp_path / "gone.mp4"
+    result = run_cli("analyze", str(fake_clip), str(gone), str(dim_image), "-q", "-o", str(out))
+    assert result.code == EXIT_INPUT_FAILED
+    lines = [line.split("\t") for line in result.out.splitlines()]
+    assert [(v, p, r) for v, _, p, r in lines] == [
+        ("fake", str(fake_clip), str(out / "pair.report.json")),
+        ("real", str(dim_image), str(out / "dim.report.json")),
+    ]
+    assert all(0.0 <= float(score) <= 1.0 for _, score, _, _ in lines)
+    assert result.err.count("\n") == 1 and "gone.mp4" in result.err, "a failure: stderr"
+
+    bare = run_cli("analyze", str(dim_image), "-q", "--no-reports")
+    assert bare.out.splitlines() == [f"real\t{lines[1][1]}\t{dim_image}\t-"]
+
+
 def test_missing_path(run_cli, tmp_path: Path) -> None:
     result = run_cli("analyze", str(tmp_path / "nope.mp4"))
     assert result.code == EXIT_INPUT_FAILED

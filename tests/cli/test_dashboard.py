@@ -6,7 +6,13 @@ from io import StringIO
 
 from rich.console import Console
 
-from deepfake_analyzer.cli.dashboard import DashboardHook, LogHook, SummaryRow, summary_table
+from deepfake_analyzer.cli.dashboard import (
+    DashboardHook,
+    LogHook,
+    SummaryRow,
+    result_line,
+    summary_table,
+)
 from deepfake_analyzer.events import (
     FileFinished,
     FileStarted,
@@ -92,3 +98,12 @@ def test_summary_table_lists_every_file() -> None:
     )
     text = out.file.getvalue()
     assert "a.mp4" in text and "0.900" in text and "corrupt" in text and "failed" in text
+
+
+def test_quiet_result_line_has_four_fields_and_one_line() -> None:
+    no_face = FileFinished("dir/odd\tname\n.png", "no-face", None)
+    assert result_line(no_face) == "no-face\t-\tdir/odd\\tname\\n.png\t-"
+    done = FileFinished(
+        "a.mp4", "fake", 0.91234, report_paths=("o/a.report.csv", "o/a.report.json")
+    )
+    assert result_line(done) == "fake\t0.9123\ta.mp4\to/a.report.json"

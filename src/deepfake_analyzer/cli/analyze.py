@@ -66,7 +66,8 @@ def register(subparsers: Any) -> None:
         "--quiet",
         "-q",
         action="store_true",
-        help="no dashboard or progress; failures still get one line each",
+        help="no dashboard: one line per input, the result on stdout (verdict, score, path, "
+        "report; tab-separated), a failure on stderr",
     )
     out.add_argument(
         "--fail-on",
@@ -82,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
     from deepfake_analyzer.cli.dashboard import (
         DashboardHook,
-        FailuresHook,
         LogHook,
+        QuietHook,
         summary_table,
     )
     from deepfake_analyzer.pipeline import Analyzer
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
     err_console = Console(stderr=True)
     if args.quiet:
-        hook: ProgressHook = FailuresHook(err_console)
+        hook: ProgressHook = QuietHook(err_console, None if args.json else sys.stdout)
         screen = nullcontext()
     elif err_console.is_terminal:
         dashboard = DashboardHook(err_console)

@@ -1,7 +1,7 @@
 """Turns pipeline events into a rich `Live` dashboard, plain log lines, or nothing.
 
 The pipeline never imports rich; the CLI picks one of these hooks: `DashboardHook` on a
-terminal, `LogHook` when output is not a TTY, `NullHook` (events.py) for `--quiet`.
+terminal, `LogHook` when output is not a TTY, `QuietHook` for `--quiet` (one line per input).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -124,15 +125,37 @@ class LogHook:
             self.console.print(f"  {_finished_line(event)}", markup=False, soft_wrap=True)
 
 
-class FailuresHook:
-    """Quiet mode: nothing but one line per failed input (errors always reach stderr)."""
+class QuietHook:
+    """Quiet mode, no dashboard: one line per input. A result goes to `out` (stdout) as
+    `result_line` (tab-separated, for pipes); a failure goes to the `err` console, as errors
+    always do. `out=None` (the JSON report is on stdout) prints results nowhere."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    def __init__(self, err: Console, out: TextIO | None) -> None:
+        self.console = err
+        self.out = out
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, FileFinished) and event.error:
+        if not isinstance(event, FileFinished):
+            return
+        if event.error:
             self.console.print(_finished_line(event), markup=False, soft_wrap=True)
+        elif self.out is not None:
+            self.out.write(result_line(event) + "\n")
+            self.out.flush()
+
+
+def result_line(event: FileFinished) -> str:
+    """`verdict<TAB>score<TAB>path<TAB>report`: score to 4 decimals, the JSON report (else the
+    first report written); `-` for a missing field, so every line has four fields. Tabs and
+    line breaks in a path are written as `\\t`, `\\n`, `\\r`: one line per input."""
+    score = "-" if event.score is None else f"{event.score:.4f}"
+    reports = sorted(event.report_paths, key=lambda p: not p.endswith(".json"))
+    fields = (event.verdict or "-", score, event.path, reports[0] if reports else "-")
+    return "\t".join(_one_line(text) for text in fields)
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 class DashboardHook:
