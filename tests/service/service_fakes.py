@@ -76,3 +76,16 @@ class RaisingDetector(CentreDetector):
 
 def raising() -> RaisingDetector:
     return RaisingDetector()
+
+
+class MemoryHogDetector(CentreDetector):
+    """Takes 400 MB on the first frame and holds it for a minute (a decoder gone wild)."""
+
+    def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
+        hog = np.ones(400 * 1024 * 1024, dtype=np.uint8)  # touched: really resident
+        time.sleep(60)
+        return super().detect(image_rgb[: int(hog[0])])
+
+
+def memory_hog() -> MemoryHogDetector:
+    return MemoryHogDetector()

@@ -50,3 +50,22 @@ def test_too_large_image_message_names_no_cli_flag(server, tmp_path: Path) -> No
     failed = server.wait_finished(job["id"])
     assert failed["status"] == "failed"
     assert "image too large" in failed["error"] and "--" not in failed["error"]
+
+
+def test_a_job_over_the_memory_limit_fails_and_the_server_goes_on(
+    tmp_path: Path, face_image: Path
+) -> None:
+    server = Server(
+        tmp_path / "data", "--detector-factory", "service_fakes:memory_hog",
+        "--max-job-memory-mb", "250",
+    )  # fmt: skip
+    try:
+        server.wait_ready()
+        job = server.upload(face_image).json()
+        failed = server.wait_finished(job["id"], timeout_s=50)  # before the hog lets go
+        assert failed["status"] == "failed" and failed["attempts"] == 1
+        assert "memory limit of 250 MB" in failed["error"]
+        server.wait_ready(timeout_s=30)  # a fresh worker replaced the stopped one
+    finally:
+        server.stop()
+    assert "over the 250 MB limit" in server.log_path.read_text(errors="replace")

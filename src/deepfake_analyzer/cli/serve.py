@@ -82,6 +82,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         dest="keep_jobs",
         help="finished analyses kept; older ones are deleted (default: %(default)s)",
     )
+    parser.add_argument(
+        "--max-job-memory-mb",
+        metavar="MB",
+        type=bounded(int, "max_job_memory_mb", SERVICE_BOUNDS),
+        default=defaults.max_job_memory_mb,
+        help="a worker using more memory than this (its model included) is stopped and its "
+        "job fails (default: %(default)s)",
+    )
     model = parser.add_argument_group("model (the same for every upload)")
     model.add_argument(
         "--model",
@@ -129,6 +137,7 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
         token=args.token if args.token is not None else token_from_env(),
         max_upload_mb=args.max_upload_mb,
         keep_jobs=args.keep_jobs,
+        max_job_memory_mb=args.max_job_memory_mb,
         base_options=base,
         classifier_factory=args.classifier_factory,
         detector_factory=args.detector_factory,

@@ -57,6 +57,7 @@ class AnalysisService:
             settings.jobs_dir,
             settings.uploads_dir,
             on_finished=self._finished,
+            max_job_memory_mb=settings.max_job_memory_mb,
         )
 
     def start(self) -> None:

@@ -15,6 +15,9 @@ TOKEN_ENV = "DEEPFAKE_ANALYZER_TOKEN"
 
 DEFAULT_DATA_DIR = Path("~/.local/share/deepfake-analyzer/service")
 DEFAULT_MAX_UPLOAD_MB = 500
+DEFAULT_MAX_JOB_MEMORY_MB = 2048
+"""A worker whose memory (RSS, its loaded model included) passes this while analyzing is
+stopped and its job fails: one hostile upload cannot take the machine's memory."""
 MB = 1024 * 1024
 
 SERVICE_BOUNDS: dict[str, tuple[int, int]] = {
@@ -22,6 +25,7 @@ SERVICE_BOUNDS: dict[str, tuple[int, int]] = {
     "workers": (1, 64),
     "max_upload_mb": (1, 1_000_000),
     "keep_jobs": (1, 1_000_000),
+    "max_job_memory_mb": (64, 1_000_000),
 }
 """Inclusive bounds of the numeric settings (the `serve` flags use the same)."""
 
@@ -54,6 +58,7 @@ class ServiceSettings:
     token: str | None = None
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
     keep_jobs: int = 500
+    max_job_memory_mb: int = DEFAULT_MAX_JOB_MEMORY_MB
     base_options: AnalyzeOptions = field(default_factory=AnalyzeOptions)
     classifier_factory: str | None = None
     detector_factory: str | None = None

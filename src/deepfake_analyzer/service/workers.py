@@ -80,6 +80,7 @@ class _Slot:
     inbox: Any = None
     started: float = field(default_factory=time.monotonic)
     failed_starts: int = 0
+    over_memory_mb: float = 0.0
 
 
 def load_factory(path: str) -> Callable[[], Any]:
@@ -106,8 +107,10 @@ class WorkerPool:
         jobs_dir: Path,
         uploads_dir: Path,
         on_finished: Callable[[str], None] | None = None,
+        max_job_memory_mb: int | None = None,
     ) -> None:
         self.store = store
+        self.max_job_memory_mb = max_job_memory_mb
         self.config = config
         self.size = size
         self.jobs_dir = jobs_dir
@@ -187,6 +190,7 @@ class WorkerPool:
         while not self._stopping.is_set():
             try:
                 self._drain(POLL_S)
+                self._watch_memory()
                 self._reap()
                 self._dispatch()
             except Exception:  # the loop must survive anything; the log says what happened
@@ -241,6 +245,27 @@ class WorkerPool:
                 shutil.rmtree(self.jobs_dir / job_id, ignore_errors=True)
             self.on_finished(job_id)
 
+    def _watch_memory(self) -> None:
+        """Stop a busy worker whose memory passed the limit; `_reap` then fails its job."""
+        if self.max_job_memory_mb is None:
+            return
+        import psutil
+
+        for slot in self._slots:
+            if slot.job_id is None or slot.process is None or slot.over_memory_mb:
+                continue
+            try:
+                rss_mb = psutil.Process(slot.process.pid).memory_info().rss / (1024 * 1024)
+            except (psutil.Error, ValueError):  # gone already: `_reap` handles it
+                continue
+            if rss_mb > self.max_job_memory_mb:
+                slot.over_memory_mb = rss_mb
+                log.error(
+                    "job %s: worker %d uses %.0f MB, over the %d MB limit: stopping it",
+                    slot.job_id, slot.index, rss_mb, self.max_job_memory_mb,
+                )  # fmt: skip
+                slot.process.kill()
+
     def _reap(self) -> None:
         for slot in self._slots:
             if slot.process is None or slot.process.exitcode is None:
@@ -258,7 +283,15 @@ class WorkerPool:
             with self._lock:
                 slot.job_id = None
                 slot.ready = False
-            if job_id is not None:
+            over_memory_mb, slot.over_memory_mb = slot.over_memory_mb, 0.0
+            if job_id is not None and over_memory_mb:  # not retried: it would do it again
+                self.store.fail(
+                    job_id,
+                    f"the analysis needed more than this server's memory limit of "
+                    f"{self.max_job_memory_mb} MB per job; send a smaller file",
+                )
+                self.on_finished(job_id)
+            elif job_id is not None:
                 log.error(
                     "worker %d died (exit %s) while analyzing job %s", slot.index, code, job_id
                 )
