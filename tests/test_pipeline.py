@@ -59,6 +59,7 @@ def stable_dict(report) -> dict:
     for key in VOLATILE_KEYS:
         data.pop(key)
     data["input"]["path"] = Path(data["input"]["path"]).name
+    data["input"]["sha256"] = ""  # the clip's bytes depend on the ffmpeg build: see test_sha256
     return data
 
 
@@ -142,6 +143,29 @@ def test_option_overrides_are_validated(two_square_clip: Path) -> None:
 
     with pytest.raises(UsageError, match="did you mean 'fps'"):
         analyze(two_square_clip, classifier=FakeClassifier(SPEC), fsp=3)
+
+
+def test_sha256_of_the_input_is_in_the_report(two_square_clip: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    from deepfake_analyzer.report.html_report import report_to_html
+
+    report = run_fake_analysis(two_square_clip)
+    expected = hashlib.sha256(two_square_clip.read_bytes()).hexdigest()
+    assert report.input.sha256 == expected
+    assert report.to_dict()["input"]["sha256"] == expected
+    assert expected in report_to_html(report)
+
+
+def test_digest_streams_files_larger_than_a_chunk(tmp_path: Path) -> None:
+    import hashlib
+
+    from deepfake_analyzer.media.digest import CHUNK_BYTES, FileDigest
+
+    path = tmp_path / "big.bin"
+    path.write_bytes(np.random.default_rng(0).bytes(CHUNK_BYTES * 2 + 123))
+    assert FileDigest(path).hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert FileDigest(tmp_path / "missing.bin").hexdigest() == ""
 
 
 NON_DEFAULT_OPTIONS = {

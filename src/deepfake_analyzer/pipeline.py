@@ -30,6 +30,7 @@ from deepfake_analyzer.events import (
 )
 from deepfake_analyzer.faces.base import FaceDetector
 from deepfake_analyzer.faces.types import FaceDetection
+from deepfake_analyzer.media.digest import FileDigest
 from deepfake_analyzer.media.types import Frame, MediaInfo, SamplingOptions
 from deepfake_analyzer.models.base import Classifier, checked_probabilities
 from deepfake_analyzer.options import AnalyzeOptions
@@ -165,6 +166,7 @@ class Analyzer:
             end_s=options.end_s,
         )
         source = open_media(Path(path), sampling, options.max_image_pixels)
+        digest = FileDigest(Path(path))  # read beside the decoder, in a thread
         info: MediaInfo = source.info
         clock = _StageClock()
         expected = _expected_frames(info, sampling)
@@ -258,6 +260,7 @@ class Analyzer:
                 duration_s=info.duration_s,
                 width=info.width,
                 height=info.height,
+                sha256=digest.hexdigest(),
             ),
             model=_model_summary(classifier),
             verdict=aggregation.verdict,
