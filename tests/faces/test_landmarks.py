@@ -101,12 +101,12 @@ def test_keypoints_level_the_eyes_so_tilted_faces_stay_accurate(
 def test_stretch_contrast_lifts_a_dim_crop_and_leaves_a_lit_one() -> None:
     from deepfake_analyzer.faces.landmarks import MAX_STRETCH_GAIN, stretch_contrast
 
-    ramp = np.linspace(0, 255, 192, dtype=np.float32)
-    lit = np.stack([np.tile(ramp, (192, 1))] * 3, axis=2)
+    ramp = np.linspace(0, 255, 192)
+    lit = np.stack([np.tile(ramp, (192, 1))] * 3, axis=2).astype(np.uint8)
     np.testing.assert_allclose(stretch_contrast(lit), lit, atol=4)
-    dim = lit * 0.3  # 0-76: stretched back to the full range
+    dim = (lit * 0.3).astype(np.uint8)  # 0-76: stretched back to the full range
     stretched = stretch_contrast(dim)
-    assert stretched.dtype == np.float32
-    assert stretched.max() == pytest.approx(255, abs=1) and stretched.min() == 0
-    very_dim = lit * 0.05  # 0-13: the gain stops at its cap
-    assert stretch_contrast(very_dim).max() <= 13 * MAX_STRETCH_GAIN + 1
+    assert stretched.dtype == np.uint8
+    assert stretched.max() >= 250 and stretched.min() == 0
+    very_dim = (lit * 0.05).astype(np.uint8)  # 0-12: the gain stops at its cap
+    assert stretch_contrast(very_dim).max() <= 12 * MAX_STRETCH_GAIN + 1

@@ -112,10 +112,9 @@ class FaceMesh:
                 borderMode=cv2.BORDER_CONSTANT,
                 borderValue=0,
             )
-        pixels = crop.astype(np.float32)
         if normalize_brightness:
-            pixels = stretch_contrast(pixels)
-        tensor = (pixels / 255.0)[None]
+            crop = stretch_contrast(crop)
+        tensor = (crop.astype(np.float32) / 255.0)[None]
         self._interpreter.set_tensor(self._input_index, tensor)
         self._interpreter.invoke()
         raw = self._interpreter.get_tensor(self._points_index).reshape(MESH_POINT_COUNT, 3)
@@ -158,18 +157,18 @@ MAX_STRETCH_GAIN = 4.0
 """Largest contrast gain of `stretch_contrast` (a crop 4x darker than full range)."""
 
 
-def stretch_contrast(pixels: np.ndarray) -> np.ndarray:
-    """Float pixels in [0, 255] with their 1st-99th luma percentiles stretched to 0-255.
+def stretch_contrast(crop_rgb: np.ndarray) -> np.ndarray:
+    """A uint8 RGB crop with its 1st-99th luma percentiles stretched to 0-255.
 
     The gain is capped at `MAX_STRETCH_GAIN`; a crop that already spans the range (a lit face,
-    noise) is left almost unchanged.
+    noise) is returned unchanged. Percentiles are taken on every third pixel (fast).
     """
-    luma = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    luma = cv2.cvtColor(crop_rgb, cv2.COLOR_RGB2GRAY)[::3, ::3]
     low, high = (float(v) for v in np.percentile(luma, [1.0, 99.0]))
     gain = min(255.0 / max(high - low, 1.0), MAX_STRETCH_GAIN)
     if gain <= 1.0:
-        return pixels
-    return np.clip((pixels - np.float32(low)) * np.float32(gain), 0.0, 255.0).astype(np.float32)
+        return crop_rgb
+    return cv2.convertScaleAbs(crop_rgb, alpha=gain, beta=-low * gain)
 
 
 def face_hull_mask(shape: Sequence[int], points: np.ndarray) -> np.ndarray:
