@@ -15,6 +15,10 @@ from deepfake_analyzer.errors import UsageError
 
 DetectorChoice = Literal["auto", "short", "full"]
 FailOn = Literal["none", "suspicious", "fake"]
+TemporalChoice = Literal["combine", "report", "off"]
+TEMPORAL_CHOICES: tuple[str, ...] = ("combine", "report", "off")
+"""`combine`: the temporal model's score enters each track's score (temporal/tracks.py);
+`report`: it is computed and reported, the track score stays the frame score; `off`: not run."""
 
 OPTION_BOUNDS: dict[str, tuple[float, float]] = {
     "fps": (0.01, 240.0),
@@ -59,6 +63,7 @@ class AnalyzeOptions:
     trust_model: bool = False
     explain: bool = False
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    temporal: TemporalChoice = "combine"
 
     def __post_init__(self) -> None:
         for name, (low, high) in OPTION_BOUNDS.items():
@@ -69,6 +74,10 @@ class AnalyzeOptions:
             raise UsageError("end must be after start")
         if self.detector not in ("auto", "short", "full"):
             raise UsageError(f"detector must be auto, short or full, not {self.detector!r}")
+        if self.temporal not in TEMPORAL_CHOICES:
+            raise UsageError(
+                f"temporal must be one of {', '.join(TEMPORAL_CHOICES)}, not {self.temporal!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

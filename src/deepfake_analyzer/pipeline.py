@@ -40,9 +40,11 @@ from deepfake_analyzer.report.types import (
     InputSummary,
     ModelSummary,
     Report,
+    TemporalEvidence,
     Thumbnail,
 )
 from deepfake_analyzer.scoring.aggregate import track_score
+from deepfake_analyzer.temporal.model import TemporalModel
 
 DECODE_QUEUE_FRAMES = 8
 THUMBNAILS_PER_END = 4
@@ -84,12 +86,14 @@ class Analyzer:
         *,
         classifier: Classifier | None = None,
         detector: FaceDetector | None = None,
+        temporal_model: TemporalModel | None = None,
     ) -> None:
         self.options = options or AnalyzeOptions()
         self._classifier = classifier
         self._detector = detector
         self._owns_detector = detector is None
         self._explainer: Any = None
+        self._temporal_model = temporal_model
 
     @property
     def classifier(self) -> Classifier:
@@ -116,6 +120,15 @@ class Analyzer:
                 min_face_px=self.options.min_face,
             )
         return self._detector
+
+    @property
+    def temporal_model(self) -> TemporalModel:
+        """The temporal (face-mesh motion) model, `models/temporal_v1.json` unless injected."""
+        if self._temporal_model is None:
+            from deepfake_analyzer.temporal.model import load_temporal_model
+
+            self._temporal_model = load_temporal_model()
+        return self._temporal_model
 
     def _with_heatmaps(
         self, kept: list[_KeptCrop], thumbnails: tuple[Thumbnail, ...]
@@ -156,6 +169,7 @@ class Analyzer:
         options = self.options
         classifier = self.classifier  # load before decoding: a bad model fails fast
         detector = self.detector
+        temporal_model = self.temporal_model if options.temporal != "off" else None
         started = time.perf_counter()
         spec = classifier.spec
 
@@ -173,8 +187,10 @@ class Analyzer:
 
         from deepfake_analyzer.faces.crop import crop_face
         from deepfake_analyzer.faces.tracker import FaceTracker
+        from deepfake_analyzer.temporal.tracks import LandmarkCollector
 
         tracker = FaceTracker()
+        landmarks = LandmarkCollector()
         frame_times: dict[int, float] = {}
         frame_scales: dict[int, tuple[float, float]] = {}  # decoded pixels -> input pixels
         frame_order: list[int] = []
@@ -221,6 +237,7 @@ class Analyzer:
             t0 = time.perf_counter()
             for detection, track_id in zip(detections, track_ids, strict=True):
                 pending.append(_PendingFace(frame.index, frame.timestamp_s, track_id, detection))
+                landmarks.add(track_id, frame.timestamp_s, detection)
                 pending_crops.append(
                     crop_face(frame.image, detection.box_xyxy, spec.crop_margin, spec.input_size)
                 )
@@ -233,6 +250,20 @@ class Analyzer:
         for text in warnings:
             hook(Message(path_str, text, level="warning"))
 
+        temporal: dict[int, TemporalEvidence] = {}
+        if temporal_model is not None and info.kind == "video":
+            t0 = time.perf_counter()
+            from deepfake_analyzer.temporal.tracks import track_evidence
+
+            for track_id, values in running.items():
+                temporal[track_id] = track_evidence(
+                    landmarks.sequence(track_id),
+                    track_score(values),
+                    temporal_model,
+                    combine=options.temporal == "combine",
+                )
+            clock.add("temporal", t0)
+
         t0 = time.perf_counter()
         from deepfake_analyzer.scoring.aggregate import FaceScore, aggregate
 
@@ -242,6 +273,7 @@ class Analyzer:
                 for face, score in scored
             ],
             spec.thresholds,
+            temporal=temporal,
         )
         frames = _frame_results(frame_order, frame_times, frame_scales, scored)
         clock.add("aggregate", t0)

@@ -8,7 +8,7 @@ from dataclasses import fields
 from typing import Any
 
 from deepfake_analyzer.errors import UsageError
-from deepfake_analyzer.options import OPTION_BOUNDS, AnalyzeOptions
+from deepfake_analyzer.options import OPTION_BOUNDS, TEMPORAL_CHOICES, AnalyzeOptions
 
 REPORT_FORMATS = ("json", "csv", "html")
 _DEFAULTS = {f.name: f.default for f in fields(AnalyzeOptions)}
@@ -112,6 +112,14 @@ def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
         "--explain", action="store_true", help="Grad-CAM heatmaps for the report's crops"
     )
     model.add_argument(
+        "--temporal",
+        choices=TEMPORAL_CHOICES,
+        default=_DEFAULTS["temporal"],
+        help="face-mesh motion model per track: combine its score into the track score, only "
+        "report it, or skip it; it needs frames at least ~5 per second apart, e.g. --fps 8 "
+        "(default: %(default)s)",
+    )
+    model.add_argument(
         "--max-image-pixels", type=bounded(int, "max_image_pixels"),
         default=_DEFAULTS["max_image_pixels"],
         help="refuse images above this many pixels (default: %(default)s)",
@@ -133,4 +141,5 @@ def options_from_args(args: argparse.Namespace) -> AnalyzeOptions:
         trust_model=args.trust_model,
         explain=args.explain,
         max_image_pixels=args.max_image_pixels,
+        temporal=args.temporal,
     )

@@ -199,9 +199,36 @@ def _timelines_section(report: Report) -> str:
             f"{len(track.timeline)} face{'s' if len(track.timeline) != 1 else ''}</span></h3>"
         )
         charts.append(
-            f'<div class="card">{head}{timeline_svg(track, end_s, suspicious, fake)}</div>'
+            f'<div class="card">{head}{temporal_line(track)}'
+            f"{timeline_svg(track, end_s, suspicious, fake)}</div>"
         )
     return "<h2>Timelines</h2>" + "".join(charts)
+
+
+TEMPORAL_COLOR = "#2b6cb0"
+
+
+def temporal_line(track: Track) -> str:
+    """One line saying what the temporal (face-mesh motion) model said about the track."""
+    ev = track.temporal
+    if ev is None:
+        return ""
+    if ev.score is None:
+        said = f"no score ({e(ev.message or ev.reason)})"
+    elif ev.combined:
+        said = (
+            f"{ev.score:.3f} over {ev.frames} frames; track score {ev.frame_score:.3f} from the "
+            f"face crops alone, {ev.track_score:.3f} combined"
+        )
+    else:
+        said = (
+            f"{ev.score:.3f} over {ev.frames} frames (reported only; the track score is the "
+            f"face crops' {ev.frame_score:.3f})"
+        )
+    return (
+        f'<p class="temporal"><span style="color:{TEMPORAL_COLOR}">&#9473;</span> '
+        f"Temporal evidence (face-mesh motion): {said}</p>"
+    )
 
 
 def timeline_svg(track: Track, end_s: float, suspicious: float, fake: float) -> str:
@@ -280,6 +307,15 @@ def timeline_svg(track: Track, end_s: float, suspicious: float, fake: float) -> 
             f'stroke="{color}" stroke-width="1.5" stroke-dasharray="6 4"/>'
             f'<text x="{x_hi + 6}" y="{y(value) + 4:.1f}" font-size="11" fill="{color}">'
             f"{name} {value:.2f}</text>"
+        )
+    # The temporal model's score: one value for the track, drawn across the time it spans.
+    if track.temporal is not None and track.temporal.score is not None and not single:
+        value = track.temporal.score
+        out.append(
+            f'<line x1="{x(track.first_s):.1f}" x2="{x(track.last_s):.1f}" '
+            f'y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="{TEMPORAL_COLOR}" '
+            f'stroke-width="2" stroke-dasharray="2 3"><title>temporal (face-mesh motion) '
+            f"score {value:.3f}</title></line>"
         )
     # The score line, broken at gaps, then one marker per point.
     for piece in gap_breaks(times):

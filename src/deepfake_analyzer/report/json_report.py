@@ -15,6 +15,7 @@ from deepfake_analyzer.report.types import (
     ModelSummary,
     Report,
     Segment,
+    TemporalEvidence,
     Track,
     TrackPoint,
     Verdict,
@@ -86,6 +87,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
                 for s in t.get("segments", [])
             ),
             timeline=tuple(timelines.get(int(t["id"]), ())),
+            temporal=_temporal(t.get("temporal")),
         )
         for t in data.get("tracks", [])
     )
@@ -141,3 +143,18 @@ def _finite(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return _finite(value.item())
     return str(value)
+
+
+def _temporal(data: dict[str, Any] | None) -> TemporalEvidence | None:
+    if not data:
+        return None
+    score = data.get("score")
+    return TemporalEvidence(
+        score=None if score is None else float(score),
+        frame_score=float(data["frame_score"]),
+        track_score=float(data["track_score"]),
+        frames=int(data.get("frames") or 0),
+        combined=bool(data.get("combined")),
+        reason=str(data.get("reason") or ""),
+        message=str(data.get("message") or ""),
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 VerdictLabel = Literal["real", "suspicious", "fake", "no-face"]
 VERDICT_LABELS: tuple[str, ...] = ("real", "suspicious", "fake", "no-face")
@@ -68,14 +68,75 @@ class TrackPoint:
     score: float
 
 
+TEMPORAL_REASONS: tuple[str, ...] = (
+    "",
+    "no-landmarks",
+    "too-few-frames",
+    "too-short",
+    "sparse-sampling",
+)
+"""Why a track has no temporal score ("" when it has one)."""
+
+
+@dataclass(frozen=True)
+class TemporalEvidence:
+    """What the temporal (face-mesh motion) model said about one track.
+
+    `score` is its probability in [0, 1] that the track's motion is generated, or None with
+    `reason` saying why there is none (`no-landmarks`: the detector gave no face-mesh points;
+    `too-few-frames` / `too-short`: too little of the track; `sparse-sampling`: frames too far
+    apart for the model's training rate). `frame_score` is the track score
+    from the face crops alone and `track_score` the one behind the track's verdict: the two
+    differ only when `combined` (see docs/report-schema.md, Aggregation). `frames` counts the
+    landmark frames the model read; `message` explains a missing score in words.
+    """
+
+    score: float | None
+    frame_score: float
+    track_score: float
+    frames: int
+    combined: bool = False
+    reason: str = ""
+    message: str = ""
+
+    def __post_init__(self) -> None:
+        _check_score(self.score)
+        _check_score(self.frame_score)
+        _check_score(self.track_score)
+        if self.reason not in TEMPORAL_REASONS:
+            raise ValueError(f"unknown temporal reason {self.reason!r}")
+        if (self.score is None) != bool(self.reason):
+            raise ValueError("a temporal score comes without a reason, a missing one with one")
+        if self.combined and self.score is None:
+            raise ValueError("only a temporal score can be combined into the track score")
+        if not self.combined and self.track_score != self.frame_score:
+            raise ValueError("without combining, the track score is the frame score")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": _round(self.score),
+            "frame_score": _round(self.frame_score),
+            "track_score": _round(self.track_score),
+            "combined": self.combined,
+            "frames": self.frames,
+            "reason": self.reason,
+            "message": self.message,
+        }
+
+
 @dataclass(frozen=True)
 class Track:
-    """One person followed across frames, with its score timeline and verdict."""
+    """One person followed across frames, with its score timeline and verdict.
+
+    `temporal` is the temporal model's evidence, None when it was not run (images, or the
+    option is off).
+    """
 
     id: int
     verdict: Verdict
     segments: tuple[Segment, ...] = ()
     timeline: tuple[TrackPoint, ...] = ()
+    temporal: TemporalEvidence | None = None
 
     @property
     def first_s(self) -> float:
@@ -93,6 +154,7 @@ class Track:
             "last_s": _round(self.last_s),
             "num_faces": len(self.timeline),
             "segments": [s.to_dict() for s in self.segments],
+            "temporal": None if self.temporal is None else self.temporal.to_dict(),
         }
 
 

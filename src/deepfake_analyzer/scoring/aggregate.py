@@ -25,13 +25,13 @@ The rules, with their reasons (also in `docs/report-schema.md`):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from deepfake_analyzer.models.spec import Thresholds
-from deepfake_analyzer.report.types import Segment, Track, TrackPoint, Verdict
+from deepfake_analyzer.report.types import Segment, TemporalEvidence, Track, TrackPoint, Verdict
 
 
 @dataclass(frozen=True)
@@ -189,8 +189,16 @@ def aggregate(
     face_scores: Iterable[FaceScore],
     thresholds: Thresholds,
     rule: AggregationRule = DEFAULT_RULE,
+    temporal: Mapping[int, TemporalEvidence] | None = None,
 ) -> Aggregation:
-    """Aggregate every face score of one input into tracks, segments and a video verdict."""
+    """Aggregate every face score of one input into tracks, segments and a video verdict.
+
+    `temporal` maps track ids to the temporal model's evidence (temporal/tracks.py); a track
+    with evidence carries it, and when the evidence is `combined` its verdict uses the
+    evidence's `track_score` instead of the frame score (whose value the evidence must
+    repeat as `frame_score`). Segments and timelines stay those of the face scores.
+    """
+    temporal = temporal or {}
     faces = sorted(face_scores, key=lambda f: (f.timestamp_s, f.frame_index, f.track_id))
     if not faces:
         return Aggregation(tracks=(), verdict=Verdict("no-face", None), frame_scores=())
@@ -212,6 +220,14 @@ def aggregate(
         times = np.array([p.timestamp_s for p in points])
         scores = np.array([p.score for p in points])
         score = track_score(scores, rule.top_fraction)
+        evidence = temporal.get(track_id)
+        if evidence is not None:
+            if abs(evidence.frame_score - score) > 1e-9:
+                raise ValueError(
+                    f"track {track_id}: temporal evidence was computed for frame score "
+                    f"{evidence.frame_score}, the faces give {score}"
+                )
+            score = evidence.track_score
         tracks.append(
             Track(
                 id=track_id,
@@ -221,6 +237,7 @@ def aggregate(
                     TrackPoint(frame_index=p.frame_index, timestamp_s=p.timestamp_s, score=p.score)
                     for p in points
                 ),
+                temporal=evidence,
             )
         )
 

@@ -66,6 +66,20 @@ class TemporalModel:
         if not 0.0 <= self.threshold <= 1.0:
             raise ModelError(f"temporal model: threshold {self.threshold} outside [0, 1]")
 
+    @property
+    def fps(self) -> float:
+        """The frame rate of the sequences it was trained on (8 when not recorded)."""
+        return float(self.sequence.get("fps", 8.0))
+
+    @property
+    def prior(self) -> float:
+        """The fake share of its training videos: the score that means "no evidence either
+        way" (calibration was fitted on them unweighted); 0.5 when not recorded."""
+        fake, videos = self.training.get("fake"), self.training.get("videos")
+        if isinstance(fake, int | float) and isinstance(videos, int | float) and videos > 0:
+            return min(max(float(fake) / float(videos), 0.01), 0.99)
+        return 0.5
+
     def check_features(self, names: tuple[str, ...] = FEATURE_NAMES) -> None:
         """Raise ModelError unless the model was trained on exactly `names`, in order."""
         if tuple(self.feature_names) != tuple(names):

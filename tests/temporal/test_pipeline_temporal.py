@@ -1,0 +1,97 @@
+"""The analyzer with temporal evidence: a fake detector whose faces carry synthetic meshes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import media_factory as mf
+import numpy as np
+import pytest
+from pipeline_fakes import SquareFaceDetector
+from temporal_synth import REAL, talking_face
+
+from deepfake_analyzer.models.fake_classifier import FakeClassifier
+from deepfake_analyzer.models.spec import ModelSpec, Thresholds
+from deepfake_analyzer.options import AnalyzeOptions
+from deepfake_analyzer.pipeline import Analyzer
+from deepfake_analyzer.report.html_report import report_to_html
+from deepfake_analyzer.report.json_report import report_from_dict
+from deepfake_analyzer.temporal.tracks import combine_scores
+
+FPS = 25.0
+SPEC = ModelSpec(
+    name="fake-brightness", input_size=32, architecture="fake", crop_margin=1.0,
+    thresholds=Thresholds(suspicious=0.5, fake=0.7),
+)  # fmt: skip
+
+
+class MeshedSquares(SquareFaceDetector):
+    """Square faces that carry a synthetic talking face's mesh for the frame's time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def detect(self, image_rgb: np.ndarray):
+        from dataclasses import replace
+
+        t = self.calls / FPS
+        self.calls += 1
+        points, _ = talking_face(REAL, times_s=np.array([t]))
+        mesh = points[0, :, :2].astype(np.float32)
+        return [
+            replace(face, landmarks_xy=mesh, presence=0.99) for face in super().detect(image_rgb)
+        ]
+
+
+@pytest.fixture(scope="module")
+def one_face_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    frames = []
+    for i in range(int(3 * FPS)):
+        frame = np.full((96, 128, 3), 10, np.uint8)
+        frame[30:70, 40 + i // 8 : 80 + i // 8] = 200
+        frames.append(frame)
+    path = tmp_path_factory.mktemp("temporal-pipeline") / "one_face.mkv"
+    return mf.make_video_from_frames(path, frames, fps=FPS, codec="ffv1")
+
+
+def run(clip: Path, **options: object):
+    with Analyzer(
+        AnalyzeOptions(**options), classifier=FakeClassifier(SPEC), detector=MeshedSquares()
+    ) as analyzer:
+        return analyzer.analyze(clip), analyzer.temporal_model
+
+
+def test_every_frame_combines_the_motion_score_into_the_track(one_face_clip: Path) -> None:
+    report, model = run(one_face_clip, fps=None)
+    (track,) = report.tracks
+    ev = track.temporal
+    assert ev is not None and ev.score is not None and ev.combined
+    assert ev.frames >= 16
+    assert track.verdict.score == pytest.approx(
+        combine_scores(ev.frame_score, ev.score, model.prior)
+    )
+    assert report.verdict.score == track.verdict.score
+    assert "temporal" in report.timings_s
+    html = report_to_html(report)
+    assert "Temporal evidence (face-mesh motion)" in html and "combined" in html
+    back = report_from_dict(report.to_dict()).tracks[0].temporal
+    assert back is not None and back.score == pytest.approx(ev.score, abs=1e-4)
+
+
+def test_report_only_and_off(one_face_clip: Path) -> None:
+    report, _ = run(one_face_clip, fps=None, temporal="report")
+    ev = report.tracks[0].temporal
+    assert ev is not None and ev.score is not None and not ev.combined
+    assert report.tracks[0].verdict.score == ev.frame_score
+    off, _ = run(one_face_clip, fps=None, temporal="off")
+    assert off.tracks[0].temporal is None
+    assert off.tracks[0].verdict.score == ev.frame_score
+
+
+def test_default_rate_is_too_sparse_and_leaves_the_score_alone(one_face_clip: Path) -> None:
+    report, _ = run(one_face_clip)  # 2 fps
+    ev = report.tracks[0].temporal
+    assert ev is not None and ev.reason in ("sparse-sampling", "too-few-frames")
+    assert report.tracks[0].verdict.score == ev.frame_score
+    assert "no score" in report_to_html(report)
