@@ -186,6 +186,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             413: {"model": ErrorOut, "description": "larger than the upload limit"},
             415: {"model": ErrorOut, "description": "the content is not a supported video/image"},
             422: {"model": ErrorOut, "description": "an option is unknown or out of range"},
+            507: {"model": ErrorOut, "description": "the server cannot store the upload now"},
         },
     )
     async def create_analysis(request: Request) -> JSONResponse:
@@ -359,6 +360,8 @@ def _analysis_out(job: Job, report: dict[str, Any] | None) -> AnalysisOut:
     )
 
 
+_HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -394,6 +397,18 @@ def status_for(exc: AnalyzerError) -> int:
     return 400
 
 
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route serves on this request's path (for a 405's `Allow`)."""
+    from starlette.routing import Match
+
+    allowed = []
+    for method in _HTTP_METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AnalyzerError)
     async def analyzer_error(request: Request, exc: AnalyzerError) -> JSONResponse:
@@ -403,7 +418,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette names only the first route's methods
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(app, request))}
+        return _error(exc.status_code, str(exc.detail), headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
