@@ -1,7 +1,12 @@
-"""Convert the shipped Keras classifier to LiteRT and record the copy in its spec.
+"""Convert a spec's Keras model to LiteRT, write the copy beside the spec and record it there.
 
-Usage: .venv/bin/python scripts/convert_default_model.py [--spec models/X.spec.json]
+Usage: .venv/bin/python scripts/convert_default_model.py --spec DIR/X.spec.json
        [--weights-dtype auto|float32|float16] [--allow-large]
+
+For a model whose LiteRT copy should travel beside its spec (a model you hand to others). The
+shipped default model commits no copy (one weights file per model version): the analyzer
+builds its copy into the user cache on first use, or ahead of time with
+`deepfake-analyzer prepare-model`; do not run this on `models/`.
 
 Writes `<stem>.tflite` beside the spec (float16 weights when float32 would exceed the 50 MB
 per-file budget), checks that LiteRT and Keras give the same scores, and adds
@@ -20,14 +25,13 @@ import sys
 import time
 from pathlib import Path
 
-from deepfake_analyzer import paths
 from deepfake_analyzer.errors import AnalyzerError
 from deepfake_analyzer.models.convert import MAX_FILE_BYTES, convert_spec
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spec", type=Path, default=paths.DEFAULT_CLASSIFIER_SPEC)
+    parser.add_argument("--spec", type=Path, required=True, help="the model's .spec.json")
     parser.add_argument("--weights-dtype", choices=("auto", "float32", "float16"), default="auto")
     parser.add_argument(
         "--allow-large", action="store_true", help="allow a file over the 50 MB budget"

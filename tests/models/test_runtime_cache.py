@@ -138,6 +138,30 @@ def test_an_unwritable_cache_falls_back_to_keras_with_one_warning(
         _load(tiny_spec, runtime="litert")
 
 
+def test_builders_that_start_together_build_one_copy(tiny_spec: Path, tmp_path: Path) -> None:
+    """Two builders racing for the same weights: the lock makes one build, the other find it."""
+    import threading
+
+    from deepfake_analyzer.models.runtime_cache import prepare_runtime
+
+    cache = tmp_path / "cache"
+    start = threading.Barrier(2)
+    results: list = []
+
+    def build() -> None:
+        start.wait()
+        results.append(prepare_runtime(tiny_spec, cache))
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.built for r in results) == [False, True]
+    assert results[0].path == results[1].path and results[0].entry == results[1].entry
+    assert sorted(os.listdir(results[0].path.parent)) == [".lock", "litert.json", "tiny.tflite"]
+
+
 def test_a_copy_that_disagrees_with_keras_is_not_kept(tiny_spec: Path, tmp_path: Path) -> None:
     from deepfake_analyzer.models.runtime_cache import prepare_runtime
 

@@ -188,7 +188,8 @@ def load_litert(
     if source and spec.weights_sha256 and source != spec.weights_sha256.lower():
         raise ModelError(
             "the LiteRT copy was converted from other weights than the spec's: re-run the "
-            "conversion (scripts/convert_default_model.py), or remove runtime_files from the spec",
+            "conversion (scripts/convert_default_model.py --spec SPEC), or remove "
+            "runtime_files from the spec",
             path,
         )
     expected = str(entry.get("sha256", "")).lower()
@@ -196,7 +197,8 @@ def load_litert(
     if expected and classifier.runtime_sha256 != expected:
         raise ModelError(
             f"LiteRT file has sha256 {classifier.runtime_sha256[:16]}..., but the spec expects "
-            f"{expected[:16]}...: re-run the conversion (scripts/convert_default_model.py)",
+            f"{expected[:16]}...: re-run the conversion "
+            "(scripts/convert_default_model.py --spec SPEC)",
             path,
         )
     return classifier

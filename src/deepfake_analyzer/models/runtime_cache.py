@@ -33,6 +33,7 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -195,7 +196,7 @@ def prepare_runtime(
         dtype = pick_weights_dtype(keras_classifier.model)
         stem = spec_path.name.removesuffix(SPEC_SUFFIX) or spec.name
         final = folder / f"{stem}.tflite"
-        partial = folder / f".{stem}.{os.getpid()}.partial.tflite"
+        partial = folder / f".{stem}.{uuid.uuid4().hex[:12]}.partial.tflite"
         try:
             convert_to_tflite(keras_classifier.model, partial, dtype, max_bytes=None)
             crops = agreement_crops(spec.input_size)
