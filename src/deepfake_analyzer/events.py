@@ -40,13 +40,15 @@ class TrackUpdate:
 
 @dataclass(frozen=True)
 class FileFinished:
-    """A file is done; `verdict` is a label, or `error` says why it failed."""
+    """A file is done; `verdict` is a label, or `error` says why it failed. `provenance` is
+    the one-line summary of the file's own origin labels (C2PA, EXIF/XMP), never scored."""
 
     path: str
     verdict: str | None
     score: float | None
     error: str | None = None
     report_paths: tuple[str, ...] = ()
+    provenance: str = ""
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from deepfake_analyzer.media.digest import FileDigest
 from deepfake_analyzer.media.types import Frame, MediaInfo, SamplingOptions
 from deepfake_analyzer.models.base import Classifier, checked_probabilities
 from deepfake_analyzer.options import AnalyzeOptions
+from deepfake_analyzer.provenance import ProvenanceReader
 from deepfake_analyzer.report.types import (
     FaceResult,
     FrameResult,
@@ -181,6 +182,7 @@ class Analyzer:
         )
         source = open_media(Path(path), sampling, options.max_image_pixels)
         digest = FileDigest(Path(path))  # read beside the decoder, in a thread
+        evidence = ProvenanceReader(Path(path), source.info.kind)  # likewise; never scored
         info: MediaInfo = source.info
         clock = _StageClock()
         expected = _expected_frames(info, sampling)
@@ -284,6 +286,8 @@ class Analyzer:
             thumbnails = self._with_heatmaps(kept, thumbnails)
 
         timings = dict(clock.seconds)
+        provenance = evidence.result()
+        timings["provenance"] = evidence.seconds  # in a thread: overlaps the other stages
         timings["total"] = time.perf_counter() - started
         return Report(
             input=InputSummary(
@@ -305,6 +309,7 @@ class Analyzer:
             thumbnails=thumbnails,
             created_utc=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
             analyzer_version=__version__,
+            provenance=provenance,
         )
 
 

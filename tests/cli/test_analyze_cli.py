@@ -143,6 +143,19 @@ def test_quiet_prints_one_result_line_per_input_on_stdout(
     assert bare.out.splitlines() == [f"real\t{lines[1][1]}\t{dim_image}\t-"]
 
 
+def test_finished_file_gets_a_provenance_line(run_cli, dim_image: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    tagged = tmp_path / "tagged.jpg"
+    exif = Image.Exif()
+    exif[271], exif[272] = "Canon", "EOS R5"
+    Image.open(dim_image).convert("RGB").save(tagged, exif=exif)
+    result = run_cli("analyze", str(tagged), "-o", str(tmp_path / "out"))
+    assert result.code == EXIT_OK, result.err
+    lines = [line for line in result.err.splitlines() if "provenance" in line]
+    assert lines == ["  provenance (evidence, not scored): no C2PA; camera Canon EOS R5"]
+
+
 def test_missing_path(run_cli, tmp_path: Path) -> None:
     result = run_cli("analyze", str(tmp_path / "nope.mp4"))
     assert result.code == EXIT_INPUT_FAILED

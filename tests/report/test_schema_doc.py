@@ -12,19 +12,21 @@ from deepfake_analyzer.report.types import SCHEMA_VERSION, Report
 from deepfake_analyzer.report.writers import BATCH_COLUMNS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "report-schema.md"
-FREE_FORM = {"thresholds", "provenance", "options", "timings_s"}
+FREE_FORM = {"model.thresholds", "model.provenance", "options", "timings_s"}
+"""Objects (by dotted path) whose keys are free-form, not schema fields."""
 
 
-def keys(value: Any) -> set[str]:
+def keys(value: Any, path: str = "") -> set[str]:
     found: set[str] = set()
     if isinstance(value, dict):
         for key, child in value.items():
             found.add(key)
-            if key not in FREE_FORM:
-                found |= keys(child)
+            where = f"{path}.{key}" if path else key
+            if where not in FREE_FORM:
+                found |= keys(child, where)
     elif isinstance(value, list):
         for child in value:
-            found |= keys(child)
+            found |= keys(child, path)
     return found
 
 

@@ -140,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
                     report.verdict.label,
                     report.verdict.score,
                     report_paths=tuple(str(p) for p in report_paths),
+                    provenance=report.provenance.summary(),
                 )
             )
             if args.fail_on and VERDICT_RANK[report.verdict.label] >= VERDICT_RANK[args.fail_on]:

@@ -123,6 +123,8 @@ class LogHook:
             self.console.print(f"  {event.level}: {event.text}", markup=False, soft_wrap=True)
         elif isinstance(event, FileFinished):
             self.console.print(f"  {_finished_line(event)}", markup=False, soft_wrap=True)
+            if event.provenance:
+                self.console.print(f"  {_provenance_line(event)}", markup=False, soft_wrap=True)
 
 
 class QuietHook:
@@ -177,6 +179,8 @@ class DashboardHook:
         self.progress.handle(event)
         if isinstance(event, FileFinished):
             self.console.print(_finished_line(event), markup=False, soft_wrap=True)
+            if event.provenance:
+                self.console.print(f"  {_provenance_line(event)}", markup=False, soft_wrap=True)
         elif isinstance(event, Message):
             self.console.print(
                 f"{event.level}: {Path(event.path).name}: {event.text}", markup=False
@@ -230,6 +234,10 @@ def summary_table(rows: list[SummaryRow]) -> Table:
             row.error or "",
         )
     return table
+
+
+def _provenance_line(event: FileFinished) -> str:
+    return f"provenance (evidence, not scored): {event.provenance}"
 
 
 def _finished_line(event: FileFinished) -> str:

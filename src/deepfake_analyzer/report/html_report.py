@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from deepfake_analyzer.provenance.types import C2PA_STATUS_MEANING, describe_source
 from deepfake_analyzer.report.types import Report, Thumbnail, Track
 from deepfake_analyzer.scoring.aggregate import gap_breaks
 
@@ -90,6 +91,7 @@ def report_to_html(report: Report) -> str:
         f"<h1>{e(title)}</h1>",
         _banner(report),
         _input_section(report),
+        _provenance_section(report),
         _timelines_section(report),
         _thumbnails_section(report),
         _tracks_section(report),
@@ -448,6 +450,52 @@ def _messages_section(report: Report) -> str:
         items = "".join(f"<li>{e(m)}</li>" for m in report.warnings)
         out.append(f"<h2>Warnings</h2><div class='card'><ul class='msgs'>{items}</ul></div>")
     return "".join(out)
+
+
+PROVENANCE_COLORS = {"trusted": "#2e7d32", "valid": "#2e7d32", "invalid": "#c62828",
+                     "unreadable": "#e08600"}  # fmt: skip
+PROVENANCE_NOTE = (
+    "Evidence beside the model's verdict, never part of its score. A valid C2PA signature "
+    "shows who signed the manifest and that the file has not changed since; what the manifest "
+    "says (its digital source type) is that signer's claim. Unsigned labels (EXIF, XMP, "
+    "container tags) can be written or stripped by anyone, and most files carry none: their "
+    "absence says nothing about the file."
+)
+
+
+def _provenance_section(report: Report) -> str:
+    prov = report.provenance
+    c2pa, meta = prov.c2pa, prov.metadata
+    color = PROVENANCE_COLORS.get(c2pa.status, "#616161")
+    rows = [
+        (
+            "C2PA",
+            f'<span class="pill" style="background:{color}">{e(c2pa.status)}</span> '
+            f"{e(C2PA_STATUS_MEANING[c2pa.status])}",
+        )
+    ]
+    for name, value in (
+        ("Signed by", " / ".join(v for v in (c2pa.signer, c2pa.issuer) if v)),
+        ("Signed at", c2pa.signed_utc),
+        ("Claim generator", c2pa.claim_generator),
+        ("Actions", ", ".join(c2pa.actions)),
+        ("Digital source (C2PA)", ", ".join(describe_source(v) for v in c2pa.digital_source_types)),
+        ("Problems", "; ".join(c2pa.problems)),
+        ("Digital source (XMP)", ", ".join(describe_source(v) for v in meta.digital_source_types)),
+        ("Camera", " ".join(v for v in (meta.camera_make, meta.camera_model) if v)),
+        ("Software", meta.software),
+        ("Creator tool (XMP)", meta.creator_tool),
+        ("Encoder (container)", meta.encoder),
+        ("Created", meta.created),
+        ("Could not read", "; ".join(prov.errors)),
+    ):
+        if value:
+            rows.append((name, e(value)))
+    return (
+        "<h2>Provenance</h2>"
+        f"<p><strong>{e(prov.summary())}</strong></p>"
+        f'<p class="muted">{e(PROVENANCE_NOTE)}</p>' + _kv_table(rows)
+    )
 
 
 def _model_section(report: Report) -> str:

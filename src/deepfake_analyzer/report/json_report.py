@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from deepfake_analyzer.provenance.types import provenance_from_dict
 from deepfake_analyzer.report.types import (
     SCHEMA_VERSION,
     FaceResult,
@@ -118,6 +119,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
         options=dict(data.get("options", {})),
         created_utc=str(data.get("created_utc", "")),
         analyzer_version=str(data.get("analyzer_version", "")),
+        provenance=provenance_from_dict(data.get("provenance") or {}),
     )
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SCHEMA_VERSION = "1.1"
+from deepfake_analyzer.provenance.types import Provenance
+
+SCHEMA_VERSION = "1.2"
 
 VerdictLabel = Literal["real", "suspicious", "fake", "no-face"]
 VERDICT_LABELS: tuple[str, ...] = ("real", "suspicious", "fake", "no-face")
@@ -265,6 +267,7 @@ class Report:
     created_utc: str = ""
     analyzer_version: str = ""
     warnings: tuple[str, ...] = ()
+    provenance: Provenance = Provenance()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -274,6 +277,7 @@ class Report:
             "input": self.input.to_dict(),
             "model": self.model.to_dict(),
             "verdict": self.verdict.to_dict(),
+            "provenance": self.provenance.to_dict(),
             "tracks": [t.to_dict() for t in self.tracks],
             "frames": [f.to_dict() for f in self.frames],
             "timings_s": {k: _round(v) for k, v in self.timings_s.items()},

@@ -1,0 +1,58 @@
+"""C2PA: signed, tampered, broken and absent manifests, read offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from c2pa_factory import IPTC, SIGNER_NAME
+
+from deepfake_analyzer.provenance import read_provenance
+from deepfake_analyzer.provenance.c2pa_manifest import read_c2pa
+
+
+def test_valid_manifest_says_what_made_the_file(ai_signed_jpeg: Path) -> None:
+    c2pa = read_c2pa(ai_signed_jpeg)
+    assert c2pa.status == "valid", c2pa.problems  # good signature, signer on no trust list
+    assert c2pa.signer == SIGNER_NAME and c2pa.issuer == "Test Org"
+    assert c2pa.digital_source_types == (IPTC + "trainedAlgorithmicMedia",)
+    assert "c2pa.created" in c2pa.actions
+    assert c2pa.claim_generator == "deepfake-analyzer tests 1.0"
+    assert c2pa.problems == ()
+    provenance = read_provenance(ai_signed_jpeg, "image")
+    assert provenance.generated_claims == ("c2pa",)
+    assert provenance.summary().startswith(f"C2PA valid (signed by {SIGNER_NAME})")
+    assert "trainedAlgorithmicMedia (created by a trained AI model)" in " ".join(
+        provenance.findings()
+    )
+
+
+def test_tampered_file_fails_validation_with_the_reason(tampered_signed_jpeg: Path) -> None:
+    c2pa = read_c2pa(tampered_signed_jpeg)
+    assert c2pa.status == "invalid"
+    assert any("dataHash.mismatch" in problem for problem in c2pa.problems), c2pa.problems
+    provenance = read_provenance(tampered_signed_jpeg, "image")
+    assert provenance.generated_claims == ("c2pa-invalid",), "a claim, but not a validated one"
+    assert provenance.summary().startswith("C2PA invalid")
+
+
+def test_broken_manifest_is_a_clear_result_not_a_crash(broken_manifest_jpeg: Path) -> None:
+    provenance = read_provenance(broken_manifest_jpeg, "image")
+    assert provenance.c2pa.status == "unreadable"
+    assert len(provenance.c2pa.problems) == 1 and provenance.c2pa.problems[0].strip()
+    assert provenance.errors == ()
+    assert provenance.summary().startswith("C2PA unreadable")
+
+
+def test_no_manifest(unlabeled_jpeg: Path) -> None:
+    provenance = read_provenance(unlabeled_jpeg, "image")
+    assert provenance.c2pa.status == "absent"
+    assert provenance.generated_claims == ()
+    assert provenance.summary() == "no C2PA; no camera or software labels"
+
+
+def test_file_that_is_not_media_gives_errors_not_exceptions(tmp_path: Path) -> None:
+    path = tmp_path / "notes.jpg"
+    path.write_text("not an image\n")
+    provenance = read_provenance(path, "image")
+    assert provenance.c2pa.status in ("absent", "unreadable", "unsupported")
+    assert provenance.errors and "metadata could not be read" in provenance.errors[0]
