@@ -12,6 +12,7 @@ from deepfake_analyzer.report.html_report import (
     nice_ticks,
     pick_thumbnails,
     report_to_html,
+    score_meaning,
     timeline_svg,
 )
 from deepfake_analyzer.report.types import Report, Thumbnail
@@ -50,13 +51,56 @@ def test_self_contained_no_external_references(video_report: Report) -> None:
 
 def test_has_banner_charts_thresholds_and_segments(video_report: Report) -> None:
     text = report_to_html(video_report)
-    assert text.count("<svg") == 2  # one timeline per track
+    assert text.count('class="timeline"') == 2  # one timeline per track
     assert "suspicious 0.50" in text and "fake 0.70" in text  # threshold lines
     assert "time (s)" in text and ">1 s<" in text  # axis labelled in seconds
     assert text.count('fill-opacity="0.13"') == 1  # one shaded segment (track 1)
     assert "#c62828" in text.split('class="banner"')[1][:40]  # red banner for fake
-    assert "92.5% probability" in text
+    assert "Score 0.925: at or above the fake threshold (0.70)." in text
     assert "track 1, the most suspicious person" in text
+
+
+@pytest.mark.parametrize(
+    "score, words",
+    [
+        (0.56, "Score 0.560: below the suspicious threshold (0.60; fake from 0.80)."),
+        (0.65, "at or above the suspicious threshold (0.60), below the fake threshold (0.80)"),
+        (0.80, "Score 0.800: at or above the fake threshold (0.80)."),
+    ],
+)
+def test_banner_reads_the_score_against_the_thresholds(score: float, words: str) -> None:
+    assert words in score_meaning(score, 0.6, 0.8)
+
+
+def test_real_banner_does_not_call_its_score_a_probability_of_manipulation(make_report) -> None:
+    from deepfake_analyzer.report.types import Verdict
+
+    text = report_to_html(make_report(verdict=Verdict("real", 0.45)))
+    banner = text.split('class="banner"')[1].split("</section>")[0]
+    assert "probability of manipulation" not in banner
+    assert "below the suspicious threshold (0.50" in banner
+    assert 'class="gauge"' in banner
+
+
+def test_charts_fill_their_card_and_crop_cards_wrap(video_report: Report) -> None:
+    text = report_to_html(video_report)
+    svgs = [a for t, a in parse(text) if t == "svg" and "timeline" in (a.get("class") or "")]
+    assert len(svgs) == 2 and all("width" not in a for a in svgs), "sized by CSS: 100%"
+    assert "svg.timeline{width:100%" in text
+    assert "width:min-content" in text.split("figure{", 1)[1].split("}", 1)[0]
+
+
+def test_training_metrics_are_a_table_not_raw_json(make_report) -> None:
+    from dataclasses import replace
+
+    report = make_report()
+    metrics = {"frame": {"auc": 0.84, "eer": 0.23}, "data": ["a", "b"]}
+    report = replace(report, model=replace(report.model, provenance={"metrics": metrics}))
+    text = report_to_html(report)
+    section = text.split("<h2>Model</h2>", 1)[1].split("<h2>", 1)[0]
+    assert '<table class="sub">' in section
+    assert "<th>auc</th><td>0.84</td>" in section and "a, b" in section
+    assert "{&quot;" not in section, "no JSON dump"
 
 
 def test_thumbnails_with_heatmap_and_captions(video_report: Report) -> None:
@@ -100,11 +144,19 @@ def test_undecodable_file_name_bytes_do_not_crash(make_report) -> None:
     text.encode("utf-8")
 
 
-def test_image_report_single_point(image_report: Report) -> None:
+def test_image_shows_each_face_with_its_score_not_a_timeline(
+    image_report: Report, video_report: Report
+) -> None:
+    from dataclasses import replace
+
+    crop = video_report.thumbnails[0].jpeg
+    image_report = replace(image_report, thumbnails=(Thumbnail(0, 0, 0.0, 0.62, crop),))
     text = report_to_html(image_report)
-    assert text.count("<svg") == 1
-    assert "single frame" in text and "time (s)" not in text
-    assert text.count("<circle") == 1
+    assert "<h2>Timelines</h2>" not in text and "<circle" not in text
+    faces = text.split("<h2>Faces</h2>", 1)[1].split("<h2>", 1)[0]
+    assert base64.b64encode(crop).decode() in faces
+    assert "Score 0.620: at or above the suspicious threshold (0.50)" in faces
+    assert text.count(base64.b64encode(crop).decode()) == 1, "no second crops section"
     assert "#e08600" in text.split('class="banner"')[1][:40]  # amber: suspicious
 
 

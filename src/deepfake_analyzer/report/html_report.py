@@ -52,12 +52,15 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font
 .pill{display:inline-block;color:#fff;border-radius:999px;padding:0 8px;font-size:12px;
  font-weight:600}
 .thumbs{display:flex;flex-wrap:wrap;gap:12px}
-figure{margin:0;background:#fff;border-radius:8px;padding:8px;
+figure{margin:0;background:#fff;border-radius:8px;padding:8px;width:min-content;
  box-shadow:0 1px 2px rgba(0,0,0,.08)}
 figure .pair{display:flex;gap:4px}
 figure img{width:128px;height:128px;object-fit:cover;border-radius:4px;display:block}
 figcaption{font-size:12px;color:#444;margin-top:4px}
 svg{max-width:100%;height:auto;background:#fff}
+svg.timeline{width:100%;display:block}
+svg.gauge{background:none;vertical-align:middle}
+table.sub th,table.sub td{padding:1px 6px;font-size:12px}
 .muted{color:#777}
 .bar{background:#4a6fa5;height:10px;border-radius:2px}
 ul.msgs{margin:4px 0;padding-left:20px}
@@ -146,22 +149,52 @@ def _banner(report: Report) -> str:
             f"No face was found in {sampled} sampled frame{'s' if sampled != 1 else ''}: "
             "there is nothing to score."
         )
-        score_text = ""
     else:
         decisive = _decisive_track(report)
         who = f" (track {decisive.id}, the most suspicious person)" if decisive else ""
-        score_text = f" &middot; {verdict.score * 100:.1f}% probability of manipulation"
         why = (
-            f"The verdict follows the most suspicious face track{who}. Thresholds: "
-            f"suspicious &ge; {suspicious:.2f}, fake &ge; {fake:.2f}. "
+            f"<strong>{score_meaning(verdict.score, suspicious, fake)}</strong> "
+            f"{gauge_svg(verdict.score, suspicious, fake)}<br>"
+            f"The verdict follows the most suspicious face track{who}; "
             f"{len(report.tracks)} track{'s' if len(report.tracks) != 1 else ''} analysed."
         )
     return (
         f'<section class="banner" style="background:{color}">'
-        f'<div class="label">{e(verdict.label)}{score_text}</div>'
+        f'<div class="label">{e(verdict.label)}</div>'
         f'<div class="why">{why}</div>'
         '<div class="why">A score is the model\'s estimate that a face is manipulated; '
         "it is evidence to weigh, not proof.</div></section>"
+    )
+
+
+def score_meaning(score: float, suspicious: float, fake: float) -> str:
+    """What a score means against the model's thresholds, in words."""
+    if score >= fake:
+        return f"Score {score:.3f}: at or above the fake threshold ({fake:.2f})."
+    if score >= suspicious:
+        return (
+            f"Score {score:.3f}: at or above the suspicious threshold ({suspicious:.2f}), "
+            f"below the fake threshold ({fake:.2f})."
+        )
+    return (
+        f"Score {score:.3f}: below the suspicious threshold ({suspicious:.2f}; fake from "
+        f"{fake:.2f})."
+    )
+
+
+def gauge_svg(score: float, suspicious: float, fake: float, width: int = 240) -> str:
+    """A 0-1 bar in the verdict colours (real, suspicious, fake zones) with the score marked."""
+    zones = [(0.0, suspicious, "real"), (suspicious, fake, "suspicious"), (fake, 1.0, "fake")]
+    rects = "".join(
+        f'<rect x="{lo * width:.1f}" y="3" width="{(hi - lo) * width:.1f}" height="10" '
+        f'fill="{LABEL_COLORS[label]}" stroke="#fff" stroke-width="1"/>'
+        for lo, hi, label in zones
+    )
+    mark = min(max(score, 0.0), 1.0) * width
+    return (
+        f'<svg class="gauge" viewBox="-4 0 {width + 8} 16" width="{width + 8}" height="16" '
+        f'role="img" aria-label="score {score:.3f} on a 0 to 1 scale">{rects}'
+        f'<rect x="{mark - 2:.1f}" y="0" width="4" height="16" fill="#111"/></svg>'
     )
 
 
@@ -191,6 +224,8 @@ def _input_section(report: Report) -> str:
 def _timelines_section(report: Report) -> str:
     if not report.tracks:
         return ""
+    if report.input.kind == "image":
+        return _image_faces_section(report)
     suspicious, fake = _thresholds(report)
     end_s = max([report.input.duration_s] + [t.last_s for t in report.tracks])
     charts = []
@@ -251,7 +286,7 @@ def timeline_svg(track: Track, end_s: float, suspicious: float, fake: float) -> 
 
     out = [
         f'<svg viewBox="0 0 {CHART_W} {CHART_H}" '
-        f'width="{CHART_W}" height="{CHART_H}" role="img" '
+        f'class="timeline" role="img" '
         f'aria-label="score timeline of track {track.id}">',
         f"<title>Track {track.id}: manipulation probability over time</title>",
     ]
@@ -397,9 +432,27 @@ def _figure(thumb: Thumbnail) -> str:
     return f'<figure><div class="pair">{pair}</div><figcaption>{caption}</figcaption></figure>'
 
 
+def _image_faces_section(report: Report) -> str:
+    """An image has no timeline: each face's crop (with its heatmap) beside its score."""
+    suspicious, fake = _thresholds(report)
+    crops = {}
+    for thumb in sorted(report.thumbnails, key=lambda t: t.score):
+        crops[thumb.track_id] = thumb  # the track's most suspicious crop
+    cards = []
+    for track in report.tracks:
+        figure = _figure(crops[track.id]) if track.id in crops else ""
+        score = track.verdict.score
+        meaning = "" if score is None else e(score_meaning(score, suspicious, fake))
+        cards.append(
+            f'<div class="card face"><h3>Face {track.id} {_pill(track.verdict.label)}</h3>'
+            f'<div class="thumbs">{figure}<p>{meaning}</p></div></div>'
+        )
+    return "<h2>Faces</h2>" + "".join(cards)
+
+
 def _thumbnails_section(report: Report) -> str:
-    if not report.thumbnails:
-        return ""
+    if not report.thumbnails or report.input.kind == "image":
+        return ""  # an image's crops are in its Faces section
     most, least = pick_thumbnails(report.thumbnails)
     out = ["<h2>Face crops</h2>", "<h3>Most suspicious</h3>", '<div class="thumbs">']
     out += [_figure(t) for t in most]
@@ -513,7 +566,7 @@ def _model_section(report: Report) -> str:
             )
         )
     for key, value in m.provenance.items():
-        rows.append((f"Provenance: {e(key)}", _fmt_value(value)))
+        rows.append((f"Training: {e(key)}", _value_table(value)))
     return "<h2>Model</h2>" + _kv_table(rows)
 
 
@@ -572,6 +625,23 @@ def _fmt_value(value: Any) -> str:
     except (TypeError, ValueError):
         text = str(value)
     return f'<span class="mono">{e(text)}</span>'
+
+
+def _value_table(value: Any, depth: int = 0) -> str:
+    """A nested value as nested tables (dicts), comma lists (flat lists) or plain values."""
+    if isinstance(value, dict) and value and depth < 4:
+        body = "".join(
+            f"<tr><th>{e(k)}</th><td>{_value_table(v, depth + 1)}</td></tr>"
+            for k, v in value.items()
+        )
+        return f'<table class="sub"><tbody>{body}</tbody></table>'
+    if isinstance(value, list | tuple) and all(
+        isinstance(v, str | int | float | bool) or v is None for v in value
+    ):
+        return ", ".join(_fmt_value(v) for v in value) or "&ndash;"
+    if isinstance(value, list | tuple) and depth < 4:
+        return "".join(_value_table(v, depth + 1) for v in value)
+    return _fmt_value(value)
 
 
 def _fmt_score(score: float | None) -> str:
