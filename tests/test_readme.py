@@ -31,3 +31,4 @@ def test_readme_python_block_runs(index: int) -> None:
     )
     assert result.returncode == 0, f"README block {index} failed:\n{code}\n{result.stderr}"
     assert result.stdout.strip(), "the example prints its result"
+    assert "XNNPACK" not in result.stderr and "INFO:" not in result.stderr, "native log spam"

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.faces.native_logs import quiet_native_stderr
 from deepfake_analyzer.models.keras_classifier import (
     DEFAULT_BATCH_SIZE,
     resize_crops,
@@ -130,7 +131,8 @@ class LiteRTClassifier:
             return
         size = self.spec.input_size
         self._interpreter.resize_tensor_input(self._input_index, [batch, size, size, 3])
-        self._interpreter.allocate_tensors()
+        with quiet_native_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+            self._interpreter.allocate_tensors()
         self._planned_batch = batch
 
     def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
