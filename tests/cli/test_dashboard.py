@@ -107,3 +107,17 @@ def test_quiet_result_line_has_four_fields_and_one_line() -> None:
         "a.mp4", "fake", 0.91234, report_paths=("o/a.report.csv", "o/a.report.json")
     )
     assert result_line(done) == "fake\t0.9123\ta.mp4\to/a.report.json"
+
+
+def test_summary_table_shows_similar_long_names_whole() -> None:
+    names = [f"clips/interview_with_the_candidate_for_the_position_take_{i}.mp4" for i in (1, 2)]
+    out = Console(file=StringIO(), width=60, color_system=None)
+    out.print(summary_table([SummaryRow(name, "real", 0.1, 1.0) for name in names]))
+    text = out.file.getvalue()
+    assert "…" not in text
+    column = "".join(
+        line.split("│")[1].strip() for line in text.splitlines() if line.count("│") > 2
+    )
+    for name in names:
+        assert name.removeprefix("clips/") in column
+    assert "(clips/)" in text, "the shared folder is named once, in the title"

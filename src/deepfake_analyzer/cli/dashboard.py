@@ -6,6 +6,7 @@ terminal, `LogHook` when output is not a TTY, `QuietHook` for `--quiet` (one lin
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -216,9 +217,12 @@ class DashboardHook:
 
 
 def summary_table(rows: list[SummaryRow]) -> Table:
-    """The end-of-run table: one row per file."""
-    table = Table(title="deepfake-analyzer summary")
-    table.add_column("file")
+    """The end-of-run table: one row per file. Names are shown whole (wrapped, never cut
+    with an ellipsis), relative to the folder all files share, which the title names."""
+    folder = _common_folder([row.path for row in rows])
+    title = "deepfake-analyzer summary" + (f" ({folder}{os.sep})" if folder else "")
+    table = Table(title=title)
+    table.add_column("file", overflow="fold")
     table.add_column("verdict")
     table.add_column("score", justify="right")
     table.add_column("time", justify="right")
@@ -227,13 +231,24 @@ def summary_table(rows: list[SummaryRow]) -> Table:
         style = VERDICT_STYLES.get(row.verdict, "")
         score = "" if row.score is None else f"{row.score:.3f}"
         table.add_row(
-            row.path,
+            Text(os.path.relpath(row.path, folder) if folder else row.path),
             Text(row.verdict, style=style),
             score,
             f"{row.seconds:.1f}s",
             row.error or "",
         )
     return table
+
+
+def _common_folder(paths: list[str]) -> str:
+    """The folder every path is in ("" when they share none, or there is one path)."""
+    folders = [os.path.dirname(p) for p in paths]
+    if len(paths) < 2 or not all(folders):
+        return ""
+    try:
+        return os.path.commonpath(folders)
+    except ValueError:  # absolute and relative paths mixed
+        return ""
 
 
 def _provenance_line(event: FileFinished) -> str:
