@@ -13,7 +13,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from deepfake_analyzer.errors import DecodeError, ImageTooLargeError, UnsupportedMediaError
+from deepfake_analyzer.errors import (
+    AnalyzerError,
+    DecodeError,
+    ImageTooLargeError,
+    UnsupportedMediaError,
+)
 from deepfake_analyzer.media.types import Frame, MediaInfo
 from deepfake_analyzer.options import DECODE_MAX_PIXELS, DEFAULT_MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO
 
@@ -107,13 +112,24 @@ class ImageSource:
         return list(self._warnings)
 
     def load_rgb(self) -> np.ndarray:
-        """Decode the pixels: upright RGB uint8 of shape (height, width, 3)."""
+        """Decode the pixels: upright RGB uint8 of shape (height, width, 3).
+
+        Pillow raises many exception types on hostile files (OSError, SyntaxError, TypeError,
+        EOFError, ...): every one becomes a one-line DecodeError here.
+        """
         try:
             return self._decode(load_truncated=False)
-        except OSError as exc:
-            if "truncated" not in str(exc).lower():
-                raise DecodeError(f"the image is corrupt ({exc})", self.path) from None
-        image = self._decode(load_truncated=True)
+        except AnalyzerError:
+            raise
+        except Exception as exc:
+            if not isinstance(exc, OSError) or "truncated" not in str(exc).lower():
+                raise DecodeError(f"the image is corrupt ({_one_line(exc)})", self.path) from None
+        try:
+            image = self._decode(load_truncated=True)
+        except AnalyzerError:
+            raise
+        except Exception as exc:
+            raise DecodeError(f"the image is corrupt ({_one_line(exc)})", self.path) from None
         self._warnings.append("the image file is truncated: its missing part is blank")
         return image
 
@@ -131,12 +147,16 @@ class ImageSource:
                 if orientation in (5, 6, 7, 8) and not _size_is_upright(im):
                     width, height = height, width
                 return width, height, im.format, orientation, n_frames
+        except AnalyzerError:
+            raise
         except UnidentifiedImageError:
             raise UnsupportedMediaError(
                 "cannot be read as an image: not a supported image file, or corrupt", self.path
             ) from None
-        except OSError as exc:
-            raise DecodeError(f"the image header is corrupt ({exc})", self.path) from None
+        except Exception as exc:  # Pillow on a hostile header: OSError, SyntaxError, TypeError
+            raise DecodeError(
+                f"the image header is corrupt ({_one_line(exc)})", self.path
+            ) from None
 
     def _decode(self, *, load_truncated: bool) -> np.ndarray:
         try:
@@ -206,6 +226,12 @@ class ImageSource:
             f"image too large ({shown}, limit {self.max_image_pixels:,}): "
             "downscale it first (the limit is the max_image_pixels option)"
         )
+
+
+def _one_line(exc: BaseException) -> str:
+    """`Type: message` on one line, for a decoder's exception inside our message."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def reduction_factor(width: int, height: int, max_pixels: int = DECODE_MAX_PIXELS) -> int:
