@@ -166,9 +166,11 @@ def test_a_copy_that_disagrees_with_keras_is_not_kept(tiny_spec: Path, tmp_path:
     from deepfake_analyzer.models.runtime_cache import prepare_runtime
 
     cache = tmp_path / "cache"
+    folder = cache / ModelSpec.load(tiny_spec).weights_sha256
+    folder.mkdir(parents=True)
+    (folder / ".tiny.0123.partial.tflite").write_bytes(b"left by a builder that was killed")
     with pytest.raises(ModelError, match="differ from Keras by .* it was not kept"):
         prepare_runtime(tiny_spec, cache, tolerance=-1.0)
-    folder = cache / ModelSpec.load(tiny_spec).weights_sha256
     assert os.listdir(folder) == [".lock"], "no copy, no manifest, no partial file"
 
 

@@ -192,6 +192,8 @@ def prepare_runtime(
             raise ModelError("the LiteRT runtime needs the ai-edge-litert package")
         if importlib.util.find_spec("tensorflow") is None:
             raise ModelError("building the LiteRT copy needs TensorFlow (tensorflow-cpu)")
+        for leftover in folder.glob(".*.partial.tflite*"):  # from a builder that was killed
+            leftover.unlink(missing_ok=True)
         keras_classifier = load_from_spec(spec_path, trust_model, runtime="keras")
         dtype = pick_weights_dtype(keras_classifier.model)
         stem = spec_path.name.removesuffix(SPEC_SUFFIX) or spec.name
