@@ -211,3 +211,22 @@ def test_reduced_decode_keeps_the_exif_orientation(exif_rotated_jpeg: Path) -> N
     height, width = upright.shape[:2]
     assert frame.image.shape == (-(-height // 2), -(-width // 2), 3)
     assert np.abs(frame.image.astype(int) - upright[::2, ::2].astype(int)).mean() < 20
+
+
+def test_pillow_warnings_on_odd_files_are_not_shown(tmp_path: Path) -> None:
+    import warnings
+
+    from PIL import Image
+
+    odd = tmp_path / "odd.tiff"
+    Image.fromarray(np.full((64, 64, 3), 200, dtype=np.uint8)).save(odd)
+    planar_one = b"\x1c\x01\x03\x00\x01\x00\x00\x00"  # PlanarConfiguration: 1 SHORT
+    data = odd.read_bytes()
+    assert data.count(planar_one) == 1
+    # two entries: Pillow warns "Metadata Warning" while reading, then decodes the image
+    odd.write_bytes(data.replace(planar_one, b"\x1c\x01\x03\x00\x02\x00\x00\x00"))
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")  # a fresh interpreter prints these on stderr
+        image = load(odd)
+    assert image.shape == (64, 64, 3)
+    assert [str(w.message) for w in shown if "PIL" in w.filename] == []

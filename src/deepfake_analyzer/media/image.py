@@ -57,6 +57,9 @@ def _pillow_limits(max_pixels: int | None, *, load_truncated: bool = False) -> I
         try:
             with warnings_module.catch_warnings():
                 warnings_module.simplefilter("ignore", Image.DecompressionBombWarning)
+                # Pillow's notes on odd files ("Metadata Warning", "Truncated File Read") would
+                # print to stderr beside our one line per input; real damage raises instead.
+                warnings_module.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
                 yield
         finally:
             Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = saved
