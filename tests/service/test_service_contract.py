@@ -36,7 +36,7 @@ SCHEMATHESIS_EXAMPLES = os.environ.get("DEEPFAKE_ANALYZER_API_FUZZ_EXAMPLES", "1
 """Cases per operation; CI runs the default, a longer campaign raises it."""
 
 
-def test_api_keeps_its_openapi_contract(server) -> None:
+def test_api_keeps_its_openapi_contract(server, tmp_path: Path) -> None:
     """Schemathesis (the `test` extra), every check, seeded, against the real server."""
     pytest.importorskip("schemathesis")
     cli = Path(sys.executable).with_name("st")
@@ -48,6 +48,6 @@ def test_api_keeps_its_openapi_contract(server) -> None:
             "--generation-deterministic",
             "--request-timeout", "30", "--no-color",
         ],
-        capture_output=True, text=True, timeout=900, check=False,
+        capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
