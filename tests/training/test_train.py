@@ -204,3 +204,37 @@ def test_sampling_gives_each_medium_an_equal_share() -> None:
     kinds = np.array([r.kind for r in records])
     assert p.sum() == pytest.approx(1.0)
     assert p[kinds == "video"].sum() == pytest.approx(0.5)
+
+
+def test_divergence_guard_restores_the_last_good_state() -> None:
+    from deepfake_analyzer.training.train import DivergenceGuard
+
+    class Var:
+        def __init__(self, value: float) -> None:
+            self.value = np.array([value])
+
+        def numpy(self) -> np.ndarray:
+            return self.value
+
+        def assign(self, value: np.ndarray) -> None:
+            self.value = np.array(value)
+
+    class Model:
+        def __init__(self) -> None:
+            self.weights = [np.array([1.0])]
+
+        def get_weights(self) -> list[np.ndarray]:
+            return self.weights
+
+        def set_weights(self, weights: list[np.ndarray]) -> None:
+            self.weights = [np.array(w) for w in weights]
+
+    model, slot = Model(), Var(0.5)
+    optimizer = type("Opt", (), {"variables": [slot]})()
+    guard = DivergenceGuard(model, optimizer, every=10, max_restores=1)
+    assert guard.after_step(1, 0.7)  # first good step: snapshot
+    model.weights, slot.value = [np.array([np.nan])], np.array([np.nan])
+    assert not guard.after_step(2, float("nan"))
+    assert model.weights[0][0] == 1.0 and slot.value[0] == 0.5 and guard.step == 1
+    with pytest.raises(UsageError, match="diverged"):
+        guard.after_step(3, float("inf"))

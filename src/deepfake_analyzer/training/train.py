@@ -78,6 +78,7 @@ class TrainConfig:
     warmup_fraction: float = 0.03
     final_lr_fraction: float = 0.02
     label_smoothing: float = 0.02
+    clip_norm: float = 1.0  # global gradient norm clip
     dropout: float = 0.3
     bn_momentum: float = 0.9
     labeled_fake_share: float = 0.35
@@ -374,6 +375,8 @@ def _atomic_write_text(path: Path, text: str) -> None:
 def save_checkpoint(run_dir: Path, model: Any, optimizer: Any, state: dict[str, Any]) -> Path:
     """Weights, optimizer variables and `state` (step, totals, history) written atomically."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    if not all(np.isfinite(w).all() for w in model.get_weights()):
+        raise UsageError(f"refusing to checkpoint non-finite weights over {run_dir}")
     weights = run_dir / "checkpoint.weights.h5"
     tmp = run_dir / "checkpoint.tmp.weights.h5"
     model.save_weights(tmp)
@@ -586,6 +589,43 @@ def evaluate_sets(
     return out
 
 
+class DivergenceGuard:
+    """Keeps an in-memory copy of the last good weights and optimizer state (every `every`
+    steps) and restores it when a step's loss is not finite, so one bad step (an overflow
+    under mixed precision) costs at most `every` steps instead of the run. More than
+    `max_restores` restores stop the run with a clear error (lower the learning rate)."""
+
+    def __init__(self, model: Any, optimizer: Any, every: int = 50, max_restores: int = 5) -> None:
+        self.model, self.optimizer = model, optimizer
+        self.every, self.max_restores = every, max_restores
+        self.restores = 0
+        self.step = -1
+        self._weights: list[np.ndarray] = []
+        self._slots: list[np.ndarray] = []
+
+    def _snapshot(self, step: int) -> None:
+        self._weights = [np.array(w) for w in self.model.get_weights()]
+        self._slots = [np.array(v.numpy()) for v in self.optimizer.variables]
+        self.step = step
+
+    def after_step(self, step: int, loss: float) -> bool:
+        """False when the step diverged and the last good state was restored."""
+        if math.isfinite(loss):
+            if self.step < 0 or step - self.step >= self.every:
+                self._snapshot(step)
+            return True
+        self.restores += 1
+        if self.restores > self.max_restores or self.step < 0:
+            raise UsageError(
+                f"training diverged (loss {loss} at step {step}, {self.restores} times): "
+                "lower --learning-rate or use --precision float32"
+            )
+        self.model.set_weights(self._weights)
+        for variable, value in zip(self.optimizer.variables, self._slots, strict=True):
+            variable.assign(value)
+        return False
+
+
 class StopRequest:
     """A flag the trainer checks after every step; `stop()` is safe to call from a signal handler.
 
@@ -626,7 +666,9 @@ def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) ->
     from deepfake_analyzer.models.xception import build_xception
 
     model = build_xception(cfg.input_size, dropout=cfg.dropout, bn_momentum=cfg.bn_momentum)
-    optimizer = keras.optimizers.Adam(learning_rate=cfg.learning_rate)
+    optimizer = keras.optimizers.Adam(
+        learning_rate=cfg.learning_rate, global_clipnorm=cfg.clip_norm
+    )
     optimizer.build(model.trainable_variables)
     loss_fn = keras.losses.BinaryCrossentropy(label_smoothing=cfg.label_smoothing)
     spec = ModelSpec(name=MODEL_NAME, input_size=cfg.input_size, scaling=cfg.scaling)  # type: ignore[arg-type]
@@ -671,6 +713,7 @@ def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) ->
     last_ckpt = loop_started
     rate_window: list[tuple[float, int]] = []
     losses: list[float] = []
+    guard = DivergenceGuard(model, optimizer)
 
     def elapsed() -> float:
         return elapsed_before + time.monotonic() - loop_started
@@ -697,8 +740,13 @@ def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) ->
                 lr = learning_rate_at(step, int(state["total_steps"]), cfg)
             optimizer.learning_rate.assign(lr)
             loss = float(train_step(tf.constant(spec.preprocess(x)), tf.constant(y)))
-            losses.append(loss)
             step += 1
+            if not guard.after_step(step, loss):
+                state["skipped_steps"] = state.get("skipped_steps", 0) + 1
+                hook(Message(str(run_dir), f"step {step}: loss {loss}; restored step {guard.step}",
+                             level="warning"))  # fmt: skip
+                continue
+            losses.append(loss)
             now = time.monotonic()
             rate_window.append((now, step))
             rate_window = rate_window[-30:]
