@@ -75,3 +75,15 @@ def test_collector_keeps_landmarked_faces_in_time_order() -> None:
     seq = collector.sequence(1)
     assert seq is not None and seq.timestamps_s.tolist() == [0.1, 0.3]
     assert seq.presence.tolist() == pytest.approx([0.8, 0.8])
+
+
+def test_long_tracks_are_scored_in_windows_as_long_as_the_training_clips() -> None:
+    ev = track_evidence(sequence(np.arange(0, 30, 1 / 8)), 0.4, MODEL)
+    assert MODEL.max_seconds == 10.0
+    starts = [w.start_s for w in ev.windows]
+    assert starts == pytest.approx([0, 5, 10, 15, 19.875], abs=0.13)
+    assert all(w.end_s - w.start_s <= 10.0 + 1e-9 for w in ev.windows)
+    assert ev.windows[-1].end_s == pytest.approx(29.875)
+    assert ev.score == pytest.approx(np.mean([w.score for w in ev.windows]))
+    short = track_evidence(sequence(np.arange(0, 6, 1 / 8)), 0.4, MODEL)
+    assert len(short.windows) == 1 and short.score == short.windows[0].score

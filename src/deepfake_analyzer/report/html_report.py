@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from deepfake_analyzer.provenance.types import C2PA_STATUS_MEANING, describe_source
-from deepfake_analyzer.report.types import Report, Thumbnail, Track
+from deepfake_analyzer.report.types import Report, TemporalEvidence, Thumbnail, Track
 from deepfake_analyzer.scoring.aggregate import gap_breaks
 
 LABEL_COLORS = {
@@ -254,18 +254,25 @@ def temporal_line(track: Track) -> str:
         said = f"no score ({e(ev.message or ev.reason)})"
     elif ev.combined:
         said = (
-            f"{ev.score:.3f} over {ev.frames} frames; track score {ev.frame_score:.3f} from the "
-            f"face crops alone, {ev.track_score:.3f} combined"
+            f"{ev.score:.3f} over {ev.frames} frames{_windows_note(ev)}; track score "
+            f"{ev.frame_score:.3f} from the face crops alone, {ev.track_score:.3f} combined"
         )
     else:
         said = (
-            f"{ev.score:.3f} over {ev.frames} frames (reported only; the track score is the "
-            f"face crops' {ev.frame_score:.3f})"
+            f"{ev.score:.3f} over {ev.frames} frames{_windows_note(ev)} (reported only; the "
+            f"track score is the face crops' {ev.frame_score:.3f})"
         )
     return (
         f'<p class="temporal"><span style="color:{TEMPORAL_COLOR}">&#9473;</span> '
         f"Temporal evidence (face-mesh motion): {said}</p>"
     )
+
+
+def _windows_note(ev: TemporalEvidence) -> str:
+    if len(ev.windows) < 2:
+        return ""
+    low, high = min(w.score for w in ev.windows), max(w.score for w in ev.windows)
+    return f" (mean of {len(ev.windows)} windows, {low:.3f}-{high:.3f})"
 
 
 def timeline_svg(track: Track, end_s: float, suspicious: float, fake: float) -> str:
@@ -345,15 +352,18 @@ def timeline_svg(track: Track, end_s: float, suspicious: float, fake: float) -> 
             f'<text x="{x_hi + 6}" y="{y(value) + 4:.1f}" font-size="11" fill="{color}">'
             f"{name} {value:.2f}</text>"
         )
-    # The temporal model's score: one value for the track, drawn across the time it spans.
+    # The temporal model's scores: one dotted line per scored window, across its time.
     if track.temporal is not None and track.temporal.score is not None and not single:
-        value = track.temporal.score
-        out.append(
-            f'<line x1="{x(track.first_s):.1f}" x2="{x(track.last_s):.1f}" '
-            f'y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="{TEMPORAL_COLOR}" '
-            f'stroke-width="2" stroke-dasharray="2 3"><title>temporal (face-mesh motion) '
-            f"score {value:.3f}</title></line>"
-        )
+        spans = [(w.start_s, w.end_s, w.score) for w in track.temporal.windows] or [
+            (track.first_s, track.last_s, track.temporal.score)
+        ]
+        for start_s, end_s, value in spans:
+            out.append(
+                f'<line x1="{x(start_s):.1f}" x2="{x(end_s):.1f}" '
+                f'y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="{TEMPORAL_COLOR}" '
+                f'stroke-width="2" stroke-dasharray="2 3"><title>temporal (face-mesh motion) '
+                f"score {value:.3f}, {start_s:.2f}-{end_s:.2f} s</title></line>"
+            )
     # The score line, broken at gaps, then one marker per point.
     for piece in gap_breaks(times):
         pts = " ".join(

@@ -17,6 +17,7 @@ from deepfake_analyzer.report.types import (
     Report,
     Segment,
     TemporalEvidence,
+    TemporalWindow,
     Track,
     TrackPoint,
     Verdict,
@@ -159,4 +160,8 @@ def _temporal(data: dict[str, Any] | None) -> TemporalEvidence | None:
         combined=bool(data.get("combined")),
         reason=str(data.get("reason") or ""),
         message=str(data.get("message") or ""),
+        windows=tuple(
+            TemporalWindow(float(w["start_s"]), float(w["end_s"]), float(w["score"]))
+            for w in data.get("windows") or ()
+        ),
     )

@@ -81,6 +81,27 @@ TEMPORAL_REASONS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class TemporalWindow:
+    """The temporal model's score for one stretch of a track (`start_s` to `end_s`)."""
+
+    start_s: float
+    end_s: float
+    score: float
+
+    def __post_init__(self) -> None:
+        if self.end_s < self.start_s:
+            raise ValueError("temporal window ends before it starts")
+        _check_score(self.score)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start_s": _round(self.start_s),
+            "end_s": _round(self.end_s),
+            "score": _round(self.score),
+        }
+
+
+@dataclass(frozen=True)
 class TemporalEvidence:
     """What the temporal (face-mesh motion) model said about one track.
 
@@ -90,7 +111,9 @@ class TemporalEvidence:
     apart for the model's training rate). `frame_score` is the track score
     from the face crops alone and `track_score` the one behind the track's verdict: the two
     differ only when `combined` (see docs/report-schema.md, Aggregation). `frames` counts the
-    landmark frames the model read; `message` explains a missing score in words.
+    landmark frames the model read; `message` explains a missing score in words. `windows`
+    are the stretches the model scored (as long as its training clips, half overlapping; one
+    for a short track); `score` is their mean.
     """
 
     score: float | None
@@ -100,6 +123,7 @@ class TemporalEvidence:
     combined: bool = False
     reason: str = ""
     message: str = ""
+    windows: tuple[TemporalWindow, ...] = ()
 
     def __post_init__(self) -> None:
         _check_score(self.score)
@@ -123,6 +147,7 @@ class TemporalEvidence:
             "frames": self.frames,
             "reason": self.reason,
             "message": self.message,
+            "windows": [w.to_dict() for w in self.windows],
         }
 
 

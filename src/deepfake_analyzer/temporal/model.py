@@ -72,6 +72,12 @@ class TemporalModel:
         return float(self.sequence.get("fps", 8.0))
 
     @property
+    def max_seconds(self) -> float:
+        """The length of its training clips (10 s when not recorded): tracks are scored in
+        windows this long."""
+        return float(self.sequence.get("max_seconds", 10.0))
+
+    @property
     def prior(self) -> float:
         """The fake share of its training videos: the score that means "no evidence either
         way" (calibration was fitted on them unweighted); 0.5 when not recorded."""

@@ -4,7 +4,10 @@ Contract: `LandmarkCollector` gathers, per track, the face-mesh points that veri
 carry (`FaceDetection.landmarks_xy`) with their decoder times; `track_evidence(sequence,
 frame_score, model)` turns one track's sequence into the report's `TemporalEvidence`.
 
-A track sampled more densely than the model's training rate is thinned to it
+A track is scored in windows as long as the model's training clips (`max_seconds`, 10 s),
+starting every half window (the last one ends at the track's end); the track's temporal score
+is the mean of its windows' scores, so a long track is judged on stretches like those the model
+was trained on. A track sampled more densely than the model's training rate is thinned to it
 (`LandmarkSequence.thinned`); one whose median interval is above `SPARSE_FACTOR` / model fps
 (e.g. the analyzer's default 2 fps against a model trained at 8 fps) gets no score, reason
 `sparse-sampling`: features such as blink rate and jitter mean something else at that rate.
@@ -26,7 +29,7 @@ import math
 
 import numpy as np
 
-from deepfake_analyzer.report.types import TemporalEvidence
+from deepfake_analyzer.report.types import TemporalEvidence, TemporalWindow
 from deepfake_analyzer.temporal.features import NoTemporalScore, compute_features
 from deepfake_analyzer.temporal.model import TemporalModel
 from deepfake_analyzer.temporal.sequence import LandmarkSequence
@@ -112,10 +115,20 @@ def track_evidence(
             f"least {model.fps / SPARSE_FACTOR:.3g}",
         )
     sequence = sequence.thinned(model.fps)
-    features = compute_features(sequence.points, sequence.timestamps_s, sequence.presence)
-    if isinstance(features, NoTemporalScore):
-        return missing(features.reason, features.frames, features.message)
-    score = model.score(features)
+    windows: list[TemporalWindow] = []
+    first_miss: NoTemporalScore | None = None
+    for start, stop in window_bounds(sequence.timestamps_s, model.max_seconds):
+        piece = sequence.points[start:stop], sequence.timestamps_s[start:stop]
+        features = compute_features(*piece, sequence.presence[start:stop])
+        if isinstance(features, NoTemporalScore):
+            first_miss = first_miss or features
+            continue
+        times = sequence.timestamps_s
+        windows.append(TemporalWindow(times[start], times[stop - 1], model.score(features)))
+    if not windows:
+        miss = first_miss or compute_features(sequence.points[:0], sequence.timestamps_s[:0])
+        return missing(miss.reason, miss.frames, miss.message)
+    score = float(np.mean([w.score for w in windows]))
     track_score = frame_score
     if combine:
         track_score = combine_scores(frame_score, score, model.prior, weight)
@@ -123,6 +136,27 @@ def track_evidence(
         score=score,
         frame_score=frame_score,
         track_score=track_score,
-        frames=features.frames,
+        frames=len(sequence),
         combined=combine,
+        windows=tuple(windows),
     )
+
+
+def window_bounds(times_s: np.ndarray, window_s: float) -> list[tuple[int, int]]:
+    """(start, stop) index ranges of windows `window_s` long, starting every `window_s / 2`;
+    the last one ends at the last frame. A track no longer than `window_s` is one window."""
+    times = np.asarray(times_s, dtype=np.float64)
+    n = len(times)
+    if n == 0:
+        return [(0, 0)]
+    if times[-1] - times[0] <= window_s:
+        return [(0, n)]
+    starts = list(np.arange(times[0], times[-1] - window_s, window_s / 2.0))
+    starts.append(times[-1] - window_s)
+    bounds = []
+    for begin in starts:
+        start = int(np.searchsorted(times, begin - 1e-9))
+        stop = int(np.searchsorted(times, begin + window_s + 1e-9))
+        if (start, stop) not in bounds and stop > start:
+            bounds.append((start, stop))
+    return bounds
