@@ -20,6 +20,8 @@ from deepfake_analyzer.models.spec import ModelSpec, sha256_of
 pytest.importorskip("ai_edge_litert", reason="ai-edge-litert is not installed")
 
 CACHE_PARTS = (".cache", "deepfake-analyzer", "runtime")
+BUILT = [".lock", "litert-48px.json", "litert-48px.tflite"]
+"""A cache folder after a build: the lock, the manifest, the copy, nothing half-written."""
 
 
 @pytest.fixture
@@ -68,9 +70,9 @@ def test_first_load_builds_the_copy_once_and_later_loads_find_it(
     assert isinstance(classifier, LiteRTClassifier)
     assert len(notes) == 1 and "preparing the LiteRT runtime of model 'tiny'" in notes[0]
     folder = _cache_folder(home, tiny_spec)
-    assert classifier.path == folder / "tiny.tflite"
-    assert sorted(os.listdir(folder)) == [".lock", "litert.json", "tiny.tflite"]
-    entry = json.loads((folder / "litert.json").read_text())
+    assert classifier.path == folder / "litert-48px.tflite"
+    assert sorted(os.listdir(folder)) == BUILT
+    entry = json.loads((folder / "litert-48px.json").read_text())
     spec = ModelSpec.load(tiny_spec)
     assert entry["sha256"] == sha256_of(classifier.path) == classifier.runtime_sha256
     assert entry["source_weights_sha256"] == spec.weights_sha256 == classifier.sha256
@@ -116,7 +118,7 @@ def test_a_changed_or_half_written_copy_is_not_used_but_rebuilt(
     assert len(notes) == 1 and "preparing" in notes[0]
     assert rebuilt.runtime_sha256 == sha256_of(first.path) == first.entry["sha256"]
 
-    manifest = first.path.with_name("litert.json")
+    manifest = first.path.with_suffix(".json")
     manifest.write_text(manifest.read_text()[:20])  # a manifest cut short
     assert isinstance(_load(tiny_spec), KerasClassifier)
     assert prepare_runtime(tiny_spec).built
@@ -159,7 +161,7 @@ def test_builders_that_start_together_build_one_copy(tiny_spec: Path, tmp_path: 
         thread.join()
     assert sorted(r.built for r in results) == [False, True]
     assert results[0].path == results[1].path and results[0].entry == results[1].entry
-    assert sorted(os.listdir(results[0].path.parent)) == [".lock", "litert.json", "tiny.tflite"]
+    assert sorted(os.listdir(results[0].path.parent)) == BUILT
 
 
 def test_a_copy_that_disagrees_with_keras_is_not_kept(tiny_spec: Path, tmp_path: Path) -> None:
@@ -168,7 +170,7 @@ def test_a_copy_that_disagrees_with_keras_is_not_kept(tiny_spec: Path, tmp_path:
     cache = tmp_path / "cache"
     folder = cache / ModelSpec.load(tiny_spec).weights_sha256
     folder.mkdir(parents=True)
-    (folder / ".tiny.0123.partial.tflite").write_bytes(b"left by a builder that was killed")
+    (folder / ".litert-48px.0123.partial.tflite").write_bytes(b"left by a builder that was killed")
     with pytest.raises(ModelError, match="differ from Keras by .* it was not kept"):
         prepare_runtime(tiny_spec, cache, tolerance=-1.0)
     assert os.listdir(folder) == [".lock"], "no copy, no manifest, no partial file"
@@ -217,7 +219,7 @@ def test_prepare_model_command_builds_then_finds_the_copy(
     assert "tiny: built: " in capsys.readouterr().out
     assert main(["prepare-model", "--model", str(tiny_spec)]) == 0
     assert "tiny: already prepared: " in capsys.readouterr().out
-    assert (_cache_folder(home, tiny_spec) / "tiny.tflite").is_file()
+    assert (_cache_folder(home, tiny_spec) / "litert-48px.tflite").is_file()
     assert main(["prepare-model", "--model", str(tiny_spec.with_name("nope.spec.json"))]) == 2
     assert "model spec not found" in capsys.readouterr().err
 

@@ -2,7 +2,7 @@
 
 A model version ships one weights file (the default: `deepfake_xception.f16.npz`). Its faster
 LiteRT copy is built locally on first use, with the conversion of `models/convert.py`, into
-`<user cache>/runtime/<weights sha256>/<name>.tflite` beside `litert.json`, the copy's
+`<user cache>/runtime/<weights sha256>/litert-<S>px.tflite` beside `litert-<S>px.json`, its
 `runtime_files["litert"]` entry (file, sha256, source weights sha256, weights dtype, largest
 difference from Keras). Later loads find the copy by the weights' sha256 and verify its own.
 
@@ -52,8 +52,10 @@ from deepfake_analyzer.models.litert_classifier import (
 )
 from deepfake_analyzer.models.spec import ModelSpec, sha256_of
 
-MANIFEST_NAME = "litert.json"
-"""The cached copy's `runtime_files["litert"]` entry, beside it."""
+COPY_SUFFIX = ".tflite"
+MANIFEST_SUFFIX = ".json"
+"""Per input size S: the copy `litert-<S>px.tflite` and its `runtime_files["litert"]` entry,
+`litert-<S>px.json` (the same weights can be built for another crop size)."""
 LOCK_NAME = ".lock"
 CHILD_TIMEOUT_S = 1800.0
 """How long a loader waits for a child conversion (tens of seconds normally; longer when
@@ -95,15 +97,19 @@ def weights_key(spec: ModelSpec, weights_path: Path) -> str:
     return sha256_of(weights_path)
 
 
-def _read_entry(folder: Path, key: str) -> dict | None:
+def _copy_stem(spec: ModelSpec) -> str:
+    return f"litert-{spec.input_size}px"
+
+
+def _read_entry(folder: Path, key: str, spec: ModelSpec) -> dict | None:
+    stem = _copy_stem(spec)
     try:
-        entry = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+        entry = json.loads((folder / (stem + MANIFEST_SUFFIX)).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(entry, dict) or str(entry.get("source_weights_sha256", "")).lower() != key:
         return None
-    name = str(entry.get("file", ""))
-    if not name or Path(name).name != name or not _SHA256.fullmatch(str(entry.get("sha256"))):
+    if entry.get("file") != stem + COPY_SUFFIX or not _SHA256.fullmatch(str(entry.get("sha256"))):
         return None
     return entry
 
@@ -117,7 +123,7 @@ def load_cached(
     """The cached LiteRT copy of the weights `key` as a classifier; None when there is no
     valid one (missing, half-written, changed since it was built, unreadable)."""
     folder = Path(cache_dir or default_runtime_cache()) / key
-    entry = _read_entry(folder, key)
+    entry = _read_entry(folder, key, spec)
     if entry is None or not (folder / entry["file"]).is_file():
         return None
     try:
@@ -176,7 +182,6 @@ def prepare_runtime(
         runtime_entry,
     )
     from deepfake_analyzer.models.loader import load_from_spec
-    from deepfake_analyzer.models.spec import SPEC_SUFFIX
 
     started = time.perf_counter()
     spec_path = Path(spec_path)
@@ -185,7 +190,7 @@ def prepare_runtime(
     folder = Path(cache_dir or default_runtime_cache()) / key
     _writable_folder(folder)
     with _exclusive(folder):
-        entry = _read_entry(folder, key)
+        entry = _read_entry(folder, key, spec)
         if entry is not None and load_cached(spec, key, folder.parent) is not None:
             return PreparedRuntime(folder / entry["file"], entry, False, 0.0)
         if not litert_available():
@@ -196,8 +201,8 @@ def prepare_runtime(
             leftover.unlink(missing_ok=True)
         keras_classifier = load_from_spec(spec_path, trust_model, runtime="keras")
         dtype = pick_weights_dtype(keras_classifier.model)
-        stem = spec_path.name.removesuffix(SPEC_SUFFIX) or spec.name
-        final = folder / f"{stem}.tflite"
+        stem = _copy_stem(spec)
+        final = folder / (stem + COPY_SUFFIX)
         partial = folder / f".{stem}.{uuid.uuid4().hex[:12]}.partial.tflite"
         try:
             convert_to_tflite(keras_classifier.model, partial, dtype, max_bytes=None)
@@ -216,7 +221,7 @@ def prepare_runtime(
             partial.unlink(missing_ok=True)
         entry = runtime_entry(final, dtype, diff, key)
         text = json.dumps(entry, indent=2, sort_keys=True) + "\n"
-        atomic_write_bytes(folder / MANIFEST_NAME, text.encode("utf-8"))
+        atomic_write_bytes(folder / (stem + MANIFEST_SUFFIX), text.encode("utf-8"))
     return PreparedRuntime(final, entry, True, time.perf_counter() - started)
 
 
