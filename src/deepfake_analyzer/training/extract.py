@@ -32,7 +32,9 @@ STAGE = "extract"
 
 def default_cache_dir() -> Path:
     """`~/.cache/deepfake-analyzer` (crops, checkpoints, logs)."""
-    return Path.home() / ".cache" / "deepfake-analyzer"
+    from deepfake_analyzer.paths import user_cache_dir
+
+    return user_cache_dir()
 
 
 @dataclass(frozen=True)
