@@ -170,6 +170,16 @@ def test_digest_streams_files_larger_than_a_chunk(tmp_path: Path) -> None:
     assert FileDigest(tmp_path / "missing.bin").hexdigest() == ""
 
 
+def test_explain_is_timed_and_reports_progress(two_square_clip: Path) -> None:
+    hook = RecordingHook()
+    report = run_fake_analysis(two_square_clip, hook=hook, explain=True)
+    assert report.timings_s["explain"] >= 0.0
+    explain = [e for e in hook.events if isinstance(e, StageProgress) and e.stage == "explain"]
+    kept = len(report.thumbnails)
+    assert [(e.done, e.total) for e in explain] == [(0, kept), (kept, kept)]
+    assert "explain" not in run_fake_analysis(two_square_clip).timings_s
+
+
 NON_DEFAULT_OPTIONS = {
     "fps": 4.0, "max_frames": 7, "start_s": 0.1, "end_s": 2.0, "detector": "full",
     "min_face": 12, "min_confidence": 0.3, "batch_size": 3, "model_path": "my.keras",

@@ -105,8 +105,7 @@ class Analyzer:
                 self.options.model_path,
                 trust_model=self.options.trust_model,
                 batch_size=self.options.batch_size,
-                # Grad-CAM needs the Keras graph; otherwise the fastest runtime in the spec
-                runtime="keras" if self.options.explain else "auto",
+                runtime="auto",  # --explain runs on LiteRT too (models/litert_cam.py)
             )
         return self._classifier
 
@@ -134,21 +133,48 @@ class Analyzer:
     def _with_heatmaps(
         self, kept: list[_KeptCrop], thumbnails: tuple[Thumbnail, ...]
     ) -> tuple[Thumbnail, ...]:
-        """Grad-CAM overlays beside the report's crops (Keras classifiers only)."""
+        """Grad-CAM overlays beside the report's crops (Keras and LiteRT classifiers)."""
         classifier = self.classifier
-        model = getattr(classifier, "model", None)
-        if model is None or not thumbnails:
+        if not thumbnails:
             return thumbnails
-        from deepfake_analyzer.models.gradcam import GradCam, overlay_heatmap
+        from deepfake_analyzer.models.gradcam import overlay_heatmap
 
         if self._explainer is None:
-            self._explainer = GradCam(model)  # traced once, reused for every file
+            self._explainer = self._make_explainer()  # built once, reused for every file
+        if self._explainer is False:
+            return thumbnails  # a classifier without a model to explain (test fakes)
         crops = np.stack([crop for _, crop, _ in kept])
         heatmaps = self._explainer(classifier.spec.preprocess(crops))
         return tuple(
             replace(thumb, heatmap_jpeg=_encode_jpeg(overlay_heatmap(crop, heatmap)))
             for thumb, crop, heatmap in zip(thumbnails, crops, heatmaps, strict=True)
         )
+
+    def _make_explainer(self) -> Any:
+        """Grad-CAM for the loaded classifier: straight on its LiteRT model when the head
+        allows (as fast as inference), else through Keras (loaded for this, traced once);
+        False when the classifier has neither."""
+        classifier = self.classifier
+        tflite = getattr(classifier, "path", None)
+        if tflite is not None and str(tflite).endswith(".tflite"):
+            from deepfake_analyzer.errors import ModelError
+            from deepfake_analyzer.models.litert_cam import LiteRTGradCam
+
+            try:
+                return LiteRTGradCam(tflite, num_threads=getattr(classifier, "num_threads", 1))
+            except ModelError:
+                from deepfake_analyzer.models.loader import load_classifier
+
+                classifier = load_classifier(
+                    self.options.model_path, trust_model=self.options.trust_model,
+                    batch_size=self.options.batch_size, runtime="keras",
+                )  # fmt: skip
+        model = getattr(classifier, "model", None)
+        if model is None:
+            return False
+        from deepfake_analyzer.models.gradcam import GradCam
+
+        return GradCam(model)
 
     def close(self) -> None:
         if self._detector is not None and self._owns_detector:
@@ -283,7 +309,11 @@ class Analyzer:
         kept = thumbs.entries()
         thumbnails = _thumbnails(kept)
         if options.explain:
+            t0 = time.perf_counter()
+            hook(StageProgress(path_str, "explain", 0, len(kept)))
             thumbnails = self._with_heatmaps(kept, thumbnails)
+            clock.add("explain", t0)
+            hook(StageProgress(path_str, "explain", len(kept), len(kept)))
 
         timings = dict(clock.seconds)
         provenance = evidence.result()
