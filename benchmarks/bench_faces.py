@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_faces.py                  # everything, ~10-15 min on 2 cores
     .venv/bin/python benchmarks/bench_faces.py --quick          # a sample of each set, ~2-3 min
     .venv/bin/python benchmarks/bench_faces.py --json out.json  # also the raw figures
+    .venv/bin/python benchmarks/bench_faces.py --only dim,speed # some sections (faces,dim,speed)
 
 "Today" is BlazeFace `auto` as it was before verification (`create_detector(verify=False)`,
 tracker without re-identification); "verified" is the default `create_detector("auto")` and
@@ -25,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from deepfake_analyzer.faces.verify import MIN_PRESENCE
+from deepfake_analyzer.faces.verify import MIN_PRESENCE, MIN_SECOND_LOOK
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # synthetic_clips, when imported as a module too
@@ -201,13 +202,14 @@ class Detectors:
 
     @classmethod
     def create(cls) -> Detectors:
-        from deepfake_analyzer.faces.detector import create_detector
+        from deepfake_analyzer.faces.detector import SECOND_LOOK_FLOOR, create_detector
         from deepfake_analyzer.faces.landmarks import FaceMesh
         from deepfake_analyzer.faces.verify import VerifiedFaceDetector
 
         raw = create_detector("auto", min_face_px=MIN_FACE_PX, verify=False)
+        look = create_detector("short", SECOND_LOOK_FLOOR, 0.0, verify=False)
         replay = _Replay()
-        return cls(raw, VerifiedFaceDetector(replay, FaceMesh()), replay)
+        return cls(raw, VerifiedFaceDetector(replay, FaceMesh(), second_look=look), replay)
 
     def run(self, image: np.ndarray) -> tuple[list[Any], list[Any], list[Any]]:
         """(today's faces, every candidate examined by the mesh, verified faces)."""
@@ -221,8 +223,13 @@ class Detectors:
         return today, examined, kept
 
     def found(self, image: np.ndarray, examined: list[Any]) -> dict[str, bool]:
-        """Whether a face is kept at each presence threshold of the sweep."""
-        return {str(t): bool(self.verified.select(image, examined, t)) for t in THRESHOLDS}
+        """Whether a face is kept at each presence threshold of the sweep, with the second
+        look ("0.5") and without it ("0.5 mesh only")."""
+        found = {}
+        for t in THRESHOLDS:
+            found[str(t)] = bool(self.verified.select(image, examined, t))
+            found[f"{t} mesh only"] = bool(self.verified.select(image, examined, t, 0.0))
+        return found
 
 
 # --- the measurements ---------------------------------------------------------------------
@@ -231,24 +238,25 @@ class Detectors:
 def measure_false_faces(dets: Detectors, quick: bool) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {}
     presences: list[float] = []
+    second_looks: list[float] = []
     worst: list[tuple[float, str]] = []
     for group, name, image in face_free_images(quick):
         today, examined, _ = dets.run(image)
-        row = rows.setdefault(
-            group, {"images": 0, "today": 0, "verified": dict.fromkeys(map(str, THRESHOLDS), 0)}
-        )
+        row = rows.setdefault(group, {"images": 0, "today": 0, "verified": {}})
         row["images"] += 1
         row["today"] += bool(today)
         for t, found in dets.found(image, examined).items():
-            row["verified"][t] += found
-        best = max((f.presence for f in examined), default=0.0)
-        presences += [f.presence for f in examined]
+            row["verified"][t] = row["verified"].get(t, 0) + found
+        best = max((e.face.presence for e in examined), default=0.0)
+        presences += [e.face.presence for e in examined]
+        second_looks += [e.second_look for e in examined if e.face.presence >= MIN_PRESENCE]
         worst.append((best, f"{group}/{name}"))
     return {
         "groups": rows,
         "candidate_presence_max": max(presences, default=0.0),
         "candidates": len(presences),
         "highest": sorted(worst, reverse=True)[:5],
+        "second_looks": sorted(second_looks, reverse=True),
     }
 
 
@@ -288,11 +296,12 @@ def measure_real_faces(dets: Detectors, data: Path, quick: bool, log: Any) -> di
 
     sets: dict[str, Any] = {}
     presences: list[float] = []
+    second_looks: list[float] = []
     rejected_examples: list[str] = []
     tracks: dict[str, dict[str, int]] = {}
     looks: dict[str, list[np.ndarray]] = {}
     for set_name, paths in _media(data, quick).items():
-        row = {"frames": 0, "today": 0, "verified": dict.fromkeys(map(str, THRESHOLDS), 0)}
+        row = {"frames": 0, "today": 0, "verified": {}}
         small = {"today": 0, "kept": 0}
         for path in paths:
             is_clip = path.suffix == ".mp4"
@@ -310,9 +319,10 @@ def measure_real_faces(dets: Detectors, data: Path, quick: bool, log: Any) -> di
                 row["frames"] += 1
                 row["today"] += bool(today)
                 for t, found in dets.found(frame.image, examined).items():
-                    row["verified"][t] += found
-                presences += [f.presence for f in examined]
-                if any(f.presence < MIN_PRESENCE for f in examined) and len(rejected_examples) < 12:
+                    row["verified"][t] = row["verified"].get(t, 0) + found
+                presences += [e.face.presence for e in examined]
+                second_looks += [e.second_look for e in examined if e.face.presence >= MIN_PRESENCE]
+                if len(kept) < len(examined) and len(rejected_examples) < 12:
                     rejected_examples.append(f"{path.name}@{frame.timestamp_s:.1f}s")
                 for face in today:
                     if face.width < SMALL_FACE_PX:
@@ -341,6 +351,11 @@ def measure_real_faces(dets: Detectors, data: Path, quick: bool, log: Any) -> di
         "rejected_examples": rejected_examples,
         "tracks": tracks,
         "appearance": _appearance_stats(looks),
+        "second_look_quantiles": (
+            np.quantile(second_looks, [0.0, 0.005, 0.01, 0.05, 0.5]).tolist()
+            if second_looks
+            else []
+        ),
     }
 
 
@@ -365,10 +380,22 @@ def _appearance_stats(looks: dict[str, list[np.ndarray]]) -> dict[str, Any]:
     }
 
 
+SMALL_FACE_TARGET_PX = 50.0
+"""Face width the "small" conditions shrink each frame's face to, in a 1920x1080 frame."""
+
+
 def measure_dim_small(data: Path, quick: bool) -> dict[str, Any]:
-    """Frames of real clips made dim and/or small (the clip shrunk into a 1080p frame): share
-    of frames with a face, per detector variant, to find which step loses such faces."""
+    """Frames of real clips made dim and/or small: share of frames where the person's face is
+    found, per detector variant, to see which step loses such faces.
+
+    The truth is the one face the verified detector finds in the untouched frame (frames
+    with another count are skipped); "small" shrinks the frame so that face is
+    `SMALL_FACE_TARGET_PX` wide and pastes it into a grey 1920x1080 frame; "dim" scales the
+    light by 0.15 and adds sensor noise. Found: a face overlapping the truth box (IoU > 0.3).
+    """
     from deepfake_analyzer.faces.detector import create_detector
+    from deepfake_analyzer.faces.landmarks import stretch_contrast
+    from deepfake_analyzer.faces.tracker import box_iou
 
     clips = sorted((data / "wild/videos/real").glob("*.mp4"))[:: 12 if quick else 4]
     variants = {
@@ -377,54 +404,60 @@ def measure_dim_small(data: Path, quick: bool) -> dict[str, Any]:
         "verified, no downscale": create_detector("auto", min_face_px=20, max_side=4096),
         "verified, full range only": create_detector("full", min_face_px=20),
     }
-    stretched = "verified, brightness stretch"
+    stretched = "verified, frame contrast stretch"
     conditions = {
-        "as is": (1.0, None),
-        "dim (x0.15 + noise)": (0.15, None),
-        "small (1080p, face ~30-50 px)": (1.0, 0.25),
-        "dim + small": (0.15, 0.25),
+        "as is": (1.0, False),
+        "dim (x0.15 + noise)": (0.15, False),
+        f"small ({SMALL_FACE_TARGET_PX:.0f} px face in 1080p)": (1.0, True),
+        "dim (x0.3) + small": (0.3, True),
+        "dim (x0.15) + small": (0.15, True),
     }
     counts = {c: dict.fromkeys([*variants, stretched], 0) for c in conditions}
     frames_seen = 0
     rng = np.random.default_rng(0)
     for clip in clips:
         for frame in list(_frames(clip, fps=1.0, max_frames=5)):
+            truth = variants["verified auto"].detect(frame.image)
+            if len(truth) != 1:
+                continue
             frames_seen += 1
-            for condition, (gain, scale) in conditions.items():
-                image = _degrade(frame.image, gain, scale, rng)
-                for name, detector in variants.items():
-                    counts[condition][name] += bool(detector.detect(image))
-                counts[condition][stretched] += bool(
-                    variants["verified auto"].detect(_stretch(image))
-                )
+            for condition, (gain, small) in conditions.items():
+                image, box = _degrade(frame.image, truth[0].box_xyxy, gain, small, rng)
+                found = {name: d.detect(image) for name, d in variants.items()}
+                found[stretched] = variants["verified auto"].detect(stretch_contrast(image))
+                for name, faces in found.items():
+                    counts[condition][name] += bool(faces) and bool(
+                        box_iou(np.array([box]), np.array([f.box_xyxy for f in faces])).max() > 0.3
+                    )
     for detector in variants.values():
         detector.close()
     return {"frames": frames_seen, "counts": counts}
 
 
 def _degrade(
-    image: np.ndarray, gain: float, scale: float | None, rng: np.random.Generator
-) -> np.ndarray:
+    image: np.ndarray,
+    box: tuple[float, float, float, float],
+    gain: float,
+    small: bool,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """The degraded frame and where the face box is in it."""
     out = image
-    if scale is not None:
-        canvas = np.full((1080, 1920, 3), 60, np.uint8)
+    if small:
+        k = SMALL_FACE_TARGET_PX / (box[2] - box[0])
         h, w = image.shape[:2]
-        k = 1080 * scale / h
-        small = cv2.resize(image, (int(w * k), int(h * k)), interpolation=cv2.INTER_AREA)
-        canvas[300 : 300 + small.shape[0], 800 : 800 + small.shape[1]] = small
+        size = (max(1, int(w * k)), max(1, int(h * k)))
+        shrunk = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        canvas = np.full((1080, 1920, 3), 60, np.uint8)
+        y, x = 300, 800
+        part = shrunk[: 1080 - y, : 1920 - x]
+        canvas[y : y + part.shape[0], x : x + part.shape[1]] = part
         out = canvas
+        box = (x + box[0] * k, y + box[1] * k, x + box[2] * k, y + box[3] * k)
     if gain != 1.0:  # low light: fewer photons, the same sensor noise
         dim = out.astype(np.float32) * gain + rng.normal(0.0, 2.0, out.shape)
         out = np.clip(dim, 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(out)
-
-
-def _stretch(image: np.ndarray) -> np.ndarray:
-    """Brightness normalisation: stretch the 1st-99th percentile of luma to the full range."""
-    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    low, high = np.percentile(luma, [1, 99])
-    gain = 255.0 / max(high - low, 1.0)
-    return np.clip((image.astype(np.float32) - low) * gain, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(out), box
 
 
 def measure_speed(rounds: int, log: Any) -> dict[str, Any]:
@@ -472,7 +505,12 @@ def _pct(part: float, whole: float) -> str:
 
 
 def render(results: dict[str, Any], threshold: float) -> None:
-    t = str(threshold)
+    if "false_faces" in results:
+        _render_faces(results, str(threshold))
+    _render_dim_speed(results)
+
+
+def _render_faces(results: dict[str, Any], t: str) -> None:
     ff = results["false_faces"]
     print(f"\n## False faces (images with a face in the report; target 0), presence >= {t}\n")
     print("| face-free set | images | today | verified |")
@@ -501,14 +539,28 @@ def render(results: dict[str, Any], threshold: float) -> None:
             f"{_pct(kept, row['frames'])} | {_pct(kept, row['today'])} | "
             f"{small['kept']} / {small['today']} |"
         )
-    print("\n## Presence threshold sweep (false-face images / frames with a face, all sets)\n")
-    print("| min presence | false-face images | real frames with a face |")
-    print("|---|---|---|")
+    print("\n## Threshold sweep: false-face images / real frames with a face, all sets\n")
+    print(
+        "| min presence | false, mesh only | false, + second look "
+        "| real, mesh only | real, + second look |"
+    )
+    print("|---|---|---|---|---|")
     frames = sum(r["frames"] for r in real["sets"].values())
     for th in map(str, THRESHOLDS):
-        false = sum(r["verified"][th] for r in ff["groups"].values())
-        found = sum(r["verified"][th] for r in real["sets"].values())
-        print(f"| {th} | {false} | {_pct(found, frames)} |")
+        cells = []
+        for groups, whole in ((ff["groups"], None), (real["sets"], frames)):
+            for key in (f"{th} mesh only", th):
+                count = sum(r["verified"].get(key, 0) for r in groups.values())
+                cells.append(str(count) if whole is None else _pct(count, whole))
+        print(f"| {th} | " + " | ".join(cells) + " |")
+    sl = real["second_look_quantiles"]
+    if sl:
+        print(
+            f"\nSecond look (threshold {MIN_SECOND_LOOK}) on real faces with presence >= "
+            f"{MIN_PRESENCE}: min {sl[0]:.3f}, q0.5% {sl[1]:.3f}, q1% {sl[2]:.3f}, "
+            f"q5% {sl[3]:.3f}, median {sl[4]:.3f}; on face-free candidates with presence "
+            f">= {MIN_PRESENCE}: " + (", ".join(f"{v:.3f}" for v in ff["second_looks"]) or "none")
+        )
     q = real["real_presence_quantiles"]
     if q:
         print(
@@ -539,9 +591,18 @@ def render(results: dict[str, Any], threshold: float) -> None:
             f"q50 {b[2]:.3f}"
         )
 
+    cost = results["cost"]
+    print(
+        f"\n## Cost\n\nVerification per candidate (mesh, refinement, appearance): median "
+        f"{cost['verify_ms_median']:.2f} ms, mean {cost['verify_ms_mean']:.2f} ms over "
+        f"{cost['candidates']} candidates."
+    )
+
+
+def _render_dim_speed(results: dict[str, Any]) -> None:
     dim = results.get("dim_small")
     if dim:
-        print(f"\n## Dim and small faces ({dim['frames']} frames of wild/videos/real)\n")
+        print(f"\n## Dim and small faces ({dim['frames']} one-face frames of wild/videos/real)\n")
         names = list(next(iter(dim["counts"].values())))
         print("| condition | " + " | ".join(names) + " |")
         print("|---|" + "---|" * len(names))
@@ -549,51 +610,58 @@ def render(results: dict[str, Any], threshold: float) -> None:
             cells = " | ".join(_pct(row[n], dim["frames"]) for n in names)
             print(f"| {condition} | {cells} |")
 
-    cost = results["cost"]
-    print(
-        f"\n## Cost\n\nVerification per candidate (mesh, refinement, appearance): median "
-        f"{cost['verify_ms_median']:.2f} ms, mean {cost['verify_ms_mean']:.2f} ms over "
-        f"{cost['candidates']} candidates."
-    )
     speed = results.get("speed")
     if speed:
         w = speed["warm_s"]
         print(
-            f"Pipeline warm time, {speed['clip']}: today {w['today']:.3f} s, verified "
+            f"\n## Speed\n\nPipeline warm time (median of rounds), {speed['clip']}: today "
+            f"{w['today']:.3f} s, verified "
             f"{w['verified']:.3f} s ({100 * (w['verified'] / w['today'] - 1):+.1f} %; target "
             f"<= +10 %); faces, tracks: {speed['faces_tracks']}"
         )
+
+
+SECTIONS = ("faces", "dim", "speed")
+"""faces: false faces, faces kept, tracks, threshold sweep, re-id distances, cost per face;
+dim: the dim/small-face table; speed: the pipeline's warm time on the 1080p clip."""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="../shared/data")
     parser.add_argument("--quick", action="store_true", help="a sample of each set")
-    parser.add_argument("--no-speed", action="store_true", help="skip the pipeline timing")
-    parser.add_argument("--no-dim", action="store_true", help="skip the dim/small-face table")
-    parser.add_argument("--rounds", type=int, default=3, help="pipeline timing rounds")
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated sections of {SECTIONS}"
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="pipeline timing rounds")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
+    sections = [x.strip() for x in args.only.split(",") if x.strip()]
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown sections {unknown}; choose from {SECTIONS}")
 
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    dets = Detectors.create()
-    log("false faces ...")
-    results: dict[str, Any] = {"false_faces": measure_false_faces(dets, args.quick)}
-    log("real faces, tracks ...")
-    results["real"] = measure_real_faces(dets, args.data, args.quick, log)
-    per = np.array(dets.verify_s) * 1000
-    results["cost"] = {
-        "verify_ms_median": float(np.median(per)) if len(per) else 0.0,
-        "verify_ms_mean": float(per.mean()) if len(per) else 0.0,
-        "candidates": int(len(per)),
-    }
-    if not args.no_dim:
+    results: dict[str, Any] = {}
+    if "faces" in sections:
+        dets = Detectors.create()
+        log("false faces ...")
+        results["false_faces"] = measure_false_faces(dets, args.quick)
+        log("real faces, tracks ...")
+        results["real"] = measure_real_faces(dets, args.data, args.quick, log)
+        per = np.array(dets.verify_s) * 1000
+        results["cost"] = {
+            "verify_ms_median": float(np.median(per)) if len(per) else 0.0,
+            "verify_ms_mean": float(per.mean()) if len(per) else 0.0,
+            "candidates": int(len(per)),
+        }
+    if "dim" in sections:
         log("dim and small faces ...")
         results["dim_small"] = measure_dim_small(args.data, args.quick)
-    if not args.no_speed:
+    if "speed" in sections:
         log("pipeline speed ...")
         results["speed"] = measure_speed(args.rounds, log)
     render(results, MIN_PRESENCE)

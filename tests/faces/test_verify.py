@@ -254,3 +254,45 @@ def test_two_models_boxes_on_one_face_of_a_moving_clip_give_one_track(
             assert len(faces) == 1
             ids.update(tracker.update(i * 0.5, faces))
     assert ids == {1}
+
+
+class CentredLook:
+    """A second-look detector that sees one face in the middle of the square it is given."""
+
+    def __init__(self, confidence: float) -> None:
+        self.confidence = confidence
+        self.closed = False
+
+    def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
+        h, w = image_rgb.shape[:2]
+        return [det((w * 0.3, h * 0.3, w * 0.7, h * 0.7), self.confidence)]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_second_look_drops_what_it_does_not_see_as_a_face() -> None:
+    mesh = FakeMesh((1.0, 1.0), (100, 90, 200, 200))
+    for confidence, kept in ((0.9, 1), (0.3, 0)):
+        look = CentredLook(confidence)
+        verified = VerifiedFaceDetector(FakeDetector([det((100, 90, 200, 200))]), mesh, None, look)
+        assert len(verified.detect(IMAGE)) == kept
+        verified.close()
+        assert look.closed
+
+
+@pytest.mark.real_models
+def test_a_pattern_that_fools_the_mesh_is_dropped_by_the_second_look() -> None:
+    """skimage's rocket at 2x: BlazeFace sees a face in the nose cone, the mesh agrees (> 0.9)."""
+    from skimage import data
+
+    from deepfake_analyzer.faces.landmarks import FaceMesh
+
+    rocket = np.ascontiguousarray(cv2.resize(data.rocket(), None, fx=2, fy=2))
+    with create_detector("auto", verify=False) as raw:
+        assert len(raw.detect(rocket)) == 1
+        with FaceMesh() as mesh:
+            mesh_only = VerifiedFaceDetector(raw, mesh)
+            assert len(mesh_only.detect(rocket)) == 1  # the mesh alone is fooled
+    with create_detector("auto") as verified:
+        assert verified.detect(rocket) == []

@@ -49,6 +49,8 @@ MERGE_IOU = 0.3
 SHORT_RANGE_FILE = "face_detection_short_range.tflite"
 FULL_RANGE_FILE = "face_detection_full_range_sparse.tflite"
 MESH_FILE = "face_landmark.tflite"
+SECOND_LOOK_FLOOR = 0.05
+"""The second-look detector reports detections down to this confidence (faces/verify.py)."""
 
 
 @dataclass(frozen=True)
@@ -120,12 +122,18 @@ def create_detector(
     from deepfake_analyzer.faces.verify import VerifiedFaceDetector, VerifyConfig
 
     mesh = FaceMesh(model_file(MESH_FILE, models_dir))
+    opened: list[FaceDetector] = []
     try:
-        candidates = factory(config)
+        opened.append(factory(config))
+        # The second look keeps every detection (its own threshold is VerifyConfig's).
+        look_config = DetectorConfig(SECOND_LOOK_FLOOR, 0.0, max_side, models_dir, verify=False)
+        opened.append(_short_range(look_config))
     except BaseException:
         mesh.close()
+        for detector in opened:
+            detector.close()
         raise
-    return VerifiedFaceDetector(candidates, mesh, VerifyConfig())
+    return VerifiedFaceDetector(opened[0], mesh, VerifyConfig(), second_look=opened[1])
 
 
 class MediaPipeFaceDetector:

@@ -9,7 +9,12 @@ settles (`SETTLED_IOU`; once for a BlazeFace box of the usual fit). Then:
 
 1. **Presence**: a candidate whose final presence is below `min_presence` is not a face and is
    dropped (noise, textures, a dark neon sign). BlazeFace alone calls such patterns faces at
-   0.5-0.6; the mesh gives them ~1e-4 while real faces get > 0.99 (benchmarks/bench_faces.py).
+   0.5-0.6; the mesh gives most of them < 0.15 while real faces get > 0.99
+   (benchmarks/bench_faces.py).
+   **Second look**: a few patterns fool the mesh too (a ring pattern, a rocket's nose cone:
+   presence > 0.99). So BlazeFace short range looks again at the face re-centred at a fixed
+   scale (the landmark box's square at 2x, 256 px): a real face then scores >= 0.68, those
+   patterns <= 0.55. A candidate below `MIN_SECOND_LOOK` is dropped.
 2. **One box per face, one rule**: the kept face's box is computed from its 468 landmarks
    (`box_from_landmarks`), not taken from whichever model found it. The mapping was fitted so
    that on large, frontal faces it reproduces BlazeFace short range's box (the geometry of most
@@ -47,6 +52,18 @@ MIN_PRESENCE = 0.5
 300+ face-free images the candidates BlazeFace reports have presence <= 0.02; real faces in
 `../shared/data` have >= 0.75 at the 1st percentile and a median of 1.0. Any value in
 0.1-0.7 separates them; 0.5 leaves the widest room on both sides."""
+
+MIN_SECOND_LOOK = 0.6
+"""Least confidence of the second look (see the module docstring). Measured
+(benchmarks/bench_faces.py): real faces of `train_real/images` and `wild/images/real` score
+>= 0.68 (median 0.92); the face-free candidates with presence above 0.05 (a ring pattern, a
+rocket's nose cone, a cat) score <= 0.55, including the two whose mesh presence is > 0.99."""
+
+SECOND_LOOK_MARGIN = 2.0
+SECOND_LOOK_SIZE = 256
+SECOND_LOOK_CENTER_TOLERANCE = 40 / 256
+"""The second look sees the landmark box's square at 2x, resized to 256 px, and counts a
+detection whose centre is within 40 px of the middle."""
 
 SAME_FACE_IOU = 0.5
 """Two verified faces whose landmark boxes overlap more than this are one face."""
@@ -97,26 +114,50 @@ class VerifyConfig:
     same_face_iou: float = SAME_FACE_IOU
     normalize_brightness: bool = True
     """Contrast-stretch the mesh's crop (faces/landmarks.py's `stretch_contrast`)."""
+    min_second_look: float = MIN_SECOND_LOOK
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_presence < 1.0:
             raise UsageError(f"face presence threshold must be in [0, 1), got {self.min_presence}")
+        if not 0.0 <= self.min_second_look < 1.0:
+            raise UsageError(f"second-look threshold must be in [0, 1), got {self.min_second_look}")
         if not 0.0 < self.same_face_iou < 1.0:
             raise UsageError(f"same-face IoU must be in (0, 1), got {self.same_face_iou}")
 
 
+@dataclass(frozen=True)
+class ExaminedFace:
+    """A candidate after `VerifiedFaceDetector.examine`: its face (landmark box, landmarks,
+    presence) and the second look's confidence in [0, 1] (1.0 when there is no second look)."""
+
+    face: FaceDetection
+    second_look: float
+
+    def __post_init__(self) -> None:
+        if self.face.presence is None or self.face.landmarks_xy is None:
+            raise ValueError("an examined face carries its presence and landmarks")
+        if not 0.0 <= self.second_look <= 1.0:
+            raise ValueError(f"second-look confidence {self.second_look} outside [0, 1]")
+
+
 class VerifiedFaceDetector:
-    """A `FaceDetector` whose faces are all confirmed by the face mesh (module docstring)."""
+    """A `FaceDetector` whose faces are all confirmed by the face mesh (module docstring).
+
+    `second_look` is a detector (BlazeFace short range, raw, at a low confidence floor) run on
+    each face's re-centred square; None skips that check (tests with fakes).
+    """
 
     def __init__(
         self,
         candidates: FaceDetector,
         mesh: Landmarker,
         config: VerifyConfig | None = None,
+        second_look: FaceDetector | None = None,
     ) -> None:
         self.candidates = candidates
         self.mesh = mesh
         self.config = config or VerifyConfig()
+        self.second_look = second_look
         self.rejected = 0
         """Candidates dropped as not a face so far (for benchmarks and tests)."""
         self.merged = 0
@@ -126,47 +167,67 @@ class VerifiedFaceDetector:
         """Every verified face in an (H, W, 3) uint8 RGB image, most confident first."""
         return self.select(image_rgb, self.examine(image_rgb))
 
-    def examine(self, image_rgb: np.ndarray) -> list[FaceDetection]:
-        """Every candidate, most confident first, with its fitted mesh: the landmark box,
-        `landmarks_xy` and `presence`; none dropped yet (`select` does that)."""
+    def examine(self, image_rgb: np.ndarray) -> list[ExaminedFace]:
+        """Every candidate, most confident first, with its fitted mesh (the landmark box,
+        `landmarks_xy`, `presence`) and second look; none dropped yet (`select` does that)."""
         candidates = sorted(self.candidates.detect(image_rgb), key=lambda f: -f.confidence)
         examined = []
         for candidate in candidates:
             mesh, box = self._fit(image_rgb, candidate)
-            examined.append(
-                replace(
-                    candidate,
-                    box_xyxy=box,
-                    landmarks_xy=np.ascontiguousarray(mesh.points, dtype=np.float32),
-                    presence=float(mesh.presence),
-                )
+            face = replace(
+                candidate,
+                box_xyxy=box,
+                landmarks_xy=np.ascontiguousarray(mesh.points, dtype=np.float32),
+                presence=float(mesh.presence),
             )
+            examined.append(ExaminedFace(face, self._second_look(image_rgb, box)))
         return examined
 
     def select(
         self,
         image_rgb: np.ndarray,
-        examined: list[FaceDetection],
+        examined: list[ExaminedFace],
         min_presence: float | None = None,
+        min_second_look: float | None = None,
     ) -> list[FaceDetection]:
-        """The faces among `examine`'s candidates: presence, then duplicates (module docstring).
+        """The faces among `examine`'s candidates: presence and second look, then duplicates.
 
-        `min_presence` overrides the config's (benchmarks sweep it over one `examine`).
+        The thresholds override the config's (benchmarks sweep them over one `examine`).
         """
-        threshold = self.config.min_presence if min_presence is None else min_presence
+        cfg = self.config
+        presence_floor = cfg.min_presence if min_presence is None else min_presence
+        look_floor = cfg.min_second_look if min_second_look is None else min_second_look
         kept: list[FaceDetection] = []
-        for face in examined:
-            if face.presence is None or face.presence < threshold:
+        for item in examined:
+            face = item.face
+            if (face.presence or 0.0) < presence_floor or item.second_look < look_floor:
                 self.rejected += 1
                 continue
             if kept and box_iou(
                 np.array([face.box_xyxy]), np.array([k.box_xyxy for k in kept])
-            ).max() > (self.config.same_face_iou):
+            ).max() > (cfg.same_face_iou):
                 self.merged += 1
                 continue
             look = appearance_descriptor(image_rgb, face.box_xyxy, face.landmarks_xy)
             kept.append(replace(face, appearance=look))
         return kept
+
+    def _second_look(self, image_rgb: np.ndarray, box: Sequence[float]) -> float:
+        """Confidence of the second-look detector on the face's re-centred square."""
+        if self.second_look is None:
+            return 1.0
+        from deepfake_analyzer.faces.crop import crop_face
+
+        square = crop_face(image_rgb, box, SECOND_LOOK_MARGIN, SECOND_LOOK_SIZE)
+        middle, tolerance = SECOND_LOOK_SIZE / 2.0, SECOND_LOOK_CENTER_TOLERANCE * SECOND_LOOK_SIZE
+        return max(
+            (
+                f.confidence
+                for f in self.second_look.detect(square)
+                if abs(f.center[0] - middle) <= tolerance and abs(f.center[1] - middle) <= tolerance
+            ),
+            default=0.0,
+        )
 
     def _fit(
         self, image_rgb: np.ndarray, candidate: FaceDetection
@@ -200,11 +261,13 @@ class VerifiedFaceDetector:
         )
 
     def close(self) -> None:
-        """Close the candidate detector and the mesh."""
+        """Close the candidate detector, the mesh and the second-look detector."""
         try:
             self.candidates.close()
         finally:
             self.mesh.close()
+            if self.second_look is not None:
+                self.second_look.close()
 
     def __enter__(self) -> VerifiedFaceDetector:
         return self
