@@ -231,6 +231,7 @@ class Analyzer:
         def flush() -> None:
             if not pending:
                 return
+            hook(StageProgress(path_str, "classify", len(scored), len(scored) + len(pending)))
             t0 = time.perf_counter()
             raw = classifier.predict(np.stack(pending_crops))
             scores = spec.calibration.apply(

@@ -40,19 +40,37 @@ def render_text(hook: DashboardHook) -> str:
     return out.file.getvalue()
 
 
-def test_dashboard_shows_rate_eta_faces_and_track_scores() -> None:
+def test_dashboard_shows_bar_stage_steady_rate_eta_faces_and_track_scores() -> None:
     clock = FakeClock()
     hook = DashboardHook(console(), clock=clock)
     hook(FileStarted("clips/a.mp4", 1, 3))
-    hook(StageProgress("clips/a.mp4", "decode", 0, 20))
-    clock.now += 2.0
-    hook(StageProgress("clips/a.mp4", "decode", 10, 20))
+    text = render_text(hook)
+    assert "[1/3] a.mp4  opening" in text and "0 frames (-- frames/s)" in text
+    for frame in range(1, 9):  # the decode-ahead queue: 8 frames at once
+        hook(StageProgress("clips/a.mp4", "decode", frame, 60))
+    assert "(-- frames/s)" in render_text(hook), "no rate from a burst"
+    for second in range(1, 8):  # then a steady 5 frames/s
+        clock.now = 100.0 + second
+        hook(StageProgress("clips/a.mp4", "decode", 8 + 5 * second, 60))
+    hook(StageProgress("clips/a.mp4", "classify", 16, 28))
     hook(TrackUpdate("clips/a.mp4", faces_found=12, track_scores={1: 0.12, 2: 0.91}))
     text = render_text(hook)
-    assert "files 0/3" in text
-    assert "a.mp4: decode 10/20 (5.0/s, ETA 2.0s)" in text
-    assert "faces 12" in text and "tracks 2" in text
+    assert "files done 0/3" in text
+    assert "[1/3] a.mp4  classify" in text
+    assert "43/60 frames (5.0 frames/s, ETA 3s)" in text
+    assert "━" in text, "a progress bar"
+    assert "faces scored 16, tracks 2" in text
     assert "0.910" in text and "0.120" in text
+
+
+def test_file_counter_moves_with_each_verdict() -> None:
+    hook = DashboardHook(console(), clock=FakeClock())
+    hook(FileStarted("a.mp4", 1, 3))
+    hook(FileFinished("a.mp4", "real", 0.1))
+    text = render_text(hook)
+    assert "files done 1/3" in text and "a.mp4" not in text, "no stale file line"
+    hook(FileStarted("b.mp4", 2, 3))
+    assert "[2/3] b.mp4" in render_text(hook)
 
 
 def test_dashboard_counts_finished_files_and_prints_verdict_lines() -> None:
@@ -64,7 +82,7 @@ def test_dashboard_counts_finished_files_and_prints_verdict_lines() -> None:
     hook(FileFinished("a.mp4", "fake", 0.93, report_paths=("out/a.report.json",)))
     hook(FileStarted("b.png", 2, 2))
     hook(FileFinished("b.png", None, None, error="is empty (0 bytes)"))
-    assert "files 2/2" in render_text(hook)
+    assert "files done 2/2" in render_text(hook)
     printed = screen.file.getvalue()
     assert "fake (score 0.930): a.mp4 -> out/a.report.json" in printed
     assert "FAILED b.png: is empty (0 bytes)" in printed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import TextIO
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
@@ -36,6 +38,21 @@ VERDICT_STYLES = {
 }
 
 
+STAGE_LABELS = {
+    "open": "opening",
+    "decode": "decode + detect",
+    "classify": "classify",
+    "explain": "explain (Grad-CAM)",
+}
+"""What the dashboard calls each pipeline stage. Frames are decoded ahead in a thread while
+the previous ones are searched for faces, so "decode + detect" is one stage to the eye."""
+RATE_WINDOW_S = 5.0
+"""Frame rates are measured over the last few seconds, so a burst (the decode-ahead queue
+filling at start) or a pause (a classifier batch) does not swing them."""
+MIN_RATE_SPAN_S = 1.0
+"""No rate (and no ETA) is shown before frames have flowed for this long."""
+
+
 @dataclass
 class _FileState:
     path: str
@@ -43,11 +60,13 @@ class _FileState:
     total: int
     started: float
     stage: str = "open"
-    done: int = 0
-    stage_total: int = 0
-    stage_started: float = 0.0
+    frames: int = 0
+    expected_frames: int = 0
+    faces_scored: int = 0
+    explained: int = 0
     faces: int = 0
     track_scores: dict[int, float] = field(default_factory=dict)
+    frame_times: deque[tuple[float, int]] = field(default_factory=deque)
 
 
 @dataclass
@@ -75,14 +94,21 @@ class _Progress:
         now = self.clock()
         if isinstance(event, FileStarted):
             self.total_files = event.total
-            self.current = _FileState(event.path, event.index, event.total, now, stage_started=now)
+            self.current = _FileState(event.path, event.index, event.total, now)
         elif self.current is None:
             return
         elif isinstance(event, StageProgress):
-            if event.stage != self.current.stage:
-                self.current.stage = event.stage
-                self.current.stage_started = now
-            self.current.done, self.current.stage_total = event.done, event.total
+            state = self.current
+            state.stage = event.stage
+            if event.stage == "decode":
+                state.frames, state.expected_frames = event.done, event.total
+                state.frame_times.append((now, event.done))
+                while now - state.frame_times[0][0] > RATE_WINDOW_S:
+                    state.frame_times.popleft()
+            elif event.stage == "classify":
+                state.faces_scored = event.done
+            elif event.stage == "explain":
+                state.explained = event.done
         elif isinstance(event, TrackUpdate):
             self.current.faces = event.faces_found
             self.current.track_scores = dict(event.track_scores)
@@ -96,15 +122,19 @@ class _Progress:
                 )
             )
 
-    def rate_and_eta(self) -> tuple[float, float | None]:
+    def rate_and_eta(self) -> tuple[float | None, float | None]:
+        """Frames per second over the last `RATE_WINDOW_S` and the time left at that rate;
+        None until frames have flowed for `MIN_RATE_SPAN_S`."""
         state = self.current
-        if state is None:
-            return 0.0, None
-        elapsed = max(self.clock() - state.stage_started, 1e-6)
-        rate = state.done / elapsed
-        if not state.stage_total or rate <= 0:
+        if state is None or len(state.frame_times) < 2:
+            return None, None
+        (t0, n0), (t1, n1) = state.frame_times[0], state.frame_times[-1]
+        if t1 - t0 < MIN_RATE_SPAN_S:
+            return None, None
+        rate = (n1 - n0) / (t1 - t0)
+        if not state.expected_frames or rate <= 0:
             return rate, None
-        return rate, max(state.stage_total - state.done, 0) / rate
+        return rate, max(state.expected_frames - state.frames, 0) / rate
 
 
 class LogHook:
@@ -193,19 +223,25 @@ class DashboardHook:
         state = progress.current
         done_files = len(progress.rows)
         lines: list[Text | Table] = [
-            Text(f"files {done_files}/{progress.total_files}", style="bold"),
+            Text(f"files done {done_files}/{progress.total_files}", style="bold"),
         ]
-        if state is not None and done_files < progress.total_files:
+        if state is not None and len(progress.rows) < state.index:  # a file is running
             rate, eta = progress.rate_and_eta()
-            total = f"/{state.stage_total}" if state.stage_total else ""
-            eta_text = f", ETA {eta:.1f}s" if eta is not None else ""
-            lines.append(
-                Text(
-                    f"{Path(state.path).name}: {state.stage} {state.done}{total} "
-                    f"({rate:.1f}/s{eta_text})  faces {state.faces}  "
-                    f"tracks {len(state.track_scores)}"
-                )
-            )
+            stage = STAGE_LABELS.get(state.stage, state.stage)
+            bar = ProgressBar(
+                total=state.expected_frames or None, completed=state.frames, width=24,
+                pulse=not state.expected_frames,
+            )  # fmt: skip
+            total = f"/{state.expected_frames}" if state.expected_frames else ""
+            speed = f"{rate:.1f} frames/s" if rate is not None else "-- frames/s"
+            speed += f", ETA {eta:.0f}s" if eta is not None else ""
+            extra = f", explained {state.explained}" if state.stage == "explain" else ""
+            head = Text(f"[{state.index}/{state.total}] {Path(state.path).name}  {stage}  ")
+            row = Table.grid(padding=(0, 1))
+            row.add_row(head, bar, Text(f"{state.frames}{total} frames ({speed})"))
+            lines.append(row)
+            scored = f"  faces scored {state.faces_scored}{extra}"
+            lines.append(Text(f"{scored}, tracks {len(state.track_scores)}"))
             if state.track_scores:
                 table = Table(box=None, show_header=True, pad_edge=False)
                 table.add_column("track")
