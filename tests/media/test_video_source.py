@@ -230,3 +230,11 @@ def test_benign_ffmpeg_lines_are_not_problems() -> None:
     assert not _is_problem(benign)
     assert _is_problem("[h264 @ 0x1] [error] error while decoding MB 3 4, bytestream -5")
     assert _is_problem("[mov,mp4 @ 0x1] [error] stream 0, offset 0x30: partial file")
+
+
+def test_frames_over_max_side_are_scaled_down_and_said_so(short_video: Path) -> None:
+    source = VideoSource(short_video, SamplingOptions(max_frames=2), max_side=80)
+    frames = list(source.frames())
+    width, height = source.info.width, source.info.height
+    assert max(frames[0].width, frames[0].height) == 80
+    assert any(f"{width}x{height} video was analyzed at" in w for w in source.warnings())

@@ -312,6 +312,12 @@ class VideoSource:
                 f"{self._repaired_times} frame(s) had missing or out-of-order timestamps; "
                 "they were placed just after the previous frame"
             )
+        width, height = self.output_size()
+        if (width, height) != (self.info.width, self.info.height):
+            warnings.append(
+                f"the {self.info.width}x{self.info.height} video was analyzed at {width}x{height} "
+                "(large frames are scaled down to bound memory)"
+            )
         if errors:
             warnings.append(f"ffmpeg reported {len(reader.errors)} decode problem(s): {errors}")
         elif returncode not in (0, None):
