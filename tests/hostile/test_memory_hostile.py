@@ -76,3 +76,16 @@ def test_one_pixel_wide_strip_is_refused_at_once(tmp_path: Path) -> None:
     assert "Traceback" not in err
     lines = err.splitlines()
     assert len(lines) == 2 and all("strip.png" in line and "too narrow" in line for line in lines)
+
+
+def test_provenance_reads_a_png_without_decoding_its_pixels(tmp_path: Path, monkeypatch) -> None:
+    from PIL import PngImagePlugin
+
+    from deepfake_analyzer.provenance.metadata import read_image_metadata
+
+    def no_decoding(self: object) -> None:
+        raise AssertionError("the pixels were decoded to read metadata")
+
+    png = mf.make_large_png(tmp_path / "meta.png", 300, 200)
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", no_decoding)
+    assert read_image_metadata(png).camera_make == ""

@@ -258,19 +258,31 @@ def check_aspect_ratio(width: int, height: int, path: Path | str) -> None:
         )
 
 
+@contextmanager
+def open_image_header(path: Path | str) -> Iterator[Image.Image]:
+    """Open an image to read its header and metadata only (no pixel limit, Pillow's warnings
+    kept quiet); decode nothing with it: use `ImageSource` for pixels."""
+    with _pillow_limits(None), Image.open(path) as im:
+        yield im
+
+
+def header_exif(im: Image.Image) -> Image.Exif:
+    """The EXIF known without decoding pixels. For a PNG only an eXIf chunk before the image
+    data: `getexif()` on a PNG decodes the whole image to look after it (300 MB for a
+    10000 x 10000 file of a few hundred KB)."""
+    if im.format != "PNG":
+        return im.getexif()
+    exif = Image.Exif()
+    raw = im.info.get("exif")
+    if isinstance(raw, bytes):
+        exif.load(raw)
+    return exif
+
+
 def _header_orientation(im: Image.Image) -> int:
-    """The EXIF orientation known without decoding pixels (PNG: only an eXIf chunk before the
-    image data; `getexif()` on a PNG would decode the whole image to look after it)."""
+    """The EXIF orientation known without decoding pixels (see `header_exif`)."""
     try:
-        if im.format == "PNG":
-            raw = im.info.get("exif")
-            if not isinstance(raw, bytes):
-                return 1
-            exif = Image.Exif()
-            exif.load(raw)
-        else:
-            exif = im.getexif()
-        value = int(exif.get(_EXIF_ORIENTATION_TAG, 1) or 1)
+        value = int(header_exif(im).get(_EXIF_ORIENTATION_TAG, 1) or 1)
     except (OSError, ValueError, SyntaxError):
         return 1
     return value if value in _ORIENTATION_TO_ROTATION else 1

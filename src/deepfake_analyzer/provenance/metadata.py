@@ -30,10 +30,10 @@ CONTAINER_KEYS: dict[str, tuple[str, ...]] = {
 
 def read_image_metadata(path: Path) -> MetadataEvidence:
     """EXIF make/model/software/date and XMP digital source type / creator tool of an image."""
-    from PIL import Image
+    from deepfake_analyzer.media.image import header_exif, open_image_header
 
-    with Image.open(path) as image:
-        exif = image.getexif()
+    with open_image_header(path) as image:  # metadata only: never decodes the pixels
+        exif = header_exif(image)
         taken = exif.get_ifd(EXIF_IFD).get(EXIF_DATETIME_ORIGINAL) or exif.get(EXIF_DATETIME)
         xmp = image.getxmp() if hasattr(image, "getxmp") else {}
     sources = tuple(dict.fromkeys(_text(v) for v in _find(xmp, "DigitalSourceType") if v))
