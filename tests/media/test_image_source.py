@@ -230,3 +230,25 @@ def test_pillow_warnings_on_odd_files_are_not_shown(tmp_path: Path) -> None:
         image = load(odd)
     assert image.shape == (64, 64, 3)
     assert [str(w.message) for w in shown if "PIL" in w.filename] == []
+
+
+def test_rgba_is_reduced_strip_by_strip_as_one_reduce_would(tmp_path: Path, monkeypatch) -> None:
+    from deepfake_analyzer.media import image as image_module
+
+    path = mf.make_image(tmp_path / "a.png", (64, 48), "RGBA")
+    with Image.open(path) as im:
+        whole = np.asarray(im.reduce(2))
+    monkeypatch.setattr(image_module, "_STRIP_PIXELS", 64 * 4)  # strips of 4 rows
+    full_reduce = Image.Image.reduce
+
+    def strip_only(self: Image.Image, factor: int, box: object = None) -> Image.Image:
+        assert self.size[1] <= 4, "a full-size RGBA image was reduced (a full premultiplied copy)"
+        return full_reduce(self, factor, box)
+
+    monkeypatch.setattr(Image.Image, "reduce", strip_only)
+    with Image.open(path) as im:
+        im.load()
+        strips = np.asarray(image_module._reduce_in_strips(im, 2))
+    np.testing.assert_array_equal(strips, whole)
+    source = ImageSource(path, decode_max_pixels=1000)
+    assert list(source.frames())[0].image.shape == (24, 32, 3)

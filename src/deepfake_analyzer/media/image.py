@@ -40,6 +40,9 @@ _ORIENTATION_TO_TRANSPOSE = {
 """What `ImageOps.exif_transpose` does per orientation (applied by hand to a reduced image,
 which no longer carries its EXIF)."""
 _REDUCIBLE_MODES = frozenset({"L", "LA", "I", "F", "RGB", "RGBA", "RGBa", "La", "CMYK", "YCbCr"})
+_PREMULTIPLIED_ON_REDUCE = frozenset({"LA", "RGBA"})
+"""Modes Pillow copies whole (premultiplied alpha) before reducing: reduced strip by strip."""
+_STRIP_PIXELS = 1 << 22
 
 # Pillow's decompression-bomb limit and truncated-image switch are module globals: change them
 # only under this lock, and only for the duration of one open/load. The header is read with
@@ -193,7 +196,9 @@ class ImageSource:
             im.draft(None, target)  # DCT scaling by 1/2, 1/4 or 1/8: never decoded full size
         im.load()
         factor = max(1, math.ceil(max(im.size[0] / target[0], im.size[1] / target[1]) - 1e-9))
-        if factor > 1 and im.mode in _REDUCIBLE_MODES:
+        if factor > 1 and im.mode in _PREMULTIPLIED_ON_REDUCE:
+            small = _reduce_in_strips(im, factor)
+        elif factor > 1 and im.mode in _REDUCIBLE_MODES:
             small = im.reduce(factor)  # block average, in C, into a new small image
         elif factor > 1:  # palette, 1-bit, 16-bit: sample, keeping the palette
             small = im.resize(target, Image.Resampling.NEAREST)
@@ -229,6 +234,18 @@ class ImageSource:
             f"image too large ({shown}, limit {self.max_image_pixels:,}): "
             "downscale it first (the limit is the max_image_pixels option)"
         )
+
+
+def _reduce_in_strips(im: Image.Image, factor: int) -> Image.Image:
+    """`im.reduce(factor)` a few million pixels at a time, so Pillow's premultiplied copy of
+    an RGBA image is a strip's size, not the whole image's."""
+    width, height = im.size
+    out = Image.new(im.mode, (-(-width // factor), -(-height // factor)))
+    rows = factor * max(1, _STRIP_PIXELS // max(1, width * factor))
+    for top in range(0, height, rows):
+        strip = im.crop((0, top, width, min(height, top + rows)))
+        out.paste(strip.reduce(factor), (0, top // factor))
+    return out
 
 
 def _one_line(exc: BaseException) -> str:
