@@ -56,3 +56,22 @@ def test_file_that_is_not_media_gives_errors_not_exceptions(tmp_path: Path) -> N
     provenance = read_provenance(path, "image")
     assert provenance.c2pa.status in ("absent", "unreadable", "unsupported")
     assert provenance.errors and "metadata could not be read" in provenance.errors[0]
+
+
+def test_a_remote_manifest_is_not_fetched(tmp_path: Path) -> None:
+    """Offline by design: a manifest referenced by URL (XMP dcterms:provenance) is reported,
+    never downloaded."""
+    from c2pa_factory import face_jpeg_bytes
+
+    url = "https://example.invalid/manifest.c2pa"
+    xmp = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+        f'xmlns:dcterms="http://purl.org/dc/terms/" dcterms:provenance="{url}"/></rdf:RDF>'
+        "</x:xmpmeta>"
+    ).encode()
+    path = tmp_path / "remote.jpg"
+    path.write_bytes(face_jpeg_bytes(xmp=xmp))
+    c2pa = read_c2pa(path)
+    assert c2pa.status == "unreadable"
+    assert url in c2pa.problems[0] and "fetch" in c2pa.problems[0]
