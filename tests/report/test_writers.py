@@ -96,6 +96,20 @@ def test_user_files_that_mention_the_input_are_kept(
     assert target.read_text() == text
 
 
+def test_html_reports_from_before_the_meta_tag_are_recognised(
+    video_report: Report, tmp_path
+) -> None:
+    from deepfake_analyzer.report.html_report import report_to_html
+
+    old_style = "\n".join(
+        line for line in report_to_html(video_report).splitlines() if "<meta name=" not in line
+    )
+    target = tmp_path / "interview.report.html"
+    target.write_text(old_style)
+    assert is_report_for(target, "html", video_report.input.path)
+    assert not is_report_for(target, "html", "clips/other.mp4")
+
+
 def test_same_input_by_absolute_path(video_report: Report, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     (target,) = write_reports(video_report, tmp_path, formats=("json",))

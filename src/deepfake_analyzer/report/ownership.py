@@ -59,8 +59,22 @@ def is_report_for(path: Path, fmt: str, input_path: str) -> bool:
     if fmt == "html":
         head = data[:HTML_HEAD_BYTES].decode("utf-8", errors="replace")
         match = _META.search(head)
-        return match is not None and match.group(1) == e(input_path)
+        if match is not None:
+            return match.group(1) == e(input_path)
+        return _is_legacy_html_for(data.decode("utf-8", errors="replace"), input_path)
     return False
+
+
+def _is_legacy_html_for(text: str, input_path: str) -> bool:
+    """A report from before the meta tag (schema 1.0-1.1): our title, our footer, and the
+    input's row in its Input table."""
+    return (
+        text.startswith("<!DOCTYPE html>")
+        and "<title>Deepfake analysis: " in text[:HTML_HEAD_BYTES]
+        and "report schema 1." in text
+        and f"<th style='width:28%'>File</th><td><span class=\"mono\">{e(input_path)}</span>"
+        in text
+    )
 
 
 def is_batch_summary(path: Path, fmt: str, columns: tuple[str, ...]) -> bool:
