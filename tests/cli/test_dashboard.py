@@ -57,10 +57,23 @@ def test_dashboard_shows_bar_stage_steady_rate_eta_faces_and_track_scores() -> N
     text = render_text(hook)
     assert "files done 0/3" in text
     assert "[1/3] a.mp4  classify" in text
-    assert "43/60 frames (5.0 frames/s, ETA 3s)" in text
+    assert "43/60 frames (6.0 frames/s, ETA 3s)" in text  # 42 frames in 7 s
     assert "━" in text, "a progress bar"
     assert "faces scored 16, tracks 2" in text
     assert "0.910" in text and "0.120" in text
+
+
+def test_rate_survives_a_pause_for_a_classifier_batch() -> None:
+    clock = FakeClock()
+    hook = DashboardHook(console(), clock=clock)
+    hook(FileStarted("a.mp4", 1, 1))
+    for second in range(6):  # 4 frames/s
+        clock.now = 100.0 + second
+        hook(StageProgress("a.mp4", "decode", 4 * second, 100))
+    clock.now += 6.0  # a 6 s classifier batch, then the next frame
+    hook(StageProgress("a.mp4", "classify", 16, 16))
+    hook(StageProgress("a.mp4", "decode", 21, 100))
+    assert "21/100 frames (1.9 frames/s" in render_text(hook), "slowed, not unknown"
 
 
 def test_file_counter_moves_with_each_verdict() -> None:

@@ -46,9 +46,9 @@ STAGE_LABELS = {
 }
 """What the dashboard calls each pipeline stage. Frames are decoded ahead in a thread while
 the previous ones are searched for faces, so "decode + detect" is one stage to the eye."""
-RATE_WINDOW_S = 5.0
-"""Frame rates are measured over the last few seconds, so a burst (the decode-ahead queue
-filling at start) or a pause (a classifier batch) does not swing them."""
+RATE_WINDOW_S = 20.0
+"""Frame rates are measured over the last 20 seconds, several classifier batches, so a burst
+(the decode-ahead queue filling at start) or a pause (one batch) does not swing them."""
 MIN_RATE_SPAN_S = 1.0
 """No rate (and no ETA) is shown before frames have flowed for this long."""
 
@@ -102,9 +102,10 @@ class _Progress:
             state.stage = event.stage
             if event.stage == "decode":
                 state.frames, state.expected_frames = event.done, event.total
-                state.frame_times.append((now, event.done))
-                while now - state.frame_times[0][0] > RATE_WINDOW_S:
-                    state.frame_times.popleft()
+                times = state.frame_times
+                times.append((now, event.done))
+                while len(times) > 2 and now - times[1][0] >= RATE_WINDOW_S:
+                    times.popleft()  # keep one point at or past the window: it always spans it
             elif event.stage == "classify":
                 state.faces_scored = event.done
             elif event.stage == "explain":
@@ -208,6 +209,7 @@ class DashboardHook:
 
     def __call__(self, event: Event) -> None:
         self.progress.handle(event)
+        self.live.update(self.render())  # before printing: the print redraws the live view
         if isinstance(event, FileFinished):
             self.console.print(_finished_line(event), markup=False, soft_wrap=True)
             if event.provenance:
@@ -216,7 +218,6 @@ class DashboardHook:
             self.console.print(
                 f"{event.level}: {Path(event.path).name}: {event.text}", markup=False
             )
-        self.live.update(self.render())
 
     def render(self) -> Group:
         progress = self.progress
