@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from deepfake_analyzer.report.csv_report import CSV_COLUMNS, report_to_csv, write_csv
+from deepfake_analyzer.report.csv_report import CSV_COLUMNS, report_to_csv, safe_cell, write_csv
 from deepfake_analyzer.report.types import Report
 
 
@@ -71,3 +71,10 @@ def test_plain_numbers_are_not_neutralised() -> None:
     ]
     assert safe_cell("-1+2") == "'-1+2"
     assert safe_cell("\rx.mp4") == "'\rx.mp4"
+
+
+def test_file_names_with_line_breaks_stay_in_one_row(make_report) -> None:
+    for name in ("a\rb.mp4", "a\nb.mp4", "\rx.mp4", "a\r\nb.mp4"):
+        text = report_to_csv(make_report(path=name))
+        got = list(csv.DictReader(io.StringIO(text, newline="")))
+        assert len(got) == 12 and {row["file"] for row in got} == {safe_cell(name)}

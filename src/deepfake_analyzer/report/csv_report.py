@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from deepfake_analyzer.report.types import Report
 
@@ -35,6 +36,12 @@ FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
+def csv_writer(buffer: io.StringIO) -> Any:
+    """The writer of every CSV we make: RFC 4180 line ends (CRLF), so a cell holding a line
+    break (a file may be named with one) is quoted instead of splitting its row."""
+    return csv.writer(buffer, lineterminator="\r\n")
+
+
 def safe_cell(value: object) -> object:
     """`value`, with a leading `'` when it is text a spreadsheet would treat as a formula."""
     if (
@@ -55,7 +62,7 @@ def report_to_csv(report: Report) -> str:
     """The CSV text, header first, rows in frame order then face order."""
     verdicts = {t.id: t.verdict.label for t in report.tracks}
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for frame in report.frames:
         for face in frame.faces:

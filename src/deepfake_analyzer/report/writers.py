@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepfake_analyzer.errors import AnalyzerError, OutputExistsError, UsageError
-from deepfake_analyzer.report.csv_report import csv_bytes, report_to_csv, safe_row
+from deepfake_analyzer.report.csv_report import csv_bytes, csv_writer, report_to_csv, safe_row
 from deepfake_analyzer.report.html_report import html_bytes, report_to_html
 from deepfake_analyzer.report.json_report import report_to_json
 from deepfake_analyzer.report.ownership import is_batch_summary, is_report_for
@@ -199,7 +198,7 @@ def write_reports(
 
 def batch_summary_to_csv(rows: Iterable[BatchRow]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow(BATCH_COLUMNS)
     for row in rows:
         data = row.to_dict()
