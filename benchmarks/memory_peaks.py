@@ -43,6 +43,7 @@ def inputs(folder: Path) -> dict[str, Path]:
         "small 320x240 PNG (baseline)": ("small.png", lambda p: mf.make_large_png(p, 320, 240)),
         "1 x 100,000,000 PNG": ("tall.png", lambda p: mf.make_large_png(p, 1, 100_000_000)),
         "9999 x 10000 PNG": ("big.png", lambda p: mf.make_large_png(p, 9999, 10000)),
+        "10000 x 10000 RGBA PNG": ("big-rgba.png", lambda p: _rgba(p, 10000, 10000)),
         "10000 x 10000 JPEG": ("big.jpg", _big_jpeg),
         "2000 x 50000 PNG (aspect 25)": (
             "strip25.png",
@@ -60,6 +61,10 @@ def inputs(folder: Path) -> dict[str, Path]:
             print(f"made {name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         out[label] = path
     return out
+
+
+def _rgba(path: Path, width: int, height: int) -> Path:
+    return mf.make_large_png(path, width, height, alpha=True)
 
 
 def _big_jpeg(path: Path) -> Path:

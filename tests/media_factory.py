@@ -319,8 +319,11 @@ def make_header_only_png(path: Path | str, width: int, height: int) -> Path:
     return path
 
 
-def make_large_png(path: Path | str, width: int, height: int, level: int = 9) -> Path:
-    """A valid RGB PNG of width x height: dark with a bright square in the middle third.
+def make_large_png(
+    path: Path | str, width: int, height: int, level: int = 9, alpha: bool = False
+) -> Path:
+    """A valid RGB (RGBA with `alpha`) PNG of width x height: dark with a bright square in the
+    middle third.
 
     Written row by row with a streaming compressor, so making a 1 x 100,000,000 or a
     10000 x 10000 image takes little memory and leaves a file of a few hundred KB: the
@@ -328,9 +331,11 @@ def make_large_png(path: Path | str, width: int, height: int, level: int = 9) ->
     """
     path = Path(path)
     compressor = zlib.compressobj(level)
-    plain = b"\x00" + b"\x10" * (3 * width)
+    depth = 4 if alpha else 3
+    plain = b"\x00" + b"\x10" * (depth * width)
     x0, x1, y0, y1 = width // 3, 2 * width // 3, height // 3, 2 * height // 3
-    square = b"\x00" + b"\x10" * (3 * x0) + b"\xc8" * (3 * (x1 - x0)) + b"\x10" * (3 * (width - x1))
+    dark, bright = b"\x10" * depth, b"\xc8" * depth
+    square = b"\x00" + dark * x0 + bright * (x1 - x0) + dark * (width - x1)
     step = max(1, (1 << 22) // len(plain))  # about 4 MB of raw rows per compressor call
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -338,7 +343,8 @@ def make_large_png(path: Path | str, width: int, height: int, level: int = 9) ->
         return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
 
     with path.open("wb") as handle:
-        ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+        colour = 6 if alpha else 2
+        ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, colour, 0, 0, 0])
         handle.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr))
         row = 0
         while row < height:
