@@ -3,7 +3,8 @@
 `write_training_list(items, path)` writes one CSV row per file: the path relative to the
 data root, sha256, label, medium, generator, family, identity group, and, where the file's
 folder (or a parent) has a `manifest.csv` with a `file` column, the source repository, commit,
-path in that repository and how the label is known. It is committed beside the model card, so
+path in that repository and how the label is known. Cells are neutralised against formula
+injection like every CSV the project writes. It is committed beside the model card, so
 anyone can tell which sources a shipped model has seen.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from deepfake_analyzer.report.csv_report import safe_row
 from deepfake_analyzer.training.protocol import canonical_generator, family_of
 from deepfake_analyzer.training.sources import LabeledItem
 
@@ -88,8 +90,8 @@ def write_training_list(items: Iterable[LabeledItem], path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        writer.writerows(safe_row(row[c] for c in COLUMNS) for row in rows)
     os.replace(tmp, path)
     return len(rows)
