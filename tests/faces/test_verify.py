@@ -275,10 +275,17 @@ def test_the_second_look_drops_what_it_does_not_see_as_a_face() -> None:
     mesh = FakeMesh((1.0, 1.0), (100, 90, 200, 200))
     for confidence, kept in ((0.9, 1), (0.3, 0)):
         look = CentredLook(confidence)
-        verified = VerifiedFaceDetector(FakeDetector([det((100, 90, 200, 200))]), mesh, None, look)
+        unsure = FakeDetector([det((100, 90, 200, 200), 0.55)])
+        verified = VerifiedFaceDetector(unsure, mesh, None, look)
         assert len(verified.detect(IMAGE)) == kept
         verified.close()
         assert look.closed
+
+
+def test_a_sure_candidate_skips_the_second_look() -> None:
+    mesh = FakeMesh((1.0, 1.0), (100, 90, 200, 200))
+    sure = FakeDetector([det((100, 90, 200, 200), 0.9)])
+    assert len(VerifiedFaceDetector(sure, mesh, None, CentredLook(0.0)).detect(IMAGE)) == 1
 
 
 @pytest.mark.real_models
