@@ -1,8 +1,8 @@
 """Tiny files that hold huge images: memory stays bounded, and results keep full-size pixels.
 
-The analyzer runs in a fresh process so its peak RSS (`ru_maxrss` from `os.wait4`, what
-`/usr/bin/time -v` reports) is its own. The fake classifier keeps TensorFlow out: the figure is
-what decoding costs. `benchmarks/memory_peaks.py` measures the same with the real model.
+The analyzer runs in a fresh process and reports its own peak RSS (`VmHWM`) as it exits.
+The fake classifier keeps TensorFlow out: the figure is what decoding costs.
+`benchmarks/memory_peaks.py` measures the same with the real model.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import media_factory as mf
@@ -30,23 +31,35 @@ from pipeline_fakes import SquareFaceDetector
 
 loader.load_classifier = lambda *a, **k: FakeClassifier()
 detector.create_detector = lambda *a, **k: SquareFaceDetector()
-sys.exit(main(sys.argv[1:]))
+code = 1
+try:
+    code = main(sys.argv[1:])
+finally:
+    with open("/proc/self/status") as status, open(sys.argv[0] + ".peak", "w") as out:
+        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+sys.exit(code)
 """
 
 
 def run_measured(*argv: str) -> tuple[int, float, str]:
-    """(exit code, peak RSS in MB, stderr) of one `deepfake-analyzer` run in a fresh process."""
+    """(exit code, peak RSS in MB, stderr) of one `deepfake-analyzer` run in a fresh process.
+
+    The peak is the process's own `VmHWM`, read as it exits: `ru_maxrss` from `wait4` starts
+    at the parent's RSS when forked (a pytest process that loaded TensorFlow is over 1 GB)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), env.get("PYTHONPATH", "")])
-    proc = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, *argv],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    return os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024, err
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "runner.py"
+        script.write_text(RUNNER)
+        proc = subprocess.run(
+            [sys.executable, str(script), *argv],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            check=False,
+        )
+        peak_kb = float((Path(folder) / "runner.py.peak").read_text())
+    return proc.returncode, peak_kb / 1024, proc.stderr.decode(errors="replace")
 
 
 @pytest.fixture(scope="module")
