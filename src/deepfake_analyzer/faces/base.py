@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from types import TracebackType
+from typing import Protocol, Self
 
 import numpy as np
 
@@ -15,3 +16,21 @@ class FaceDetector(Protocol):
     def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]: ...
 
     def close(self) -> None: ...
+
+
+class ClosesOnExit:
+    """`with` support for a stage object whose `close()` frees native resources."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

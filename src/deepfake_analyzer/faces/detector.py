@@ -18,14 +18,13 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import cv2
 import numpy as np
 
 from deepfake_analyzer.errors import ModelError, UsageError
-from deepfake_analyzer.faces.base import FaceDetector
+from deepfake_analyzer.faces.base import ClosesOnExit, FaceDetector
 from deepfake_analyzer.faces.model_files import model_file
 from deepfake_analyzer.faces.native_logs import quiet_native_stderr
 from deepfake_analyzer.faces.tracker import box_iou
@@ -136,7 +135,7 @@ def create_detector(
     return VerifiedFaceDetector(opened[0], mesh, VerifyConfig(), second_look=opened[1])
 
 
-class MediaPipeFaceDetector:
+class MediaPipeFaceDetector(ClosesOnExit):
     """One BlazeFace model run by MediaPipe Tasks in IMAGE mode (each frame on its own)."""
 
     def __init__(self, model_path: Path, config: DetectorConfig, name: str) -> None:
@@ -190,19 +189,8 @@ class MediaPipeFaceDetector:
         """Free the native detector; safe to call twice."""
         self._finalizer()
 
-    def __enter__(self) -> MediaPipeFaceDetector:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AutoFaceDetector:
+class AutoFaceDetector(ClosesOnExit):
     """Short range first; full range too unless short range finds a large, sure face.
 
     Both models' faces are merged with non-maximum suppression (the more confident box of
@@ -237,17 +225,6 @@ class AutoFaceDetector:
         """Close both models."""
         self.short.close()
         self.full.close()
-
-    def __enter__(self) -> AutoFaceDetector:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 @register_detector("short")

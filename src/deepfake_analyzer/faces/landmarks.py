@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import cv2
 import numpy as np
 
 from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.faces.base import ClosesOnExit
 from deepfake_analyzer.faces.crop import cut_region, resize_square, square_region
 from deepfake_analyzer.faces.model_files import model_file
 from deepfake_analyzer.faces.native_logs import quiet_native_stderr
@@ -52,7 +52,7 @@ class FaceLandmarks:
             raise ValueError(f"presence {self.presence} outside [0, 1]")
 
 
-class FaceMesh:
+class FaceMesh(ClosesOnExit):
     """Face-mesh runner; reuse one instance for many faces, close it (or use `with`) when done."""
 
     def __init__(self, model_path: Path | None = None, num_threads: int = 1) -> None:
@@ -140,17 +140,6 @@ class FaceMesh:
     def close(self) -> None:
         """Drop the interpreter; safe to call twice."""
         self._interpreter = None
-
-    def __enter__(self) -> FaceMesh:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 MAX_STRETCH_GAIN = 4.0

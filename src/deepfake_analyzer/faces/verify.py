@@ -35,13 +35,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from types import TracebackType
 from typing import Protocol
 
 import numpy as np
 
 from deepfake_analyzer.errors import UsageError
-from deepfake_analyzer.faces.base import FaceDetector
+from deepfake_analyzer.faces.base import ClosesOnExit, FaceDetector
 from deepfake_analyzer.faces.landmarks import FaceLandmarks
 from deepfake_analyzer.faces.tracker import box_iou
 from deepfake_analyzer.faces.types import FaceDetection
@@ -148,7 +147,7 @@ class ExaminedFace:
             raise ValueError(f"second-look confidence {self.second_look} outside [0, 1]")
 
 
-class VerifiedFaceDetector:
+class VerifiedFaceDetector(ClosesOnExit):
     """A `FaceDetector` whose faces are all confirmed by the face mesh (module docstring).
 
     `second_look` is a detector (BlazeFace short range, raw, at a low confidence floor) run on
@@ -278,17 +277,6 @@ class VerifiedFaceDetector:
             self.mesh.close()
             if self.second_look is not None:
                 self.second_look.close()
-
-    def __enter__(self) -> VerifiedFaceDetector:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 APPEARANCE_SIZE = 64
