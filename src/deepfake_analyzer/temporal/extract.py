@@ -33,7 +33,9 @@ _NULL_HOOK = NullHook()
 
 def default_temporal_cache() -> Path:
     """`~/.cache/deepfake-analyzer/temporal`."""
-    return Path.home() / ".cache" / "deepfake-analyzer" / "temporal"
+    from deepfake_analyzer.paths import user_cache_dir
+
+    return user_cache_dir() / "temporal"
 
 
 @dataclass(frozen=True)
