@@ -11,12 +11,12 @@ anyone can tell which sources a shipped model has seen.
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from deepfake_analyzer.models.spec import sha256_of
 from deepfake_analyzer.report.csv_report import safe_row
 from deepfake_analyzer.training.protocol import canonical_generator, family_of
 from deepfake_analyzer.training.sources import LabeledItem
@@ -33,14 +33,6 @@ _PROVENANCE = {
 }
 MANIFEST = "manifest.csv"
 _MAX_PARENTS = 4
-
-
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @lru_cache(maxsize=64)
