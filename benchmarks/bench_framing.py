@@ -31,11 +31,14 @@ def middle_frame(path: Path, kind: str) -> np.ndarray | None:
     sampling = SamplingOptions(fps=None if kind == "image" else 2.0, max_frames=12)
     try:
         source = open_media(path, sampling)
+    except AnalyzerError:
+        return None
+    try:
         frames = [f.image for f in source.frames()]
     except AnalyzerError:
         return None
     finally:
-        close = getattr(locals().get("source"), "close", None)
+        close = getattr(source, "close", None)
         if close is not None:
             close()
     return frames[len(frames) // 2] if frames else None

@@ -27,6 +27,7 @@ from typing import Protocol
 
 import numpy as np
 
+from deepfake_analyzer.training.metrics import roc_auc
 from deepfake_analyzer.training.sources import FAKE, REAL, LabeledItem
 
 LIP_SYNC = "lip-sync"
@@ -278,8 +279,6 @@ def protocol_table(scored: Sequence[Scored], fake_threshold: float) -> ProtocolT
 
 
 def _row(name: str, by: str, kind: str, reals: np.ndarray, fakes: list[Scored]) -> ProtocolRow:
-    from deepfake_analyzer.training.metrics import roc_auc
-
     f = np.array([s.score for s in fakes], dtype=np.float64)
     y = np.concatenate([np.zeros(len(reals)), np.ones(len(f))])
     auc = roc_auc(y, np.concatenate([reals, f])) if len(reals) and len(f) else math.nan
