@@ -17,6 +17,18 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", 
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
 
 
+def require_rgb_uint8(image: np.ndarray, what: str) -> np.ndarray:
+    """`image` as an array when it holds (H, W, 3) uint8 RGB pixels, else ValueError naming
+    `what`: the one check of the pixel contract (`Frame` makes it when decoded; stages that
+    also take pixels from elsewhere, such as detectors and `crop_face`, make it on those)."""
+    pixels = np.asarray(image)
+    if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
+        raise ValueError(
+            f"{what} needs an (H, W, 3) uint8 RGB image, got {pixels.shape} {pixels.dtype}"
+        )
+    return pixels
+
+
 @dataclass(frozen=True)
 class Frame:
     """One decoded frame: RGB uint8 pixels (H, W, 3), its decoder index and time.
@@ -30,9 +42,7 @@ class Frame:
     image: np.ndarray
 
     def __post_init__(self) -> None:
-        if self.image.ndim != 3 or self.image.shape[2] != 3 or self.image.dtype != np.uint8:
-            got = f"{self.image.shape} {self.image.dtype}"
-            raise ValueError(f"Frame.image must be (H, W, 3) uint8 RGB, got {got}")
+        require_rgb_uint8(self.image, "Frame.image")
         if self.index < 0 or self.timestamp_s < 0:
             raise ValueError("Frame index and timestamp_s must be non-negative")
 
