@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from deepfake_analyzer.faces.types import FaceDetection
+from deepfake_analyzer.media.types import require_rgb_uint8
 
 PAD_VALUE = 0
 """Value of padded pixels outside the image (black)."""
@@ -91,11 +92,8 @@ def crop_face(
     """A (size, size, 3) uint8 crop of the face box, scaled by `margin` (see module docstring)."""
     if size < 1:
         raise ValueError(f"crop size must be at least 1 pixel, got {size}")
-    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
-        raise ValueError(
-            f"crop_face needs an (H, W, 3) uint8 RGB image, got {image_rgb.shape} {image_rgb.dtype}"
-        )
-    return resize_square(cut_region(image_rgb, square_region(box_xyxy, margin)), size)
+    pixels = require_rgb_uint8(image_rgb, "crop_face")
+    return resize_square(cut_region(pixels, square_region(box_xyxy, margin)), size)
 
 
 def crop_faces(

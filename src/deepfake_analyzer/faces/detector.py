@@ -29,6 +29,7 @@ from deepfake_analyzer.faces.model_files import model_file
 from deepfake_analyzer.faces.native_logs import quiet_native_stderr
 from deepfake_analyzer.faces.tracker import box_iou
 from deepfake_analyzer.faces.types import FaceDetection
+from deepfake_analyzer.media.types import require_rgb_uint8
 
 DETECT_MAX_SIDE = 1280
 """Frames whose long side is larger are shrunk (by a whole factor) to at most this."""
@@ -149,7 +150,7 @@ class MediaPipeFaceDetector(ClosesOnExit):
         """Every face in an (H, W, 3) uint8 RGB image, in that image's pixels."""
         if not self._finalizer.alive:
             raise RuntimeError(f"{self.name} face detector is closed")
-        _check_rgb(image_rgb)
+        require_rgb_uint8(image_rgb, "face detection")
         height, width = image_rgb.shape[:2]
         small, factor = downscale_for_detection(image_rgb, self.config.max_side)
         mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=small)
@@ -291,13 +292,6 @@ def downscale_for_detection(image_rgb: np.ndarray, max_side: int) -> tuple[np.nd
     small_h, small_w = max(1, height // factor), max(1, width // factor)
     even = image_rgb[: small_h * factor, : small_w * factor]
     return cv2.resize(even, (small_w, small_h), interpolation=cv2.INTER_AREA), factor
-
-
-def _check_rgb(image: np.ndarray) -> None:
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(
-            f"face detection needs an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}"
-        )
 
 
 def _close_quietly(detector: Any) -> None:

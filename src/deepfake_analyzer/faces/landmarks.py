@@ -23,6 +23,7 @@ from deepfake_analyzer.faces.crop import cut_region, resize_square, square_regio
 from deepfake_analyzer.faces.model_files import model_file
 from deepfake_analyzer.faces.native_logs import quiet_native_stderr
 from deepfake_analyzer.faces.types import MESH_POINT_COUNT
+from deepfake_analyzer.media.types import require_rgb_uint8
 
 MESH_INPUT_SIZE = 192
 MESH_CROP_MARGIN = 1.5
@@ -92,11 +93,7 @@ class FaceMesh(ClosesOnExit):
         """
         if self._interpreter is None:
             raise RuntimeError("FaceMesh is closed")
-        if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
-            raise ValueError(
-                f"face mesh needs an (H, W, 3) uint8 RGB image, got {image_rgb.shape} "
-                f"{image_rgb.dtype}"
-            )
+        require_rgb_uint8(image_rgb, "face mesh")
         angle = _eye_angle(keypoints)
         if angle is None:
             region = square_region(box_xyxy, MESH_CROP_MARGIN)

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.media.types import require_rgb_uint8
 
 if TYPE_CHECKING:
     import keras
@@ -252,9 +253,7 @@ def explain_crops(
 def overlay_heatmap(crop_rgb: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
     """Blend a JET-coloured heatmap over an RGB uint8 crop (the heatmap is resized to fit);
     `alpha` is the heatmap's weight."""
-    crop = np.asarray(crop_rgb)
-    if crop.ndim != 3 or crop.shape[-1] != 3 or crop.dtype != np.uint8:
-        raise ValueError(f"crop must be (H, W, 3) uint8 RGB, got {crop.shape} {crop.dtype}")
+    crop = require_rgb_uint8(crop_rgb, "overlay_heatmap")
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     heat = np.clip(np.asarray(heatmap, dtype=np.float32), 0.0, 1.0)
