@@ -1,35 +1,30 @@
-"""Analysis options: the one source of truth for defaults and bounds.
+"""Analysis options: the one definition of every analysis default, bound and choice.
 
-The CLI builds its flags from `OPTION_BOUNDS` and the dataclass defaults; the web service
-validates its form fields with `AnalyzeOptions.from_mapping`.
+Each `AnalyzeOptions` field carries an `OptionSpec` (its help, CLI flag, bounds, choices and
+whether web clients may set it per upload). The CLI builds its flags from them
+(cli/arguments.py), the web service its form fields (service/core.py), and `__post_init__`
+checks every value against them: adding an option means adding a field here and using it.
+Face detector names come from the detector registry (faces/detector.py), asked lazily so that
+reading the options imports no detector.
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import asdict, dataclass, fields
+import types
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import Field, asdict, dataclass, field, fields
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from deepfake_analyzer.errors import UsageError
 
-DetectorChoice = Literal["auto", "short", "full"]
-FailOn = Literal["none", "suspicious", "fake"]
 TemporalChoice = Literal["combine", "report", "off"]
-TEMPORAL_CHOICES: tuple[str, ...] = ("combine", "report", "off")
 """`combine`: the temporal model's score enters each track's score (temporal/tracks.py);
 `report`: it is computed and reported, the track score stays the frame score; `off`: not run."""
 
-OPTION_BOUNDS: dict[str, tuple[float, float]] = {
-    "fps": (0.01, 240.0),
-    "max_frames": (1, 100_000),
-    "start_s": (0.0, 1e7),
-    "min_face": (8, 4096),
-    "min_confidence": (0.05, 0.99),
-    "batch_size": (1, 256),
-    "max_image_pixels": (1, 1_000_000_000),
-}
-"""Inclusive bounds of numeric options; `end_s` shares `start_s`'s bounds."""
+OptionValue = float | int | str | bool | None
 
 DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
 """Images above this many pixels (e.g. 10000 x 10000) are refused; smaller ones that are
@@ -46,38 +41,181 @@ right after decoding, before any copy), so an input under the limits stays under
 DECODE_MAX_SIDE = 4096
 """Video frames are scaled down by ffmpeg so that neither side exceeds this (8K -> 4096)."""
 
+T = TypeVar("T")
+_SPEC_KEY = "option"
+_NONE_WORDS = ("none", "all")
+_TRUE_WORDS = ("1", "true", "yes", "on")
+_FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def _detector_names() -> list[str]:
+    from deepfake_analyzer.faces.detector import list_detectors
+
+    return list_detectors()
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """How one option is presented and checked.
+
+    `group` is its CLI help section; `flag` its CLI flag (default `--name-with-dashes`);
+    `bounds` inclusive; `choices` a tuple or a function that asks a registry; `none_flag` a
+    CLI switch that sets the option to None (`--every-frame`); `per_upload`: web clients may
+    set it on each upload (the others are the server's choice).
+    """
+
+    help: str
+    group: str
+    flag: str | None = None
+    metavar: str | None = None
+    bounds: tuple[float, float] | None = None
+    choices: tuple[str, ...] | Callable[[], Sequence[str]] | None = None
+    none_flag: str | None = None
+    none_help: str = ""
+    per_upload: bool = False
+
+    def choice_names(self) -> Sequence[str] | None:
+        return self.choices() if callable(self.choices) else self.choices
+
+    def problem(self, value: OptionValue) -> str | None:
+        """What is wrong with `value` ("must be between 1 and 256"), or None."""
+        if value is None or isinstance(value, bool):
+            return None
+        if self.bounds is not None and isinstance(value, int | float):
+            problem = bounds_problem(value, *self.bounds)
+            if problem is not None:
+                return problem
+        names = self.choice_names()
+        if names is not None and value not in names:
+            hint = difflib.get_close_matches(str(value), names, n=1)
+            return f"must be one of {', '.join(names)}, not {value!r}" + (
+                f" (did you mean {hint[0]!r}?)" if hint else ""
+            )
+        return None
+
+
+def _option(default: T, spec: OptionSpec) -> T:
+    """A dataclass field with `default` and its `OptionSpec`."""
+    made: T = field(default=default, metadata={_SPEC_KEY: spec})
+    return made
+
 
 @dataclass(frozen=True)
 class AnalyzeOptions:
     """How to analyze one input. `fps=None` samples every frame of a video."""
 
-    fps: float | None = 2.0
-    max_frames: int | None = 300
-    start_s: float = 0.0
-    end_s: float | None = None
-    detector: DetectorChoice = "auto"
-    min_face: int = 40
-    min_confidence: float = 0.5
-    batch_size: int = 16
-    model_path: str | None = None
-    trust_model: bool = False
-    explain: bool = False
-    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
-    temporal: TemporalChoice = "combine"
+    fps: float | None = _option(
+        2.0,
+        OptionSpec(
+            "frames per second to sample from videos (default: %(default)s)",
+            "sampling",
+            bounds=(0.01, 240.0),
+            none_flag="--every-frame",
+            none_help="analyze every frame",
+            per_upload=True,
+        ),
+    )
+    max_frames: int | None = _option(
+        300,
+        OptionSpec(
+            "at most this many frames per video (default: %(default)s)",
+            "sampling",
+            bounds=(1, 100_000),
+            per_upload=True,
+        ),
+    )
+    start_s: float = _option(
+        0.0,
+        OptionSpec(
+            "start time in the video",
+            "sampling",
+            flag="--start",
+            metavar="SECONDS",
+            bounds=(0.0, 1e7),
+            per_upload=True,
+        ),
+    )
+    end_s: float | None = _option(
+        None,
+        OptionSpec(
+            "end time in the video",
+            "sampling",
+            flag="--end",
+            metavar="SECONDS",
+            bounds=(0.0, 1e7),
+            per_upload=True,
+        ),
+    )
+    detector: str = _option(
+        "auto",
+        OptionSpec(
+            "BlazeFace short range, full range (small/distant faces), or auto (default)",
+            "faces",
+            choices=_detector_names,
+        ),
+    )
+    min_face: int = _option(
+        40,
+        OptionSpec(
+            "ignore faces narrower than this (default: %(default)s)",
+            "faces",
+            metavar="PX",
+            bounds=(8, 4096),
+            per_upload=True,
+        ),
+    )
+    min_confidence: float = _option(
+        0.5,
+        OptionSpec(
+            "detector confidence threshold (default: %(default)s)",
+            "faces",
+            bounds=(0.05, 0.99),
+            per_upload=True,
+        ),
+    )
+    batch_size: int = _option(
+        16,
+        OptionSpec(
+            "face crops per classifier batch (default: %(default)s)", "model", bounds=(1, 256)
+        ),
+    )
+    model_path: str | None = _option(
+        None,
+        OptionSpec("a .keras/.h5 model or a .spec.json", "model", flag="--model", metavar="PATH"),
+    )
+    trust_model: bool = _option(
+        False,
+        OptionSpec("allow a model that contains code (Lambda layers, custom objects)", "model"),
+    )
+    explain: bool = _option(
+        False,
+        OptionSpec("Grad-CAM heatmaps for the report's crops", "model", per_upload=True),
+    )
+    max_image_pixels: int = _option(
+        DEFAULT_MAX_IMAGE_PIXELS,
+        OptionSpec(
+            "refuse images above this many pixels (default: %(default)s)",
+            "model",
+            bounds=(1, 1_000_000_000),
+        ),
+    )
+    temporal: TemporalChoice = _option(
+        "combine",
+        OptionSpec(
+            "face-mesh motion model per track: combine its score into the track score, only "
+            "report it, or skip it; it needs frames at least ~5 per second apart, e.g. --fps 8 "
+            "(default: %(default)s)",
+            "model",
+        ),
+    )
 
     def __post_init__(self) -> None:
-        for name, (low, high) in OPTION_BOUNDS.items():
-            value = getattr(self, name, None)
-            if value is not None and not low <= value <= high:
-                raise UsageError(f"{name.replace('_', '-')} must be between {low:g} and {high:g}")
+        for name, spec in option_specs().items():
+            problem = spec.problem(getattr(self, name))
+            if problem is not None:
+                raise UsageError(f"`{name}` {problem}", option=name)
         if self.end_s is not None and self.end_s <= self.start_s:
-            raise UsageError("end must be after start")
-        if self.detector not in ("auto", "short", "full"):
-            raise UsageError(f"detector must be auto, short or full, not {self.detector!r}")
-        if self.temporal not in TEMPORAL_CHOICES:
-            raise UsageError(
-                f"temporal must be one of {', '.join(TEMPORAL_CHOICES)}, not {self.temporal!r}"
-            )
+            raise UsageError("`end_s` must be after `start_s`", option=("end_s", "start_s"))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -86,9 +224,9 @@ class AnalyzeOptions:
         return data
 
     @classmethod
-    def from_mapping(cls, values: dict[str, Any]) -> AnalyzeOptions:
+    def from_mapping(cls, values: Mapping[str, Any]) -> AnalyzeOptions:
         """Build from user-supplied keys, with a "did you mean" for unknown ones."""
-        known = {f.name for f in fields(cls)}
+        known = list(option_specs())
         for key in values:
             if key not in known:
                 hint = difflib.get_close_matches(key, known, n=1)
@@ -99,3 +237,69 @@ class AnalyzeOptions:
             return cls(**values)
         except TypeError as exc:
             raise UsageError(str(exc)) from None
+
+
+def bounds_problem(value: float, low: float, high: float) -> str | None:
+    """`"must be between 1 and 256"` when `value` is outside [low, high], else None."""
+    if low <= value <= high:
+        return None
+    return f"must be between {_show(low)} and {_show(high)}"
+
+
+def _show(bound: float) -> str:
+    return f"{bound:g}" if isinstance(bound, float) else str(bound)
+
+
+@cache
+def option_specs() -> dict[str, OptionSpec]:
+    """Every `AnalyzeOptions` field's spec, in field order; `Literal` types give the choices."""
+    specs: dict[str, OptionSpec] = {}
+    for item in fields(AnalyzeOptions):
+        spec: OptionSpec = item.metadata[_SPEC_KEY]
+        if spec.choices is None and get_origin(_hint(item)) is Literal:
+            spec = OptionSpec(**{**vars(spec), "choices": get_args(_hint(item))})
+        specs[item.name] = spec
+    return specs
+
+
+@cache
+def _hints() -> dict[str, Any]:
+    return get_type_hints(AnalyzeOptions)
+
+
+def _hint(item: Field[Any]) -> Any:
+    return _hints()[item.name]
+
+
+def option_type(name: str) -> tuple[type, bool]:
+    """The option's value type (`float`, `int`, `str`, `bool`) and whether it may be None."""
+    hint = _hints()[name]
+    members = get_args(hint) if get_origin(hint) in (Union, types.UnionType) else (hint,)
+    nullable = type(None) in members
+    (kind,) = [m for m in members if m is not type(None)]
+    if get_origin(kind) is Literal:
+        kind = type(get_args(kind)[0])
+    return kind, nullable
+
+
+def parse_option(name: str, text: str) -> OptionValue:
+    """An option's value from text (a form field): typed by the dataclass, checked against its
+    spec. `none`/`all` give None where the option allows it (`fps=all`: every frame)."""
+    kind, nullable = option_type(name)
+    lowered = text.strip().lower()
+    value: OptionValue
+    if nullable and lowered in _NONE_WORDS:
+        return None
+    if kind is bool:
+        if lowered not in _TRUE_WORDS + _FALSE_WORDS:
+            raise UsageError(f"`{name}` must be true or false, not {text!r}", option=name)
+        return lowered in _TRUE_WORDS
+    try:
+        value = kind(text.strip())
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise UsageError(f"`{name}` must be {what}, not {text!r}", option=name) from None
+    problem = option_specs()[name].problem(value)
+    if problem is not None:
+        raise UsageError(f"`{name}` {problem}", option=name)
+    return value

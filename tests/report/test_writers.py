@@ -50,7 +50,7 @@ def test_existing_target_refused_before_anything_is_written(video_report: Report
     with pytest.raises(OutputExistsError) as info:
         write_reports(video_report, tmp_path)
     message = str(info.value)
-    assert "interview.report.csv" in message and "pass --overwrite" in message
+    assert "interview.report.csv" in message and "pass overwrite" in message
     assert existing.read_text() == "precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["interview.report.csv"]
 
@@ -71,7 +71,7 @@ def test_another_inputs_report_is_never_replaced(video_report: Report, tmp_path,
     (target,) = write_reports(video_report, tmp_path, formats=(fmt,))
     before = target.read_bytes()
     other = replace(video_report, input=replace(video_report.input, path="b/interview.mp4"))
-    with pytest.raises(OutputExistsError, match="pass --overwrite"):
+    with pytest.raises(OutputExistsError, match="pass overwrite"):
         write_reports(other, tmp_path, formats=(fmt,))
     assert target.read_bytes() == before
 
@@ -205,7 +205,7 @@ def test_batch_summary_csv(video_report: Report, no_face_report: Report, tmp_pat
     assert write_batch_summary(rows[:1], tmp_path) == [path], "a rerun replaces its own summary"
     assert len(list(csv.DictReader(path.open(encoding="utf-8")))) == 1
     (tmp_path / "batch-summary.json").write_text('{"mine": true}')
-    with pytest.raises(OutputExistsError, match="pass --overwrite"):
+    with pytest.raises(OutputExistsError, match="pass overwrite"):
         write_batch_summary(rows, tmp_path, formats=("csv", "json"))
     assert (tmp_path / "batch-summary.json").read_text() == '{"mine": true}'
     paths = write_batch_summary(rows, tmp_path, overwrite=True, formats=("csv", "json"))

@@ -69,7 +69,7 @@ def test_bad_options_remove_the_upload(service: AnalysisService) -> None:
 def test_an_unwritable_data_dir_is_a_usage_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(UsageError, match="writable --data-dir"):
+    with pytest.raises(UsageError, match="writable data_dir"):
         AnalysisService(ServiceSettings(data_dir=blocker / "data"))
 
 

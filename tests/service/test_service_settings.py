@@ -97,7 +97,7 @@ def test_job_options_parse_and_validate_form_fields() -> None:
         ({"max_frames": "2.5"}, "int"),
         ({"batch_size": "4"}, "unknown option"),
         ({"model_path": "/tmp/x"}, "unknown option"),
-        ({"start_s": "5", "end_s": "2"}, "end must be after start"),
+        ({"start_s": "5", "end_s": "2"}, "end_s must be after start_s"),
         ({"explain": "maybe"}, "true or false"),
     ]:
         with pytest.raises(UsageError, match=message):

@@ -1,145 +1,130 @@
-"""Analysis flags shared by `analyze` and `batch`, built from `options.py`'s defaults and bounds."""
+"""Analysis flags shared by `analyze` and `batch`, derived from `options.py`'s option specs,
+and the CLI's reading of library errors: option names become flag names here, once."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields
-from typing import Any
 
-from deepfake_analyzer.errors import UsageError
-from deepfake_analyzer.options import OPTION_BOUNDS, TEMPORAL_CHOICES, AnalyzeOptions
+from deepfake_analyzer.errors import AnalyzerError, UsageError
+from deepfake_analyzer.options import (
+    AnalyzeOptions,
+    OptionValue,
+    bounds_problem,
+    option_specs,
+    option_type,
+)
 
-REPORT_FORMATS = ("json", "csv", "html")
 _DEFAULTS = {f.name: f.default for f in fields(AnalyzeOptions)}
+_FLAGS = {"output_dir": "--output", "formats": "--format"}
+"""Library parameters whose flag is not `--` and their name with dashes."""
+
+
+def flag_for(option: str) -> str:
+    """The flag that sets `option`: `min_confidence` -> `--min-confidence`."""
+    spec = option_specs().get(option)
+    if spec is not None and spec.flag is not None:
+        return spec.flag
+    return _FLAGS.get(option, "--" + option.replace("_", "-"))
+
+
+def cli_message(exc: AnalyzerError) -> str:
+    """The error as the command line says it: the options it names become flags."""
+    return exc.describe(flag_for)
 
 
 def bounded(
-    kind: type, name: str, bounds: Mapping[str, tuple[float, float]] = OPTION_BOUNDS
-) -> Any:
+    kind: type[float], name: str, bounds: Mapping[str, tuple[float, float]]
+) -> Callable[[str], float]:
     """An argparse type that parses `kind` and checks `bounds[name]` (inclusive)."""
     low, high = bounds[name]
 
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {_show(low)} and {_show(high)}")
+    def parse(text: str) -> float:
+        value = _convert(kind, text)
+        problem = bounds_problem(value, low, high)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem)
         return value
 
     return parse
 
 
-def _show(bound: float) -> str:
-    return f"{bound:g}" if isinstance(bound, float) else str(bound)
+def _convert(kind: type[float], text: str) -> float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _option_type(name: str, kind: type) -> Callable[[str], OptionValue]:
+    """An argparse type for option `name`: its value type, checked against its spec."""
+    spec = option_specs()[name]
+
+    def parse(text: str) -> OptionValue:
+        value: OptionValue = text if kind is str else _convert(kind, text)
+        problem = spec.problem(value)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return parse
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
     """`"json,html"` -> `("json", "html")`; anything else is a usage error."""
+    from deepfake_analyzer.report.writers import REPORT_FORMATS
+
     formats = tuple(part.strip().lower() for part in text.split(",") if part.strip())
     unknown = sorted(set(formats) - set(REPORT_FORMATS))
     if unknown or not formats:
-        raise UsageError(f"--format takes json, csv and/or html, not {','.join(unknown) or text!r}")
+        takes = f"{', '.join(REPORT_FORMATS[:-1])} and/or {REPORT_FORMATS[-1]}"
+        raise UsageError(f"--format takes {takes}, not {','.join(unknown) or text!r}")
     return formats
+
+
+def add_option_argument(group: argparse._ActionsContainer, name: str) -> None:
+    """The flag for option `name` (and its switch to None, e.g. `--every-frame`)."""
+    spec = option_specs()[name]
+    kind, _ = option_type(name)
+    flag = flag_for(name)
+    if kind is bool:
+        action = argparse.BooleanOptionalAction if _DEFAULTS[name] else "store_true"
+        group.add_argument(flag, dest=name, action=action, help=spec.help)
+    else:
+        static_choices = spec.choices if isinstance(spec.choices, tuple) else None
+        group.add_argument(
+            flag,
+            dest=name,
+            type=_option_type(name, kind),
+            default=_DEFAULTS[name],
+            choices=static_choices,
+            metavar=spec.metavar,
+            help=spec.help,
+        )
+    if spec.none_flag is not None:
+        group.add_argument(
+            spec.none_flag, dest=_none_dest(name), action="store_true", help=spec.none_help
+        )
 
 
 def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
     """Sampling, face and model flags: one per `AnalyzeOptions` field."""
-    sampling = parser.add_argument_group("sampling")
-    sampling.add_argument(
-        "--fps",
-        type=bounded(float, "fps"),
-        default=_DEFAULTS["fps"],
-        help="frames per second to sample from videos (default: %(default)s)",
-    )
-    sampling.add_argument("--every-frame", action="store_true", help="analyze every frame")
-    sampling.add_argument(
-        "--max-frames",
-        type=bounded(int, "max_frames"),
-        default=_DEFAULTS["max_frames"],
-        help="at most this many frames per video (default: %(default)s)",
-    )
-    sampling.add_argument(
-        "--start",
-        type=bounded(float, "start_s"),
-        default=0.0,
-        metavar="SECONDS",
-        help="start time in the video",
-    )
-    sampling.add_argument(
-        "--end",
-        type=bounded(float, "start_s"),
-        default=None,
-        metavar="SECONDS",
-        help="end time in the video",
-    )
-    faces = parser.add_argument_group("faces")
-    faces.add_argument(
-        "--detector",
-        choices=("auto", "short", "full"),
-        default=_DEFAULTS["detector"],
-        help="BlazeFace short range, full range (small/distant faces), or auto (default)",
-    )
-    faces.add_argument(
-        "--min-face",
-        type=bounded(int, "min_face"),
-        default=_DEFAULTS["min_face"],
-        metavar="PX",
-        help="ignore faces narrower than this (default: %(default)s)",
-    )
-    faces.add_argument(
-        "--min-confidence",
-        type=bounded(float, "min_confidence"),
-        default=_DEFAULTS["min_confidence"],
-        help="detector confidence threshold (default: %(default)s)",
-    )
-    model = parser.add_argument_group("model")
-    model.add_argument("--model", metavar="PATH", help="a .keras/.h5 model or a .spec.json")
-    model.add_argument(
-        "--trust-model",
-        action="store_true",
-        help="allow a model that contains code (Lambda layers, custom objects)",
-    )
-    model.add_argument(
-        "--batch-size",
-        type=bounded(int, "batch_size"),
-        default=_DEFAULTS["batch_size"],
-        help="face crops per classifier batch (default: %(default)s)",
-    )
-    model.add_argument(
-        "--explain", action="store_true", help="Grad-CAM heatmaps for the report's crops"
-    )
-    model.add_argument(
-        "--temporal",
-        choices=TEMPORAL_CHOICES,
-        default=_DEFAULTS["temporal"],
-        help="face-mesh motion model per track: combine its score into the track score, only "
-        "report it, or skip it; it needs frames at least ~5 per second apart, e.g. --fps 8 "
-        "(default: %(default)s)",
-    )
-    model.add_argument(
-        "--max-image-pixels", type=bounded(int, "max_image_pixels"),
-        default=_DEFAULTS["max_image_pixels"],
-        help="refuse images above this many pixels (default: %(default)s)",
-    )  # fmt: skip
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for name, spec in option_specs().items():
+        if spec.group not in groups:
+            groups[spec.group] = parser.add_argument_group(spec.group)
+        add_option_argument(groups[spec.group], name)
 
 
 def options_from_args(args: argparse.Namespace) -> AnalyzeOptions:
     """The `AnalyzeOptions` that `add_analysis_arguments`' flags describe."""
-    return AnalyzeOptions(
-        fps=None if args.every_frame else args.fps,
-        max_frames=args.max_frames,
-        start_s=args.start,
-        end_s=args.end,
-        detector=args.detector,
-        min_face=args.min_face,
-        min_confidence=args.min_confidence,
-        batch_size=args.batch_size,
-        model_path=args.model,
-        trust_model=args.trust_model,
-        explain=args.explain,
-        max_image_pixels=args.max_image_pixels,
-        temporal=args.temporal,
-    )
+    values: dict[str, OptionValue] = {}
+    for name, spec in option_specs().items():
+        none_chosen = spec.none_flag is not None and getattr(args, _none_dest(name))
+        values[name] = None if none_chosen else getattr(args, name)
+    return AnalyzeOptions.from_mapping(values)
+
+
+def _none_dest(name: str) -> str:
+    return f"{name}_none"

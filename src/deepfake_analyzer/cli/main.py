@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from deepfake_analyzer import __version__
+from deepfake_analyzer.cli.arguments import cli_message
 from deepfake_analyzer.cli.native_logs import native_stderr_silenced
 from deepfake_analyzer.errors import EXIT_USAGE, AnalyzerError
 
@@ -64,5 +65,5 @@ def _run_handler(args: argparse.Namespace) -> int:
     except AnalyzerError as exc:
         if args.debug:
             raise
-        print(f"deepfake-analyzer: error: {exc}", file=sys.stderr)
+        print(f"deepfake-analyzer: error: {cli_message(exc)}", file=sys.stderr)
         return exc.exit_code

@@ -7,6 +7,8 @@ from typing import Literal
 
 import numpy as np
 
+from deepfake_analyzer.options import AnalyzeOptions
+
 MediaKind = Literal["video", "image"]
 
 VIDEO_EXTENSIONS = frozenset(
@@ -76,12 +78,14 @@ class MediaInfo:
 
 @dataclass(frozen=True)
 class SamplingOptions:
-    """Which frames to decode from a video. `fps=None` means every frame."""
+    """Which frames to decode from a video. `fps=None` means every frame.
 
-    fps: float | None = 2.0
-    max_frames: int | None = 300
-    start_s: float = 0.0
-    end_s: float | None = None
+    The defaults are `AnalyzeOptions`'; the checks here are the decoder's own invariants."""
+
+    fps: float | None = AnalyzeOptions.fps
+    max_frames: int | None = AnalyzeOptions.max_frames
+    start_s: float = AnalyzeOptions.start_s
+    end_s: float | None = AnalyzeOptions.end_s
 
     def __post_init__(self) -> None:
         if self.fps is not None and self.fps <= 0:

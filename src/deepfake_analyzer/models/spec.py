@@ -22,6 +22,8 @@ ChannelOrder = Literal["RGB", "BGR"]
 CalibrationMethod = Literal["none", "temperature", "platt"]
 
 SPEC_SUFFIX = ".spec.json"
+DEFAULT_CROP_MARGIN = 1.3
+"""Face crops are this many times the detected box (training's crop cache uses it too)."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class ModelSpec:
     input_size: int = 299
     scaling: Scaling = "unit"
     channel_order: ChannelOrder = "RGB"
-    crop_margin: float = 1.3
+    crop_margin: float = DEFAULT_CROP_MARGIN
     architecture: str = "xception"
     weights_file: str = ""
     weights_sha256: str = ""
@@ -184,7 +186,7 @@ SEED_STYLE_SPEC = ModelSpec(
     input_size=299,
     scaling="unit",
     channel_order="RGB",
-    crop_margin=1.3,
+    crop_margin=DEFAULT_CROP_MARGIN,
     thresholds=Thresholds(suspicious=0.5, fake=0.5),
 )
 """Defaults for a user's model given without a spec: RGB 299x299 in [0, 1], >= 0.5 is fake."""

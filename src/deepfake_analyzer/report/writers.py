@@ -45,7 +45,7 @@ _RENDERERS: dict[str, Callable[[Report], bytes]] = {
 
 
 class ReportWriteError(AnalyzerError):
-    """A report could not be written (permissions, full disk): choose another --output."""
+    """A report could not be written (permissions, full disk): choose another `output_dir`."""
 
 
 @dataclass(frozen=True)
@@ -246,23 +246,28 @@ def check_output_dir(output_dir: str | Path) -> None:
         is_dir = existing.is_dir()
     except OSError as exc:
         raise UsageError(
-            f"output {path} cannot be used ({exc.strerror}): choose another --output"
+            f"output {path} cannot be used ({exc.strerror}): choose another `output_dir`",
+            option="output_dir",
         ) from None
     if not is_dir:
         what = "exists and is not a folder" if existing == path else f"is inside {existing}, a file"
-        raise UsageError(f"output {path} {what}: choose another --output")
+        raise UsageError(f"output {path} {what}: choose another `output_dir`", option="output_dir")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"output {path}: cannot write in {existing}; choose another --output")
+        raise UsageError(
+            f"output {path}: cannot write in {existing}; choose another `output_dir`",
+            option="output_dir",
+        )
 
 
 def _check_formats(formats: Sequence[str]) -> None:
     unknown = [f for f in formats if f not in REPORT_FORMATS]
     if unknown or not formats:
         raise UsageError(
-            f"report formats are {', '.join(REPORT_FORMATS)}, not {', '.join(unknown) or 'none'}"
+            f"report `formats` are {', '.join(REPORT_FORMATS)}, not {', '.join(unknown) or 'none'}",
+            option="formats",
         )
     if len(set(formats)) != len(formats):
-        raise UsageError("a report format is listed twice")
+        raise UsageError("a report format is listed twice in `formats`", option="formats")
 
 
 def _write_all(
@@ -274,15 +279,19 @@ def _write_all(
     """Write every file or none; an existing target is replaced only when `overwrite` or
     `replaceable(target)` (a file this tool wrote for the same input)."""
     if output_dir.exists() and not output_dir.is_dir():
-        raise UsageError(f"output {output_dir} exists and is not a folder: choose another --output")
+        raise UsageError(
+            f"output {output_dir} exists and is not a folder: choose another `output_dir`",
+            option="output_dir",
+        )
     replace: set[Path] = set()
     for target in contents:
         if _exists(target):
             if not (overwrite or replaceable(target)):
                 raise OutputExistsError(
-                    "a file that is not this input's report is in the way; pass --overwrite "
-                    "to replace it, or choose another --output",
+                    "a file that is not this input's report is in the way; pass `overwrite` "
+                    "to replace it, or choose another `output_dir`",
                     target,
+                    option=("overwrite", "output_dir"),
                 )
             replace.add(target)
     try:
@@ -329,7 +338,9 @@ def _atomic_write(target: Path, data: bytes, overwrite: bool) -> None:
             _link_no_clobber(tmp, target)
     except FileExistsError:
         raise OutputExistsError(
-            "report appeared while writing; pass --overwrite to replace it", target
+            "report appeared while writing; pass `overwrite` to replace it",
+            target,
+            option="overwrite",
         ) from None
     except OSError as exc:
         raise ReportWriteError(f"cannot write report: {exc.strerror}", target) from None

@@ -382,6 +382,16 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+def client_message(exc: AnalyzerError) -> str:
+    """The error as an HTTP client reads it. Form fields are named after the options they set
+    (`JOB_OPTION_NAMES`), so an option the message names keeps its name: `min_confidence`."""
+    return exc.message_for(_form_field)
+
+
+def _form_field(option: str) -> str:
+    return option
+
+
 def status_for(exc: AnalyzerError) -> int:
     """The HTTP status of an analyzer error (the one place errors become statuses)."""
     if isinstance(exc, UploadTooLargeError):
@@ -414,7 +424,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def analyzer_error(request: Request, exc: AnalyzerError) -> JSONResponse:
         status = status_for(exc)
         headers = {"Connection": "close"} if status in (413, 415) else None
-        return _error(status, exc.message, headers)
+        return _error(status, client_message(exc), headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -6,10 +6,11 @@ import difflib
 import logging
 import shutil
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from deepfake_analyzer.errors import UsageError
-from deepfake_analyzer.options import AnalyzeOptions
+from deepfake_analyzer.options import AnalyzeOptions, OptionValue, parse_option
+from deepfake_analyzer.report.writers import REPORT_FORMATS
 from deepfake_analyzer.service.jobs import Job, JobStore, is_job_id, new_job_id
 from deepfake_analyzer.service.settings import JOB_OPTION_NAMES, ServiceSettings
 from deepfake_analyzer.service.uploads import StoredUpload
@@ -22,7 +23,7 @@ from deepfake_analyzer.service.workers import (
 
 log = logging.getLogger("deepfake_analyzer.service")
 
-REPORT_FILES = {"json": "report.json", "csv": "report.csv", "html": "report.html"}
+REPORT_FILES = {fmt: f"report.{fmt}" for fmt in REPORT_FORMATS}
 
 
 class AnalysisService:
@@ -40,7 +41,8 @@ class AnalysisService:
             except OSError as exc:
                 raise UsageError(
                     f"cannot create the data folder {directory} ({exc.strerror}); "
-                    "pass a writable --data-dir"
+                    "pass a writable `data_dir`",
+                    option="data_dir",
                 ) from None
         self._lock = _lock_data_dir(settings.data_dir)
         self.store = JobStore(settings.database_path)
@@ -162,20 +164,20 @@ def _lock_data_dir(data_dir: Path) -> IO[str]:
         handle.close()
         raise UsageError(
             f"another deepfake-analyzer server is using {data_dir}; stop it or pass another "
-            "--data-dir"
+            "`data_dir`",
+            option="data_dir",
         ) from None
     return handle
 
 
-def job_options(fields: dict[str, str], base: AnalyzeOptions) -> dict[str, Any]:
+def job_options(fields: dict[str, str], base: AnalyzeOptions) -> dict[str, OptionValue]:
     """Per-upload options from form fields: only `JOB_OPTION_NAMES`, parsed and validated.
 
     Empty fields mean "server default". Returns the overrides (validated against `base`).
     """
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, OptionValue] = {}
     for name, raw in fields.items():
-        value = raw.strip()
-        if not value:
+        if not raw.strip():
             continue
         if name not in JOB_OPTION_NAMES:
             hint = difflib.get_close_matches(name, JOB_OPTION_NAMES, n=1)
@@ -184,25 +186,6 @@ def job_options(fields: dict[str, str], base: AnalyzeOptions) -> dict[str, Any]:
                 + (f" (did you mean {hint[0]!r}?)" if hint else "")
                 + f"; per-upload options are {', '.join(JOB_OPTION_NAMES)}"
             )
-        overrides[name] = _parse_value(name, value)
-    merged = base.to_dict()
-    merged.update(overrides)
-    AnalyzeOptions.from_mapping(merged)  # raises UsageError with the bound that was broken
+        overrides[name] = parse_option(name, raw)
+    AnalyzeOptions.from_mapping({**base.to_dict(), **overrides})  # raises on a broken bound
     return overrides
-
-
-def _parse_value(name: str, value: str) -> Any:
-    if name == "explain":
-        lowered = value.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise UsageError(f"{name} must be true or false, not {value!r}")
-    if value.lower() in ("none", "all") and name in ("fps", "max_frames", "end_s"):
-        return None
-    kind = int if name in ("max_frames", "min_face") else float
-    try:
-        return kind(value)
-    except ValueError:
-        raise UsageError(f"{name} must be a {kind.__name__}, not {value!r}") from None

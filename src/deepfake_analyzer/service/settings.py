@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deepfake_analyzer.errors import UsageError
-from deepfake_analyzer.options import AnalyzeOptions
+from deepfake_analyzer.options import AnalyzeOptions, bounds_problem, option_specs
 
 TOKEN_ENV = "DEEPFAKE_ANALYZER_TOKEN"
 """Environment variable read for the API token when `--token` is not given."""
@@ -29,17 +29,11 @@ SERVICE_BOUNDS: dict[str, tuple[int, int]] = {
 }
 """Inclusive bounds of the numeric settings (the `serve` flags use the same)."""
 
-JOB_OPTION_NAMES: tuple[str, ...] = (
-    "fps",
-    "max_frames",
-    "start_s",
-    "end_s",
-    "min_face",
-    "min_confidence",
-    "explain",
+JOB_OPTION_NAMES: tuple[str, ...] = tuple(
+    name for name, spec in option_specs().items() if spec.per_upload
 )
-"""`AnalyzeOptions` fields a client may set per upload; the rest (model, detector kind,
-batch size, pixel limit) are the server's choice."""
+"""`AnalyzeOptions` fields a client may set per upload (`OptionSpec.per_upload`); the rest
+(model, detector kind, batch size, pixel limit) are the server's choice."""
 
 
 @dataclass(frozen=True)
@@ -66,19 +60,20 @@ class ServiceSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
         for name, (low, high) in SERVICE_BOUNDS.items():
-            value = getattr(self, name)
-            if not low <= value <= high:
-                raise UsageError(f"{name.replace('_', '-')} must be between {low} and {high}")
+            problem = bounds_problem(getattr(self, name), low, high)
+            if problem is not None:
+                raise UsageError(f"`{name}` {problem}", option=name)
         if self.token is not None and not self.token.strip():
             raise UsageError(
-                f"the API token is empty: pass a non-empty --token or unset {TOKEN_ENV}"
+                f"the API token is empty: pass a non-empty `token` or unset {TOKEN_ENV}",
+                option="token",
             )
         for name in ("classifier_factory", "detector_factory"):
             value = getattr(self, name)
             if value is not None and ":" not in value:
                 raise UsageError(
-                    f"{name.replace('_', '-')} must look like 'package.module:callable', "
-                    f"got {value!r}"
+                    f"`{name}` must look like 'package.module:callable', got {value!r}",
+                    option=name,
                 )
 
     @property
