@@ -3,18 +3,21 @@
 `Analyzer` loads the detector and classifier once and analyzes many inputs (the CLI batch,
 the web service's workers); `analyze` is the one-shot form behind `deepfake_analyzer.analyze`.
 Decoding runs ahead in a thread through a bounded queue, so ffmpeg works while faces are
-detected and classified. Progress goes to a hook; this module never imports a UI.
+detected and classified. Each decoded `Frame` goes through `_detect_and_crop`; faces are
+scored a batch at a time by `_classify_pending`; then temporal evidence, aggregation
+(scoring/aggregate.py) and the report's pictures (report/pictures.py). One input's state lives
+in an `_InputRun`. Progress goes to a hook; this module never imports a UI.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import heapq
 import queue
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +32,16 @@ from deepfake_analyzer.events import (
     TrackUpdate,
 )
 from deepfake_analyzer.faces.base import FaceDetector
+from deepfake_analyzer.faces.crop import crop_face
+from deepfake_analyzer.faces.tracker import FaceTracker
 from deepfake_analyzer.faces.types import FaceDetection
+from deepfake_analyzer.media.base import MediaSource
 from deepfake_analyzer.media.digest import FileDigest
 from deepfake_analyzer.media.types import Frame, MediaInfo, SamplingOptions
 from deepfake_analyzer.models.base import Classifier, checked_probabilities
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.provenance import ProvenanceReader
+from deepfake_analyzer.report.pictures import CropPicker, ScoredCrop, thumbnails
 from deepfake_analyzer.report.types import (
     FaceResult,
     FrameResult,
@@ -44,12 +51,14 @@ from deepfake_analyzer.report.types import (
     TemporalEvidence,
     Thumbnail,
 )
-from deepfake_analyzer.scoring.aggregate import track_score
+from deepfake_analyzer.scoring.aggregate import Aggregation, FaceScore, aggregate, track_score
 from deepfake_analyzer.temporal.model import TemporalModel
+from deepfake_analyzer.temporal.tracks import LandmarkCollector
 
 DECODE_QUEUE_FRAMES = 8
-THUMBNAILS_PER_END = 4
-"""How many of the most and of the least suspicious crops the report keeps."""
+
+Explainer = Callable[[np.ndarray], np.ndarray]
+"""Grad-CAM: preprocessed crops (N, S, S, 3) -> heatmaps (N, S, S) in [0, 1]."""
 
 
 @dataclass
@@ -67,11 +76,44 @@ class _StageClock:
 
 
 @dataclass(frozen=True)
-class _PendingFace:
+class _SampledFrame:
+    """A decoded frame's index and time, and the scale from its pixels to the input's."""
+
+    index: int
+    timestamp_s: float
+    scale_xy: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class _Face:
+    """One detected face: where and when it was seen, and the track it joined."""
+
     frame_index: int
     timestamp_s: float
     track_id: int
     detection: FaceDetection
+
+
+@dataclass
+class _InputRun:
+    """What one input's analysis has gathered so far; `Analyzer`'s stage steps fill it."""
+
+    path: str
+    hook: ProgressHook
+    expected_frames: int
+    clock: _StageClock = field(default_factory=_StageClock)
+    tracker: FaceTracker = field(default_factory=FaceTracker)
+    landmarks: LandmarkCollector = field(default_factory=LandmarkCollector)
+    frames: list[_SampledFrame] = field(default_factory=list)
+    pending: list[tuple[_Face, np.ndarray]] = field(default_factory=list)
+    """Faces cropped and waiting for the next classifier batch, with their crops."""
+    scored: list[tuple[_Face, float]] = field(default_factory=list)
+    track_faces: dict[int, list[float]] = field(default_factory=dict)
+    """Each track's face scores so far, tracks in the order they were first scored."""
+    picker: CropPicker = field(default_factory=CropPicker)
+
+    def track_scores(self) -> dict[int, float]:
+        return {tid: track_score(values) for tid, values in self.track_faces.items()}
 
 
 class Analyzer:
@@ -93,7 +135,8 @@ class Analyzer:
         self._classifier = classifier
         self._detector = detector
         self._owns_detector = detector is None
-        self._explainer: Any = None
+        self._explainer: Explainer | None = None
+        self._explainer_built = False
         self._temporal_model = temporal_model
 
     @property
@@ -130,30 +173,18 @@ class Analyzer:
             self._temporal_model = load_temporal_model()
         return self._temporal_model
 
-    def _with_heatmaps(
-        self, kept: list[_KeptCrop], thumbnails: tuple[Thumbnail, ...]
-    ) -> tuple[Thumbnail, ...]:
-        """Grad-CAM overlays beside the report's crops (Keras and LiteRT classifiers)."""
-        classifier = self.classifier
-        if not thumbnails:
-            return thumbnails
-        from deepfake_analyzer.models.gradcam import overlay_heatmap
+    @property
+    def explainer(self) -> Explainer | None:
+        """Grad-CAM for the loaded classifier, built on first use and reused for every file;
+        None for a classifier without a model to explain (test fakes)."""
+        if not self._explainer_built:
+            self._explainer = self._make_explainer()
+            self._explainer_built = True
+        return self._explainer
 
-        if self._explainer is None:
-            self._explainer = self._make_explainer()  # built once, reused for every file
-        if self._explainer is False:
-            return thumbnails  # a classifier without a model to explain (test fakes)
-        crops = np.stack([crop for _, crop, _ in kept])
-        heatmaps = self._explainer(classifier.spec.preprocess(crops))
-        return tuple(
-            replace(thumb, heatmap_jpeg=_encode_jpeg(overlay_heatmap(crop, heatmap)))
-            for thumb, crop, heatmap in zip(thumbnails, crops, heatmaps, strict=True)
-        )
-
-    def _make_explainer(self) -> Any:
-        """Grad-CAM for the loaded classifier: straight on its LiteRT model when the head
-        allows (as fast as inference), else through Keras (loaded for this, traced once);
-        False when the classifier has neither."""
+    def _make_explainer(self) -> Explainer | None:
+        """Straight on the classifier's LiteRT model when the head allows (as fast as
+        inference), else through Keras (loaded for this, traced once)."""
         classifier = self.classifier
         tflite = getattr(classifier, "path", None)
         if tflite is not None and str(tflite).endswith(".tflite"):
@@ -171,7 +202,7 @@ class Analyzer:
                 )  # fmt: skip
         model = getattr(classifier, "model", None)
         if model is None:
-            return False
+            return None
         from deepfake_analyzer.models.gradcam import GradCam
 
         return GradCam(model)
@@ -191,15 +222,9 @@ class Analyzer:
         """Analyze one video or image file and return its report."""
         from deepfake_analyzer.media.open import open_media
 
-        hook = hook or NullHook()
-        path_str = str(path)
         options = self.options
-        classifier = self.classifier  # load before decoding: a bad model fails fast
-        detector = self.detector
-        temporal_model = self.temporal_model if options.temporal != "off" else None
+        self._load_models()
         started = time.perf_counter()
-        spec = classifier.spec
-
         sampling = SamplingOptions(
             fps=options.fps,
             max_frames=options.max_frames,
@@ -209,139 +234,146 @@ class Analyzer:
         source = open_media(Path(path), sampling, options.max_image_pixels)
         digest = FileDigest(Path(path))  # read beside the decoder, in a thread
         evidence = ProvenanceReader(Path(path), source.info.kind)  # likewise; never scored
-        info: MediaInfo = source.info
-        clock = _StageClock()
-        expected = _expected_frames(info, sampling)
+        info = source.info
+        run = _InputRun(str(path), hook or NullHook(), _expected_frames(info, sampling))
 
-        from deepfake_analyzer.faces.crop import crop_face
-        from deepfake_analyzer.faces.tracker import FaceTracker
-        from deepfake_analyzer.temporal.tracks import LandmarkCollector
-
-        tracker = FaceTracker()
-        landmarks = LandmarkCollector()
-        frame_times: dict[int, float] = {}
-        frame_scales: dict[int, tuple[float, float]] = {}  # decoded pixels -> input pixels
-        frame_order: list[int] = []
-        pending: list[_PendingFace] = []
-        pending_crops: list[np.ndarray] = []
-        scored: list[tuple[_PendingFace, float]] = []
-        thumbs = _ThumbnailKeeper(THUMBNAILS_PER_END)
-        running: dict[int, list[float]] = {}
-
-        def flush() -> None:
-            if not pending:
-                return
-            hook(StageProgress(path_str, "classify", len(scored), len(scored) + len(pending)))
-            t0 = time.perf_counter()
-            raw = classifier.predict(np.stack(pending_crops))
-            scores = spec.calibration.apply(
-                checked_probabilities(raw, len(pending), f"model {spec.name!r}")
-            )
-            clock.add("classify", t0)
-            for face, crop, score in zip(pending, pending_crops, scores, strict=True):
-                scored.append((face, float(score)))
-                thumbs.offer(face, crop, float(score))
-                running.setdefault(face.track_id, []).append(float(score))
-            pending.clear()
-            pending_crops.clear()
-            hook(StageProgress(path_str, "classify", len(scored), 0))
-            hook(
-                TrackUpdate(
-                    path_str,
-                    faces_found=len(scored),
-                    track_scores={tid: track_score(vals) for tid, vals in running.items()},
-                )
-            )
-
-        for frame in _decode_ahead(source, clock):
-            frame_times[frame.index] = frame.timestamp_s
-            size = source.info  # large inputs are decoded smaller: boxes go back to full size
-            frame_scales[frame.index] = (size.width / frame.width, size.height / frame.height)
-            frame_order.append(frame.index)
-            hook(StageProgress(path_str, "decode", len(frame_order), expected))
-            t0 = time.perf_counter()
-            detections = detector.detect(frame.image)
-            clock.add("detect", t0)
-            track_ids = tracker.update(frame.timestamp_s, detections)
-            t0 = time.perf_counter()
-            for detection, track_id in zip(detections, track_ids, strict=True):
-                pending.append(_PendingFace(frame.index, frame.timestamp_s, track_id, detection))
-                landmarks.add(track_id, frame.timestamp_s, detection)
-                pending_crops.append(
-                    crop_face(frame.image, detection.box_xyxy, spec.crop_margin, spec.input_size)
-                )
-            clock.add("crop", t0)
-            if len(pending) >= options.batch_size:
-                flush()
-        flush()
+        for frame in _decode_ahead(source, run.clock):
+            self._detect_and_crop(run, frame, source)
+            if len(run.pending) >= options.batch_size:
+                self._classify_pending(run)
+        self._classify_pending(run)
 
         warnings = list(info.warnings) + list(source.warnings())
         for text in warnings:
-            hook(Message(path_str, text, level="warning"))
+            run.hook(Message(run.path, text, level="warning"))
+        temporal = self._temporal_evidence(run, info)
+        aggregation, frames = self._aggregate(run, temporal)
+        pictures = self._thumbnails(run)
 
-        temporal: dict[int, TemporalEvidence] = {}
-        if temporal_model is not None and info.kind == "video":
-            t0 = time.perf_counter()
-            from deepfake_analyzer.temporal.tracks import track_evidence
-
-            for track_id, values in running.items():
-                temporal[track_id] = track_evidence(
-                    landmarks.sequence(track_id),
-                    track_score(values),
-                    temporal_model,
-                    combine=options.temporal == "combine",
-                )
-            clock.add("temporal", t0)
-
-        t0 = time.perf_counter()
-        from deepfake_analyzer.scoring.aggregate import FaceScore, aggregate
-
-        aggregation = aggregate(
-            [
-                FaceScore(face.frame_index, face.timestamp_s, face.track_id, score)
-                for face, score in scored
-            ],
-            spec.thresholds,
-            temporal=temporal,
-        )
-        frames = _frame_results(frame_order, frame_times, frame_scales, scored)
-        clock.add("aggregate", t0)
-
-        kept = thumbs.entries()
-        thumbnails = _thumbnails(kept)
-        if options.explain:
-            t0 = time.perf_counter()
-            hook(StageProgress(path_str, "explain", 0, len(kept)))
-            thumbnails = self._with_heatmaps(kept, thumbnails)
-            clock.add("explain", t0)
-            hook(StageProgress(path_str, "explain", len(kept), len(kept)))
-
-        timings = dict(clock.seconds)
+        timings = dict(run.clock.seconds)
         provenance = evidence.result()
         timings["provenance"] = evidence.seconds  # in a thread: overlaps the other stages
         timings["total"] = time.perf_counter() - started
         return Report(
             input=InputSummary(
-                path=path_str,
+                path=run.path,
                 kind=info.kind,
                 duration_s=info.duration_s,
                 width=info.width,
                 height=info.height,
                 sha256=digest.hexdigest(),
             ),
-            model=_model_summary(classifier),
+            model=_model_summary(self.classifier),
             verdict=aggregation.verdict,
-            tracks=tuple(aggregation.tracks),
+            tracks=aggregation.tracks,
             frames=frames,
             timings_s=timings,
             errors=tuple(warnings),
-            warnings=tuple(aggregation.notes),
+            warnings=aggregation.notes,
             options=options.to_dict(),
-            thumbnails=thumbnails,
+            thumbnails=pictures,
             created_utc=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
             analyzer_version=__version__,
             provenance=provenance,
         )
+
+    def _load_models(self) -> None:
+        """Load every model this analysis uses before decoding, so a bad one fails fast."""
+        _ = self.classifier, self.detector
+        if self.options.temporal != "off":
+            _ = self.temporal_model
+
+    def _detect_and_crop(self, run: _InputRun, frame: Frame, source: MediaSource) -> None:
+        """Detect the frame's faces, track them, and crop each for the classifier."""
+        size = source.info  # large inputs are decoded smaller: boxes go back to full size
+        scale = (size.width / frame.width, size.height / frame.height)
+        run.frames.append(_SampledFrame(frame.index, frame.timestamp_s, scale))
+        run.hook(StageProgress(run.path, "decode", len(run.frames), run.expected_frames))
+        t0 = time.perf_counter()
+        detections = self.detector.detect(frame.image)
+        run.clock.add("detect", t0)
+        track_ids = run.tracker.update(frame.timestamp_s, detections)
+        t0 = time.perf_counter()
+        spec = self.classifier.spec
+        for detection, track_id in zip(detections, track_ids, strict=True):
+            run.landmarks.add(track_id, frame.timestamp_s, detection)
+            crop = crop_face(frame.image, detection.box_xyxy, spec.crop_margin, spec.input_size)
+            run.pending.append((_Face(frame.index, frame.timestamp_s, track_id, detection), crop))
+        run.clock.add("crop", t0)
+
+    def _classify_pending(self, run: _InputRun) -> None:
+        """Score the faces waiting for a batch and offer their crops to the report's picker."""
+        if not run.pending:
+            return
+        done, count = len(run.scored), len(run.pending)
+        run.hook(StageProgress(run.path, "classify", done, done + count))
+        t0 = time.perf_counter()
+        spec = self.classifier.spec
+        raw = self.classifier.predict(np.stack([crop for _, crop in run.pending]))
+        scores = spec.calibration.apply(checked_probabilities(raw, count, f"model {spec.name!r}"))
+        run.clock.add("classify", t0)
+        for (face, crop), value in zip(run.pending, scores, strict=True):
+            score = float(value)
+            run.scored.append((face, score))
+            run.track_faces.setdefault(face.track_id, []).append(score)
+            run.picker.offer(
+                ScoredCrop(face.track_id, face.frame_index, face.timestamp_s, score, crop)
+            )
+        run.pending.clear()
+        run.hook(StageProgress(run.path, "classify", len(run.scored), 0))
+        run.hook(
+            TrackUpdate(run.path, faces_found=len(run.scored), track_scores=run.track_scores())
+        )
+
+    def _temporal_evidence(self, run: _InputRun, info: MediaInfo) -> dict[int, TemporalEvidence]:
+        """The temporal model's evidence per track (videos only, unless the option is off)."""
+        if self.options.temporal == "off" or info.kind != "video":
+            return {}
+        from deepfake_analyzer.temporal.tracks import track_evidence
+
+        t0 = time.perf_counter()
+        evidence = {
+            track_id: track_evidence(
+                run.landmarks.sequence(track_id),
+                score,
+                self.temporal_model,
+                combine=self.options.temporal == "combine",
+            )
+            for track_id, score in run.track_scores().items()
+        }
+        run.clock.add("temporal", t0)
+        return evidence
+
+    def _aggregate(
+        self, run: _InputRun, temporal: dict[int, TemporalEvidence]
+    ) -> tuple[Aggregation, tuple[FrameResult, ...]]:
+        """Tracks and the verdict (scoring/aggregate.py), and every sampled frame's faces."""
+        t0 = time.perf_counter()
+        aggregation = aggregate(
+            [FaceScore(f.frame_index, f.timestamp_s, f.track_id, s) for f, s in run.scored],
+            self.classifier.spec.thresholds,
+            temporal=temporal,
+        )
+        frames = _frame_results(run.frames, run.scored)
+        run.clock.add("aggregate", t0)
+        return aggregation, frames
+
+    def _thumbnails(self, run: _InputRun) -> tuple[Thumbnail, ...]:
+        """The picked crops as thumbnails; with `explain`, their Grad-CAM heatmaps too."""
+        picked = run.picker.picked()
+        if not self.options.explain:
+            return thumbnails(picked)
+        t0 = time.perf_counter()
+        run.hook(StageProgress(run.path, "explain", 0, len(picked)))
+        explainer = self.explainer if picked else None
+        heatmaps = None
+        if explainer is not None:
+            crops = np.stack([crop.pixels for crop in picked])
+            heatmaps = explainer(self.classifier.spec.preprocess(crops))
+        pictures = thumbnails(picked, heatmaps)
+        run.clock.add("explain", t0)
+        run.hook(StageProgress(run.path, "explain", len(picked), len(picked)))
+        return pictures
 
 
 def analyze(
@@ -363,7 +395,7 @@ def analyze(
         return analyzer.analyze(path, hook=hook)
 
 
-def _decode_ahead(source: Any, clock: _StageClock) -> Iterator[Frame]:
+def _decode_ahead(source: MediaSource, clock: _StageClock) -> Iterator[Frame]:
     """Yield the source's frames, decoded in a background thread a few frames ahead."""
     frames: queue.Queue[Any] = queue.Queue(maxsize=DECODE_QUEUE_FRAMES)
     done = object()
@@ -408,72 +440,14 @@ def _decode_ahead(source: Any, clock: _StageClock) -> Iterator[Frame]:
                 worker.join(timeout=0.05)
 
 
-_KeptCrop = tuple[_PendingFace, np.ndarray, float]
-"""A crop kept for the report: where it came from, its pixels and its score."""
-
-
-class _ThumbnailKeeper:
-    """Keeps the k most and k least suspicious crops seen, without holding all crops."""
-
-    def __init__(self, per_end: int) -> None:
-        self.per_end = per_end
-        self._high: list[tuple[float, int, _PendingFace, np.ndarray]] = []
-        self._low: list[tuple[float, int, _PendingFace, np.ndarray]] = []
-        self._counter = 0
-
-    def offer(self, face: _PendingFace, crop: np.ndarray, score: float) -> None:
-        self._counter += 1
-        for heap, key in ((self._high, score), (self._low, -score)):
-            item = (key, self._counter, face, crop)
-            if len(heap) < self.per_end:
-                heapq.heappush(heap, item)
-            elif key > heap[0][0]:
-                heapq.heapreplace(heap, item)
-
-    def entries(self) -> list[_KeptCrop]:
-        """Most suspicious first, then least suspicious; each crop once."""
-        ordered = [(k, c, f, crop) for k, c, f, crop in sorted(self._high, reverse=True)]
-        ordered += [(-k, c, f, crop) for k, c, f, crop in sorted(self._low, reverse=True)]
-        seen: set[int] = set()
-        result = []
-        for score, counter, face, crop in ordered:
-            if counter not in seen:
-                seen.add(counter)
-                result.append((face, crop, score))
-        return result
-
-
-def _thumbnails(kept: list[_KeptCrop]) -> tuple[Thumbnail, ...]:
-    return tuple(
-        Thumbnail(
-            track_id=face.track_id,
-            frame_index=face.frame_index,
-            timestamp_s=face.timestamp_s,
-            score=score,
-            jpeg=_encode_jpeg(crop),
-        )
-        for face, crop, score in kept
-    )
-
-
-def _encode_jpeg(image_rgb: np.ndarray, quality: int = 85) -> bytes:
-    import cv2
-
-    ok, buffer = cv2.imencode(
-        ".jpg", np.ascontiguousarray(image_rgb[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality]
-    )
-    return buffer.tobytes() if ok else b""
-
-
 def _frame_results(
-    frame_order: list[int],
-    frame_times: dict[int, float],
-    frame_scales: dict[int, tuple[float, float]],
-    scored: list[tuple[_PendingFace, float]],
+    frames: list[_SampledFrame], scored: list[tuple[_Face, float]]
 ) -> tuple[FrameResult, ...]:
-    faces_by_frame: dict[int, list[FaceResult]] = {index: [] for index in frame_order}
+    """Every sampled frame with its faces, boxes in the input's full-size pixels."""
+    faces_by_frame: dict[int, list[FaceResult]] = {frame.index: [] for frame in frames}
+    scales = {frame.index: frame.scale_xy for frame in frames}
     for face, score in scored:
-        sx, sy = frame_scales[face.frame_index]
+        sx, sy = scales[face.frame_index]
         x0, y0, x1, y1 = face.detection.box_xyxy
         faces_by_frame[face.frame_index].append(
             FaceResult(
@@ -484,8 +458,8 @@ def _frame_results(
             )
         )
     return tuple(
-        FrameResult(index=index, timestamp_s=frame_times[index], faces=tuple(faces_by_frame[index]))
-        for index in frame_order
+        FrameResult(frame.index, frame.timestamp_s, tuple(faces_by_frame[frame.index]))
+        for frame in frames
     )
 
 
@@ -501,7 +475,7 @@ def _model_summary(classifier: Classifier) -> ModelSummary:
         name=getattr(classifier, "name", spec.name),
         sha256=classifier.sha256,
         input_size=spec.input_size,
-        thresholds={"suspicious": spec.thresholds.suspicious, "fake": spec.thresholds.fake},
+        thresholds=dataclasses.asdict(spec.thresholds),
         provenance=provenance,
     )
 

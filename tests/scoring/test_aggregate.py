@@ -140,17 +140,7 @@ def test_smoothing_does_not_cross_a_gap() -> None:
 def test_no_faces_is_no_face_verdict() -> None:
     agg = aggregate([], T)
     assert agg.verdict == Verdict("no-face", None)
-    assert agg.tracks == () and agg.frame_scores == ()
-
-
-def test_frame_score_is_max_over_faces() -> None:
-    agg = aggregate(
-        [FaceScore(0, 0.0, 0, 0.2), FaceScore(0, 0.0, 1, 0.7), FaceScore(1, 0.5, 0, 0.3)], T
-    )
-    assert [(f.frame_index, f.score, f.num_faces) for f in agg.frame_scores] == [
-        (0, 0.7, 2),
-        (1, 0.3, 1),
-    ]
+    assert agg.tracks == ()
 
 
 def test_one_fake_face_of_two_makes_the_video_fake() -> None:
@@ -162,7 +152,7 @@ def test_one_fake_face_of_two_makes_the_video_fake() -> None:
     assert agg.tracks[0].verdict.score == pytest.approx((0.2 + 0.15) / 2)
     assert agg.tracks[1].verdict.score == pytest.approx((0.95 + 0.9) / 2)
     assert_verdict(agg.verdict, "fake", 0.925)
-    assert agg.decisive_track_id == 1
+    assert agg.verdict.track_id == 1
     assert len(agg.tracks[1].timeline) == 8
     assert agg.tracks[1].timeline[3].score == 0.95
 
@@ -173,7 +163,7 @@ def test_short_suspicious_track_does_not_decide_a_long_video() -> None:
     agg = aggregate(real + glimpse, T)
     assert agg.tracks[1].verdict.label == "suspicious"  # still reported on the track
     assert_verdict(agg.verdict, "real", 0.1)
-    assert agg.decisive_track_id == 0
+    assert agg.verdict.track_id == 0
     assert any("track 5" in note for note in agg.notes)
 
 
@@ -182,7 +172,7 @@ def test_short_but_confidently_fake_track_decides() -> None:
     glimpse = faces(5, [0.92, 0.8], start=7)  # every face >= fake threshold
     agg = aggregate(real + glimpse, T)
     assert_verdict(agg.verdict, "fake", 0.92)
-    assert agg.decisive_track_id == 5
+    assert agg.verdict.track_id == 5
 
 
 def test_short_track_with_one_low_face_is_not_confident() -> None:

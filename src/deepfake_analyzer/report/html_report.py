@@ -12,8 +12,14 @@ from typing import Any
 import numpy as np
 
 from deepfake_analyzer.provenance.types import C2PA_STATUS_MEANING, describe_source
-from deepfake_analyzer.report.types import Report, TemporalEvidence, Thumbnail, Track
-from deepfake_analyzer.scoring.aggregate import gap_breaks
+from deepfake_analyzer.report.types import (
+    SCHEMA_VERSION,
+    Report,
+    TemporalEvidence,
+    Thumbnail,
+    Track,
+    gap_breaks,
+)
 
 LABEL_COLORS = {
     "real": "#2e7d32",
@@ -128,15 +134,7 @@ def _pill(label: str) -> str:
 
 
 def _thresholds(report: Report) -> tuple[float, float]:
-    t = report.model.thresholds or {}
-    return float(t.get("suspicious", 0.5)), float(t.get("fake", 0.7))
-
-
-def _decisive_track(report: Report) -> Track | None:
-    for track in report.tracks:
-        if track.verdict == report.verdict:
-            return track
-    return None
+    return report.model.suspicious_threshold, report.model.fake_threshold
 
 
 def _banner(report: Report) -> str:
@@ -150,8 +148,8 @@ def _banner(report: Report) -> str:
             "there is nothing to score."
         )
     else:
-        decisive = _decisive_track(report)
-        who = f" (track {decisive.id}, the most suspicious person)" if decisive else ""
+        decisive = verdict.track_id  # scoring names the track its verdict follows
+        who = "" if decisive is None else f" (track {decisive}, the most suspicious person)"
         why = (
             f"<strong>{score_meaning(verdict.score, suspicious, fake)}</strong> "
             f"{gauge_svg(verdict.score, suspicious, fake)}<br>"
@@ -610,8 +608,6 @@ def _options_section(report: Report) -> str:
 
 
 def _footer(report: Report) -> str:
-    from deepfake_analyzer.report.types import SCHEMA_VERSION
-
     bits = [f"report schema {e(SCHEMA_VERSION)}"]
     if report.analyzer_version:
         bits.insert(0, f"deepfake-analyzer {e(report.analyzer_version)}")

@@ -26,7 +26,8 @@ from deepfake_analyzer.report.types import (
 
 def report_to_dict(report: Report) -> dict[str, Any]:
     """The report as plain JSON-safe values: non-finite floats become null."""
-    return _finite(report.to_dict())
+    data: dict[str, Any] = _finite(report.to_dict())
+    return data
 
 
 def report_to_json(report: Report, indent: int | None = 2) -> str:
@@ -78,7 +79,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
     tracks = tuple(
         Track(
             id=int(t["id"]),
-            verdict=_verdict(t["verdict"]),
+            verdict=_verdict(t["verdict"], int(t["id"])),
             segments=tuple(
                 Segment(
                     start_s=float(s["start_s"]),
@@ -129,9 +130,10 @@ def read_json(path: Path | str) -> Report:
     return report_from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-def _verdict(data: dict[str, Any]) -> Verdict:
+def _verdict(data: dict[str, Any], track_id: int | None = None) -> Verdict:
+    """A verdict; the video verdict's deciding track is not in JSON and comes back None."""
     score = data.get("score")
-    return Verdict(data["label"], None if score is None else float(score))
+    return Verdict(data["label"], None if score is None else float(score), track_id)
 
 
 def _finite(value: Any) -> Any:

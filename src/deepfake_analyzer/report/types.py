@@ -6,8 +6,11 @@ Dicts appear only when a report is written (`Report.to_dict`), following the JSO
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import numpy as np
 
 from deepfake_analyzer.provenance.types import Provenance
 
@@ -22,12 +25,22 @@ def _check_score(score: float | None) -> None:
         raise ValueError(f"score {score} outside [0, 1]")
 
 
+MAX_GAP_FACTOR = 2.5
+"""A step between a track's faces longer than this x its median step is a gap (`gap_breaks`)."""
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """A label and the manipulation probability behind it (None for `no-face`)."""
+    """A label and the manipulation probability behind it (None for `no-face`).
+
+    `track_id` is the track the verdict follows: a track's own id on its verdict, and on the
+    video verdict the track that decided it (scoring/aggregate.py). None for `no-face`, and
+    on a report read back from JSON, which does not store it; it takes no part in equality.
+    """
 
     label: VerdictLabel
     score: float | None
+    track_id: int | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.label not in VERDICT_LABELS:
@@ -68,6 +81,29 @@ class TrackPoint:
     frame_index: int
     timestamp_s: float
     score: float
+
+
+def gap_breaks(
+    times_s: Sequence[float] | np.ndarray, max_gap_factor: float = MAX_GAP_FACTOR
+) -> list[slice]:
+    """Split sorted times into pieces where a step exceeds `max_gap_factor` x the median step.
+
+    With fewer than 3 points (no reliable median step) nothing is split. Scoring never smooths
+    across a gap; the HTML timeline breaks its line there.
+    """
+    times = np.asarray(times_s, dtype=np.float64)
+    n = times.size
+    if n < 3:
+        return [slice(0, n)] if n else []
+    steps = np.diff(times)
+    positive = steps[steps > 0]
+    if positive.size == 0:
+        return [slice(0, n)]
+    limit = max_gap_factor * float(np.median(positive))
+    cut_after = np.nonzero(steps > limit + 1e-9)[0]
+    starts = [0, *(int(i) + 1 for i in cut_after)]
+    ends = [*(int(i) + 1 for i in cut_after), n]
+    return [slice(a, b) for a, b in zip(starts, ends, strict=True)]
 
 
 TEMPORAL_REASONS: tuple[str, ...] = (
@@ -244,15 +280,35 @@ class InputSummary:
         }
 
 
+THRESHOLD_NAMES: tuple[str, ...] = ("suspicious", "fake")
+
+
 @dataclass(frozen=True)
 class ModelSummary:
-    """Which model scored the faces, with its provenance and thresholds."""
+    """Which model scored the faces, with its provenance and thresholds.
+
+    `thresholds` holds the `suspicious` and `fake` thresholds the verdicts were read against
+    (the model spec's); a summary without them is refused.
+    """
 
     name: str
     sha256: str
     input_size: int
-    thresholds: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, float]
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = [name for name in THRESHOLD_NAMES if name not in self.thresholds]
+        if missing:
+            raise ValueError(f"model summary lacks the {' and '.join(missing)} threshold")
+
+    @property
+    def suspicious_threshold(self) -> float:
+        return float(self.thresholds["suspicious"])
+
+    @property
+    def fake_threshold(self) -> float:
+        return float(self.thresholds["fake"])
 
     def to_dict(self) -> dict[str, Any]:
         return {

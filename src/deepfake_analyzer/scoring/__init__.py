@@ -1,1 +1,1 @@
-"""Aggregation: per-face scores into per-frame, per-track and per-video verdicts."""
+"""Aggregation: per-face scores into per-track and per-video verdicts."""

@@ -1,9 +1,7 @@
-"""Per-face scores -> per-frame scores, per-track scores, segments and verdicts (pure numpy).
+"""Per-face scores -> per-track scores, segments and verdicts (pure numpy).
 
 The rules, with their reasons (also in `docs/report-schema.md`):
 
-* **Frame score** = the highest face score in the frame: one manipulated face makes the frame
-  suspicious however many real faces stand beside it.
 * **Track score** = the mean of the track's top-k face scores, k = max(1, ceil(25 % of its
   faces)). A few noisy frames cannot flip it: isolated spikes in a real track are diluted by
   the other top-k values, and a few low frames in a fake track (blur, profile, a detector miss)
@@ -15,7 +13,8 @@ The rules, with their reasons (also in `docs/report-schema.md`):
   points more than `max_gap_factor` x the track's median step apart start a new piece, and a
   run never spans two pieces. A segment runs from its first to its last point's time (one
   point: start = end); its `peak` is the highest raw score inside it.
-* **Video verdict** follows the most suspicious track (highest track score). A short track
+* **Video verdict** follows the most suspicious track (highest track score; ties go to the
+  track with more faces, then the lower id) and names it in `Verdict.track_id`. A short track
   (fewer than `min_track_faces` faces, e.g. a face glimpsed in 1-2 frames or a false
   detection) only takes part when every one of its faces is >= the fake threshold (confidently
   fake), or when no track is long enough (images, very short clips).
@@ -31,7 +30,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from deepfake_analyzer.models.spec import Thresholds
-from deepfake_analyzer.report.types import Segment, TemporalEvidence, Track, TrackPoint, Verdict
+from deepfake_analyzer.report.types import (
+    MAX_GAP_FACTOR,
+    Segment,
+    TemporalEvidence,
+    Track,
+    TrackPoint,
+    Verdict,
+    gap_breaks,
+)
 
 
 @dataclass(frozen=True)
@@ -55,23 +62,13 @@ class FaceScore:
 
 
 @dataclass(frozen=True)
-class FrameScore:
-    """The highest face score in one sampled frame that has at least one face."""
-
-    frame_index: int
-    timestamp_s: float
-    score: float
-    num_faces: int
-
-
-@dataclass(frozen=True)
 class AggregationRule:
     """The knobs of the aggregation rules above; defaults are the documented ones."""
 
     top_fraction: float = 0.25
     min_track_faces: int = 3
     smoothing_window: int = 3
-    max_gap_factor: float = 2.5
+    max_gap_factor: float = MAX_GAP_FACTOR
 
     def __post_init__(self) -> None:
         if not 0.0 < self.top_fraction <= 1.0:
@@ -89,16 +86,15 @@ DEFAULT_RULE = AggregationRule()
 
 @dataclass(frozen=True)
 class Aggregation:
-    """Tracks (sorted by id) with timelines and segments, the video verdict, frame scores.
+    """Tracks (sorted by id) with timelines and segments, and the video verdict.
 
-    `notes` explains decisions a reader could find surprising (e.g. a short suspicious track
-    that was left out of the video verdict); the pipeline may copy them into report warnings.
+    The verdict's `track_id` names the track that decided it. `notes` explains decisions a
+    reader could find surprising (e.g. a short suspicious track that was left out of the video
+    verdict); the pipeline copies them into the report's warnings.
     """
 
     tracks: tuple[Track, ...]
     verdict: Verdict
-    frame_scores: tuple[FrameScore, ...]
-    decisive_track_id: int | None = None
     notes: tuple[str, ...] = ()
 
 
@@ -115,28 +111,6 @@ def track_score(scores: Sequence[float] | np.ndarray, top_fraction: float = 0.25
     k = top_k_count(values.size, top_fraction)
     top = np.sort(values)[-k:]
     return float(np.clip(top.mean(), 0.0, 1.0))
-
-
-def gap_breaks(
-    times_s: np.ndarray, max_gap_factor: float = DEFAULT_RULE.max_gap_factor
-) -> list[slice]:
-    """Split sorted times into pieces where a step exceeds `max_gap_factor` x the median step.
-
-    With fewer than 3 points (no reliable median step) nothing is split.
-    """
-    times = np.asarray(times_s, dtype=np.float64)
-    n = times.size
-    if n < 3:
-        return [slice(0, n)] if n else []
-    steps = np.diff(times)
-    positive = steps[steps > 0]
-    if positive.size == 0:
-        return [slice(0, n)]
-    limit = max_gap_factor * float(np.median(positive))
-    cut_after = np.nonzero(steps > limit + 1e-9)[0]
-    starts = [0, *(int(i) + 1 for i in cut_after)]
-    ends = [*(int(i) + 1 for i in cut_after), n]
-    return [slice(a, b) for a, b in zip(starts, ends, strict=True)]
 
 
 def smooth(values: np.ndarray, window: int = DEFAULT_RULE.smoothing_window) -> np.ndarray:
@@ -201,9 +175,7 @@ def aggregate(
     temporal = temporal or {}
     faces = sorted(face_scores, key=lambda f: (f.timestamp_s, f.frame_index, f.track_id))
     if not faces:
-        return Aggregation(tracks=(), verdict=Verdict("no-face", None), frame_scores=())
-
-    frame_scores = _frame_scores(faces)
+        return Aggregation(tracks=(), verdict=Verdict("no-face", None))
 
     by_track: dict[int, list[FaceScore]] = {}
     for face in faces:
@@ -231,7 +203,7 @@ def aggregate(
         tracks.append(
             Track(
                 id=track_id,
-                verdict=Verdict(thresholds.label(score), score),  # type: ignore[arg-type]
+                verdict=Verdict(thresholds.label(score), score, track_id),  # type: ignore[arg-type]
                 segments=find_segments(times, scores, thresholds.suspicious, rule),
                 timeline=tuple(
                     TrackPoint(frame_index=p.frame_index, timestamp_s=p.timestamp_s, score=p.score)
@@ -241,31 +213,14 @@ def aggregate(
             )
         )
 
-    verdict, decisive, notes = _video_verdict(tracks, thresholds, rule)
-    return Aggregation(
-        tracks=tuple(tracks),
-        verdict=verdict,
-        frame_scores=frame_scores,
-        decisive_track_id=decisive,
-        notes=notes,
-    )
-
-
-def _frame_scores(faces: list[FaceScore]) -> tuple[FrameScore, ...]:
-    best: dict[int, tuple[float, float, int]] = {}
-    for face in faces:
-        ts, score, count = best.get(face.frame_index, (face.timestamp_s, -1.0, 0))
-        best[face.frame_index] = (ts, max(score, face.score), count + 1)
-    ordered = sorted(best.items(), key=lambda item: (item[1][0], item[0]))
-    return tuple(
-        FrameScore(frame_index=index, timestamp_s=ts, score=score, num_faces=count)
-        for index, (ts, score, count) in ordered
-    )
+    verdict, notes = _video_verdict(tracks, thresholds, rule)
+    return Aggregation(tracks=tuple(tracks), verdict=verdict, notes=notes)
 
 
 def _video_verdict(
     tracks: list[Track], thresholds: Thresholds, rule: AggregationRule
-) -> tuple[Verdict, int, tuple[str, ...]]:
+) -> tuple[Verdict, tuple[str, ...]]:
+    """The decisive track's verdict (it carries that track's id) and notes on left-out tracks."""
     longest = max(len(t.timeline) for t in tracks)
     all_short = longest < rule.min_track_faces
     eligible: list[Track] = []
@@ -282,4 +237,4 @@ def _video_verdict(
             )
     # Highest score wins; ties go to the track with more faces, then the lower id.
     decisive = max(eligible, key=lambda t: (t.verdict.score, len(t.timeline), -t.id))
-    return decisive.verdict, decisive.id, tuple(notes)
+    return decisive.verdict, tuple(notes)
