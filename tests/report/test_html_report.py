@@ -197,3 +197,23 @@ def test_pick_thumbnails_most_and_least_are_disjoint(count: int) -> None:
     assert not set(map(id, most)) & set(map(id, least))
     if count >= 8:
         assert [t.score for t in least] == [0.0, 0.1, 0.2, 0.3]
+
+
+def test_banner_names_the_track_scoring_chose_on_a_tie(make_report) -> None:
+    from deepfake_analyzer.models.spec import Thresholds
+    from deepfake_analyzer.scoring.aggregate import FaceScore, aggregate
+
+    # Both tracks score 0.9; scoring's tie rule picks the one with more faces (track 1).
+    few = [FaceScore(i, i * 0.5, 0, s) for i, s in enumerate([0.9, 0.1, 0.1, 0.1])]
+    many = [FaceScore(i, i * 0.5, 1, s) for i, s in enumerate([0.9, 0.9] + [0.1] * 6)]
+    agg = aggregate(few + many, Thresholds(suspicious=0.5, fake=0.7))
+    assert [t.verdict for t in agg.tracks] == [agg.verdict, agg.verdict]
+    text = report_to_html(make_report(verdict=agg.verdict, tracks=agg.tracks))
+    assert "track 1, the most suspicious person" in text
+
+
+def test_a_model_summary_without_thresholds_is_refused() -> None:
+    from deepfake_analyzer.report.types import ModelSummary
+
+    with pytest.raises(ValueError, match="fake threshold"):
+        ModelSummary("m", "", 299, {"suspicious": 0.5})

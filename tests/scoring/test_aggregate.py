@@ -229,3 +229,12 @@ def test_face_score_validates(kwargs: dict) -> None:
     values = {"frame_index": 0, "timestamp_s": 0.0, "track_id": 0, "score": 0.5} | kwargs
     with pytest.raises(ValueError):
         FaceScore(**values)
+
+
+def test_the_video_verdict_names_its_track_and_ties_go_to_more_faces() -> None:
+    few = faces(0, [0.9, 0.1, 0.1, 0.1])  # top-1 of 4: 0.9
+    many = faces(1, [0.9, 0.9] + [0.1] * 6)  # top-2 of 8: 0.9
+    agg = aggregate(few + many, T)
+    assert [t.verdict.track_id for t in agg.tracks] == [0, 1]
+    assert_verdict(agg.verdict, "fake", 0.9)
+    assert agg.verdict.track_id == 1
