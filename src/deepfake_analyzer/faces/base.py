@@ -11,7 +11,13 @@ from deepfake_analyzer.faces.types import FaceDetection
 
 
 class FaceDetector(Protocol):
-    """`detect` is the one required method; `close` frees native resources."""
+    """`detect` is the one required method; `close` frees native resources.
+
+    `detect` takes a decoded frame's pixels (`Frame.image`, already checked when the `Frame`
+    was made) or any other (H, W, 3) uint8 RGB image, such as a face crop for a second look;
+    detectors check pixels from elsewhere with `media.types.require_rgb_uint8`. Boxes are in
+    the given image's pixels.
+    """
 
     def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]: ...
 
