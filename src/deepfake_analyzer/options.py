@@ -297,8 +297,7 @@ def parse_option(name: str, text: str) -> OptionValue:
     try:
         value = kind(text.strip())
     except ValueError:
-        what = "an integer" if kind is int else "a number"
-        raise UsageError(f"`{name}` must be {what}, not {text!r}", option=name) from None
+        raise UsageError(f"`{name}` must be a {kind.__name__}, not {text!r}", option=name) from None
     problem = option_specs()[name].problem(value)
     if problem is not None:
         raise UsageError(f"`{name}` {problem}", option=name)

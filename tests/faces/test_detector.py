@@ -58,9 +58,9 @@ def test_unknown_detector_name_suggests_the_closest() -> None:
 
 
 def test_config_is_validated() -> None:
-    with pytest.raises(UsageError, match="min-confidence"):
+    with pytest.raises(UsageError, match="min_confidence"):
         DetectorConfig(min_confidence=0.0)
-    with pytest.raises(UsageError, match="min-face"):
+    with pytest.raises(UsageError, match="min_face_px"):
         DetectorConfig(min_face_px=-1)
 
 

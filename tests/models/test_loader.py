@@ -52,7 +52,7 @@ def xception_spec(tmp_path_factory) -> tuple[Path, np.ndarray, np.ndarray]:
 
 
 def test_missing_default_model_says_how_to_proceed(no_default_model):
-    with pytest.raises(ModelNotInstalledError, match="no default model is installed yet.*--model"):
+    with pytest.raises(ModelNotInstalledError, match="no default model is installed.*model_path"):
         load_classifier(None)
 
 
@@ -153,7 +153,7 @@ def test_spec_beside_users_model_is_used(tiny_model_files, tmp_path):
 @pytest.mark.parametrize("suffix", ["keras", "h5"])
 def test_lambda_layer_is_refused_unless_trusted(lambda_model_files, suffix):
     path = lambda_model_files[suffix]
-    with pytest.raises(UnsafeModelError, match="Lambda layer 'times_two'.*--trust-model"):
+    with pytest.raises(UnsafeModelError, match="Lambda layer 'times_two'.*trust_model"):
         load_classifier(path)
     classifier = load_classifier(path, trust_model=True)
     assert classifier.predict(np.zeros((2, 48, 48, 3), np.uint8)).shape == (2,)

@@ -16,8 +16,10 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from deepfake_analyzer.cli.arguments import add_option_argument
 from deepfake_analyzer.errors import EXIT_OK, OutputExistsError, UsageError
 from deepfake_analyzer.events import Event, Message, NullHook, ProgressHook, StageProgress
+from deepfake_analyzer.options import AnalyzeOptions
 
 DEFAULT_OUTPUT_DIR = "evaluation"
 
@@ -60,7 +62,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="allow a model file that contains code (Lambda layers)",
     )
-    model.add_argument("--batch-size", type=int, default=16, help="crops per inference batch")
+    model.add_argument(
+        "--batch-size",
+        type=int,
+        default=AnalyzeOptions.batch_size,
+        help="crops per inference batch",
+    )
     out = parser.add_argument_group("output")
     out.add_argument(
         "--output",
@@ -89,9 +96,14 @@ def register(subparsers: Any) -> None:
         help="cache crops at this size and resize them to the model input (e.g. 256 reuses "
         "train's cache); default: cut at the model's input size, exactly as analyze does",
     )
-    faces.add_argument("--detector", choices=("auto", "short", "full"), default="auto")
-    faces.add_argument("--min-face", type=int, default=40, help="smallest face side in pixels")
-    faces.add_argument("--min-confidence", type=float, default=0.5)
+    add_option_argument(faces, "detector")
+    faces.add_argument(
+        "--min-face",
+        type=int,
+        default=AnalyzeOptions.min_face,
+        help="smallest face side in pixels",
+    )
+    faces.add_argument("--min-confidence", type=float, default=AnalyzeOptions.min_confidence)
     robust = parser.add_argument_group("robustness")
     robust.add_argument(
         "--perturb",

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     spec_path = Path(args.model).expanduser() if args.model else paths.DEFAULT_CLASSIFIER_SPEC
     if not spec_path.is_file():
         if args.model is None:
-            raise ModelNotInstalledError(NO_DEFAULT_MODEL_HINT)
+            raise ModelNotInstalledError(NO_DEFAULT_MODEL_HINT, option="model_path")
         raise ModelError("model spec not found", spec_path)
     if not spec_path.name.endswith(SPEC_SUFFIX):
         raise ModelError(f"pass the model's {SPEC_SUFFIX} (its weights file lies beside it)")

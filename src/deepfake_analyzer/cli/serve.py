@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from deepfake_analyzer import paths
-from deepfake_analyzer.cli.arguments import bounded
+from deepfake_analyzer.cli.arguments import add_option_argument, bounded
 from deepfake_analyzer.errors import ModelError, ModelNotInstalledError, UsageError
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.service.settings import (
@@ -100,9 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument(
         "--trust-model", action="store_true", help="allow a model file that contains code"
     )
-    model.add_argument(
-        "--detector", choices=("auto", "short", "full"), default="auto", help="face detector"
-    )
+    add_option_argument(model, "detector")
     model.add_argument(
         "--classifier-factory",
         default=None,

@@ -30,6 +30,7 @@ from deepfake_analyzer.faces.native_logs import quiet_native_stderr
 from deepfake_analyzer.faces.tracker import box_iou
 from deepfake_analyzer.faces.types import FaceDetection
 from deepfake_analyzer.media.types import require_rgb_uint8
+from deepfake_analyzer.options import AnalyzeOptions
 
 DETECT_MAX_SIDE = 1280
 """Frames whose long side is larger are shrunk (by a whole factor) to at most this."""
@@ -57,8 +58,8 @@ SECOND_LOOK_FLOOR = 0.05
 class DetectorConfig:
     """What every detector factory receives."""
 
-    min_confidence: float = 0.5
-    min_face_px: float = 40.0
+    min_confidence: float = AnalyzeOptions.min_confidence
+    min_face_px: float = AnalyzeOptions.min_face
     max_side: int = DETECT_MAX_SIDE
     models_dir: Path | None = None
     verify: bool = True
@@ -66,9 +67,9 @@ class DetectorConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.min_confidence <= 1.0:
-            raise UsageError(f"min-confidence must be in (0, 1], got {self.min_confidence}")
+            raise UsageError(f"min_confidence must be in (0, 1], got {self.min_confidence}")
         if self.min_face_px < 0:
-            raise UsageError(f"min-face must be >= 0 pixels, got {self.min_face_px}")
+            raise UsageError(f"min_face_px must be >= 0 pixels, got {self.min_face_px}")
         if self.max_side < 64:
             raise UsageError(f"detection max side must be >= 64 pixels, got {self.max_side}")
 
@@ -95,9 +96,9 @@ def list_detectors() -> list[str]:
 
 
 def create_detector(
-    kind: str = "auto",
-    min_confidence: float = 0.5,
-    min_face_px: float = 40.0,
+    kind: str = AnalyzeOptions.detector,
+    min_confidence: float = AnalyzeOptions.min_confidence,
+    min_face_px: float = AnalyzeOptions.min_face,
     *,
     max_side: int = DETECT_MAX_SIDE,
     models_dir: Path | None = None,

@@ -241,8 +241,9 @@ def explain_crops(
     spec = getattr(classifier, "spec", None)
     if model is None or spec is None:
         raise ModelError(
-            "explanations (--explain) need a Keras model; this classifier has none "
-            "(a converted runtime cannot give gradients): load the .keras model instead"
+            "explanations (`explain`) need a Keras model; this classifier has none "
+            "(a converted runtime cannot give gradients): load the .keras model instead",
+            option="explain",
         )
     from deepfake_analyzer.models.keras_classifier import resize_crops, validate_crops
 

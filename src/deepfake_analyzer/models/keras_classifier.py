@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from deepfake_analyzer.models.spec import ModelSpec
+from deepfake_analyzer.options import AnalyzeOptions
 
 if TYPE_CHECKING:
     import keras
 
-DEFAULT_BATCH_SIZE = 16
+DEFAULT_BATCH_SIZE = AnalyzeOptions.batch_size
 
 
 def resize_crops(crops_rgb_uint8: np.ndarray, size: int) -> np.ndarray:

@@ -36,7 +36,7 @@ KERAS_WEIGHTS_FORMAT = "keras-weights"
 """Weights file from `model.save_weights` (`.weights.h5`); the spec's architecture is built."""
 
 NO_DEFAULT_MODEL_HINT = (
-    "no default model is installed yet; pass --model PATH to use your own Keras model"
+    "no default model is installed yet; pass `model_path` to use your own Keras model"
 )
 
 WeightsLoader = Callable[[ModelSpec, Path, bool], "keras.Model"]
@@ -242,12 +242,13 @@ def load_default(batch_size: int = DEFAULT_BATCH_SIZE, runtime: str = "auto") ->
     Its LiteRT copy is built into the user cache on first use when the spec names none."""
     spec_path = paths.DEFAULT_CLASSIFIER_SPEC
     if not spec_path.is_file():
-        raise ModelNotInstalledError(NO_DEFAULT_MODEL_HINT)
+        raise ModelNotInstalledError(NO_DEFAULT_MODEL_HINT, option="model_path")
     spec = ModelSpec.load(spec_path)
     if not spec.weights_file or not (spec_path.parent / spec.weights_file).is_file():
         raise ModelNotInstalledError(
             f"the default model's weights file {spec.weights_file!r} is missing from "
-            f"{spec_path.parent}; {NO_DEFAULT_MODEL_HINT}"
+            f"{spec_path.parent}; {NO_DEFAULT_MODEL_HINT}",
+            option="model_path",
         )
     return load_from_spec(
         spec_path, trust_model=False, batch_size=batch_size, runtime=runtime, build_runtime=True

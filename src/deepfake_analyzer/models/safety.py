@@ -168,7 +168,8 @@ def check_model_file(path: Path, trust_model: bool) -> dict[str, Any]:
         more = f" and {len(findings) - 1} more" if len(findings) > 1 else ""
         raise UnsafeModelError(
             f"model contains code ({findings[0].describe()}{more}); load it only if you trust "
-            "it: --trust-model",
+            "it: `trust_model`",
             path,
+            option="trust_model",
         )
     return config

@@ -38,6 +38,7 @@ from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgress
 from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.spec import ModelSpec
+from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.scoring.aggregate import DEFAULT_RULE, track_score
 from deepfake_analyzer.training.calibrate import (
     DEFAULT_FAKE_FPR,
@@ -84,9 +85,9 @@ class EvaluateConfig:
 
     frames_per_video: int = 12
     crop_size: int | None = None
-    detector: str = "auto"
-    min_confidence: float = 0.5
-    min_face_px: int = 40
+    detector: str = AnalyzeOptions.detector
+    min_confidence: float = AnalyzeOptions.min_confidence
+    min_face_px: int = AnalyzeOptions.min_face
     top_fraction: float = DEFAULT_RULE.top_fraction
     perturbations: tuple[Perturbation, ...] = ()
     calibrate: str | None = None

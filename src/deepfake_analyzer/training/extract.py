@@ -23,6 +23,8 @@ import numpy as np
 
 from deepfake_analyzer.errors import AnalyzerError
 from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgress
+from deepfake_analyzer.models.spec import DEFAULT_CROP_MARGIN
+from deepfake_analyzer.options import DEFAULT_MAX_IMAGE_PIXELS, AnalyzeOptions
 from deepfake_analyzer.training.sources import REAL, LabeledItem
 
 MANIFEST_NAME = "manifest.jsonl"
@@ -42,16 +44,16 @@ class ExtractConfig:
     """How crops are cut. `margin` must equal the model spec's `crop_margin`."""
 
     crop_size: int = 256
-    margin: float = 1.3
+    margin: float = DEFAULT_CROP_MARGIN
     context: float = 1.0  # crops are cut `context` times wider than margin (framing jitter)
     frames_per_video: int = 12
-    detector: str = "auto"
-    min_confidence: float = 0.5
-    min_face_px: int = 40
+    detector: str = AnalyzeOptions.detector
+    min_confidence: float = AnalyzeOptions.min_confidence
+    min_face_px: int = AnalyzeOptions.min_face
     max_faces_real: int = 3
     max_faces_fake: int = 1
     landmarks_for_fakes: bool = False
-    max_image_pixels: int = 100_000_000
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
 
     def __post_init__(self) -> None:
         if not 32 <= self.crop_size <= 1024:
