@@ -144,7 +144,7 @@ def test_write_spec_refuses_to_overwrite_and_rebases_weights(tmp_path) -> None:
     source = src_dir / "m.spec.json"
     spec = ModelSpec(name="m", weights_file="m.keras", thresholds=Thresholds(0.3, 0.6))
     spec.save(source)
-    with pytest.raises(OutputExistsError, match="input model spec.*--overwrite"):
+    with pytest.raises(OutputExistsError, match="input model spec.*pass overwrite"):
         write_spec(spec, source, source_spec_path=source)
     out = write_spec(spec, tmp_path / "out" / "m.spec.json", source_spec_path=source)
     data = json.loads(out.read_text())

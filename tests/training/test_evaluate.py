@@ -133,7 +133,7 @@ def test_reports_embed_figures_and_refuse_to_clobber(labeled_folder, tmp_path) -
     page = written["html"].read_text()
     assert page.count("data:image/png;base64,") == 3
     assert "jpeg quality 30" in page
-    with pytest.raises(OutputExistsError, match="--overwrite"):
+    with pytest.raises(OutputExistsError, match="pass overwrite"):
         write_evaluation_report(result, tmp_path / "out")
     write_evaluation_report(result, tmp_path / "out", overwrite=True)
 

@@ -331,8 +331,9 @@ def write_spec(
             else "a file"
         )
         raise OutputExistsError(
-            f"{what} already exists here; choose another --write-spec path or pass --overwrite",
+            f"{what} already exists here; choose another `write_spec` path or pass `overwrite`",
             path,
+            option=("write_spec", "overwrite"),
         )
     if source_spec_path is not None and spec.weights_file:
         source_dir = Path(source_spec_path).resolve().parent

@@ -287,7 +287,10 @@ def write_evaluation_report(
     """
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
-        raise UsageError(f"output {output_dir} exists and is not a folder: choose another --output")
+        raise UsageError(
+            f"output {output_dir} exists and is not a folder: choose another `output_dir`",
+            option="output_dir",
+        )
     figures = render_figures(result)
     contents: dict[Path, bytes] = {output_dir / JSON_NAME: evaluation_to_json(result).encode()}
     contents.update({output_dir / name: data for name, data in figures.items()})
@@ -296,8 +299,10 @@ def write_evaluation_report(
         for target in contents:
             if target.exists():
                 raise OutputExistsError(
-                    "evaluation report already exists; pass --overwrite or choose another --output",
+                    "evaluation report already exists; pass `overwrite` or choose another "
+                    "`output_dir`",
                     target,
+                    option=("overwrite", "output_dir"),
                 )
     output_dir.mkdir(parents=True, exist_ok=True)
     written = {}
