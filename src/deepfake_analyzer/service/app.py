@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any, Literal
@@ -86,8 +86,11 @@ class AnalysisListOut(BaseModel):
     analyses: list[AnalysisOut]
 
 
+HealthStatus = Literal["ok", "starting", "error"]
+
+
 class HealthOut(BaseModel):
-    status: Literal["ok", "starting", "error"]
+    status: HealthStatus
     version: str
     workers: int
     workers_ready: int
@@ -164,7 +167,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     def health() -> HealthOut:
         """Whether the workers are up, and how many jobs are in each state."""
         pool, counts = service.health()
-        status = "error" if pool.error else ("ok" if pool.ready else "starting")
+        status: HealthStatus = "error" if pool.error else ("ok" if pool.ready else "starting")
         return HealthOut(
             status=status,
             version=__version__,
@@ -293,7 +296,9 @@ REPORT_CSP = (
 """A report is inert: no scripts, no requests, its own origin even when opened directly."""
 
 
-async def _security_headers(request: Request, call_next: Any) -> Response:
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
     response = await call_next(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
