@@ -156,7 +156,8 @@ class FaceTracker:
     def _drop_stale(self, timestamp_s: float) -> None:
         """Tracks past the live window are set aside (when they have an appearance)."""
         cfg = self.config
-        live, stale = [], []
+        live: list[_Track] = []
+        stale: list[_Track] = []
         for t in self._tracks:
             fresh = t.missed <= cfg.max_gap_frames or timestamp_s - t.timestamp_s <= cfg.max_gap_s
             (live if fresh else stale).append(t)
@@ -269,6 +270,7 @@ def _center(box: np.ndarray) -> tuple[float, float]:
 
 
 def _sizes(boxes: np.ndarray) -> np.ndarray:
-    return np.sqrt(
+    sizes: np.ndarray = np.sqrt(
         np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
     )
+    return sizes

@@ -146,6 +146,14 @@ class ExaminedFace:
         if not 0.0 <= self.second_look <= 1.0:
             raise ValueError(f"second-look confidence {self.second_look} outside [0, 1]")
 
+    @property
+    def landmarks_xy(self) -> np.ndarray:
+        """The face's (468, 2) mesh points, never None here (checked on creation)."""
+        points = self.face.landmarks_xy
+        if points is None:  # unreachable: __post_init__ refuses a face without them
+            raise ValueError("an examined face carries its presence and landmarks")
+        return points
+
 
 class VerifiedFaceDetector(ClosesOnExit):
     """A `FaceDetector` whose faces are all confirmed by the face mesh (module docstring).
@@ -217,7 +225,7 @@ class VerifiedFaceDetector(ClosesOnExit):
             ).max() > (cfg.same_face_iou):
                 self.merged += 1
                 continue
-            look = appearance_descriptor(image_rgb, face.box_xyxy, face.landmarks_xy)
+            look = appearance_descriptor(image_rgb, face.box_xyxy, item.landmarks_xy)
             kept.append(replace(face, appearance=look))
         return kept
 

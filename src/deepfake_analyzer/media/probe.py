@@ -210,7 +210,7 @@ def parse_ffprobe_json(data: dict[str, Any], path: Path | str) -> VideoProbe:
     fps = _ratio(stream.get("avg_frame_rate")) or _ratio(stream.get("r_frame_rate"))
     fmt = data.get("format") or {}
     duration = _float(fmt.get("duration")) or _float(stream.get("duration")) or 0.0
-    frames = stream.get("nb_frames")
+    frames = str(stream.get("nb_frames") or "")
     return _build(
         path,
         width=width,
@@ -223,7 +223,7 @@ def parse_ffprobe_json(data: dict[str, Any], path: Path | str) -> VideoProbe:
         video_index=index,
         has_audio=has_audio,
         start_s=_float(fmt.get("start_time")) or 0.0,
-        frame_count=int(frames) if str(frames or "").isdigit() else None,
+        frame_count=int(frames) if frames.isdigit() else None,
     )
 
 

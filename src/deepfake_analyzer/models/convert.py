@@ -12,7 +12,7 @@ import os
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -88,7 +88,7 @@ def runtime_entry(
     weights_dtype: WeightsDtype,
     max_abs_diff: float,
     source_weights_sha256: str = "",
-) -> dict:
+) -> dict[str, Any]:
     """The `runtime_files["litert"]` entry for a converted file.
 
     `source_weights_sha256` is the Keras weights' hash it was converted from: the loader
@@ -150,11 +150,11 @@ def convert_spec(
     `max_bytes=None` allows a float32 copy over the budget (a local copy, not for shipping).
     """
     from deepfake_analyzer.models.litert_classifier import LiteRTClassifier
-    from deepfake_analyzer.models.loader import load_from_spec
+    from deepfake_analyzer.models.loader import load_keras_from_spec
     from deepfake_analyzer.models.spec import SPEC_SUFFIX
 
     spec_path = Path(spec_path)
-    keras_classifier = load_from_spec(spec_path, runtime="keras")
+    keras_classifier = load_keras_from_spec(spec_path)
     model = keras_classifier.model
     dtype = weights_dtype or pick_weights_dtype(model)
     stem = spec_path.name[: -len(SPEC_SUFFIX)]

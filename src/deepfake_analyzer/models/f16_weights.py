@@ -62,7 +62,7 @@ def save_weights_f16(model: keras.Model, path: Path | str) -> Path:
     for index, weight in enumerate(model.weights):
         arrays[_key(index)] = _storage_array(np.asarray(weight.numpy()))
     with open(path, "wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, allow_pickle=True, **arrays)  # numpy's default, named for the types
     return path
 
 

@@ -55,9 +55,11 @@ def find_target_layer(model: keras.Model) -> str:
         if isinstance(layer, keras.Model):
             inner = [sub for sub in reversed(layer.layers) if _is_4d(sub)]
             if inner:
-                return inner[0].name
+                inner_name: str = inner[0].name
+                return inner_name
         elif _is_4d(layer) and not isinstance(layer, keras.layers.InputLayer):
-            return layer.name
+            name: str = layer.name
+            return name
     raise ModelError(
         "Grad-CAM found no convolutional layer (no 4D activation) in the model; "
         "pass layer_name= of a convolutional layer"
@@ -257,7 +259,7 @@ def overlay_heatmap(crop_rgb: np.ndarray, heatmap: np.ndarray, alpha: float = 0.
     crop = require_rgb_uint8(crop_rgb, "overlay_heatmap")
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    heat = np.clip(np.asarray(heatmap, dtype=np.float32), 0.0, 1.0)
+    heat: np.ndarray = np.clip(np.asarray(heatmap, dtype=np.float32), 0.0, 1.0)
     if heat.ndim != 2:
         raise ValueError(f"heatmap must be (H, W), got {heat.shape}")
     if heat.shape != crop.shape[:2]:
@@ -265,7 +267,8 @@ def overlay_heatmap(crop_rgb: np.ndarray, heatmap: np.ndarray, alpha: float = 0.
     colour_bgr = cv2.applyColorMap(np.rint(heat * 255).astype(np.uint8), cv2.COLORMAP_JET)
     colour = cv2.cvtColor(colour_bgr, cv2.COLOR_BGR2RGB).astype(np.float32)
     blended = (1.0 - alpha) * crop.astype(np.float32) + alpha * colour
-    return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    overlay: np.ndarray = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return overlay
 
 
 def heatmap_jpeg(

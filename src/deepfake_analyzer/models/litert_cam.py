@@ -66,7 +66,8 @@ class LiteRTGradCam:
         self._interpreter.set_tensor(self._input["index"], batch)
         self._interpreter.invoke()
         activation = self._interpreter.get_tensor(self._output_index)  # (B, h, w, C)
-        return np.maximum(np.einsum("bhwc,c->bhw", activation, self.weights), 0.0)
+        cams: np.ndarray = np.maximum(np.einsum("bhwc,c->bhw", activation, self.weights), 0.0)
+        return cams
 
 
 def activation_model(content: bytes) -> tuple[bytes, np.ndarray]:
@@ -103,7 +104,7 @@ def _op_name(schema: Any, code: Any) -> str:
     number = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
     for name, value in vars(schema.BuiltinOperator).items():
         if value == number and not name.startswith("_"):
-            return name
+            return str(name)
     return str(number)
 
 

@@ -38,6 +38,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from deepfake_analyzer import paths
 from deepfake_analyzer.errors import ModelError, ModelRuntimeWarning
@@ -75,7 +76,7 @@ class PreparedRuntime:
     it (False: it was already there) in how many seconds."""
 
     path: Path
-    entry: dict
+    entry: dict[str, Any]
     built: bool
     seconds: float
 
@@ -101,7 +102,7 @@ def _copy_stem(spec: ModelSpec) -> str:
     return f"litert-{spec.input_size}px"
 
 
-def _read_entry(folder: Path, key: str, spec: ModelSpec) -> dict | None:
+def _read_entry(folder: Path, key: str, spec: ModelSpec) -> dict[str, Any] | None:
     stem = _copy_stem(spec)
     try:
         entry = json.loads((folder / (stem + MANIFEST_SUFFIX)).read_text(encoding="utf-8"))
@@ -181,7 +182,7 @@ def prepare_runtime(
         pick_weights_dtype,
         runtime_entry,
     )
-    from deepfake_analyzer.models.loader import load_from_spec
+    from deepfake_analyzer.models.loader import load_keras_from_spec
 
     started = time.perf_counter()
     spec_path = Path(spec_path)
@@ -199,7 +200,7 @@ def prepare_runtime(
             raise ModelError("building the LiteRT copy needs TensorFlow (tensorflow-cpu)")
         for leftover in folder.glob(".*.partial.tflite*"):  # from a builder that was killed
             leftover.unlink(missing_ok=True)
-        keras_classifier = load_from_spec(spec_path, trust_model, runtime="keras")
+        keras_classifier = load_keras_from_spec(spec_path, trust_model)
         dtype = pick_weights_dtype(keras_classifier.model)
         stem = _copy_stem(spec)
         final = folder / (stem + COPY_SUFFIX)

@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from deepfake_analyzer.provenance.types import C2paEvidence
+from deepfake_analyzer.provenance.types import C2paEvidence, C2paStatus
 
 OFFLINE_SETTINGS: dict[str, Any] = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}}
 MAX_PROBLEMS = 8
+VALIDATION_STATES: dict[str, C2paStatus] = {"trusted": "trusted", "valid": "valid"}
+"""The reader's validation states we report as they are; any other state is `invalid`."""
 
 
 def read_c2pa(path: Path) -> C2paEvidence:
@@ -36,7 +38,7 @@ def read_c2pa(path: Path) -> C2paEvidence:
 
 def _evidence(reader: Any) -> C2paEvidence:
     state = (reader.get_validation_state() or "").lower()
-    status = {"trusted": "trusted", "valid": "valid"}.get(state, "invalid")
+    status = VALIDATION_STATES.get(state, "invalid")
     results = reader.get_validation_results() or {}
     failures = (results.get("activeManifest") or {}).get("failure") or []
     # no trust list is configured (offline): "untrusted signer" is every signer, said by status

@@ -51,11 +51,17 @@ def read_image_metadata(path: Path) -> MetadataEvidence:
 def read_container_tags(path: Path) -> MetadataEvidence:
     """Camera, software, encoder and creation tags from a video container's global metadata."""
     tags = container_tags(path)
-    found = {
-        name: next((tags[key] for key in keys if tags.get(key)), "")
-        for name, keys in CONTAINER_KEYS.items()
-    }
-    return MetadataEvidence(**found)
+
+    def first(field: str) -> str:
+        return next((tags[key] for key in CONTAINER_KEYS[field] if tags.get(key)), "")
+
+    return MetadataEvidence(
+        camera_make=first("camera_make"),
+        camera_model=first("camera_model"),
+        software=first("software"),
+        encoder=first("encoder"),
+        created=first("created"),
+    )
 
 
 def container_tags(path: Path) -> dict[str, str]:

@@ -76,7 +76,7 @@ def _resolve(schema: dict[str, Any], openapi: dict[str, Any]) -> dict[str, Any]:
     ref = schema.get("$ref")
     if not ref:
         return schema
-    node: Any = openapi
+    node = openapi
     for part in ref.lstrip("#/").split("/"):
         node = node.get(part, {})
     return node

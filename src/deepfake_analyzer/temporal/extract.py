@@ -61,8 +61,15 @@ class SequenceConfig:
 
     def key(self) -> str:
         """A short name for the settings: the cache sub-folder."""
-        fields = (self.fps, self.max_seconds, self.detector, self.min_confidence)
-        fields += (self.min_face_px, self.min_presence, self.landmarks)
+        fields = (
+            self.fps,
+            self.max_seconds,
+            self.detector,
+            self.min_confidence,
+            self.min_face_px,
+            self.min_presence,
+            self.landmarks,
+        )
         return (
             f"fps{self.fps:g}_t{self.max_seconds:g}_"
             + hashlib.sha1(repr(fields).encode()).hexdigest()[:8]

@@ -231,7 +231,8 @@ def compute_features(
 
 
 def _dist(xy: np.ndarray, a: int, b: int) -> np.ndarray:
-    return np.linalg.norm(xy[:, a] - xy[:, b], axis=-1)
+    distance: np.ndarray = np.linalg.norm(xy[:, a] - xy[:, b], axis=-1)
+    return distance
 
 
 def _region_median(jitter: np.ndarray, region: tuple[int, ...]) -> float:
@@ -241,11 +242,13 @@ def _region_median(jitter: np.ndarray, region: tuple[int, ...]) -> float:
 def _ear(xy: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
     p1, p2, p3, p4, p5, p6 = idx
     vertical = _dist(xy, p2, p6) + _dist(xy, p3, p5)
-    return vertical / np.maximum(2.0 * _dist(xy, p1, p4), 1e-6)
+    ratio: np.ndarray = vertical / np.maximum(2.0 * _dist(xy, p1, p4), 1e-6)
+    return ratio
 
 
 def _midpoints(times: np.ndarray) -> np.ndarray:
-    return (times[1:] + times[:-1]) / 2.0
+    midpoints: np.ndarray = (times[1:] + times[:-1]) / 2.0
+    return midpoints
 
 
 def _derivative(series: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -313,7 +316,8 @@ def _similarity_fit(frame: np.ndarray, reference: np.ndarray, idx: list[int]) ->
     mapped = np.stack(
         [a * centred[:, 0] - b * centred[:, 1], b * centred[:, 0] + a * centred[:, 1]], axis=1
     )
-    return mapped + dst_mean
+    aligned: np.ndarray = mapped + dst_mean
+    return aligned
 
 
 def _jitter(aligned: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -326,7 +330,7 @@ def _jitter(aligned: np.ndarray, times: np.ndarray) -> np.ndarray:
     ok = (dt[:-1] <= limit) & (dt[1:] <= limit)
     w = (dt[:-1] / (dt[:-1] + dt[1:]))[:, None, None]
     predicted = aligned[:-2] + w * (aligned[2:] - aligned[:-2])
-    residual = np.linalg.norm(aligned[1:-1] - predicted, axis=-1)
+    residual: np.ndarray = np.linalg.norm(aligned[1:-1] - predicted, axis=-1)
     return residual[ok]
 
 

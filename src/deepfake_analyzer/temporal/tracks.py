@@ -126,7 +126,7 @@ def track_evidence(
         times = sequence.timestamps_s
         windows.append(TemporalWindow(times[start], times[stop - 1], model.score(features)))
     if not windows:
-        miss = first_miss or compute_features(sequence.points[:0], sequence.timestamps_s[:0])
+        miss = first_miss or NoTemporalScore("too-few-frames", 0, 0.0)  # no window at all
         return missing(miss.reason, miss.frames, miss.message)
     score = float(np.mean([w.score for w in windows]))
     track_score = frame_score

@@ -187,7 +187,8 @@ def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> tuple[Any, .
 
 def _logits(x: np.ndarray, params: tuple[Any, ...]) -> np.ndarray:
     mean, scale, coef, bias = params
-    return np.clip((x - mean) / scale, -5.0, 5.0) @ coef + bias
+    logits: np.ndarray = np.clip((x - mean) / scale, -5.0, 5.0) @ coef + bias
+    return logits
 
 
 def cross_validate(
