@@ -322,7 +322,7 @@ def _import_mediapipe_without_tensorflow() -> None:
         from mediapipe.tasks.python import vision  # noqa: F401
         from mediapipe.tasks.python.core import base_options  # noqa: F401
     finally:
-        if hidden and "tensorflow" in sys.modules and sys.modules["tensorflow"] is None:
+        if hidden and "tensorflow" in sys.modules and sys.modules.get("tensorflow") is None:
             del sys.modules["tensorflow"]
 
 

@@ -108,7 +108,8 @@ def check_model_io(model: keras.Model, path: Path) -> int | None:
         raise ModelError(
             f"model input shape is {_shape_text(in_shape)}; need RGB images (N, H, W, 3)", path
         )
-    height, width = in_shape[1], in_shape[2]
+    height: int | None = in_shape[1]
+    width: int | None = in_shape[2]
     if height != width:
         raise ModelError(
             f"model input shape is {_shape_text(in_shape)}; face crops are square (N, S, S, 3)",
@@ -124,7 +125,7 @@ def check_model_io(model: keras.Model, path: Path) -> int | None:
     last = model.layers[-1] if model.layers else None
     activation = getattr(last, "activation", None)
     activation_name = getattr(activation, "__name__", "")
-    if activation_name and activation_name not in ("sigmoid", "hard_sigmoid"):
+    if last is not None and activation_name and activation_name not in ("sigmoid", "hard_sigmoid"):
         raise ModelError(
             f"model's last layer {last.name!r} has activation {activation_name!r}; need a "
             "sigmoid so the output is a probability",
@@ -180,6 +181,21 @@ def load_from_spec(
     )
     if fast is not None:
         return fast
+    return _keras_from_spec(spec, spec_path, trust_model, batch_size)
+
+
+def load_keras_from_spec(
+    spec_path: Path, trust_model: bool = False, batch_size: int = DEFAULT_BATCH_SIZE
+) -> KerasClassifier:
+    """The Keras classifier a `.spec.json` describes, never its LiteRT copy (what
+    `load_from_spec(runtime="keras")` gives; Grad-CAM and conversion need the Keras model)."""
+    spec_path = Path(spec_path)
+    return _keras_from_spec(ModelSpec.load(spec_path), spec_path, trust_model, batch_size)
+
+
+def _keras_from_spec(
+    spec: ModelSpec, spec_path: Path, trust_model: bool, batch_size: int
+) -> KerasClassifier:
     if not spec.weights_file:
         raise ModelError("the model spec names no weights_file", spec_path)
     weights_path = spec_path.parent / spec.weights_file
