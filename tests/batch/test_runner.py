@@ -11,8 +11,9 @@ from batch_fakes import FAST_OPTIONS, FakeAnalyzerFactory
 
 from deepfake_analyzer.batch.engine import EngineOptions, create_engine
 from deepfake_analyzer.batch.jobs import ClipJob, ClipWorker
-from deepfake_analyzer.batch.runner import ClipDone, run_batch
+from deepfake_analyzer.batch.runner import run_batch
 from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.events import Event, FileFinished
 
 
 def _summary(output: Path) -> list[dict[str, str]]:
@@ -24,7 +25,7 @@ def test_batch_writes_reports_and_a_summary_with_failures_per_clip(
     clip_folder: Path, broken_clip: Path, tmp_path: Path, fake_factory: FakeAnalyzerFactory
 ) -> None:
     output = tmp_path / "out"
-    events: list[ClipDone] = []
+    events: list[Event] = []
     result = run_batch(
         [clip_folder, broken_clip, tmp_path / "missing.mp4"],
         output,
@@ -51,8 +52,9 @@ def test_batch_writes_reports_and_a_summary_with_failures_per_clip(
     assert rows[3]["verdict"] == "error" and rows[3]["error"]
     assert rows[4]["verdict"] == "error" and "does not exist" in rows[4]["error"]
     assert json.loads((output / "batch-summary.json").read_text())[0]["path"] == rows[0]["path"]
-    assert [e.done for e in events] == [1, 2, 3, 4, 5]
-    assert {e.total for e in events} == {5}
+    finished = [e for e in events if isinstance(e, FileFinished)]
+    assert [e.done for e in finished] == [1, 2, 3, 4, 5]
+    assert {e.total for e in finished} == {5}
 
 
 def test_second_run_skips_clips_with_valid_reports_and_retries_the_rest(

@@ -2,12 +2,11 @@
 
 from deepfake_analyzer.batch.engine import Engine, create_engine, list_engines, register_engine
 from deepfake_analyzer.batch.jobs import AnalyzerFactory, ClipJob, ClipOutcome
-from deepfake_analyzer.batch.runner import BatchResult, run_batch
+from deepfake_analyzer.batch.runner import run_batch
 from deepfake_analyzer.batch.sources import collect_clips
 
 __all__ = [
     "AnalyzerFactory",
-    "BatchResult",
     "ClipJob",
     "ClipOutcome",
     "Engine",

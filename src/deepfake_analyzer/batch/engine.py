@@ -7,13 +7,13 @@ once through `factory` and analyzes many clips. Adding an engine is a file and a
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from deepfake_analyzer.batch.jobs import AnalyzerFactory, ClipJob, ClipOutcome
 from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.text import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,7 @@ def create_engine(name: str, options: EngineOptions | None = None) -> Engine:
     try:
         builder = _REGISTRY[name]
     except KeyError:
-        hint = difflib.get_close_matches(name, _REGISTRY, n=1)
-        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        suggestion = did_you_mean(name, _REGISTRY)
         raise UsageError(
             f"unknown engine {name!r}{suggestion}; known: {', '.join(list_engines())}"
         ) from None

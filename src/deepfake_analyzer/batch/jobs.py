@@ -1,4 +1,5 @@
-"""What a batch engine moves around: clip jobs, their outcomes, and how workers get a model."""
+"""What engines move around (input jobs, their outcomes, how workers get a model) and the one
+per-input step, `analyze_clip`, that every worker (local, Ray, the web service) runs."""
 
 from __future__ import annotations
 
@@ -6,23 +7,35 @@ import os
 import socket
 import time
 import traceback
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from deepfake_analyzer.errors import AnalyzerError
+from deepfake_analyzer.events import ProgressHook
 from deepfake_analyzer.options import AnalyzeOptions
 
 if TYPE_CHECKING:
     from deepfake_analyzer.report.types import Report
 
 
+StopOn = Callable[[BaseException], bool]
+"""Whether an error stops the whole run instead of failing one input (the CLI's usage errors,
+`--debug`); without one, every error is that input's failure record."""
+
+
 @dataclass(frozen=True)
 class ClipJob:
-    """One input of a batch: its path and the stem its reports are written under."""
+    """One input of a run: its path, the stem its reports are written under, its place
+    (`index` of `total`, 1-based; 0 when unknown) and, when the report should name it
+    otherwise (an upload's own file name), `display_path`."""
 
     path: str
     stem: str
+    index: int = 0
+    total: int = 0
+    display_path: str = ""
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -33,13 +46,19 @@ class ClipJob:
 
 @dataclass(frozen=True)
 class ClipOutcome:
-    """The result of one job: a report, or the error that stopped it (never both)."""
+    """The result of one job: a report, or the error that stopped it (never both).
+
+    An unexpected error (a bug, not an `AnalyzerError`) also carries its type and traceback
+    in `error_type` and `detail`, for a log; `error` is the one-line record.
+    """
 
     job: ClipJob
     report: Report | None = None
     error: str = ""
     elapsed_s: float = 0.0
     worker: str = ""
+    error_type: str = ""
+    detail: str = ""
 
     def __post_init__(self) -> None:
         if (self.report is None) == (not self.error):
@@ -71,9 +90,9 @@ class AnalyzerLike(Protocol):
 class AnalyzerFactory:
     """Builds one `Analyzer` per worker from options; picklable, so Ray can ship it.
 
-    `classifier_threads` caps the LiteRT classifier's threads (None: every core this process
-    may use); the Ray engine sets it to the cores each worker reserves, so workers sharing a
-    machine do not oversubscribe it.
+    `classifier_threads` caps the worker's CPU threads (`runner.ThreadCap`; None: every core
+    this process may use); the Ray engine sets it to the cores each worker reserves, so
+    workers sharing a machine do not oversubscribe it.
     """
 
     options: AnalyzeOptions
@@ -84,19 +103,61 @@ class AnalyzerFactory:
 
         if self.classifier_threads is None:
             return Analyzer(self.options)
-        from deepfake_analyzer.models.litert_classifier import LiteRTClassifier
         from deepfake_analyzer.models.loader import load_classifier
+        from deepfake_analyzer.runner import ThreadCap
 
+        cap = ThreadCap(self.classifier_threads)
+        cap.apply_to_process()
         classifier = load_classifier(
             self.options.model_path, self.options.trust_model, self.options.batch_size
         )
-        if isinstance(classifier, LiteRTClassifier):
-            classifier = classifier.with_threads(self.classifier_threads)
-        return Analyzer(self.options, classifier=classifier)
+        return Analyzer(self.options, classifier=cap.apply_to(classifier))
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def analyze_clip(
+    analyzer: AnalyzerLike,
+    job: ClipJob,
+    hook: ProgressHook | None = None,
+    stop_on: StopOn | None = None,
+    worker: str = "",
+) -> ClipOutcome:
+    """Analyze one input; every failure becomes the outcome's error (never raised), unless
+    `stop_on(error)` says it stops the run. The report names `job.display_path` if set."""
+    started = time.perf_counter()
+    try:
+        if hook is None:
+            report = analyzer.analyze(job.path)
+        else:
+            report = analyzer.analyze(job.path, hook=hook)  # type: ignore[call-arg]
+    except Exception as exc:  # a batch of thousands must not stop at one odd clip
+        if stop_on is not None and stop_on(exc):
+            raise
+        return ClipOutcome(
+            job, error=_error_line(exc), elapsed_s=time.perf_counter() - started, worker=worker,
+            **_unexpected(exc),
+        )  # fmt: skip
+    if job.display_path:
+        report = replace(report, input=replace(report.input, path=job.display_path))
+    return ClipOutcome(job, report=report, elapsed_s=time.perf_counter() - started, worker=worker)
+
+
+def _error_line(exc: Exception) -> str:
+    if isinstance(exc, AnalyzerError):
+        return exc.message or "failed"
+    last = traceback.extract_tb(exc.__traceback__)[-1:]
+    where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last else ""
+    return f"unexpected {type(exc).__name__}{where}: {exc}".strip()
+
+
+def _unexpected(exc: Exception) -> dict[str, str]:
+    if isinstance(exc, AnalyzerError):
+        return {}
+    detail = "".join(traceback.format_exception(exc))
+    return {"error_type": type(exc).__name__, "detail": detail}
 
 
 class ClipWorker:
@@ -106,9 +167,9 @@ class ClipWorker:
     `run` turns every per-clip failure into a `ClipOutcome` with an error message.
     """
 
-    def __init__(self, factory: AnalyzerFactory | object) -> None:
+    def __init__(self, factory: AnalyzerFactory | Callable[[], AnalyzerLike]) -> None:
         started = time.perf_counter()
-        self._analyzer: AnalyzerLike = factory()  # type: ignore[operator]
+        self._analyzer: AnalyzerLike = factory()
         classifier = getattr(self._analyzer, "classifier", None)  # loads the model now
         getattr(self._analyzer, "detector", None)
         self.info = WorkerInfo(
@@ -120,26 +181,10 @@ class ClipWorker:
     def ready(self) -> WorkerInfo:
         return self.info
 
-    def run(self, job: ClipJob) -> ClipOutcome:
-        started = time.perf_counter()
-        try:
-            report = self._analyzer.analyze(job.path)
-        except AnalyzerError as exc:
-            error = exc.message
-        except Exception as exc:  # a batch of thousands must not stop at one odd clip
-            last = traceback.extract_tb(exc.__traceback__)[-1:]
-            where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last else ""
-            error = f"unexpected {type(exc).__name__}{where}: {exc}".strip()
-        else:
-            return ClipOutcome(
-                job, report=report, elapsed_s=time.perf_counter() - started, worker=self.info.name
-            )
-        return ClipOutcome(
-            job,
-            error=error or "failed",
-            elapsed_s=time.perf_counter() - started,
-            worker=self.info.name,
-        )
+    def run(
+        self, job: ClipJob, hook: ProgressHook | None = None, stop_on: StopOn | None = None
+    ) -> ClipOutcome:
+        return analyze_clip(self._analyzer, job, hook, stop_on, self.info.name)
 
     def close(self) -> None:
         self._analyzer.close()

@@ -26,6 +26,7 @@ from deepfake_analyzer.batch.jobs import (
     WorkerInfo,
 )
 from deepfake_analyzer.errors import AnalyzerError, UsageError
+from deepfake_analyzer.text import first_line
 
 RAY_MISSING_HINT = (
     "the ray engine needs Ray: pip install 'deepfake-analyzer[ray]' (or use --engine local)"
@@ -174,7 +175,7 @@ class RayEngine:
             try:
                 outcome = ray.get(ref)
             except ray.exceptions.RayActorError as exc:
-                outcome = ClipOutcome(job, error=f"the Ray worker died: {_first_line(exc)}")
+                outcome = ClipOutcome(job, error=f"the Ray worker died: {first_line(exc, 300)}")
                 actors.remove(actor)
                 if replacements_left > 0:
                     replacements_left -= 1
@@ -182,13 +183,8 @@ class RayEngine:
                     actors.append(actor)
                     idle.append(actor)
             except ray.exceptions.RayError as exc:
-                outcome = ClipOutcome(job, error=f"Ray error: {_first_line(exc)}")
+                outcome = ClipOutcome(job, error=f"Ray error: {first_line(exc, 300)}")
                 idle.append(actor)
             else:
                 idle.append(actor)
             yield outcome
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -1,11 +1,12 @@
-"""Turn batch SOURCE arguments (folders, media files, list files) into the clips to analyze."""
+"""Turn SOURCE / PATH arguments (folders, media files, list files) into the inputs to analyze."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from deepfake_analyzer.errors import AnalyzerError, InputNotFoundError, UsageError
+from deepfake_analyzer.errors import AnalyzerError, UsageError
 
 LIST_FILE_SUFFIXES = (".txt", ".lst", ".list")
 """A SOURCE with one of these suffixes is a list file: one path per line."""
@@ -38,12 +39,14 @@ def read_list_file(path: Path) -> list[Path]:
     return entries
 
 
-def collect_clips(sources: list[str] | list[Path]) -> list[SourceEntry]:
-    """Folders are walked for media (recursively), list files are read, files are kept.
+def collect_clips(sources: Sequence[str | Path], strict: bool = False) -> list[SourceEntry]:
+    """Folders are walked for media (recursively), list files are read, files are kept: the
+    one input collection of `analyze`, `batch` and the runner.
 
     A missing path or an empty folder becomes an entry with an error (recorded as a failed
-    clip, so one typo does not stop a batch of thousands). Duplicates are kept once, first
-    position wins. Raises UsageError when there is nothing to analyze at all.
+    clip, so one typo does not stop a batch of thousands); `strict` raises that error instead
+    (`analyze` with one input). Duplicates are kept once, first position wins. Raises
+    UsageError when there is nothing to analyze at all.
     """
     from deepfake_analyzer.media.open import discover_media
 
@@ -59,7 +62,9 @@ def collect_clips(sources: list[str] | list[Path]) -> list[SourceEntry]:
     for path in expanded:
         try:
             found = discover_media(path)
-        except (InputNotFoundError, AnalyzerError) as exc:
+        except AnalyzerError as exc:
+            if strict:
+                raise
             found_entries = [SourceEntry(path, exc.message)]
         else:
             found_entries = [SourceEntry(p) for p in found]

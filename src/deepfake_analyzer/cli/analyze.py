@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deepfake_analyzer.cli.arguments import (
     add_analysis_arguments,
@@ -25,7 +24,9 @@ from deepfake_analyzer.errors import (
     AnalyzerError,
     UsageError,
 )
-from deepfake_analyzer.events import FileFinished, FileStarted, ProgressHook
+
+if TYPE_CHECKING:
+    from deepfake_analyzer.report.types import Report
 
 DEFAULT_OUTPUT_DIR = "deepfake-reports"
 VERDICT_RANK = {"no-face": 0, "real": 0, "suspicious": 1, "fake": 2}
@@ -81,131 +82,60 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from deepfake_analyzer.cli.dashboard import (
-        DashboardHook,
-        LogHook,
-        QuietHook,
-        summary_table,
-    )
-    from deepfake_analyzer.pipeline import Analyzer
+    from deepfake_analyzer.batch.jobs import AnalyzerFactory
+    from deepfake_analyzer.batch.local import LocalEngine
+    from deepfake_analyzer.batch.sources import collect_clips
+    from deepfake_analyzer.cli.dashboard import choose_renderer, summary_table
     from deepfake_analyzer.report.json_report import report_to_json
+    from deepfake_analyzer.report.writers import check_output_dir
+    from deepfake_analyzer.runner import ReportPlan, run_inputs
 
     options = options_from_args(args)
     formats = parse_formats(args.format)
     output_dir = Path(args.output or DEFAULT_OUTPUT_DIR)
-    files = _collect_inputs(args.paths)
-    if args.json and len(files) > 1:
+    single = len(args.paths) == 1
+    entries = collect_clips(args.paths, strict=single)
+    if args.json and len(entries) > 1:
         raise UsageError("--json prints one report: give a single file, or use --output")
     if args.json and args.output is None:
         args.no_reports = True  # --json alone: the report goes to stdout only
     if not args.no_reports:
-        from deepfake_analyzer.report.writers import check_output_dir
-
         check_output_dir(output_dir)  # before the model loads and any input is analyzed
+    plan = ReportPlan(
+        output_dir=None if args.no_reports else output_dir,
+        formats=formats,
+        overwrite=args.overwrite,
+        summary_formats=("csv",) if len(entries) > 1 else (),
+    )
+
+    def stops_the_run(exc: BaseException) -> bool:
+        """Usage problems stop the run; so does one input's error when it is the only one
+        (it is the run's one line), and any error under --debug."""
+        if args.debug or not isinstance(exc, AnalyzerError):
+            return True
+        return exc.exit_code != EXIT_INPUT_FAILED or len(entries) == 1
+
+    def print_json(report: Report) -> None:
+        if args.json:
+            sys.stdout.write(report_to_json(report) + "\n")
 
     err_console = Console(stderr=True)
-    if args.quiet:
-        hook: ProgressHook = QuietHook(err_console, None if args.json else sys.stdout)
-        screen = nullcontext()
-    elif err_console.is_terminal:
-        dashboard = DashboardHook(err_console)
-        hook, screen = dashboard, dashboard
-    else:
-        hook, screen = LogHook(err_console), nullcontext()
-
-    from deepfake_analyzer.report.writers import unique_stems
-
-    stems = unique_stems([path for path, _ in files])
-    args.single_input = len(files) == 1
-    failed = 0
-    reached = False
-    batch_rows = []
-    with Analyzer(options) as analyzer, screen:
-        analyzer.classifier  # noqa: B018 - load (and validate) the model once, before any file
-        for index, ((path, discover_error), stem) in enumerate(
-            zip(files, stems, strict=True), start=1
-        ):
-            hook(FileStarted(str(path), index, len(files)))
-            row, report_paths, error, report = _analyze_one(
-                analyzer, path, stem, discover_error, hook, output_dir, formats, args
-            )
-            batch_rows.append(row)
-            if error:
-                failed += 1
-                hook(FileFinished(str(path), None, None, error=error))
-                continue
-            hook(
-                FileFinished(
-                    str(path),
-                    report.verdict.label,
-                    report.verdict.score,
-                    report_paths=tuple(str(p) for p in report_paths),
-                    provenance=report.provenance.summary(),
-                )
-            )
-            if args.fail_on and VERDICT_RANK[report.verdict.label] >= VERDICT_RANK[args.fail_on]:
-                reached = True
-            if args.json:
-                sys.stdout.write(report_to_json(report) + "\n")
-
-    progress = getattr(hook, "progress", None)
-    if len(files) > 1 and not args.no_reports:
-        from deepfake_analyzer.report.writers import write_batch_summary
-
-        written = write_batch_summary(batch_rows, output_dir, overwrite=args.overwrite)
-        if not args.quiet:
-            err_console.print(f"batch summary: {', '.join(str(p) for p in written)}")
-    if progress is not None and not args.quiet and len(files) > 1:
+    renderer = choose_renderer(
+        err_console, quiet=args.quiet, results=None if args.json else sys.stdout
+    )
+    engine = LocalEngine(hook=renderer, stop_on=stops_the_run)
+    with renderer:
+        result = run_inputs(
+            entries, engine, AnalyzerFactory(options), plan, renderer, stops_the_run, print_json
+        )
+    if result.summary_paths and not args.quiet:
+        err_console.print(f"batch summary: {', '.join(str(p) for p in result.summary_paths)}")
+    progress = getattr(renderer, "progress", None)
+    if progress is not None and len(entries) > 1:
         err_console.print(summary_table(progress.rows))
-    if failed:
+    if result.failed:
         return EXIT_INPUT_FAILED
+    reached = args.fail_on is not None and any(
+        VERDICT_RANK.get(row.verdict, -1) >= VERDICT_RANK[args.fail_on] for row in result.rows
+    )
     return EXIT_VERDICT_REACHED if reached else EXIT_OK
-
-
-def _analyze_one(
-    analyzer: Any,
-    path: Path,
-    stem: str,
-    discover_error: str | None,
-    hook: ProgressHook,
-    output_dir: Path,
-    formats: tuple[str, ...],
-    args: argparse.Namespace,
-) -> tuple[Any, list[Path], str | None, Any]:
-    """Analyze one file; return its batch row, written paths, error text and report."""
-    from deepfake_analyzer.report.writers import BatchRow, write_reports
-
-    error = discover_error
-    report = None
-    written: list[Path] = []
-    if error is None:
-        try:
-            report = analyzer.analyze(path, hook=hook)
-            if not args.no_reports:
-                written = write_reports(
-                    report, output_dir, formats, overwrite=args.overwrite, stem=stem
-                )
-        except AnalyzerError as exc:
-            if args.debug:
-                raise
-            if exc.exit_code != EXIT_INPUT_FAILED or args.single_input:
-                raise  # usage problems stop the run; one input's error is the run's one line
-            error = exc.message if exc.path else str(exc)
-    row = BatchRow.from_result(str(path), report, error)
-    return row, written, error, report
-
-
-def _collect_inputs(paths: list[str]) -> list[tuple[Path, str | None]]:
-    """Expand folders; a missing path or an empty folder becomes a failed entry."""
-    from deepfake_analyzer.errors import InputNotFoundError
-    from deepfake_analyzer.media.open import discover_media
-
-    files: list[tuple[Path, str | None]] = []
-    for text in paths:
-        try:
-            files.extend((p, None) for p in discover_media(Path(text)))
-        except InputNotFoundError as exc:
-            if len(paths) == 1:
-                raise
-            files.append((Path(text), exc.message))
-    return files

@@ -93,11 +93,11 @@ def batch_options_from_args(args: argparse.Namespace) -> AnalyzeOptions:
 
 def run_command(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.markup import escape
 
+    from deepfake_analyzer.batch import jobs
     from deepfake_analyzer.batch.engine import EngineOptions, create_engine
-    from deepfake_analyzer.batch.jobs import AnalyzerFactory
-    from deepfake_analyzer.batch.runner import ClipDone, run_batch
+    from deepfake_analyzer.batch.runner import run_batch
+    from deepfake_analyzer.cli.dashboard import choose_renderer, run_summary_table
     from deepfake_analyzer.report.writers import check_output_dir
 
     console = Console(stderr=True, highlight=False)
@@ -111,45 +111,12 @@ def run_command(args: argparse.Namespace) -> int:
         ),
     )
     sources = [str(Path(s).expanduser().resolve()) for s in args.sources]
-
-    def show(event: ClipDone) -> None:
-        row = event.row
-        if args.quiet and row.verdict != "error":  # failures are always shown
-            return
-        if row.verdict == "error":
-            status = f"[red]failed[/red]: {escape(row.error)}"
-        else:
-            score = "" if row.score is None else f" {row.score:.2f}"
-            status = f"{row.verdict}{score}" + (" (already reported)" if event.resumed else "")
-        console.print(f"[{event.done}/{event.total}] {escape(row.path)}: {status}", soft_wrap=True)
-
-    result = run_batch(
-        sources, args.output, engine, AnalyzerFactory(options), formats=formats, progress=show
-    )
-    console.print(summary_table(result))
+    renderer = choose_renderer(console, quiet=args.quiet)  # quiet: failures only
+    with renderer:
+        result = run_batch(
+            sources, args.output, engine, jobs.AnalyzerFactory(options), formats, renderer
+        )
+    console.print(run_summary_table(result))
     for path in result.summary_paths:
         console.print(f"summary: {path}")
     return EXIT_INPUT_FAILED if result.failed else EXIT_OK
-
-
-def summary_table(result: Any) -> Any:
-    """A rich table: clips per verdict, failures, throughput."""
-    from rich.table import Table
-
-    counts: dict[str, int] = {}
-    for row in result.rows:
-        counts[row.verdict] = counts.get(row.verdict, 0) + 1
-    table = Table(title="batch summary", show_header=True)
-    table.add_column("what")
-    table.add_column("value", justify="right")
-    for label in ("real", "suspicious", "fake", "no-face", "error"):
-        if counts.get(label):
-            table.add_row(f"clips {label}", str(counts[label]))
-    table.add_row("analyzed now", str(result.analyzed))
-    table.add_row("already reported (skipped)", str(result.resumed))
-    table.add_row("failed", str(result.failed))
-    table.add_row("wall time", f"{result.wall_s:.1f} s")
-    if result.analyzed:
-        table.add_row("clips per second", f"{result.clips_per_s:.2f}")
-        table.add_row("video seconds per wall second", f"{result.video_s / result.wall_s:.1f}")
-    return table

@@ -21,19 +21,21 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deepfake_analyzer.errors import AnalyzerError, UsageError
 from deepfake_analyzer.events import Event, StageProgress
 from deepfake_analyzer.options import AnalyzeOptions
+from deepfake_analyzer.runner import ThreadCap, threads_per_worker
 from deepfake_analyzer.service.jobs import Job, JobStore
+
+__all__ = ["JobTicket", "PoolStatus", "WorkerConfig", "WorkerPool", "threads_per_worker"]
 
 log = logging.getLogger("deepfake_analyzer.service")
 
 PROGRESS_INTERVAL_S = 0.25
-REPORT_FORMATS = ("json", "csv", "html")
 POLL_S = 0.1
 MAX_FAILED_STARTS = 3
 """A worker slot that dies this many times in a row before it is ready stops respawning."""
@@ -336,7 +338,7 @@ def worker_main(index: int, config: WorkerConfig, inbox: Any, outbox: Any, paren
     _exit_with_parent(parent_pid)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up notes out
     if config.threads is not None:
-        _limit_threads(config.threads)
+        ThreadCap(config.threads).apply_to_process()
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s:     worker %(process)d %(message)s"
     )
@@ -363,26 +365,6 @@ def worker_main(index: int, config: WorkerConfig, inbox: Any, outbox: Any, paren
 def _indented(detail: str) -> str:
     """A worker's traceback as extra log lines (empty when there is none)."""
     return "\n" + detail.rstrip() if detail else ""
-
-
-def threads_per_worker(workers: int, cpus: int | None = None) -> int | None:
-    """Share the CPUs between workers so they do not oversubscribe them (None for one worker)."""
-    if workers <= 1:
-        return None
-    return max(1, (cpus or os.cpu_count() or 1) // workers)
-
-
-def _limit_threads(threads: int) -> None:
-    """Cap TensorFlow / OpenMP / OpenCV threads in this process, unless the user set them."""
-    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
-        os.environ.setdefault(name, str(threads))
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
-    try:
-        import cv2
-
-        cv2.setNumThreads(threads)
-    except ImportError:  # pragma: no cover - cv2 ships with mediapipe
-        pass
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -413,9 +395,8 @@ class _JobRunner:
             classifier = load_classifier(
                 options.model_path, options.trust_model, options.batch_size
             )
-        with_threads = getattr(classifier, "with_threads", None)  # LiteRT: share the CPUs
-        if config.threads is not None and with_threads is not None:
-            classifier = with_threads(config.threads)
+        if config.threads is not None:  # LiteRT: share the CPUs
+            classifier = ThreadCap(config.threads).apply_to(classifier)
         self._fixed_detector = (
             load_factory(config.detector_factory)() if config.detector_factory else None
         )
@@ -440,45 +421,54 @@ class _JobRunner:
         self._detectors.clear()
 
     def run(self, index: int, ticket: JobTicket, outbox: Any) -> tuple[Any, ...]:
+        """One job through the runner's per-input step (`analyze_clip`, `write_outcome`):
+        the `done` message, or a `failed` one with the cause (and a bug's traceback)."""
         try:
-            label, score = self._analyze(index, ticket, outbox)
+            return self._run(index, ticket, outbox)
         except AnalyzerError as exc:
             return ("failed", index, ticket.job_id, exc.message, "")
         except Exception as exc:
-            # The parent logs the traceback: a worker's own stderr may be /dev/null (the
-            # CLI silences native log spam on fd 2, which spawned processes inherit).
-            return (
-                "failed",
-                index,
-                ticket.job_id,
-                f"internal error while analyzing ({type(exc).__name__}); see the server log",
-                traceback.format_exc(),
-            )
-        return ("done", index, ticket.job_id, label, score)
+            return _internal_error(index, ticket, type(exc).__name__, traceback.format_exc())
 
-    def _analyze(self, index: int, ticket: JobTicket, outbox: Any) -> tuple[str, float | None]:
-        from deepfake_analyzer.report.writers import write_reports
+    def _run(self, index: int, ticket: JobTicket, outbox: Any) -> tuple[Any, ...]:
+        from deepfake_analyzer.batch.jobs import ClipJob, analyze_clip
+        from deepfake_analyzer.report.writers import REPORT_FORMATS
+        from deepfake_analyzer.runner import ReportPlan, write_outcome
 
-        merged = self.base_options.to_dict()
-        merged.update(ticket.options)
-        options = AnalyzeOptions.from_mapping(merged)
-        analyzer = self._analyzer_type(
-            options, classifier=self.classifier, detector=self._detector_for(options)
-        )
-        hook = _ThrottledProgress(index, ticket.job_id, outbox)
-        report = analyzer.analyze(Path(ticket.media_path), hook=hook)
-        report = replace(report, input=replace(report.input, path=ticket.display_name))
+        job = ClipJob(ticket.media_path, "analysis", display_path=ticket.display_name)
+        analyzer = self._analyzer_for(ticket.options)
+        outcome = analyze_clip(analyzer, job, _ThrottledProgress(index, ticket.job_id, outbox))
+        if outcome.detail:
+            return _internal_error(index, ticket, outcome.error_type, outcome.detail)
         output_dir = Path(ticket.output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
-        written = write_reports(
-            report, output_dir, formats=REPORT_FORMATS, overwrite=True, stem="analysis"
+        row, written = write_outcome(
+            outcome, ReportPlan(output_dir, REPORT_FORMATS, overwrite=True)
         )
+        if outcome.report is None or row.verdict == "error":
+            return ("failed", index, ticket.job_id, row.error, "")
         for path in written:
-            target = output_dir / f"report{Path(path).suffix}"
-            if Path(path) != target:
+            target = output_dir / f"report{path.suffix}"
+            if path != target:
                 os.replace(path, target)
-        verdict = report.verdict.to_dict()  # rounded as in the reports
-        return verdict["label"], verdict["score"]
+        verdict = outcome.report.verdict.to_dict()  # rounded as in the reports
+        return ("done", index, ticket.job_id, verdict["label"], verdict["score"])
+
+    def _analyzer_for(self, job_options: dict[str, Any]) -> Any:
+        """An analyzer with this job's options over the worker's one loaded classifier."""
+        merged = self.base_options.to_dict()
+        merged.update(job_options)
+        options = AnalyzeOptions.from_mapping(merged)
+        return self._analyzer_type(
+            options, classifier=self.classifier, detector=self._detector_for(options)
+        )
+
+
+def _internal_error(index: int, ticket: JobTicket, error_type: str, detail: str) -> tuple[Any, ...]:
+    """A bug's `failed` message. The parent logs the traceback: a worker's own stderr may be
+    /dev/null (the CLI silences native log spam on fd 2, which spawned processes inherit)."""
+    text = f"internal error while analyzing ({error_type}); see the server log"
+    return ("failed", index, ticket.job_id, text, detail)
 
 
 class _ThrottledProgress:
