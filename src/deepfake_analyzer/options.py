@@ -10,7 +10,6 @@ reading the options imports no detector.
 
 from __future__ import annotations
 
-import difflib
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import Field, asdict, dataclass, field, fields
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.text import did_you_mean
 
 TemporalChoice = Literal["combine", "report", "off"]
 """`combine`: the temporal model's score enters each track's score (temporal/tracks.py);
@@ -87,9 +87,8 @@ class OptionSpec:
                 return problem
         names = self.choice_names()
         if names is not None and value not in names:
-            hint = difflib.get_close_matches(str(value), names, n=1)
-            return f"must be one of {', '.join(names)}, not {value!r}" + (
-                f" (did you mean {hint[0]!r}?)" if hint else ""
+            return f"must be one of {', '.join(names)}, not {value!r}" + did_you_mean(
+                str(value), names
             )
         return None
 
@@ -229,10 +228,7 @@ class AnalyzeOptions:
         known = list(option_specs())
         for key in values:
             if key not in known:
-                hint = difflib.get_close_matches(key, known, n=1)
-                raise UsageError(
-                    f"unknown option {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                )
+                raise UsageError(f"unknown option {key!r}" + did_you_mean(key, known))
         try:
             return cls(**values)
         except TypeError as exc:

@@ -12,7 +12,6 @@ MediaPipe is imported lazily, when a detector is created.
 
 from __future__ import annotations
 
-import difflib
 import sys
 import weakref
 from collections.abc import Callable, Sequence
@@ -22,7 +21,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-
 from deepfake_analyzer.errors import ModelError, UsageError
 from deepfake_analyzer.faces.base import ClosesOnExit, FaceDetector
 from deepfake_analyzer.faces.model_files import model_file
@@ -30,6 +28,8 @@ from deepfake_analyzer.faces.native_logs import quiet_native_stderr
 from deepfake_analyzer.faces.tracker import box_iou
 from deepfake_analyzer.faces.types import FaceDetection
 from deepfake_analyzer.media.types import require_rgb_uint8
+from deepfake_analyzer.text import did_you_mean
+
 from deepfake_analyzer.options import AnalyzeOptions
 
 DETECT_MAX_SIDE = 1280
@@ -111,10 +111,9 @@ def create_detector(
     """
     factory = _REGISTRY.get(kind)
     if factory is None:
-        hint = difflib.get_close_matches(kind, list(_REGISTRY), n=1)
         raise UsageError(
             f"unknown face detector {kind!r}; choose one of {', '.join(list_detectors())}"
-            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            + did_you_mean(kind, _REGISTRY)
         )
     config = DetectorConfig(min_confidence, min_face_px, max_side, models_dir, verify)
     if not verify:

@@ -6,12 +6,20 @@ They come unchanged from the PyPI wheel `mediapipe==0.10.21` (see models/MEDIAPI
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.models.spec import sha256_of
 from deepfake_analyzer.paths import MODELS_DIR
+
+__all__ = [
+    "MEDIAPIPE_MODEL_FILES",
+    "MEDIAPIPE_WHEEL",
+    "MediaPipeModelFile",
+    "model_file",
+    "sha256_of",
+]
 
 
 @dataclass(frozen=True)
@@ -48,15 +56,6 @@ MEDIAPIPE_MODEL_FILES: dict[str, MediaPipeModelFile] = {
         ),
     )
 }
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def model_file(name: str, models_dir: Path | None = None) -> Path:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from deepfake_analyzer.errors import (
@@ -24,40 +26,79 @@ from deepfake_analyzer.options import DECODE_MAX_SIDE, DEFAULT_MAX_IMAGE_PIXELS
 
 SNIFF_BYTES = 512
 
-_ISO_BMFF_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid")
 _BMP_HEADER_SIZES = (12, 16, 40, 52, 56, 64, 108, 124)
 _ISO_IMAGE_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif")
+_QUICKTIME_ATOMS = (b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot")
 
 
 def _supported_list(extensions: frozenset[str]) -> str:
     return " ".join(sorted(extensions))
 
 
+@dataclass(frozen=True)
+class MagicSignature:
+    """A format recognised by its first bytes: the kind to decode it as, and the extension a
+    stored copy gets (None: the generic `.video` / `.image`)."""
+
+    name: str
+    kind: MediaKind
+    extension: str | None
+    matches: Callable[[bytes], bool]
+
+
+MEDIA_SIGNATURES: tuple[MagicSignature, ...] = (
+    MagicSignature("JPEG", "image", ".jpg", lambda h: h.startswith(b"\xff\xd8\xff")),
+    MagicSignature("PNG", "image", ".png", lambda h: h.startswith(b"\x89PNG\r\n\x1a\n")),
+    MagicSignature("WebP", "image", ".webp", lambda h: h[:4] == b"RIFF" and h[8:12] == b"WEBP"),
+    MagicSignature(
+        "BMP",
+        "image",
+        ".bmp",
+        lambda h: h[:2] == b"BM" and int.from_bytes(h[14:18], "little") in _BMP_HEADER_SIZES,
+    ),
+    MagicSignature(
+        "TIFF", "image", ".tif", lambda h: h[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+    ),
+    # ISO base media (MP4, MOV, M4V; M4A audio too, which the probe reports as audio only)
+    MagicSignature(
+        "QuickTime", "video", ".mov", lambda h: h[4:8] == b"ftyp" and h[8:12] == b"qt  "
+    ),
+    MagicSignature("MP4", "video", ".mp4", lambda h: h[4:8] == b"ftyp"),
+    MagicSignature("QuickTime", "video", ".mov", lambda h: h[4:8] in _QUICKTIME_ATOMS),
+    MagicSignature("ISO media", "video", None, lambda h: h[4:8] == b"uuid"),
+    MagicSignature(
+        "WebM",
+        "video",
+        ".webm",
+        lambda h: h.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in h[:64],
+    ),
+    MagicSignature("Matroska", "video", ".mkv", lambda h: h.startswith(b"\x1a\x45\xdf\xa3")),
+    MagicSignature("AVI", "video", ".avi", lambda h: h[:4] == b"RIFF" and h[8:11] == b"AVI"),
+    MagicSignature(
+        "MPEG", "video", ".mpg", lambda h: h[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3")
+    ),
+    MagicSignature(
+        "MPEG-TS", "video", ".ts", lambda h: len(h) > 188 and h[0] == 0x47 and h[188] == 0x47
+    ),
+    MagicSignature("FLV", "video", ".flv", lambda h: h[:3] == b"FLV"),
+    MagicSignature("Ogg", "video", ".ogv", lambda h: h[:4] == b"OggS"),
+    MagicSignature("ASF", "video", ".wmv", lambda h: h[:4] == b"\x30\x26\xb2\x75"),
+    # animated or not: ffmpeg decodes it, whatever the extension says
+    MagicSignature("GIF", "video", ".gif", lambda h: h[:6] in (b"GIF87a", b"GIF89a")),
+)
+"""Every format we read, first match wins: the one table the CLI's check and the service's
+upload sniffing both read."""
+
+
+def sniff_signature(head: bytes) -> MagicSignature | None:
+    """The first of `MEDIA_SIGNATURES` a file's first bytes match, None when unknown."""
+    return next((sig for sig in MEDIA_SIGNATURES if sig.matches(head)), None)
+
+
 def sniff_kind(head: bytes) -> MediaKind | None:
     """'video' or 'image' from a file's first bytes (magic numbers), None when unknown."""
-    if head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image"
-    if head[:2] == b"BM" and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
-        return "image"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "image"
-    if head[4:8] in _ISO_BMFF_BOXES:
-        return "video"  # MP4/MOV/M4V (and M4A audio, which the probe reports as audio only)
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video"  # Matroska / WebM
-    if head[:4] == b"RIFF" and head[8:11] == b"AVI":
-        return "video"
-    if head[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3"):
-        return "video"  # MPEG program stream / MPEG video
-    if len(head) > 188 and head[0] == 0x47 and head[188] == 0x47:
-        return "video"  # MPEG transport stream
-    if head[:3] == b"FLV" or head[:4] in (b"OggS", b"\x30\x26\xb2\x75"):
-        return "video"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "video"  # animated or not: ffmpeg decodes it, whatever the extension says
-    return None
+    signature = sniff_signature(head)
+    return None if signature is None else signature.kind
 
 
 def looks_like_audio(head: bytes) -> bool:

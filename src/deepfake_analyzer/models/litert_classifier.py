@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.faces.native_logs import quiet_native_stderr
 from deepfake_analyzer.models.keras_classifier import (
@@ -19,6 +18,8 @@ from deepfake_analyzer.models.keras_classifier import (
     resize_crops,
     validate_crops,
 )
+from deepfake_analyzer.text import first_line
+
 from deepfake_analyzer.models.spec import ModelSpec, sha256_of
 
 LITERT_RUNTIME = "litert"
@@ -90,7 +91,7 @@ class LiteRTClassifier:
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelError(
-                f"cannot load the LiteRT model: {_first_line(exc)}", tflite_path
+                f"cannot load the LiteRT model: {first_line(exc)}", tflite_path
             ) from None
         inputs = self._interpreter.get_input_details()
         outputs = self._interpreter.get_output_details()
@@ -209,8 +210,3 @@ def load_litert(
 RUNTIMES = ("auto", "keras", LITERT_RUNTIME)
 """`auto`: a LiteRT copy (named by the spec, or cached: `runtime_cache`) when ai-edge-litert is
 installed, else Keras; `keras`: always Keras (Grad-CAM needs it); `litert`: require the copy."""
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__

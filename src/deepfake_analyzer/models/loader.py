@@ -12,11 +12,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deepfake_analyzer import paths
 from deepfake_analyzer.errors import ModelError, ModelNotInstalledError
 from deepfake_analyzer.models.base import Classifier, probe_classifier
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, load_weights_f16
 from deepfake_analyzer.models.keras_classifier import DEFAULT_BATCH_SIZE, KerasClassifier
+from deepfake_analyzer.text import first_line
+
+from deepfake_analyzer import paths
 from deepfake_analyzer.models.registry import create_architecture
 from deepfake_analyzer.models.safety import H5_SUFFIXES, KERAS_SUFFIXES, check_model_file
 from deepfake_analyzer.models.spec import (
@@ -42,11 +44,6 @@ NO_DEFAULT_MODEL_HINT = (
 WeightsLoader = Callable[[ModelSpec, Path, bool], "keras.Model"]
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
 def load_keras_model_file(path: Path, trust_model: bool = False) -> keras.Model:
     """A whole Keras model from `.keras` / `.h5`, refused when it holds code unless trusted."""
     path = Path(path)
@@ -56,7 +53,7 @@ def load_keras_model_file(path: Path, trust_model: bool = False) -> keras.Model:
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=not trust_model)
     except Exception as exc:  # Keras raises many types for one cause: a file it cannot rebuild
-        raise ModelError(f"cannot load the Keras model: {_first_line(exc)}", path) from None
+        raise ModelError(f"cannot load the Keras model: {first_line(exc)}", path) from None
 
 
 def _load_keras_model(spec: ModelSpec, weights_path: Path, trust_model: bool) -> keras.Model:
@@ -74,7 +71,7 @@ def _load_keras_weights(spec: ModelSpec, weights_path: Path, trust_model: bool) 
     try:
         model.load_weights(weights_path)
     except Exception as exc:  # shape mismatch, corrupt HDF5, wrong layer names
-        raise ModelError(f"cannot load weights: {_first_line(exc)}", weights_path) from None
+        raise ModelError(f"cannot load weights: {first_line(exc)}", weights_path) from None
     return model
 
 

@@ -6,11 +6,11 @@ nothing else dispatches on names.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.text import did_you_mean
 
 if TYPE_CHECKING:
     import keras
@@ -47,8 +47,7 @@ def create_architecture(name: str, input_size: int) -> keras.Model:
     try:
         builder = _REGISTRY[name]
     except KeyError:
-        hint = difflib.get_close_matches(name, _REGISTRY, n=1)
-        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        suggestion = did_you_mean(name, _REGISTRY)
         raise ModelError(
             f"unknown architecture {name!r}{suggestion}; known: {', '.join(list_architectures())}"
         ) from None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from deepfake_analyzer.errors import ModelError, UnsafeModelError
+from deepfake_analyzer.text import first_line
 
 KERAS_SUFFIXES = (".keras",)
 H5_SUFFIXES = (".h5", ".hdf5")
@@ -36,11 +37,6 @@ class CodeFinding:
         return f"{self.kind} '{self.name}'{where}"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
 def read_model_config(path: Path) -> dict[str, Any]:
     """The architecture JSON of a `.keras` or `.h5` model file, without deserializing it."""
     path = Path(path)
@@ -58,7 +54,7 @@ def read_model_config(path: Path) -> dict[str, Any]:
     try:
         config = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"model config is not valid JSON ({_first_line(exc)})", path) from None
+        raise ModelError(f"model config is not valid JSON ({first_line(exc)})", path) from None
     if not isinstance(config, dict) or "class_name" not in config:
         raise ModelError("model config has no class_name: not a saved Keras model", path)
     return config
@@ -73,7 +69,7 @@ def _read_keras_zip_config(path: Path) -> bytes:
     except zipfile.BadZipFile:
         raise ModelError("not a valid .keras file (corrupt or not a zip archive)", path) from None
     except OSError as exc:
-        raise ModelError(f"cannot read model file: {_first_line(exc)}", path) from None
+        raise ModelError(f"cannot read model file: {first_line(exc)}", path) from None
 
 
 def _read_h5_config(path: Path) -> bytes:

@@ -6,7 +6,6 @@ thresholds cannot drift apart. The spec is a JSON file `<weights stem>.spec.json
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -14,8 +13,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-
 from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.text import did_you_mean
 
 Scaling = Literal["unit", "symmetric"]  # [0, 1] or [-1, 1] (Keras Xception's preprocess_input)
 ChannelOrder = Literal["RGB", "BGR"]
@@ -131,9 +130,9 @@ class ModelSpec:
         known = {f.name for f in fields(cls)}
         for key in data:
             if key not in known:
-                hint = difflib.get_close_matches(key, known, n=1)
-                suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-                raise ModelError(f"unknown key {key!r} in model spec{suggestion}", source)
+                raise ModelError(
+                    f"unknown key {key!r} in model spec{did_you_mean(key, known)}", source
+                )
         values = dict(data)
         try:
             if isinstance(values.get("thresholds"), dict):

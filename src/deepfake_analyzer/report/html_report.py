@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from deepfake_analyzer.provenance.types import C2PA_STATUS_MEANING, describe_source
 from deepfake_analyzer.report.types import (
     SCHEMA_VERSION,
@@ -116,13 +115,6 @@ def report_to_html(report: Report) -> str:
 
 def html_bytes(text: str) -> bytes:
     return text.encode("utf-8")
-
-
-def write_html(report: Report, path: Path | str) -> Path:
-    """Write the HTML report to `path` (plain write; `writers.write_reports` adds atomicity)."""
-    path = Path(path)
-    path.write_bytes(html_bytes(report_to_html(report)))
-    return path
 
 
 # --- sections -------------------------------------------------------------------------------

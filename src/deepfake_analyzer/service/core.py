@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import shutil
 from pathlib import Path
 from typing import IO
 
 from deepfake_analyzer.errors import UsageError
-from deepfake_analyzer.options import AnalyzeOptions, OptionValue, parse_option
 from deepfake_analyzer.report.writers import REPORT_FORMATS
 from deepfake_analyzer.service.jobs import Job, JobStore, is_job_id, new_job_id
 from deepfake_analyzer.service.settings import JOB_OPTION_NAMES, ServiceSettings
@@ -20,6 +18,9 @@ from deepfake_analyzer.service.workers import (
     WorkerPool,
     threads_per_worker,
 )
+from deepfake_analyzer.text import did_you_mean
+
+from deepfake_analyzer.options import AnalyzeOptions, OptionValue, parse_option
 
 log = logging.getLogger("deepfake_analyzer.service")
 
@@ -180,10 +181,9 @@ def job_options(fields: dict[str, str], base: AnalyzeOptions) -> dict[str, Optio
         if not raw.strip():
             continue
         if name not in JOB_OPTION_NAMES:
-            hint = difflib.get_close_matches(name, JOB_OPTION_NAMES, n=1)
             raise UsageError(
                 f"unknown option {name!r}"
-                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + did_you_mean(name, JOB_OPTION_NAMES)
                 + f"; per-upload options are {', '.join(JOB_OPTION_NAMES)}"
             )
         overrides[name] = parse_option(name, raw)
