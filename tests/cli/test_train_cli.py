@@ -7,8 +7,8 @@ from io import StringIO
 import pytest
 from rich.console import Console
 
+from deepfake_analyzer.cli.dashboard import DashboardHook, LogHook, progress_line
 from deepfake_analyzer.cli.main import build_parser, main
-from deepfake_analyzer.cli.train import TrainDashboard, TrainLogHook, progress_line
 from deepfake_analyzer.events import Message
 from deepfake_analyzer.training.progress import (
     CheckpointSaved,
@@ -53,7 +53,7 @@ def test_progress_line_shows_step_loss_speed_and_eta() -> None:
 def test_log_hook_prints_events_and_throttles_progress() -> None:
     out = console()
     now = [0.0]
-    hook = TrainLogHook(out, every_s=60, clock=lambda: now[0])
+    hook = LogHook(out, every_s=60, clock=lambda: now[0])
     hook(TrainStarted("run", 0, 0, {"train_real_crops": 10}, "float32", 96, 8))
     hook(PROGRESS)
     hook(PROGRESS)  # same minute: not printed again
@@ -72,7 +72,7 @@ def test_log_hook_prints_events_and_throttles_progress() -> None:
 
 def test_dashboard_renders_progress_and_auc_table() -> None:
     out = Console(file=StringIO(), width=160, force_terminal=True, color_system=None)
-    with TrainDashboard(out) as hook:
+    with DashboardHook(out, transient=False) as hook:
         hook(TrainStarted("runs/x", 0, 400, {"train_real_crops": 10}, "mixed_bfloat16", 128, 32))
         hook(PROGRESS)
         hook(Evaluated(200, 1, {"sbi": 0.75, "heldout/GAN": 0.6}))

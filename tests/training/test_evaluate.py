@@ -441,7 +441,7 @@ def test_progress_hooks_render_stages_and_messages() -> None:
 
     from rich.console import Console
 
-    from deepfake_analyzer.cli.evaluate import ProgressBars, ProgressLog
+    from deepfake_analyzer.cli.dashboard import DashboardHook, LogHook
     from deepfake_analyzer.events import Message, StageProgress
 
     events = [
@@ -452,13 +452,13 @@ def test_progress_hooks_render_stages_and_messages() -> None:
         StageProgress("score", "score", 10, 10),
     ]
     out = io.StringIO()
-    with ProgressBars(Console(file=out, force_terminal=True, width=100)) as bars:
+    with DashboardHook(Console(file=out, force_terminal=True, width=100), transient=False) as bars:
         for event in events:
             bars(event)
     text = out.getvalue()
     assert "no face found" in text and "3/3" in text and "10/10" in text
     log = io.StringIO()
-    hook = ProgressLog(Console(file=log, width=100))
+    hook = LogHook(Console(file=log, width=100))
     for event in events:
         hook(event)
     assert "extract: 3/3" in log.getvalue() and "score: 10/10" in log.getvalue()

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from deepfake_analyzer.cli.arguments import add_option_argument
 from deepfake_analyzer.errors import EXIT_OK, OutputExistsError, UsageError
-from deepfake_analyzer.events import Event, Message, NullHook, ProgressHook, StageProgress
 from deepfake_analyzer.options import AnalyzeOptions
 
 DEFAULT_OUTPUT_DIR = "evaluation"
@@ -208,6 +205,7 @@ def source_spec_path(model: str | None) -> Path:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from deepfake_analyzer.cli.dashboard import choose_renderer
     from deepfake_analyzer.models.loader import load_classifier
     from deepfake_analyzer.training.calibrate import write_spec
     from deepfake_analyzer.training.eval_report import (
@@ -242,21 +240,13 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     classifier = load_classifier(args.model, args.trust_model, batch_size=args.batch_size)
     cache_dir = Path(args.cache_dir).expanduser() if args.cache_dir else None
-    hook: ProgressHook
-    if args.quiet:
-        hook, screen = NullHook(), nullcontext()
-    elif console.is_terminal:
-        bars = ProgressBars(console)
-        hook, screen = bars, bars
-    else:
-        hook, screen = ProgressLog(console), nullcontext()
-    with screen:
+    with choose_renderer(console, quiet=args.quiet, transient=False) as renderer:
         result = evaluate(
             args.data,
             classifier,
             config,
             cache_dir=cache_dir,
-            hook=hook,
+            hook=renderer,
             include=include,
             real=args.real,
         )
@@ -280,63 +270,6 @@ def run(args: argparse.Namespace) -> int:
         if args.write_spec:
             console.print(f"spec written: {args.write_spec}", markup=False)
     return EXIT_OK
-
-
-class ProgressBars:
-    """A rich progress bar per stage (extract, score) with messages printed above them."""
-
-    def __init__(self, console: Any) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        self.progress = Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
-        )
-        self._tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> ProgressBars:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, Message):
-            style = "yellow" if event.level == "warning" else None
-            self.progress.console.print(f"{event.path}: {event.text}", style=style, markup=False)
-        elif isinstance(event, StageProgress):
-            task = self._tasks.get(event.stage)
-            if task is None:
-                task = self._tasks[event.stage] = self.progress.add_task(
-                    event.stage, total=event.total or None
-                )
-            self.progress.update(task, completed=event.done, total=event.total or None)
-
-
-class ProgressLog:
-    """Plain progress lines: messages, and each stage at most every few seconds."""
-
-    def __init__(self, console: Any, every_s: float = 5.0) -> None:
-        self.console = console
-        self.every_s = every_s
-        self._last: dict[str, float] = {}
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, Message):
-            style = "yellow" if event.level == "warning" else None
-            self.console.print(f"{event.path}: {event.text}", style=style, markup=False)
-        elif isinstance(event, StageProgress):
-            now = time.monotonic()
-            final = event.total and event.done >= event.total
-            if final or now - self._last.get(event.stage, 0.0) >= self.every_s:
-                self._last[event.stage] = now
-                total = f"/{event.total}" if event.total else ""
-                self.console.print(f"{event.stage}: {event.done}{total}", markup=False)
 
 
 def _short(text: str, width: int = 36) -> str:

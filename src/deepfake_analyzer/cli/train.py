@@ -11,24 +11,21 @@ from __future__ import annotations
 
 import argparse
 import signal
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console, Group
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
+from rich.console import Console
 
+from deepfake_analyzer.cli.dashboard import LogHook, choose_renderer
 from deepfake_analyzer.errors import EXIT_OK
-from deepfake_analyzer.events import Message, StageProgress
 
 DEFAULT_OUTPUT_DIR = "trained-model"
+LOG_EVERY_S = 60.0
+"""Without a terminal, a training step is logged at most once a minute."""
 
 
 def register(subparsers: Any) -> None:
-    from deepfake_analyzer.training.train import PRECISIONS, TrainConfig
+    from deepfake_analyzer.training.config import PRECISIONS, TrainConfig
 
     d = TrainConfig()
     parser = subparsers.add_parser(
@@ -132,158 +129,18 @@ def run(args: argparse.Namespace) -> int:
         config=config,
         extract=extract,
     )
+    console = Console(stderr=True)
     if args.export_checkpoint:
-        spec_path = export_checkpoint(request, TrainLogHook(Console(stderr=True, width=240)))
+        spec_path = export_checkpoint(request, LogHook(console))
         Console().print(f"model written: {spec_path}", markup=False)
         return EXIT_OK
     # Ctrl-C and SIGTERM (e.g. `kill`) finish the current step and save a checkpoint
     stop = StopRequest()
     signal.signal(signal.SIGTERM, stop.stop)
     signal.signal(signal.SIGINT, stop.stop)
-    console = Console(stderr=True)
-    if args.quiet:
-        spec_path = train(request, lambda event: None, stop)
-    elif console.is_terminal:
-        with TrainDashboard(console) as hook:
-            spec_path = train(request, hook, stop)
-    else:
-        spec_path = train(request, TrainLogHook(Console(stderr=True, width=240)), stop)
+    with choose_renderer(
+        console, quiet=args.quiet, transient=False, every_s=LOG_EVERY_S
+    ) as renderer:
+        spec_path = train(request, renderer, stop)
     Console().print(f"model written: {spec_path}", markup=False)
     return EXIT_OK
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-class TrainState:
-    """What the dashboard and the log show, folded from events."""
-
-    def __init__(self) -> None:
-        self.started: Any = None
-        self.progress: Any = None
-        self.evaluations: list[Any] = []
-        self.messages: list[str] = []
-        self.extract: StageProgress | None = None
-        self.checkpoint: Any = None
-
-    def handle(self, event: Any) -> None:
-        from deepfake_analyzer.training import progress as p
-
-        if isinstance(event, p.TrainStarted):
-            self.started = event
-        elif isinstance(event, p.TrainProgress):
-            self.progress = event
-        elif isinstance(event, p.Evaluated):
-            self.evaluations.append(event)
-        elif isinstance(event, p.CheckpointSaved):
-            self.checkpoint = event
-        elif isinstance(event, StageProgress):
-            self.extract = event
-        elif isinstance(event, Message) and event.level != "info":
-            self.messages = (self.messages + [f"{event.level}: {event.path}: {event.text}"])[-5:]
-
-
-def progress_line(event: Any) -> str:
-    total = event.total_steps or "?"
-    return (
-        f"step {event.step}/{total} epoch {event.epoch} loss {event.loss:.4f} "
-        f"lr {event.learning_rate:.2e} {event.images_per_s:.1f} img/s "
-        f"elapsed {_duration(event.elapsed_s)} eta {_duration(event.eta_s)}"
-    )
-
-
-def metrics_line(metrics: dict[str, float]) -> str:
-    return " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
-
-
-class TrainLogHook:
-    """Plain log lines (output is a file or pipe): progress every `every_s` seconds."""
-
-    def __init__(self, console: Console, every_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
-        self.console, self.every_s, self.clock = console, every_s, clock
-        self.last = -1e9
-
-    def __call__(self, event: Any) -> None:
-        from deepfake_analyzer.training import progress as p
-
-        stamp = time.strftime("%H:%M:%S")
-        text = None
-        if isinstance(event, p.TrainProgress):
-            if self.clock() - self.last >= self.every_s:
-                self.last = self.clock()
-                text = progress_line(event)
-        elif isinstance(event, p.TrainStarted):
-            text = (f"training {event.input_size}px batch {event.batch_size} {event.precision} "
-                    f"from step {event.start_step}; data {event.counts}")  # fmt: skip
-        elif isinstance(event, p.Evaluated):
-            text = f"eval step {event.step}: {metrics_line(event.metrics)}"
-        elif isinstance(event, p.CheckpointSaved):
-            text = f"checkpoint step {event.step}: {event.path}"
-        elif isinstance(event, p.TrainFinished):
-            text = f"finished at step {event.step}: {event.spec_path}"
-        elif isinstance(event, Message):
-            text = f"{event.level}: {event.path}: {event.text}"
-        elif isinstance(event, StageProgress) and (
-            event.done % 200 == 0 or event.done == event.total
-        ):
-            text = f"extract {event.done}/{event.total}"
-        if text:
-            self.console.print(f"{stamp} {text}", markup=False, highlight=False)
-
-
-class TrainDashboard:
-    """A rich `Live` dashboard: extraction, step, loss, learning rate, img/s, ETA, AUCs."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.state = TrainState()
-        self.live = Live(console=console, refresh_per_second=4, transient=False)
-
-    def __enter__(self) -> TrainDashboard:
-        self.live.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.live.update(self.render())
-        self.live.stop()
-
-    def __call__(self, event: Any) -> None:
-        self.state.handle(event)
-        self.live.update(self.render())
-
-    def render(self) -> Group:
-        s = self.state
-        table = Table(show_header=False, box=None, pad_edge=False)
-        table.add_column(style="bold")
-        table.add_column()
-        if s.extract is not None and s.started is None:
-            table.add_row("extracting", f"{s.extract.done}/{s.extract.total} files")
-        if s.started is not None:
-            table.add_row("run", f"{s.started.run_dir} ({s.started.input_size}px, "
-                          f"batch {s.started.batch_size}, {s.started.precision})")  # fmt: skip
-            table.add_row("data", ", ".join(f"{k} {v}" for k, v in s.started.counts.items()))
-        if s.progress is not None:
-            e = s.progress
-            table.add_row("step", f"{e.step}/{e.total_steps or '?'} (epoch {e.epoch})")
-            table.add_row("loss", f"{e.loss:.4f}   lr {e.learning_rate:.2e}")
-            table.add_row("speed", f"{e.images_per_s:.1f} img/s")
-            table.add_row("time", f"{_duration(e.elapsed_s)} elapsed, ETA {_duration(e.eta_s)}")
-        if s.checkpoint is not None:
-            table.add_row("checkpoint", f"step {s.checkpoint.step}")
-        parts: list[Any] = [table]
-        if s.evaluations:
-            auc = Table(title="validation AUC", title_justify="left")
-            names = list(s.evaluations[-1].metrics)
-            auc.add_column("step", justify="right")
-            for name in names:
-                auc.add_column(name, justify="right")
-            for ev in s.evaluations[-6:]:
-                auc.add_row(
-                    str(ev.step), *(f"{ev.metrics.get(n, float('nan')):.3f}" for n in names)
-                )
-            parts.append(auc)
-        parts.extend(Text(m, style="yellow") for m in s.messages)
-        return Group(*parts)

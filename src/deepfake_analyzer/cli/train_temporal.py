@@ -17,8 +17,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from deepfake_analyzer.cli.dashboard import choose_renderer
 from deepfake_analyzer.errors import EXIT_OK, UsageError
-from deepfake_analyzer.events import Event, Message, StageProgress
 
 
 def register(subparsers: Any) -> None:
@@ -81,30 +81,10 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    console = Console(stderr=True)
-    result = train_temporal(request, hook=_NullPrinter() if args.quiet else _Printer(console))
+    with choose_renderer(Console(stderr=True), quiet=args.quiet, transient=False) as renderer:
+        result = train_temporal(request, hook=renderer)
     Console().print(render_result(result))
     return EXIT_OK
-
-
-class _NullPrinter:
-    def __call__(self, event: Event) -> None:
-        return None
-
-
-class _Printer:
-    """Messages as lines; landmark progress every 25 videos."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, Message):
-            self.console.print(f"[dim]{event.level}[/] {event.text}", highlight=False)
-        elif isinstance(event, StageProgress) and (
-            event.done % 25 == 0 or event.done == event.total
-        ):
-            self.console.print(f"landmarks {event.done}/{event.total}", highlight=False)
 
 
 def _fmt(value: float | None) -> str:
