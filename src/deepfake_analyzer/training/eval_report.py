@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from deepfake_analyzer.errors import OutputExistsError, UsageError
-from deepfake_analyzer.training.evaluate import Breakdown, EvaluationResult, LevelMetrics
+from deepfake_analyzer.training.eval_metrics import Breakdown, LevelMetrics
+from deepfake_analyzer.training.eval_result import EvaluationResult
 from deepfake_analyzer.training.metrics import BinaryMetrics, RocCurve, ScoreHistogram
 
 JSON_NAME = "evaluation.json"
@@ -214,8 +215,8 @@ def evaluation_to_html(result: EvaluationResult, figures: dict[str, bytes]) -> s
         parts.append(f"<p class='note'>{_e(note)}</p>")
     if not figures:
         parts.append(
-            "<p class='note'>No figures: install matplotlib (pip install matplotlib) to draw "
-            "the ROC curves and histograms.</p>"
+            "<p class='note'>No figures: install matplotlib (pip install "
+            "'deepfake-analyzer[train]') to draw the ROC curves and histograms.</p>"
         )
     if result.calibration is not None:
         c = result.calibration

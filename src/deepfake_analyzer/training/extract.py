@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import cv2
 import numpy as np
@@ -26,6 +26,9 @@ from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgr
 from deepfake_analyzer.models.spec import DEFAULT_CROP_MARGIN
 from deepfake_analyzer.options import DEFAULT_MAX_IMAGE_PIXELS, AnalyzeOptions
 from deepfake_analyzer.training.sources import REAL, LabeledItem
+
+if TYPE_CHECKING:
+    from deepfake_analyzer.faces.base import FaceDetector
 
 MANIFEST_NAME = "manifest.jsonl"
 _NULL_HOOK = NullHook()
@@ -37,6 +40,13 @@ def default_cache_dir() -> Path:
     from deepfake_analyzer.paths import user_cache_dir
 
     return user_cache_dir()
+
+
+class CropLandmarker(Protocol):
+    """What extraction needs of a face mesh (`faces.landmarks.FaceMesh`): landmarks of the
+    face in `box_xyxy`, (N, 2+) image pixels, or None when it finds none."""
+
+    def landmarks(self, image_rgb: np.ndarray, box_xyxy: Sequence[float]) -> np.ndarray | None: ...
 
 
 @dataclass(frozen=True)
@@ -222,8 +232,8 @@ def extract_crops(
     cache_dir: Path,
     config: ExtractConfig = _DEFAULT_EXTRACT,
     hook: ProgressHook = _NULL_HOOK,
-    detector: Any = None,
-    face_mesh: Any = None,
+    detector: FaceDetector | None = None,
+    face_mesh: CropLandmarker | None = None,
 ) -> CropCache:
     """Extract face crops of `items` into `cache_dir/<config.key()>/` and return the cache.
 
@@ -274,8 +284,8 @@ def _extract_item(
     item: LabeledItem,
     root: Path,
     config: ExtractConfig,
-    detector: Any,
-    face_mesh: Any,
+    detector: FaceDetector,
+    face_mesh: CropLandmarker | None,
     manifest: Any,
     hook: ProgressHook,
 ) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -221,13 +221,7 @@ class ThresholdMetrics:
     true_positive_rate: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "threshold": _num(self.threshold),
-            "accuracy": _num(self.accuracy),
-            "false_positive_rate": _num(self.false_positive_rate),
-            "true_positive_rate": _num(self.true_positive_rate),
-        }
+        return json_fields(self)
 
 
 @dataclass(frozen=True)
@@ -255,11 +249,11 @@ class BinaryMetrics:
         return {
             "num_real": self.num_real,
             "num_fake": self.num_fake,
-            "auc": _num(self.auc),
-            "average_precision": _num(self.average_precision),
-            "eer": _num(self.eer),
-            "eer_threshold": _num(self.eer_threshold),
-            "log_loss": _num(self.log_loss),
+            "auc": json_number(self.auc),
+            "average_precision": json_number(self.average_precision),
+            "eer": json_number(self.eer),
+            "eer_threshold": json_number(self.eer_threshold),
+            "log_loss": json_number(self.log_loss),
             "at_thresholds": [t.to_dict() for t in self.at_thresholds],
         }
 
@@ -292,6 +286,16 @@ def compute_metrics(
     )
 
 
-def _num(value: float, digits: int = 6) -> float | None:
-    """JSON-safe number: NaN and inf become None."""
+def json_number(value: float, digits: int = 6) -> float | None:
+    """JSON-safe number: rounded to `digits`; NaN and inf become None."""
     return round(float(value), digits) if math.isfinite(value) else None
+
+
+def json_fields(obj: Any, digits: int = 6) -> dict[str, Any]:
+    """A flat dataclass as JSON: its fields in order, those annotated `float` through
+    `json_number` (the others as they are)."""
+    return {
+        f.name: json_number(value, digits) if f.type == "float" else value
+        for f in fields(obj)
+        for value in (getattr(obj, f.name),)
+    }

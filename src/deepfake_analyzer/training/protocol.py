@@ -27,7 +27,7 @@ from typing import Protocol
 
 import numpy as np
 
-from deepfake_analyzer.training.metrics import roc_auc
+from deepfake_analyzer.training.metrics import json_fields, json_number, roc_auc
 from deepfake_analyzer.training.sources import FAKE, REAL, LabeledItem
 
 LIP_SYNC = "lip-sync"
@@ -208,15 +208,7 @@ class ProtocolRow:
     mean_fake_score: float
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "by": self.by,
-            "kind": self.kind,
-            "num_real": self.num_real,
-            "num_fake": self.num_fake,
-            "auc": _rounded(self.auc),
-            "mean_fake_score": _rounded(self.mean_fake_score),
-        }
+        return json_fields(self, digits=4)
 
 
 @dataclass(frozen=True)
@@ -239,14 +231,10 @@ class ProtocolTable:
         return {
             "protocol": protocol_summary(),
             "fake_threshold": self.fake_threshold,
-            "real_fpr_at_fake": {k: _rounded(v) for k, v in self.real_fpr.items()},
-            "mean_real_score": {k: _rounded(v) for k, v in self.mean_real_score.items()},
+            "real_fpr_at_fake": {k: json_number(v, 4) for k, v in self.real_fpr.items()},
+            "mean_real_score": {k: json_number(v, 4) for k, v in self.mean_real_score.items()},
             "rows": [r.to_dict() for r in self.rows],
         }
-
-
-def _rounded(value: float) -> float | None:
-    return round(float(value), 4) if value == value else None
 
 
 def protocol_table(scored: Sequence[Scored], fake_threshold: float) -> ProtocolTable:
