@@ -10,6 +10,7 @@ from pathlib import Path
 from deepfake_analyzer import paths
 from deepfake_analyzer.cli.arguments import add_option_argument, bounded
 from deepfake_analyzer.errors import ModelError, ModelNotInstalledError, UsageError
+from deepfake_analyzer.extras import require_extra
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.service.settings import (
     DEFAULT_DATA_DIR,
@@ -174,6 +175,7 @@ def check_port_free(host: str, port: int) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    require_extra("serve", "serve")
     settings = settings_from_args(args)
     check_model_available(settings)
     check_port_free(settings.host, settings.port)
