@@ -26,7 +26,22 @@ SUBCOMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_name(module_name: str) -> str:
+    """`deepfake_analyzer.cli.train_temporal` -> `train-temporal`."""
+    return module_name.rsplit(".", 1)[1].replace("_", "-")
+
+
+def requested_command(argv: list[str]) -> str | None:
+    """The subcommand `argv` runs (the first word that is not a top-level flag), if known."""
+    first = next((word for word in argv if not word.startswith("-")), None)
+    known = {command_name(m) for m in SUBCOMMAND_MODULES}
+    return first if first in known else None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with `command`, only that subcommand's module is imported and
+    registered (the others get an empty placeholder), so that `train --help` and every
+    command's start-up read no other command's defaults."""
     parser = argparse.ArgumentParser(
         prog="deepfake-analyzer",
         description="Tell whether a video or image shows a manipulated face, and where and when.",
@@ -35,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in SUBCOMMAND_MODULES:
+        if command is not None and command_name(module_name) != command:
+            subparsers.add_parser(command_name(module_name))
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -46,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(requested_command(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
