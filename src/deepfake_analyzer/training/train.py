@@ -12,7 +12,6 @@ and exports float16 weights plus a model spec that the analyzer loads.
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import queue
@@ -26,9 +25,33 @@ from typing import Any
 import numpy as np
 
 from deepfake_analyzer.errors import UsageError
-from deepfake_analyzer.events import Message
+from deepfake_analyzer.events import (
+    CheckpointSaved,
+    Evaluated,
+    Message,
+    ProgressHook,
+    TrainFinished,
+    TrainProgress,
+    TrainStarted,
+)
 from deepfake_analyzer.models.spec import ModelSpec, spec_path_for
 from deepfake_analyzer.training.augment import DEFAULT_AUGMENT, AugmentConfig, augment_batch
+from deepfake_analyzer.training.checkpoint import (
+    WEIGHTS_FILE,
+    DivergenceGuard,
+    TrainState,
+    atomic_write_text,
+    has_checkpoint,
+    load_checkpoint,
+    read_state,
+    save_checkpoint,
+)
+from deepfake_analyzer.training.config import (
+    TrainConfig,
+    choose_precision,
+    learning_rate_at,
+    learning_rate_at_time,
+)
 from deepfake_analyzer.training.datalist import write_training_list
 from deepfake_analyzer.training.extract import (
     CropCache,
@@ -40,13 +63,6 @@ from deepfake_analyzer.training.extract import (
     source_key,
 )
 from deepfake_analyzer.training.metrics import roc_auc
-from deepfake_analyzer.training.progress import (
-    CheckpointSaved,
-    Evaluated,
-    TrainFinished,
-    TrainProgress,
-    TrainStarted,
-)
 from deepfake_analyzer.training.protocol import canonical_generator, family_of, split_protocol
 from deepfake_analyzer.training.sbi import DEFAULT_SBI, SbiConfig, self_blend
 from deepfake_analyzer.training.sources import (
@@ -58,78 +74,10 @@ from deepfake_analyzer.training.sources import (
     split_by_group,
 )
 
-Hook = Callable[[Any], None]
+Hook = ProgressHook
 MODEL_NAME = "deepfake_xception"
 WEIGHTS_SUFFIX = ".f16.npz"
 TRAINING_LIST = MODEL_NAME + ".training-data.csv"
-PRECISIONS = ("auto", "float32", "mixed_bfloat16")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters of one run. Either `epochs` or `minutes` bounds it (`epochs` wins)."""
-
-    input_size: int = 160
-    batch_size: int = 32
-    epochs: int | None = None
-    minutes: float | None = 60.0
-    steps_per_epoch: int = 150
-    learning_rate: float = 1e-3
-    warmup_fraction: float = 0.03
-    final_lr_fraction: float = 0.02
-    label_smoothing: float = 0.02
-    clip_norm: float = 1.0  # global gradient norm clip
-    dropout: float = 0.3
-    bn_momentum: float = 0.9
-    labeled_fake_share: float = 0.35
-    real_balance: float = 0.5  # within a medium, real datasets get weight n**balance
-    val_fraction: float = 0.1
-    frame_scale: tuple[float, float] = (0.9, 1.5)  # crop side / the analyzer's crop side
-    frame_shift: float = 0.1  # crop centre shift, fraction of the analyzer's crop side
-    max_val_crops: int = 400
-    seed: int = 0
-    precision: str = "auto"
-    checkpoint_minutes: float = 5.0
-    scaling: str = "symmetric"
-
-    def __post_init__(self) -> None:
-        if not 71 <= self.input_size <= 1024:
-            raise UsageError(
-                f"input size must be 71..1024 pixels for Xception, got {self.input_size}"
-            )
-        if self.batch_size < 2:
-            raise UsageError("batch size must be at least 2 (half real, half fake)")
-        if self.epochs is None and self.minutes is None:
-            raise UsageError("give --epochs or --minutes")
-        if self.epochs is not None and self.epochs < 1:
-            raise UsageError("epochs must be at least 1")
-        if self.minutes is not None and self.minutes <= 0:
-            raise UsageError("minutes must be positive")
-        if self.steps_per_epoch < 1:
-            raise UsageError("steps per epoch must be at least 1")
-        if not 0.0 <= self.labeled_fake_share <= 1.0:
-            raise UsageError("labeled fake share must be in [0, 1]")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise UsageError("validation fraction must be in [0, 1)")
-        if not 0.5 <= self.frame_scale[0] <= 1.0 <= self.frame_scale[1] <= 2.0:
-            raise UsageError("frame scale must be (low, high) with 0.5 <= low <= 1 <= high <= 2")
-        if not 0.0 <= self.frame_shift <= 0.25:
-            raise UsageError("frame shift must be in [0, 0.25]")
-        if self.precision not in PRECISIONS:
-            raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}")
-        if self.scaling not in ("unit", "symmetric"):
-            raise UsageError("scaling must be unit or symmetric")
-
-    @property
-    def context(self) -> float:
-        """How much wider than the analyzer's crop the cached training crops are: room for
-        the largest framing jitter (scale and shift) without padding."""
-        return round(self.frame_scale[1] + 2.0 * self.frame_shift, 3)
-
-    @property
-    def wide_size(self) -> int:
-        """Pixels of the wide crops held in memory (the input size times the context)."""
-        return int(round(self.input_size * self.context))
 
 
 @dataclass(frozen=True)
@@ -327,81 +275,7 @@ class ValidationData:
             self.sets[name] = (real_idx, fake_idx)
 
 
-# --- model, schedule, checkpoints ----------------------------------------------------------------
-
-
-def choose_precision(requested: str, input_size: int) -> str:
-    """`auto`: mixed_bfloat16 on a CPU with AVX-512 BF16 at >= 128 px (~1.3x at 224), else fp32."""
-    if requested != "auto":
-        return requested
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "float32"
-    return "mixed_bfloat16" if "avx512_bf16" in flags and input_size >= 128 else "float32"
-
-
-def learning_rate_at(step: int, total_steps: int, config: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to `final_lr_fraction` of the peak, by step."""
-    total = max(1, total_steps)
-    warmup = max(1, int(total * config.warmup_fraction))
-    if step < warmup:
-        return config.learning_rate * (step + 1) / warmup
-    return _cosine((step - warmup) / max(1, total - warmup), config)
-
-
-def learning_rate_at_time(elapsed_s: float, budget_s: float, config: TrainConfig) -> float:
-    """The same schedule over wall-clock time (`--minutes`): it reaches its floor at the end
-    of the budget whatever the machine's speed (not bit-reproducible: it depends on timing)."""
-    fraction = min(1.0, max(0.0, elapsed_s / max(budget_s, 1e-9)))
-    warmup = max(config.warmup_fraction, 1e-9)
-    if fraction < warmup:
-        return config.learning_rate * max(fraction / warmup, 0.01)
-    return _cosine((fraction - warmup) / max(1e-9, 1.0 - warmup), config)
-
-
-def _cosine(t: float, config: TrainConfig) -> float:
-    t = min(1.0, max(0.0, t))
-    floor = config.final_lr_fraction
-    return config.learning_rate * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * t)))
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def save_checkpoint(run_dir: Path, model: Any, optimizer: Any, state: dict[str, Any]) -> Path:
-    """Weights, optimizer variables and `state` (step, totals, history) written atomically."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not all(np.isfinite(w).all() for w in model.get_weights()):
-        raise UsageError(f"refusing to checkpoint non-finite weights over {run_dir}")
-    weights = run_dir / "checkpoint.weights.h5"
-    tmp = run_dir / "checkpoint.tmp.weights.h5"
-    model.save_weights(tmp)
-    os.replace(tmp, weights)
-    arrays = {f"v{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(optimizer.variables)}
-    with open(run_dir / "optimizer.tmp.npz", "wb") as handle:
-        np.savez(handle, **arrays)
-    os.replace(run_dir / "optimizer.tmp.npz", run_dir / "optimizer.npz")
-    _atomic_write_text(run_dir / "state.json", json.dumps(state, indent=1) + "\n")
-    return weights
-
-
-def load_checkpoint(run_dir: Path, model: Any, optimizer: Any) -> dict[str, Any]:
-    """Restore what `save_checkpoint` wrote; the optimizer must already be built."""
-    state_path = run_dir / "state.json"
-    if not state_path.is_file():
-        raise UsageError(f"nothing to resume: no checkpoint in {run_dir}")
-    model.load_weights(run_dir / "checkpoint.weights.h5")
-    with np.load(run_dir / "optimizer.npz", allow_pickle=False) as data:
-        variables = optimizer.variables
-        if len(data.files) != len(variables):
-            raise UsageError("checkpoint optimizer state does not match this model; start afresh")
-        for i, variable in enumerate(variables):
-            variable.assign(data[f"v{i:04d}"])
-    return json.loads(state_path.read_text())
+# --- model and export ------------------------------------------------------------------------
 
 
 def hardware_summary() -> dict[str, Any]:
@@ -460,17 +334,6 @@ class PreparedData:
     counts: dict[str, int]
     heldout_sources: list[str]
     used_items: tuple[LabeledItem, ...] = ()  # every file the run trains or validates on
-
-
-def discover(request: TrainRequest) -> list[LabeledItem]:
-    items: list[LabeledItem] = []
-    for root in request.labeled:
-        items.extend(discover_labeled(root))
-    for root in request.real:
-        items.extend(discover_real(root))
-    if not items:
-        raise UsageError("no media found in the given folders")
-    return items
 
 
 def prepare_data(request: TrainRequest, hook: Hook) -> PreparedData:
@@ -539,14 +402,14 @@ def _copy_training_list(request: TrainRequest) -> None:
     """Put the run's training-data list beside the exported weights."""
     source = request.run_dir / TRAINING_LIST
     if source.is_file():
-        _atomic_write_text(Path(request.output_dir) / TRAINING_LIST, source.read_text())
+        atomic_write_text(Path(request.output_dir) / TRAINING_LIST, source.read_text())
 
 
 def _write_heldout(request: TrainRequest, data: PreparedData) -> None:
     text = json.dumps({"heldout_files": data.heldout_sources}, indent=1) + "\n"
     request.run_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(request.run_dir / "heldout.json", text)
-    _atomic_write_text(Path(request.cache_dir) / "heldout.json", text)
+    atomic_write_text(request.run_dir / "heldout.json", text)
+    atomic_write_text(Path(request.cache_dir) / "heldout.json", text)
 
 
 def _prefetch(maker: BatchMaker, start: int, stop: int, depth: int = 3) -> queue.Queue[Any]:
@@ -589,43 +452,6 @@ def evaluate_sets(
     return out
 
 
-class DivergenceGuard:
-    """Keeps an in-memory copy of the last good weights and optimizer state (every `every`
-    steps) and restores it when a step's loss is not finite, so one bad step (an overflow
-    under mixed precision) costs at most `every` steps instead of the run. More than
-    `max_restores` restores stop the run with a clear error (lower the learning rate)."""
-
-    def __init__(self, model: Any, optimizer: Any, every: int = 50, max_restores: int = 5) -> None:
-        self.model, self.optimizer = model, optimizer
-        self.every, self.max_restores = every, max_restores
-        self.restores = 0
-        self.step = -1
-        self._weights: list[np.ndarray] = []
-        self._slots: list[np.ndarray] = []
-
-    def _snapshot(self, step: int) -> None:
-        self._weights = [np.array(w) for w in self.model.get_weights()]
-        self._slots = [np.array(v.numpy()) for v in self.optimizer.variables]
-        self.step = step
-
-    def after_step(self, step: int, loss: float) -> bool:
-        """False when the step diverged and the last good state was restored."""
-        if math.isfinite(loss):
-            if self.step < 0 or step - self.step >= self.every:
-                self._snapshot(step)
-            return True
-        self.restores += 1
-        if self.restores > self.max_restores or self.step < 0:
-            raise UsageError(
-                f"training diverged (loss {loss} at step {step}, {self.restores} times): "
-                "lower --learning-rate or use --precision float32"
-            )
-        self.model.set_weights(self._weights)
-        for variable, value in zip(self.optimizer.variables, self._slots, strict=True):
-            variable.assign(value)
-        return False
-
-
 class StopRequest:
     """A flag the trainer checks after every step; `stop()` is safe to call from a signal handler.
 
@@ -642,54 +468,36 @@ class StopRequest:
         self.requested = True
 
 
-def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) -> Path:
-    """Run training per `request`; returns the exported spec path.
+@dataclass
+class _Model:
+    """The network, its optimizer and compiled step functions, built for one run."""
 
-    When `stop` is set (or `<run_dir>/STOP` appears) the loop checkpoints and raises
-    `KeyboardInterrupt`; `--resume` continues from there.
-    """
-    stop = stop or StopRequest()
-    cfg = request.config
-    started_wall = time.monotonic()
-    data = prepare_data(request, hook)
-    _write_heldout(request, data)
-    write_training_list(data.used_items, request.run_dir / TRAINING_LIST)
-    if len(data.train_reals) == 0:
-        raise UsageError("no real face crops to train on: check the folders and face detection")
+    model: Any
+    optimizer: Any
+    train_step: Callable[[np.ndarray, np.ndarray], float]  # (raw crops, labels) -> loss
+    forward: Callable[[Any], Any]
+    spec: ModelSpec
+    precision: str
 
+
+def _build_model(cfg: TrainConfig) -> _Model:
     import keras
     import tensorflow as tf
+
+    from deepfake_analyzer.models.xception import build_xception
 
     precision = choose_precision(cfg.precision, cfg.input_size)
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(cfg.seed)
-    from deepfake_analyzer.models.xception import build_xception
-
     model = build_xception(cfg.input_size, dropout=cfg.dropout, bn_momentum=cfg.bn_momentum)
     optimizer = keras.optimizers.Adam(
         learning_rate=cfg.learning_rate, global_clipnorm=cfg.clip_norm
     )
     optimizer.build(model.trainable_variables)
     loss_fn = keras.losses.BinaryCrossentropy(label_smoothing=cfg.label_smoothing)
-    spec = ModelSpec(name=MODEL_NAME, input_size=cfg.input_size, scaling=cfg.scaling)  # type: ignore[arg-type]
-
-    state: dict[str, Any] = {"step": 0, "total_steps": 0, "elapsed_s": 0.0, "history": []}
-    run_dir = request.run_dir
-    if request.resume:
-        state = load_checkpoint(run_dir, model, optimizer)
-        hook(Message(str(run_dir), f"resumed at step {state['step']}"))
-    elif (run_dir / "state.json").is_file():
-        raise UsageError(
-            f"a checkpoint already exists in {run_dir}: pass --resume to continue it, "
-            "or --run-name to start another run"
-        )
-    if cfg.epochs is not None:
-        state["total_steps"] = cfg.epochs * cfg.steps_per_epoch
-    state["counts"], state["precision"] = data.counts, precision
-    _atomic_write_text(run_dir / "config.json", json.dumps(_config_dict(request), indent=1) + "\n")
 
     @tf.function(jit_compile=False)
-    def train_step(x: Any, y: Any) -> Any:
+    def compiled_step(x: Any, y: Any) -> Any:
         with tf.GradientTape() as tape:
             p = model(x, training=True)
             loss = loss_fn(tf.reshape(y, (-1, 1)), p)
@@ -698,102 +506,200 @@ def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) ->
         return loss
 
     forward = tf.function(lambda x: model(x, training=False), jit_compile=False)
+    spec = ModelSpec(name=MODEL_NAME, input_size=cfg.input_size, scaling=cfg.scaling)  # type: ignore[arg-type]
+
+    def train_step(x: np.ndarray, y: np.ndarray) -> float:
+        return float(compiled_step(tf.constant(spec.preprocess(x)), tf.constant(y)))
+
+    return _Model(model, optimizer, train_step, forward, spec, precision)
+
+
+def _start_state(request: TrainRequest, net: _Model, hook: Hook) -> TrainState:
+    """A fresh state, or the checkpoint's with `--resume`; refuses to start over a checkpoint."""
+    run_dir = request.run_dir
+    state = TrainState()
+    if request.resume:
+        state = load_checkpoint(run_dir, net.model, net.optimizer)
+        hook(Message(str(run_dir), f"resumed at step {state.step}"))
+    elif has_checkpoint(run_dir):
+        raise UsageError(
+            f"a checkpoint already exists in {run_dir}: pass --resume to continue it, "
+            "or --run-name to start another run"
+        )
+    cfg = request.config
+    if cfg.epochs is not None:
+        state.total_steps = cfg.epochs * cfg.steps_per_epoch
+    state.precision = net.precision
+    return state
+
+
+class _RateMeter:
+    """Images per second over the last `window` steps."""
+
+    def __init__(self, batch_size: int, window: int = 30) -> None:
+        self.batch_size, self.window = batch_size, window
+        self._marks: list[tuple[float, int]] = []
+
+    def add(self, now: float, step: int) -> float:
+        self._marks = [*self._marks, (now, step)][-self.window :]
+        if len(self._marks) < 2:
+            return 0.0
+        (t0, s0), (t1, s1) = self._marks[0], self._marks[-1]
+        return (s1 - s0) * self.batch_size / max(t1 - t0, 1e-6)
+
+
+class _Loop:
+    """One run of the training loop: steps, progress events, validation and checkpoints.
+
+    The run ends after `epochs * steps_per_epoch` steps, or when `--minutes` of training
+    time (counted across resumes) are spent; the learning rate follows the matching schedule.
+    """
+
+    def __init__(
+        self,
+        request: TrainRequest,
+        hook: Hook,
+        net: _Model,
+        val: ValidationData,
+        state: TrainState,
+    ) -> None:
+        cfg = request.config
+        self.request, self.cfg, self.hook, self.net, self.val = request, cfg, hook, net, val
+        self.state = state
+        self.run_dir = request.run_dir
+        self.step = state.step
+        self.budget_s = None if cfg.epochs is not None or cfg.minutes is None else cfg.minutes * 60
+        self._elapsed_before = state.elapsed_s
+        self._started = time.monotonic()
+        self._last_checkpoint = self._started
+        self._rate = _RateMeter(cfg.batch_size)
+        self._losses: list[float] = []
+        self._guard = DivergenceGuard(net.model, net.optimizer)
+
+    def elapsed(self) -> float:
+        """Training seconds, this session's and those before a resume."""
+        return self._elapsed_before + time.monotonic() - self._started
+
+    def done(self) -> bool:
+        if self.budget_s is not None:
+            return self.elapsed() >= self.budget_s
+        return self.step >= self.state.total_steps
+
+    def checkpoint(self) -> None:
+        self.state.step, self.state.elapsed_s = self.step, self.elapsed()
+        path = save_checkpoint(self.run_dir, self.net.model, self.net.optimizer, self.state)
+        self.hook(CheckpointSaved(self.step, str(path)))
+        self._last_checkpoint = time.monotonic()
+
+    def validate(self, train_loss: bool = True) -> None:
+        """Score the validation sets, add a history row and report it."""
+        metrics = evaluate_sets(self.net.forward, self.net.spec, self.val)
+        if train_loss:
+            recent = self._losses[-self.cfg.steps_per_epoch :]
+            metrics["train_loss"] = round(float(np.mean(recent)), 4)
+        row = {"step": self.step, "elapsed_s": round(self.elapsed(), 1), **metrics}
+        self.state.history.append(row)
+        self.hook(Evaluated(self.step, self.step // self.cfg.steps_per_epoch, metrics))
+
+    def run(self, maker: BatchMaker, stop: StopRequest) -> None:
+        """Train until done; on a stop request (or KeyboardInterrupt) checkpoint and re-raise."""
+        batches = _prefetch(maker, self.step, 10**9)
+        try:
+            while not self.done():
+                self._train_one(batches)
+                if stop.requested or (self.run_dir / "STOP").exists():
+                    (self.run_dir / "STOP").unlink(missing_ok=True)
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            self.checkpoint()
+            raise
+        if not self.state.history or self.state.history[-1]["step"] != self.step:
+            self.validate(train_loss=False)
+        if self.state.step != self.step:
+            self.checkpoint()
+
+    def _learning_rate(self) -> float:
+        if self.budget_s is not None:
+            return learning_rate_at_time(self.elapsed(), self.budget_s, self.cfg)
+        return learning_rate_at(self.step, self.state.total_steps, self.cfg)
+
+    def _train_one(self, batches: queue.Queue[Any]) -> None:
+        got_step, x, y = batches.get()
+        if isinstance(x, Exception):
+            raise x
+        assert got_step == self.step
+        self.net.optimizer.learning_rate.assign(self._learning_rate())
+        loss = self.net.train_step(x, y)
+        self.step += 1
+        if not self._guard.after_step(self.step, loss):
+            self.state.skipped_steps += 1
+            self.hook(Message(str(self.run_dir),
+                              f"step {self.step}: loss {loss}; restored step {self._guard.step}",
+                              level="warning"))  # fmt: skip
+            return
+        self._losses.append(loss)
+        self.hook(self._progress(self._rate.add(time.monotonic(), self.step)))
+        if self.step % self.cfg.steps_per_epoch == 0 or self.done():
+            self.validate()
+            self.checkpoint()
+        elif time.monotonic() - self._last_checkpoint >= self.cfg.checkpoint_minutes * 60.0:
+            self.checkpoint()
+
+    def _progress(self, rate: float) -> TrainProgress:
+        cfg, step = self.cfg, self.step
+        if self.budget_s is not None:  # under --minutes the step count is only an estimate
+            left_s = max(0.0, self.budget_s - self.elapsed())
+            total = step + int(left_s * rate / cfg.batch_size) if rate else 0
+            eta = left_s
+        else:
+            total = self.state.total_steps
+            eta = (total - step) * cfg.batch_size / rate if rate else 0.0
+        return TrainProgress(
+            step, total, step // cfg.steps_per_epoch, float(np.mean(self._losses[-50:])),
+            float(self.net.optimizer.learning_rate.numpy()), rate, self.elapsed(), max(0.0, eta),
+        )  # fmt: skip
+
+
+def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) -> Path:
+    """Run training per `request`; returns the exported spec path.
+
+    When `stop` is set (or `<run_dir>/STOP` appears) the loop checkpoints and raises
+    `KeyboardInterrupt`; `--resume` continues from there.
+    """
+    cfg = request.config
+    started_wall = time.monotonic()
+    data = prepare_data(request, hook)
+    _write_heldout(request, data)
+    write_training_list(data.used_items, request.run_dir / TRAINING_LIST)
+    if len(data.train_reals) == 0:
+        raise UsageError("no real face crops to train on: check the folders and face detection")
+    net = _build_model(cfg)
+    state = _start_state(request, net, hook)
+    state.counts = data.counts
+    atomic_write_text(
+        request.run_dir / "config.json", json.dumps(_config_dict(request), indent=1) + "\n"
+    )
     maker = BatchMaker(data.train_reals, data.train_fakes, cfg, request.augment, request.sbi)
-    step = int(state["step"])
-    budget_s = None if cfg.epochs is not None or cfg.minutes is None else cfg.minutes * 60.0
     hook(
         TrainStarted(
-            str(run_dir), step, int(state["total_steps"]), data.counts, precision,
+            str(request.run_dir), state.step, state.total_steps, data.counts, net.precision,
             cfg.input_size, cfg.batch_size,
         )
     )  # fmt: skip
-    batches = _prefetch(maker, step, 10**9)
-    elapsed_before = float(state["elapsed_s"])
-    loop_started = time.monotonic()
-    last_ckpt = loop_started
-    rate_window: list[tuple[float, int]] = []
-    losses: list[float] = []
-    guard = DivergenceGuard(model, optimizer)
+    loop = _Loop(request, hook, net, data.val, state)
+    loop.run(maker, stop or StopRequest())
+    final = state.final_metrics()
+    spec_path = _export(request, net.model, state, final)
+    hook(TrainFinished(loop.step, str(spec_path), time.monotonic() - started_wall, final))
+    return spec_path
 
-    def elapsed() -> float:
-        return elapsed_before + time.monotonic() - loop_started
 
-    def checkpoint() -> None:
-        state["step"], state["elapsed_s"] = step, elapsed()
-        path = save_checkpoint(run_dir, model, optimizer, state)
-        hook(CheckpointSaved(step, str(path)))
-
-    def done() -> bool:
-        if budget_s is not None:
-            return elapsed() >= budget_s
-        return step >= int(state["total_steps"])
-
-    try:
-        while not done():
-            got_step, x, y = batches.get()
-            if isinstance(x, Exception):
-                raise x
-            assert got_step == step
-            if budget_s is not None:
-                lr = learning_rate_at_time(elapsed(), budget_s, cfg)
-            else:
-                lr = learning_rate_at(step, int(state["total_steps"]), cfg)
-            optimizer.learning_rate.assign(lr)
-            loss = float(train_step(tf.constant(spec.preprocess(x)), tf.constant(y)))
-            step += 1
-            if not guard.after_step(step, loss):
-                state["skipped_steps"] = state.get("skipped_steps", 0) + 1
-                hook(Message(str(run_dir), f"step {step}: loss {loss}; restored step {guard.step}",
-                             level="warning"))  # fmt: skip
-                continue
-            losses.append(loss)
-            now = time.monotonic()
-            rate_window.append((now, step))
-            rate_window = rate_window[-30:]
-            rate = 0.0
-            if len(rate_window) > 1:
-                (t0, s0), (t1, s1) = rate_window[0], rate_window[-1]
-                rate = (s1 - s0) * cfg.batch_size / max(t1 - t0, 1e-6)
-            if budget_s is not None:  # under --minutes the step count is only an estimate
-                left_s = max(0.0, budget_s - elapsed())
-                total = step + int(left_s * rate / cfg.batch_size) if rate else 0
-                eta = left_s
-            else:
-                total = int(state["total_steps"])
-                eta = (total - step) * cfg.batch_size / rate if rate else 0.0
-            hook(
-                TrainProgress(
-                    step, total, step // cfg.steps_per_epoch, float(np.mean(losses[-50:])),
-                    float(optimizer.learning_rate.numpy()), rate, elapsed(), max(0.0, eta),
-                )
-            )  # fmt: skip
-            if step % cfg.steps_per_epoch == 0 or done():
-                metrics = evaluate_sets(forward, spec, data.val)
-                metrics["train_loss"] = round(float(np.mean(losses[-cfg.steps_per_epoch :])), 4)
-                state["history"].append({"step": step, "elapsed_s": round(elapsed(), 1), **metrics})
-                hook(Evaluated(step, step // cfg.steps_per_epoch, metrics))
-                checkpoint()
-                last_ckpt = time.monotonic()
-            elif time.monotonic() - last_ckpt >= cfg.checkpoint_minutes * 60.0:
-                checkpoint()
-                last_ckpt = time.monotonic()
-            if stop.requested or (run_dir / "STOP").exists():
-                (run_dir / "STOP").unlink(missing_ok=True)
-                raise KeyboardInterrupt
-    except KeyboardInterrupt:
-        checkpoint()
-        raise
-    if not state["history"] or state["history"][-1]["step"] != step:
-        metrics = evaluate_sets(forward, spec, data.val)
-        state["history"].append({"step": step, "elapsed_s": round(elapsed(), 1), **metrics})
-        hook(Evaluated(step, step // cfg.steps_per_epoch, metrics))
-    if state["step"] != step:
-        checkpoint()
-    final = {k: v for k, v in state["history"][-1].items() if k not in ("step", "elapsed_s")}
-    training = training_summary(request, data.counts, step, state, precision)
-    spec_path = export_model(model, request.output_dir, cfg, request.extract, training, final)
+def _export(request: TrainRequest, model: Any, state: TrainState, final: dict[str, float]) -> Path:
+    training = training_summary(request, state)
+    spec_path = export_model(
+        model, request.output_dir, request.config, request.extract, training, final
+    )
     _copy_training_list(request)
-    hook(TrainFinished(step, str(spec_path), time.monotonic() - started_wall, final))
     return spec_path
 
 
@@ -808,21 +714,20 @@ def _config_dict(request: TrainRequest) -> dict[str, Any]:
     }
 
 
-def training_summary(
-    request: TrainRequest, counts: dict[str, int], step: int, state: dict[str, Any], precision: str
-) -> dict[str, Any]:
+def training_summary(request: TrainRequest, state: TrainState) -> dict[str, Any]:
+    """The `training` block of the exported spec: recipe, data, counts, steps and history."""
     cfg = request.config
     return {
         "recipe": "Xception from scratch; self-blended fakes (SBI) + labeled fakes; augmentation",
         "data": [Path(p).name for p in (*request.labeled, *request.real)],
-        "counts": counts,
-        "steps": step,
-        "images_seen": step * cfg.batch_size,
-        "minutes": round(float(state["elapsed_s"]) / 60.0, 1),
-        "precision": precision,
+        "counts": state.counts,
+        "steps": state.step,
+        "images_seen": state.step * cfg.batch_size,
+        "minutes": round(state.elapsed_s / 60.0, 1),
+        "precision": state.precision,
         "config": asdict(cfg),
         "hardware": hardware_summary(),
-        "history": state["history"][-20:],
+        "history": state.history[-20:],
     }
 
 
@@ -833,12 +738,11 @@ def export_checkpoint(request: TrainRequest, hook: Hook) -> Path:
     replaced atomically, so reading them mid-run is safe.
     """
     run_dir = request.run_dir
-    state_path = run_dir / "state.json"
-    if not state_path.is_file():
+    if not has_checkpoint(run_dir):
         raise UsageError(f"no checkpoint to export in {run_dir}")
-    state = json.loads(state_path.read_text())
-    counts = state.get("counts") or prepare_data(request, hook).counts
-    precision = state.get("precision", "float32")
+    state = read_state(run_dir)
+    if not state.counts:
+        state.counts = prepare_data(request, hook).counts
     import keras
 
     from deepfake_analyzer.models.xception import build_xception
@@ -846,49 +750,8 @@ def export_checkpoint(request: TrainRequest, hook: Hook) -> Path:
     keras.mixed_precision.set_global_policy("float32")
     cfg = request.config
     model = build_xception(cfg.input_size, dropout=cfg.dropout, bn_momentum=cfg.bn_momentum)
-    model.load_weights(run_dir / "checkpoint.weights.h5")
-    step = int(state["step"])
-    history = state.get("history") or [{}]
-    final = {k: v for k, v in history[-1].items() if k not in ("step", "elapsed_s")}
-    training = training_summary(request, counts, step, state, precision)
-    spec_path = export_model(model, request.output_dir, cfg, request.extract, training, final)
-    _copy_training_list(request)
-    hook(TrainFinished(step, str(spec_path), 0.0, final))
+    model.load_weights(run_dir / WEIGHTS_FILE)
+    final = state.final_metrics()
+    spec_path = _export(request, model, state, final)
+    hook(TrainFinished(state.step, str(spec_path), 0.0, final))
     return spec_path
-
-
-def benchmark_input_sizes(
-    sizes: Sequence[int], batch_size: int = 16, steps: int = 4, precision: str = "auto"
-) -> dict[int, float]:
-    """Training images/s of the full network per input size, on random data (a quick check)."""
-    import keras
-    import tensorflow as tf
-
-    from deepfake_analyzer.models.xception import build_xception
-
-    results: dict[int, float] = {}
-    for size in sizes:
-        keras.mixed_precision.set_global_policy(choose_precision(precision, size))
-        model = build_xception(size)
-        optimizer = keras.optimizers.Adam(1e-3)
-        loss_fn = keras.losses.BinaryCrossentropy()
-
-        @tf.function(jit_compile=False)
-        def step(
-            x: Any, y: Any, model: Any = model, optimizer: Any = optimizer, loss_fn: Any = loss_fn
-        ) -> Any:
-            with tf.GradientTape() as tape:
-                loss = loss_fn(y, model(x, training=True))
-            grads = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-            return loss
-
-        x = tf.random.uniform((batch_size, size, size, 3))
-        y = tf.cast(tf.random.uniform((batch_size, 1)) > 0.5, tf.float32)
-        float(step(x, y))
-        float(step(x, y))
-        t0 = time.monotonic()
-        for _ in range(steps):
-            float(step(x, y))
-        results[size] = steps * batch_size / (time.monotonic() - t0)
-    return results
