@@ -136,10 +136,15 @@ def analyze_clip(
     except Exception as exc:  # a batch of thousands must not stop at one odd clip
         if stop_on is not None and stop_on(exc):
             raise
+        unexpected = not isinstance(exc, AnalyzerError)
         return ClipOutcome(
-            job, error=_error_line(exc), elapsed_s=time.perf_counter() - started, worker=worker,
-            **_unexpected(exc),
-        )  # fmt: skip
+            job,
+            error=_error_line(exc),
+            elapsed_s=time.perf_counter() - started,
+            worker=worker,
+            error_type=type(exc).__name__ if unexpected else "",
+            detail="".join(traceback.format_exception(exc)) if unexpected else "",
+        )
     if job.display_path:
         report = replace(report, input=replace(report.input, path=job.display_path))
     return ClipOutcome(job, report=report, elapsed_s=time.perf_counter() - started, worker=worker)
@@ -151,13 +156,6 @@ def _error_line(exc: Exception) -> str:
     last = traceback.extract_tb(exc.__traceback__)[-1:]
     where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last else ""
     return f"unexpected {type(exc).__name__}{where}: {exc}".strip()
-
-
-def _unexpected(exc: Exception) -> dict[str, str]:
-    if isinstance(exc, AnalyzerError):
-        return {}
-    detail = "".join(traceback.format_exception(exc))
-    return {"error_type": type(exc).__name__, "detail": detail}
 
 
 class ClipWorker:
