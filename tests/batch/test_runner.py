@@ -109,9 +109,9 @@ def test_worker_records_unexpected_exceptions_instead_of_raising(
 def test_engine_registry_and_local_limits() -> None:
     with pytest.raises(UsageError, match="did you mean 'ray'"):
         create_engine("rey")
-    with pytest.raises(UsageError, match="--engine ray"):
+    with pytest.raises(UsageError, match="engine ray"):
         create_engine("local", EngineOptions(workers=2))
-    with pytest.raises(UsageError, match="--address"):
+    with pytest.raises(UsageError, match="address is for engine ray"):
         create_engine("local", EngineOptions(address="auto"))
     with pytest.raises(UsageError):
         EngineOptions(workers=0)

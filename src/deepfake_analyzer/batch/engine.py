@@ -26,9 +26,11 @@ class EngineOptions:
 
     def __post_init__(self) -> None:
         if self.workers is not None and not 1 <= self.workers <= 10_000:
-            raise UsageError("--workers must be between 1 and 10000")
+            raise UsageError("`workers` must be between 1 and 10000", option="workers")
         if not 0 < self.cpus_per_worker <= 1024:
-            raise UsageError("--cpus-per-worker must be between 0 and 1024")
+            raise UsageError(
+                "`cpus_per_worker` must be between 0 and 1024", option="cpus_per_worker"
+            )
 
 
 class Engine(Protocol):

@@ -36,11 +36,12 @@ class LocalEngine:
         options = options or EngineOptions()
         if options.workers not in (None, 1):
             raise UsageError(
-                "the local engine runs one worker; use --engine ray for --workers "
-                f"{options.workers} (pip install 'deepfake-analyzer[ray]')"
+                "the local engine runs one worker; use `engine` ray for `workers` "
+                f"{options.workers} (pip install 'deepfake-analyzer[ray]')",
+                option=("engine", "workers"),
             )
         if options.address:
-            raise UsageError("--address is for --engine ray")
+            raise UsageError("`address` is for `engine` ray", option=("address", "engine"))
         self.options = options
         self.hook = hook
         self.stop_on = stop_on
