@@ -17,7 +17,7 @@ from deepfake_analyzer.options import (
 )
 
 _DEFAULTS = {f.name: f.default for f in fields(AnalyzeOptions)}
-_FLAGS = {"output_dir": "--output", "formats": "--format"}
+_FLAGS = {"output_dir": "--output", "formats": "--format", "min_face_px": "--min-face"}
 """Library parameters whose flag is not `--` and their name with dashes."""
 
 

@@ -185,7 +185,8 @@ def _split_for_calibration(
         if labels.size == 0 or labels.min() == labels.max():
             raise UsageError(
                 f"too few identity groups to {what}: each side of the split by identity needs "
-                "real and fake media; add labeled data or change --calibration-fraction"
+                "real and fake media; add labeled data or change `calibration_fraction`",
+                option="calibration_fraction",
             )
     return fit, held_out
 
@@ -210,7 +211,8 @@ def evaluate_scores(
     if not scored.crops:
         raise UsageError(
             "no face was found in any labeled file: check the DATA folders, or lower "
-            "--min-face / --min-confidence"
+            "`min_face_px` / `min_confidence`",
+            option=("min_face_px", "min_confidence"),
         )
     notes = list(warnings)
     calibration: CalibrationResult | None = None

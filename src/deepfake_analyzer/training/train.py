@@ -523,8 +523,9 @@ def _start_state(request: TrainRequest, net: _Model, hook: Hook) -> TrainState:
         hook(Message(str(run_dir), f"resumed at step {state.step}"))
     elif has_checkpoint(run_dir):
         raise UsageError(
-            f"a checkpoint already exists in {run_dir}: pass --resume to continue it, "
-            "or --run-name to start another run"
+            f"a checkpoint already exists in {run_dir}: pass `resume` to continue it, "
+            "or a `run_name` to start another run",
+            option=("resume", "run_name"),
         )
     cfg = request.config
     if cfg.epochs is not None:
