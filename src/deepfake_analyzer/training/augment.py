@@ -56,9 +56,11 @@ NO_AUGMENT = AugmentConfig(0, 0, 0, 0, blur_p=0, noise_p=0, jpeg_p=0, h264_p=0)
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     """Round-trip an RGB uint8 image through JPEG at `quality`."""
     ok, buffer = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    if not ok:
+    decoded = cv2.imdecode(buffer, cv2.IMREAD_COLOR) if ok else None
+    if decoded is None:
         return image
-    return cv2.imdecode(buffer, cv2.IMREAD_COLOR)[..., ::-1].copy()
+    rgb: np.ndarray = decoded[..., ::-1].copy()
+    return rgb
 
 
 def downscale_upscale(image: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
@@ -79,7 +81,8 @@ def color_jitter(image: np.ndarray, strength: float, rng: np.random.Generator) -
     x = x + rng.uniform(-strength, strength) * 255.0 * 0.5
     gray = x.mean(axis=2, keepdims=True)
     x = gray + (x - gray) * (1.0 + rng.uniform(-strength, strength) * 2.0)
-    return np.clip(x, 0, 255).astype(np.uint8)
+    result: np.ndarray = np.clip(x, 0, 255).astype(np.uint8)
+    return result
 
 
 def augment(

@@ -101,7 +101,7 @@ def save_checkpoint(run_dir: Path, model: Any, optimizer: Any, state: TrainState
     os.replace(tmp, weights)
     arrays = {f"v{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(optimizer.variables)}
     with open(run_dir / "optimizer.tmp.npz", "wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, allow_pickle=False, **arrays)
     os.replace(run_dir / "optimizer.tmp.npz", run_dir / OPTIMIZER_FILE)
     atomic_write_text(run_dir / STATE_FILE, json.dumps(state.to_json(), indent=1) + "\n")
     return weights

@@ -21,7 +21,12 @@ from deepfake_analyzer.events import NullHook, ProgressHook, StageProgress
 from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.spec import ModelSpec
 from deepfake_analyzer.training.perturb import Perturbation
-from deepfake_analyzer.training.sources import LabeledItem, discover_labeled, discover_real
+from deepfake_analyzer.training.sources import (
+    ItemKind,
+    LabeledItem,
+    discover_labeled,
+    discover_real,
+)
 
 if TYPE_CHECKING:
     from deepfake_analyzer.faces.base import FaceDetector
@@ -48,7 +53,7 @@ class SourceLabels:
     group: str
     dataset: str
     method: str
-    kind: str
+    kind: ItemKind
 
 
 @dataclass(frozen=True)
@@ -192,6 +197,8 @@ def crop_loader(seed: int = 0) -> CropLoader:
 
         crop = load_crop(cache, record)
         landmarks = cache.landmarks_of(record)
+        if landmarks is None:  # `self_blended_records` twins only crops with landmarks
+            raise ValueError(f"crop {record.crop} has no landmarks to self-blend")
         rng = np.random.default_rng([seed, zlib.crc32(record.crop.encode())])
         return resize_square(self_blend(crop, landmarks, rng).image, size)
 
@@ -257,7 +264,9 @@ def score_records(
     """
     hook = hook or NullHook()
     if load is None:
-        from deepfake_analyzer.training.extract import load_crop as load
+        from deepfake_analyzer.training.extract import load_crop
+
+        load = load_crop
     size = classifier.spec.input_size
     keys = [CLEAN, *(p.key for p in perturbations)]
     outputs: dict[str, list[np.ndarray]] = {k: [] for k in keys}
@@ -307,7 +316,7 @@ def _crop_info(record: CropRecord) -> CropInfo:
         group=str(record.group),
         dataset=str(record.dataset),
         method=str(record.method),
-        kind=str(record.kind),
+        kind="video" if record.kind == "video" else "image",
         frame_index=int(record.frame_index),
         timestamp_s=float(record.timestamp_s),
     )

@@ -142,7 +142,7 @@ def breakdowns(
         )
 
     for name in datasets:
-        add("dataset", name, lambda c, n=name: c.dataset == n)
+        add("dataset", name, _in_dataset(name))
     dataset_fakes = [
         frozenset(c.source for c in crops if c.label == 1 and c.dataset == d) for d in datasets
     ]
@@ -151,12 +151,17 @@ def breakdowns(
         if fakes in dataset_fakes:
             continue  # the method is the whole of one dataset: its row is already there
         fake_datasets = {c.dataset for c in crops if c.label == 1 and c.method == name}
-        add(
-            "method",
-            name,
-            lambda c, n=name, ds=fake_datasets: c.method == n if c.label == 1 else c.dataset in ds,
-        )
+        add("method", name, _in_method(name, fake_datasets))
     return results
+
+
+def _in_dataset(name: str) -> Callable[[SourceLabels], bool]:
+    return lambda row: row.dataset == name
+
+
+def _in_method(name: str, datasets: set[str]) -> Callable[[SourceLabels], bool]:
+    """The method's fakes, and the reals of the datasets those fakes are in."""
+    return lambda row: row.method == name if row.label == 1 else row.dataset in datasets
 
 
 def _breakdown(

@@ -102,8 +102,7 @@ def perturbations_png(result: EvaluationResult) -> bytes:
     clean = result.overall.video.auc
     if math.isfinite(clean):
         ax.axhline(clean, linestyle="--", color="black", label=f"clean ({clean:.3f})")
-    levels = sorted({p.level for p in result.perturbations})
-    ax.set_xticks(levels)
+    ax.set_xticks(sorted({p.level for p in result.perturbations}))
     ax.set_xlabel("level (1 = mildest)")
     ax.set_ylabel("video-level AUC")
     ax.set_ylim(0, 1.01)

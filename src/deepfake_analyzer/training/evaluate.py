@@ -34,14 +34,13 @@ import numpy as np
 from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.events import Message, NullHook, ProgressHook
 from deepfake_analyzer.models.base import Classifier
-from deepfake_analyzer.models.spec import ModelSpec
+from deepfake_analyzer.models.spec import Calibration, ModelSpec
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.scoring.aggregate import DEFAULT_RULE
 from deepfake_analyzer.training.calibrate import (
     DEFAULT_FAKE_FPR,
     DEFAULT_SUSPICIOUS_FPR,
     FIT_METHODS,
-    Calibration,
     CalibrationResult,
     calibrate_spec,
 )
@@ -268,7 +267,8 @@ def _calibrate(
     def real_scores_for_thresholds(cal: Calibration) -> np.ndarray:
         calibrated = cal.apply(fit.raw)
         if config.threshold_level == "frame":
-            return calibrated[fit.labels == 0]
+            reals: np.ndarray = calibrated[fit.labels == 0]
+            return reals
         videos = video_scores(fit.crops, calibrated, config.top_fraction)
         return np.array([v.score for v in videos if v.label == 0])
 

@@ -77,8 +77,8 @@ class ExtractConfig:
 
     def key(self) -> str:
         """A short hash of the settings that change crop pixels: the cache sub-folder name."""
-        fields = (self.crop_size, self.margin, self.frames_per_video, self.detector)
-        fields += (self.min_confidence, self.min_face_px)
+        fields: tuple[object, ...] = (self.crop_size, self.margin, self.frames_per_video)
+        fields += (self.detector, self.min_confidence, self.min_face_px)
         if self.context != 1.0:
             fields += (self.context,)
         return (
@@ -89,6 +89,11 @@ class ExtractConfig:
 
 
 _DEFAULT_EXTRACT = ExtractConfig()
+
+
+def _box(box_xyxy: Sequence[float]) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (float(v) for v in box_xyxy)
+    return (x0, y0, x1, y1)
 
 
 @dataclass(frozen=True)
@@ -303,7 +308,7 @@ def _extract_item(
                 crop = crop_face(frame.image, det.box_xyxy, cut_margin, config.crop_size)
                 _write_crop(root / (name + ".png"), crop)
                 landmarks = None
-                if want_landmarks:
+                if want_landmarks and face_mesh is not None:
                     points = face_mesh.landmarks(frame.image, det.box_xyxy)
                     if points is not None and len(points) >= 3:
                         local = landmarks_in_crop(
@@ -321,7 +326,7 @@ def _extract_item(
                     kind=item.kind,
                     frame_index=frame.index,
                     timestamp_s=float(frame.timestamp_s),
-                    box_xyxy=tuple(float(v) for v in det.box_xyxy),
+                    box_xyxy=_box(det.box_xyxy),
                     confidence=float(det.confidence),
                     landmarks=landmarks,
                 )

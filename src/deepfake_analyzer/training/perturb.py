@@ -39,9 +39,10 @@ def jpeg(crops: np.ndarray, quality: float, rng: np.random.Generator | None = No
     out = np.empty_like(crops)
     for i, crop in enumerate(crops):
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), params)
-        if not ok:
+        decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+        if decoded is None:
             raise DecodeError("OpenCV could not JPEG-encode a crop")
-        out[i] = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        out[i] = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
     return out
 
 

@@ -78,6 +78,32 @@ FAMILIES: dict[str, str] = {
     "restyle-e4e-stylegan3": GAN_EDIT,
     "attgan": GAN_EDIT,
     "stargan": GAN_EDIT,
+    # gathered 2026-11-29 into extra-data/ (not yet trained on; see the model card)
+    "blendface": FACE_SWAP,
+    "e4s": FACE_SWAP,
+    "facefusion": FACE_SWAP,
+    "faceshifter": FACE_SWAP,
+    "megafs": FACE_SWAP,
+    "unspecified-faceswap": FACE_SWAP,
+    "e4e": GAN_EDIT,
+    "e4s-faceedit": GAN_EDIT,
+    "fadernet": GAN_EDIT,
+    "hisd": GAN_EDIT,
+    "icgan": GAN_EDIT,
+    "interfacegan-pggan": GAN_EDIT,
+    "pti": GAN_EDIT,
+    "restyle": GAN_EDIT,
+    "restyle-e4e": GAN_EDIT,
+    "sam": GAN_EDIT,
+    "stgan": GAN_EDIT,
+    "styleclip": GAN_EDIT,
+    "stylegan2-w-plus-inversion": GAN_EDIT,
+    "dagan": REENACTMENT,
+    "mcnet": REENACTMENT,
+    "ned": REENACTMENT,
+    "davs": TALKING_HEAD,
+    "sda": TALKING_HEAD,
+    "flux": DIFFUSION_FACE,
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
@@ -159,7 +185,9 @@ def split_protocol(items: Iterable[LabeledItem]) -> ProtocolSplit:
     items = list(items)
     heldout_people = {i.group for i in items if hashed_heldout(i.group)}
     heldout_people |= {i.group for i in items if i.label == FAKE and is_heldout_generator(i.method)}
-    train, heldout, excluded = [], [], []
+    train: list[LabeledItem] = []
+    heldout: list[LabeledItem] = []
+    excluded: list[LabeledItem] = []
     for item in items:
         if item.label == FAKE and is_heldout_generator(item.method):
             heldout.append(item)
@@ -189,10 +217,17 @@ def protocol_summary() -> dict[str, object]:
 class Scored(Protocol):
     """What the table reads of each scored file (e.g. `training.evaluate.VideoScore`)."""
 
-    label: int
-    kind: str
-    method: str
-    score: float
+    @property
+    def label(self) -> int: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
 
 
 @dataclass(frozen=True)

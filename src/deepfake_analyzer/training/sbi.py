@@ -107,7 +107,8 @@ def random_mask(
     if peak > 0:
         mask = mask / peak  # blurred hull interior back to 1 before the blend ratio
     ratio = float(rng.choice(config.blend_ratios))
-    return np.clip(mask * ratio, 0.0, 1.0).astype(np.float32)
+    blend_mask: np.ndarray = np.clip(mask * ratio, 0.0, 1.0).astype(np.float32)
+    return blend_mask
 
 
 def _elastic(mask: np.ndarray, rng: np.random.Generator, amplitude: float) -> np.ndarray:
@@ -150,8 +151,9 @@ def perturb_source(
     tx, ty = rng.uniform(-1, 1, size=2) * config.translate * np.array([w, h])
     matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), 0.0, scale)
     matrix[:, 2] += (tx, ty)
-    out = cv2.warpAffine(out, matrix, (w, h), borderMode=cv2.BORDER_REFLECT)
-    return np.clip(out, 0, 255).astype(np.uint8)
+    warped = cv2.warpAffine(out, matrix, (w, h), borderMode=cv2.BORDER_REFLECT)
+    result: np.ndarray = np.clip(warped, 0, 255).astype(np.uint8)
+    return result
 
 
 def self_blend(

@@ -11,7 +11,7 @@ import csv
 import json
 import random
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -52,6 +52,14 @@ def media_kind(path: Path) -> ItemKind | None:
     if suffix in IMAGE_EXTENSIONS:
         return "image"
     return None
+
+
+def _row_kind(row: Mapping[str, str], path: Path) -> ItemKind | None:
+    """A CSV row's `kind` column ('video' or 'image'), else the kind its extension says."""
+    kind = row.get("kind") or media_kind(path)
+    if kind == "video":
+        return "video"
+    return "image" if kind == "image" else None
 
 
 def _media_files(folder: Path) -> list[Path]:
@@ -132,8 +140,8 @@ def _discover_labels_csv(root: Path) -> list[LabeledItem]:
                     f"labels.csv line {line}: label must be real/fake or 0/1, got {row['label']!r}"
                 )
             path = root / row["file"]
-            kind = row.get("kind") or media_kind(path)
-            if kind not in ("video", "image"):
+            kind = _row_kind(row, path)
+            if kind is None:
                 continue
             dataset = (row.get("dataset") or root.name).strip()
             base = _CELEB_MODEL.sub("", dataset).strip() or dataset
@@ -168,8 +176,8 @@ def _discover_identity_manifest(root: Path) -> list[LabeledItem]:
                     f"got {row['label']!r}"
                 )
             path = root / row["file"]
-            kind = row.get("kind") or media_kind(path)
-            if kind not in ("video", "image"):
+            kind = _row_kind(row, path)
+            if kind is None:
                 continue
             group = row["identity"].strip() or path.stem
             method = row["generator"].strip() or ("fake" if label else "real")

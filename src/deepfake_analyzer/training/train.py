@@ -132,7 +132,8 @@ class CropSet:
             [counts[s] ** balance / counts[s] / kind_totals[s[0]] for s in strata],
             dtype=np.float64,
         )
-        return w / w.sum()
+        weights: np.ndarray = w / w.sum()
+        return weights
 
 
 def load_crop_set(cache: CropCache, records: Sequence[CropRecord], size: int) -> CropSet:
@@ -496,8 +497,7 @@ def _build_model(cfg: TrainConfig) -> _Model:
     optimizer.build(model.trainable_variables)
     loss_fn = keras.losses.BinaryCrossentropy(label_smoothing=cfg.label_smoothing)
 
-    @tf.function(jit_compile=False)
-    def compiled_step(x: Any, y: Any) -> Any:
+    def step(x: Any, y: Any) -> Any:
         with tf.GradientTape() as tape:
             p = model(x, training=True)
             loss = loss_fn(tf.reshape(y, (-1, 1)), p)
@@ -505,6 +505,7 @@ def _build_model(cfg: TrainConfig) -> _Model:
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
 
+    compiled_step = tf.function(step, jit_compile=False)
     forward = tf.function(lambda x: model(x, training=False), jit_compile=False)
     spec = ModelSpec(name=MODEL_NAME, input_size=cfg.input_size, scaling=cfg.scaling)  # type: ignore[arg-type]
 
