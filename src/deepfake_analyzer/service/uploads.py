@@ -10,9 +10,13 @@ import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from deepfake_analyzer.errors import AnalyzerError, UnsupportedMediaError, UsageError
 from deepfake_analyzer.service.sniff import SNIFF_BYTES, SUPPORTED_FORMATS, sniff_media
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 FILE_FIELD = "file"
 MAX_FIELDS = 32
@@ -135,7 +139,7 @@ class _UploadSink:
         self.extension = ""
         self.size = 0
         self.error: AnalyzerError | None = None
-        self._file: object | None = None
+        self._file: BinaryIO | None = None
         self._head = bytearray()
         self._header_name = b""
         self._header_value = b""
@@ -145,7 +149,7 @@ class _UploadSink:
         self._field_data = bytearray()
         self._file_done = False
 
-    def callbacks(self) -> dict[str, object]:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self._on_part_begin,
             "on_part_data": self._on_part_data,
@@ -246,7 +250,7 @@ class _UploadSink:
             if len(self._head) >= SNIFF_BYTES:
                 self._sniff()
             return
-        self._file.write(chunk)  # type: ignore[attr-defined]
+        self._write(chunk)
 
     def _check_disk_space(self) -> None:
         self._next_disk_check = self.size + DISK_CHECK_EVERY_BYTES
@@ -290,12 +294,17 @@ class _UploadSink:
             return
         self.kind = sniffed.kind
         self.extension = sniffed.extension
-        self._file.write(self._head)  # type: ignore[attr-defined]
+        self._write(self._head)
         self._head = bytearray()
+
+    def _write(self, data: bytes | bytearray) -> None:
+        if self._file is None:  # never: the file part's headers opened it
+            raise RuntimeError("upload data before its file was opened")
+        self._file.write(data)
 
     def _close(self) -> None:
         if self._file is not None:
-            self._file.close()  # type: ignore[attr-defined]
+            self._file.close()
             self._file = None
 
 
