@@ -32,7 +32,7 @@ together with a token, and put TLS in front of it. API reference: http://HOST:PO
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     defaults = ServiceSettings(data_dir=DEFAULT_DATA_DIR)
     parser = subparsers.add_parser(
         "serve",
