@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from deepfake_analyzer.errors import AnalyzerError, UsageError
 from deepfake_analyzer.events import Event, StageProgress
@@ -95,7 +95,7 @@ def load_factory(path: str) -> Callable[[], Any]:
         raise UsageError(f"cannot load factory {path!r}: {exc}") from None
     if not callable(factory):
         raise UsageError(f"factory {path!r} is not callable")
-    return factory
+    return cast("Callable[[], Any]", factory)  # checked callable; what it makes is the caller's
 
 
 class WorkerPool:
