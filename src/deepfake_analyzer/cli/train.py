@@ -95,10 +95,10 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from deepfake_analyzer.errors import UsageError
+    from deepfake_analyzer.training.config import TrainConfig
     from deepfake_analyzer.training.extract import ExtractConfig, default_cache_dir
     from deepfake_analyzer.training.train import (
         StopRequest,
-        TrainConfig,
         TrainRequest,
         export_checkpoint,
         train,
