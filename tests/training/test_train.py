@@ -147,7 +147,7 @@ def test_tiny_end_to_end_train_export_load_and_resume(tmp_path: Path) -> None:
         train(request, stop_after_first_step, stop)
     state = json.loads((request.run_dir / "state.json").read_text())
     assert state["step"] == 1
-    with pytest.raises(UsageError, match="--resume"):
+    with pytest.raises(UsageError, match="pass resume"):
         train(request, events.append)
 
     events.clear()
