@@ -23,6 +23,7 @@ def test_readme_has_python_examples() -> None:
     assert python_blocks(), "the README's API section shows Python code"
 
 
+@pytest.mark.slow
 @pytest.mark.real_models
 @pytest.mark.parametrize("index", range(len(python_blocks())))
 def test_readme_python_block_runs(index: int) -> None:

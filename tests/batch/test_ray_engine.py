@@ -19,6 +19,8 @@ from deepfake_analyzer.batch.runner import run_batch  # noqa: E402
 from deepfake_analyzer.errors import ModelError  # noqa: E402
 from deepfake_analyzer.options import AnalyzeOptions  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def local_ray():

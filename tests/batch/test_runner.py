@@ -21,6 +21,7 @@ def _summary(output: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_batch_writes_reports_and_a_summary_with_failures_per_clip(
     clip_folder: Path, broken_clip: Path, tmp_path: Path, fake_factory: FakeAnalyzerFactory
 ) -> None:
@@ -57,6 +58,7 @@ def test_batch_writes_reports_and_a_summary_with_failures_per_clip(
     assert {e.total for e in finished} == {5}
 
 
+@pytest.mark.slow
 def test_second_run_skips_clips_with_valid_reports_and_retries_the_rest(
     clip_folder: Path, tmp_path: Path, fake_factory: FakeAnalyzerFactory
 ) -> None:
@@ -79,6 +81,7 @@ def test_second_run_skips_clips_with_valid_reports_and_retries_the_rest(
     assert (fourth.analyzed, fourth.resumed) == (3, 0), "other options: analyze again"
 
 
+@pytest.mark.slow
 def test_a_report_format_missing_on_disk_means_analyze_again(
     clip_folder: Path, tmp_path: Path, fake_factory: FakeAnalyzerFactory
 ) -> None:
@@ -117,6 +120,7 @@ def test_engine_registry_and_local_limits() -> None:
         EngineOptions(workers=0)
 
 
+@pytest.mark.slow
 def test_an_interrupted_batch_still_writes_the_summary_of_what_is_done(
     clip_folder: Path, tmp_path: Path, fake_factory: FakeAnalyzerFactory
 ) -> None:

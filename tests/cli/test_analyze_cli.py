@@ -57,6 +57,7 @@ def assert_one_line_error(err: str, *fragments: str) -> None:
         assert fragment in lines[0]
 
 
+@pytest.mark.slow
 def test_video_writes_three_reports_and_exit_0(run_cli, fake_clip: Path, tmp_path: Path) -> None:
     result = run_cli("analyze", str(fake_clip), "-o", str(tmp_path / "out"), "--fps", "5")
     assert result.code == EXIT_OK, result.err
@@ -237,6 +238,7 @@ def test_faceless_image_is_no_face_exit_0(run_cli, faceless_image: Path, tmp_pat
     assert report["verdict"] == {"label": "no-face", "score": None}
 
 
+@pytest.mark.slow
 def test_batch_goes_on_past_bad_files(
     run_cli, tmp_path: Path, dim_image: Path, fake_clip: Path, text_as_video: Path
 ) -> None:

@@ -11,6 +11,8 @@ import pytest
 from deepfake_analyzer.cli.main import main
 from deepfake_analyzer.errors import EXIT_USAGE
 
+pytestmark = pytest.mark.slow
+
 
 def test_help_does_not_import_heavy_libraries() -> None:
     code = (

@@ -22,6 +22,7 @@ print(" ".join(m for m in heavy if m in sys.modules))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [["train", "--help"], ["--debug", "train", "--help"]])
 def test_train_help_imports_nothing_heavy(argv: list[str]) -> None:
     result = subprocess.run(

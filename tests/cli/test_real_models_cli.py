@@ -12,7 +12,7 @@ import pytest
 
 from deepfake_analyzer.paths import SAMPLE_MEDIA_DIR
 
-pytestmark = pytest.mark.real_models
+pytestmark = [pytest.mark.real_models, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -156,6 +156,7 @@ def video_frames(path: Path, count: int) -> list[np.ndarray]:
     return frames
 
 
+@pytest.mark.slow
 @pytest.mark.real_models
 def test_short_range_finds_the_astronaut_face(
     short_detector, astronaut_rgb, astronaut_face_box
@@ -170,6 +171,7 @@ def test_short_range_finds_the_astronaut_face(
     assert ((kp[:, 0] > x0) & (kp[:, 0] < x1) & (kp[:, 1] > y0) & (kp[:, 1] < y1)).all()
 
 
+@pytest.mark.slow
 @pytest.mark.real_models
 def test_auto_finds_the_face_in_the_sample_still_and_clips(auto_detector) -> None:
     still = cv2.cvtColor(cv2.imread(str(SAMPLE_MEDIA_DIR / "astronaut.jpg")), cv2.COLOR_BGR2RGB)

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 FUZZER = Path(__file__).resolve().parents[2] / "benchmarks" / "fuzz_media.py"
 SECONDS = os.environ.get("DEEPFAKE_ANALYZER_FUZZ_SECONDS", "30")
 SEED = os.environ.get("DEEPFAKE_ANALYZER_FUZZ_SEED", "7")

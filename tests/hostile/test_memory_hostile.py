@@ -19,6 +19,8 @@ import pytest
 
 from deepfake_analyzer.errors import EXIT_INPUT_FAILED, EXIT_OK
 
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).resolve().parent
 MEMORY_BOUND_MB = 1000
 RUNNER = """

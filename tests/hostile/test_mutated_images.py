@@ -13,6 +13,8 @@ import pytest
 from deepfake_analyzer.errors import AnalyzerError
 from deepfake_analyzer.media.image import ImageSource
 
+pytestmark = pytest.mark.slow
+
 MUTANTS_PER_FORMAT = 150
 
 

@@ -128,6 +128,7 @@ def test_broken_timestamps_are_repaired_to_increase(short_video: Path) -> None:
     assert source._repaired_times == 2
 
 
+@pytest.mark.slow
 def test_rotated_video_is_decoded_upright(rotated_video: Path, media_dir: Path) -> None:
     source, frames = decode(rotated_video, fps=None, max_frames=1)
     assert (source.info.width, source.info.height) == (96, 160)
@@ -186,6 +187,7 @@ def test_stopping_early_ends_ffmpeg(three_second_video: Path) -> None:
     assert source._process is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "codec"),
     [("clip.webm", None), ("clip.avi", "mpeg4"), ("clip.mkv", None), ("clip.mov", "mjpeg")],
@@ -198,6 +200,7 @@ def test_other_containers_and_codecs(media_dir: Path, name: str, codec: str | No
     assert source.warnings() == []
 
 
+@pytest.mark.slow
 def test_decode_streams_instead_of_buffering(media_dir: Path) -> None:
     # 500 frames of 96x64 RGB = 9 MB, far more than a pipe buffer: if frames are streamed,
     # ffmpeg is still running (blocked on the pipe) when the first frame reaches us.
@@ -210,6 +213,7 @@ def test_decode_streams_instead_of_buffering(media_dir: Path) -> None:
     assert source._process is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fps", [120, 240])
 def test_clean_high_frame_rate_every_frame_reports_no_damage(tmp_path: Path, fps: int) -> None:
     clip = mf.make_video(tmp_path / f"fps{fps}.mp4", (64, 48), 1.0, fps)

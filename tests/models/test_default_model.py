@@ -11,7 +11,7 @@ from deepfake_analyzer.models.spec import ModelSpec
 
 WEIGHTS_BUDGET_BYTES = 50 * 1000 * 1000
 
-pytestmark = pytest.mark.real_models
+pytestmark = [pytest.mark.real_models, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

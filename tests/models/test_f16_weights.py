@@ -12,6 +12,8 @@ from deepfake_analyzer.models.f16_weights import (
     save_weights_f16,
 )
 
+pytestmark = pytest.mark.slow
+
 
 def test_round_trip_keeps_outputs_within_half_precision(
     tiny_model, make_tiny, bright_dark, tmp_path

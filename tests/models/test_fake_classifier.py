@@ -63,6 +63,7 @@ def test_score_outside_unit_interval_is_refused():
         FakeClassifier(score_fn=lambda crop: 2.0).predict(np.zeros((1, 64, 64, 3), np.uint8))
 
 
+@pytest.mark.slow
 def test_models_package_imports_without_tensorflow():
     code = (
         "import sys\n"

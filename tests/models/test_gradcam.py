@@ -20,6 +20,8 @@ from deepfake_analyzer.models.gradcam import (  # noqa: E402
     overlay_heatmap,
 )
 
+pytestmark = pytest.mark.slow
+
 SIZE = 32
 WHITE = (slice(4, 12), slice(18, 26))  # drives 'fake' up
 BLUE = (slice(20, 28), slice(4, 12))  # drives 'fake' down

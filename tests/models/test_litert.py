@@ -14,6 +14,8 @@ import pytest
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.models.spec import ModelSpec, sha256_of
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("ai_edge_litert", reason="ai-edge-litert is not installed")
 
 SIZE = 32

@@ -17,7 +17,7 @@ from deepfake_analyzer.models.convert import convert_to_tflite  # noqa: E402
 from deepfake_analyzer.models.gradcam import GradCam  # noqa: E402
 from deepfake_analyzer.models.litert_cam import LiteRTGradCam, activation_model  # noqa: E402
 
-pytestmark = pytest.mark.real_models  # converts with TensorFlow
+pytestmark = [pytest.mark.real_models, pytest.mark.slow]  # converts with TensorFlow
 
 
 @pytest.mark.parametrize("weights_dtype", ["float32", "float16"])

@@ -18,6 +18,8 @@ from deepfake_analyzer.models.loader import load_classifier
 from deepfake_analyzer.models.spec import ModelSpec, Thresholds, sha256_of
 from deepfake_analyzer.models.xception import build_xception
 
+pytestmark = pytest.mark.slow
+
 XCEPTION_SIZE = 71
 
 

@@ -17,6 +17,8 @@ import pytest
 from deepfake_analyzer.errors import ModelError, ModelRuntimeWarning
 from deepfake_analyzer.models.spec import ModelSpec, sha256_of
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("ai_edge_litert", reason="ai-edge-litert is not installed")
 
 CACHE_PARTS = (".cache", "deepfake-analyzer", "runtime")

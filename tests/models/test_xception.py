@@ -13,6 +13,8 @@ from deepfake_analyzer.models.xception import (
     xception_macs,
 )
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),

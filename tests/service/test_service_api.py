@@ -9,9 +9,12 @@ import socket
 from pathlib import Path
 
 import httpx
+import pytest
 from live_server import Server
 
 from deepfake_analyzer.report.types import VERDICT_LABELS
+
+pytestmark = pytest.mark.slow
 
 
 def test_health_says_a_worker_is_ready(server: Server) -> None:

@@ -36,6 +36,7 @@ pytestmark = [
     pytest.mark.skipif(
         sync_playwright is None, reason="needs the playwright package (pip install playwright)"
     ),
+    pytest.mark.slow,
 ]
 
 

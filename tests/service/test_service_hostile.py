@@ -12,6 +12,8 @@ import media_factory as mf
 import pytest
 from live_server import Server
 
+pytestmark = pytest.mark.slow
+
 
 def _no_traceback(text: str) -> None:
     assert "Traceback" not in text and "\n" not in text

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from live_server import Server
+
+pytestmark = pytest.mark.slow
 
 RAISING_DETECTOR = "service_fakes:raising"
 

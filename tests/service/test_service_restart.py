@@ -23,6 +23,8 @@ from service_fakes import LOAD_LOG_ENV
 
 from deepfake_analyzer.service.jobs import MAX_ATTEMPTS
 
+pytestmark = pytest.mark.slow
+
 
 def _statuses(data_dir: Path) -> dict[str, str]:
     with sqlite3.connect(data_dir / "jobs.sqlite3") as db:

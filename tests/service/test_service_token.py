@@ -8,6 +8,8 @@ import httpx
 import pytest
 from live_server import TOKEN, Server
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(
     ("method", "path"),

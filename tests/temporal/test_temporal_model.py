@@ -114,6 +114,7 @@ def test_fit_logistic_learns_a_separable_rule() -> None:
     assert a > 0 and np.isfinite(c)
 
 
+@pytest.mark.slow
 def test_a_model_fitted_on_synthetic_talkers_ranks_new_fakes_above_new_reals() -> None:
     def vectors(motion, seeds):
         return np.stack([compute_features(*talking_face(motion, seed=s)).as_array() for s in seeds])

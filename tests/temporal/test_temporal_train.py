@@ -24,6 +24,8 @@ from deepfake_analyzer.temporal.train import (
 from deepfake_analyzer.training.protocol import split_protocol
 from deepfake_analyzer.training.sources import discover_labeled
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def synthetic_dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:

@@ -77,6 +77,7 @@ def test_collector_keeps_landmarked_faces_in_time_order() -> None:
     assert seq.presence.tolist() == pytest.approx([0.8, 0.8])
 
 
+@pytest.mark.slow
 def test_long_tracks_are_scored_in_windows_as_long_as_the_training_clips() -> None:
     ev = track_evidence(sequence(np.arange(0, 30, 1 / 8)), 0.4, MODEL)
     assert MODEL.max_seconds == 10.0

@@ -118,6 +118,7 @@ def test_end_to_end_metrics_breakdowns_and_video_aggregation(labeled_folder, tmp
     assert data["model"]["name"] == FAKE_SPEC.name
 
 
+@pytest.mark.slow
 def test_reports_embed_figures_and_refuse_to_clobber(labeled_folder, tmp_path) -> None:
     result = _run(labeled_folder, tmp_path, perturbations=default_perturbations(["jpeg", "blur"]))
     assert [p.key for p in result.perturbations] == [
@@ -217,6 +218,7 @@ def test_no_face_anywhere_is_a_usage_error() -> None:
         evaluate_scores(_scored([], [], []), ModelSpec(name="m"))
 
 
+@pytest.mark.slow
 def test_cli_calibrates_and_writes_a_spec(labeled_folder, tmp_path, monkeypatch, capsys) -> None:
     import deepfake_analyzer.faces.detector as detector_module
     import deepfake_analyzer.faces.landmarks as landmarks_module
@@ -303,6 +305,7 @@ class OvalMesh:
         pass
 
 
+@pytest.mark.slow
 def test_self_blended_fakes_get_their_own_row(labeled_folder, tmp_path) -> None:
     def run(self_blend: bool, cache: str) -> object:
         return evaluate(

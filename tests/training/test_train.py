@@ -119,6 +119,7 @@ def _write_faces(folder: Path, n: int, seed: int) -> None:
         cv2.imwrite(str(folder / f"face_{seed}_{i}.png"), image)
 
 
+@pytest.mark.slow
 def test_tiny_end_to_end_train_export_load_and_resume(tmp_path: Path) -> None:
     labeled, reals = tmp_path / "labeled", tmp_path / "reals"
     _write_faces(labeled / "real", 4, 1)

@@ -7,7 +7,7 @@ import pytest
 from deepfake_analyzer import paths
 from deepfake_analyzer.models.spec import ModelSpec
 
-pytestmark = pytest.mark.real_models
+pytestmark = [pytest.mark.real_models, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
