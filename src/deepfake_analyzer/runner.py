@@ -124,11 +124,12 @@ def write_outcome(
 
 @dataclass
 class _Tally:
-    """The run's counters and rows so far (by input path), and its one progress hook."""
+    """The run's counters and rows so far (by input position, 1-based: the same file given
+    twice is two inputs), and its one progress hook."""
 
     hook: ProgressHook
     total: int
-    rows: dict[str, BatchRow] = field(default_factory=dict)
+    rows: dict[int, BatchRow] = field(default_factory=dict)
     done: int = 0
     analyzed: int = 0
     resumed: int = 0
@@ -139,11 +140,11 @@ class _Tally:
         """An input that could not be read: started and failed at once, for the renderers."""
         self.hook(FileStarted(row.path, index, self.total))
         self.failed += 1
-        self._finish(row.path, row)
+        self._finish(index, row)
 
-    def reused(self, report: Report) -> None:
+    def reused(self, job: ClipJob, report: Report) -> None:
         self.resumed += 1
-        self._finish(report.input.path, BatchRow.from_report(report), resumed=True)
+        self._finish(job.index, BatchRow.from_report(report), resumed=True)
 
     def outcome(self, outcome: ClipOutcome, row: BatchRow, written: tuple[Path, ...]) -> None:
         if row.verdict == "error":
@@ -152,11 +153,11 @@ class _Tally:
             self.analyzed += 1
             self.video_s += row.duration_s
         provenance = outcome.report.provenance.summary() if outcome.report is not None else ""
-        self._finish(outcome.job.path, row, written, provenance, worker=outcome.worker)
+        self._finish(outcome.job.index, row, written, provenance, worker=outcome.worker)
 
     def _finish(
         self,
-        key: str,
+        key: int,
         row: BatchRow,
         written: tuple[Path, ...] = (),
         provenance: str = "",
@@ -240,16 +241,16 @@ def _not_reported_yet(
         if earlier is None:
             todo.append(job)
         else:
-            tally.reused(earlier)
+            tally.reused(job, earlier)
     return todo
 
 
-def _in_input_order(entries: Sequence[SourceEntry], rows: dict[str, BatchRow]) -> list[BatchRow]:
-    return [rows[str(e.path)] for e in entries if str(e.path) in rows]
+def _in_input_order(entries: Sequence[SourceEntry], rows: dict[int, BatchRow]) -> list[BatchRow]:
+    return [rows[index] for index in range(1, len(entries) + 1) if index in rows]
 
 
 def _write_summary(
-    entries: Sequence[SourceEntry], rows: dict[str, BatchRow], plan: ReportPlan
+    entries: Sequence[SourceEntry], rows: dict[int, BatchRow], plan: ReportPlan
 ) -> list[Path]:
     from deepfake_analyzer.report.writers import write_batch_summary
 

@@ -39,13 +39,16 @@ def read_list_file(path: Path) -> list[Path]:
     return entries
 
 
-def collect_clips(sources: Sequence[str | Path], strict: bool = False) -> list[SourceEntry]:
+def collect_clips(
+    sources: Sequence[str | Path], strict: bool = False, unique: bool = True
+) -> list[SourceEntry]:
     """Folders are walked for media (recursively), list files are read, files are kept: the
     one input collection of `analyze`, `batch` and the runner.
 
     A missing path or an empty folder becomes an entry with an error (recorded as a failed
     clip, so one typo does not stop a batch of thousands); `strict` raises that error instead
-    (`analyze` with one input). Duplicates are kept once, first position wins. Raises
+    (`analyze` with one input). With `unique` (batch) a file given twice is kept once, first
+    position wins; without (`analyze`) each mention is an input of its own. Raises
     UsageError when there is nothing to analyze at all.
     """
     from deepfake_analyzer.media.open import discover_media
@@ -70,7 +73,7 @@ def collect_clips(sources: Sequence[str | Path], strict: bool = False) -> list[S
             found_entries = [SourceEntry(p) for p in found]
         for entry in found_entries:
             key = entry.path.resolve() if entry.path.exists() else entry.path
-            if key not in seen:
+            if not unique or key not in seen:
                 seen.add(key)
                 entries.append(entry)
     if not entries:

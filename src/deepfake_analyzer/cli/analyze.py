@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     output_dir = Path(args.output or DEFAULT_OUTPUT_DIR)
     single = len(args.paths) == 1
-    entries = collect_clips(args.paths, strict=single)
+    entries = collect_clips(args.paths, strict=single, unique=False)
     if args.json and len(entries) > 1:
         raise UsageError("--json prints one report: give a single file, or use --output")
     if args.json and args.output is None:
