@@ -21,6 +21,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+
 from deepfake_analyzer.errors import ModelError, UsageError
 from deepfake_analyzer.faces.base import ClosesOnExit, FaceDetector
 from deepfake_analyzer.faces.model_files import model_file
@@ -28,9 +29,8 @@ from deepfake_analyzer.faces.native_logs import quiet_native_stderr
 from deepfake_analyzer.faces.tracker import box_iou
 from deepfake_analyzer.faces.types import FaceDetection
 from deepfake_analyzer.media.types import require_rgb_uint8
-from deepfake_analyzer.text import did_you_mean
-
 from deepfake_analyzer.options import AnalyzeOptions
+from deepfake_analyzer.text import did_you_mean
 
 DETECT_MAX_SIDE = 1280
 """Frames whose long side is larger are shrunk (by a whole factor) to at most this."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.faces.native_logs import quiet_native_stderr
 from deepfake_analyzer.models.keras_classifier import (
@@ -18,9 +19,8 @@ from deepfake_analyzer.models.keras_classifier import (
     resize_crops,
     validate_crops,
 )
-from deepfake_analyzer.text import first_line
-
 from deepfake_analyzer.models.spec import ModelSpec, sha256_of
+from deepfake_analyzer.text import first_line
 
 LITERT_RUNTIME = "litert"
 """The key of a converted `.tflite` copy in `ModelSpec.runtime_files`."""

@@ -12,13 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from deepfake_analyzer import paths
 from deepfake_analyzer.errors import ModelError, ModelNotInstalledError
 from deepfake_analyzer.models.base import Classifier, probe_classifier
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, load_weights_f16
 from deepfake_analyzer.models.keras_classifier import DEFAULT_BATCH_SIZE, KerasClassifier
-from deepfake_analyzer.text import first_line
-
-from deepfake_analyzer import paths
 from deepfake_analyzer.models.registry import create_architecture
 from deepfake_analyzer.models.safety import H5_SUFFIXES, KERAS_SUFFIXES, check_model_file
 from deepfake_analyzer.models.spec import (
@@ -28,6 +26,7 @@ from deepfake_analyzer.models.spec import (
     sha256_of,
     spec_path_for,
 )
+from deepfake_analyzer.text import first_line
 
 if TYPE_CHECKING:
     import keras

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.text import did_you_mean
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from deepfake_analyzer.provenance.types import C2PA_STATUS_MEANING, describe_source
 from deepfake_analyzer.report.types import (
     SCHEMA_VERSION,

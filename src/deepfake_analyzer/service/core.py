@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO
 
 from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.options import AnalyzeOptions, OptionValue, parse_option
 from deepfake_analyzer.report.writers import REPORT_FORMATS
 from deepfake_analyzer.service.jobs import Job, JobStore, is_job_id, new_job_id
 from deepfake_analyzer.service.settings import JOB_OPTION_NAMES, ServiceSettings
@@ -19,8 +20,6 @@ from deepfake_analyzer.service.workers import (
     threads_per_worker,
 )
 from deepfake_analyzer.text import did_you_mean
-
-from deepfake_analyzer.options import AnalyzeOptions, OptionValue, parse_option
 
 log = logging.getLogger("deepfake_analyzer.service")
 
