@@ -143,17 +143,11 @@ def parse_ffmpeg_header(text: str, path: Path | str) -> VideoProbe:
     playable = [(i, s) for i, s in enumerate(videos) if "(attached pic)" not in s.text]
     has_audio = any(s.kind == "Audio" for s in streams)
     if not playable:
-        if has_audio:
-            raise UnsupportedMediaError(
-                "has no video stream (audio only): give a video or an image", path
-            )
-        raise UnsupportedMediaError("has no video stream: give a video or an image", path)
+        raise _no_video_error(has_audio, path)
     index, stream = playable[0]
     size = _SIZE_RE.search(stream.text)
     if size is None:
-        raise DecodeError(
-            "the video stream has no frame size: the file is corrupt or incomplete", path
-        )
+        raise _no_frame_size_error(path)
     width, height = int(size.group(1)), int(size.group(2))
     sar_match = _SAR_RE.search(stream.text)
     sample_aspect = 1.0
@@ -189,14 +183,11 @@ def parse_ffprobe_json(data: dict[str, Any], path: Path | str) -> VideoProbe:
     ]
     has_audio = any(s.get("codec_type") == "audio" for s in streams)
     if not playable:
-        detail = " (audio only)" if has_audio else ""
-        raise UnsupportedMediaError(f"has no video stream{detail}: give a video or an image", path)
+        raise _no_video_error(has_audio, path)
     index, stream = playable[0]
     width, height = int(stream.get("width") or 0), int(stream.get("height") or 0)
     if width <= 0 or height <= 0:
-        raise DecodeError(
-            "the video stream has no frame size: the file is corrupt or incomplete", path
-        )
+        raise _no_frame_size_error(path)
     sample_aspect = _ratio(stream.get("sample_aspect_ratio"), sep=":") or 1.0
     rotation = 0.0
     for side in stream.get("side_data_list", []) or []:
@@ -224,6 +215,17 @@ def parse_ffprobe_json(data: dict[str, Any], path: Path | str) -> VideoProbe:
         has_audio=has_audio,
         start_s=_float(fmt.get("start_time")) or 0.0,
         frame_count=int(frames) if frames.isdigit() else None,
+    )
+
+
+def _no_video_error(has_audio: bool, path: Path | str) -> UnsupportedMediaError:
+    detail = " (audio only)" if has_audio else ""
+    return UnsupportedMediaError(f"has no video stream{detail}: give a video or an image", path)
+
+
+def _no_frame_size_error(path: Path | str) -> DecodeError:
+    return DecodeError(
+        "the video stream has no frame size: the file is corrupt or incomplete", path
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,6 +38,27 @@ def validate_crops(crops_rgb_uint8: np.ndarray) -> np.ndarray:
     if crops.dtype != np.uint8:
         raise ValueError(f"crops must be uint8, got {crops.dtype}")
     return crops
+
+
+def predict_in_batches(
+    crops_rgb_uint8: np.ndarray,
+    spec: ModelSpec,
+    batch_size: int,
+    forward: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """The `predict` contract around a model call: validate the crops, resize them to
+    `spec.input_size`, preprocess `batch_size` at a time and hand each batch to `forward`;
+    the first output column of every batch, as one (N,) float32 array."""
+    crops = validate_crops(crops_rgb_uint8)
+    if len(crops) == 0:
+        return np.zeros((0,), dtype=np.float32)
+    crops = resize_crops(crops, spec.input_size)
+    scores = []
+    for start in range(0, len(crops), batch_size):
+        batch = spec.preprocess(crops[start : start + batch_size])
+        output = forward(batch)
+        scores.append(np.asarray(output, dtype=np.float32).reshape(len(batch), -1)[:, 0].copy())
+    return np.concatenate(scores)
 
 
 class KerasClassifier:
@@ -75,16 +97,7 @@ class KerasClassifier:
 
     def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
         """(N, H, W, 3) uint8 RGB crops -> (N,) float32 probabilities that each is manipulated."""
-        crops = validate_crops(crops_rgb_uint8)
-        if len(crops) == 0:
-            return np.zeros((0,), dtype=np.float32)
-        crops = resize_crops(crops, self.spec.input_size)
-        scores = []
-        for start in range(0, len(crops), self.batch_size):
-            batch = self.spec.preprocess(crops[start : start + self.batch_size])
-            output = self._forward(batch)
-            scores.append(np.asarray(output, dtype=np.float32).reshape(len(batch), -1)[:, 0])
-        return np.concatenate(scores)
+        return predict_in_batches(crops_rgb_uint8, self.spec, self.batch_size, self._forward)
 
     def __repr__(self) -> str:
         return (

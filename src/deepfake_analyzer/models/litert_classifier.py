@@ -16,8 +16,7 @@ from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.faces.native_logs import quiet_native_stderr
 from deepfake_analyzer.models.keras_classifier import (
     DEFAULT_BATCH_SIZE,
-    resize_crops,
-    validate_crops,
+    predict_in_batches,
 )
 from deepfake_analyzer.models.spec import ModelSpec, sha256_of
 from deepfake_analyzer.text import first_line
@@ -138,21 +137,15 @@ class LiteRTClassifier:
 
     def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
         """(N, H, W, 3) uint8 RGB crops -> (N,) float32 probabilities that each is manipulated."""
-        crops = validate_crops(crops_rgb_uint8)
-        if len(crops) == 0:
-            return np.zeros((0,), dtype=np.float32)
-        crops = resize_crops(crops, self.spec.input_size)
-        scores = []
-        for start in range(0, len(crops), self.batch_size):
-            batch = np.ascontiguousarray(
-                self.spec.preprocess(crops[start : start + self.batch_size])
-            )
-            self._plan(len(batch))
-            self._interpreter.set_tensor(self._input_index, batch)
-            self._interpreter.invoke()
-            output = self._interpreter.get_tensor(self._output_index)
-            scores.append(np.asarray(output, dtype=np.float32).reshape(len(batch), -1)[:, 0].copy())
-        return np.concatenate(scores)
+        return predict_in_batches(crops_rgb_uint8, self.spec, self.batch_size, self._invoke)
+
+    def _invoke(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.ascontiguousarray(batch)
+        self._plan(len(batch))
+        self._interpreter.set_tensor(self._input_index, batch)
+        self._interpreter.invoke()
+        output: np.ndarray = self._interpreter.get_tensor(self._output_index)
+        return output
 
     def __repr__(self) -> str:
         return (
