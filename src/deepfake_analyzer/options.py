@@ -4,12 +4,13 @@ Each `AnalyzeOptions` field carries an `OptionSpec` (its help, CLI flag, bounds,
 whether web clients may set it per upload). The CLI builds its flags from them
 (cli/arguments.py), the web service its form fields (service/core.py), and `__post_init__`
 checks every value against them: adding an option means adding a field here and using it.
-Face detector names come from the detector registry (faces/detector.py), asked lazily so that
-reading the options imports no detector.
+Face detector names come from the detector registry (faces/detector.py) once it is loaded, and
+from registry.py's built-in names before, so that reading the options imports no detector.
 """
 
 from __future__ import annotations
 
+import sys
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import Field, asdict, dataclass, field, fields
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.registry import DETECTOR_NAMES
 from deepfake_analyzer.text import did_you_mean
 
 TemporalChoice = Literal["combine", "report", "off"]
@@ -48,10 +50,11 @@ _TRUE_WORDS = ("1", "true", "yes", "on")
 _FALSE_WORDS = ("0", "false", "no", "off")
 
 
-def _detector_names() -> list[str]:
-    from deepfake_analyzer.faces.detector import list_detectors
-
-    return list_detectors()
+def _detector_names() -> Sequence[str]:
+    """The registered face detectors: the registry's names once faces/detector.py is loaded (a
+    caller may have registered more), else the built-in names, without loading it."""
+    detector = sys.modules.get("deepfake_analyzer.faces.detector")
+    return detector.list_detectors() if detector is not None else DETECTOR_NAMES
 
 
 @dataclass(frozen=True)

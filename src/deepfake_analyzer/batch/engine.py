@@ -13,7 +13,7 @@ from typing import Protocol
 
 from deepfake_analyzer.batch.jobs import AnalyzerFactory, ClipJob, ClipOutcome
 from deepfake_analyzer.errors import UsageError
-from deepfake_analyzer.text import did_you_mean
+from deepfake_analyzer.registry import add_entry, unknown_name
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,7 @@ _REGISTRY: dict[str, EngineBuilder] = {"local": _local, "ray": _ray}
 
 def register_engine(name: str, builder: EngineBuilder) -> None:
     """Make `builder` available as `--engine name`."""
-    if not name or name != name.strip():
-        raise ValueError(f"engine name must be a non-empty trimmed string, got {name!r}")
-    if name in _REGISTRY and _REGISTRY[name] is not builder:
-        raise ValueError(f"engine {name!r} is already registered")
-    _REGISTRY[name] = builder
+    add_entry(_REGISTRY, "engine", name, builder)
 
 
 def list_engines() -> list[str]:
@@ -74,11 +70,7 @@ def list_engines() -> list[str]:
 
 def create_engine(name: str, options: EngineOptions | None = None) -> Engine:
     """The registered engine `name`, or a UsageError with a "did you mean"."""
-    try:
-        builder = _REGISTRY[name]
-    except KeyError:
-        suggestion = did_you_mean(name, _REGISTRY)
-        raise UsageError(
-            f"unknown engine {name!r}{suggestion}; known: {', '.join(list_engines())}"
-        ) from None
+    builder = _REGISTRY.get(name)
+    if builder is None:
+        raise UsageError(unknown_name("engine", name, _REGISTRY))
     return builder(options or EngineOptions())

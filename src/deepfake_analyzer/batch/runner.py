@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from deepfake_analyzer.batch.jobs import AnalyzerFactory
 from deepfake_analyzer.batch.sources import collect_clips
 from deepfake_analyzer.events import ProgressHook
-from deepfake_analyzer.report.writers import REPORT_FORMATS
+from deepfake_analyzer.report.formats import REPORT_FORMATS
 
 if TYPE_CHECKING:  # runner imports this package: it is imported when a batch runs
     from deepfake_analyzer.runner import RunEngine, RunResult

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from deepfake_analyzer.cli.arguments import (
     add_analysis_arguments,
+    add_formats_argument,
     options_from_args,
     parse_formats,
 )
@@ -52,11 +53,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="print the JSON report to stdout (report files only with --output)",
     )
-    out.add_argument(
-        "--format",
-        default="json,csv,html",
-        help="report formats to write, comma-separated (default: json,csv,html)",
-    )
+    add_formats_argument(out, "report formats to write, comma-separated (default: %(default)s)")
     out.add_argument("--no-reports", action="store_true", help="write no report files")
     out.add_argument(
         "--overwrite",

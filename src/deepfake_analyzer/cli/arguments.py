@@ -15,6 +15,7 @@ from deepfake_analyzer.options import (
     option_specs,
     option_type,
 )
+from deepfake_analyzer.report.formats import REPORT_FORMATS
 
 _DEFAULTS = {f.name: f.default for f in fields(AnalyzeOptions)}
 _FLAGS = {"output_dir": "--output", "formats": "--format", "min_face_px": "--min-face"}
@@ -73,14 +74,17 @@ def _option_type(name: str, kind: type) -> Callable[[str], OptionValue]:
 
 def parse_formats(text: str) -> tuple[str, ...]:
     """`"json,html"` -> `("json", "html")`; anything else is a usage error."""
-    from deepfake_analyzer.report.writers import REPORT_FORMATS
-
     formats = tuple(part.strip().lower() for part in text.split(",") if part.strip())
     unknown = sorted(set(formats) - set(REPORT_FORMATS))
     if unknown or not formats:
         takes = f"{', '.join(REPORT_FORMATS[:-1])} and/or {REPORT_FORMATS[-1]}"
         raise UsageError(f"--format takes {takes}, not {','.join(unknown) or text!r}")
     return formats
+
+
+def add_formats_argument(group: argparse._ActionsContainer, help: str) -> None:
+    """`--format`: the report formats to write (default: all of `REPORT_FORMATS`)."""
+    group.add_argument("--format", default=",".join(REPORT_FORMATS), help=help)
 
 
 def add_option_argument(group: argparse._ActionsContainer, name: str) -> None:

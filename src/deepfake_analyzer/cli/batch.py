@@ -15,11 +15,13 @@ from typing import Any
 
 from deepfake_analyzer.cli.arguments import (
     add_analysis_arguments,
+    add_formats_argument,
     options_from_args,
     parse_formats,
 )
 from deepfake_analyzer.errors import EXIT_INPUT_FAILED, EXIT_OK
 from deepfake_analyzer.options import AnalyzeOptions
+from deepfake_analyzer.registry import ENGINE_NAMES
 
 DEFAULT_OUTPUT_DIR = "deepfake-batch"
 
@@ -38,8 +40,6 @@ def _positive(kind: type) -> Any:
 
 
 def register(subparsers: Any) -> None:
-    from deepfake_analyzer.batch.engine import list_engines
-
     parser = subparsers.add_parser(
         "batch",
         help="analyze many clips, locally or on a Ray cluster (resumable)",
@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("sources", nargs="+", metavar="SOURCE", help="folder, file or list file")
     run = parser.add_argument_group("engine")
     run.add_argument(
-        "--engine", choices=list_engines(), default="local", help="where to run (default: local)"
+        "--engine", choices=ENGINE_NAMES, default="local", help="where to run (default: local)"
     )
     run.add_argument("--address", help="Ray cluster address (ray://head:10001, or auto)")
     run.add_argument(
@@ -71,10 +71,8 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_OUTPUT_DIR,
         help="folder for reports and the summary (default: ./%(default)s)",
     )
-    out.add_argument(
-        "--format",
-        default="json,csv,html",
-        help="report formats, comma-separated; json is always written (default: %(default)s)",
+    add_formats_argument(
+        out, "report formats, comma-separated; json is always written (default: %(default)s)"
     )
     out.add_argument(
         "--quiet", "-q", action="store_true", help="print only failures and the summary"

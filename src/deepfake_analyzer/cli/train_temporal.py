@@ -22,9 +22,12 @@ from deepfake_analyzer.errors import EXIT_OK, UsageError
 
 
 def register(subparsers: Any) -> None:
-    from deepfake_analyzer.temporal.extract import SequenceConfig
-    from deepfake_analyzer.temporal.model import DEFAULT_TEMPORAL_MODEL
-    from deepfake_analyzer.temporal.train import DEFAULT_FOLDS, DEFAULT_REAL_QUANTILE
+    from deepfake_analyzer.temporal.config import (
+        DEFAULT_FOLDS,
+        DEFAULT_REAL_QUANTILE,
+        DEFAULT_TEMPORAL_MODEL,
+        SequenceConfig,
+    )
 
     seq = SequenceConfig()
     parser = subparsers.add_parser(
@@ -65,7 +68,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepfake_analyzer.temporal.extract import SequenceConfig
+    from deepfake_analyzer.temporal.config import SequenceConfig
     from deepfake_analyzer.temporal.train import TrainTemporalRequest, train_temporal
 
     try:

@@ -30,7 +30,7 @@ from deepfake_analyzer.faces.tracker import box_iou
 from deepfake_analyzer.faces.types import FaceDetection
 from deepfake_analyzer.media.types import require_rgb_uint8
 from deepfake_analyzer.options import AnalyzeOptions
-from deepfake_analyzer.text import did_you_mean
+from deepfake_analyzer.registry import add_entry, unknown_name
 
 DETECT_MAX_SIDE = 1280
 """Frames whose long side is larger are shrunk (by a whole factor) to at most this."""
@@ -82,9 +82,7 @@ def register_detector(name: str) -> Callable[[DetectorFactory], DetectorFactory]
     """Decorator: make a factory available to `create_detector(name)`."""
 
     def add(factory: DetectorFactory) -> DetectorFactory:
-        if name in _REGISTRY:
-            raise ValueError(f"face detector {name!r} is already registered")
-        _REGISTRY[name] = factory
+        add_entry(_REGISTRY, "face detector", name, factory)
         return factory
 
     return add
@@ -111,10 +109,7 @@ def create_detector(
     """
     factory = _REGISTRY.get(kind)
     if factory is None:
-        raise UsageError(
-            f"unknown face detector {kind!r}; choose one of {', '.join(list_detectors())}"
-            + did_you_mean(kind, _REGISTRY)
-        )
+        raise UsageError(unknown_name("face detector", kind, _REGISTRY))
     config = DetectorConfig(min_confidence, min_face_px, max_side, models_dir, verify)
     if not verify:
         return factory(config)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from deepfake_analyzer.errors import ModelError
-from deepfake_analyzer.text import did_you_mean
+from deepfake_analyzer.registry import add_entry, unknown_name
 
 if TYPE_CHECKING:
     import keras
@@ -31,11 +31,7 @@ _REGISTRY: dict[str, ArchitectureBuilder] = dict(_BUILTIN)
 
 def register_architecture(name: str, builder: ArchitectureBuilder) -> None:
     """Make `builder` available to specs whose `architecture` is `name`."""
-    if not name or name != name.strip():
-        raise ValueError(f"architecture name must be a non-empty trimmed string, got {name!r}")
-    if name in _REGISTRY and _REGISTRY[name] is not builder:
-        raise ValueError(f"architecture {name!r} is already registered")
-    _REGISTRY[name] = builder
+    add_entry(_REGISTRY, "architecture", name, builder)
 
 
 def list_architectures() -> list[str]:
@@ -44,13 +40,9 @@ def list_architectures() -> list[str]:
 
 def create_architecture(name: str, input_size: int) -> keras.Model:
     """Build the registered architecture `name` for `input_size` px crops (random weights)."""
-    try:
-        builder = _REGISTRY[name]
-    except KeyError:
-        suggestion = did_you_mean(name, _REGISTRY)
-        raise ModelError(
-            f"unknown architecture {name!r}{suggestion}; known: {', '.join(list_architectures())}"
-        ) from None
+    builder = _REGISTRY.get(name)
+    if builder is None:
+        raise ModelError(unknown_name("architecture", name, _REGISTRY))
     try:
         return builder(input_size)
     except ValueError as exc:

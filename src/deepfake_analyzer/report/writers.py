@@ -13,12 +13,12 @@ from pathlib import Path
 
 from deepfake_analyzer.errors import AnalyzerError, OutputExistsError, UsageError
 from deepfake_analyzer.report.csv_report import csv_bytes, csv_writer, report_to_csv, safe_row
+from deepfake_analyzer.report.formats import REPORT_FORMATS
 from deepfake_analyzer.report.html_report import html_bytes, report_to_html
 from deepfake_analyzer.report.json_report import report_to_json
 from deepfake_analyzer.report.ownership import is_batch_summary, is_report_for
 from deepfake_analyzer.report.types import Report
 
-REPORT_FORMATS: tuple[str, ...] = ("json", "csv", "html")
 BATCH_SUMMARY_STEM = "batch-summary"
 MAX_NAME_BYTES = 255
 """The longest file name (in bytes, UTF-8) that common file systems accept (ext4, APFS, NTFS)."""

@@ -9,7 +9,7 @@ from typing import IO
 
 from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.options import AnalyzeOptions, OptionValue, parse_option
-from deepfake_analyzer.report.writers import REPORT_FORMATS
+from deepfake_analyzer.report.formats import REPORT_FORMATS
 from deepfake_analyzer.service.jobs import Job, JobStore, is_job_id, new_job_id
 from deepfake_analyzer.service.settings import JOB_OPTION_NAMES, ServiceSettings
 from deepfake_analyzer.service.uploads import StoredUpload

@@ -432,7 +432,7 @@ class _JobRunner:
 
     def _run(self, index: int, ticket: JobTicket, outbox: Any) -> tuple[Any, ...]:
         from deepfake_analyzer.batch.jobs import ClipJob, analyze_clip
-        from deepfake_analyzer.report.writers import REPORT_FORMATS
+        from deepfake_analyzer.report.formats import REPORT_FORMATS
         from deepfake_analyzer.runner import ReportPlan, write_outcome
 
         job = ClipJob(ticket.media_path, "analysis", display_path=ticket.display_name)

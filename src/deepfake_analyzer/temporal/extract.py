@@ -25,10 +25,12 @@ import numpy as np
 
 from deepfake_analyzer.errors import AnalyzerError
 from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgress
+from deepfake_analyzer.temporal.config import SequenceConfig
 from deepfake_analyzer.temporal.sequence import MESH_POINTS, LandmarkSequence
 
 STAGE = "landmarks"
 _NULL_HOOK = NullHook()
+_DEFAULT_SEQUENCE = SequenceConfig()
 
 
 def default_temporal_cache() -> Path:
@@ -36,44 +38,6 @@ def default_temporal_cache() -> Path:
     from deepfake_analyzer.paths import user_cache_dir
 
     return user_cache_dir() / "temporal"
-
-
-@dataclass(frozen=True)
-class SequenceConfig:
-    """How landmark sequences are sampled from a video."""
-
-    fps: float = 8.0
-    max_seconds: float = 10.0
-    detector: str = "auto"
-    min_confidence: float = 0.5
-    min_face_px: float = 40.0
-    min_presence: float = 0.5
-    landmarks: str = "verified-detection"
-    """Where points come from; part of the cache key, so a change re-extracts."""
-
-    def __post_init__(self) -> None:
-        if not 0.5 <= self.fps <= 60.0:
-            raise ValueError(f"sequence fps {self.fps} outside 0.5..60")
-        if self.max_seconds <= 0:
-            raise ValueError("max_seconds must be positive")
-        if not 0.0 <= self.min_presence <= 1.0:
-            raise ValueError(f"min_presence {self.min_presence} outside [0, 1]")
-
-    def key(self) -> str:
-        """A short name for the settings: the cache sub-folder."""
-        fields = (
-            self.fps,
-            self.max_seconds,
-            self.detector,
-            self.min_confidence,
-            self.min_face_px,
-            self.min_presence,
-            self.landmarks,
-        )
-        return (
-            f"fps{self.fps:g}_t{self.max_seconds:g}_"
-            + hashlib.sha1(repr(fields).encode()).hexdigest()[:8]
-        )
 
 
 def cache_name(path: Path) -> str:
@@ -160,7 +124,7 @@ class SequenceCache:
 def extract_sequences(
     videos: Iterable[Path],
     cache_dir: Path | None = None,
-    config: SequenceConfig = SequenceConfig(),
+    config: SequenceConfig = _DEFAULT_SEQUENCE,
     hook: ProgressHook = _NULL_HOOK,
     detector: Any = None,
     face_mesh: Any = None,

@@ -23,12 +23,11 @@ from typing import Any
 import numpy as np
 
 from deepfake_analyzer.errors import ModelError
-from deepfake_analyzer.paths import MODELS_DIR
+from deepfake_analyzer.temporal.config import DEFAULT_TEMPORAL_MODEL
 from deepfake_analyzer.temporal.features import FEATURE_NAMES, TemporalFeatures
 
 FORMAT = "deepfake-analyzer/temporal-model"
 FORMAT_VERSION = 1
-DEFAULT_TEMPORAL_MODEL = MODELS_DIR / "temporal_v1.json"
 _REQUIRED = ("format", "version", "feature_names", "mean", "scale", "weights", "bias")
 
 

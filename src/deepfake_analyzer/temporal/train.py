@@ -33,9 +33,14 @@ import numpy as np
 
 from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.events import Message, NullHook, ProgressHook
+from deepfake_analyzer.temporal.config import (
+    DEFAULT_FOLDS,
+    DEFAULT_REAL_QUANTILE,
+    DEFAULT_TEMPORAL_MODEL,
+    SequenceConfig,
+)
 from deepfake_analyzer.temporal.extract import (
     SequenceCache,
-    SequenceConfig,
     default_temporal_cache,
     extract_sequences,
 )
@@ -48,7 +53,6 @@ from deepfake_analyzer.temporal.features import (
     compute_features,
 )
 from deepfake_analyzer.temporal.model import (
-    DEFAULT_TEMPORAL_MODEL,
     TemporalModel,
     fit_logistic,
     fit_platt,
@@ -56,8 +60,6 @@ from deepfake_analyzer.temporal.model import (
 )
 
 L2_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
-DEFAULT_FOLDS = 5
-DEFAULT_REAL_QUANTILE = 0.95
 _NULL_HOOK = NullHook()
 
 

@@ -1,0 +1,51 @@
+"""The temporal model's training settings and defaults, apart from the code that uses them
+(no NumPy), so that `train-temporal --help` reads them importing nothing heavy."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from deepfake_analyzer.paths import MODELS_DIR
+
+DEFAULT_TEMPORAL_MODEL = MODELS_DIR / "temporal_v1.json"
+DEFAULT_FOLDS = 5
+DEFAULT_REAL_QUANTILE = 0.95
+
+
+@dataclass(frozen=True)
+class SequenceConfig:
+    """How landmark sequences are sampled from a video."""
+
+    fps: float = 8.0
+    max_seconds: float = 10.0
+    detector: str = "auto"
+    min_confidence: float = 0.5
+    min_face_px: float = 40.0
+    min_presence: float = 0.5
+    landmarks: str = "verified-detection"
+    """Where points come from; part of the cache key, so a change re-extracts."""
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.fps <= 60.0:
+            raise ValueError(f"sequence fps {self.fps} outside 0.5..60")
+        if self.max_seconds <= 0:
+            raise ValueError("max_seconds must be positive")
+        if not 0.0 <= self.min_presence <= 1.0:
+            raise ValueError(f"min_presence {self.min_presence} outside [0, 1]")
+
+    def key(self) -> str:
+        """A short name for the settings: the cache sub-folder."""
+        fields = (
+            self.fps,
+            self.max_seconds,
+            self.detector,
+            self.min_confidence,
+            self.min_face_px,
+            self.min_presence,
+            self.landmarks,
+        )
+        return (
+            f"fps{self.fps:g}_t{self.max_seconds:g}_"
+            + hashlib.sha1(repr(fields).encode()).hexdigest()[:8]
+        )
