@@ -382,7 +382,7 @@ def test_real_only_folders_add_reals(labeled_folder, tmp_path) -> None:
     by = {(b.by, b.name): b for b in result.breakdowns}
     assert by[("dataset", "extra")].pooled == "fakes"
     assert result.data[-1].endswith("extra (real)")
-    with pytest.raises(UsageError, match="DATA folder or --real"):
+    with pytest.raises(UsageError, match="DATA folder or real"):
         evaluate([], FakeClassifier(), cache_dir=tmp_path / "cache")
 
 
@@ -413,6 +413,23 @@ def test_labels_come_from_this_discovery_not_the_cache(labeled_folder, tmp_path)
     )
     (video,) = only_real.videos
     assert (video.dataset, video.group) == ("real", "real:r0")  # not the cached 'set'
+
+
+def test_a_cache_filled_through_a_relative_path_serves_the_absolute_one(
+    labeled_folder, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(labeled_folder.parent)
+    relative = _run(Path(labeled_folder.name), tmp_path)  # records keep the relative path
+    absolute = evaluate(
+        [labeled_folder],
+        FakeClassifier(),
+        EvaluateConfig(frames_per_video=8),
+        cache_dir=tmp_path / "cache",
+        detector=None,  # the cache holds every file: no detector may be created
+        face_mesh=NoMesh(),
+    )
+    assert len(absolute.videos) == len(relative.videos) > 0
+    assert all(Path(v.source).is_absolute() for v in absolute.videos)
 
 
 def test_reports_without_matplotlib_skip_figures(labeled_folder, tmp_path, monkeypatch) -> None:

@@ -102,7 +102,7 @@ def discover_items(
     item (as `train --real` reads them), each file once, in a stable order; with `include`,
     only the files it lists (e.g. the held-out files a training run recorded)."""
     if not data and not real:
-        raise UsageError("give at least one labeled DATA folder or --real folder")
+        raise UsageError("give at least one labeled DATA folder or `real` folder", option="real")
     seen: set[str] = set()
     items: list[LabeledItem] = []
     found = [discover_labeled(Path(root)) for root in data]
@@ -113,7 +113,7 @@ def discover_items(
             seen.add(key)
             items.append(item)
     if not items:
-        raise UsageError("the DATA and --real folders hold no media")
+        raise UsageError("the DATA and `real` folders hold no media", option="real")
     if include is not None:
         wanted = {str(Path(p).resolve()) for p in include}
         items = [i for i in items if str(Path(i.path).resolve()) in wanted]
@@ -217,7 +217,7 @@ def extract_for_evaluation(
     """(cache, records) for `items`: crops cut at the spec's margin and at its input size (or
     `config.crop_size`), one face per sampled frame, only records of these items, with each
     item's label, group, dataset and method (a shared cache may hold another run's)."""
-    from deepfake_analyzer.training.extract import ExtractConfig, extract_crops
+    from deepfake_analyzer.training.extract import ExtractConfig, extract_crops, source_key
 
     hook = hook or NullHook()
 
@@ -230,11 +230,13 @@ def extract_for_evaluation(
         min_face_px=config.min_face_px,
     )
     cache = extract_crops(items, cache_dir, extract_config, hook, detector, face_mesh)
-    by_source = {str(i.path): i for i in items}
-    # Labels and groups come from this discovery, not from whoever filled the cache first.
+    by_source = {source_key(i.path): i for i in items}
+    # Labels and groups come from this discovery, not from whoever filled the cache first; so
+    # does the path (the cache may have been filled from another folder, or as a relative path).
     records = (
         replace(
             r,
+            source=str(item.path),
             label=item.label,
             group=item.group,
             dataset=item.dataset,
@@ -242,7 +244,7 @@ def extract_for_evaluation(
             kind=item.kind,
         )
         for r in cache.records
-        if (item := by_source.get(r.source)) is not None
+        if (item := by_source.get(source_key(r.source))) is not None
     )
     return cache, select_faces(records)
 
