@@ -80,3 +80,14 @@ def test_dashboard_renders_progress_and_auc_table() -> None:
     rendered = out.file.getvalue()  # type: ignore[attr-defined]
     assert "validation AUC" in rendered and "0.750" in rendered and "12.5 img/s" in rendered
     assert text
+
+
+def test_training_errors_name_options_and_the_cli_says_flags() -> None:
+    from deepfake_analyzer.cli.arguments import cli_message
+    from deepfake_analyzer.errors import UsageError
+    from deepfake_analyzer.training.config import TrainConfig
+
+    with pytest.raises(UsageError) as info:
+        TrainConfig(epochs=None, minutes=None)
+    assert str(info.value) == "give epochs or minutes"
+    assert cli_message(info.value) == "give --epochs or --minutes"

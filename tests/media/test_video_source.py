@@ -75,8 +75,8 @@ def test_max_frames_caps_the_decode_and_says_what_was_not_covered(
     source, frames = decode(three_second_video, fps=None, max_frames=7)
     assert len(frames) == 7
     assert source.warnings() == [
-        "stopped at max-frames 7, 0.24 s into the 3.00 s to analyze: "
-        "raise --max-frames or lower --fps to cover all of it"
+        "stopped at max_frames 7, 0.24 s into the 3.00 s to analyze: "
+        "raise max_frames or lower fps to cover all of it"
     ]
     source, frames = decode(three_second_video, fps=2, max_frames=6)
     assert len(frames) == 6

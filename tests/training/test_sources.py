@@ -102,7 +102,7 @@ def test_celebdf_marks_official_test_videos(tmp_path: Path) -> None:
 
 def test_unknown_layout_and_missing_folder(tmp_path: Path) -> None:
     touch(tmp_path, "clips/a.mp4")
-    with pytest.raises(UsageError, match="--real"):
+    with pytest.raises(UsageError, match="real faces as real"):
         discover_labeled(tmp_path)
     with pytest.raises(InputNotFoundError):
         discover_labeled(tmp_path / "nope")

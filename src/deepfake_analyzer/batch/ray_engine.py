@@ -29,7 +29,7 @@ from deepfake_analyzer.errors import AnalyzerError, UsageError
 from deepfake_analyzer.text import first_line
 
 RAY_MISSING_HINT = (
-    "the ray engine needs Ray: pip install 'deepfake-analyzer[ray]' (or use --engine local)"
+    "the ray engine needs Ray: pip install 'deepfake-analyzer[ray]' (or set `engine` to local)"
 )
 MAX_REPLACEMENTS_PER_WORKER = 3
 """A worker that keeps dying is replaced at most this many times per worker slot."""
@@ -40,7 +40,7 @@ def import_ray() -> Any:
     try:
         return importlib.import_module("ray")
     except ImportError:
-        raise UsageError(RAY_MISSING_HINT) from None
+        raise UsageError(RAY_MISSING_HINT, option="engine") from None
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,8 @@ class RayEngine:
         except ConnectionError as exc:
             raise UsageError(
                 f"cannot connect to the Ray cluster at {self.options.address!r}: {exc}; check "
-                "--address (e.g. ray://head:10001 or auto)"
+                "`address` (e.g. ray://head:10001 or auto)",
+                option="address",
             ) from None
         return True
 

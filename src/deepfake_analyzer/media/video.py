@@ -304,8 +304,8 @@ class VideoSource:
         cut_at = self._cut_by_max_frames(count, last_time)
         if cut_at is not None:
             warnings.append(
-                f"stopped at max-frames {count}, {last_time:.2f} s into the {cut_at:.2f} s to "
-                "analyze: raise --max-frames or lower --fps to cover all of it"
+                f"stopped at max_frames {count}, {last_time:.2f} s into the {cut_at:.2f} s to "
+                "analyze: raise max_frames or lower fps to cover all of it"
             )
         if self._repaired_times:
             warnings.append(

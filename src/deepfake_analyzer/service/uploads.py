@@ -311,5 +311,5 @@ class _UploadSink:
 def _too_large_message(max_bytes: int) -> str:
     return (
         f"the upload is larger than this server's limit of {max_bytes / (1024 * 1024):g} MB; "
-        "trim the clip or ask the operator to raise serve --max-upload-mb"
+        "trim the clip or ask the operator to raise the server's max_upload_mb"
     )

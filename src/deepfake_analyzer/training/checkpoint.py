@@ -150,7 +150,8 @@ class DivergenceGuard:
         if self.restores > self.max_restores or self.step < 0:
             raise UsageError(
                 f"training diverged (loss {loss} at step {step}, {self.restores} times): "
-                "lower --learning-rate or use --precision float32"
+                "lower `learning_rate` or use `precision` float32",
+                option=("learning_rate", "precision"),
             )
         self.model.set_weights(self._weights)
         for variable, value in zip(self.optimizer.variables, self._slots, strict=True):

@@ -48,7 +48,7 @@ class TrainConfig:
         if self.batch_size < 2:
             raise UsageError("batch size must be at least 2 (half real, half fake)")
         if self.epochs is None and self.minutes is None:
-            raise UsageError("give --epochs or --minutes")
+            raise UsageError("give `epochs` or `minutes`", option=("epochs", "minutes"))
         if self.epochs is not None and self.epochs < 1:
             raise UsageError("epochs must be at least 1")
         if self.minutes is not None and self.minutes <= 0:

@@ -347,8 +347,9 @@ def discover_labeled(root: Path | str) -> list[LabeledItem]:
     if layout is None:
         raise UsageError(
             "no known dataset layout (expected labels.csv, real/ + fake/, FaceForensics++, "
-            "DFDC metadata.json or Celeb-DF); pass folders of real faces with --real",
+            "DFDC metadata.json or Celeb-DF); pass folders of real faces as `real`",
             root,
+            option="real",
         )
     return layout.discover(root)
 

@@ -344,7 +344,9 @@ def prepare_data(request: TrainRequest, hook: Hook) -> PreparedData:
     labeled = [i for root in request.labeled for i in discover_labeled(root)]
     reals = [i for root in request.real for i in discover_real(root)]
     if not labeled and not reals:
-        raise UsageError("no media found: pass labeled folders and/or --real folders")
+        raise UsageError(
+            "no media found: pass labeled folders and/or `real` folders", option="real"
+        )
     # held-out generators and people (training.protocol) are never trained on
     split = split_protocol(labeled + reals)
     train_items, val_items = split_by_group(split.train, cfg.val_fraction, cfg.seed)
