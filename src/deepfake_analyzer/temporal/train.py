@@ -80,7 +80,9 @@ class TrainTemporalRequest:
 
     def __post_init__(self) -> None:
         if not self.data and not self.real:
-            raise UsageError("give at least one labeled data folder or `real` folder", option="real")
+            raise UsageError(
+                "give at least one labeled data folder or `real` folder", option="real"
+            )
         if self.folds < 2:
             raise UsageError(f"folds must be at least 2, got {self.folds}")
         if not 0.5 <= self.real_quantile < 1.0:
