@@ -1,5 +1,6 @@
-"""Analysis flags shared by `analyze` and `batch`, derived from `options.py`'s option specs,
-and the CLI's reading of library errors: option names become flag names here, once."""
+"""Flags shared by several commands (the analysis flags of `analyze` and `batch`, derived from
+`options.py`'s option specs; the data folders of the training commands), and the CLI's reading
+of library errors: option names become flag names here, once."""
 
 from __future__ import annotations
 
@@ -80,6 +81,13 @@ def parse_formats(text: str) -> tuple[str, ...]:
         takes = f"{', '.join(REPORT_FORMATS[:-1])} and/or {REPORT_FORMATS[-1]}"
         raise UsageError(f"--format takes {takes}, not {','.join(unknown) or text!r}")
     return formats
+
+
+def add_data_arguments(parser: argparse.ArgumentParser, real_help: str) -> None:
+    """The labeled DATA folders (positional) and the repeatable `--real` folders of real faces
+    only, as `train`, `train-temporal` and `evaluate` read them."""
+    parser.add_argument("data", nargs="*", metavar="DATA", help="labeled dataset folder")
+    parser.add_argument("--real", action="append", default=[], metavar="DIR", help=real_help)
 
 
 def add_formats_argument(group: argparse._ActionsContainer, help: str) -> None:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from deepfake_analyzer.cli.arguments import add_option_argument
+from deepfake_analyzer.cli.arguments import add_data_arguments, add_option_argument
 from deepfake_analyzer.errors import EXIT_OK, OutputExistsError, UsageError
 from deepfake_analyzer.options import AnalyzeOptions
 
@@ -28,13 +28,8 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("data", nargs="*", metavar="DATA", help="labeled dataset folder")
-    parser.add_argument(
-        "--real",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="folder (or file) of real faces only, e.g. held-out identities; repeatable",
+    add_data_arguments(
+        parser, "folder (or file) of real faces only, e.g. held-out identities; repeatable"
     )
     parser.add_argument(
         "--protocol",

@@ -14,7 +14,6 @@ from deepfake_analyzer.extras import require_extra
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.service.settings import (
     DEFAULT_DATA_DIR,
-    DEFAULT_MAX_UPLOAD_MB,
     SERVICE_BOUNDS,
     TOKEN_ENV,
     ServiceSettings,
@@ -32,6 +31,25 @@ together with a token, and put TLS in front of it. API reference: http://HOST:PO
 """
 
 
+def _add_setting(
+    parser: argparse.ArgumentParser,
+    defaults: ServiceSettings,
+    flag: str,
+    name: str,
+    help: str,
+    metavar: str | None = "N",
+) -> None:
+    """The flag of the numeric `ServiceSettings` field `name`: its bounds and its default."""
+    parser.add_argument(
+        flag,
+        dest=name,
+        metavar=metavar,
+        type=bounded(int, name, SERVICE_BOUNDS),
+        default=getattr(defaults, name),
+        help=help,
+    )
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     defaults = ServiceSettings(data_dir=DEFAULT_DATA_DIR)
     parser = subparsers.add_parser(
@@ -45,51 +63,46 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--host", default=defaults.host, help="address to bind (default: %(default)s)"
     )
-    parser.add_argument(
-        "--port",
-        type=bounded(int, "port", SERVICE_BOUNDS),
-        default=defaults.port,
-        help="(default: %(default)s)",
-    )
+    _add_setting(parser, defaults, "--port", "port", "(default: %(default)s)", metavar=None)
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
         default=str(DEFAULT_DATA_DIR),
         help="where jobs, uploads and reports are kept (default: %(default)s)",
     )
-    parser.add_argument(
+    _add_setting(
+        parser,
+        defaults,
         "--workers",
-        metavar="N",
-        type=bounded(int, "workers", SERVICE_BOUNDS),
-        default=defaults.workers,
-        help="analyses run at once, each worker process loads the model once "
-        "(default: %(default)s)",
+        "workers",
+        "analyses run at once, each worker process loads the model once (default: %(default)s)",
     )
     parser.add_argument(
         "--token", default=None, help=f"API token required on every API call (or set {TOKEN_ENV})"
     )
-    parser.add_argument(
+    _add_setting(
+        parser,
+        defaults,
         "--max-upload-mb",
+        "max_upload_mb",
+        "larger uploads get HTTP 413 (default: %(default)s)",
         metavar="MB",
-        type=bounded(int, "max_upload_mb", SERVICE_BOUNDS),
-        default=DEFAULT_MAX_UPLOAD_MB,
-        help="larger uploads get HTTP 413 (default: %(default)s)",
     )
-    parser.add_argument(
+    _add_setting(
+        parser,
+        defaults,
         "--keep",
-        metavar="N",
-        type=bounded(int, "keep_jobs", SERVICE_BOUNDS),
-        default=defaults.keep_jobs,
-        dest="keep_jobs",
-        help="finished analyses kept; older ones are deleted (default: %(default)s)",
+        "keep_jobs",
+        "finished analyses kept; older ones are deleted (default: %(default)s)",
     )
-    parser.add_argument(
+    _add_setting(
+        parser,
+        defaults,
         "--max-job-memory-mb",
-        metavar="MB",
-        type=bounded(int, "max_job_memory_mb", SERVICE_BOUNDS),
-        default=defaults.max_job_memory_mb,
-        help="a worker using more memory than this (its model included) is stopped and its "
+        "max_job_memory_mb",
+        "a worker using more memory than this (its model included) is stopped and its "
         "job fails (default: %(default)s)",
+        metavar="MB",
     )
     model = parser.add_argument_group("model (the same for every upload)")
     model.add_argument(

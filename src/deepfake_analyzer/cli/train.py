@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
+from deepfake_analyzer.cli.arguments import add_data_arguments
 from deepfake_analyzer.cli.dashboard import LogHook, choose_renderer
 from deepfake_analyzer.errors import EXIT_OK
 
@@ -34,11 +35,7 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("data", nargs="*", metavar="DATA", help="labeled dataset folder")
-    parser.add_argument(
-        "--real", action="append", default=[], metavar="DIR",
-        help="folder (or file) of real faces only; repeatable",
-    )  # fmt: skip
+    add_data_arguments(parser, "folder (or file) of real faces only; repeatable")
     parser.add_argument(
         "--output",
         "-o",

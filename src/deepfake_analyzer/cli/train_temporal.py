@@ -17,6 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from deepfake_analyzer.cli.arguments import add_data_arguments
 from deepfake_analyzer.cli.dashboard import choose_renderer
 from deepfake_analyzer.errors import EXIT_OK, UsageError
 
@@ -36,11 +37,7 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("data", nargs="*", metavar="DATA", help="labeled dataset folder")
-    parser.add_argument(
-        "--real", action="append", default=[], metavar="DIR",
-        help="folder of real videos only; repeatable",
-    )  # fmt: skip
+    add_data_arguments(parser, "folder of real videos only; repeatable")
     parser.add_argument(
         "--output", "-o", type=Path, default=DEFAULT_TEMPORAL_MODEL, metavar="JSON",
         help="model file to write (default: models/temporal_v1.json); the training-data list "

@@ -123,6 +123,21 @@ class MetadataEvidence:
             "created": self.created,
         }
 
+    def camera(self) -> str:
+        """Make and model, e.g. "Canon EOS R5" ('' when neither is set)."""
+        return " ".join(v for v in (self.camera_make, self.camera_model) if v)
+
+    def tool_labels(self, with_created: bool = True) -> list[tuple[str, str]]:
+        """The set software labels as (name, value): software, creator tool, encoder, created."""
+        labels = [
+            ("software", self.software),
+            ("creator tool", self.creator_tool),
+            ("encoder", self.encoder),
+        ]
+        if with_created:
+            labels.append(("created", self.created))
+        return [(name, value) for name, value in labels if value]
+
 
 @dataclass(frozen=True)
 class Provenance:
@@ -163,17 +178,9 @@ class Provenance:
         if meta.digital_source_types:
             says = ", ".join(describe_source(v) for v in meta.digital_source_types)
             out.append(f"XMP digital source type (unsigned): {says}")
-        camera = " ".join(v for v in (meta.camera_make, meta.camera_model) if v)
-        if camera:
-            out.append(f"camera (EXIF/container, unsigned): {camera}")
-        for name, value in (
-            ("software", meta.software),
-            ("creator tool", meta.creator_tool),
-            ("encoder", meta.encoder),
-            ("created", meta.created),
-        ):
-            if value:
-                out.append(f"{name} (unsigned): {value}")
+        if meta.camera():
+            out.append(f"camera (EXIF/container, unsigned): {meta.camera()}")
+        out.extend(f"{name} (unsigned): {value}" for name, value in meta.tool_labels())
         return tuple(out)
 
     def summary(self) -> str:
@@ -194,16 +201,9 @@ class Provenance:
             terms = ", ".join(source_term(v) for v in self.metadata.digital_source_types)
             rest.append(f"XMP source {terms}")
         meta = self.metadata
-        camera = " ".join(v for v in (meta.camera_make, meta.camera_model) if v)
-        if camera:
-            rest.append(f"camera {camera}")
-        for name, value in (
-            ("software", meta.software),
-            ("creator tool", meta.creator_tool),
-            ("encoder", meta.encoder),
-        ):
-            if value:
-                rest.append(f"{name} {value}")
+        if meta.camera():
+            rest.append(f"camera {meta.camera()}")
+        rest.extend(f"{name} {value}" for name, value in meta.tool_labels(with_created=False))
         return "; ".join([head, *rest]) if rest else f"{head}; no camera or software labels"
 
     def to_dict(self) -> dict[str, Any]:

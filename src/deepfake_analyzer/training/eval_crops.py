@@ -217,7 +217,12 @@ def extract_for_evaluation(
     """(cache, records) for `items`: crops cut at the spec's margin and at its input size (or
     `config.crop_size`), one face per sampled frame, only records of these items, with each
     item's label, group, dataset and method (a shared cache may hold another run's)."""
-    from deepfake_analyzer.training.extract import ExtractConfig, extract_crops, source_key
+    from deepfake_analyzer.training.extract import (
+        ExtractConfig,
+        extract_crops,
+        item_labels,
+        source_key,
+    )
 
     hook = hook or NullHook()
 
@@ -234,15 +239,7 @@ def extract_for_evaluation(
     # Labels and groups come from this discovery, not from whoever filled the cache first; so
     # does the path (the cache may have been filled from another folder, or as a relative path).
     records = (
-        replace(
-            r,
-            source=str(item.path),
-            label=item.label,
-            group=item.group,
-            dataset=item.dataset,
-            method=item.method,
-            kind=item.kind,
-        )
+        replace(r, **item_labels(item))
         for r in cache.records
         if (item := by_source.get(source_key(r.source))) is not None
     )

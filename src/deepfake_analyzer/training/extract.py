@@ -123,6 +123,19 @@ class CropRecord:
         return cls(**values)
 
 
+def item_labels(item: LabeledItem) -> dict[str, Any]:
+    """What a `CropRecord` copies from its labeled item: its path (as `source`), label, group,
+    dataset, method and kind."""
+    return {
+        "source": str(item.path),
+        "label": item.label,
+        "group": item.group,
+        "dataset": item.dataset,
+        "method": item.method,
+        "kind": item.kind,
+    }
+
+
 @dataclass(frozen=True)
 class CropCache:
     """A folder of crops plus its manifest."""
@@ -318,12 +331,7 @@ def _extract_item(
                         landmarks = name + ".npz"
                 record = CropRecord(
                     crop=name + ".png",
-                    source=str(item.path),
-                    label=item.label,
-                    group=item.group,
-                    dataset=item.dataset,
-                    method=item.method,
-                    kind=item.kind,
+                    **item_labels(item),
                     frame_index=frame.index,
                     timestamp_s=float(frame.timestamp_s),
                     box_xyxy=_box(det.box_xyxy),
