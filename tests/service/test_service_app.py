@@ -43,3 +43,18 @@ def test_method_not_allowed_is_json(tmp_path: Path) -> None:
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
     app.state.service.close()
+
+
+def test_the_upload_form_takes_the_bounds_of_the_options(tmp_path: Path) -> None:
+    from deepfake_analyzer.options import option_specs
+
+    app = create_app(ServiceSettings(data_dir=tmp_path / "data"))
+    page = _request(app, "GET", "/").text
+    for name in ("fps", "max_frames"):
+        low, high = option_specs()[name].bounds or ()
+        assert f'name="{name}"' in page
+        assert f'min="{low:g}" max="{high:g}"' in page
+    assert "$" not in page
+    job = _request(app, "GET", "/analyses/" + "0" * 32).text
+    assert '<body data-page="job">' in job and "$" not in job
+    app.state.service.close()

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
+from string import Template
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
@@ -20,6 +21,7 @@ from starlette.requests import ClientDisconnect
 
 from deepfake_analyzer import __version__
 from deepfake_analyzer.errors import AnalyzerError, UnsupportedMediaError, UsageError
+from deepfake_analyzer.options import option_specs
 from deepfake_analyzer.service.core import AnalysisService
 from deepfake_analyzer.service.docs import render_docs
 from deepfake_analyzer.service.jobs import Job
@@ -453,20 +455,35 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(500, "internal server error; the server log has the details")
 
 
+_NAV_INDEX = '<a href="/docs">API</a>'
+_NAV_JOB = '<a href="/">New upload</a> <a href="/docs">API</a>'
+
+
 def _install_pages(app: FastAPI) -> None:
     static = resources.files(STATIC_PACKAGE) / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
-    def page(name: str) -> HTMLResponse:
-        return HTMLResponse((static / name).read_text(encoding="utf-8"))
+    layout = Template((static / "layout.html").read_text(encoding="utf-8"))
+    bounds = {
+        f"{name}_{end}": f"{value:g}"
+        for name in ("fps", "max_frames")
+        for end, value in zip(("min", "max"), option_specs()[name].bounds or (), strict=True)
+    }
+
+    def page(name: str, title: str, nav: str) -> HTMLResponse:
+        """`layout.html` (head, header, token form) around the page's own `<main>` content,
+        with the bounds of the options its form fields set."""
+        main = Template((static / name).read_text(encoding="utf-8")).substitute(bounds)
+        page_name = name.removesuffix(".html")
+        return HTMLResponse(layout.substitute(title=title, page=page_name, nav=nav, main=main))
 
     @app.get("/", include_in_schema=False)
     def index_page() -> HTMLResponse:
-        return page("index.html")
+        return page("index.html", "deepfake-analyzer", _NAV_INDEX)
 
     @app.get("/analyses/{analysis_id}", include_in_schema=False)
     def job_page(analysis_id: str) -> HTMLResponse:
-        return page("job.html")
+        return page("job.html", "Analysis - deepfake-analyzer", _NAV_JOB)
 
     @app.get("/docs", include_in_schema=False)
     def docs_page() -> HTMLResponse:
