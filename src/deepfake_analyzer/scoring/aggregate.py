@@ -103,7 +103,9 @@ def top_k_count(num_faces: int, top_fraction: float = DEFAULT_RULE.top_fraction)
     return max(1, math.ceil(num_faces * top_fraction - 1e-9))
 
 
-def track_score(scores: Sequence[float] | np.ndarray, top_fraction: float = 0.25) -> float:
+def track_score(
+    scores: Sequence[float] | np.ndarray, top_fraction: float = DEFAULT_RULE.top_fraction
+) -> float:
     """Mean of the top-k scores of one track; usable as a running score while analyzing."""
     values = np.asarray(scores, dtype=np.float64).ravel()
     if values.size == 0:
