@@ -386,31 +386,32 @@ def test_real_only_folders_add_reals(labeled_folder, tmp_path) -> None:
         evaluate([], FakeClassifier(), cache_dir=tmp_path / "cache")
 
 
-def test_labels_come_from_this_discovery_not_the_cache(labeled_folder, tmp_path) -> None:
-    _run(labeled_folder, tmp_path)  # fills the cache: dataset 'set', groups 'set:<stem>'
-    reals = labeled_folder / "real"
-    result = evaluate(
-        [labeled_folder],
+def _from_cache(folders: list[Path], tmp_path: Path, **kwargs) -> object:
+    """Evaluate from the crop cache `_run` filled: no detector may be created."""
+    return evaluate(
+        folders,
         FakeClassifier(),
         EvaluateConfig(frames_per_video=8),
         cache_dir=tmp_path / "cache",
-        detector=None,  # the cache holds every file: no detector may be created
+        detector=None,
         face_mesh=NoMesh(),
+        **kwargs,
+    )
+
+
+def test_labels_come_from_this_discovery_not_the_cache(labeled_folder, tmp_path) -> None:
+    _run(labeled_folder, tmp_path)  # fills the cache: dataset 'set', groups 'set:<stem>'
+    reals = labeled_folder / "real"
+    result = _from_cache(
+        [labeled_folder],
+        tmp_path,
         real=[reals],
         include=[str(reals / "r0.png"), str(labeled_folder / "fake" / "gan" / "g0.png")],
     )
     datasets = {v.source.rsplit("/", 1)[-1]: v.dataset for v in result.videos}
     # r0.png was discovered first through DATA (dataset 'set'); its cached record agrees
     assert datasets == {"r0.png": "set", "g0.png": "set"}
-    only_real = evaluate(
-        [],
-        FakeClassifier(),
-        EvaluateConfig(frames_per_video=8),
-        cache_dir=tmp_path / "cache",
-        face_mesh=NoMesh(),
-        real=[reals],
-        include=[str(reals / "r0.png")],
-    )
+    only_real = _from_cache([], tmp_path, real=[reals], include=[str(reals / "r0.png")])
     (video,) = only_real.videos
     assert (video.dataset, video.group) == ("real", "real:r0")  # not the cached 'set'
 
@@ -420,14 +421,7 @@ def test_a_cache_filled_through_a_relative_path_serves_the_absolute_one(
 ) -> None:
     monkeypatch.chdir(labeled_folder.parent)
     relative = _run(Path(labeled_folder.name), tmp_path)  # records keep the relative path
-    absolute = evaluate(
-        [labeled_folder],
-        FakeClassifier(),
-        EvaluateConfig(frames_per_video=8),
-        cache_dir=tmp_path / "cache",
-        detector=None,  # the cache holds every file: no detector may be created
-        face_mesh=NoMesh(),
-    )
+    absolute = _from_cache([labeled_folder], tmp_path)
     assert len(absolute.videos) == len(relative.videos) > 0
     assert all(Path(v.source).is_absolute() for v in absolute.videos)
 

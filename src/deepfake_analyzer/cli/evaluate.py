@@ -17,6 +17,7 @@ from typing import Any
 from deepfake_analyzer.cli.arguments import add_data_arguments, add_option_argument
 from deepfake_analyzer.errors import EXIT_OK, OutputExistsError, UsageError
 from deepfake_analyzer.options import AnalyzeOptions
+from deepfake_analyzer.training.config import FRAMES_PER_VIDEO
 
 DEFAULT_OUTPUT_DIR = "evaluation"
 
@@ -78,8 +79,8 @@ def register(subparsers: Any) -> None:
     faces.add_argument(
         "--frames-per-video",
         type=int,
-        default=12,
-        help="frames sampled evenly from each video (default 12)",
+        default=FRAMES_PER_VIDEO,
+        help="frames sampled evenly from each video (default: %(default)s)",
     )
     faces.add_argument(
         "--crop-size",

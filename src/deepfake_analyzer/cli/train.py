@@ -26,7 +26,12 @@ LOG_EVERY_S = 60.0
 
 
 def register(subparsers: Any) -> None:
-    from deepfake_analyzer.training.config import PRECISIONS, TrainConfig
+    from deepfake_analyzer.training.config import (
+        CACHED_CROP_SIZE,
+        FRAMES_PER_VIDEO,
+        PRECISIONS,
+        TrainConfig,
+    )
 
     d = TrainConfig()
     parser = subparsers.add_parser(
@@ -83,8 +88,10 @@ def register(subparsers: Any) -> None:
     )
     g.add_argument("--seed", type=int, default=d.seed)
     g.add_argument("--precision", choices=PRECISIONS, default=d.precision)
-    g.add_argument("--frames-per-video", type=int, default=12)
-    g.add_argument("--crop-size", type=int, default=256, help="cached crop pixels (>= input size)")
+    g.add_argument("--frames-per-video", type=int, default=FRAMES_PER_VIDEO)
+    g.add_argument(
+        "--crop-size", type=int, default=CACHED_CROP_SIZE, help="cached crop pixels (>= input size)"
+    )
     g.add_argument("--checkpoint-minutes", type=float, default=d.checkpoint_minutes)
     parser.add_argument("--quiet", "-q", action="store_true", help="no dashboard")
     parser.set_defaults(handler=run)

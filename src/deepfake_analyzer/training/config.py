@@ -12,6 +12,12 @@ from deepfake_analyzer.errors import UsageError
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
+FRAMES_PER_VIDEO = 12
+"""Frames sampled evenly from each video when its face crops are cut (train and evaluate)."""
+
+CACHED_CROP_SIZE = 256
+"""Side of the crops `train` caches (>= the model input; the crops are cut wider for jitter)."""
+
 
 @dataclass(frozen=True)
 class TrainConfig:

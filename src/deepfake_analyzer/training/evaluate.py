@@ -44,6 +44,7 @@ from deepfake_analyzer.training.calibrate import (
     CalibrationResult,
     calibrate_spec,
 )
+from deepfake_analyzer.training.config import FRAMES_PER_VIDEO
 from deepfake_analyzer.training.eval_crops import (
     SELF_BLENDED,
     SELF_BLENDED_SUFFIX,
@@ -124,7 +125,7 @@ class EvaluateConfig:
     the protocol table (per medium, family and generator) to the result.
     """
 
-    frames_per_video: int = 12
+    frames_per_video: int = FRAMES_PER_VIDEO
     crop_size: int | None = None
     detector: str = AnalyzeOptions.detector
     min_confidence: float = AnalyzeOptions.min_confidence

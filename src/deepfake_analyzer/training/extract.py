@@ -25,6 +25,7 @@ from deepfake_analyzer.errors import AnalyzerError
 from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgress
 from deepfake_analyzer.models.spec import DEFAULT_CROP_MARGIN
 from deepfake_analyzer.options import DEFAULT_MAX_IMAGE_PIXELS, AnalyzeOptions
+from deepfake_analyzer.training.config import CACHED_CROP_SIZE, FRAMES_PER_VIDEO
 from deepfake_analyzer.training.sources import REAL, LabeledItem
 
 if TYPE_CHECKING:
@@ -53,10 +54,10 @@ class CropLandmarker(Protocol):
 class ExtractConfig:
     """How crops are cut. `margin` must equal the model spec's `crop_margin`."""
 
-    crop_size: int = 256
+    crop_size: int = CACHED_CROP_SIZE
     margin: float = DEFAULT_CROP_MARGIN
     context: float = 1.0  # crops are cut `context` times wider than margin (framing jitter)
-    frames_per_video: int = 12
+    frames_per_video: int = FRAMES_PER_VIDEO
     detector: str = AnalyzeOptions.detector
     min_confidence: float = AnalyzeOptions.min_confidence
     min_face_px: int = AnalyzeOptions.min_face
