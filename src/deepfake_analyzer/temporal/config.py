@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.paths import MODELS_DIR
 
 DEFAULT_TEMPORAL_MODEL = MODELS_DIR / "temporal_v1.json"
@@ -19,9 +20,9 @@ class SequenceConfig:
 
     fps: float = 8.0
     max_seconds: float = 10.0
-    detector: str = "auto"
-    min_confidence: float = 0.5
-    min_face_px: float = 40.0
+    detector: str = AnalyzeOptions.detector
+    min_confidence: float = AnalyzeOptions.min_confidence
+    min_face_px: float = float(AnalyzeOptions.min_face)
     min_presence: float = 0.5
     landmarks: str = "verified-detection"
     """Where points come from; part of the cache key, so a change re-extracts."""
