@@ -1,15 +1,17 @@
-"""Frame-only vs temporal vs frame+temporal video AUC on the protocol's held-out videos.
+"""Frame-only vs temporal vs frame+temporal video AUC on the protocol's held-out videos, as
+the analyzer computes them.
 
-Usage: .venv/bin/python scripts/temporal_vs_frame.py [--scores HELDOUT.json] [--model SPEC]
-       [--frame-scores CACHE.json]
+Usage: .venv/bin/python scripts/temporal_vs_frame.py DATA [DATA ...] [--real DIR ...]
+       [--model SPEC] [--cache RESULTS.json] [--set OPTION=VALUE ...]
 
-Reads the per-video held-out temporal scores that `deepfake-analyzer train-temporal` wrote
-(default `~/.cache/deepfake-analyzer/temporal/heldout_scores.json`), analyzes each of those
-videos with the frame classifier alone (`AnalyzeOptions(temporal="off")`, default sampling;
-the video score is the verdict's score), combines the two per video with the analyzer's own
-rule (`temporal.tracks.combine_scores` around the temporal model's prior; one face per clip
-makes video and track level the same) and prints video AUC overall and per family for each.
-Frame scores are cached in `--frame-scores` (a rerun skips videos already there).
+Takes the videos of `training/protocol.py`'s held-out part of DATA (generators and people no
+model trained on), analyzes each with the analyzer's default options (`--temporal combine`:
+the dense landmark window of temporal/follow.py at the default 2 fps) and reads from each
+report the three video scores: frame-only (the highest frame score among the tracks that may
+decide the verdict; for clips of one face it is the verdict without temporal evidence),
+temporal alone (the deciding track's motion score) and frame+temporal (the verdict's score).
+Prints AUC overall and per family for each. Results are cached per video in `--cache` (a
+rerun skips videos already there, for the same model and options).
 """
 
 from __future__ import annotations
@@ -24,36 +26,41 @@ import numpy as np
 from deepfake_analyzer.errors import AnalyzerError
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.pipeline import Analyzer
+from deepfake_analyzer.report.types import Report
+from deepfake_analyzer.scoring.aggregate import DEFAULT_RULE
 from deepfake_analyzer.temporal.extract import default_temporal_cache
-from deepfake_analyzer.temporal.model import load_temporal_model
-from deepfake_analyzer.temporal.tracks import combine_scores
 from deepfake_analyzer.training.metrics import roc_auc
+from deepfake_analyzer.training.protocol import canonical_generator, family_of, split_protocol
+from deepfake_analyzer.training.sources import FAKE, discover_labeled, discover_real
 
 
-def frame_scores(videos: list[str], cache: Path, model: str | None) -> dict[str, float | None]:
-    scores = json.loads(cache.read_text()) if cache.is_file() else {}
-    todo = [v for v in videos if v not in scores]
-    if todo:
-        with Analyzer(AnalyzeOptions(temporal="off", model_path=model)) as analyzer:
-            for k, path in enumerate(todo, start=1):
-                try:
-                    scores[path] = analyzer.analyze(path).verdict.score
-                except AnalyzerError as exc:
-                    print(f"skipped {path}: {exc}")
-                    scores[path] = None
-                print(f"{k}/{len(todo)} {path} {scores[path]}", flush=True)
-                cache.write_text(json.dumps(scores, indent=1) + "\n")
-    return scores
+def scores_of(report: Report) -> dict[str, float | None]:
+    """The report's frame-only, temporal and combined video scores (module docstring)."""
+    tracks = list(report.tracks)
+    if not tracks:
+        return {"frame": None, "temporal": None, "combined": None}
+    longest = max(len(t.timeline) for t in tracks)
+    eligible = [
+        t
+        for t in tracks
+        if len(t.timeline) >= DEFAULT_RULE.min_track_faces or longest < DEFAULT_RULE.min_track_faces
+    ] or tracks
+    frame = max(t.temporal.frame_score if t.temporal else t.verdict.score for t in eligible)
+    decisive = next((t for t in tracks if t.id == report.verdict.track_id), eligible[0])
+    temporal = decisive.temporal.score if decisive.temporal else None
+    return {"frame": frame, "temporal": temporal, "combined": report.verdict.score}
 
 
-def auc_row(name: str, rows: list[dict], values: np.ndarray) -> str:
-    labels = np.array([r["label"] == "fake" for r in rows], dtype=float)
-    reals = values[labels == 0]
-    cells = [f"{name:15s} all {roc_auc(labels, values):.3f}"]
+def auc_row(name: str, rows: list[dict], key: str) -> str:
+    rows = [r for r in rows if r[key] is not None]
+    reals = np.array([r[key] for r in rows if r["label"] == 0])
+    labels = np.array([r["label"] for r in rows], dtype=float)
+    values = np.array([r[key] for r in rows])
+    cells = [f"{name:15s} all {roc_auc(labels, values):.3f} ({int(labels.sum())} vs {len(reals)})"]
     by_family: dict[str, list[float]] = defaultdict(list)
-    for row, value in zip(rows, values, strict=True):
-        if row["label"] == "fake":
-            by_family[row["family"]].append(value)
+    for row in rows:
+        if row["label"] == FAKE:
+            by_family[row["family"]].append(row[key])
     for family, fakes in sorted(by_family.items()):
         y = np.r_[np.zeros(len(reals)), np.ones(len(fakes))]
         cells.append(f"{family} {roc_auc(y, np.r_[reals, fakes]):.3f}")
@@ -62,30 +69,62 @@ def auc_row(name: str, rows: list[dict], values: np.ndarray) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--scores", type=Path, default=default_temporal_cache() / "heldout_scores.json"
-    )
-    parser.add_argument(
-        "--frame-scores", type=Path, default=default_temporal_cache() / "heldout_frame_scores.json"
-    )
+    parser.add_argument("data", nargs="+")
+    parser.add_argument("--real", action="append", default=[])
     parser.add_argument("--model", help="frame classifier spec (default: the shipped one)")
+    parser.add_argument(
+        "--cache", type=Path, default=default_temporal_cache() / "heldout_analyzer_scores.json"
+    )
+    parser.add_argument(
+        "--set", action="append", default=[], help="an AnalyzeOptions value, e.g. fps=8"
+    )
     args = parser.parse_args()
-    videos = json.loads(args.scores.read_text())["videos"]
-    frames = frame_scores([v["path"] for v in videos], args.frame_scores, args.model)
-    rows = [
-        v for v in videos if v["temporal_score"] is not None and frames.get(v["path"]) is not None
-    ]
-    prior = load_temporal_model().prior
-    frame = np.array([frames[r["path"]] for r in rows])
-    temporal = np.array([r["temporal_score"] for r in rows])
-    combined = np.array([combine_scores(f, t, prior) for f, t in zip(frame, temporal, strict=True)])
-    print(f"{len(rows)} of {len(videos)} held-out videos have both scores (prior {prior:.3f})")
-    for name, values in (
-        ("frame-only", frame),
-        ("temporal", temporal),
-        ("frame+temporal", combined),
+    overrides: dict[str, object] = {}
+    for pair in args.set:
+        name, _, value = pair.partition("=")
+        overrides[name] = json.loads(value) if value[:1].isdigit() else value
+    if args.model:
+        overrides["model_path"] = args.model
+    options = AnalyzeOptions.from_mapping(overrides)
+    items = [i for root in args.data for i in discover_labeled(root)]
+    items += [i for root in args.real for i in discover_real(root)]
+    videos = [i for i in split_protocol(items).heldout if i.kind == "video"]
+
+    key = json.dumps(options.to_dict(), sort_keys=True, default=str)
+    cache = json.loads(args.cache.read_text()) if args.cache.is_file() else {}
+    done: dict[str, dict] = cache.get(key, {})
+    with Analyzer(options) as analyzer:
+        for k, item in enumerate(videos, start=1):
+            path = str(item.path)
+            if path in done:
+                continue
+            row: dict[str, object] = {
+                "label": item.label,
+                "generator": canonical_generator(item.method),
+                "family": family_of(item.method),
+            }
+            try:
+                row |= scores_of(analyzer.analyze(path))
+            except AnalyzerError as exc:
+                print(f"skipped {path}: {exc}")
+                row |= {"frame": None, "temporal": None, "combined": None}
+            done[path] = row
+            print(f"{k}/{len(videos)} {path} {row}", flush=True)
+            args.cache.parent.mkdir(parents=True, exist_ok=True)
+            args.cache.write_text(json.dumps({**cache, key: done}, indent=1) + "\n")
+
+    rows = [done[str(i.path)] for i in videos if done[str(i.path)]["frame"] is not None]
+    print(f"{len(rows)} of {len(videos)} held-out videos scored")
+    for name, column in (
+        ("frame-only", "frame"),
+        ("temporal", "temporal"),
+        ("frame+temporal", "combined"),
     ):
-        print(auc_row(name, rows, values))
+        print(auc_row(name, rows, column))
+    both = [r for r in rows if r["temporal"] is not None]
+    print(f"{len(both)} videos have a temporal score; on those:")
+    for name, column in (("frame-only", "frame"), ("frame+temporal", "combined")):
+        print(auc_row(name, both, column))
     return 0
 
 

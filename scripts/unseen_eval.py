@@ -7,8 +7,7 @@
 `subset` keeps the fakes of generators the model never trained on and the reals of people it
 never trained on (by the training-data list's `generator` and `group`), as symlinks under
 OUT_DIR with a filtered `manifest.csv` (the `identity-manifest` layout). `table` prints AUC per
-medium and family from evaluation.json's per-file scores; families of generators the protocol
-does not list yet come from `EXTRA_FAMILIES` (docs/data/extra-2026-11-29.md).
+medium and family (`protocol.FAMILIES`) from evaluation.json's per-file scores.
 """
 
 from __future__ import annotations
@@ -21,36 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from deepfake_analyzer.training.metrics import roc_auc
-from deepfake_analyzer.training.protocol import FAMILIES
-
-EXTRA_FAMILIES = {
-    **dict.fromkeys(
-        ("blendface", "e4s", "facefusion", "faceshifter", "megafs", "unspecified-faceswap"),
-        "face-swap",
-    ),
-    **dict.fromkeys(
-        (
-            "e4e",
-            "e4s-faceedit",
-            "fadernet",
-            "hisd",
-            "icgan",
-            "interfacegan-pggan",
-            "pti",
-            "restyle",
-            "restyle-e4e",
-            "sam",
-            "stgan",
-            "styleclip",
-            "stylegan2-w-plus-inversion",
-        ),
-        "gan-edit",
-    ),  # fmt: skip
-    **dict.fromkeys(("dagan", "mcnet", "ned"), "reenactment"),
-    **dict.fromkeys(("davs", "sda"), "talking-head"),
-    "flux": "diffusion-face",
-}
-"""Generators of docs/data/extra-2026-11-29.md that protocol.FAMILIES does not list yet."""
+from deepfake_analyzer.training.protocol import family_of
 
 
 def subset(extra: Path, out: Path, trained: Path) -> None:
@@ -88,7 +58,6 @@ def _auc(reals: list[float], fakes: list[float]) -> str:
 
 
 def table(paths: list[Path]) -> None:
-    families = {**EXTRA_FAMILIES, **FAMILIES}
     for path in paths:
         files = json.loads(path.read_text())["videos"]
         print(f"{path}")
@@ -98,7 +67,7 @@ def table(paths: list[Path]) -> None:
             by_family: dict[str, list[float]] = {}
             for f in rows:
                 if f["label"] == 1:
-                    by_family.setdefault(families.get(f["method"], "other"), []).append(f["score"])
+                    by_family.setdefault(family_of(f["method"]), []).append(f["score"])
             fakes = [s for scores in by_family.values() for s in scores]
             parts = [f"all {_auc(reals, fakes)} ({len(fakes)} fakes, {len(reals)} reals)"]
             parts += [f"{k} {_auc(reals, v)} (n={len(v)})" for k, v in sorted(by_family.items())]

@@ -52,8 +52,9 @@ from deepfake_analyzer.report.types import (
     Thumbnail,
 )
 from deepfake_analyzer.scoring.aggregate import Aggregation, FaceScore, aggregate, track_score
+from deepfake_analyzer.temporal.follow import LandmarkFollower
 from deepfake_analyzer.temporal.model import TemporalModel
-from deepfake_analyzer.temporal.tracks import LandmarkCollector
+from deepfake_analyzer.temporal.tracks import SPARSE_FACTOR, LandmarkCollector
 
 DECODE_QUEUE_FRAMES = 8
 
@@ -111,6 +112,10 @@ class _InputRun:
     track_faces: dict[int, list[float]] = field(default_factory=dict)
     """Each track's face scores so far, tracks in the order they were first scored."""
     picker: CropPicker = field(default_factory=CropPicker)
+    follower: LandmarkFollower | None = None
+    """Carries meshes through the dense window's landmark-only frames (temporal/follow.py)."""
+    dense_span_s: tuple[float, float] | None = None
+    """The dense window, when the decoder samples one for the temporal model."""
 
     def track_scores(self) -> dict[int, float]:
         return {tid: track_score(values) for tid, values in self.track_faces.items()}
@@ -225,19 +230,31 @@ class Analyzer:
         options = self.options
         self._load_models()
         started = time.perf_counter()
+        follower = self._landmark_follower()
+        dense_fps, dense_s = (
+            (self.temporal_model.fps, self.temporal_model.max_seconds) if follower else (None, 0.0)
+        )
         sampling = SamplingOptions(
             fps=options.fps,
             max_frames=options.max_frames,
             start_s=options.start_s,
             end_s=options.end_s,
+            dense_fps=dense_fps,
+            dense_seconds=dense_s,
         )
         source = open_media(Path(path), sampling, options.max_image_pixels)
         digest = FileDigest(Path(path))  # read beside the decoder, in a thread
         evidence = ProvenanceReader(Path(path), source.info.kind)  # likewise; never scored
         info = source.info
         run = _InputRun(str(path), hook or NullHook(), _expected_frames(info, sampling))
+        if sampling.dense and info.kind == "video":
+            run.follower = follower
+            run.dense_span_s = (options.start_s, options.start_s + dense_s)
 
         for frame in _decode_ahead(source, run.clock):
+            if frame.landmarks_only:
+                self._follow_landmarks(run, frame)
+                continue
             self._detect_and_crop(run, frame, source)
             if len(run.pending) >= options.batch_size:
                 self._classify_pending(run)
@@ -282,6 +299,26 @@ class Analyzer:
         _ = self.classifier, self.detector
         if self.options.temporal != "off":
             _ = self.temporal_model
+
+    def _landmark_follower(self) -> LandmarkFollower | None:
+        """A follower when the temporal model needs denser landmarks than the sampling gives
+        (temporal/follow.py) and the detector has a face mesh to follow with; else None."""
+        options = self.options
+        if options.temporal == "off" or options.fps is None:
+            return None
+        model = self.temporal_model
+        mesh = getattr(self.detector, "mesh", None)
+        if mesh is None or options.fps * SPARSE_FACTOR >= model.fps:
+            return None
+        return LandmarkFollower(mesh)
+
+    def _follow_landmarks(self, run: _InputRun, frame: Frame) -> None:
+        """Carry the tracks' meshes through a landmark-only frame of the dense window."""
+        if run.follower is None:
+            return
+        t0 = time.perf_counter()
+        run.follower.follow(run.landmarks, frame.image, frame.timestamp_s)
+        run.clock.add("landmarks", t0)
 
     def _detect_and_crop(self, run: _InputRun, frame: Frame, source: MediaSource) -> None:
         """Detect the frame's faces, track them, and crop each for the classifier."""
@@ -338,6 +375,7 @@ class Analyzer:
                 score,
                 self.temporal_model,
                 combine=self.options.temporal == "combine",
+                span_s=run.dense_span_s,
             )
             for track_id, score in run.track_scores().items()
         }

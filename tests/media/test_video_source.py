@@ -242,3 +242,34 @@ def test_frames_over_max_side_are_scaled_down_and_said_so(short_video: Path) -> 
     width, height = source.info.width, source.info.height
     assert max(frames[0].width, frames[0].height) == 80
     assert any(f"{width}x{height} video was analyzed at" in w for w in source.warnings())
+
+
+def test_dense_window_adds_landmark_frames_and_keeps_the_sampled_ones(
+    three_second_video: Path,
+) -> None:
+    _, plain = decode(three_second_video, fps=2.0, max_frames=None)
+    _, mixed = decode(
+        three_second_video, fps=2.0, max_frames=None, dense_fps=8.0, dense_seconds=1.5
+    )
+    sampled = [f for f in mixed if not f.landmarks_only]
+    extra = [f for f in mixed if f.landmarks_only]
+    assert times(sampled) == times(plain)
+    assert [f.index for f in sampled] == list(range(len(plain)))
+    assert [f.index for f in extra] == list(range(len(extra)))
+    assert times(mixed) == sorted(times(mixed))
+    inside = [f.timestamp_s for f in mixed if f.timestamp_s < 1.5]
+    assert sorted(math.floor(t * 8 + 1e-9) for t in inside) == list(range(12))  # 1 per 1/8 s
+    assert all(f.timestamp_s < 1.5 for f in extra)
+
+
+def test_max_frames_counts_only_the_sampled_frames(three_second_video: Path) -> None:
+    _, mixed = decode(three_second_video, fps=2.0, max_frames=2, dense_fps=8.0, dense_seconds=3.0)
+    assert sum(not f.landmarks_only for f in mixed) == 2
+    assert sum(f.landmarks_only for f in mixed) == 3  # 0.125, 0.25, 0.375 s before 0.5 s
+
+
+def test_dense_sample_filter_expression() -> None:
+    assert sample_filter_expr(2.0, 8.0, 10.0) == (
+        "isnan(prev_selected_t)+gte(floor(t*2)-floor(prev_selected_t*2),1)"
+        "+lt(t,10)*gte(floor(t*8)-floor(prev_selected_t*8),1)"
+    )

@@ -102,3 +102,14 @@ def test_table_compares_fakes_with_reals_of_the_same_medium() -> None:
     assert table.worst_family().name == "image/gan-face"  # type: ignore[union-attr]
     data = table.to_dict()
     assert data["rows"][0]["name"] == "video" and "heldout_generators" in data["protocol"]
+
+
+def test_excluded_sources_are_neither_trained_nor_judged() -> None:
+    items = [
+        item("dfdc_fake", FAKE, "dfdc:abc", "DFDC full train set (part 0)"),
+        item("dfdc_real", REAL, "dfdc:abc", "real"),
+        item("other_real", REAL, "person-a", "real"),
+    ]
+    split = split_protocol(items)
+    assert {i.path.stem for i in split.excluded} >= {"dfdc_fake", "dfdc_real"}
+    assert not {i.path.stem for i in split.train + split.heldout} & {"dfdc_fake", "dfdc_real"}

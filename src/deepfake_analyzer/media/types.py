@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -36,12 +37,15 @@ class Frame:
     """One decoded frame: RGB uint8 pixels (H, W, 3), its decoder index and time.
 
     `index` counts sampled frames from 0; `timestamp_s` is the decoder's presentation
-    time, never index / nominal fps.
+    time, never index / nominal fps. A `landmarks_only` frame was decoded for the motion
+    model's dense window (`SamplingOptions.dense_fps`), between the sampled frames: only face
+    landmarks are read from it, and `index` then counts such frames apart.
     """
 
     index: int
     timestamp_s: float
     image: np.ndarray
+    landmarks_only: bool = False
 
     def __post_init__(self) -> None:
         require_rgb_uint8(self.image, "Frame.image")
@@ -80,12 +84,34 @@ class MediaInfo:
 class SamplingOptions:
     """Which frames to decode from a video. `fps=None` means every frame.
 
+    With `dense_fps`, the first `dense_seconds` after `start_s` are also sampled at that
+    denser rate: the extra frames come as `Frame.landmarks_only` (the temporal model's window),
+    and `max_frames` counts only the others.
+
     The defaults are `AnalyzeOptions`'; the checks here are the decoder's own invariants."""
 
     fps: float | None = AnalyzeOptions.fps
     max_frames: int | None = AnalyzeOptions.max_frames
     start_s: float = AnalyzeOptions.start_s
     end_s: float | None = AnalyzeOptions.end_s
+    dense_fps: float | None = None
+    dense_seconds: float = 0.0
+
+    @property
+    def dense(self) -> bool:
+        """Whether a dense window adds frames between the sampled ones."""
+        return (
+            self.fps is not None
+            and self.dense_fps is not None
+            and self.dense_fps > self.fps
+            and self.dense_seconds > 0
+        )
+
+    def dense_frame_budget(self) -> int:
+        """At most how many landmark-only frames the dense window adds."""
+        if not self.dense or self.dense_fps is None:
+            return 0
+        return math.ceil(self.dense_seconds * self.dense_fps) + 1
 
     def __post_init__(self) -> None:
         if self.fps is not None and self.fps <= 0:
@@ -96,3 +122,7 @@ class SamplingOptions:
             raise ValueError("start must be >= 0 seconds")
         if self.end_s is not None and self.end_s <= self.start_s:
             raise ValueError("end must be after start")
+        if self.dense_fps is not None and self.dense_fps <= 0:
+            raise ValueError("dense_fps must be positive")
+        if self.dense_seconds < 0:
+            raise ValueError("dense_seconds must be >= 0")

@@ -58,14 +58,34 @@ class _FrameRecord:
     height: int
 
 
-def sample_filter_expr(fps: float) -> str:
-    """A `select` expression keeping the first frame in each 1/fps interval.
+def sample_filter_expr(
+    fps: float, dense_fps: float | None = None, dense_seconds: float = 0.0
+) -> str:
+    """A `select` expression keeping the first frame in each 1/fps interval; with
+    `dense_fps`, also the first in each 1/dense_fps interval of the first `dense_seconds`.
 
     Unlike the `fps` filter, `select` keeps each chosen frame's own presentation time and
     never duplicates frames across gaps, so variable-frame-rate video keeps its true times.
+    The frames the `fps` rule keeps are the same with or without the dense window: each is
+    the first decoded frame of its interval (`is_sampled` tells them apart afterwards).
     """
-    rate = f"{fps:.10g}"
-    return f"isnan(prev_selected_t)+gte(floor(t*{rate})-floor(prev_selected_t*{rate}),1)"
+
+    def first_in_interval(rate: float) -> str:
+        r = f"{rate:.10g}"
+        return f"gte(floor(t*{r})-floor(prev_selected_t*{r}),1)"
+
+    expr = f"isnan(prev_selected_t)+{first_in_interval(fps)}"
+    if dense_fps is not None and dense_seconds > 0:
+        expr += f"+lt(t,{dense_seconds:.10g})*{first_in_interval(dense_fps)}"
+    return expr
+
+
+def is_sampled(time_s: float, previous_sampled_s: float | None, fps: float) -> bool:
+    """Whether a frame at `time_s` (from the seek point) is the first of its 1/fps interval
+    after the last sampled frame: the `fps` rule of `sample_filter_expr`, in Python."""
+    if previous_sampled_s is None:
+        return True
+    return math.floor(time_s * fps) - math.floor(previous_sampled_s * fps) >= 1
 
 
 class VideoSource:
@@ -118,7 +138,10 @@ class VideoSource:
         reader = _StderrReader(proc.stderr)
         reader.start()
         count = 0
+        extra = 0  # landmark-only frames of the dense window
         last_time = 0.0
+        last_sampled: float | None = None
+        decoded = False
         complete = False
         try:
             while limit is None or count < limit:
@@ -128,8 +151,15 @@ class VideoSource:
                 image = _read_frame(proc.stdout, record.width, record.height)
                 if image is None:
                     break
-                timestamp = self._timestamp(record, last_time if count else None)
-                last_time = timestamp
+                timestamp = self._timestamp(record, last_time if decoded else None)
+                last_time, decoded = timestamp, True
+                relative = timestamp - self.sampling.start_s
+                if self.sampling.dense and self.sampling.fps is not None:
+                    if not is_sampled(relative, last_sampled, self.sampling.fps):
+                        yield Frame(extra, timestamp, image, landmarks_only=True)
+                        extra += 1
+                        continue
+                    last_sampled = relative
                 yield Frame(index=count, timestamp_s=timestamp, image=image)
                 count += 1
             complete = True
@@ -198,7 +228,8 @@ class VideoSource:
             input_args["t"] = f"{sampling.end_s - sampling.start_s:.6f}"
         stream = ffmpeg.input(ffmpeg_url(self.path), **input_args)[f"v:{self.probe.video_index}"]
         if sampling.fps is not None:
-            stream = stream.filter("select", sample_filter_expr(sampling.fps))
+            dense = (sampling.dense_fps, sampling.dense_seconds) if sampling.dense else (None, 0)
+            stream = stream.filter("select", sample_filter_expr(sampling.fps, *dense))
         width, height = self.output_size()
         if (width, height) != (self.info.width, self.info.height) or self.probe.sample_aspect != 1:
             stream = stream.filter("scale", width, height).filter("setsar", 1)
@@ -220,7 +251,7 @@ class VideoSource:
             "dn": None,
         }
         if sampling.max_frames is not None:
-            output_args["frames:v"] = sampling.max_frames
+            output_args["frames:v"] = sampling.max_frames + sampling.dense_frame_budget()
         args = stream.output("pipe:", **output_args).get_args()
         # Global options first (ffmpeg 5+ ignores options after the last output).
         head = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info"]

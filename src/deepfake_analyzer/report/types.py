@@ -112,6 +112,7 @@ TEMPORAL_REASONS: tuple[str, ...] = (
     "too-few-frames",
     "too-short",
     "sparse-sampling",
+    "outside-window",
 )
 """Why a track has no temporal score ("" when it has one)."""
 
@@ -144,7 +145,8 @@ class TemporalEvidence:
     `score` is its probability in [0, 1] that the track's motion is generated, or None with
     `reason` saying why there is none (`no-landmarks`: the detector gave no face-mesh points;
     `too-few-frames` / `too-short`: too little of the track; `sparse-sampling`: frames too far
-    apart for the model's training rate). `frame_score` is the track score
+    apart for the model's training rate; `outside-window`: the face is not in the stretch the
+    analyzer samples densely for the model). `frame_score` is the track score
     from the face crops alone and `track_score` the one behind the track's verdict: the two
     differ only when `combined` (see docs/report-schema.md, Aggregation). `frames` counts the
     landmark frames the model read; `message` explains a missing score in words. `windows`

@@ -70,6 +70,11 @@ class LandmarkSequence:
         keep = np.unique(nearest[close])
         return LandmarkSequence(self.points[keep], times[keep], self.presence[keep])
 
+    def between(self, start_s: float, end_s: float) -> LandmarkSequence:
+        """The frames with start_s <= time < end_s."""
+        keep = (self.timestamps_s >= start_s) & (self.timestamps_s < end_s)
+        return LandmarkSequence(self.points[keep], self.timestamps_s[keep], self.presence[keep])
+
     def median_interval_s(self) -> float:
         """Median time between consecutive frames (0 with fewer than 2 frames)."""
         return float(np.median(np.diff(self.timestamps_s))) if len(self) > 1 else 0.0

@@ -59,6 +59,7 @@ class LandmarkCollector:
         self._points: dict[int, list[np.ndarray]] = {}
         self._times: dict[int, list[float]] = {}
         self._presence: dict[int, list[float]] = {}
+        self._anchored: dict[int, float] = {}
 
     def add(self, track_id: int, timestamp_s: float, detection: object) -> None:
         """Keep `detection`'s mesh points (ignored when it carries none, or when the track
@@ -66,13 +67,26 @@ class LandmarkCollector:
         points = getattr(detection, "landmarks_xy", None)
         if points is None:
             return
+        presence = getattr(detection, "presence", None)
+        if self.add_points(track_id, timestamp_s, points, 1.0 if presence is None else presence):
+            self._anchored[track_id] = float(timestamp_s)
+
+    def add_points(
+        self, track_id: int, timestamp_s: float, points: np.ndarray, presence: float
+    ) -> bool:
+        """Keep one frame's mesh points of a track; False (ignored) at or before its latest
+        time. Points of a detection (`add`) anchor the track; these alone do not."""
         times = self._times.setdefault(track_id, [])
         if times and timestamp_s <= times[-1]:
-            return
-        presence = getattr(detection, "presence", None)
+            return False
         times.append(float(timestamp_s))
         self._points.setdefault(track_id, []).append(np.asarray(points, dtype=np.float32))
-        self._presence.setdefault(track_id, []).append(1.0 if presence is None else presence)
+        self._presence.setdefault(track_id, []).append(float(presence))
+        return True
+
+    def latest(self) -> dict[int, tuple[float, np.ndarray]]:
+        """Each anchored track's latest detection time and latest points."""
+        return {tid: (at, self._points[tid][-1]) for tid, at in self._anchored.items()}
 
     def sequence(self, track_id: int) -> LandmarkSequence | None:
         """The track's sequence, None when none of its faces carried landmarks."""
@@ -91,8 +105,12 @@ def track_evidence(
     model: TemporalModel,
     combine: bool = True,
     weight: float = TEMPORAL_WEIGHT,
+    span_s: tuple[float, float] | None = None,
 ) -> TemporalEvidence:
-    """What `model` says about one track (see the module docstring for the rules)."""
+    """What `model` says about one track (see the module docstring for the rules).
+
+    With `span_s`, only the points inside it are read (the analyzer's dense window); a track
+    with none there gets reason `outside-window`."""
 
     def missing(reason: str, frames: int, message: str) -> TemporalEvidence:
         return TemporalEvidence(
@@ -106,6 +124,16 @@ def track_evidence(
 
     if sequence is None or len(sequence) == 0:
         return missing("no-landmarks", 0, "the face detector gave no face-mesh landmarks")
+    if span_s is not None:
+        inside = sequence.between(*span_s)
+        if len(inside) == 0:
+            return missing(
+                "outside-window",
+                0,
+                f"the motion model reads faces from {span_s[0]:.3g} to {span_s[1]:.3g} s; "
+                "this face is not there",
+            )
+        sequence = inside
     interval = sequence.median_interval_s()
     if len(sequence) > 1 and interval > SPARSE_FACTOR / model.fps:
         return missing(

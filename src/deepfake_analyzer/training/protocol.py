@@ -11,7 +11,8 @@ keeps only it):
 - real people are split by identity: a seeded hash puts `HELDOUT_IDENTITY_FRACTION` of the
   identity groups aside, and so does every identity that appears in a held-out generator's
   output (its real inputs are then evaluated beside its fakes, never trained on);
-- a fake of a seen generator showing a held-out person is used by neither side.
+- a fake of a seen generator showing a held-out person is used by neither side;
+- `EXCLUDED_SOURCES` (sources of the independent evaluation) are used by neither side.
 
 Generator names come from the data's own `method` (the `generator` column of `wild/`); the
 `dev/` labels name methods in prose, so `canonical_generator` maps them through `ALIASES`.
@@ -78,6 +79,32 @@ FAMILIES: dict[str, str] = {
     "restyle-e4e-stylegan3": GAN_EDIT,
     "attgan": GAN_EDIT,
     "stargan": GAN_EDIT,
+    # gathered 2026-11-29 (docs/data/extra-2026-11-29.md)
+    **dict.fromkeys(
+        ("blendface", "e4s", "facefusion", "faceshifter", "megafs", "unspecified-faceswap"),
+        FACE_SWAP,
+    ),
+    **dict.fromkeys(
+        (
+            "e4e",
+            "e4s-faceedit",
+            "fadernet",
+            "hisd",
+            "icgan",
+            "interfacegan-pggan",
+            "pti",
+            "restyle",
+            "restyle-e4e",
+            "sam",
+            "stgan",
+            "styleclip",
+            "stylegan2-w-plus-inversion",
+        ),
+        GAN_EDIT,
+    ),  # fmt: skip
+    **dict.fromkeys(("dagan", "mcnet", "ned"), REENACTMENT),
+    **dict.fromkeys(("davs", "sda"), TALKING_HEAD),
+    "flux": DIFFUSION_FACE,
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
@@ -97,8 +124,20 @@ HELDOUT_GENERATORS: frozenset[str] = frozenset(
         "stable-diffusion-2.1",
         "psp",
         "stargan",
+        # of the generators gathered on 2026-11-29 (no model before v6 saw any of them), those
+        # whose people no earlier model trained on either
+        "faceshifter",
+        "megafs",
+        "interfacegan-pggan",
+        "pti",
+        "stgan",
+        "mcnet",
     }
 )
+
+EXCLUDED_SOURCES: frozenset[str] = frozenset({"dfdc"})
+"""Sources of the independent evaluation (DFDC): neither trained on nor judged on, fakes
+(generator `dfdc`) and reals (identity group `dfdc:...`) alike."""
 
 HELDOUT_IDENTITY_FRACTION = 0.3
 PROTOCOL_SEED = 2026
@@ -136,6 +175,13 @@ def is_heldout_generator(method: str) -> bool:
     return canonical_generator(method) in HELDOUT_GENERATORS
 
 
+def is_excluded_source(item: LabeledItem) -> bool:
+    return (
+        canonical_generator(item.method) in EXCLUDED_SOURCES
+        or item.group.partition(":")[0] in EXCLUDED_SOURCES
+    )
+
+
 def hashed_heldout(group: str, fraction: float = HELDOUT_IDENTITY_FRACTION) -> bool:
     """A seeded, order-free coin per identity group: True for about `fraction` of groups."""
     value = zlib.crc32(f"{PROTOCOL_SEED}:{group}".encode()) / 2**32
@@ -163,7 +209,9 @@ def split_protocol(items: Iterable[LabeledItem]) -> ProtocolSplit:
     heldout: list[LabeledItem] = []
     excluded: list[LabeledItem] = []
     for item in items:
-        if item.label == FAKE and is_heldout_generator(item.method):
+        if is_excluded_source(item):
+            excluded.append(item)
+        elif item.label == FAKE and is_heldout_generator(item.method):
             heldout.append(item)
         elif item.group in heldout_people:
             (heldout if item.label == REAL else excluded).append(item)
@@ -180,6 +228,7 @@ def protocol_summary() -> dict[str, object]:
     return {
         "heldout_generators": sorted(HELDOUT_GENERATORS),
         "heldout_identity_fraction": HELDOUT_IDENTITY_FRACTION,
+        "excluded_sources": sorted(EXCLUDED_SOURCES),
         "seed": PROTOCOL_SEED,
         "families": {k: sorted(v) for k, v in sorted(families.items())},
     }

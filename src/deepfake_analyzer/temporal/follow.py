@@ -1,0 +1,88 @@
+"""Face meshes carried through the dense window's landmark-only frames.
+
+The temporal model reads a face's mesh about 8 times a second (`models/temporal_v1.md`);
+the analyzer classifies 2 frames a second by default. So, for the first `max_seconds` of a
+video, the decoder also yields the frames between (`Frame.landmarks_only`, see
+`media.types.SamplingOptions.dense_fps`), and `LandmarkFollower` carries each track's mesh
+through them the way MediaPipe's own face-mesh tracking does: the face mesh runs on the box and
+eye line of the track's latest points (`faces.verify.box_from_landmarks`, `eye_keypoints`),
+without the face detector. A face is followed only while
+
+- its latest detection is at most `MAX_FOLLOW_GAP_S` old (a face lost at a sampled frame is
+  not searched for in the frames after it),
+- the mesh still finds a face there (presence >= `faces.verify.MIN_PRESENCE`), and
+- the new box stays within `MAX_FOLLOW_DRIFT` box widths of the old one (it has not slid onto a
+  neighbour).
+
+Each sampled frame re-anchors the track on its verified detection's own mesh.
+A mesh run costs ~2-4 ms where the detector costs ~30 ms, so the window adds little to an
+analysis (benchmarks/bench_pipeline.py prints it as the `landmarks` stage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from deepfake_analyzer.faces.landmarks import FaceLandmarks
+from deepfake_analyzer.faces.verify import MIN_PRESENCE, box_from_landmarks, eye_keypoints
+from deepfake_analyzer.temporal.tracks import LandmarkCollector
+
+MAX_FOLLOW_GAP_S = 0.75
+"""Longest time since a track's latest points for it to be followed (1.5 intervals at 2 fps)."""
+
+MAX_FOLLOW_DRIFT = 0.5
+"""Largest move of a followed box's centre between two frames, in box widths."""
+
+
+class MeshRunner(Protocol):
+    """What following needs of a face mesh (faces/landmarks.py's `FaceMesh`)."""
+
+    def run(
+        self,
+        image_rgb: np.ndarray,
+        box_xyxy: Sequence[float],
+        keypoints: np.ndarray | None = None,
+        *,
+        normalize_brightness: bool = False,
+    ) -> FaceLandmarks: ...
+
+
+class LandmarkFollower:
+    """Adds each followed track's mesh in a landmark-only frame to a `LandmarkCollector`."""
+
+    def __init__(
+        self,
+        mesh: MeshRunner,
+        min_presence: float = MIN_PRESENCE,
+        max_gap_s: float = MAX_FOLLOW_GAP_S,
+    ) -> None:
+        self.mesh = mesh
+        self.min_presence = min_presence
+        self.max_gap_s = max_gap_s
+
+    def follow(
+        self, collector: LandmarkCollector, image_rgb: np.ndarray, timestamp_s: float
+    ) -> int:
+        """Follow every recent track into this frame; returns how many were found."""
+        found = 0
+        for track_id, (detected_s, points) in collector.latest().items():
+            if not 0.0 < timestamp_s - detected_s <= self.max_gap_s:
+                continue
+            box = box_from_landmarks(points)
+            mesh = self.mesh.run(image_rgb, box, eye_keypoints(points))
+            if mesh.presence < self.min_presence or not np.isfinite(mesh.points).all():
+                continue
+            new_box = box_from_landmarks(mesh.points)
+            width = max(box[2] - box[0], 1e-3)
+            moved = np.hypot(
+                (new_box[0] + new_box[2] - box[0] - box[2]) / 2.0,
+                (new_box[1] + new_box[3] - box[1] - box[3]) / 2.0,
+            )
+            if moved > MAX_FOLLOW_DRIFT * width:
+                continue
+            collector.add_points(track_id, timestamp_s, mesh.points, mesh.presence)
+            found += 1
+        return found
