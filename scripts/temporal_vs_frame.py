@@ -2,7 +2,7 @@
 the analyzer computes them.
 
 Usage: .venv/bin/python scripts/temporal_vs_frame.py DATA [DATA ...] [--real DIR ...]
-       [--model SPEC] [--cache RESULTS.json] [--set OPTION=VALUE ...]
+       [--model SPEC] [--temporal-model JSON] [--cache RESULTS.json] [--set OPTION=VALUE ...]
 
 Takes the videos of `training/protocol.py`'s held-out part of DATA (generators and people no
 model trained on), analyzes each with the analyzer's default options (`--temporal combine`:
@@ -29,6 +29,7 @@ from deepfake_analyzer.pipeline import Analyzer
 from deepfake_analyzer.report.types import Report
 from deepfake_analyzer.scoring.aggregate import DEFAULT_RULE
 from deepfake_analyzer.temporal.extract import default_temporal_cache
+from deepfake_analyzer.temporal.model import load_temporal_model
 from deepfake_analyzer.training.metrics import roc_auc
 from deepfake_analyzer.training.protocol import canonical_generator, family_of, split_protocol
 from deepfake_analyzer.training.sources import FAKE, discover_labeled, discover_real
@@ -72,6 +73,7 @@ def main() -> int:
     parser.add_argument("data", nargs="+")
     parser.add_argument("--real", action="append", default=[])
     parser.add_argument("--model", help="frame classifier spec (default: the shipped one)")
+    parser.add_argument("--temporal-model", type=Path, help="default: the shipped one")
     parser.add_argument(
         "--cache", type=Path, default=default_temporal_cache() / "heldout_analyzer_scores.json"
     )
@@ -90,10 +92,13 @@ def main() -> int:
     items += [i for root in args.real for i in discover_real(root)]
     videos = [i for i in split_protocol(items).heldout if i.kind == "video"]
 
-    key = json.dumps(options.to_dict(), sort_keys=True, default=str)
+    temporal = load_temporal_model(args.temporal_model) if args.temporal_model else None
+    key = json.dumps(
+        [options.to_dict(), str(args.temporal_model or "")], sort_keys=True, default=str
+    )
     cache = json.loads(args.cache.read_text()) if args.cache.is_file() else {}
     done: dict[str, dict] = cache.get(key, {})
-    with Analyzer(options) as analyzer:
+    with Analyzer(options, temporal_model=temporal) as analyzer:
         for k, item in enumerate(videos, start=1):
             path = str(item.path)
             if path in done:

@@ -88,3 +88,14 @@ def test_long_tracks_are_scored_in_windows_as_long_as_the_training_clips() -> No
     assert ev.score == pytest.approx(np.mean([w.score for w in ev.windows]))
     short = track_evidence(sequence(np.arange(0, 6, 1 / 8)), 0.4, MODEL)
     assert len(short.windows) == 1 and short.score == short.windows[0].score
+
+
+def test_a_span_keeps_only_the_dense_window() -> None:
+    # dense (8 fps) for the first 10 s, then the analyzer's 2 fps: only the window is read
+    times = np.r_[np.arange(0, 10, 1 / 8), np.arange(10, 60, 0.5)]
+    ev = track_evidence(sequence(times), 0.4, MODEL, span_s=(0.0, 10.0))
+    assert ev.score is not None and ev.frames == 80
+    assert track_evidence(sequence(times), 0.4, MODEL).reason == "sparse-sampling"
+    later = track_evidence(sequence(np.arange(12, 30, 0.5)), 0.4, MODEL, span_s=(0.0, 10.0))
+    assert later.reason == "outside-window" and later.score is None and later.track_score == 0.4
+    assert "10 s" in later.message
