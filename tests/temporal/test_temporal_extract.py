@@ -139,3 +139,30 @@ def test_thinning_picks_frames_nearest_an_even_grid() -> None:
     assert thin.median_interval_s() == pytest.approx(0.125, abs=0.01)
     sparse = LandmarkSequence(np.zeros((5, 468, 2)), np.arange(5) * 0.5, np.ones(5))
     assert sparse.thinned(8.0) is sparse
+
+
+class CloudMesh:
+    """A face mesh whose 468 points are a fixed 20-px cloud moved by the frame's number."""
+
+    def __init__(self) -> None:
+        self.frames: list[int] = []
+        self.cloud = np.random.default_rng(0).uniform(0, 20, (468, 2)).astype(np.float32)
+
+    def run(self, image, box, keypoints=None) -> FaceLandmarks:
+        self.frames.append(int(image[0, 0, 0]))
+        return FaceLandmarks(self.cloud + image[0, 0, 0], np.zeros(468, np.float32), 0.99)
+
+
+def test_followed_sequences_detect_sampled_frames_and_follow_between() -> None:
+    mesh = CloudMesh()
+    boxes = {i: [(i, i, i + 20.0, i + 20.0)] for i in (0, 4)} | {8: []}
+    frames = [
+        replace(frame(i, i / 8), landmarks_only=i % 4 != 0) for i in range(12)
+    ]  # detected at 0, 0.5 and 1.0 s (no face then); followed 8 per second between
+    seq = ex.followed_sequence(frames, BoxesByFrame(boxes), mesh)
+    # frames 0 and 4: the detector's box through the mesh; 1-3 and 5-7 followed; no face is
+    # detected at frame 8 (1.0 s), yet frames 9 and 10 are within 0.75 s of the last
+    # detection (frame 4, 0.5 s) and still followed; frame 11 is not
+    assert mesh.frames == [0, 1, 2, 3, 4, 5, 6, 7, 9, 10]
+    assert seq.timestamps_s.tolist() == [i / 8 for i in (0, 1, 2, 3, 4, 5, 6, 7, 9, 10)]
+    assert seq.points[3, 0].tolist() == pytest.approx((mesh.cloud[0] + 3).tolist())

@@ -27,6 +27,7 @@ def register(subparsers: Any) -> None:
         DEFAULT_FOLDS,
         DEFAULT_REAL_QUANTILE,
         DEFAULT_TEMPORAL_MODEL,
+        LANDMARK_SOURCES,
         SequenceConfig,
     )
 
@@ -55,6 +56,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--seconds", type=float, default=seq.max_seconds, help="first seconds of each video"
     )
+    parser.add_argument(
+        "--landmarks", choices=LANDMARK_SOURCES, default=seq.landmarks,
+        help="verified-detection: detect every sampled frame; followed: detect the analyzer's "
+        "2 fps and follow face meshes between, as the analyzer does at its default rate",
+    )  # fmt: skip
     parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help="grouped CV folds")
     parser.add_argument(
         "--real-quantile", type=float, default=DEFAULT_REAL_QUANTILE,
@@ -75,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
             output=args.output,
             scores_path=args.scores,
             cache_dir=args.cache_dir,
-            sequence=SequenceConfig(fps=args.fps, max_seconds=args.seconds),
+            sequence=SequenceConfig(
+                fps=args.fps, max_seconds=args.seconds, landmarks=args.landmarks
+            ),
             folds=args.folds,
             real_quantile=args.real_quantile,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import cast
 
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.paths import MODELS_DIR
@@ -12,6 +13,7 @@ from deepfake_analyzer.paths import MODELS_DIR
 DEFAULT_TEMPORAL_MODEL = MODELS_DIR / "temporal_v1.json"
 DEFAULT_FOLDS = 5
 DEFAULT_REAL_QUANTILE = 0.95
+LANDMARK_SOURCES = ("verified-detection", "followed")
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,12 @@ class SequenceConfig:
     min_face_px: float = float(AnalyzeOptions.min_face)
     min_presence: float = 0.5
     landmarks: str = "verified-detection"
-    """Where points come from; part of the cache key, so a change re-extracts."""
+    """Where points come from, part of the cache key (a change re-extracts): `verified-detection`
+    detects every sampled frame; `followed` detects `detect_fps` frames a second and follows
+    the face's mesh through the frames between, as the analyzer does at its default rate
+    (temporal/follow.py)."""
+    detect_fps: float = cast(float, AnalyzeOptions.fps)  # a rate by default, never None
+    """With `followed`: frames per second the detector sees (the analyzer's sampling rate)."""
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.fps <= 60.0:
@@ -34,10 +41,14 @@ class SequenceConfig:
             raise ValueError("max_seconds must be positive")
         if not 0.0 <= self.min_presence <= 1.0:
             raise ValueError(f"min_presence {self.min_presence} outside [0, 1]")
+        if self.landmarks not in LANDMARK_SOURCES:
+            raise ValueError(f"landmarks must be one of {', '.join(LANDMARK_SOURCES)}")
+        if not 0.0 < self.detect_fps <= self.fps:
+            raise ValueError(f"detect_fps {self.detect_fps} outside (0, fps]")
 
     def key(self) -> str:
         """A short name for the settings: the cache sub-folder."""
-        fields = (
+        fields: tuple[object, ...] = (
             self.fps,
             self.max_seconds,
             self.detector,
@@ -46,6 +57,8 @@ class SequenceConfig:
             self.min_presence,
             self.landmarks,
         )
+        if self.landmarks == "followed":  # keeps the other settings' cache folders
+            fields += (self.detect_fps,)
         return (
             f"fps{self.fps:g}_t{self.max_seconds:g}_"
             + hashlib.sha1(repr(fields).encode()).hexdigest()[:8]

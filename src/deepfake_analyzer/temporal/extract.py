@@ -79,6 +79,35 @@ def sequence_from_frames(
     )
 
 
+def followed_sequence(
+    frames: Iterable[Any], detector: Any, face_mesh: Any, min_presence: float = 0.5
+) -> LandmarkSequence:
+    """The largest face's landmarks as the analyzer gathers them at its default rate: detected
+    in the sampled frames, followed through the `landmarks_only` ones (temporal/follow.py)."""
+    from deepfake_analyzer.temporal.follow import LandmarkFollower
+    from deepfake_analyzer.temporal.tracks import LandmarkCollector
+
+    collector = LandmarkCollector()
+    follower = LandmarkFollower(getattr(detector, "mesh", None) or face_mesh, min_presence)
+    for frame in frames:
+        if frame.landmarks_only:
+            follower.follow(collector, frame.image, frame.timestamp_s)
+            continue
+        faces = detector.detect(frame.image)
+        if not faces:
+            continue
+        face = max(faces, key=lambda d: d.width * d.height)
+        xy, score = detection_landmarks(face)
+        if xy is None:
+            keypoints = face.keypoints if len(face.keypoints) >= 2 else None
+            mesh = face_mesh.run(frame.image, face.box_xyxy, keypoints)
+            xy, score = mesh.points, mesh.presence
+        if score >= min_presence:
+            collector.add_points(0, frame.timestamp_s, np.asarray(xy)[:, :2], score)
+            collector.anchor(0, frame.timestamp_s)
+    return collector.sequence(0) or LandmarkSequence.empty()
+
+
 def detection_landmarks(face: Any) -> tuple[np.ndarray | None, float]:
     """The mesh points a verified detection already carries (faces/verify.py), with their
     presence, or (None, 0) for a bare BlazeFace detection."""
@@ -97,9 +126,18 @@ def read_video_sequence(
     from deepfake_analyzer.media.types import SamplingOptions
 
     max_frames = max(1, int(round(config.fps * config.max_seconds)))
-    sampling = SamplingOptions(fps=config.fps, max_frames=max_frames, end_s=config.max_seconds)
+    followed = config.landmarks == "followed"
+    sampling = SamplingOptions(
+        fps=config.detect_fps if followed else config.fps,
+        max_frames=max_frames,
+        end_s=config.max_seconds,
+        dense_fps=config.fps if followed else None,
+        dense_seconds=config.max_seconds if followed else 0.0,
+    )
     source = open_media(path, sampling)
     try:
+        if followed:
+            return followed_sequence(source.frames(), detector, face_mesh, config.min_presence)
         return sequence_from_frames(source.frames(), detector, face_mesh, config.min_presence)
     finally:
         close = getattr(source, "close", None)

@@ -69,7 +69,11 @@ class LandmarkCollector:
             return
         presence = getattr(detection, "presence", None)
         if self.add_points(track_id, timestamp_s, points, 1.0 if presence is None else presence):
-            self._anchored[track_id] = float(timestamp_s)
+            self.anchor(track_id, timestamp_s)
+
+    def anchor(self, track_id: int, timestamp_s: float) -> None:
+        """Mark the track as detected at this time (temporal/follow.py follows from it)."""
+        self._anchored[track_id] = float(timestamp_s)
 
     def add_points(
         self, track_id: int, timestamp_s: float, points: np.ndarray, presence: float
