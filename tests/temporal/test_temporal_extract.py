@@ -159,7 +159,7 @@ def test_followed_sequences_detect_sampled_frames_and_follow_between() -> None:
     frames = [
         replace(frame(i, i / 8), landmarks_only=i % 4 != 0) for i in range(12)
     ]  # detected at 0, 0.5 and 1.0 s (no face then); followed 8 per second between
-    seq = ex.followed_sequence(frames, BoxesByFrame(boxes), mesh)
+    seq = ex.sequence_from_frames(frames, BoxesByFrame(boxes), mesh)
     # frames 0 and 4: the detector's box through the mesh; 1-3 and 5-7 followed; no face is
     # detected at frame 8 (1.0 s), yet frames 9 and 10 are within 0.75 s of the last
     # detection (frame 4, 0.5 s) and still followed; frame 11 is not

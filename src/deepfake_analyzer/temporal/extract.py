@@ -26,7 +26,7 @@ import numpy as np
 from deepfake_analyzer.errors import AnalyzerError
 from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgress
 from deepfake_analyzer.temporal.config import SequenceConfig
-from deepfake_analyzer.temporal.sequence import MESH_POINTS, LandmarkSequence
+from deepfake_analyzer.temporal.sequence import LandmarkSequence
 
 STAGE = "landmarks"
 _NULL_HOOK = NullHook()
@@ -54,36 +54,10 @@ def sequence_from_frames(
 
     `detector.detect(image)` gives `FaceDetection`s; `face_mesh.run(image, box, keypoints)`
     gives `FaceLandmarks` and is only called for detections without `landmarks_xy` (tests
-    pass fakes of both).
+    pass fakes of both). `landmarks_only` frames (the `followed` landmarks' dense window) are
+    not detected: the face's mesh is followed through them (temporal/follow.py), as the
+    analyzer does at its default rate.
     """
-    points, times, presence = [], [], []
-    for frame in frames:
-        faces = detector.detect(frame.image)
-        if not faces:
-            continue
-        face = max(faces, key=lambda d: d.width * d.height)
-        xy, score = detection_landmarks(face)
-        if xy is None:
-            keypoints = face.keypoints if len(face.keypoints) >= 2 else None
-            mesh = face_mesh.run(frame.image, face.box_xyxy, keypoints)
-            xy, score = mesh.points, mesh.presence
-        if score < min_presence:
-            continue
-        points.append(np.asarray(xy, dtype=np.float32)[:, :2])
-        times.append(float(frame.timestamp_s))
-        presence.append(float(score))
-    if not points:
-        return LandmarkSequence.empty()
-    return LandmarkSequence(
-        np.stack(points).reshape(-1, MESH_POINTS, 2), np.asarray(times), np.asarray(presence)
-    )
-
-
-def followed_sequence(
-    frames: Iterable[Any], detector: Any, face_mesh: Any, min_presence: float = 0.5
-) -> LandmarkSequence:
-    """The largest face's landmarks as the analyzer gathers them at its default rate: detected
-    in the sampled frames, followed through the `landmarks_only` ones (temporal/follow.py)."""
     from deepfake_analyzer.temporal.follow import LandmarkFollower
     from deepfake_analyzer.temporal.tracks import LandmarkCollector
 
@@ -136,8 +110,6 @@ def read_video_sequence(
     )
     source = open_media(path, sampling)
     try:
-        if followed:
-            return followed_sequence(source.frames(), detector, face_mesh, config.min_presence)
         return sequence_from_frames(source.frames(), detector, face_mesh, config.min_presence)
     finally:
         close = getattr(source, "close", None)

@@ -21,33 +21,21 @@ analysis (benchmarks/bench_pipeline.py prints it as the `landmarks` stage).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
-
 import numpy as np
 
-from deepfake_analyzer.faces.landmarks import FaceLandmarks
-from deepfake_analyzer.faces.verify import MIN_PRESENCE, box_from_landmarks, eye_keypoints
+from deepfake_analyzer.faces.verify import (
+    MIN_PRESENCE,
+    Landmarker,
+    box_from_landmarks,
+    eye_keypoints,
+)
 from deepfake_analyzer.temporal.tracks import LandmarkCollector
 
 MAX_FOLLOW_GAP_S = 0.75
-"""Longest time since a track's latest points for it to be followed (1.5 intervals at 2 fps)."""
+"""Longest time since a track's latest detection for it to be followed (1.5 intervals at 2 fps)."""
 
 MAX_FOLLOW_DRIFT = 0.5
 """Largest move of a followed box's centre between two frames, in box widths."""
-
-
-class MeshRunner(Protocol):
-    """What following needs of a face mesh (faces/landmarks.py's `FaceMesh`)."""
-
-    def run(
-        self,
-        image_rgb: np.ndarray,
-        box_xyxy: Sequence[float],
-        keypoints: np.ndarray | None = None,
-        *,
-        normalize_brightness: bool = False,
-    ) -> FaceLandmarks: ...
 
 
 class LandmarkFollower:
@@ -55,7 +43,7 @@ class LandmarkFollower:
 
     def __init__(
         self,
-        mesh: MeshRunner,
+        mesh: Landmarker,
         min_presence: float = MIN_PRESENCE,
         max_gap_s: float = MAX_FOLLOW_GAP_S,
     ) -> None:
