@@ -12,7 +12,8 @@ In one run it measures
     seconds of video per wall second, sampled frames/s, face crops/s, time per stage
     (decode, detect, crop, classify, aggregate, report) and peak RSS;
   * the same clip on the Keras runtime, on LiteRT with TensorFlow kept out of the process,
-    and with a no-cost fake classifier (the floor set by decode and detection);
+    with a no-cost fake classifier (the floor set by decode and detection), and with
+    `--temporal off` (no dense landmark window: what the temporal evidence costs);
   * `batch --engine ray` throughput with 1 and 2 local workers (when Ray is installed).
 
 The model is the shipped default when installed; otherwise an Xception with random weights
@@ -41,7 +42,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # synthetic_clips, when imported as a module too
 
-STAGES = ("decode", "detect", "crop", "classify", "aggregate", "report")
+STAGES = ("decode", "detect", "crop", "classify", "landmarks", "temporal", "aggregate", "report")
 DEFAULT_CACHE = Path.home() / ".cache" / "deepfake-analyzer" / "bench"
 TARGET_CLIP = "1080p_1face_10s"
 
@@ -298,7 +299,8 @@ def child_main(args: argparse.Namespace) -> int:
     from deepfake_analyzer.report.writers import write_reports
 
     import_s = time.perf_counter() - t0
-    options = AnalyzeOptions(model_path=str(args.spec))
+    chosen = {"temporal": args.temporal} if args.temporal else {}
+    options = AnalyzeOptions(model_path=str(args.spec), **chosen)
     t0 = time.perf_counter()
     if args.runtime == "fake":  # the pipeline's floor: every stage but the classifier's cost
         from dataclasses import replace
@@ -342,6 +344,7 @@ def child_main(args: argparse.Namespace) -> int:
         "clip": str(args.clip),
         "runtime": type(classifier).__name__,
         "block_tf": bool(args.block_tf),
+        "temporal": options.temporal,
         "tensorflow_imported": bool(sys.modules.get("tensorflow")),
         "import_s": import_s,
         "load_s": load_s,
@@ -369,12 +372,18 @@ def peak_rss_mb() -> float:
 
 
 def run_child(
-    clip: Path, spec: Path, runtime: str, repeats: int, block_tf: bool = False
+    clip: Path,
+    spec: Path,
+    runtime: str,
+    repeats: int,
+    block_tf: bool = False,
+    temporal: str | None = None,
 ) -> dict[str, Any]:
+    """Analyze `clip` in a new process; `temporal` None keeps the option's default."""
     cmd = [
         sys.executable, str(Path(__file__).resolve()), "--child", "--clip", str(clip),
         "--spec", str(spec), "--runtime", runtime, "--repeats", str(repeats),
-        "--spawn-time", repr(time.time()),
+        "--spawn-time", repr(time.time()), *(("--temporal", temporal) if temporal else ()),
     ]  # fmt: skip
     if block_tf:
         cmd.append("--block-tf")
@@ -532,15 +541,23 @@ def render(results: dict[str, Any]) -> None:
 
 def _runtime_label(row: dict[str, Any]) -> str:
     label = row["runtime"].replace("Classifier", "").replace("Fake", "none (floor)")
-    return label + (" (TF blocked)" if row["block_tf"] else "")
+    label += " (TF blocked)" if row["block_tf"] else ""
+    from deepfake_analyzer.options import AnalyzeOptions
+
+    default = row["temporal"] == AnalyzeOptions.temporal
+    return label + ("" if default else f", temporal {row['temporal']}")
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    from deepfake_analyzer.options import AnalyzeOptions
+
     rows = []
     runs = [
         r
         for r in results["clips"]
-        if Path(r["clip"]).stem == TARGET_CLIP and r["runtime"] == "LiteRTClassifier"
+        if Path(r["clip"]).stem == TARGET_CLIP
+        and r["runtime"] == "LiteRTClassifier"
+        and r["temporal"] == AnalyzeOptions.temporal
     ]
     default = next((r for r in runs if not r["block_tf"]), None)
     light = next((r for r in runs if r["block_tf"]), None)
@@ -606,6 +623,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--runtime", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--block-tf", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--temporal", help=argparse.SUPPRESS)
     parser.add_argument("--spawn-time", default="0", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -653,6 +671,8 @@ def main(argv: list[str] | None = None) -> int:
     for runtime, block in (("auto", False), ("keras", False), ("auto", True), ("fake", True)):
         log(f"pipeline {target.stem}: runtime {runtime}{' (TF blocked)' if block else ''}")
         results["clips"].append(run_child(target, spec_path, runtime, repeats, block))
+    log(f"pipeline {target.stem}: temporal off (no dense landmark window)")
+    results["clips"].append(run_child(target, spec_path, "auto", repeats, True, "off"))
     for clip in clips[1:]:
         log(f"pipeline {clip.stem}")
         results["clips"].append(run_child(clip, spec_path, "auto", repeats))
