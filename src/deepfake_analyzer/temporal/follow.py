@@ -15,8 +15,10 @@ without the face detector. A face is followed only while
   neighbour).
 
 Each sampled frame re-anchors the track on its verified detection's own mesh.
-A mesh run costs ~2-4 ms where the detector costs ~30 ms, so the window adds little to an
-analysis (benchmarks/bench_pipeline.py prints it as the `landmarks` stage).
+A mesh run costs ~6 ms where detecting and verifying a frame costs ~30 ms. Still, the window
+adds 60 frames to a 10 s clip's 20: on the benchmark's 1080p clip, 1.55 s against 1.00 s with
+`--temporal off` (0.36 s of mesh runs, the `landmarks` stage of benchmarks/bench_pipeline.py,
+and 0.23 s more decoding; models/temporal_v1.md).
 """
 
 from __future__ import annotations
