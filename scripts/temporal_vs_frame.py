@@ -7,8 +7,8 @@ Usage: .venv/bin/python scripts/temporal_vs_frame.py DATA [DATA ...] [--real DIR
 Takes the videos of `training/protocol.py`'s held-out part of DATA (generators and people no
 model trained on), analyzes each with the analyzer's default options (`--temporal combine`:
 the dense landmark window of temporal/follow.py at the default 2 fps) and reads from each
-report the three video scores: frame-only (the highest frame score among the tracks that may
-decide the verdict; for clips of one face it is the verdict without temporal evidence),
+report the three video scores: frame-only (the verdict its face scores give without temporal
+evidence, through `scoring.aggregate`),
 temporal alone (the deciding track's motion score) and frame+temporal (the verdict's score).
 Prints AUC overall and per family for each. Results are cached per video in `--cache` (a
 rerun skips videos already there, for the same model and options).
@@ -24,10 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from deepfake_analyzer.errors import AnalyzerError
+from deepfake_analyzer.models.spec import Thresholds
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.pipeline import Analyzer
 from deepfake_analyzer.report.types import Report
-from deepfake_analyzer.scoring.aggregate import DEFAULT_RULE
+from deepfake_analyzer.scoring.aggregate import FaceScore, aggregate
 from deepfake_analyzer.temporal.extract import default_temporal_cache
 from deepfake_analyzer.temporal.model import load_temporal_model
 from deepfake_analyzer.training.metrics import roc_auc
@@ -37,19 +38,17 @@ from deepfake_analyzer.training.sources import FAKE, discover_labeled, discover_
 
 def scores_of(report: Report) -> dict[str, float | None]:
     """The report's frame-only, temporal and combined video scores (module docstring)."""
-    tracks = list(report.tracks)
-    if not tracks:
+    if not report.tracks:
         return {"frame": None, "temporal": None, "combined": None}
-    longest = max(len(t.timeline) for t in tracks)
-    eligible = [
-        t
-        for t in tracks
-        if len(t.timeline) >= DEFAULT_RULE.min_track_faces or longest < DEFAULT_RULE.min_track_faces
-    ] or tracks
-    frame = max(t.temporal.frame_score if t.temporal else t.verdict.score for t in eligible)
-    decisive = next((t for t in tracks if t.id == report.verdict.track_id), eligible[0])
+    faces = [
+        FaceScore(frame.index, frame.timestamp_s, face.track_id, face.score)
+        for frame in report.frames
+        for face in frame.faces
+    ]
+    frame_only = aggregate(faces, Thresholds(**report.model.thresholds)).verdict
+    decisive = next(t for t in report.tracks if t.id == report.verdict.track_id)
     temporal = decisive.temporal.score if decisive.temporal else None
-    return {"frame": frame, "temporal": temporal, "combined": report.verdict.score}
+    return {"frame": frame_only.score, "temporal": temporal, "combined": report.verdict.score}
 
 
 def auc_row(name: str, rows: list[dict], key: str) -> str:

@@ -113,9 +113,8 @@ class _InputRun:
     """Each track's face scores so far, tracks in the order they were first scored."""
     picker: CropPicker = field(default_factory=CropPicker)
     follower: LandmarkFollower | None = None
-    """Carries meshes through the dense window's landmark-only frames (temporal/follow.py)."""
-    dense_span_s: tuple[float, float] | None = None
-    """The dense window, when the decoder samples one for the temporal model."""
+    """Carries meshes through the dense window's landmark-only frames (temporal/follow.py);
+    None when the decoder samples no dense window."""
 
     def track_scores(self) -> dict[int, float]:
         return {tid: track_score(values) for tid, values in self.track_faces.items()}
@@ -249,7 +248,6 @@ class Analyzer:
         run = _InputRun(str(path), hook or NullHook(), _expected_frames(info, sampling))
         if sampling.dense and info.kind == "video":
             run.follower = follower
-            run.dense_span_s = (options.start_s, options.start_s + dense_s)
 
         for frame in _decode_ahead(source, run.clock):
             if frame.landmarks_only:
@@ -369,13 +367,15 @@ class Analyzer:
         from deepfake_analyzer.temporal.tracks import track_evidence
 
         t0 = time.perf_counter()
+        start = self.options.start_s
+        span = (start, start + self.temporal_model.max_seconds) if run.follower else None
         evidence = {
             track_id: track_evidence(
                 run.landmarks.sequence(track_id),
                 score,
                 self.temporal_model,
                 combine=self.options.temporal == "combine",
-                span_s=run.dense_span_s,
+                span_s=span,
             )
             for track_id, score in run.track_scores().items()
         }

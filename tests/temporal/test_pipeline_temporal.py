@@ -25,20 +25,27 @@ SPEC = ModelSpec(
 )  # fmt: skip
 
 
+def frame_number(image: np.ndarray) -> int:
+    """The frame number `one_face_clip` writes in each frame's corner."""
+    return int(round(float(image[:8, :8].mean()) / 3.0))
+
+
+def mesh_at(index: int) -> np.ndarray:
+    """A synthetic talking face's mesh at frame `index`."""
+    points, _ = talking_face(REAL, times_s=np.array([index / FPS]))
+    return points[0, :, :2].astype(np.float32)
+
+
 class MeshedSquares(SquareFaceDetector):
-    """Square faces that carry a synthetic talking face's mesh for the frame's time."""
+    """Square faces that carry the synthetic mesh of the frame's number (no mesh to follow)."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
+        super().__init__(threshold=230)
 
     def detect(self, image_rgb: np.ndarray):
         from dataclasses import replace
 
-        t = self.calls / FPS
-        self.calls += 1
-        points, _ = talking_face(REAL, times_s=np.array([t]))
-        mesh = points[0, :, :2].astype(np.float32)
+        mesh = mesh_at(frame_number(image_rgb))
         return [
             replace(face, landmarks_xy=mesh, presence=0.99) for face in super().detect(image_rgb)
         ]
@@ -49,7 +56,8 @@ def one_face_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     frames = []
     for i in range(int(3 * FPS)):
         frame = np.full((96, 128, 3), 10, np.uint8)
-        frame[30:70, 40 + i // 8 : 80 + i // 8] = 200
+        frame[:8, :8] = 3 * i  # the frame number, below the detector's threshold
+        frame[30:70, 40 + i // 8 : 80 + i // 8] = 250
         frames.append(frame)
     path = tmp_path_factory.mktemp("temporal-pipeline") / "one_face.mkv"
     return mf.make_video_from_frames(path, frames, fps=FPS, codec="ffv1")
@@ -100,15 +108,6 @@ def test_without_a_face_mesh_the_default_rate_is_too_sparse(one_face_clip: Path)
 # --- the dense landmark window at the default 2 fps (temporal/follow.py) -------------------
 
 
-def frame_number(image: np.ndarray) -> int:
-    return int(round(float(image[:8, :8].mean()) / 3.0))
-
-
-def mesh_at(index: int) -> np.ndarray:
-    points, _ = talking_face(REAL, times_s=np.array([index / FPS]))
-    return points[0, :, :2].astype(np.float32)
-
-
 class NumberedMesh:
     """A face mesh that reads the frame number written in the corner of the clip's frames."""
 
@@ -123,44 +122,24 @@ class NumberedMesh:
         return FaceLandmarks(mesh_at(number), np.zeros(468, np.float32), 0.99)
 
 
-class NumberedMeshedSquares(SquareFaceDetector):
-    """Square faces carrying the mesh of the frame's number; `mesh` follows them."""
+class NumberedMeshedSquares(MeshedSquares):
+    """`MeshedSquares` with a face mesh to follow them with."""
 
     def __init__(self) -> None:
-        super().__init__(threshold=230)
+        super().__init__()
         self.mesh = NumberedMesh()
 
-    def detect(self, image_rgb: np.ndarray):
-        from dataclasses import replace
 
-        mesh = mesh_at(frame_number(image_rgb))
-        return [
-            replace(face, landmarks_xy=mesh, presence=0.99) for face in super().detect(image_rgb)
-        ]
-
-
-@pytest.fixture(scope="module")
-def numbered_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    frames = []
-    for i in range(int(3 * FPS)):
-        frame = np.full((96, 128, 3), 10, np.uint8)
-        frame[:8, :8] = 3 * i  # the frame number, below the detector's threshold
-        frame[30:70, 40 + i // 8 : 80 + i // 8] = 250
-        frames.append(frame)
-    path = tmp_path_factory.mktemp("temporal-dense") / "numbered.mkv"
-    return mf.make_video_from_frames(path, frames, fps=FPS, codec="ffv1")
-
-
-def test_default_rate_follows_meshes_through_a_dense_window(numbered_clip: Path) -> None:
+def test_default_rate_follows_meshes_through_a_dense_window(one_face_clip: Path) -> None:
     detector = NumberedMeshedSquares()
     with Analyzer(AnalyzeOptions(), classifier=FakeClassifier(SPEC), detector=detector) as a:
-        report = a.analyze(numbered_clip)
+        report = a.analyze(one_face_clip)
     with Analyzer(
         AnalyzeOptions(temporal="off"),
         classifier=FakeClassifier(SPEC),
         detector=NumberedMeshedSquares(),
     ) as a:
-        off = a.analyze(numbered_clip)
+        off = a.analyze(one_face_clip)
     # the classifier sees the same 2 fps frames; the mesh alone the frames between them
     assert [f.timestamp_s for f in report.frames] == [f.timestamp_s for f in off.frames]
     assert len(report.frames) == 6
@@ -172,14 +151,14 @@ def test_default_rate_follows_meshes_through_a_dense_window(numbered_clip: Path)
     assert "landmarks" in report.timings_s
 
 
-def test_a_face_lost_at_a_sampled_frame_is_not_followed(numbered_clip: Path) -> None:
+def test_a_face_lost_at_a_sampled_frame_is_not_followed(one_face_clip: Path) -> None:
     class Vanishing(NumberedMeshedSquares):
         def detect(self, image_rgb: np.ndarray):
             return [] if frame_number(image_rgb) >= 25 else super().detect(image_rgb)
 
     detector = Vanishing()
     with Analyzer(AnalyzeOptions(), classifier=FakeClassifier(SPEC), detector=detector) as a:
-        report = a.analyze(numbered_clip)
+        report = a.analyze(one_face_clip)
     followed = sorted(detector.mesh.frames)
     # seen at 0 and 0.5 s; followed up to 0.75 s after 0.5 s, never beyond
     assert followed and max(followed) / FPS <= 0.5 + 0.75 + 1e-9

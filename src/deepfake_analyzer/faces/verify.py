@@ -324,6 +324,11 @@ def _center(box: Sequence[float]) -> tuple[float, float]:
     return ((box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0)
 
 
+def centre_distance(a: Sequence[float], b: Sequence[float]) -> float:
+    """Pixels between the centres of two (x0, y0, x1, y1) boxes."""
+    return _distance(_center(a), _center(b))
+
+
 def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
     return float(np.hypot(a[0] - b[0], a[1] - b[1]))
 

@@ -77,8 +77,7 @@ def sequence_from_frames(
             mesh = face_mesh.run(frame.image, face.box_xyxy, keypoints)
             xy, score = mesh.points, mesh.presence
         if score >= min_presence:
-            collector.add_points(0, frame.timestamp_s, np.asarray(xy)[:, :2], score)
-            collector.anchor(0, frame.timestamp_s)
+            collector.add_points(0, frame.timestamp_s, np.asarray(xy)[:, :2], score, detected=True)
     return collector.sequence(0) or LandmarkSequence.empty()
 
 

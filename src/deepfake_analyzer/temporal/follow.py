@@ -11,8 +11,8 @@ without the face detector. A face is followed only while
 - its latest detection is at most `MAX_FOLLOW_GAP_S` old (a face lost at a sampled frame is
   not searched for in the frames after it),
 - the mesh still finds a face there (presence >= `faces.verify.MIN_PRESENCE`), and
-- the new box stays within `MAX_FOLLOW_DRIFT` box widths of the old one (it has not slid onto a
-  neighbour).
+- the new box's centre stays within `faces.verify.MAX_DRIFT` box widths of the old one's (the
+  mesh has not slid onto a neighbour; the same rule as verification's refinement).
 
 Each sampled frame re-anchors the track on its verified detection's own mesh.
 A mesh run costs ~6 ms where detecting and verifying a frame costs ~30 ms. Still, the window
@@ -26,18 +26,17 @@ from __future__ import annotations
 import numpy as np
 
 from deepfake_analyzer.faces.verify import (
+    MAX_DRIFT,
     MIN_PRESENCE,
     Landmarker,
     box_from_landmarks,
+    centre_distance,
     eye_keypoints,
 )
 from deepfake_analyzer.temporal.tracks import LandmarkCollector
 
 MAX_FOLLOW_GAP_S = 0.75
 """Longest time since a track's latest detection for it to be followed (1.5 intervals at 2 fps)."""
-
-MAX_FOLLOW_DRIFT = 0.5
-"""Largest move of a followed box's centre between two frames, in box widths."""
 
 
 class LandmarkFollower:
@@ -65,13 +64,8 @@ class LandmarkFollower:
             mesh = self.mesh.run(image_rgb, box, eye_keypoints(points))
             if mesh.presence < self.min_presence or not np.isfinite(mesh.points).all():
                 continue
-            new_box = box_from_landmarks(mesh.points)
-            width = max(box[2] - box[0], 1e-3)
-            moved = np.hypot(
-                (new_box[0] + new_box[2] - box[0] - box[2]) / 2.0,
-                (new_box[1] + new_box[3] - box[1] - box[3]) / 2.0,
-            )
-            if moved > MAX_FOLLOW_DRIFT * width:
+            moved = centre_distance(box_from_landmarks(mesh.points), box)
+            if moved > MAX_DRIFT * (box[2] - box[0]):
                 continue
             collector.add_points(track_id, timestamp_s, mesh.points, mesh.presence)
             found += 1

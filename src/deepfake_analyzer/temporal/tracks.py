@@ -68,25 +68,28 @@ class LandmarkCollector:
         if points is None:
             return
         presence = getattr(detection, "presence", None)
-        if self.add_points(track_id, timestamp_s, points, 1.0 if presence is None else presence):
-            self.anchor(track_id, timestamp_s)
-
-    def anchor(self, track_id: int, timestamp_s: float) -> None:
-        """Mark the track as detected at this time (temporal/follow.py follows from it)."""
-        self._anchored[track_id] = float(timestamp_s)
+        presence = 1.0 if presence is None else presence
+        self.add_points(track_id, timestamp_s, points, presence, detected=True)
 
     def add_points(
-        self, track_id: int, timestamp_s: float, points: np.ndarray, presence: float
-    ) -> bool:
-        """Keep one frame's mesh points of a track; False (ignored) at or before its latest
-        time. Points of a detection (`add`) anchor the track; these alone do not."""
+        self,
+        track_id: int,
+        timestamp_s: float,
+        points: np.ndarray,
+        presence: float,
+        detected: bool = False,
+    ) -> None:
+        """Keep one frame's mesh points of a track (ignored at or before its latest time).
+        `detected` points come from a detection and anchor the track (`latest`); followed
+        points (temporal/follow.py) do not."""
         times = self._times.setdefault(track_id, [])
         if times and timestamp_s <= times[-1]:
-            return False
+            return
         times.append(float(timestamp_s))
         self._points.setdefault(track_id, []).append(np.asarray(points, dtype=np.float32))
         self._presence.setdefault(track_id, []).append(float(presence))
-        return True
+        if detected:
+            self._anchored[track_id] = float(timestamp_s)
 
     def latest(self) -> dict[int, tuple[float, np.ndarray]]:
         """Each anchored track's latest detection time and latest points."""
