@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import media_factory as mf
 import numpy as np
 import pytest
-from pipeline_fakes import SquareFaceDetector
-from temporal_synth import REAL, talking_face
+from meshed_clip import FPS, MeshedSquares, frame_number, mesh_at, write_one_face_clip
 
 from deepfake_analyzer.models.fake_classifier import FakeClassifier
 from deepfake_analyzer.models.spec import ModelSpec, Thresholds
@@ -18,49 +16,15 @@ from deepfake_analyzer.report.html_report import report_to_html
 from deepfake_analyzer.report.json_report import report_from_dict
 from deepfake_analyzer.temporal.tracks import combine_scores
 
-FPS = 25.0
 SPEC = ModelSpec(
     name="fake-brightness", input_size=32, architecture="fake", crop_margin=1.0,
     thresholds=Thresholds(suspicious=0.5, fake=0.7),
 )  # fmt: skip
 
 
-def frame_number(image: np.ndarray) -> int:
-    """The frame number `one_face_clip` writes in each frame's corner."""
-    return int(round(float(image[:8, :8].mean()) / 3.0))
-
-
-def mesh_at(index: int) -> np.ndarray:
-    """A synthetic talking face's mesh at frame `index`."""
-    points, _ = talking_face(REAL, times_s=np.array([index / FPS]))
-    return points[0, :, :2].astype(np.float32)
-
-
-class MeshedSquares(SquareFaceDetector):
-    """Square faces that carry the synthetic mesh of the frame's number (no mesh to follow)."""
-
-    def __init__(self) -> None:
-        super().__init__(threshold=230)
-
-    def detect(self, image_rgb: np.ndarray):
-        from dataclasses import replace
-
-        mesh = mesh_at(frame_number(image_rgb))
-        return [
-            replace(face, landmarks_xy=mesh, presence=0.99) for face in super().detect(image_rgb)
-        ]
-
-
 @pytest.fixture(scope="module")
 def one_face_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    frames = []
-    for i in range(int(3 * FPS)):
-        frame = np.full((96, 128, 3), 10, np.uint8)
-        frame[:8, :8] = 3 * i  # the frame number, below the detector's threshold
-        frame[30:70, 40 + i // 8 : 80 + i // 8] = 250
-        frames.append(frame)
-    path = tmp_path_factory.mktemp("temporal-pipeline") / "one_face.mkv"
-    return mf.make_video_from_frames(path, frames, fps=FPS, codec="ffv1")
+    return write_one_face_clip(tmp_path_factory.mktemp("temporal-pipeline") / "one_face.mkv")
 
 
 def run(clip: Path, **options: object):

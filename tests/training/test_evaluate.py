@@ -207,6 +207,53 @@ def test_calibration_fits_on_some_identities_and_reports_the_others() -> None:
     assert result.spec.thresholds == cal.threshold_choice.thresholds
 
 
+def test_analyzer_scores_decide_video_figures_and_thresholds() -> None:
+    from deepfake_analyzer.scoring.aggregate import FaceScore
+    from deepfake_analyzer.training.calibrate import threshold_for_fpr
+    from deepfake_analyzer.training.eval_analyzer import AnalyzedVideo
+
+    rng = np.random.default_rng(1)
+    labels, sources, raw, analyzed = [], [], [], {}
+    for v in range(40):
+        y = v % 2
+        values = 1 / (1 + np.exp(-3 * ((1.0 if y else -1.0) + rng.normal(0, 1.5, 4))))
+        labels += [y] * 4
+        sources += [f"v{v}"] * 4
+        raw += list(values)
+        # the analyzer saw more frames, and a second person in every third video
+        faces = [FaceScore(i, i / 2, 0, float(rng.choice(values))) for i in range(12)]
+        if v % 3 == 0:
+            faces += [FaceScore(i, i / 2, 1, float(rng.uniform(0.5, 1.0))) for i in range(12)]
+        analyzed[f"v{v}"] = AnalyzedVideo(tuple(faces), {}, 0.5)
+    config = EvaluateConfig(calibrate="temperature", video_scores="analyzer", fake_fpr=0.1)
+    result = evaluate_scores(
+        _scored(labels, sources, raw), ModelSpec(name="m"), config, analyzed=analyzed
+    )
+    spec = result.spec
+    for video in result.videos:
+        expected = analyzed[video.source].score(spec.calibration, spec.thresholds)
+        assert video.score == pytest.approx(expected) and video.num_crops in (12, 24)
+    shown = {v.source for v in result.videos}
+    fit_reals = [
+        analyzed[f"v{v}"].score(spec.calibration, ModelSpec(name="m").thresholds)
+        for v in range(0, 40, 2)
+        if f"v{v}" not in shown
+    ]
+    assert spec.thresholds.fake == pytest.approx(threshold_for_fpr(fit_reals, 0.1))
+
+
+def test_analyzer_video_scores_replace_the_crops_of_videos(labeled_folder, tmp_path) -> None:
+    crops = _run(labeled_folder, tmp_path)
+    result = _run(labeled_folder, tmp_path, video_scores="analyzer")
+    by = {Path(v.source).name: v for v in result.videos}
+    # at 2 fps the analyzer reads frames 0, 2, 4 and 6 of the 4 fps clip; the last is bright
+    assert by["swap.mp4"].num_crops == by["talk.mp4"].num_crops == 4
+    assert by["swap.mp4"].score == pytest.approx(250 / 255, abs=0.02)
+    photo = next(v for v in crops.videos if v.source.endswith("g3.png"))
+    assert by["g3.png"] == photo  # photos keep their crop score
+    assert "analyze" in result.timings_s
+
+
 def test_calibration_needs_both_classes_on_each_side() -> None:
     scored = _scored([0, 1], ["a", "b"], [0.2, 0.8])
     with pytest.raises(UsageError, match="too few identity groups"):

@@ -89,6 +89,14 @@ def register(subparsers: Any) -> None:
         help="cache crops at this size and resize them to the model input (e.g. 256 reuses "
         "train's cache); default: cut at the model's input size, exactly as analyze does",
     )
+    faces.add_argument(
+        "--video-scores",
+        choices=("crops", "analyzer"),
+        default="crops",
+        help="a video's score: 'crops' = the top-quarter mean of --frames-per-video crops of "
+        "its largest face (fast); 'analyzer' = the analyzer's own verdict score at default "
+        "options (every track at 2 fps, temporal evidence combined), what users get",
+    )
     add_option_argument(faces, "detector")
     faces.add_argument(
         "--min-face",
@@ -179,6 +187,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
             suspicious_fpr=args.suspicious_fpr,
             fake_fpr=args.fake_fpr,
             threshold_level=args.threshold_level,
+            video_scores=args.video_scores,
             self_blend=args.self_blend,
             protocol=args.protocol,
             seed=args.seed,

@@ -18,6 +18,11 @@ the recipe learned, apart from the real manipulations.
 
 With calibration, sources are split by identity group (`split_by_group`): the calibration is
 fit on one part and every reported figure comes from the other part.
+
+`video_scores="analyzer"` scores each video as the analyzer does instead (every track at the
+default rate, temporal evidence combined: `training.eval_analyzer`): the video figures, the
+protocol table and video-level thresholds then describe what users get. Frame figures, images
+and perturbations stay on the crop path.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from deepfake_analyzer.training.calibrate import (
     calibrate_spec,
 )
 from deepfake_analyzer.training.config import FRAMES_PER_VIDEO
+from deepfake_analyzer.training.eval_analyzer import AnalyzedVideo, analyze_videos
 from deepfake_analyzer.training.eval_crops import (
     SELF_BLENDED,
     SELF_BLENDED_SUFFIX,
@@ -112,6 +118,9 @@ __all__ = [
 ]
 
 
+VIDEO_SCORES = ("crops", "analyzer")
+
+
 @dataclass(frozen=True)
 class EvaluateConfig:
     """How to evaluate. `calibrate` is None or a fit method ('temperature', 'platt').
@@ -123,6 +132,8 @@ class EvaluateConfig:
     They get their own breakdown row and stay out of the overall figures.
     `protocol` keeps only the leave-generator-out held-out files (`training.protocol`) and adds
     the protocol table (per medium, family and generator) to the result.
+    `video_scores` is "crops" (a video's score from its `frames_per_video` crops) or
+    "analyzer" (the analyzer's verdict score at default options; module docstring).
     """
 
     frames_per_video: int = FRAMES_PER_VIDEO
@@ -137,6 +148,7 @@ class EvaluateConfig:
     suspicious_fpr: float = DEFAULT_SUSPICIOUS_FPR
     fake_fpr: float = DEFAULT_FAKE_FPR
     threshold_level: str = "video"
+    video_scores: str = "crops"
     self_blend: bool = False
     protocol: bool = False
     seed: int = 0
@@ -159,6 +171,8 @@ class EvaluateConfig:
             raise UsageError("target false-positive rates need 0 <= fake <= suspicious < 1")
         if self.threshold_level not in ("video", "frame"):
             raise UsageError("threshold level must be 'video' or 'frame'")
+        if self.video_scores not in VIDEO_SCORES:
+            raise UsageError(f"video scores must be one of {', '.join(VIDEO_SCORES)}")
         if self.histogram_bins < 1:
             raise UsageError("histogram bins must be >= 1")
 
@@ -201,12 +215,14 @@ def evaluate_scores(
     items_without_faces: Sequence[str] = (),
     warnings: Sequence[str] = (),
     timings_s: Mapping[str, float] | None = None,
+    analyzed: Mapping[str, AnalyzedVideo] | None = None,
 ) -> EvaluationResult:
     """All metrics from scored crops (no model, no media: pure numpy).
 
     With `config.calibrate`, a calibration is fit on part of the groups, the spec gets it (and
     thresholds for the target false-positive rates), and the rest is evaluated with it.
-    Self-blended crops appear only in their breakdown row (and in `videos`).
+    Self-blended crops appear only in their breakdown row (and in `videos`). `analyzed` (for
+    `config.video_scores == "analyzer"`) gives each video's score instead of its crops.
     """
     if not scored.crops:
         raise UsageError(
@@ -218,13 +234,13 @@ def evaluate_scores(
     calibration: CalibrationResult | None = None
     evaluated = scored
     if config.calibrate is not None:
-        calibration, evaluated = _calibrate(scored, spec, config)
+        calibration, evaluated = _calibrate(scored, spec, config, analyzed)
         spec = calibration.spec
         notes.extend(calibration.notes)
 
     thresholds = {"suspicious": spec.thresholds.suspicious, "fake": spec.thresholds.fake}
     all_scores = spec.calibration.apply(evaluated.raw)
-    all_videos = video_scores(evaluated.crops, all_scores, config.top_fraction)
+    all_videos = _file_scores(evaluated.crops, all_scores, spec, config, analyzed)
     main_mask = np.array([not is_self_blended(c) for c in evaluated.crops], dtype=bool)
     main = evaluated.subset(main_mask)
     if not main.crops:
@@ -258,8 +274,36 @@ def evaluate_scores(
     return _with_summary_in_spec(result)
 
 
+def _file_scores(
+    crops: Sequence[CropInfo],
+    calibrated: np.ndarray,
+    spec: ModelSpec,
+    config: EvaluateConfig,
+    analyzed: Mapping[str, AnalyzedVideo] | None,
+) -> list[VideoScore]:
+    """Each file's score: the top-quarter mean of its calibrated crops or, with `analyzed`,
+    for a real video the analyzer's verdict score under `spec`'s calibration. In that mode a
+    video the analyzer could not score (unreadable, or no face found) is left out."""
+    files = video_scores(crops, calibrated, config.top_fraction)
+    if analyzed is None:
+        return files
+    kept: list[VideoScore] = []
+    for file in files:
+        if file.kind != "video" or file.source.endswith(SELF_BLENDED_SUFFIX):
+            kept.append(file)
+            continue
+        video = analyzed.get(file.source)
+        score = video.score(spec.calibration, spec.thresholds) if video is not None else None
+        if video is not None and score is not None:
+            kept.append(replace(file, score=score, num_crops=len(video.faces)))
+    return kept
+
+
 def _calibrate(
-    scored: ScoredCrops, spec: ModelSpec, config: EvaluateConfig
+    scored: ScoredCrops,
+    spec: ModelSpec,
+    config: EvaluateConfig,
+    analyzed: Mapping[str, AnalyzedVideo] | None = None,
 ) -> tuple[CalibrationResult, ScoredCrops]:
     """Fit the calibration (and thresholds) on part of the groups; returns it and the rest."""
     assert config.calibrate is not None
@@ -270,7 +314,8 @@ def _calibrate(
         if config.threshold_level == "frame":
             reals: np.ndarray = calibrated[fit.labels == 0]
             return reals
-        videos = video_scores(fit.crops, calibrated, config.top_fraction)
+        videos = _file_scores(fit.crops, calibrated, replace(spec, calibration=cal), config,
+                              analyzed)  # fmt: skip
         return np.array([v.score for v in videos if v.label == 0])
 
     calibration = calibrate_spec(
@@ -350,11 +395,12 @@ def evaluate(
     folders = len(data) + len(real)
     hook(Message(STAGE_EXTRACT, f"{len(items)} labeled files in {folders} folder(s)"))
     spec = classifier.spec
+    cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache, records = extract_for_evaluation(
         items,
         spec,
         config,
-        Path(cache_dir) if cache_dir is not None else default_cache_dir(),
+        cache_root,
         hook,
         detector,
         face_mesh,
@@ -386,6 +432,23 @@ def evaluate(
         load=crop_loader(config.seed),
     )
     timings["score"] = time.monotonic() - t0
+    analyzed: dict[str, AnalyzedVideo] | None = None
+    if config.video_scores == "analyzer":
+        t0 = time.monotonic()
+        videos = [i for i in items if i.kind == "video" and str(i.path) in with_faces]
+        options = AnalyzeOptions(
+            detector=config.detector,
+            min_confidence=config.min_confidence,
+            min_face=config.min_face_px,
+        )
+        analyzed = analyze_videos(videos, classifier, options, cache_root, hook, detector)
+        unscored = len(videos) - sum(1 for v in analyzed.values() if v.faces)
+        if unscored:
+            warnings.append(
+                f"the analyzer gave no score to {unscored} of {len(videos)} videos (unreadable "
+                "or no face found): they are left out of the video figures"
+            )
+        timings["analyze"] = time.monotonic() - t0
     timings["total"] = time.monotonic() - started
     return evaluate_scores(
         scored,
@@ -397,4 +460,5 @@ def evaluate(
         items_without_faces=without,
         warnings=warnings,
         timings_s=timings,
+        analyzed=analyzed,
     )

@@ -1,0 +1,189 @@
+"""Video scores as the analyzer gives them, for `evaluate --video-scores analyzer`.
+
+The crop path of `evaluate` scores a video from a dozen evenly spaced frames of its largest
+face. What a user gets is the analyzer's verdict: every sampled frame at the default rate,
+every track, the highest eligible track, and the temporal evidence combined into it. Its
+score runs higher on real clips with many faces or long tracks, so thresholds chosen on the
+crop path flag more real videos in use than they did in evaluation.
+
+`analyze_videos` runs the analyzer once per video with calibration switched off and keeps
+what the verdict is made of (`AnalyzedVideo`): every face's raw probability and each track's
+temporal score. `AnalyzedVideo.score(calibration, thresholds)` then rebuilds the verdict's
+score under any calibration exactly as the analyzer would (`scoring.aggregate` with
+`temporal.tracks.combine_scores`), so fitting a calibration never re-runs the analyzer.
+Results are cached per classifier, temporal model, options and file (path, size, mtime).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from deepfake_analyzer.errors import AnalyzerError
+from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgress
+from deepfake_analyzer.models.spec import Calibration, ModelSpec, Thresholds
+from deepfake_analyzer.report.types import TemporalEvidence
+from deepfake_analyzer.scoring.aggregate import FaceScore, aggregate, track_score
+from deepfake_analyzer.temporal.tracks import combine_scores
+
+if TYPE_CHECKING:
+    from deepfake_analyzer.faces.base import FaceDetector
+    from deepfake_analyzer.models.base import Classifier
+    from deepfake_analyzer.options import AnalyzeOptions
+    from deepfake_analyzer.report.types import Report
+    from deepfake_analyzer.temporal.model import TemporalModel
+    from deepfake_analyzer.training.sources import LabeledItem
+
+STAGE_ANALYZE = "analyze"
+CACHE_FOLDER = "eval-analyzer"
+_CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AnalyzedVideo:
+    """What the analyzer's verdict on one video is made of, before calibration.
+
+    `faces` carry raw classifier probabilities; `temporal` maps each track whose temporal
+    score was combined into its verdict to that score; `prior` is the temporal model's.
+    """
+
+    faces: tuple[FaceScore, ...]
+    temporal: Mapping[int, float]
+    prior: float
+
+    def score(self, calibration: Calibration, thresholds: Thresholds) -> float | None:
+        """The verdict's score under `calibration`, None when the analyzer found no face.
+        `thresholds` only decide which short tracks may carry the verdict, as in the analyzer."""
+        if not self.faces:
+            return None
+        calibrated = calibration.apply(np.array([f.score for f in self.faces]))
+        faces = [replace(f, score=float(s)) for f, s in zip(self.faces, calibrated, strict=True)]
+        evidence: dict[int, TemporalEvidence] = {}
+        for track_id, temporal_score in self.temporal.items():
+            own = np.array([f.score for f in faces if f.track_id == track_id])
+            frame = track_score(own)
+            evidence[track_id] = TemporalEvidence(
+                score=temporal_score,
+                frame_score=frame,
+                track_score=combine_scores(frame, temporal_score, self.prior),
+                frames=0,
+                combined=True,
+            )
+        return aggregate(faces, thresholds, temporal=evidence).verdict.score
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "faces": [[f.frame_index, f.timestamp_s, f.track_id, f.score] for f in self.faces],
+            "temporal": {str(k): v for k, v in self.temporal.items()},
+            "prior": self.prior,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AnalyzedVideo:
+        return cls(
+            faces=tuple(
+                FaceScore(int(i), float(t), int(k), float(s)) for i, t, k, s in data["faces"]
+            ),
+            temporal={int(k): float(v) for k, v in data["temporal"].items()},
+            prior=float(data["prior"]),
+        )
+
+
+def analyzed_from_report(report: Report, prior: float) -> AnalyzedVideo:
+    """The verdict's ingredients from a report made with calibration off."""
+    faces = tuple(
+        FaceScore(frame.index, frame.timestamp_s, face.track_id, face.score)
+        for frame in report.frames
+        for face in frame.faces
+    )
+    temporal = {
+        t.id: t.temporal.score
+        for t in report.tracks
+        if t.temporal is not None and t.temporal.combined and t.temporal.score is not None
+    }
+    return AnalyzedVideo(faces=faces, temporal=temporal, prior=prior)
+
+
+class _Uncalibrated:
+    """`classifier` with its spec's calibration switched off: reports carry raw scores."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        self._inner = classifier
+        self.spec: ModelSpec = replace(classifier.spec, calibration=Calibration())
+        self.sha256 = classifier.sha256
+
+    def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
+        return self._inner.predict(crops_rgb_uint8)
+
+
+def _cache_path(
+    cache_dir: Path, classifier: Classifier, options: AnalyzeOptions, temporal: TemporalModel
+) -> Path:
+    key = json.dumps(
+        [_CACHE_VERSION, classifier.sha256, options.to_dict(), temporal.to_dict()],
+        sort_keys=True,
+        default=str,
+    )
+    return cache_dir / CACHE_FOLDER / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
+
+
+def _file_key(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
+def analyze_videos(
+    items: Sequence[LabeledItem],
+    classifier: Classifier,
+    options: AnalyzeOptions,
+    cache_dir: Path,
+    hook: ProgressHook | None = None,
+    detector: FaceDetector | None = None,
+    temporal_model: TemporalModel | None = None,
+) -> dict[str, AnalyzedVideo]:
+    """Each video item's `AnalyzedVideo`, keyed by `str(item.path)`; a video the analyzer
+    cannot read is left out with a message on `hook`."""
+    from deepfake_analyzer.pipeline import Analyzer
+
+    hook = hook or NullHook()
+    videos = [i for i in items if i.kind == "video"]
+    result: dict[str, AnalyzedVideo] = {}
+    if not videos:
+        return result
+    with Analyzer(
+        options,
+        classifier=_Uncalibrated(classifier),
+        detector=detector,
+        temporal_model=temporal_model,
+    ) as analyzer:
+        model = analyzer.temporal_model
+        path = _cache_path(cache_dir, classifier, options, model)
+        cached: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+        for done, item in enumerate(videos):
+            hook(StageProgress(str(item.path), STAGE_ANALYZE, done, len(videos)))
+            key = _file_key(item.path)
+            if key not in cached:
+                try:
+                    report = analyzer.analyze(item.path)
+                except AnalyzerError as exc:
+                    hook(Message(str(item.path), f"left out of the analyzer's scores: {exc}"))
+                    continue
+                cached[key] = analyzed_from_report(report, model.prior).to_dict()
+                _write_atomically(path, cached)
+            result[str(item.path)] = AnalyzedVideo.from_dict(cached[key])
+        hook(StageProgress("", STAGE_ANALYZE, len(videos), len(videos)))
+    return result
+
+
+def _write_atomically(path: Path, data: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    partial.write_text(json.dumps(data) + "\n")
+    os.replace(partial, path)
