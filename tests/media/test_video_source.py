@@ -273,3 +273,33 @@ def test_dense_sample_filter_expression() -> None:
         "isnan(prev_selected_t)+gte(floor(t*2)-floor(prev_selected_t*2),1)"
         "+lt(t,10)*gte(floor(t*8)-floor(prev_selected_t*8),1)"
     )
+
+
+def _with_b_frames(path: Path) -> Path:
+    """A 3 s 25 fps H.264 clip with B-frames, most of which no frame refers to."""
+    import subprocess
+
+    from deepfake_analyzer.media.ffmpeg_exe import ffmpeg_exe
+
+    subprocess.run(
+        [ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+         "testsrc2=size=128x96:rate=25:duration=3", "-c:v", "libx264", "-preset", "medium",
+         "-bf", "3", "-b-pyramid", "none", "-pix_fmt", "yuv420p", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def test_sparse_sampling_skips_unreferenced_frames(tmp_path: Path) -> None:
+    clip = _with_b_frames(tmp_path / "b_frames.mp4")
+    source, sparse = decode(clip, fps=2.0, max_frames=None)
+    assert source.skips_unreferenced_frames() and "noref" in source.command()
+    # still one frame in each half second, each at its own decoder time
+    assert [math.floor(t * 2 + 1e-9) for t in times(sparse)] == list(range(6))
+    every, frames = decode(clip, fps=None, max_frames=None)
+    assert not every.skips_unreferenced_frames() and len(frames) == 75
+    decoded = {round(f.timestamp_s, 3) for f in frames}
+    assert set(times(sparse)) <= decoded
+    # 10 per second from 25 is too dense to skip any
+    dense, _ = decode(clip, fps=10.0, max_frames=None)
+    assert not dense.skips_unreferenced_frames()

@@ -252,6 +252,8 @@ def test_analyzer_video_scores_replace_the_crops_of_videos(labeled_folder, tmp_p
     photo = next(v for v in crops.videos if v.source.endswith("g3.png"))
     assert by["g3.png"] == photo  # photos keep their crop score
     assert "analyze" in result.timings_s
+    assert result.to_dict()["video_scores"] == "analyzer"
+    assert result.spec.metrics["evaluation"]["video_scores"] == "analyzer"
 
 
 def test_calibration_needs_both_classes_on_each_side() -> None:

@@ -88,6 +88,11 @@ def is_sampled(time_s: float, previous_sampled_s: float | None, fps: float) -> b
     return math.floor(time_s * fps) - math.floor(previous_sampled_s * fps) >= 1
 
 
+SKIP_NONREF_FACTOR = 3.0
+"""Decode only referenced frames when the stream rate is at least this times the sampling rate
+(`VideoSource.skips_unreferenced_frames`)."""
+
+
 class VideoSource:
     """A video opened for sampling; `frames()` runs one ffmpeg process and streams its output.
 
@@ -216,6 +221,23 @@ class VideoSource:
             expected = min(expected, self.sampling.max_frames)
         return max(expected, 0)
 
+    def skips_unreferenced_frames(self) -> bool:
+        """Whether the decoder skips frames no other frame refers to (`-skip_frame noref`).
+
+        Sampling a few frames per second out of many, the select filter keeps the first
+        decoded frame of each interval whichever frames were decoded, so the frames nothing
+        refers to (most B-frames) need not be decoded at all: about a third less decoding
+        of a typical H.264 clip. Only when the stream has at least `SKIP_NONREF_FACTOR`
+        frames per sampled one (densest rate, including the dense window), so every interval
+        still holds decoded frames. Codecs without such frames decode as before."""
+        sampling = self.sampling
+        if sampling.fps is None or not self.info.fps:
+            return False
+        rate = sampling.fps
+        if sampling.dense and sampling.dense_fps is not None:
+            rate = max(rate, sampling.dense_fps)
+        return self.info.fps >= SKIP_NONREF_FACTOR * rate
+
     def command(self) -> list[str]:
         """The ffmpeg command line (built with ffmpeg-python) that `frames()` runs."""
         import ffmpeg  # ffmpeg-python: small, but only needed when decoding
@@ -226,6 +248,8 @@ class VideoSource:
             input_args["ss"] = f"{sampling.start_s:.6f}"
         if sampling.end_s is not None:
             input_args["t"] = f"{sampling.end_s - sampling.start_s:.6f}"
+        if self.skips_unreferenced_frames():
+            input_args["skip_frame"] = "noref"
         stream = ffmpeg.input(ffmpeg_url(self.path), **input_args)[f"v:{self.probe.video_index}"]
         if sampling.fps is not None:
             dense = (sampling.dense_fps, sampling.dense_seconds) if sampling.dense else (None, 0)

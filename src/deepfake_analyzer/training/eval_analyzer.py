@@ -43,7 +43,9 @@ if TYPE_CHECKING:
 
 STAGE_ANALYZE = "analyze"
 CACHE_FOLDER = "eval-analyzer"
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
+"""Bumped when what the analyzer computes changes without its options changing (2: the
+decoder skips unreferenced frames when sampling sparsely, media/video.py)."""
 
 
 @dataclass(frozen=True)

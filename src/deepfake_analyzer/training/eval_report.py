@@ -199,6 +199,12 @@ def _img(name: str, data: bytes) -> str:
     return f'<img alt="{_e(name)}" src="data:image/png;base64,{encoded}">'
 
 
+VIDEO_SCORE_WORDS = {
+    "crops": "evenly spaced crops of the largest face",
+    "analyzer": "the analyzer's verdicts",
+}
+
+
 def evaluation_to_html(result: EvaluationResult, figures: dict[str, bytes]) -> str:
     spec = result.spec
     parts = [
@@ -208,7 +214,8 @@ def evaluation_to_html(result: EvaluationResult, figures: dict[str, bytes]) -> s
         f"<p>{_e(result.created_utc)} · data: {', '.join(_e(d) for d in result.data)} · "
         f"{result.num_items} files, {len(result.videos)} with faces · "
         f"thresholds suspicious {spec.thresholds.suspicious:.4f}, fake "
-        f"{spec.thresholds.fake:.4f} · calibration {_e(spec.calibration.method)}</p>",
+        f"{spec.thresholds.fake:.4f} · calibration {_e(spec.calibration.method)} · video "
+        f"scores from {_e(VIDEO_SCORE_WORDS.get(result.video_scores, result.video_scores))}</p>",
     ]
     for note in result.warnings:
         parts.append(f"<p class='note'>{_e(note)}</p>")

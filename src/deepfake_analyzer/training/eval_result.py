@@ -29,7 +29,8 @@ from deepfake_analyzer.training.protocol import ProtocolTable
 @dataclass(frozen=True)
 class EvaluationResult:
     """Everything `evaluate` measured. `spec` is the spec scores were read with (calibrated
-    when calibration ran), its `metrics['evaluation']` set to `summary()`."""
+    when calibration ran), its `metrics['evaluation']` set to `summary()`. `video_scores`
+    says how video scores were made ("crops" or "analyzer", `EvaluateConfig`)."""
 
     spec: ModelSpec
     model_sha256: str
@@ -49,6 +50,7 @@ class EvaluationResult:
     timings_s: Mapping[str, float] = field(default_factory=dict)
     created_utc: str = ""
     protocol: ProtocolTable | None = None
+    video_scores: str = "crops"
 
     def summary(self) -> dict[str, Any]:
         """The compact figures stored in a spec's `metrics['evaluation']`."""
@@ -73,6 +75,7 @@ class EvaluationResult:
             },
             "video_auc_under": {p.key: json_number(p.video_auc) for p in self.perturbations},
             "held_out_from_calibration": self.calibration is not None,
+            "video_scores": self.video_scores,
             **({} if self.protocol is None else {"leave_generator_out": self.protocol.to_dict()}),
         }
 
@@ -108,6 +111,7 @@ class EvaluationResult:
                 },
             },
             "num_items": self.num_items,
+            "video_scores": self.video_scores,
             "items_without_faces": list(self.items_without_faces),
             "overall": self.overall.to_dict(),
             "breakdowns": [b.to_dict() for b in self.breakdowns],
