@@ -122,6 +122,20 @@ def test_choose_thresholds_meets_targets_and_orders_them() -> None:
         choose_thresholds(reals, 0.01, 0.05)
 
 
+def test_grouped_reals_each_keep_within_the_target() -> None:
+    rng = np.random.default_rng(4)
+    videos, photos = rng.beta(5, 4, 100), rng.beta(2, 6, 300)  # videos score higher
+    pooled = choose_thresholds(np.r_[videos, photos], 0.10, 0.03)
+    assert np.mean(videos >= pooled.thresholds.fake) > 0.03  # the mix hides the videos
+    grouped = choose_thresholds({"video": videos, "image": photos}, 0.10, 0.03)
+    assert grouped.thresholds == choose_thresholds(videos, 0.10, 0.03).thresholds
+    for name, scores in (("video", videos), ("image", photos)):
+        rates = grouped.by_group[name]
+        assert rates["fake_fpr"] == pytest.approx(np.mean(scores >= grouped.thresholds.fake))
+        assert rates["fake_fpr"] <= 0.03 and rates["suspicious_fpr"] <= 0.10
+    assert grouped.num_real == 400 and grouped.to_dict()["by_group"]["video"]["num_real"] == 100
+
+
 def test_calibrate_spec_fills_calibration_thresholds_and_metrics() -> None:
     probs, labels = _overconfident(2000)
     spec = ModelSpec(name="m", weights_file="m.keras", metrics={"trained_on": "x"})

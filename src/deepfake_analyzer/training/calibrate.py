@@ -186,6 +186,8 @@ class ThresholdChoice:
     fake_fpr: float
     num_real: int
     notes: tuple[str, ...] = ()
+    by_group: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """With grouped reals (e.g. by medium): each group's suspicious and fake rates and size."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -196,8 +198,16 @@ class ThresholdChoice:
             "suspicious_fpr": round(self.suspicious_fpr, 6),
             "fake_fpr": round(self.fake_fpr, 6),
             "num_real": self.num_real,
+            "by_group": {
+                name: {k: round(v, 6) for k, v in rates.items()}
+                for name, rates in self.by_group.items()
+            },
             "notes": list(self.notes),
         }
+
+
+RealScores = np.ndarray | Mapping[str, np.ndarray]
+"""Calibrated scores of real samples, or of several groups of them (e.g. videos and photos)."""
 
 
 def choose_thresholds(
@@ -208,32 +218,51 @@ def choose_thresholds(
     """`suspicious` and `fake` thresholds for target false-positive rates on real media.
 
     `real_scores` must be calibrated scores of real samples (frames or videos, whichever the
-    verdict is read from). `fake_fpr` must not exceed `suspicious_fpr`.
+    verdict is read from), or a mapping of groups of them (e.g. {"video": ..., "image": ...}):
+    then each threshold is the highest of the groups' own, so every group keeps within the
+    target rather than their mix. `fake_fpr` must not exceed `suspicious_fpr`.
     """
     if fake_fpr > suspicious_fpr:
         raise UsageError(
             f"the fake false-positive rate ({fake_fpr:g}) must not exceed the suspicious one "
             f"({suspicious_fpr:g})"
         )
-    scores = np.asarray(real_scores, dtype=np.float64).ravel()
-    suspicious = threshold_for_fpr(scores, suspicious_fpr)
-    fake = max(threshold_for_fpr(scores, fake_fpr), suspicious)
+    groups = (
+        {k: np.asarray(v, dtype=np.float64).ravel() for k, v in real_scores.items()}
+        if isinstance(real_scores, Mapping)
+        else {"": np.asarray(real_scores, dtype=np.float64).ravel()}
+    )
+    groups = {k: v for k, v in groups.items() if v.size} or {"": np.zeros(0)}
+    suspicious = max(threshold_for_fpr(v, suspicious_fpr) for v in groups.values())
+    fake = max(max(threshold_for_fpr(v, fake_fpr) for v in groups.values()), suspicious)
     notes: list[str] = []
-    for name, target in (("fake", fake_fpr), ("suspicious", suspicious_fpr)):
-        if target > 0 and scores.size < math.ceil(1.0 / target):
-            notes.append(
-                f"only {scores.size} real samples: a {target:.0%} false-positive rate for "
-                f"'{name}' needs at least {math.ceil(1.0 / target)} to be resolved; the threshold "
-                "sits above every real score"
-            )
+    for group, scores in groups.items():
+        for name, target in (("fake", fake_fpr), ("suspicious", suspicious_fpr)):
+            if target > 0 and scores.size < math.ceil(1.0 / target):
+                what = f"{group} real samples" if group else "real samples"
+                notes.append(
+                    f"only {scores.size} {what}: a {target:.0%} false-positive rate for "
+                    f"'{name}' needs at least {math.ceil(1.0 / target)} to be resolved; the "
+                    "threshold sits above every one of them"
+                )
+    every = np.concatenate(list(groups.values()))
     return ThresholdChoice(
         thresholds=Thresholds(suspicious=suspicious, fake=fake),
         suspicious_fpr_target=suspicious_fpr,
         fake_fpr_target=fake_fpr,
-        suspicious_fpr=float(np.mean(scores >= suspicious)),
-        fake_fpr=float(np.mean(scores >= fake)),
-        num_real=int(scores.size),
+        suspicious_fpr=float(np.mean(every >= suspicious)),
+        fake_fpr=float(np.mean(every >= fake)),
+        num_real=int(every.size),
         notes=tuple(notes),
+        by_group={
+            k: {
+                "suspicious_fpr": float(np.mean(v >= suspicious)),
+                "fake_fpr": float(np.mean(v >= fake)),
+                "num_real": float(v.size),
+            }
+            for k, v in groups.items()
+            if k
+        },
     )
 
 
@@ -273,7 +302,7 @@ def calibrate_spec(
     method: FitMethod = "temperature",
     suspicious_fpr: float = DEFAULT_SUSPICIOUS_FPR,
     fake_fpr: float = DEFAULT_FAKE_FPR,
-    threshold_real_scores: Callable[[Calibration], np.ndarray] | None = None,
+    threshold_real_scores: Callable[[Calibration], RealScores] | None = None,
     metrics: Mapping[str, Any] | None = None,
     balanced: bool = True,
 ) -> CalibrationResult:
@@ -283,16 +312,17 @@ def calibrate_spec(
     Thresholds are chosen on calibrated scores of real samples: by default the calibrated
     reals among the fitting samples; `threshold_real_scores(calibration)` can supply others
     instead (e.g. video-level scores aggregated from calibrated frame scores, which is what the
-    verdict reads). `metrics` (e.g. held-out evaluation figures) is stored in `spec.metrics`
-    beside the calibration summary.
+    verdict reads; grouped by medium, see `choose_thresholds`). `metrics` (e.g. held-out
+    evaluation figures) is stored in `spec.metrics` beside the calibration summary.
     """
     raw = np.asarray(raw_probabilities, dtype=np.float64).ravel()
     y = np.asarray(labels).ravel().astype(np.int64)
     calibration = fit_calibration(raw, y, method, balanced)
+    real_scores: RealScores
     if threshold_real_scores is None:
         real_scores = calibration.apply(raw[y == 0])
     else:
-        real_scores = np.asarray(threshold_real_scores(calibration), dtype=np.float64)
+        real_scores = threshold_real_scores(calibration)
     choice = choose_thresholds(real_scores, suspicious_fpr, fake_fpr)
     summary = CalibrationResult(
         spec=spec,

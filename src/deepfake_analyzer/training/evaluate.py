@@ -47,6 +47,7 @@ from deepfake_analyzer.training.calibrate import (
     DEFAULT_SUSPICIOUS_FPR,
     FIT_METHODS,
     CalibrationResult,
+    RealScores,
     calibrate_spec,
 )
 from deepfake_analyzer.training.config import FRAMES_PER_VIDEO
@@ -310,14 +311,18 @@ def _calibrate(
     assert config.calibrate is not None
     fit, held_out = _split_for_calibration(scored, config)
 
-    def real_scores_for_thresholds(cal: Calibration) -> np.ndarray:
+    def real_scores_for_thresholds(cal: Calibration) -> RealScores:
+        """Real frames, or real files per medium: videos and photos each within the target."""
         calibrated = cal.apply(fit.raw)
         if config.threshold_level == "frame":
             reals: np.ndarray = calibrated[fit.labels == 0]
             return reals
-        videos = _file_scores(fit.crops, calibrated, replace(spec, calibration=cal), config,
-                              analyzed)  # fmt: skip
-        return np.array([v.score for v in videos if v.label == 0])
+        files = _file_scores(fit.crops, calibrated, replace(spec, calibration=cal), config,
+                             analyzed)  # fmt: skip
+        return {
+            kind: np.array([f.score for f in files if f.label == 0 and f.kind == kind])
+            for kind in sorted({f.kind for f in files})
+        }
 
     calibration = calibrate_spec(
         spec,
