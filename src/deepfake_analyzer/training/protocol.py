@@ -105,6 +105,12 @@ FAMILIES: dict[str, str] = {
     **dict.fromkeys(("dagan", "mcnet", "ned"), REENACTMENT),
     **dict.fromkeys(("davs", "sda"), TALKING_HEAD),
     "flux": DIFFUSION_FACE,
+    # gathered 2026-11-30 (docs/data/extra-2026-11-30.md): videos
+    **dict.fromkeys(
+        ("mraa", "x-portrait", "follow-your-emoji", "fadm", "face-vid2vid"), REENACTMENT
+    ),
+    **dict.fromkeys(("actalker", "hallo", "echomimic", "memo", "pd-fgc"), TALKING_HEAD),
+    "latentsync": LIP_SYNC,
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
@@ -132,6 +138,13 @@ HELDOUT_GENERATORS: frozenset[str] = frozenset(
         "pti",
         "stgan",
         "mcnet",
+        # of the video generators gathered on 2026-11-30 (no model before v8 saw any of them),
+        # those whose every clip shows a person already held out: evaluated, never wasted
+        "x-portrait",
+        "follow-your-emoji",
+        "pd-fgc",
+        "fadm",
+        "face-vid2vid",
     }
 )
 
