@@ -2,16 +2,15 @@
 the analyzer computes them.
 
 Usage: .venv/bin/python scripts/temporal_vs_frame.py DATA [DATA ...] [--real DIR ...]
-       [--model SPEC] [--temporal-model JSON] [--cache RESULTS.json] [--set OPTION=VALUE ...]
+       [--model SPEC] [--temporal-model JSON] [--cache-dir DIR] [--set OPTION=VALUE ...]
 
 Takes the videos of `training/protocol.py`'s held-out part of DATA (generators and people no
-model trained on), analyzes each with the analyzer's default options (`--temporal combine`:
-the dense landmark window of temporal/follow.py at the default 2 fps) and reads from each
-report the three video scores: frame-only (the verdict its face scores give without temporal
-evidence, through `scoring.aggregate`),
-temporal alone (the deciding track's motion score) and frame+temporal (the verdict's score).
-Prints AUC overall and per family for each. Results are cached per video in `--cache` (a
-rerun skips videos already there, for the same model and options).
+model trained on), analyzes each with the analyzer (default options unless `--set`: the dense
+landmark window of temporal/follow.py at the default 2 fps) through
+`training.eval_analyzer.analyze_videos`, the path and cache of `evaluate --video-scores
+analyzer`, and reads three video scores under the model's calibration: frame-only (the
+verdict without temporal evidence), temporal alone (the deciding track's motion score) and
+frame+temporal (the verdict the analyzer gives). Prints AUC overall and per family for each.
 """
 
 from __future__ import annotations
@@ -19,36 +18,28 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from deepfake_analyzer.errors import AnalyzerError
-from deepfake_analyzer.models.spec import Thresholds
+from deepfake_analyzer.models.loader import load_classifier
+from deepfake_analyzer.models.spec import ModelSpec
 from deepfake_analyzer.options import AnalyzeOptions
-from deepfake_analyzer.pipeline import Analyzer
-from deepfake_analyzer.report.types import Report
-from deepfake_analyzer.scoring.aggregate import FaceScore, aggregate
-from deepfake_analyzer.temporal.extract import default_temporal_cache
 from deepfake_analyzer.temporal.model import load_temporal_model
+from deepfake_analyzer.training.eval_analyzer import AnalyzedVideo, analyze_videos
+from deepfake_analyzer.training.extract import default_cache_dir
 from deepfake_analyzer.training.metrics import roc_auc
-from deepfake_analyzer.training.protocol import canonical_generator, family_of, split_protocol
+from deepfake_analyzer.training.protocol import family_of, split_protocol
 from deepfake_analyzer.training.sources import FAKE, discover_labeled, discover_real
 
 
-def scores_of(report: Report) -> dict[str, float | None]:
-    """The report's frame-only, temporal and combined video scores (module docstring)."""
-    if not report.tracks:
-        return {"frame": None, "temporal": None, "combined": None}
-    faces = [
-        FaceScore(frame.index, frame.timestamp_s, face.track_id, face.score)
-        for frame in report.frames
-        for face in frame.faces
-    ]
-    frame_only = aggregate(faces, Thresholds(**report.model.thresholds)).verdict
-    decisive = next(t for t in report.tracks if t.id == report.verdict.track_id)
-    temporal = decisive.temporal.score if decisive.temporal else None
-    return {"frame": frame_only.score, "temporal": temporal, "combined": report.verdict.score}
+def scores_of(video: AnalyzedVideo, spec: ModelSpec) -> dict[str, float | None]:
+    """The video's frame-only, temporal and combined scores (module docstring)."""
+    verdict = video.verdict(spec.calibration, spec.thresholds)
+    frame_only = replace(video, temporal={}).score(spec.calibration, spec.thresholds)
+    temporal = video.temporal.get(verdict.track_id) if verdict.track_id is not None else None
+    return {"frame": frame_only, "temporal": temporal, "combined": verdict.score}
 
 
 def auc_row(name: str, rows: list[dict], key: str) -> str:
@@ -73,9 +64,7 @@ def main() -> int:
     parser.add_argument("--real", action="append", default=[])
     parser.add_argument("--model", help="frame classifier spec (default: the shipped one)")
     parser.add_argument("--temporal-model", type=Path, help="default: the shipped one")
-    parser.add_argument(
-        "--cache", type=Path, default=default_temporal_cache() / "heldout_analyzer_scores.json"
-    )
+    parser.add_argument("--cache-dir", type=Path, default=default_cache_dir())
     parser.add_argument(
         "--set", action="append", default=[], help="an AnalyzeOptions value, e.g. fps=8"
     )
@@ -84,40 +73,23 @@ def main() -> int:
     for pair in args.set:
         name, _, value = pair.partition("=")
         overrides[name] = json.loads(value) if value[:1].isdigit() else value
-    if args.model:
-        overrides["model_path"] = args.model
     options = AnalyzeOptions.from_mapping(overrides)
     items = [i for root in args.data for i in discover_labeled(root)]
     items += [i for root in args.real for i in discover_real(root)]
     videos = [i for i in split_protocol(items).heldout if i.kind == "video"]
 
+    classifier = load_classifier(args.model)
     temporal = load_temporal_model(args.temporal_model) if args.temporal_model else None
-    key = json.dumps(
-        [options.to_dict(), str(args.temporal_model or "")], sort_keys=True, default=str
-    )
-    cache = json.loads(args.cache.read_text()) if args.cache.is_file() else {}
-    done: dict[str, dict] = cache.get(key, {})
-    with Analyzer(options, temporal_model=temporal) as analyzer:
-        for k, item in enumerate(videos, start=1):
-            path = str(item.path)
-            if path in done:
-                continue
-            row: dict[str, object] = {
-                "label": item.label,
-                "generator": canonical_generator(item.method),
-                "family": family_of(item.method),
-            }
-            try:
-                row |= scores_of(analyzer.analyze(path))
-            except AnalyzerError as exc:
-                print(f"skipped {path}: {exc}")
-                row |= {"frame": None, "temporal": None, "combined": None}
-            done[path] = row
-            print(f"{k}/{len(videos)} {path} {row}", flush=True)
-            args.cache.parent.mkdir(parents=True, exist_ok=True)
-            args.cache.write_text(json.dumps({**cache, key: done}, indent=1) + "\n")
-
-    rows = [done[str(i.path)] for i in videos if done[str(i.path)]["frame"] is not None]
+    analyzed = analyze_videos(videos, classifier, options, args.cache_dir, temporal_model=temporal)
+    rows = []
+    for item in videos:
+        video = analyzed.get(str(item.path))
+        if video is None or not video.faces:
+            continue
+        rows.append(
+            {"label": item.label, "family": family_of(item.method)}
+            | scores_of(video, classifier.spec)
+        )
     print(f"{len(rows)} of {len(videos)} held-out videos scored")
     for name, column in (
         ("frame-only", "frame"),

@@ -29,7 +29,7 @@ import numpy as np
 from deepfake_analyzer.errors import AnalyzerError
 from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgress
 from deepfake_analyzer.models.spec import Calibration, ModelSpec, Thresholds
-from deepfake_analyzer.report.types import TemporalEvidence
+from deepfake_analyzer.report.types import TemporalEvidence, Verdict
 from deepfake_analyzer.scoring.aggregate import FaceScore, aggregate, track_score
 from deepfake_analyzer.temporal.tracks import combine_scores
 
@@ -63,8 +63,12 @@ class AnalyzedVideo:
     def score(self, calibration: Calibration, thresholds: Thresholds) -> float | None:
         """The verdict's score under `calibration`, None when the analyzer found no face.
         `thresholds` only decide which short tracks may carry the verdict, as in the analyzer."""
+        return self.verdict(calibration, thresholds).score
+
+    def verdict(self, calibration: Calibration, thresholds: Thresholds) -> Verdict:
+        """The analyzer's verdict under `calibration` (`score`), with its deciding track."""
         if not self.faces:
-            return None
+            return Verdict("no-face", None)
         calibrated = calibration.apply(np.array([f.score for f in self.faces]))
         faces = [replace(f, score=float(s)) for f, s in zip(self.faces, calibrated, strict=True)]
         evidence: dict[int, TemporalEvidence] = {}
@@ -78,7 +82,7 @@ class AnalyzedVideo:
                 frames=0,
                 combined=True,
             )
-        return aggregate(faces, thresholds, temporal=evidence).verdict.score
+        return aggregate(faces, thresholds, temporal=evidence).verdict
 
     def to_dict(self) -> dict[str, Any]:
         return {
