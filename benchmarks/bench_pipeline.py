@@ -13,7 +13,8 @@ In one run it measures
     (decode, detect, crop, classify, aggregate, report) and peak RSS;
   * the same clip on the Keras runtime, on LiteRT with TensorFlow kept out of the process,
     with a no-cost fake classifier (the floor set by decode and detection), and with
-    `--temporal off` (no dense landmark window: what the temporal evidence costs);
+    `--temporal off` (no dense landmark window: what the temporal evidence costs), and with
+    every frame decoded (what skipping unreferenced frames saves, media/video.py);
   * `batch --engine ray` throughput with 1 and 2 local workers (when Ray is installed).
 
 The model is the shipped default when installed; otherwise an Xception with random weights
@@ -292,6 +293,10 @@ def child_main(args: argparse.Namespace) -> int:
     spawn = float(args.spawn_time)
     if args.block_tf:
         sys.modules["tensorflow"] = None  # type: ignore[assignment]
+    if args.decode_all:  # what skipping unreferenced frames saves (media/video.py)
+        import deepfake_analyzer.media.video as video
+
+        video.SKIP_NONREF_FACTOR = float("inf")
     t0 = time.perf_counter()
     from deepfake_analyzer.models.loader import load_classifier
     from deepfake_analyzer.options import AnalyzeOptions
@@ -345,6 +350,7 @@ def child_main(args: argparse.Namespace) -> int:
         "runtime": type(classifier).__name__,
         "block_tf": bool(args.block_tf),
         "temporal": options.temporal,
+        "decode_all": bool(args.decode_all),
         "tensorflow_imported": bool(sys.modules.get("tensorflow")),
         "import_s": import_s,
         "load_s": load_s,
@@ -378,8 +384,10 @@ def run_child(
     repeats: int,
     block_tf: bool = False,
     temporal: str | None = None,
+    decode_all: bool = False,
 ) -> dict[str, Any]:
-    """Analyze `clip` in a new process; `temporal` None keeps the option's default."""
+    """Analyze `clip` in a new process; `temporal` None keeps the option's default;
+    `decode_all` decodes every frame (no skipping of unreferenced ones)."""
     cmd = [
         sys.executable, str(Path(__file__).resolve()), "--child", "--clip", str(clip),
         "--spec", str(spec), "--runtime", runtime, "--repeats", str(repeats),
@@ -387,6 +395,8 @@ def run_child(
     ]  # fmt: skip
     if block_tf:
         cmd.append("--block-tf")
+    if decode_all:
+        cmd.append("--decode-all")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", GLOG_minloglevel="3")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     for line in proc.stdout.splitlines():
@@ -545,7 +555,8 @@ def _runtime_label(row: dict[str, Any]) -> str:
     from deepfake_analyzer.options import AnalyzeOptions
 
     default = row["temporal"] == AnalyzeOptions.temporal
-    return label + ("" if default else f", temporal {row['temporal']}")
+    label += "" if default else f", temporal {row['temporal']}"
+    return label + (", every frame decoded" if row.get("decode_all") else "")
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -558,6 +569,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         if Path(r["clip"]).stem == TARGET_CLIP
         and r["runtime"] == "LiteRTClassifier"
         and r["temporal"] == AnalyzeOptions.temporal
+        and not r.get("decode_all")
     ]
     default = next((r for r in runs if not r["block_tf"]), None)
     light = next((r for r in runs if r["block_tf"]), None)
@@ -624,6 +636,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runtime", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--block-tf", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--temporal", help=argparse.SUPPRESS)
+    parser.add_argument("--decode-all", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--spawn-time", default="0", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -673,6 +686,8 @@ def main(argv: list[str] | None = None) -> int:
         results["clips"].append(run_child(target, spec_path, runtime, repeats, block))
     log(f"pipeline {target.stem}: temporal off (no dense landmark window)")
     results["clips"].append(run_child(target, spec_path, "auto", repeats, True, "off"))
+    log(f"pipeline {target.stem}: every frame decoded (no skipping of unreferenced frames)")
+    results["clips"].append(run_child(target, spec_path, "auto", repeats, True, decode_all=True))
     for clip in clips[1:]:
         log(f"pipeline {clip.stem}")
         results["clips"].append(run_child(clip, spec_path, "auto", repeats))
