@@ -284,8 +284,9 @@ def _file_scores(
     analyzed: Mapping[str, AnalyzedVideo] | None,
 ) -> list[VideoScore]:
     """Each file's score: the top-quarter mean of its calibrated crops or, with `analyzed`,
-    for a real video the analyzer's verdict score under `spec`'s calibration. In that mode a
-    video the analyzer could not score (unreadable, or no face found) is left out."""
+    for a video file (not a self-blended one) the analyzer's verdict score under `spec`'s
+    calibration. In that mode a video the analyzer could not score (unreadable, or no face
+    found) is left out."""
     files = video_scores(crops, calibrated, config.top_fraction)
     if analyzed is None:
         return files
