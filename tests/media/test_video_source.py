@@ -290,10 +290,17 @@ def _with_b_frames(path: Path) -> Path:
     return path
 
 
-def test_sparse_sampling_skips_unreferenced_frames(tmp_path: Path) -> None:
+def test_sparse_sampling_skips_unreferenced_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clip = _with_b_frames(tmp_path / "b_frames.mp4")
     source, sparse = decode(clip, fps=2.0, max_frames=None)
     assert source.skips_unreferenced_frames() and "noref" in source.command()
+    with monkeypatch.context() as patch:
+        patch.setattr("deepfake_analyzer.media.video.SKIP_NONREF_FACTOR", float("inf"))
+        _, all_decoded = decode(clip, fps=2.0, max_frames=None)
+    # some interval's first frame was a B-frame nothing refers to: it is skipped now
+    assert times(sparse) != times(all_decoded) and len(sparse) == len(all_decoded)
     # still one frame in each half second, each at its own decoder time
     assert [math.floor(t * 2 + 1e-9) for t in times(sparse)] == list(range(6))
     every, frames = decode(clip, fps=None, max_frames=None)
