@@ -98,14 +98,26 @@ def test_threshold_for_fpr_by_hand() -> None:
     assert threshold_for_fpr(reals, 0.10) == pytest.approx(0.85)
     # 20 %: at most 2 -> between 0.7 and 0.8
     assert threshold_for_fpr(reals, 0.20) == pytest.approx(0.75)
-    # 2 % of 10 = 0 reals allowed: halfway between the top real (0.9) and 1
+    # 2 % of 10 = 0 reals allowed: above the top real (0.9) by half the mean spacing of the
+    # top five distinct reals (0.9 .. 0.5, spacing 0.1)
     assert threshold_for_fpr(reals, 0.02) == pytest.approx(0.95)
 
 
+def test_threshold_above_every_real_follows_their_scale() -> None:
+    # scores squeezed near 0.5 (a high temperature): the margin is their spacing, not half the
+    # way to 1, so a fake a little above every real still reaches the threshold
+    reals = [0.40, 0.50, 0.51, 0.52, 0.53, 0.54, 0.55]
+    assert threshold_for_fpr(reals, 0.0) == pytest.approx(0.555)
+    # one distinct value: nothing to measure a spacing on, so halfway to 1
+    assert threshold_for_fpr([0.6, 0.6], 0.0) == pytest.approx(0.8)
+    # never above 1 - 1e-4
+    assert threshold_for_fpr([0.2, 0.6, 0.99], 0.0) < 1.0
+
+
 def test_threshold_skips_over_ties() -> None:
-    # reals 0.5 0.5 0.5 0.1: 25 % allows one, but the top three tie, so none may pass:
-    # the threshold must sit above 0.5 (halfway to 1)
-    assert threshold_for_fpr([0.5, 0.5, 0.5, 0.1], 0.25) == pytest.approx(0.75)
+    # reals 0.5 0.5 0.5 0.1: 25 % allows one, but the top three tie, so none may pass: the
+    # threshold sits above 0.5 by half the spacing of the distinct reals (0.5, 0.1)
+    assert threshold_for_fpr([0.5, 0.5, 0.5, 0.1], 0.25) == pytest.approx(0.7)
 
 
 def test_choose_thresholds_meets_targets_and_orders_them() -> None:

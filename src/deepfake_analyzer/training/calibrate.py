@@ -34,6 +34,8 @@ DEFAULT_SUSPICIOUS_FPR = 0.10
 DEFAULT_FAKE_FPR = 0.02
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 100.0
 THRESHOLD_FLOOR, THRESHOLD_CEIL = 1e-4, 1.0 - 1e-4
+SPACING_VALUES = 5
+"""Distinct real scores whose mean gap sets the margin above the highest real."""
 """Thresholds stay strictly inside (0, 1) as `Thresholds` requires."""
 
 _EPS = 1e-7
@@ -155,8 +157,11 @@ def threshold_for_fpr(real_scores: Any, target_fpr: float) -> float:
 
     With n reals, at most k = floor(target_fpr x n) of them may score >= the threshold; the
     threshold is set halfway between the (k+1)-th highest real score and the next distinct real
-    score above it (or 1), which is within the target on these reals and leaves a margin for
-    new ones. Clamped to [1e-4, 1 - 1e-4].
+    score above it, which is within the target on these reals and leaves a margin for new ones.
+    When no real scores above it, the next one is expected one typical spacing higher: the mean
+    gap between the highest distinct real scores (up to `SPACING_VALUES` of them), so that the
+    margin follows the scores' own scale (halfway to 1 when all reals tie). Clamped to
+    [1e-4, 1 - 1e-4].
     """
     if not 0.0 <= target_fpr < 1.0:
         raise ValueError(f"target false-positive rate must be in [0, 1), got {target_fpr}")
@@ -168,11 +173,21 @@ def threshold_for_fpr(real_scores: Any, target_fpr: float) -> float:
         return THRESHOLD_FLOOR
     pivot = scores[k]
     above = scores[scores > pivot]
-    upper = float(above.min()) if above.size else 1.0
+    upper = float(above.min()) if above.size else _next_expected_above(scores)
     value = (pivot + upper) / 2.0
     if value <= pivot:  # pivot and upper one float apart
         value = float(np.nextafter(pivot, 2.0))
     return float(np.clip(value, THRESHOLD_FLOOR, THRESHOLD_CEIL))
+
+
+def _next_expected_above(scores_desc: np.ndarray) -> float:
+    """Where a real above the highest of `scores_desc` (sorted descending) is expected: one
+    mean spacing of the highest distinct scores above it, capped at 1."""
+    distinct = np.unique(scores_desc)[::-1][:SPACING_VALUES]
+    if distinct.size < 2:
+        return 1.0
+    spacing = float(distinct[0] - distinct[-1]) / (distinct.size - 1)
+    return min(float(distinct[0]) + spacing, 1.0)
 
 
 @dataclass(frozen=True)
