@@ -7,7 +7,8 @@ For the leave-generator-out held-out files of DATA (training/protocol.py: genera
 people no model of ours trained on), one face per file (the largest face of an image, of the
 middle frame of a video) is scored with its detector box scaled 1.0-1.4x and shifted by 10 %
 of its side. Prints, per model, the per-face standard deviation of the calibrated score
-(median, mean, share of faces within the 0.05 target) and the mean score.
+(median, mean, share of faces within the 0.05 target), the mean spread relative to the spread
+of scores between faces (comparable across calibration temperatures) and the mean score.
 """
 
 from __future__ import annotations
@@ -80,14 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     faces = collect_faces(args.data, args.max_files, args.seed)
     print(f"{len(faces)} faces of held-out files, {len(FRAMINGS)} framings each")
     print(f"{'model':<48} {'median std':>10} {'mean std':>9} {'<= ' + str(TARGET_STD):>8} "
-          f"{'mean score':>10}")  # fmt: skip
+          f"{'relative':>8} {'mean score':>10}")  # fmt: skip
     for model in args.model or [None]:
         classifier = load_classifier(model)
         result = framing_stability(classifier, faces)
         name = str(model or "default model")[-48:]
         mean_score = float(np.mean(result.mean_scores))
         print(f"{name:<48} {result.median:>10.4f} {result.mean:>9.4f} "
-              f"{result.share_within_target:>8.1%} {mean_score:>10.3f}")  # fmt: skip
+              f"{result.share_within_target:>8.1%} {result.relative_spread:>8.3f} "
+              f"{mean_score:>10.3f}")  # fmt: skip
     return 0
 
 

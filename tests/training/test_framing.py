@@ -39,3 +39,16 @@ def test_a_score_that_ignores_framing_has_no_spread_and_one_that_follows_it_has(
     assert result.spreads[1] > 0.05
     assert result.share_within_target == 0.5
     assert len(FRAMINGS) == 9
+
+
+def test_relative_spread_ignores_how_much_calibration_squeezes_the_scores() -> None:
+    from deepfake_analyzer.training.framing import FramingStability
+
+    spreads, means = np.array([0.02, 0.04]), np.array([0.3, 0.7])
+    wide = FramingStability(spreads, means)
+    assert wide.relative_spread == pytest.approx(0.03 / 0.2)
+    # the same faces with every score pulled halfway to 0.5: smaller spreads, same ratio
+    squeezed = FramingStability(spreads / 2, 0.5 + (means - 0.5) / 2)
+    assert squeezed.mean < wide.mean
+    assert squeezed.relative_spread == pytest.approx(wide.relative_spread)
+    assert np.isnan(FramingStability(spreads[:1], means[:1]).relative_spread)

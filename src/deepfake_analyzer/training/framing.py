@@ -64,6 +64,16 @@ class FramingStability:
     def share_within_target(self) -> float:
         return float(np.mean(self.spreads <= TARGET_STD)) if self.spreads.size else float("nan")
 
+    @property
+    def relative_spread(self) -> float:
+        """Mean per-face spread over the std of the faces' mean scores: how much framing moves
+        a score against how much faces differ. Unlike the spreads themselves it does not shrink
+        when a higher calibration temperature squeezes every score toward the middle."""
+        if self.mean_scores.size < 2:
+            return float("nan")
+        between = float(np.std(self.mean_scores))
+        return self.mean / between if between > 0 else float("inf")
+
 
 def framing_stability(
     classifier: Classifier, faces: Sequence[tuple[np.ndarray, Sequence[float]]]
