@@ -293,6 +293,18 @@ def test_cli_calibrates_and_writes_a_spec(labeled_folder, tmp_path, monkeypatch,
     # a second run refuses before doing any work
     assert main(argv) == 2
     assert "--overwrite" in capsys.readouterr().err
+    # the same evaluation against the first one's report: nothing changed, nothing claimed
+    again = [
+        "evaluate", "--calibrate", str(labeled_folder), "--cache-dir", str(tmp_path / "cache"),
+        "--frames-per-video", "8", "--calibration-method", "platt", "--quiet",
+        "--output", str(tmp_path / "rep2"), "--baseline", str(tmp_path / "rep"),
+    ]  # fmt: skip
+    assert main(again) == 0
+    comparison = json.loads((tmp_path / "rep2" / "comparison.json").read_text())
+    assert comparison["matched_files"] > 0 and comparison["only_in_baseline"] == 0
+    assert {r["verdict"] for r in comparison["rows"]} <= {"within noise", "-"}
+    assert main(again[:-2] + ["--baseline", str(tmp_path / "nowhere.json")]) == 2
+    assert "nowhere.json" in capsys.readouterr().err
 
 
 def test_crop_size_reuses_a_cache_at_another_size(labeled_folder, tmp_path) -> None:

@@ -69,6 +69,12 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help=f"report folder (default: ./{DEFAULT_OUTPUT_DIR})",
     )
+    out.add_argument(
+        "--baseline",
+        metavar="JSON",
+        help="an earlier evaluation.json (or its folder): compare AUCs per medium and family on "
+        "the files both scored, with paired bootstrap intervals; writes comparison.json",
+    )
     out.add_argument("--overwrite", action="store_true", help="replace existing reports / spec")
     out.add_argument("--json", action="store_true", help="also print the JSON result to stdout")
     out.add_argument("--quiet", "-q", action="store_true", help="no progress output")
@@ -213,6 +219,12 @@ def run(args: argparse.Namespace) -> int:
     from deepfake_analyzer.cli.dashboard import choose_renderer
     from deepfake_analyzer.models.loader import load_classifier
     from deepfake_analyzer.training.calibrate import write_spec
+    from deepfake_analyzer.training.eval_compare import (
+        COMPARISON_NAME,
+        compare,
+        comparison_to_json,
+        read_baseline,
+    )
     from deepfake_analyzer.training.eval_report import (
         HTML_NAME,
         JSON_NAME,
@@ -230,8 +242,9 @@ def run(args: argparse.Namespace) -> int:
     output_dir = Path(args.output)
     if output_dir.exists() and not output_dir.is_dir():
         raise UsageError(f"--output {output_dir} exists and is not a folder")
+    baseline = read_baseline(args.baseline) if args.baseline else None
     if not args.overwrite:  # fail before a long run, not after it
-        for name in (JSON_NAME, HTML_NAME):
+        for name in (JSON_NAME, HTML_NAME) + ((COMPARISON_NAME,) if baseline else ()):
             if (output_dir / name).exists():
                 raise OutputExistsError(
                     "evaluation report already exists; pass --overwrite or choose another --output",
@@ -256,6 +269,10 @@ def run(args: argparse.Namespace) -> int:
             real=args.real,
         )
     written = write_evaluation_report(result, output_dir, overwrite=args.overwrite)
+    comparison = None
+    if baseline is not None:
+        comparison = compare(baseline[1], result.videos, name=str(baseline[0]))
+        (output_dir / COMPARISON_NAME).write_text(comparison_to_json(comparison))
     if args.write_spec:
         write_spec(
             result.spec,
@@ -269,6 +286,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(summary_table(result))
         if result.protocol is not None:
             console.print(protocol_table_view(result.protocol))
+        if comparison is not None:
+            console.print(comparison_view(comparison))
         for note in result.warnings:
             console.print(f"note: {note}", style="yellow", markup=False)
         console.print(f"report: {written['html']}", markup=False)
@@ -288,15 +307,43 @@ def protocol_table_view(table: Any) -> Any:
     fpr = ", ".join(f"{k} {v:.1%}" for k, v in table.real_fpr.items())
     threshold = table.fake_threshold
     view = Table(title=f"leave-generator-out (held-out reals >= fake {threshold:.3f}: {fpr})")
-    for column in ("subset", "by", "reals", "fakes", "AUC", "mean fake score"):
+    for column in ("subset", "by", "reals", "fakes", "AUC", "95 % interval", "mean fake score"):
         view.add_column(column, justify="left" if column in ("subset", "by") else "right")
 
     def fmt(value: float) -> str:
         return "-" if value != value else f"{value:.3f}"
 
     for r in table.rows:
-        view.add_row(r.name, r.by, str(r.num_real), str(r.num_fake), fmt(r.auc),
+        interval = f"{fmt(r.auc_low)}-{fmt(r.auc_high)}" if r.auc == r.auc else "-"
+        view.add_row(r.name, r.by, str(r.num_real), str(r.num_fake), fmt(r.auc), interval,
                      fmt(r.mean_fake_score))  # fmt: skip
+    view.caption = (
+        "interval: cluster bootstrap (reals by person, fakes by generator; training/bootstrap.py)"
+    )
+    return view
+
+
+def comparison_view(comparison: Any) -> Any:
+    """This evaluation against `--baseline`: AUCs, difference, paired interval, verdict."""
+    from rich.table import Table
+
+    view = Table(
+        title=f"against {comparison.baseline} ({comparison.matched} files scored by both; "
+        f"{comparison.only_baseline} only there, {comparison.only_new} only here)"
+    )
+    for column in ("subset", "reals", "fakes", "baseline AUC", "this AUC", "difference",
+                   "95 % interval", "verdict"):  # fmt: skip
+        view.add_column(column, justify="left" if column in ("subset", "verdict") else "right")
+
+    def fmt(value: float, sign: str = "") -> str:
+        return "-" if value != value else f"{value:{sign}.3f}"
+
+    for r in comparison.rows:
+        view.add_row(
+            r.name, str(r.num_real), str(r.num_fake), fmt(r.baseline_auc), fmt(r.new_auc),
+            fmt(r.difference, "+"), f"{fmt(r.low, '+')} to {fmt(r.high, '+')}", r.verdict,
+        )  # fmt: skip
+    view.caption = "paired cluster bootstrap: reals by person, fakes by generator"
     return view
 
 

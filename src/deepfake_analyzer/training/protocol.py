@@ -28,7 +28,8 @@ from typing import Protocol
 
 import numpy as np
 
-from deepfake_analyzer.training.metrics import json_fields, json_number, roc_auc
+from deepfake_analyzer.training.bootstrap import auc_interval
+from deepfake_analyzer.training.metrics import json_fields, json_number
 from deepfake_analyzer.training.sources import FAKE, REAL, LabeledItem
 
 LIP_SYNC = "lip-sync"
@@ -263,6 +264,9 @@ class Scored(Protocol):
     def method(self) -> str: ...
 
     @property
+    def group(self) -> str: ...
+
+    @property
     def score(self) -> float: ...
 
 
@@ -276,6 +280,8 @@ class ProtocolRow:
     num_real: int
     num_fake: int
     auc: float
+    auc_low: float  # the 95 % cluster-bootstrap interval of `auc` (training/bootstrap.py)
+    auc_high: float
     mean_fake_score: float
 
     def to_dict(self) -> dict[str, object]:
@@ -311,6 +317,7 @@ class ProtocolTable:
 def protocol_table(scored: Sequence[Scored], fake_threshold: float) -> ProtocolTable:
     """AUC of held-out fakes vs held-out reals of the same medium: all fakes, per family,
     per generator; and the false-positive rate of held-out reals at `fake_threshold`.
+    Each AUC has a cluster-bootstrap interval (`fake_clusters`).
 
     `scored` is one score per file (a video's aggregated score, an image's crop score), of
     held-out files only (`split_protocol(...).heldout`): the caller is responsible for that.
@@ -319,11 +326,12 @@ def protocol_table(scored: Sequence[Scored], fake_threshold: float) -> ProtocolT
     real_fpr: dict[str, float] = {}
     mean_real: dict[str, float] = {}
     for kind in ("video", "image"):
-        reals = np.array([s.score for s in scored if s.kind == kind and s.label == REAL])
+        reals = [s for s in scored if s.kind == kind and s.label == REAL]
         fakes = [s for s in scored if s.kind == kind and s.label == FAKE]
-        if len(reals):
-            real_fpr[kind] = float(np.mean(reals >= fake_threshold))
-            mean_real[kind] = float(np.mean(reals))
+        if reals:
+            real_scores = np.array([s.score for s in reals])
+            real_fpr[kind] = float(np.mean(real_scores >= fake_threshold))
+            mean_real[kind] = float(np.mean(real_scores))
 
         if not fakes:
             continue
@@ -337,9 +345,17 @@ def protocol_table(scored: Sequence[Scored], fake_threshold: float) -> ProtocolT
     return ProtocolTable(tuple(rows), float(fake_threshold), real_fpr, mean_real)
 
 
-def _row(name: str, by: str, kind: str, reals: np.ndarray, fakes: list[Scored]) -> ProtocolRow:
-    f = np.array([s.score for s in fakes], dtype=np.float64)
-    y = np.concatenate([np.zeros(len(reals)), np.ones(len(f))])
-    auc = roc_auc(y, np.concatenate([reals, f])) if len(reals) and len(f) else math.nan
-    mean = float(np.mean(f)) if len(f) else math.nan
-    return ProtocolRow(name, by, kind, len(reals), len(f), auc, mean)
+def fake_clusters(fakes: Sequence[Scored]) -> list[str]:
+    """What a bootstrap resamples fakes by: their generator when they come from several (a
+    new draw of generators is the question), else their identity group."""
+    generators = [canonical_generator(s.method) for s in fakes]
+    return generators if len(set(generators)) > 1 else [s.group for s in fakes]
+
+
+def _row(name: str, by: str, kind: str, reals: list[Scored], fakes: list[Scored]) -> ProtocolRow:
+    auc = auc_interval(
+        [s.score for s in reals], [s.group for s in reals],
+        [s.score for s in fakes], fake_clusters(fakes),
+    )  # fmt: skip
+    mean = float(np.mean([s.score for s in fakes])) if fakes else math.nan
+    return ProtocolRow(name, by, kind, len(reals), len(fakes), auc.value, auc.low, auc.high, mean)

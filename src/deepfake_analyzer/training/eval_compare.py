@@ -1,0 +1,168 @@
+"""`evaluate --baseline`: is the new model's table better than an earlier evaluation's?
+
+Both evaluations score files; the comparison keeps the files both scored (matched by path),
+and for each medium and family gives both AUCs, their difference and its paired
+cluster-bootstrap interval (`training/bootstrap.py`): reals resampled by person, fakes by
+generator, the same resamples for both models. A difference whose interval excludes 0 is
+called better or worse; the rest is within the noise of these files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.training.bootstrap import auc_difference, pair_matrix
+from deepfake_analyzer.training.eval_crops import SELF_BLENDED_SUFFIX
+from deepfake_analyzer.training.eval_report import JSON_NAME
+from deepfake_analyzer.training.metrics import json_fields
+from deepfake_analyzer.training.protocol import Scored, fake_clusters, family_of
+from deepfake_analyzer.training.sources import FAKE, REAL
+
+COMPARISON_NAME = "comparison.json"
+
+
+class SourceScored(Scored, Protocol):
+    """A scored file with its path (`VideoScore`, `BaselineFile`)."""
+
+    @property
+    def source(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class BaselineFile:
+    """One scored file of the baseline evaluation (an entry of its `videos`)."""
+
+    source: str
+    label: int
+    kind: str
+    method: str
+    group: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One medium or family: both AUCs and the new minus the baseline, with its interval."""
+
+    name: str
+    by: str
+    num_real: int
+    num_fake: int
+    baseline_auc: float
+    new_auc: float
+    difference: float
+    low: float
+    high: float
+
+    @property
+    def verdict(self) -> str:
+        if self.difference != self.difference:
+            return "-"
+        if self.low > 0:
+            return "better"
+        return "worse" if self.high < 0 else "within noise"
+
+    def to_dict(self) -> dict[str, object]:
+        return {**json_fields(self, digits=4), "verdict": self.verdict}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    baseline: str
+    matched: int
+    only_baseline: int
+    only_new: int
+    rows: tuple[ComparisonRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "baseline": self.baseline,
+            "matched_files": self.matched,
+            "only_in_baseline": self.only_baseline,
+            "only_in_new": self.only_new,
+            "rows": [r.to_dict() for r in self.rows],
+        }
+
+
+def read_baseline(path: Path | str) -> tuple[Path, list[BaselineFile]]:
+    """The scored files of an earlier `evaluation.json` (or the folder holding one)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        path = path / JSON_NAME
+    try:
+        data = json.loads(path.read_text())
+        files = [
+            BaselineFile(
+                str(v["source"]),
+                int(v["label"]),
+                str(v["kind"]),
+                str(v["method"]),
+                str(v["group"]),
+                float(v["score"]),
+            )  # fmt: skip
+            for v in data["videos"]
+        ]
+    except OSError as exc:
+        raise UsageError(f"--baseline {path}: cannot read it ({exc.strerror or exc})") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"--baseline {path}: not an evaluation.json ({exc})") from None
+    return path, files
+
+
+def compare(
+    baseline: Sequence[SourceScored], new: Sequence[SourceScored], name: str = ""
+) -> Comparison:
+    """Per medium and family, the paired AUC difference on the files both evaluations scored
+    (same `source`; self-blended crops are left out). `name` says what the baseline was."""
+    base_by_source = _by_source(baseline)
+    new_by_source = _by_source(new)
+    shared = sorted(base_by_source.keys() & new_by_source.keys())
+    pairs = [(base_by_source[s], new_by_source[s]) for s in shared]
+    rows: list[ComparisonRow] = []
+    for kind in ("video", "image"):
+        reals = [p for p in pairs if p[1].kind == kind and p[1].label == REAL]
+        fakes = [p for p in pairs if p[1].kind == kind and p[1].label == FAKE]
+        if not reals or not fakes:
+            continue
+        rows.append(_row(kind, "medium", reals, fakes))
+        for family in sorted({family_of(p[1].method) for p in fakes}):
+            chosen = [p for p in fakes if family_of(p[1].method) == family]
+            rows.append(_row(f"{kind}/{family}", "family", reals, chosen))
+    return Comparison(
+        name,
+        len(shared),
+        len(base_by_source.keys() - new_by_source.keys()),
+        len(new_by_source.keys() - base_by_source.keys()),
+        tuple(rows),
+    )
+
+
+def _by_source(files: Sequence[SourceScored]) -> dict[str, SourceScored]:
+    return {f.source: f for f in files if not f.source.endswith(SELF_BLENDED_SUFFIX)}
+
+
+def _row(
+    name: str,
+    by: str,
+    reals: list[tuple[SourceScored, SourceScored]],
+    fakes: list[tuple[SourceScored, SourceScored]],
+) -> ComparisonRow:
+    diff = auc_difference(
+        ([b.score for b, _ in reals], [n.score for _, n in reals]),
+        ([b.score for b, _ in fakes], [n.score for _, n in fakes]),
+        [n.group for _, n in reals],
+        fake_clusters([n for _, n in fakes]),
+    )
+    base = float(pair_matrix([b.score for b, _ in reals], [b.score for b, _ in fakes]).mean())
+    return ComparisonRow(
+        name, by, len(reals), len(fakes), base, base + diff.value, diff.value, diff.low, diff.high
+    )
+
+
+def comparison_to_json(comparison: Comparison) -> str:
+    return json.dumps(comparison.to_dict(), indent=2) + "\n"

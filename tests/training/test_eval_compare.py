@@ -1,0 +1,64 @@
+"""`evaluate --baseline`: paired comparison of two evaluations' files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.training.eval_compare import BaselineFile, compare, read_baseline
+from deepfake_analyzer.training.sources import FAKE, REAL
+
+
+def _files(shift: float, seed: int = 0) -> list[BaselineFile]:
+    """40 real videos of 20 people and 40 fake videos of 4 talking-head/lip-sync generators;
+    every fake scores `shift` higher than it would."""
+    rng = np.random.default_rng(seed)
+    files = [
+        BaselineFile(f"r{i}.mp4", REAL, "video", "real", f"p{i // 2}", float(rng.normal(0, 1)))
+        for i in range(40)
+    ]
+    generators = ("anitalker", "musev", "hyperlips", "wav2lip")
+    files += [
+        BaselineFile(f"f{i}.mp4", FAKE, "video", generators[i % 4], f"q{i}",
+                     float(rng.normal(0.3, 1) + shift))
+        for i in range(40)
+    ]  # fmt: skip
+    return files
+
+
+def test_a_clear_gain_is_better_and_no_change_is_within_noise() -> None:
+    base = _files(0.0)
+    better = compare(base, _files(1.5), name="base")
+    video = better.rows[0]
+    assert (video.name, video.num_real, video.num_fake) == ("video", 40, 40)
+    assert video.difference > 0 and video.low > 0 and video.verdict == "better"
+    assert video.new_auc == pytest.approx(video.baseline_auc + video.difference)
+    assert {r.name for r in better.rows} == {"video", "video/talking-head", "video/lip-sync"}
+    same = compare(base, base)
+    assert all(r.difference == 0 and r.verdict == "within noise" for r in same.rows)
+    worse = compare(_files(1.5), base)
+    assert worse.rows[0].verdict == "worse"
+
+
+def test_only_files_both_scored_are_compared() -> None:
+    base, new = _files(0.0), _files(0.0)
+    comparison = compare(
+        base[5:], new[:-3] + [BaselineFile("x.png", REAL, "image", "real", "z", 0.1)]
+    )
+    assert comparison.matched == len(base) - 5 - 3
+    assert (comparison.only_baseline, comparison.only_new) == (3, 6)
+    assert [r.name for r in comparison.rows][0] == "video"  # one image: no image row
+    data = comparison.to_dict()
+    assert data["rows"][0]["verdict"] == "within noise" and data["matched_files"] == 72
+
+
+def test_a_baseline_that_is_not_an_evaluation_is_named_in_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="missing.json"):
+        read_baseline(tmp_path / "missing.json")
+    (tmp_path / "evaluation.json").write_text(json.dumps({"overall": {}}))
+    with pytest.raises(UsageError, match="not an evaluation.json"):
+        read_baseline(tmp_path)  # a folder means its evaluation.json
