@@ -39,7 +39,7 @@ def test_a_clear_gain_is_better_and_no_change_is_within_noise() -> None:
     assert video.new_auc == pytest.approx(video.baseline_auc + video.difference)
     assert {r.name for r in better.rows} == {"video", "video/talking-head", "video/lip-sync"}
     same = compare(base, base)
-    assert all(r.difference == 0 and r.verdict == "within noise" for r in same.rows)
+    assert all(r.difference == 0 and r.verdict == "unclear" for r in same.rows)
     worse = compare(_files(1.5), base)
     assert worse.rows[0].verdict == "worse"
 
@@ -53,7 +53,7 @@ def test_only_files_both_scored_are_compared() -> None:
     assert (comparison.only_baseline, comparison.only_new) == (3, 6)
     assert [r.name for r in comparison.rows][0] == "video"  # one image: no image row
     data = comparison.to_dict()
-    assert data["rows"][0]["verdict"] == "within noise" and data["matched_files"] == 72
+    assert data["rows"][0]["verdict"] == "unclear" and data["matched_files"] == 72
 
 
 def test_a_baseline_that_is_not_an_evaluation_is_named_in_a_usage_error(tmp_path: Path) -> None:
@@ -62,3 +62,24 @@ def test_a_baseline_that_is_not_an_evaluation_is_named_in_a_usage_error(tmp_path
     (tmp_path / "evaluation.json").write_text(json.dumps({"overall": {}}))
     with pytest.raises(UsageError, match="not an evaluation.json"):
         read_baseline(tmp_path)  # a folder means its evaluation.json
+
+
+def test_the_tables_fit_80_columns_without_cutting_figures() -> None:
+    import io
+
+    from rich.console import Console
+
+    from deepfake_analyzer.cli.evaluate import comparison_view, protocol_table_view
+    from deepfake_analyzer.training.protocol import protocol_table
+
+    files = _files(0.0)
+    files.append(BaselineFile("t.mp4", FAKE, "video", "thin-plate-spline-motion-model", "x", 2.0))
+    out = io.StringIO()
+    console = Console(file=out, width=80)
+    console.print(protocol_table_view(protocol_table(files, fake_threshold=0.7)))
+    console.print(comparison_view(compare(files, _files(1.5) + files[-1:], name="old.json")))
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    # every AUC, interval and verdict is printed whole
+    assert "…" not in "".join(line for line in text.splitlines() if "thin-plate" not in line)
+    assert "better" in text and "40/41" in text

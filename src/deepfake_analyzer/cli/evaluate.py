@@ -307,43 +307,50 @@ def protocol_table_view(table: Any) -> Any:
     fpr = ", ".join(f"{k} {v:.1%}" for k, v in table.real_fpr.items())
     threshold = table.fake_threshold
     view = Table(title=f"leave-generator-out (held-out reals >= fake {threshold:.3f}: {fpr})")
-    for column in ("subset", "by", "reals", "fakes", "AUC", "95 % interval", "mean fake score"):
-        view.add_column(column, justify="left" if column in ("subset", "by") else "right")
+    view.add_column("subset", no_wrap=True, max_width=28, overflow="ellipsis")
+    for column in ("n", "AUC", "95 %", "mean fake"):
+        view.add_column(column, justify="right", no_wrap=True)
 
     def fmt(value: float) -> str:
         return "-" if value != value else f"{value:.3f}"
 
     for r in table.rows:
         interval = f"{fmt(r.auc_low)}-{fmt(r.auc_high)}" if r.auc == r.auc else "-"
-        view.add_row(r.name, r.by, str(r.num_real), str(r.num_fake), fmt(r.auc), interval,
+        view.add_row(r.name, f"{r.num_real}/{r.num_fake}", fmt(r.auc), interval,
                      fmt(r.mean_fake_score))  # fmt: skip
     view.caption = (
-        "interval: cluster bootstrap (reals by person, fakes by generator; training/bootstrap.py)"
+        "per medium, family and generator; n: reals/fakes; 95 %: cluster-bootstrap interval "
+        "of the AUC (reals by person, fakes by generator); mean fake: the fakes' mean score"
     )
     return view
 
 
 def comparison_view(comparison: Any) -> Any:
-    """This evaluation against `--baseline`: AUCs, difference, paired interval, verdict."""
+    """This evaluation against `--baseline`: AUCs, change, paired interval, verdict."""
     from rich.table import Table
 
     view = Table(
         title=f"against {comparison.baseline} ({comparison.matched} files scored by both; "
-        f"{comparison.only_baseline} only there, {comparison.only_new} only here)"
+        f"{comparison.only_baseline} only there, {comparison.only_new} only here)",
+        show_edge=False,
     )
-    for column in ("subset", "reals", "fakes", "baseline AUC", "this AUC", "difference",
-                   "95 % interval", "verdict"):  # fmt: skip
-        view.add_column(column, justify="left" if column in ("subset", "verdict") else "right")
+    for column in ("subset", "n", "AUC", "change [95 %]", "verdict"):
+        left = column in ("subset", "verdict")
+        view.add_column(column, justify="left" if left else "right", no_wrap=True)
 
-    def fmt(value: float, sign: str = "") -> str:
-        return "-" if value != value else f"{value:{sign}.3f}"
+    def fmt(value: float, form: str = ".3f") -> str:
+        return "-" if value != value else f"{value:{form}}"
 
     for r in comparison.rows:
         view.add_row(
-            r.name, str(r.num_real), str(r.num_fake), fmt(r.baseline_auc), fmt(r.new_auc),
-            fmt(r.difference, "+"), f"{fmt(r.low, '+')} to {fmt(r.high, '+')}", r.verdict,
+            r.name, f"{r.num_real}/{r.num_fake}", f"{fmt(r.baseline_auc)}→{fmt(r.new_auc)}",
+            f"{fmt(r.difference, '+.3f')} [{fmt(r.low, '+.2f')},{fmt(r.high, '+.2f')}]",
+            r.verdict,
         )  # fmt: skip
-    view.caption = "paired cluster bootstrap: reals by person, fakes by generator"
+    view.caption = (
+        "n: reals/fakes; AUC: baseline→this; paired cluster bootstrap (reals by person, "
+        "fakes by generator)"
+    )
     return view
 
 

@@ -4,7 +4,7 @@ Both evaluations score files; the comparison keeps the files both scored (matche
 and for each medium and family gives both AUCs, their difference and its paired
 cluster-bootstrap interval (`training/bootstrap.py`): reals resampled by person, fakes by
 generator, the same resamples for both models. A difference whose interval excludes 0 is
-called better or worse; the rest is within the noise of these files.
+called better or worse; the rest is unclear: within the noise of these files.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class ComparisonRow:
             return "-"
         if self.low > 0:
             return "better"
-        return "worse" if self.high < 0 else "within noise"
+        return "worse" if self.high < 0 else "unclear"
 
     def to_dict(self) -> dict[str, object]:
         return {**json_fields(self, digits=4), "verdict": self.verdict}
