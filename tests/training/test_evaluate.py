@@ -537,3 +537,18 @@ def test_progress_hooks_render_stages_and_messages() -> None:
     for event in events:
         hook(event)
     assert "extract: 3/3" in log.getvalue() and "score: 10/10" in log.getvalue()
+
+
+def test_the_html_report_shows_the_leave_generator_out_table(labeled_folder, tmp_path) -> None:
+    from dataclasses import replace
+
+    from deepfake_analyzer.training.eval_report import evaluation_to_html
+    from deepfake_analyzer.training.protocol import protocol_table
+
+    result = _run(labeled_folder, tmp_path)
+    assert "Leave-generator-out" not in evaluation_to_html(result, {})
+    with_table = replace(result, protocol=protocol_table(result.videos, fake_threshold=0.7))
+    page = evaluation_to_html(with_table, {})
+    assert "Leave-generator-out" in page and "95 % interval" in page
+    video = with_table.protocol.row("video")  # type: ignore[union-attr]
+    assert f"<td>{video.auc:.3f}</td><td>{video.auc_low:.3f}–{video.auc_high:.3f}</td>" in page

@@ -19,6 +19,7 @@ from deepfake_analyzer.errors import OutputExistsError, UsageError
 from deepfake_analyzer.training.eval_metrics import Breakdown, LevelMetrics
 from deepfake_analyzer.training.eval_result import EvaluationResult
 from deepfake_analyzer.training.metrics import BinaryMetrics, RocCurve, ScoreHistogram
+from deepfake_analyzer.training.protocol import ProtocolTable
 
 JSON_NAME = "evaluation.json"
 HTML_NAME = "evaluation.html"
@@ -194,6 +195,25 @@ def _breakdown_name(b: Breakdown) -> str:
     return f"{b.by}: {b.name}{pooled}"
 
 
+def _protocol_section(table: ProtocolTable) -> str:
+    """The leave-generator-out table: AUC and its bootstrap interval per medium, family and
+    generator, and the held-out reals' false-positive rate at `fake`."""
+    fpr = ", ".join(f"{_e(k)} {v:.1%}" for k, v in table.real_fpr.items())
+    rows = "".join(
+        f"<tr><td>{_e(r.name)}</td><td>{_e(r.by)}</td><td>{r.num_real}</td>"
+        f"<td>{r.num_fake}</td><td>{_f(r.auc)}</td><td>{_f(r.auc_low)}–{_f(r.auc_high)}</td>"
+        f"<td>{_f(r.mean_fake_score)}</td></tr>"
+        for r in table.rows
+    )
+    return (
+        "<h2>Leave-generator-out (generators and people never trained on)</h2>"
+        f"<p>Held-out reals at or above fake ({table.fake_threshold:.4f}): {fpr}. The 95 % "
+        "interval is a cluster bootstrap: reals resampled by person, fakes by generator.</p>"
+        "<table><tr><th>subset</th><th>by</th><th>reals</th><th>fakes</th><th>AUC</th>"
+        f"<th>95 % interval</th><th>mean fake score</th></tr>{rows}</table>"
+    )
+
+
 def _img(name: str, data: bytes) -> str:
     encoded = base64.b64encode(data).decode("ascii")
     return f'<img alt="{_e(name)}" src="data:image/png;base64,{encoded}">'
@@ -239,6 +259,8 @@ def evaluation_to_html(result: EvaluationResult, figures: dict[str, bytes]) -> s
         )
     parts.append("<h2>Overall</h2>")
     parts.append(_levels_table([("all", result.overall)]))
+    if result.protocol is not None:
+        parts.append(_protocol_section(result.protocol))
     if ROC_PNG in figures:
         parts.append(_img("ROC curves", figures[ROC_PNG]))
     if HIST_PNG in figures:
