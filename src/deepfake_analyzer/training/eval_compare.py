@@ -73,6 +73,8 @@ class ComparisonRow:
 
 @dataclass(frozen=True)
 class Comparison:
+    """A comparison with a baseline evaluation: how many files matched, and the rows."""
+
     baseline: str
     matched: int
     only_baseline: int
@@ -104,7 +106,7 @@ def read_baseline(path: Path | str) -> tuple[Path, list[BaselineFile]]:
                 str(v["method"]),
                 str(v["group"]),
                 float(v["score"]),
-            )  # fmt: skip
+            )
             for v in data["videos"]
         ]
     except OSError as exc:
