@@ -34,9 +34,9 @@ DEFAULT_SUSPICIOUS_FPR = 0.10
 DEFAULT_FAKE_FPR = 0.02
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 100.0
 THRESHOLD_FLOOR, THRESHOLD_CEIL = 1e-4, 1.0 - 1e-4
+"""Thresholds stay strictly inside (0, 1) as `Thresholds` requires."""
 SPACING_VALUES = 5
 """Distinct real scores whose mean gap sets the margin above the highest real."""
-"""Thresholds stay strictly inside (0, 1) as `Thresholds` requires."""
 
 _EPS = 1e-7
 
