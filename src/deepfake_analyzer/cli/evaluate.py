@@ -300,6 +300,11 @@ def _short(text: str, width: int = 36) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _fmt(value: float, form: str = ".3f") -> str:
+    """A figure for the tables, "-" for NaN (checked without math)."""
+    return "-" if value != value else f"{value:{form}}"
+
+
 def protocol_table_view(table: Any) -> Any:
     """The leave-generator-out table: AUC per medium, family and generator, FPR of reals."""
     from rich.table import Table
@@ -311,13 +316,10 @@ def protocol_table_view(table: Any) -> Any:
     for column in ("n", "AUC", "95 %", "mean fake"):
         view.add_column(column, justify="right", no_wrap=True)
 
-    def fmt(value: float) -> str:
-        return "-" if value != value else f"{value:.3f}"
-
     for r in table.rows:
-        interval = f"{fmt(r.auc_low)}-{fmt(r.auc_high)}" if r.auc == r.auc else "-"
-        view.add_row(r.name, f"{r.num_real}/{r.num_fake}", fmt(r.auc), interval,
-                     fmt(r.mean_fake_score))  # fmt: skip
+        interval = f"{_fmt(r.auc_low)}-{_fmt(r.auc_high)}" if r.auc == r.auc else "-"
+        view.add_row(r.name, f"{r.num_real}/{r.num_fake}", _fmt(r.auc), interval,
+                     _fmt(r.mean_fake_score))  # fmt: skip
     view.caption = (
         "per medium, family and generator; n: reals/fakes; 95 %: cluster-bootstrap interval "
         "of the AUC (reals by person, fakes by generator); mean fake: the fakes' mean score"
@@ -338,13 +340,10 @@ def comparison_view(comparison: Any) -> Any:
         left = column in ("subset", "verdict")
         view.add_column(column, justify="left" if left else "right", no_wrap=True)
 
-    def fmt(value: float, form: str = ".3f") -> str:
-        return "-" if value != value else f"{value:{form}}"
-
     for r in comparison.rows:
         view.add_row(
-            r.name, f"{r.num_real}/{r.num_fake}", f"{fmt(r.baseline_auc)}→{fmt(r.new_auc)}",
-            f"{fmt(r.difference, '+.3f')} [{fmt(r.low, '+.2f')},{fmt(r.high, '+.2f')}]",
+            r.name, f"{r.num_real}/{r.num_fake}", f"{_fmt(r.baseline_auc)}→{_fmt(r.new_auc)}",
+            f"{_fmt(r.difference, '+.3f')} [{_fmt(r.low, '+.2f')},{_fmt(r.high, '+.2f')}]",
             r.verdict,
         )  # fmt: skip
     view.caption = (
@@ -364,9 +363,6 @@ def summary_table(result: Any) -> Any:
         left = column in ("subset", "level")
         table.add_column(column, justify="left" if left else "right", no_wrap=True)
 
-    def fmt(value: float) -> str:
-        return "-" if value != value else f"{value:.3f}"  # NaN check without math
-
     rows = [("all", result.overall)] + [
         (_short(f"{b.by}:{b.name}") + ("*" if b.pooled else ""), b.metrics)
         for b in result.breakdowns
@@ -375,12 +371,12 @@ def summary_table(result: Any) -> Any:
         for level, m in (("video", metrics.video), ("frame", metrics.frame)):
             fake = next((t for t in m.at_thresholds if t.name == "fake"), None)
             table.add_row(
-                name, level, str(m.num_real), str(m.num_fake), fmt(m.auc),
-                fmt(m.average_precision), fmt(m.eer),
-                fmt(fake.accuracy) if fake else "-", fmt(fake.false_positive_rate) if fake else "-",
+                name, level, str(m.num_real), str(m.num_fake), _fmt(m.auc),
+                _fmt(m.average_precision), _fmt(m.eer), _fmt(fake.accuracy) if fake else "-",
+                _fmt(fake.false_positive_rate) if fake else "-",
             )  # fmt: skip
     for p in result.perturbations:
         table.add_row(
-            p.description, "video", "", "", fmt(p.video_auc), "", "", "", ""
+            p.description, "video", "", "", _fmt(p.video_auc), "", "", "", ""
         )  # fmt: skip
     return table

@@ -62,6 +62,14 @@ class Interval:
         return not self.low <= value <= self.high
 
 
+def _weights(
+    real_clusters: Sequence[str], fake_clusters: Sequence[str], resamples: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    w_real = cluster_weights(real_clusters, resamples, rng)
+    return w_real, cluster_weights(fake_clusters, resamples, rng)
+
+
 def _bounds(samples: np.ndarray) -> tuple[float, float]:
     tail = (1.0 - INTERVAL) / 2.0 * 100.0
     low, high = np.percentile(samples, [tail, 100.0 - tail])
@@ -81,9 +89,7 @@ def auc_interval(
     if not len(real) or not len(fake):
         return Interval(float("nan"), float("nan"), float("nan"))
     pairs = pair_matrix(np.asarray(real), np.asarray(fake))
-    rng = np.random.default_rng(seed)
-    w_real = cluster_weights(real_clusters, resamples, rng)
-    w_fake = cluster_weights(fake_clusters, resamples, rng)
+    w_real, w_fake = _weights(real_clusters, fake_clusters, resamples, seed)
     return Interval(float(pairs.mean()), *_bounds(weighted_auc(pairs, w_real, w_fake)))
 
 
@@ -101,8 +107,6 @@ def auc_difference(
         return Interval(float("nan"), float("nan"), float("nan"))
     pairs_a = pair_matrix(np.asarray(real[0]), np.asarray(fake[0]))
     pairs_b = pair_matrix(np.asarray(real[1]), np.asarray(fake[1]))
-    rng = np.random.default_rng(seed)
-    w_real = cluster_weights(real_clusters, resamples, rng)
-    w_fake = cluster_weights(fake_clusters, resamples, rng)
+    w_real, w_fake = _weights(real_clusters, fake_clusters, resamples, seed)
     samples = weighted_auc(pairs_b, w_real, w_fake) - weighted_auc(pairs_a, w_real, w_fake)
     return Interval(float(pairs_b.mean() - pairs_a.mean()), *_bounds(samples))
