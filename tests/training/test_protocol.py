@@ -11,6 +11,7 @@ import pytest
 from deepfake_analyzer.training.protocol import (
     FAMILIES,
     HELDOUT_GENERATORS,
+    TRAINED_IDENTITIES,
     canonical_generator,
     family_of,
     hashed_heldout,
@@ -72,6 +73,20 @@ def test_split_holds_out_generators_their_people_and_hashed_people() -> None:
     assert names["excluded"] == {"paired_other_fake", "hidden_fake"}
     assert not {i.group for i in split.train} & split.heldout_groups()
     assert set(split_protocol(list(reversed(items))).heldout) == set(split.heldout)
+
+
+def test_a_person_a_shipped_model_trained_on_stays_on_the_training_side() -> None:
+    trained = sorted(TRAINED_IDENTITIES)[0]
+    assert not hashed_heldout(trained)
+    items = [
+        item("trained_real", REAL, trained, "real"),
+        item("trained_seen_fake", FAKE, trained, "wav2lip"),
+        item("trained_heldout_fake", FAKE, trained, "float"),  # held-out generator
+    ]
+    split = split_protocol(items)
+    assert {i.path.stem for i in split.train} == {"trained_real", "trained_seen_fake"}
+    assert {i.path.stem for i in split.excluded} == {"trained_heldout_fake"}
+    assert not split.heldout
 
 
 @dataclass(frozen=True)

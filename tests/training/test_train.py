@@ -201,10 +201,33 @@ def test_sampling_gives_each_medium_an_equal_share() -> None:
     videos = crop_set(10, 0, "clips")
     records = photos.records + [dc_replace(r, kind="video") for r in videos.records]
     both = CropSet(np.concatenate([photos.images, videos.images]), records, [None] * 100)
-    p = both.sampling_weights(lambda r: r.dataset, 0.5)
+    p = both.sampling_weights(lambda r: (r.dataset,), 0.5)
     kinds = np.array([r.kind for r in records])
     assert p.sum() == pytest.approx(1.0)
     assert p[kinds == "video"].sum() == pytest.approx(0.5)
+
+
+def test_family_strata_keep_a_familys_share_as_other_families_gain_generators() -> None:
+    from dataclasses import replace as dc_replace
+
+    from deepfake_analyzer.training.train import fake_strata
+
+    # one GAN-face generator against five GAN-edit generators, photos only
+    methods = ["stylegan2"] * 40 + [f"{g}" for g in ("psp", "e4e", "pti", "sam", "hisd")] * 4
+    base = crop_set(len(methods), 1, "wild")
+    records = [dc_replace(r, method=m) for r, m in zip(base.records, methods, strict=True)]
+    fakes = CropSet(base.images, records, base.landmarks)
+    gan = np.array(methods) == "stylegan2"
+    by_generator = fakes.sampling_weights(fake_strata("generator"), 0.0)
+    by_family = fakes.sampling_weights(fake_strata("family"), 0.0)
+    assert by_generator[gan].sum() == pytest.approx(1 / 6)
+    assert by_family[gan].sum() == pytest.approx(1 / 2)
+    assert by_family.sum() == pytest.approx(1.0)
+    # within the GAN-edit family each generator keeps an equal share, shared by its crops
+    assert by_family[np.array(methods) == "psp"].sum() == pytest.approx(1 / 10)
+    assert len(set(np.round(by_family[gan], 12))) == 1
+    with pytest.raises(UsageError, match="fake strata"):
+        TrainConfig(fake_strata="person")
 
 
 def test_divergence_guard_restores_the_last_good_state() -> None:

@@ -28,6 +28,7 @@ LOG_EVERY_S = 60.0
 def register(subparsers: Any) -> None:
     from deepfake_analyzer.training.config import (
         CACHED_CROP_SIZE,
+        FAKE_STRATA,
         FRAMES_PER_VIDEO,
         PRECISIONS,
         TrainConfig,
@@ -81,6 +82,13 @@ def register(subparsers: Any) -> None:
         help="share of fakes drawn from labeled fakes (rest self-blended)",
     )
     g.add_argument(
+        "--fake-strata",
+        choices=FAKE_STRATA,
+        default=d.fake_strata,
+        help="draw labeled fakes evenly per generator, or per family then generator "
+        f"(default {d.fake_strata})",
+    )
+    g.add_argument(
         "--val-fraction",
         type=float,
         default=d.val_fraction,
@@ -115,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
             input_size=args.input_size, batch_size=args.batch_size, epochs=args.epochs,
             minutes=None if args.epochs else args.minutes, steps_per_epoch=args.steps_per_epoch,
             learning_rate=args.learning_rate, labeled_fake_share=args.labeled_fake_share,
+            fake_strata=args.fake_strata,
             val_fraction=args.val_fraction,
             seed=args.seed, precision=args.precision, checkpoint_minutes=args.checkpoint_minutes,
         )  # fmt: skip

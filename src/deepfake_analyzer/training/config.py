@@ -11,6 +11,7 @@ from pathlib import Path
 from deepfake_analyzer.errors import UsageError
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+FAKE_STRATA = ("generator", "family")
 
 FRAMES_PER_VIDEO = 12
 """Frames sampled evenly from each video when its face crops are cut (train and evaluate)."""
@@ -36,6 +37,7 @@ class TrainConfig:
     dropout: float = 0.3
     bn_momentum: float = 0.9
     labeled_fake_share: float = 0.35
+    fake_strata: str = "generator"  # labeled fakes drawn evenly per "generator" or "family"
     real_balance: float = 0.5  # within a medium, real datasets get weight n**balance
     val_fraction: float = 0.1
     frame_scale: tuple[float, float] = (0.9, 1.5)  # crop side / the analyzer's crop side
@@ -69,6 +71,8 @@ class TrainConfig:
             raise UsageError("frame scale must be (low, high) with 0.5 <= low <= 1 <= high <= 2")
         if not 0.0 <= self.frame_shift <= 0.25:
             raise UsageError("frame shift must be in [0, 0.25]")
+        if self.fake_strata not in FAKE_STRATA:
+            raise UsageError(f"fake strata must be one of {', '.join(FAKE_STRATA)}")
         if self.precision not in PRECISIONS:
             raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}")
         if self.scaling not in ("unit", "symmetric"):

@@ -11,7 +11,8 @@ keeps only it):
 - real people are split by identity: a seeded hash puts `HELDOUT_IDENTITY_FRACTION` of the
   identity groups aside, and so does every identity that appears in a held-out generator's
   output (its real inputs are then evaluated beside its fakes, never trained on);
-- a fake of a seen generator showing a held-out person is used by neither side;
+- a fake of a seen generator showing a held-out person is used by neither side, and so is a
+  held-out generator's fake of a person a shipped model trained on (`TRAINED_IDENTITIES`);
 - `EXCLUDED_SOURCES` (sources of the independent evaluation) are used by neither side.
 
 Generator names come from the data's own `method` (the `generator` column of `wild/`); the
@@ -112,6 +113,42 @@ FAMILIES: dict[str, str] = {
     ),
     **dict.fromkeys(("actalker", "hallo", "echomimic", "memo", "pd-fgc"), TALKING_HEAD),
     "latentsync": LIP_SYNC,
+    # gathered 2026-11-30, third session (docs/data/extra-2026-11-30b.md): videos
+    **dict.fromkeys(
+        (
+            "actavatar",
+            "echomimic-v3",
+            "emo",
+            "er-nerf",
+            "fantasytalking",
+            "float",
+            "hallo3",
+            "hunyuanvideo-avatar",
+            "jimeng",
+            "loopy",
+            "multitalk",
+            "omniavatar",
+            "sonic",
+            "stableavatar",
+            "vasa-1",
+            "wan-s2v",
+        ),
+        TALKING_HEAD,
+    ),  # fmt: skip
+    **dict.fromkeys(("dinet", "musetalk", "omnisync", "resyncer", "stylesync"), LIP_SYNC),
+    **dict.fromkeys(
+        (
+            "faceadapter",
+            "faceswap-gan",
+            "hififace",
+            "hifivfs",
+            "infoswap",
+            "styleswap",
+            "styleswap-stylesync",
+        ),
+        FACE_SWAP,
+    ),  # fmt: skip
+    "talk-act": REENACTMENT,
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
@@ -146,8 +183,42 @@ HELDOUT_GENERATORS: frozenset[str] = frozenset(
         "pd-fgc",
         "fadm",
         "face-vid2vid",
+        # of the video generators gathered in the third 2026-11-30 session (no model before
+        # v10 saw any of them): every one with a burned-in mark ("AIGC", a product logo, a
+        # source inset), which a model could learn (loopy, emo, jimeng, vasa-1, omnisync);
+        # the avatar-page methods that share its four scenes (actavatar ... wan-s2v,
+        # fantasytalking); float (its page shows anitalker, echomimic and hallo on the same
+        # people); the face swaps of one page whose people simswap already holds out
+        # (faceadapter, hififace, hifivfs, infoswap), faceswap-gan, musetalk and dinet
+        "loopy",
+        "emo",
+        "jimeng",
+        "vasa-1",
+        "omnisync",
+        "actavatar",
+        "echomimic-v3",
+        "hallo3",
+        "hunyuanvideo-avatar",
+        "multitalk",
+        "omniavatar",
+        "stableavatar",
+        "wan-s2v",
+        "fantasytalking",
+        "float",
+        "faceadapter",
+        "hififace",
+        "hifivfs",
+        "infoswap",
+        "faceswap-gan",
+        "musetalk",
+        "dinet",
     }
 )
+
+TRAINED_IDENTITIES: frozenset[str] = frozenset({"fei-fei-li", "kelly-ayotte", "taylor-swift"})
+"""People the shipped model (v2) trained on whom a later-held-out generator also shows.
+They stay on the training side: a held-out generator's fake of one of them is used by
+neither side, so the table never scores a person a shipped model trained on."""
 
 EXCLUDED_SOURCES: frozenset[str] = frozenset({"dfdc"})
 """Sources of the independent evaluation (DFDC): neither trained on nor judged on, fakes
@@ -218,12 +289,20 @@ def split_protocol(items: Iterable[LabeledItem]) -> ProtocolSplit:
     """Split labeled items per the module's rules (pure; the same items give the same split)."""
     items = list(items)
     heldout_people = {i.group for i in items if hashed_heldout(i.group)}
-    heldout_people |= {i.group for i in items if i.label == FAKE and is_heldout_generator(i.method)}
+    heldout_people |= {
+        i.group
+        for i in items
+        if i.label == FAKE and is_heldout_generator(i.method) and i.group not in TRAINED_IDENTITIES
+    }
     train: list[LabeledItem] = []
     heldout: list[LabeledItem] = []
     excluded: list[LabeledItem] = []
     for item in items:
-        if is_excluded_source(item):
+        if is_excluded_source(item) or (
+            item.label == FAKE
+            and is_heldout_generator(item.method)
+            and item.group in TRAINED_IDENTITIES
+        ):
             excluded.append(item)
         elif item.label == FAKE and is_heldout_generator(item.method):
             heldout.append(item)
@@ -242,6 +321,7 @@ def protocol_summary() -> dict[str, object]:
     return {
         "heldout_generators": sorted(HELDOUT_GENERATORS),
         "heldout_identity_fraction": HELDOUT_IDENTITY_FRACTION,
+        "trained_identities": sorted(TRAINED_IDENTITIES),
         "excluded_sources": sorted(EXCLUDED_SOURCES),
         "seed": PROTOCOL_SEED,
         "families": {k: sorted(v) for k, v in sorted(families.items())},

@@ -115,23 +115,31 @@ class CropSet:
     def __len__(self) -> int:
         return len(self.records)
 
-    def sampling_weights(self, key: Callable[[CropRecord], str], balance: float) -> np.ndarray:
+    def sampling_weights(
+        self, key: Callable[[CropRecord], tuple[str, ...]], balance: float
+    ) -> np.ndarray:
         """Sampling probabilities: each medium (video frames, photos) gets an equal share, so
-        "video" never stands for one label; within a medium each `key` value (dataset or
-        generator) gets weight n**balance (0: equal per value), shared by its crops."""
+        "video" never stands for one label. Within a medium `key` gives a path of levels
+        (e.g. (dataset,), or (family, generator)): at every level but the last each value
+        splits its parent's share equally; at the last each value (a group of crops) gets
+        weight n**balance (0: equal per value), shared by its crops."""
         if not self.records:
             return np.zeros(0)
-        strata = [(r.kind, key(r)) for r in self.records]
-        counts: dict[tuple[str, str], int] = {}
-        for s in strata:
-            counts[s] = counts.get(s, 0) + 1
-        kind_totals: dict[str, float] = {}
-        for (kind, _), n in counts.items():
-            kind_totals[kind] = kind_totals.get(kind, 0.0) + n**balance
-        w = np.array(
-            [counts[s] ** balance / counts[s] / kind_totals[s[0]] for s in strata],
-            dtype=np.float64,
-        )
+        paths = [(r.kind, *key(r)) for r in self.records]
+        counts: dict[tuple[str, ...], int] = {}
+        for path in paths:
+            counts[path] = counts.get(path, 0) + 1
+        children: dict[tuple[str, ...], set[str]] = {}
+        leaf_totals: dict[tuple[str, ...], float] = {}
+        for path, n in counts.items():
+            for depth in range(1, len(path) - 1):
+                children.setdefault(path[:depth], set()).add(path[depth])
+            leaf_totals[path[:-1]] = leaf_totals.get(path[:-1], 0.0) + n**balance
+        w = np.ones(len(paths), dtype=np.float64)
+        for i, path in enumerate(paths):
+            for depth in range(1, len(path) - 1):
+                w[i] /= len(children[path[:depth]])
+            w[i] *= counts[path] ** balance / counts[path] / leaf_totals[path[:-1]]
         weights: np.ndarray = w / w.sum()
         return weights
 
@@ -150,6 +158,15 @@ def load_crop_set(cache: CropCache, records: Sequence[CropRecord], size: int) ->
         points = cache.landmarks_of(record)
         landmarks.append(None if points is None else points[:, :2] * scale)
     return CropSet(images, list(records), landmarks)
+
+
+def fake_strata(name: str) -> Callable[[CropRecord], tuple[str, ...]]:
+    """What labeled fakes are drawn evenly over, within a medium (`TrainConfig.fake_strata`):
+    each generator, or each family and within it each generator (so a family's share does not
+    shrink as other families gain generators)."""
+    if name == "family":
+        return lambda r: (family_of(r.method), canonical_generator(r.method))
+    return lambda r: (canonical_generator(r.method),)
 
 
 class BatchMaker:
@@ -175,8 +192,8 @@ class BatchMaker:
                 "no fakes to train on: no labeled fakes and no real face with landmarks to "
                 "self-blend; add real face images or labeled fakes"
             )
-        self.real_p = reals.sampling_weights(lambda r: r.dataset, config.real_balance)
-        self.fake_p = fakes.sampling_weights(lambda r: canonical_generator(r.method), 0.0)
+        self.real_p = reals.sampling_weights(lambda r: (r.dataset,), config.real_balance)
+        self.fake_p = fakes.sampling_weights(fake_strata(config.fake_strata), 0.0)
 
     def batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config
