@@ -44,6 +44,15 @@ def test_bad_input_size_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp
     assert "71..1024" in capsys.readouterr().err
 
 
+def test_a_missing_backbone_file_is_named_before_any_work(
+    capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    missing = tmp_path / "nope.weights.h5"
+    assert main(["train", str(tmp_path), "--backbone", str(missing), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "get_backbone.sh" in err and "Traceback" not in err
+
+
 def test_progress_line_shows_step_loss_speed_and_eta() -> None:
     line = progress_line(PROGRESS)
     assert "step 120/400" in line and "loss 0.4321" in line and "12.5 img/s" in line

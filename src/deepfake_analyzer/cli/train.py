@@ -57,6 +57,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--run-name", help="checkpoint folder name (default: the output's name)")
     parser.add_argument("--resume", action="store_true", help="continue the run's checkpoint")
     parser.add_argument(
+        "--backbone",
+        metavar="FILE",
+        help="start from these Xception base weights (ImageNet; scripts/get_backbone.sh) "
+        "instead of random initialisation",
+    )
+    parser.add_argument(
         "--export-checkpoint",
         action="store_true",
         help="only export the run's latest checkpoint to --output (no training)",
@@ -105,6 +111,17 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def _backbone(value: str | None) -> Path | None:
+    from deepfake_analyzer.errors import UsageError
+
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise UsageError(f"{path}: no backbone weights file (scripts/get_backbone.sh makes it)")
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     from deepfake_analyzer.errors import UsageError
     from deepfake_analyzer.training.config import TrainConfig
@@ -139,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir(),
         run_name=args.run_name,
         resume=args.resume,
+        backbone=_backbone(args.backbone),
         config=config,
         extract=extract,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,8 +33,15 @@ def validate_xception_args(input_size: int, dropout: float = 0.2, bn_momentum: f
         raise ValueError(f"bn_momentum must be in (0, 1), got {bn_momentum}")
 
 
-def build_xception(input_size: int, dropout: float = 0.2, bn_momentum: float = 0.9) -> keras.Model:
-    """Keras Xception (no downloaded weights) + global average pool + dropout + sigmoid Dense.
+def build_xception(
+    input_size: int,
+    dropout: float = 0.2,
+    bn_momentum: float = 0.9,
+    backbone: Path | None = None,
+) -> keras.Model:
+    """Keras Xception + global average pool + dropout + sigmoid Dense. Its convolutional base
+    starts from `backbone` (a weights file of `Xception(include_top=False)`, see
+    `training/backbone.py`) when given, else from random initialisation; nothing is downloaded.
 
     Input: (N, input_size, input_size, 3) float32 scaled per the model spec. Output: (N, 1)
     float32 probability that the face is manipulated (float32 even under a mixed-precision
@@ -46,7 +54,7 @@ def build_xception(input_size: int, dropout: float = 0.2, bn_momentum: float = 0
 
     base = keras.applications.Xception(
         include_top=False,
-        weights=None,
+        weights=None if backbone is None else str(backbone),
         input_shape=(input_size, input_size, 3),
         pooling="avg",
     )

@@ -90,6 +90,7 @@ class TrainRequest:
     cache_dir: Path = field(default_factory=default_cache_dir)
     run_name: str | None = None
     resume: bool = False
+    backbone: Path | None = None  # Xception base weights to start from (training/backbone.py)
     config: TrainConfig = field(default_factory=TrainConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     augment: AugmentConfig = DEFAULT_AUGMENT
@@ -500,7 +501,7 @@ class _Model:
     precision: str
 
 
-def _build_model(cfg: TrainConfig) -> _Model:
+def _build_model(cfg: TrainConfig, backbone: Path | None = None) -> _Model:
     import keras
     import tensorflow as tf
 
@@ -509,7 +510,9 @@ def _build_model(cfg: TrainConfig) -> _Model:
     precision = choose_precision(cfg.precision, cfg.input_size)
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(cfg.seed)
-    model = build_xception(cfg.input_size, dropout=cfg.dropout, bn_momentum=cfg.bn_momentum)
+    model = build_xception(
+        cfg.input_size, dropout=cfg.dropout, bn_momentum=cfg.bn_momentum, backbone=backbone
+    )
     optimizer = keras.optimizers.Adam(
         learning_rate=cfg.learning_rate, global_clipnorm=cfg.clip_norm
     )
@@ -694,7 +697,7 @@ def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) ->
     write_training_list(data.used_items, request.run_dir / TRAINING_LIST)
     if len(data.train_reals) == 0:
         raise UsageError("no real face crops to train on: check the folders and face detection")
-    net = _build_model(cfg)
+    net = _build_model(cfg, None if request.resume else request.backbone)
     state = _start_state(request, net, hook)
     state.counts = data.counts
     atomic_write_text(
@@ -732,14 +735,35 @@ def _config_dict(request: TrainRequest) -> dict[str, Any]:
         "extract": asdict(request.extract),
         "augment": asdict(request.augment),
         "sbi": asdict(request.sbi),
+        "backbone": _backbone_summary(request),
     }
+
+
+def _backbone_summary(request: TrainRequest) -> dict[str, str] | None:
+    """What the run started from: the backbone file given now, else (a resumed run) the one
+    its config.json recorded when it started, else None (random initialisation)."""
+    if request.backbone is None:
+        recorded = request.run_dir / "config.json"
+        if request.resume and recorded.is_file():
+            previous: dict[str, str] | None = json.loads(recorded.read_text()).get("backbone")
+            return previous
+        return None
+    from deepfake_analyzer.training.backbone import sha256_of
+
+    return {"file": Path(request.backbone).name, "sha256": sha256_of(Path(request.backbone))}
 
 
 def training_summary(request: TrainRequest, state: TrainState) -> dict[str, Any]:
     """The `training` block of the exported spec: recipe, data, counts, steps and history."""
     cfg = request.config
+    backbone = _backbone_summary(request)
     return {
-        "recipe": "Xception from scratch; self-blended fakes (SBI) + labeled fakes; augmentation",
+        "recipe": (
+            "Xception from "
+            + ("scratch" if backbone is None else "ImageNet weights (backbone)")
+            + "; self-blended fakes (SBI) + labeled fakes; augmentation"
+        ),
+        "backbone": backbone,
         "data": [Path(p).name for p in (*request.labeled, *request.real)],
         "counts": state.counts,
         "steps": state.step,
