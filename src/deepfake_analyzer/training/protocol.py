@@ -285,27 +285,25 @@ class ProtocolSplit:
         return frozenset(i.group for i in self.heldout)
 
 
+def _is_heldout_fake(item: LabeledItem) -> bool:
+    return item.label == FAKE and is_heldout_generator(item.method)
+
+
 def split_protocol(items: Iterable[LabeledItem]) -> ProtocolSplit:
     """Split labeled items per the module's rules (pure; the same items give the same split)."""
     items = list(items)
     heldout_people = {i.group for i in items if hashed_heldout(i.group)}
     heldout_people |= {
-        i.group
-        for i in items
-        if i.label == FAKE and is_heldout_generator(i.method) and i.group not in TRAINED_IDENTITIES
+        i.group for i in items if _is_heldout_fake(i) and i.group not in TRAINED_IDENTITIES
     }
     train: list[LabeledItem] = []
     heldout: list[LabeledItem] = []
     excluded: list[LabeledItem] = []
     for item in items:
-        if is_excluded_source(item) or (
-            item.label == FAKE
-            and is_heldout_generator(item.method)
-            and item.group in TRAINED_IDENTITIES
-        ):
+        if is_excluded_source(item):
             excluded.append(item)
-        elif item.label == FAKE and is_heldout_generator(item.method):
-            heldout.append(item)
+        elif _is_heldout_fake(item):
+            (excluded if item.group in TRAINED_IDENTITIES else heldout).append(item)
         elif item.group in heldout_people:
             (heldout if item.label == REAL else excluded).append(item)
         else:
