@@ -53,6 +53,22 @@ def test_a_missing_backbone_file_is_named_before_any_work(
     assert str(missing) in err and "get_backbone.sh" in err and "Traceback" not in err
 
 
+def test_a_model_to_fine_tune_is_checked_before_any_work(
+    capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    from deepfake_analyzer.models.spec import ModelSpec
+
+    spec = tmp_path / "m.spec.json"
+    ModelSpec(name="m", input_size=128, scaling="symmetric").save(spec)
+    assert main(["train", str(tmp_path), "--init", str(spec), "--input-size", "160"]) == 2
+    err = capsys.readouterr().err
+    assert str(spec) in err and "--input-size 128" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as usage:
+        main(["train", str(tmp_path), "--init", str(spec), "--backbone", "b.h5"])
+    assert usage.value.code == 2
+    assert "not allowed with" in capsys.readouterr().err
+
+
 def test_progress_line_shows_step_loss_speed_and_eta() -> None:
     line = progress_line(PROGRESS)
     assert "step 120/400" in line and "loss 0.4321" in line and "12.5 img/s" in line

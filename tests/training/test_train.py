@@ -177,6 +177,14 @@ def test_tiny_end_to_end_train_export_load_and_resume(tmp_path: Path) -> None:
     scores = classifier.predict(np.zeros((3, 72, 72, 3), dtype=np.uint8))
     assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
 
+    # `init`: a new run starts from the exported model's weights, not from random ones
+    from deepfake_analyzer.training.train import _build_model
+
+    started = _build_model(config, init=spec_path).model.get_weights()
+    assert len(started) == len(exported)
+    assert all(np.array_equal(a, b.astype(a.dtype)) for a, b in zip(started, exported, strict=True))
+    assert not np.array_equal(_build_model(config).model.get_weights()[0], started[0])
+
 
 def test_framing_at_scale_one_is_the_analyzers_crop() -> None:
     from deepfake_analyzer.faces.crop import crop_face
@@ -277,3 +285,30 @@ def test_a_resumed_run_keeps_the_backbone_it_started_from(tmp_path: Path) -> Non
     resumed = TrainRequest(cache_dir=tmp_path, run_name="r", resume=True)
     assert _backbone_summary(resumed) == recorded
     assert _backbone_summary(TrainRequest(cache_dir=tmp_path, run_name="r")) is None
+
+
+def test_init_refuses_a_model_fed_otherwise_and_a_resumed_run_keeps_its_record(
+    tmp_path: Path,
+) -> None:
+    from deepfake_analyzer.models.spec import ModelSpec
+    from deepfake_analyzer.training.train import _init_summary, check_init
+
+    spec_path = tmp_path / "m.spec.json"
+    ModelSpec(name="m", input_size=128, scaling="symmetric", weights_sha256="ab" * 32).save(
+        spec_path
+    )
+    extract = ExtractConfig()
+    assert check_init(spec_path, TrainConfig(input_size=128), extract).name == "m"
+    with pytest.raises(UsageError, match="input size is 128, this run's 160") as refused:
+        check_init(spec_path, TrainConfig(input_size=160), extract)
+    assert refused.value.options == ("input_size",) and refused.value.path == str(spec_path)
+    with pytest.raises(UsageError, match="crop margin"):
+        check_init(spec_path, TrainConfig(input_size=128), replace(extract, margin=1.6))
+
+    started = TrainRequest(cache_dir=tmp_path, run_name="r", init=spec_path)
+    recorded = _init_summary(started)
+    assert recorded == {"spec": str(spec_path), "name": "m", "weights_sha256": "ab" * 32}
+    started.run_dir.mkdir(parents=True)
+    (started.run_dir / "config.json").write_text(json.dumps({"init": recorded}))
+    assert _init_summary(TrainRequest(cache_dir=tmp_path, run_name="r", resume=True)) == recorded
+    assert _init_summary(TrainRequest(cache_dir=tmp_path, run_name="r")) is None

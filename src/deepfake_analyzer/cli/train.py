@@ -12,13 +12,17 @@ from __future__ import annotations
 import argparse
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from deepfake_analyzer.cli.arguments import add_data_arguments
 from deepfake_analyzer.cli.dashboard import LogHook, choose_renderer
 from deepfake_analyzer.errors import EXIT_OK
+
+if TYPE_CHECKING:
+    from deepfake_analyzer.training.config import TrainConfig
+    from deepfake_analyzer.training.extract import ExtractConfig
 
 DEFAULT_OUTPUT_DIR = "trained-model"
 LOG_EVERY_S = 60.0
@@ -56,11 +60,18 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--run-name", help="checkpoint folder name (default: the output's name)")
     parser.add_argument("--resume", action="store_true", help="continue the run's checkpoint")
-    parser.add_argument(
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument(
         "--backbone",
         metavar="FILE",
         help="start from these Xception base weights (ImageNet; scripts/get_backbone.sh) "
         "instead of random initialisation",
+    )
+    start.add_argument(
+        "--init",
+        metavar="SPEC",
+        help="fine-tune a trained model: start from the weights of this .spec.json (e.g. "
+        "models/deepfake_xception.spec.json); its input size must match --input-size",
     )
     parser.add_argument(
         "--export-checkpoint",
@@ -122,6 +133,17 @@ def _backbone(value: str | None) -> Path | None:
     return path
 
 
+def _init(value: str | None, config: TrainConfig, extract: ExtractConfig) -> Path | None:
+    """The spec to fine-tune, checked against the run's recipe before any work."""
+    from deepfake_analyzer.training.train import check_init
+
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    check_init(path, config, extract)
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     from deepfake_analyzer.errors import UsageError
     from deepfake_analyzer.training.config import TrainConfig
@@ -157,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
         run_name=args.run_name,
         resume=args.resume,
         backbone=_backbone(args.backbone),
+        init=_init(args.init, config, extract),
         config=config,
         extract=extract,
     )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.models.xception import ARCHITECTURE
 from deepfake_analyzer.registry import add_entry, unknown_name
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def _xception(input_size: int) -> keras.Model:
     return build_xception(input_size)
 
 
-_BUILTIN: dict[str, ArchitectureBuilder] = {"xception": _xception}
+_BUILTIN: dict[str, ArchitectureBuilder] = {ARCHITECTURE: _xception}
 _REGISTRY: dict[str, ArchitectureBuilder] = dict(_BUILTIN)
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.models.xception import ARCHITECTURE
 from deepfake_analyzer.text import did_you_mean
 
 Scaling = Literal["unit", "symmetric"]  # [0, 1] or [-1, 1] (Keras Xception's preprocess_input)
@@ -85,7 +86,7 @@ class ModelSpec:
     scaling: Scaling = "unit"
     channel_order: ChannelOrder = "RGB"
     crop_margin: float = DEFAULT_CROP_MARGIN
-    architecture: str = "xception"
+    architecture: str = ARCHITECTURE
     weights_file: str = ""
     weights_sha256: str = ""
     weights_format: str = "keras"

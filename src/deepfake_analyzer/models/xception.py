@@ -14,6 +14,8 @@ MIN_INPUT_SIZE = 71
 
 MAX_INPUT_SIZE = 1024
 MODEL_NAME = "deepfake_xception"
+ARCHITECTURE = "xception"
+"""The `architecture` name of this network in model specs and the registry."""
 HEAD_DROPOUT_NAME = "head_dropout"
 HEAD_DENSE_NAME = "head_dense"
 

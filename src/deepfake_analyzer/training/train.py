@@ -35,6 +35,7 @@ from deepfake_analyzer.events import (
     TrainStarted,
 )
 from deepfake_analyzer.models.spec import ModelSpec, spec_path_for
+from deepfake_analyzer.models.xception import ARCHITECTURE
 from deepfake_analyzer.training.augment import DEFAULT_AUGMENT, AugmentConfig, augment_batch
 from deepfake_analyzer.training.checkpoint import (
     WEIGHTS_FILE,
@@ -91,6 +92,7 @@ class TrainRequest:
     run_name: str | None = None
     resume: bool = False
     backbone: Path | None = None  # Xception base weights to start from (training/backbone.py)
+    init: Path | None = None  # a model's spec whose weights the run fine-tunes (`check_init`)
     config: TrainConfig = field(default_factory=TrainConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     augment: AugmentConfig = DEFAULT_AUGMENT
@@ -332,7 +334,7 @@ def export_model(
         scaling=config.scaling,  # type: ignore[arg-type]
         channel_order="RGB",
         crop_margin=extract.margin,
-        architecture="xception",
+        architecture=ARCHITECTURE,
         weights_format=F16_NPZ_FORMAT,
         training=training,
         metrics=metrics or {},
@@ -501,7 +503,41 @@ class _Model:
     precision: str
 
 
-def _build_model(cfg: TrainConfig, backbone: Path | None = None) -> _Model:
+def check_init(spec_path: Path, config: TrainConfig, extract: ExtractConfig) -> ModelSpec:
+    """The spec of the model a run fine-tunes (`init`), refused unless it is an Xception fed
+    the way this run feeds its crops (input size, scaling, crop margin), before any work."""
+    spec = ModelSpec.load(spec_path)
+    wanted = (
+        ("architecture", spec.architecture, ARCHITECTURE, ""),
+        ("input size", spec.input_size, config.input_size, "input_size"),
+        ("scaling", spec.scaling, config.scaling, ""),
+        ("crop margin", spec.crop_margin, extract.margin, ""),
+    )
+    for what, theirs, ours, option in wanted:
+        if theirs != ours:
+            hint = f": pass `{option}` {theirs}" if option else ""
+            raise UsageError(
+                f"the model's {what} is {theirs}, this run's {ours}{hint}",
+                spec_path,
+                option=option or (),
+            )
+    return spec
+
+
+def _load_init(model: Any, spec_path: Path) -> None:
+    """Copy the weights of the model `spec_path` describes into `model` (same network)."""
+    from deepfake_analyzer.models.loader import load_keras_from_spec
+
+    source = load_keras_from_spec(spec_path).model
+    try:
+        model.set_weights(source.get_weights())
+    except ValueError as exc:
+        raise UsageError(f"its weights do not fit this run's network: {exc}", spec_path) from None
+
+
+def _build_model(
+    cfg: TrainConfig, backbone: Path | None = None, init: Path | None = None
+) -> _Model:
     import keras
     import tensorflow as tf
 
@@ -513,6 +549,8 @@ def _build_model(cfg: TrainConfig, backbone: Path | None = None) -> _Model:
     model = build_xception(
         cfg.input_size, dropout=cfg.dropout, bn_momentum=cfg.bn_momentum, backbone=backbone
     )
+    if init is not None:
+        _load_init(model, init)
     optimizer = keras.optimizers.Adam(
         learning_rate=cfg.learning_rate, global_clipnorm=cfg.clip_norm
     )
@@ -697,7 +735,9 @@ def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) ->
     write_training_list(data.used_items, request.run_dir / TRAINING_LIST)
     if len(data.train_reals) == 0:
         raise UsageError("no real face crops to train on: check the folders and face detection")
-    net = _build_model(cfg, None if request.resume else request.backbone)
+    # a resumed run's weights come from its checkpoint
+    start = {} if request.resume else {"backbone": request.backbone, "init": request.init}
+    net = _build_model(cfg, **start)
     state = _start_state(request, net, hook)
     state.counts = data.counts
     atomic_write_text(
@@ -736,34 +776,50 @@ def _config_dict(request: TrainRequest) -> dict[str, Any]:
         "augment": asdict(request.augment),
         "sbi": asdict(request.sbi),
         "backbone": _backbone_summary(request),
+        "init": _init_summary(request),
     }
+
+
+def _recorded_start(request: TrainRequest, key: str) -> dict[str, str] | None:
+    """What a resumed run's config.json recorded under `key` when it started (else None)."""
+    recorded = request.run_dir / "config.json"
+    if request.resume and recorded.is_file():
+        previous: dict[str, str] | None = json.loads(recorded.read_text()).get(key)
+        return previous
+    return None
 
 
 def _backbone_summary(request: TrainRequest) -> dict[str, str] | None:
     """What the run started from: the backbone file given now, else (a resumed run) the one
     its config.json recorded when it started, else None (random initialisation)."""
     if request.backbone is None:
-        recorded = request.run_dir / "config.json"
-        if request.resume and recorded.is_file():
-            previous: dict[str, str] | None = json.loads(recorded.read_text()).get("backbone")
-            return previous
-        return None
+        return _recorded_start(request, "backbone")
     from deepfake_analyzer.models.spec import sha256_of
 
     return {"file": Path(request.backbone).name, "sha256": sha256_of(Path(request.backbone))}
 
 
+def _init_summary(request: TrainRequest) -> dict[str, str] | None:
+    """The model the run fine-tunes: its spec (path, name, weights sha256), kept on resume
+    as `_backbone_summary` keeps the backbone."""
+    if request.init is None:
+        return _recorded_start(request, "init")
+    spec = ModelSpec.load(request.init)
+    return {"spec": str(request.init), "name": spec.name, "weights_sha256": spec.weights_sha256}
+
+
 def training_summary(request: TrainRequest, state: TrainState) -> dict[str, Any]:
     """The `training` block of the exported spec: recipe, data, counts, steps and history."""
     cfg = request.config
-    backbone = _backbone_summary(request)
+    backbone, init = _backbone_summary(request), _init_summary(request)
+    if init is not None:
+        start = f"fine-tuned from {init['name']} (weights {init['weights_sha256'][:12]})"
+    else:
+        start = "from " + ("scratch" if backbone is None else "ImageNet weights (backbone)")
     return {
-        "recipe": (
-            "Xception from "
-            + ("scratch" if backbone is None else "ImageNet weights (backbone)")
-            + "; self-blended fakes (SBI) + labeled fakes; augmentation"
-        ),
+        "recipe": f"Xception {start}; self-blended fakes (SBI) + labeled fakes; augmentation",
         "backbone": backbone,
+        "init": init,
         "data": [Path(p).name for p in (*request.labeled, *request.real)],
         "counts": state.counts,
         "steps": state.step,
