@@ -105,6 +105,37 @@ def test_cli_prints_the_heldout_table_and_writes_scores(
     assert (tmp_path / "model.training-data.csv").is_file()
 
 
+def test_baseline_is_compared_on_the_same_heldout_videos_even_when_it_is_replaced(
+    synthetic_dataset: tuple[Path, Path], tmp_path: Path, capsys
+) -> None:
+    from dataclasses import replace
+
+    data, cache_dir = synthetic_dataset
+    first = train_temporal(
+        TrainTemporalRequest(data=(data,), output=tmp_path / "first.json",
+                             scores_path=tmp_path / "s.json", cache_dir=cache_dir, folds=3)
+    )  # fmt: skip
+    # a baseline that ranks backwards, written where the new model goes
+    backwards = replace(first.model, weights=tuple(-w for w in first.model.weights))
+    target = backwards.save(tmp_path / "m.json")
+    code = main(["train-temporal", str(data), "--cache-dir", str(cache_dir), "-o", str(target),
+                 "--scores", str(tmp_path / "s2.json"), "--folds", "3", "--baseline",
+                 str(target), "-q"])  # fmt: skip
+    assert code == 0
+    assert load_temporal_model(target) == first.model  # same data, same fit: replaced
+    printed = capsys.readouterr().out
+    assert "against" in printed and "better" in printed
+    result = train_temporal(
+        TrainTemporalRequest(data=(data,), output=tmp_path / "again.json",
+                             scores_path=tmp_path / "s3.json", cache_dir=cache_dir, folds=3,
+                             baseline=tmp_path / "first.json")
+    )  # fmt: skip
+    assert result.comparison is not None
+    video = result.comparison.rows[0]
+    assert video.name == "video" and video.difference == 0.0 and video.verdict == "unclear"
+    assert result.comparison.matched == result.heldout_scored
+
+
 def test_cli_usage_errors() -> None:
     assert main(["train-temporal"]) == 2
     with pytest.raises(UsageError, match="folds"):

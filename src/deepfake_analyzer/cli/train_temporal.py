@@ -5,7 +5,8 @@ hold real videos only. Only videos are used. The protocol (training/protocol.py)
 generators and people are held out; the model fits on the rest, then every held-out video is
 scored and the table below is printed: video AUC overall and per family, per-generator mean
 score, and the false-positive rate of held-out real videos at the threshold chosen on training
-reals. Landmark sequences are cached per video under --cache-dir (a rerun skips cached ones).
+reals. --baseline compares with another temporal model on the same held-out videos. Landmark
+sequences are cached per video under --cache-dir (a rerun skips cached ones).
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ def register(subparsers: Any) -> None:
         "--real-quantile", type=float, default=DEFAULT_REAL_QUANTILE,
         help="threshold = this quantile of training reals' out-of-fold scores",
     )  # fmt: skip
+    parser.add_argument(
+        "--baseline", type=Path, metavar="JSON",
+        help="a temporal model to compare with on the same held-out videos (e.g. "
+        "models/temporal_v1.json): AUC change per family, paired interval, verdict",
+    )  # fmt: skip
     parser.add_argument("--quiet", "-q", action="store_true", help="only the final table")
     parser.set_defaults(handler=run)
 
@@ -86,12 +92,17 @@ def run(args: argparse.Namespace) -> int:
             ),
             folds=args.folds,
             real_quantile=args.real_quantile,
+            baseline=args.baseline,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     with choose_renderer(Console(stderr=True), quiet=args.quiet, transient=False) as renderer:
         result = train_temporal(request, hook=renderer)
     Console().print(render_result(result))
+    if result.comparison is not None:
+        from deepfake_analyzer.cli.evaluate import comparison_view
+
+        Console().print(comparison_view(result.comparison))
     return EXIT_OK
 
 

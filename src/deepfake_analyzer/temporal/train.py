@@ -12,7 +12,10 @@ generators and people are scored, never fitted on), caches each video's landmark
 3. fits Platt calibration on the out-of-fold logits and sets the threshold to the
    `real_quantile` of the training reals' out-of-fold calibrated scores;
 4. scores every held-out video and measures video AUC overall and per family, mean score per
-   generator, and the false-positive rate of held-out reals at that threshold.
+   generator, and the false-positive rate of held-out reals at that threshold;
+5. with a `baseline` model (e.g. the shipped one), scores the same held-out videos with it
+   and compares the two per family, paired (`training.eval_compare.compare`: the change in
+   AUC with its cluster-bootstrap interval and a verdict, better / worse / unclear).
 
 Videos with too short a landmark sequence get no score (`NoTemporalScore`) and are counted,
 not guessed. The library returns a `TemporalTrainingResult`; the CLI renders it.
@@ -56,8 +59,10 @@ from deepfake_analyzer.temporal.model import (
     TemporalModel,
     fit_logistic,
     fit_platt,
+    load_temporal_model,
     standardise,
 )
+from deepfake_analyzer.training.eval_compare import BaselineFile, Comparison, compare
 
 L2_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 _NULL_HOOK = NullHook()
@@ -77,6 +82,7 @@ class TrainTemporalRequest:
     real_quantile: float = DEFAULT_REAL_QUANTILE
     l2_grid: tuple[float, ...] = L2_GRID
     seed: int = 0
+    baseline: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.data and not self.real:
@@ -143,6 +149,7 @@ class TemporalTrainingResult:
     real_count: int
     fake_tpr: float | None
     scores: tuple[VideoScore, ...] = field(default_factory=tuple)
+    comparison: Comparison | None = None
 
 
 def discover_videos(data: Sequence[Path], real: Sequence[Path]) -> list[Any]:
@@ -226,6 +233,8 @@ def train_temporal(
         split_protocol,
     )
 
+    # read before anything is written: the baseline may be the file this run replaces
+    baseline = None if request.baseline is None else load_temporal_model(request.baseline)
     items = discover_videos(request.data, request.real)
     split = split_protocol(items)
     if not split.train or not split.heldout:
@@ -308,10 +317,13 @@ def train_temporal(
     write_training_list([i for i, _ in train_rows], list_path)
 
     scores = []
+    paired: list[tuple[BaselineFile, BaselineFile]] = []
     for item, feats in featurise(split.heldout):
         gen = canonical_generator(item.method)
         if isinstance(feats, TemporalFeatures):
             score, reason = model.score(feats), None
+            if baseline is not None:
+                paired.append((_scored(item, baseline.score(feats)), _scored(item, score)))
         else:
             score, reason = None, feats.reason
         scores.append(
@@ -370,7 +382,17 @@ def train_temporal(
         real_count=len(reals),
         fake_tpr=tpr,
         scores=tuple(scores),
+        comparison=(
+            compare([b for b, _ in paired], [n for _, n in paired], str(request.baseline))
+            if baseline is not None
+            else None
+        ),
     )
+
+
+def _scored(item: Any, score: float) -> BaselineFile:
+    """A held-out video's score as a comparison reads it."""
+    return BaselineFile(str(item.path), item.label, "video", item.method, item.group, score)
 
 
 def _features_of(cache: SequenceCache, path: Path) -> TemporalFeatures | NoTemporalScore:
