@@ -136,6 +136,39 @@ def test_baseline_is_compared_on_the_same_heldout_videos_even_when_it_is_replace
     assert result.comparison.matched == result.heldout_scored
 
 
+def test_judged_only_folders_join_the_heldout_table_and_are_never_fitted(
+    synthetic_dataset: tuple[Path, Path], tmp_path: Path
+) -> None:
+    data, cache_dir = synthetic_dataset
+    both = train_temporal(
+        TrainTemporalRequest(data=(data,), output=tmp_path / "a.json",
+                             scores_path=tmp_path / "a-s.json", cache_dir=cache_dir, folds=3)
+    )  # fmt: skip
+    with pytest.raises(UsageError, match="labeled data folder"):
+        train_temporal(
+            TrainTemporalRequest(data=(), judge=(data,), output=tmp_path / "b.json",
+                                 cache_dir=cache_dir, folds=3)
+        )  # fmt: skip
+    # a second folder (a copy, cached alike) only to judge on
+    import shutil
+
+    copy = tmp_path / "judged"
+    shutil.copytree(data, copy)
+    cache = SequenceCache(cache_dir / SequenceConfig().key())
+    for video in (data / "videos").iterdir():
+        sequence = cache.load(video)
+        assert sequence is not None
+        sequence.save(cache.path_for(copy / "videos" / video.name))
+    judged = train_temporal(
+        TrainTemporalRequest(data=(data,), judge=(copy,), output=tmp_path / "c.json",
+                             scores_path=tmp_path / "c-s.json", cache_dir=cache_dir, folds=3)
+    )  # fmt: skip
+    assert judged.heldout_videos == 2 * both.heldout_videos
+    assert judged.train_videos == both.train_videos
+    assert judged.model == both.model
+    assert any(str(copy) in s.path for s in judged.scores)
+
+
 def test_cli_usage_errors() -> None:
     assert main(["train-temporal"]) == 2
     with pytest.raises(UsageError, match="folds"):

@@ -5,8 +5,9 @@ hold real videos only. Only videos are used. The protocol (training/protocol.py)
 generators and people are held out; the model fits on the rest, then every held-out video is
 scored and the table below is printed: video AUC overall and per family, per-generator mean
 score, and the false-positive rate of held-out real videos at the threshold chosen on training
-reals. --baseline compares with another temporal model on the same held-out videos. Landmark
-sequences are cached per video under --cache-dir (a rerun skips cached ones).
+reals. --judge folders are judged on, not fitted on; --baseline compares with another
+temporal model on the same held-out videos. Landmark sequences are cached per video under
+--cache-dir (a rerun skips cached ones).
 """
 
 from __future__ import annotations
@@ -68,6 +69,11 @@ def register(subparsers: Any) -> None:
         help="threshold = this quantile of training reals' out-of-fold scores",
     )  # fmt: skip
     parser.add_argument(
+        "--judge", action="append", default=[], type=Path, metavar="DIR",
+        help="labeled folder only judged on: its held-out videos join the table, its training "
+        "videos are not fitted on; repeatable",
+    )  # fmt: skip
+    parser.add_argument(
         "--baseline", type=Path, metavar="JSON",
         help="a temporal model to compare with on the same held-out videos (e.g. "
         "models/temporal_v1.json): AUC change per family, paired interval, verdict",
@@ -84,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         request = TrainTemporalRequest(
             data=tuple(Path(p) for p in args.data),
             real=tuple(Path(p) for p in args.real),
+            judge=tuple(args.judge),
             output=args.output,
             scores_path=args.scores,
             cache_dir=args.cache_dir,

@@ -28,7 +28,7 @@ import os
 import zlib
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,9 @@ class TrainTemporalRequest:
 
     data: tuple[Path, ...]
     real: tuple[Path, ...] = ()
+    judge: tuple[Path, ...] = ()
+    """Labeled folders only judged on: their held-out videos join the table, their training
+    videos are not fitted on (e.g. fit on curated sources, judge on every held-out video)."""
     output: Path = DEFAULT_TEMPORAL_MODEL
     scores_path: Path | None = None
     cache_dir: Path | None = None
@@ -235,8 +238,14 @@ def train_temporal(
 
     # read before anything is written: the baseline may be the file this run replaces
     baseline = None if request.baseline is None else load_temporal_model(request.baseline)
-    items = discover_videos(request.data, request.real)
+    items = discover_videos(request.data + request.judge, request.real)
     split = split_protocol(items)
+    judged_only = [root.resolve() for root in request.judge]
+    fitted = tuple(
+        i for i in split.train if not any(i.path.resolve().is_relative_to(r) for r in judged_only)
+    )
+    not_fitted = len(split.train) - len(fitted)
+    split = replace(split, train=fitted)
     if not split.train or not split.heldout:
         raise UsageError(
             f"the protocol left {len(split.train)} training and {len(split.heldout)} held-out "
@@ -246,7 +255,8 @@ def train_temporal(
         Message(
             "train-temporal",
             f"{len(split.train)} training, {len(split.heldout)} held-out, "
-            f"{len(split.excluded)} excluded videos",
+            f"{len(split.excluded)} excluded videos"
+            + (f" ({not_fitted} training videos of judged-only folders)" if not_fitted else ""),
         )
     )
     cache = extract_sequences(
