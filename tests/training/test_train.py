@@ -305,6 +305,8 @@ def test_init_refuses_a_model_fed_otherwise_and_a_resumed_run_keeps_its_record(
     with pytest.raises(UsageError, match="crop margin"):
         check_init(spec_path, TrainConfig(input_size=128), replace(extract, margin=1.6))
 
+    with pytest.raises(UsageError, match="not both"):
+        TrainRequest(backbone=tmp_path / "b.weights.h5", init=spec_path)
     started = TrainRequest(cache_dir=tmp_path, run_name="r", init=spec_path)
     recorded = _init_summary(started)
     assert recorded == {"spec": str(spec_path), "name": "m", "weights_sha256": "ab" * 32}

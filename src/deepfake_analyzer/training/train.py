@@ -98,6 +98,13 @@ class TrainRequest:
     augment: AugmentConfig = DEFAULT_AUGMENT
     sbi: SbiConfig = DEFAULT_SBI
 
+    def __post_init__(self) -> None:
+        if self.backbone is not None and self.init is not None:
+            raise UsageError(
+                "start from a `backbone` or fine-tune a model (`init`), not both",
+                option=("backbone", "init"),
+            )
+
     @property
     def run_dir(self) -> Path:
         name = self.run_name or Path(self.output_dir).resolve().name
