@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -105,16 +106,23 @@ def test_cli_prints_the_heldout_table_and_writes_scores(
     assert (tmp_path / "model.training-data.csv").is_file()
 
 
+def _fit(dataset: tuple[Path, Path], out: Path, name: str, **options: Any) -> Any:
+    """train_temporal on the synthetic dataset, writing `name`.json and its scores in `out`."""
+    data, cache_dir = dataset
+    return train_temporal(
+        TrainTemporalRequest(data=(data,), output=out / f"{name}.json", cache_dir=cache_dir,
+                             scores_path=out / f"{name}-scores.json", folds=3,
+                             **options)
+    )  # fmt: skip
+
+
 def test_baseline_is_compared_on_the_same_heldout_videos_even_when_it_is_replaced(
     synthetic_dataset: tuple[Path, Path], tmp_path: Path, capsys
 ) -> None:
     from dataclasses import replace
 
     data, cache_dir = synthetic_dataset
-    first = train_temporal(
-        TrainTemporalRequest(data=(data,), output=tmp_path / "first.json",
-                             scores_path=tmp_path / "s.json", cache_dir=cache_dir, folds=3)
-    )  # fmt: skip
+    first = _fit(synthetic_dataset, tmp_path, "first")
     # a baseline that ranks backwards, written where the new model goes
     backwards = replace(first.model, weights=tuple(-w for w in first.model.weights))
     target = backwards.save(tmp_path / "m.json")
@@ -125,11 +133,7 @@ def test_baseline_is_compared_on_the_same_heldout_videos_even_when_it_is_replace
     assert load_temporal_model(target) == first.model  # same data, same fit: replaced
     printed = capsys.readouterr().out
     assert "against" in printed and "better" in printed
-    result = train_temporal(
-        TrainTemporalRequest(data=(data,), output=tmp_path / "again.json",
-                             scores_path=tmp_path / "s3.json", cache_dir=cache_dir, folds=3,
-                             baseline=tmp_path / "first.json")
-    )  # fmt: skip
+    result = _fit(synthetic_dataset, tmp_path, "again", baseline=tmp_path / "first.json")
     assert result.comparison is not None
     video = result.comparison.rows[0]
     assert video.name == "video" and video.difference == 0.0 and video.verdict == "unclear"
@@ -140,10 +144,7 @@ def test_judged_only_folders_join_the_heldout_table_and_are_never_fitted(
     synthetic_dataset: tuple[Path, Path], tmp_path: Path
 ) -> None:
     data, cache_dir = synthetic_dataset
-    both = train_temporal(
-        TrainTemporalRequest(data=(data,), output=tmp_path / "a.json",
-                             scores_path=tmp_path / "a-s.json", cache_dir=cache_dir, folds=3)
-    )  # fmt: skip
+    both = _fit(synthetic_dataset, tmp_path, "both")
     with pytest.raises(UsageError, match="labeled data folder"):
         train_temporal(
             TrainTemporalRequest(data=(), judge=(data,), output=tmp_path / "b.json",
@@ -159,10 +160,7 @@ def test_judged_only_folders_join_the_heldout_table_and_are_never_fitted(
         sequence = cache.load(video)
         assert sequence is not None
         sequence.save(cache.path_for(copy / "videos" / video.name))
-    judged = train_temporal(
-        TrainTemporalRequest(data=(data,), judge=(copy,), output=tmp_path / "c.json",
-                             scores_path=tmp_path / "c-s.json", cache_dir=cache_dir, folds=3)
-    )  # fmt: skip
+    judged = _fit(synthetic_dataset, tmp_path, "judged", judge=(copy,))
     assert judged.heldout_videos == 2 * both.heldout_videos
     assert judged.train_videos == both.train_videos
     assert judged.model == both.model
