@@ -271,6 +271,31 @@ def test_divergence_guard_restores_the_last_good_state() -> None:
     with pytest.raises(UsageError, match="diverged"):
         guard.after_step(3, float("inf"))
 
+    # a finite loss with a weight gone non-finite (an overflowed batch-norm variance) is no
+    # good state: the next snapshot is refused and the last good one comes back
+    guard = DivergenceGuard(model, optimizer, every=10, max_restores=1)
+    assert guard.after_step(1, 0.7)
+    model.weights = [np.array([np.inf])]
+    assert guard.after_step(5, 0.6)  # between snapshots: not looked at
+    assert not guard.after_step(11, 0.6)
+    assert model.weights[0][0] == 1.0 and guard.step == 1
+    with pytest.raises(UsageError, match="validation scores"):
+        guard.restore(12, "validation scores that are not finite")
+
+
+def test_validation_scores_that_are_not_finite_are_reported_as_such() -> None:
+    from deepfake_analyzer.models.spec import ModelSpec
+    from deepfake_analyzer.training.train import NonFiniteScores, ValidationData, evaluate_sets
+
+    val, index = ValidationData.build({"r": np.zeros((2, 8, 8, 3), np.uint8),
+                                       "f": np.zeros((2, 8, 8, 3), np.uint8)})  # fmt: skip
+    val.add("set", index["r"], index["f"])
+    spec = ModelSpec(name="m", input_size=32)
+    fine = evaluate_sets(lambda x: np.linspace(0, 1, len(x)), spec, val)
+    assert fine == {"set": 1.0}
+    with pytest.raises(NonFiniteScores):
+        evaluate_sets(lambda x: np.full(len(x), np.nan), spec, val)
+
 
 def test_a_resumed_run_keeps_the_backbone_it_started_from(tmp_path: Path) -> None:
     from deepfake_analyzer.training.train import TrainRequest, _backbone_summary

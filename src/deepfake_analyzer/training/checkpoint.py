@@ -135,25 +135,41 @@ class DivergenceGuard:
         self._weights: list[np.ndarray] = []
         self._slots: list[np.ndarray] = []
 
-    def _snapshot(self, step: int) -> None:
-        self._weights = [np.array(w) for w in self.model.get_weights()]
+    def _snapshot(self, step: int) -> bool:
+        """Keep the current state as the last good one; False (nothing kept) when any weight,
+        batch-norm statistics included, is not finite: the loss can stay finite while a
+        running variance overflows, and only inference mode reads it."""
+        weights = [np.array(w) for w in self.model.get_weights()]
+        if not all(np.isfinite(w).all() for w in weights):
+            return False
+        self._weights = weights
         self._slots = [np.array(v.numpy()) for v in self.optimizer.variables]
         self.step = step
+        return True
 
     def after_step(self, step: int, loss: float) -> bool:
         """False when the step diverged and the last good state was restored."""
         if math.isfinite(loss):
-            if self.step < 0 or step - self.step >= self.every:
-                self._snapshot(step)
-            return True
+            if self.step >= 0 and step - self.step < self.every:
+                return True
+            if self._snapshot(step):
+                return True
+            what = "a weight that is not finite"
+        else:
+            what = f"loss {loss}"
+        self.restore(step, what)
+        return False
+
+    def restore(self, step: int, what: str) -> None:
+        """Put back the last good state after `what` went wrong at `step`; a clear error when
+        there is none or this happened too often."""
         self.restores += 1
         if self.restores > self.max_restores or self.step < 0:
             raise UsageError(
-                f"training diverged (loss {loss} at step {step}, {self.restores} times): "
+                f"training diverged ({what} at step {step}, {self.restores} times): "
                 "lower `learning_rate` or use `precision` float32",
                 option=("learning_rate", "precision"),
             )
         self.model.set_weights(self._weights)
         for variable, value in zip(self.optimizer.variables, self._slots, strict=True):
             variable.assign(value)
-        return False

@@ -468,13 +468,20 @@ def predict(
     return np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
 
 
+class NonFiniteScores(Exception):
+    """The model scored some validation crops NaN or infinite (its weights diverged)."""
+
+
 def evaluate_sets(
     forward: Callable[[Any], Any], spec: ModelSpec, val: ValidationData
 ) -> dict[str, float]:
-    """AUC of every validation set, scoring each crop once."""
+    """AUC of every validation set, scoring each crop once (`NonFiniteScores` when the model
+    gives a score that is not finite)."""
     if not val.sets:
         return {}
     scores = predict(forward, spec, val.images)
+    if not np.isfinite(scores).all():
+        raise NonFiniteScores(int((~np.isfinite(scores)).sum()))
     out = {}
     for name, (real_idx, fake_idx) in val.sets.items():
         y = np.concatenate([np.zeros(len(real_idx)), np.ones(len(fake_idx))])
@@ -661,8 +668,20 @@ class _Loop:
         self._last_checkpoint = time.monotonic()
 
     def validate(self, train_loss: bool = True) -> None:
-        """Score the validation sets, add a history row and report it."""
-        metrics = evaluate_sets(self.net.forward, self.net.spec, self.val)
+        """Score the validation sets, add a history row and report it. Scores that are not
+        finite mean the weights diverged: the last good state is restored (as for a
+        non-finite loss) and scored instead."""
+        while True:
+            try:
+                metrics = evaluate_sets(self.net.forward, self.net.spec, self.val)
+                break
+            except NonFiniteScores:  # restore raises a clear error when it cannot help
+                self._guard.restore(self.step, "validation scores that are not finite")
+                self.state.skipped_steps += 1
+                restored = f"restored step {self._guard.step}"
+                self.hook(Message(str(self.run_dir),
+                                  f"step {self.step}: validation scores not finite; {restored}",
+                                  level="warning"))  # fmt: skip
         if train_loss:
             recent = self._losses[-self.cfg.steps_per_epoch :]
             metrics["train_loss"] = round(float(np.mean(recent)), 4)
