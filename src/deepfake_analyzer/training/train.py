@@ -761,9 +761,10 @@ def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) ->
     write_training_list(data.used_items, request.run_dir / TRAINING_LIST)
     if len(data.train_reals) == 0:
         raise UsageError("no real face crops to train on: check the folders and face detection")
-    # a resumed run's weights come from its checkpoint
-    start = {} if request.resume else {"backbone": request.backbone, "init": request.init}
-    net = _build_model(cfg, **start)
+    if request.resume:  # the weights come from the checkpoint
+        net = _build_model(cfg)
+    else:
+        net = _build_model(cfg, backbone=request.backbone, init=request.init)
     state = _start_state(request, net, hook)
     state.counts = data.counts
     atomic_write_text(
