@@ -49,7 +49,8 @@ class TrackUpdate:
 @dataclass(frozen=True)
 class FileFinished:
     """A file is done; `verdict` is a label, or `error` says why it failed. `provenance` is
-    the one-line summary of the file's own origin labels (C2PA, EXIF/XMP), never scored.
+    the one-line summary of the file's own origin labels (C2PA, EXIF/XMP), never scored;
+    `trust` what the verdict is worth on unseen generators (`Report.trust_note`), or "".
 
     `done` of `total` counts the run's finished inputs (0 when not in a run); `resumed` says
     its earlier report was reused instead of analyzing it again; `worker` names who ran it.
@@ -61,6 +62,7 @@ class FileFinished:
     error: str | None = None
     report_paths: tuple[str, ...] = ()
     provenance: str = ""
+    trust: str = ""
     done: int = 0
     total: int = 0
     resumed: bool = False

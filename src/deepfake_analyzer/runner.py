@@ -152,8 +152,10 @@ class _Tally:
         else:
             self.analyzed += 1
             self.video_s += row.duration_s
-        provenance = outcome.report.provenance.summary() if outcome.report is not None else ""
-        self._finish(outcome.job.index, row, written, provenance, worker=outcome.worker)
+        report = outcome.report
+        provenance = report.provenance.summary() if report is not None else ""
+        trust = report.trust_note() if report is not None else ""
+        self._finish(outcome.job.index, row, written, provenance, trust, worker=outcome.worker)
 
     def _finish(
         self,
@@ -161,6 +163,7 @@ class _Tally:
         row: BatchRow,
         written: tuple[Path, ...] = (),
         provenance: str = "",
+        trust: str = "",
         resumed: bool = False,
         worker: str = "",
     ) -> None:
@@ -175,6 +178,7 @@ class _Tally:
                 error=error,
                 report_paths=tuple(str(p) for p in written),
                 provenance="" if error else provenance,
+                trust="" if error else trust,
                 done=self.done,
                 total=self.total,
                 resumed=resumed,

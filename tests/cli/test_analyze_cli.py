@@ -157,6 +157,26 @@ def test_finished_file_gets_a_provenance_line(run_cli, dim_image: Path, tmp_path
     assert lines == ["  provenance (evidence, not scored): no C2PA; camera Canon EOS R5"]
 
 
+def test_finished_file_gets_a_trust_line_from_the_models_figures(
+    run_cli, dim_image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from cli_fakes import FAKE_SPEC
+    from metrics_fakes import evaluation_metrics
+
+    import deepfake_analyzer.models.loader as loader_module
+    from deepfake_analyzer.models.fake_classifier import FakeClassifier
+
+    thresholds = {"suspicious": FAKE_SPEC.thresholds.suspicious, "fake": FAKE_SPEC.thresholds.fake}
+    spec = replace(FAKE_SPEC, metrics=evaluation_metrics(thresholds))
+    monkeypatch.setattr(loader_module, "load_classifier", lambda path, **kw: FakeClassifier(spec))
+    result = run_cli("analyze", str(dim_image), "-o", str(tmp_path / "out"))
+    assert result.code == EXIT_OK, result.err
+    lines = [line for line in result.err.splitlines() if line.startswith("  trust: ")]
+    assert len(lines) == 1 and "fake photos from 1 generator it never saw" in lines[0]
+
+
 def test_missing_path(run_cli, tmp_path: Path) -> None:
     result = run_cli("analyze", str(tmp_path / "nope.mp4"))
     assert result.code == EXIT_INPUT_FAILED

@@ -76,7 +76,9 @@ def test_the_tables_fit_80_columns_without_cutting_figures() -> None:
     files.append(BaselineFile("t.mp4", FAKE, "video", "thin-plate-spline-motion-model", "x", 2.0))
     out = io.StringIO()
     console = Console(file=out, width=80)
-    console.print(protocol_table_view(protocol_table(files, fake_threshold=0.7)))
+    console.print(
+        protocol_table_view(protocol_table(files, fake_threshold=0.7, suspicious_threshold=0.5))
+    )
     console.print(comparison_view(compare(files, _files(1.5) + files[-1:], name="old.json")))
     text = out.getvalue()
     assert max(len(line) for line in text.splitlines()) <= 80

@@ -547,7 +547,9 @@ def test_the_html_report_shows_the_leave_generator_out_table(labeled_folder, tmp
 
     result = _run(labeled_folder, tmp_path)
     assert "Leave-generator-out" not in evaluation_to_html(result, {})
-    with_table = replace(result, protocol=protocol_table(result.videos, fake_threshold=0.7))
+    with_table = replace(
+        result, protocol=protocol_table(result.videos, fake_threshold=0.7, suspicious_threshold=0.5)
+    )
     page = evaluation_to_html(with_table, {})
     assert "Leave-generator-out" in page and "95 % interval" in page
     video = with_table.protocol.row("video")  # type: ignore[union-attr]

@@ -107,7 +107,7 @@ def test_table_compares_fakes_with_reals_of_the_same_medium() -> None:
         Score(REAL, "image", "real", 0.2),
         Score(FAKE, "image", "stylegan2", 0.1),
     ]
-    table = protocol_table(scored, fake_threshold=0.7)
+    table = protocol_table(scored, fake_threshold=0.7, suspicious_threshold=0.5)
     video = table.row("video")
     assert video is not None and (video.num_real, video.num_fake) == (2, 2)
     assert video.auc == pytest.approx(0.75)  # 0.9 beats both reals, 0.5 beats one of two
@@ -118,6 +118,10 @@ def test_table_compares_fakes_with_reals_of_the_same_medium() -> None:
     assert table.row("video/hyperlips").auc == pytest.approx(0.5)  # type: ignore[union-attr]
     assert table.row("image").auc == pytest.approx(0.0)  # type: ignore[union-attr]
     assert table.real_fpr == {"video": 0.5, "image": 0.0}
+    video_rates = table.rates["video"]  # reals 0.1, 0.8; fakes 0.9, 0.5 at 0.5 and 0.7
+    assert (video_rates.real_at_suspicious, video_rates.real_at_fake) == (0.5, 0.5)
+    assert (video_rates.fake_at_suspicious, video_rates.fake_at_fake) == (1.0, 0.5)
+    assert table.rates["image"].fake_at_suspicious == 0.0
     assert table.worst_family().name == "image/gan-face"  # type: ignore[union-attr]
     data = table.to_dict()
     assert data["rows"][0]["name"] == "video" and "heldout_generators" in data["protocol"]

@@ -214,8 +214,8 @@ class LogHook(_Screen):
         elif isinstance(event, FileFinished):
             if self.progress.announced(event):
                 self._print(f"  {_finished_line(event)}")
-                if event.provenance:
-                    self._print(f"  {_provenance_line(event)}")
+                for line in _notes(event):
+                    self._print(f"  {line}")
             else:
                 self._print(position_line(event))
         elif isinstance(event, Message) and in_file:
@@ -336,8 +336,8 @@ class DashboardHook:
         if isinstance(event, FileFinished):
             line = _finished_line(event) + (" (already reported)" if event.resumed else "")
             self.console.print(line, markup=False, soft_wrap=True)
-            if event.provenance:
-                self.console.print(f"  {_provenance_line(event)}", markup=False, soft_wrap=True)
+            for line in _notes(event):
+                self.console.print(f"  {line}", markup=False, soft_wrap=True)
         elif isinstance(event, Message):
             style = "yellow" if event.level == "warning" else None
             self.console.print(
@@ -527,8 +527,13 @@ def _common_folder(paths: list[str]) -> str:
         return ""
 
 
-def _provenance_line(event: FileFinished) -> str:
-    return f"provenance (evidence, not scored): {event.provenance}"
+def _notes(event: FileFinished) -> list[str]:
+    """The lines under a finished file's verdict: what the verdict is worth on unseen
+    generators, and the file's own origin labels."""
+    lines = [f"trust: {event.trust}"] if event.trust else []
+    if event.provenance:
+        lines.append(f"provenance (evidence, not scored): {event.provenance}")
+    return lines
 
 
 def _finished_line(event: FileFinished) -> str:

@@ -306,12 +306,11 @@ def _fmt(value: float, form: str = ".3f") -> str:
 
 
 def protocol_table_view(table: Any) -> Any:
-    """The leave-generator-out table: AUC per medium, family and generator, FPR of reals."""
+    """The leave-generator-out table: AUC per medium, family and generator, and the shares
+    of held-out reals and fakes at each verdict threshold."""
     from rich.table import Table
 
-    fpr = ", ".join(f"{k} {v:.1%}" for k, v in table.real_fpr.items())
-    threshold = table.fake_threshold
-    view = Table(title=f"leave-generator-out (held-out reals >= fake {threshold:.3f}: {fpr})")
+    view = Table(title=f"leave-generator-out (held-out files {table.rates_text()})")
     view.add_column("subset", no_wrap=True, max_width=28, overflow="ellipsis")
     for column in ("n", "AUC", "95 %", "mean fake"):
         view.add_column(column, justify="right", no_wrap=True)

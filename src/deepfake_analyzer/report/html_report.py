@@ -149,12 +149,14 @@ def _banner(report: Report) -> str:
             f"The verdict follows the most suspicious face track{who}; "
             f"{len(report.tracks)} track{'s' if len(report.tracks) != 1 else ''} analysed."
         )
+    note = report.trust_note()
+    trust = f'<div class="why trust">How far to trust it: {e(note)}</div>' if note else ""
     return (
         f'<section class="banner" style="background:{color}">'
         f'<div class="label">{e(verdict.label)}</div>'
         f'<div class="why">{why}</div>'
         '<div class="why">A score is the model\'s estimate that a face is manipulated; '
-        "it is evidence to weigh, not proof.</div></section>"
+        f"it is evidence to weigh, not proof.</div>{trust}</section>"
     )
 
 

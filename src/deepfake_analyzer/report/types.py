@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 from deepfake_analyzer.provenance.types import Provenance
+from deepfake_analyzer.report.reliability import Reliability, reliability_of, trust_note
 
 SCHEMA_VERSION = "1.2"
 
@@ -312,6 +313,11 @@ class ModelSummary:
     def fake_threshold(self) -> float:
         return float(self.thresholds["fake"])
 
+    def reliability(self, medium: str) -> Reliability | None:
+        """The model's leave-generator-out figures for `medium` ("video" or "image") at these
+        thresholds, read from its spec's metrics (report/reliability.py); None without them."""
+        return reliability_of(self.provenance.get("metrics") or {}, self.thresholds, medium)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -351,6 +357,12 @@ class Report:
     analyzer_version: str = ""
     warnings: tuple[str, ...] = ()
     provenance: Provenance = Provenance()
+
+    def trust_note(self) -> str:
+        """One sentence on what this verdict is worth on generators and people the model
+        never saw, from its own leave-generator-out figures ("" when it has none)."""
+        found = self.model.reliability(self.input.kind)
+        return "" if found is None else trust_note(found, self.verdict.label)
 
     def to_dict(self) -> dict[str, Any]:
         return {

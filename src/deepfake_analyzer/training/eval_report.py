@@ -197,8 +197,7 @@ def _breakdown_name(b: Breakdown) -> str:
 
 def _protocol_section(table: ProtocolTable) -> str:
     """The leave-generator-out table: AUC and its bootstrap interval per medium, family and
-    generator, and the held-out reals' false-positive rate at `fake`."""
-    fpr = ", ".join(f"{_e(k)} {v:.1%}" for k, v in table.real_fpr.items())
+    generator, and the shares of held-out reals and fakes at each verdict threshold."""
     rows = "".join(
         f"<tr><td>{_e(r.name)}</td><td>{_e(r.by)}</td><td>{r.num_real}</td>"
         f"<td>{r.num_fake}</td><td>{_f(r.auc)}</td><td>{_f(r.auc_low)}–{_f(r.auc_high)}</td>"
@@ -207,7 +206,7 @@ def _protocol_section(table: ProtocolTable) -> str:
     )
     return (
         "<h2>Leave-generator-out (generators and people never trained on)</h2>"
-        f"<p>Held-out reals at or above fake ({table.fake_threshold:.4f}): {fpr}. The 95 % "
+        f"<p>Held-out files {_e(table.rates_text())}. The 95 % "
         "interval is a cluster bootstrap: reals resampled by person, fakes by generator.</p>"
         "<table><tr><th>subset</th><th>by</th><th>reals</th><th>fakes</th><th>AUC</th>"
         f"<th>95 % interval</th><th>mean fake score</th></tr>{rows}</table>"

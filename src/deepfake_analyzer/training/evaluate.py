@@ -270,7 +270,11 @@ def evaluate_scores(
         warnings=tuple(notes),
         timings_s=dict(timings_s or {}),
         created_utc=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        protocol=protocol_table(videos, thresholds["fake"]) if config.protocol else None,
+        protocol=(
+            protocol_table(videos, thresholds["fake"], thresholds["suspicious"])
+            if config.protocol
+            else None
+        ),
         video_scores=config.video_scores,
     )
     return _with_summary_in_spec(result)

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from deepfake_analyzer.report.reliability import RATES_KEY, THRESHOLD_KEYS, VerdictRates
 from deepfake_analyzer.training.bootstrap import auc_interval
 from deepfake_analyzer.training.metrics import json_fields, json_number
 from deepfake_analyzer.training.sources import FAKE, REAL, LabeledItem
@@ -372,8 +373,32 @@ class ProtocolTable:
 
     rows: tuple[ProtocolRow, ...]
     fake_threshold: float
-    real_fpr: dict[str, float]  # medium -> share of held-out reals at/above `fake_threshold`
+    suspicious_threshold: float
+    rates: dict[str, VerdictRates]  # medium -> shares of held-out files at/above each threshold
     mean_real_score: dict[str, float]
+
+    @property
+    def real_fpr(self) -> dict[str, float]:
+        """Medium -> share of its held-out reals at or above `fake_threshold`."""
+        return {
+            k: r.real_at_fake for k, r in self.rates.items() if r.real_at_fake == r.real_at_fake
+        }
+
+    def rates_text(self) -> str:
+        """The rates in words, for the tables: per medium, the shares of held-out reals and
+        fakes at or above `suspicious` / `fake`."""
+        suspicious, fake = self.suspicious_threshold, self.fake_threshold
+        head = f"at or above suspicious {suspicious:.3f} / fake {fake:.3f}"
+
+        def pair(a: float, b: float) -> str:
+            return "-" if a != a else f"{a:.1%} / {b:.1%}"
+
+        parts = [
+            f"{kind}: reals {pair(r.real_at_suspicious, r.real_at_fake)}, "
+            f"fakes {pair(r.fake_at_suspicious, r.fake_at_fake)}"
+            for kind, r in self.rates.items()
+        ]
+        return f"{head}: {'; '.join(parts)}"
 
     def row(self, name: str) -> ProtocolRow | None:
         return next((r for r in self.rows if r.name == name), None)
@@ -383,34 +408,44 @@ class ProtocolTable:
         return min(families, key=lambda r: r.auc) if families else None
 
     def to_dict(self) -> dict[str, object]:
+        """The table as JSON; `report/reliability.py` reads the thresholds and rates back."""
         return {
             "protocol": protocol_summary(),
-            "fake_threshold": self.fake_threshold,
+            THRESHOLD_KEYS["fake"]: self.fake_threshold,
+            THRESHOLD_KEYS["suspicious"]: self.suspicious_threshold,
             "real_fpr_at_fake": {k: json_number(v, 4) for k, v in self.real_fpr.items()},
+            RATES_KEY: {k: json_fields(r, digits=4) for k, r in self.rates.items()},
             "mean_real_score": {k: json_number(v, 4) for k, v in self.mean_real_score.items()},
             "rows": [r.to_dict() for r in self.rows],
         }
 
 
-def protocol_table(scored: Sequence[Scored], fake_threshold: float) -> ProtocolTable:
+def protocol_table(
+    scored: Sequence[Scored], fake_threshold: float, suspicious_threshold: float
+) -> ProtocolTable:
     """AUC of held-out fakes vs held-out reals of the same medium: all fakes, per family,
-    per generator; and the false-positive rate of held-out reals at `fake_threshold`.
-    Each AUC has a cluster-bootstrap interval (`fake_clusters`).
+    per generator; and per medium the shares of held-out reals and fakes at or above each
+    verdict threshold. Each AUC has a cluster-bootstrap interval (`fake_clusters`).
 
     `scored` is one score per file (a video's aggregated score, an image's crop score), of
     held-out files only (`split_protocol(...).heldout`): the caller is responsible for that.
     """
     rows: list[ProtocolRow] = []
-    real_fpr: dict[str, float] = {}
+    rates: dict[str, VerdictRates] = {}
     mean_real: dict[str, float] = {}
     for kind in ("video", "image"):
         reals = [s for s in scored if s.kind == kind and s.label == REAL]
         fakes = [s for s in scored if s.kind == kind and s.label == FAKE]
         if reals:
-            real_scores = np.array([s.score for s in reals])
-            real_fpr[kind] = float(np.mean(real_scores >= fake_threshold))
-            mean_real[kind] = float(np.mean(real_scores))
-
+            mean_real[kind] = float(np.mean([s.score for s in reals]))
+        if reals or fakes:
+            real_s, fake_s = _at_or_above(reals), _at_or_above(fakes)
+            rates[kind] = VerdictRates(
+                real_at_suspicious=real_s(suspicious_threshold),
+                real_at_fake=real_s(fake_threshold),
+                fake_at_suspicious=fake_s(suspicious_threshold),
+                fake_at_fake=fake_s(fake_threshold),
+            )
         if not fakes:
             continue
         rows.append(_row(kind, "medium", kind, reals, fakes))
@@ -420,7 +455,15 @@ def protocol_table(scored: Sequence[Scored], fake_threshold: float) -> ProtocolT
         for generator in sorted({canonical_generator(s.method) for s in fakes}):
             chosen = [s for s in fakes if canonical_generator(s.method) == generator]
             rows.append(_row(f"{kind}/{generator}", "generator", kind, reals, chosen))
-    return ProtocolTable(tuple(rows), float(fake_threshold), real_fpr, mean_real)
+    return ProtocolTable(
+        tuple(rows), float(fake_threshold), float(suspicious_threshold), rates, mean_real
+    )
+
+
+def _at_or_above(files: Sequence[Scored]) -> Callable[[float], float]:
+    """threshold -> share of `files` scoring at or above it (NaN for no files)."""
+    scores = np.array([s.score for s in files], dtype=np.float64)
+    return lambda threshold: float(np.mean(scores >= threshold)) if len(scores) else math.nan
 
 
 def fake_clusters(fakes: Sequence[Scored]) -> list[str]:

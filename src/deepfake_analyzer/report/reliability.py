@@ -1,0 +1,121 @@
+"""How far to trust a verdict: the model's own leave-generator-out figures, read from its spec.
+
+`evaluate --protocol --write-spec` stores the table in the spec's
+`metrics["evaluation"]["leave_generator_out"]` (training/protocol.py, `ProtocolTable.to_dict`),
+with `VerdictRates` per medium: the share of held-out real and fake files at or above each
+verdict threshold. Every report carries the spec's metrics (`ModelSummary.provenance`), so
+`reliability_of` reads the figures back for the input's medium, and `trust_note` says in one
+sentence what the verdict is worth on generators and people the model never saw.
+
+Figures measured at other thresholds than the ones the verdict used say nothing about it:
+`reliability_of` then gives None, as it does for a spec without the table (a model never
+evaluated with `--protocol`, or one written before the rates existed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+TABLE_KEY = "leave_generator_out"
+RATES_KEY = "verdict_rates"
+THRESHOLD_KEYS = {"suspicious": "suspicious_threshold", "fake": "fake_threshold"}
+_SAME_THRESHOLD = 1e-6
+_MEDIUM_WORDS = {"video": "videos", "image": "photos"}
+
+
+@dataclass(frozen=True)
+class VerdictRates:
+    """Shares of one medium's held-out files at or above each verdict threshold (NaN where the
+    medium had no file of that class)."""
+
+    real_at_suspicious: float
+    real_at_fake: float
+    fake_at_suspicious: float
+    fake_at_fake: float
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """One medium's leave-generator-out figures, at the thresholds a verdict was read against."""
+
+    medium: str  # "video" or "image"
+    auc: float
+    auc_low: float
+    auc_high: float
+    num_real: int
+    num_fake: int
+    generators: int  # held-out generators of this medium
+    rates: VerdictRates
+    measured_utc: str = ""
+
+
+def reliability_of(
+    metrics: Mapping[str, Any], thresholds: Mapping[str, float], medium: str
+) -> Reliability | None:
+    """The figures for `medium` in a spec's `metrics`, or None when it has none that hold at
+    `thresholds`. Never raises on a malformed spec: a hand-edited one just has no figures."""
+    try:
+        evaluation = metrics["evaluation"]
+        table = evaluation[TABLE_KEY]
+        for name, key in THRESHOLD_KEYS.items():
+            if abs(float(table[key]) - float(thresholds[name])) > _SAME_THRESHOLD:
+                return None
+        figures = table[RATES_KEY][medium]
+        rates = VerdictRates(**{f.name: _number(figures[f.name]) for f in fields(VerdictRates)})
+        rows = table["rows"]
+        row = next(r for r in rows if r["by"] == "medium" and r["name"] == medium)
+        generators = sum(1 for r in rows if r["by"] == "generator" and r["kind"] == medium)
+        return Reliability(
+            medium=medium,
+            auc=float(row["auc"]),
+            auc_low=float(row["auc_low"]),
+            auc_high=float(row["auc_high"]),
+            num_real=int(row["num_real"]),
+            num_fake=int(row["num_fake"]),
+            generators=generators,
+            rates=rates,
+            measured_utc=str(evaluation.get("created_utc", "")),
+        )
+    except (KeyError, TypeError, ValueError, StopIteration, AttributeError):
+        return None
+
+
+def trust_note(reliability: Reliability, label: str) -> str:
+    """One sentence on what a `label` verdict is worth, from the figures ("" for `no-face` or
+    when the figures needed are missing)."""
+    r = reliability
+    rates = r.rates
+    what = _MEDIUM_WORDS.get(r.medium, f"{r.medium} files")
+    auc = f"AUC {r.auc:.2f}, 95 % interval {r.auc_low:.2f}-{r.auc_high:.2f}"
+    unseen = f"{r.generators} generator{'s' if r.generators != 1 else ''} it never saw"
+    if label == "real" and _known(rates.fake_at_suspicious):
+        return (
+            f"Of {r.num_fake} fake {what} from {unseen}, this model rated "
+            f"{rates.fake_at_suspicious:.0%} suspicious or fake ({auc}): `real` means it found "
+            "no sign of manipulation, not that there is none."
+        )
+    if label == "suspicious" and _known(rates.fake_at_suspicious, rates.real_at_suspicious):
+        return (
+            f"Of {what} from people and {unseen}, this model rated "
+            f"{rates.fake_at_suspicious:.0%} of {r.num_fake} fake and "
+            f"{rates.real_at_suspicious:.0%} of {r.num_real} real ones suspicious or fake ({auc})."
+        )
+    if label == "fake" and _known(rates.real_at_fake, rates.fake_at_fake):
+        return (
+            f"Of {r.num_real} real {what} of people it never saw, this model rated "
+            f"{rates.real_at_fake:.0%} fake, against {rates.fake_at_fake:.0%} of {r.num_fake} "
+            f"fake ones from {unseen} ({auc})."
+        )
+    return ""
+
+
+def _number(value: Any) -> float:
+    """A stored figure: JSON writes NaN (no file of that class) as null."""
+    return math.nan if value is None else float(value)
+
+
+def _known(*values: float) -> bool:
+    return all(math.isfinite(v) for v in values)
