@@ -24,7 +24,8 @@ def test_rates_are_read_back_for_each_medium() -> None:
     # reals 0.1 0.2 0.6 0.8; fakes 0.9 0.55 0.3 0.2; suspicious 0.5, fake 0.7
     assert (video.rates.real_at_suspicious, video.rates.real_at_fake) == (0.5, 0.25)
     assert (video.rates.fake_at_suspicious, video.rates.fake_at_fake) == (0.5, 0.25)
-    assert video.auc == pytest.approx(9.5 / 16, abs=1e-4) and video.measured_utc == "2026-11-30T15:00:00Z"
+    assert video.auc == pytest.approx(9.5 / 16, abs=1e-4)
+    assert video.measured_utc == "2026-11-30T15:00:00Z"
     image = reliability_of(evaluation_metrics(), THRESHOLDS, "image")
     assert image is not None and image.rates.fake_at_fake == 1.0 and image.generators == 1
 

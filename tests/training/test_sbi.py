@@ -8,6 +8,7 @@ import pytest
 
 from deepfake_analyzer.training.sbi import (
     DEFAULT_SBI,
+    LOWER_FACE,
     SbiConfig,
     hull_mask,
     perturb_source,
@@ -90,3 +91,33 @@ def test_rejects_bad_inputs() -> None:
         self_blend(face_image(), np.zeros((2, 2)), np.random.default_rng(0))
     with pytest.raises(ValueError):
         SbiConfig(blend_ratios=(1.5,))
+
+
+def split_face_points() -> np.ndarray:
+    """A mesh whose lower-face points (`LOWER_FACE`) lie below y = 80 and all others above 50."""
+    rng = np.random.default_rng(2)
+    points = np.stack([rng.uniform(30, 98, 468), rng.uniform(10, 50, 468)], axis=1)
+    lower = list(LOWER_FACE)
+    points[lower] = np.stack([rng.uniform(40, 88, len(lower)), rng.uniform(80, 115, len(lower))], 1)
+    return points
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lower_face_masks_cover_mouth_and_jaw_only(seed: int) -> None:
+    config = SbiConfig(lower_face_share=1.0)
+    mask = random_mask((SIZE, SIZE), split_face_points(), np.random.default_rng(seed), config)
+    reach = config.reach_px(SIZE)
+    assert mask[: 80 - reach].max() < 1e-3, "nothing above the lower face"
+    assert mask[80:115, 40:88].max() > 0.2
+
+
+def test_lower_face_share_mixes_both_kinds_of_mask() -> None:
+    config = SbiConfig(lower_face_share=0.5)
+    upper = [
+        random_mask((SIZE, SIZE), split_face_points(), np.random.default_rng(s), config)[:40].max()
+        for s in range(40)
+    ]
+    lower_only = sum(value < 1e-3 for value in upper)
+    assert 8 <= lower_only <= 32, lower_only
+    with pytest.raises(ValueError, match="lower-face share"):
+        SbiConfig(lower_face_share=1.5)

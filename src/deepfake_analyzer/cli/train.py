@@ -35,6 +35,7 @@ def register(subparsers: Any) -> None:
         FAKE_STRATA,
         FRAMES_PER_VIDEO,
         PRECISIONS,
+        SBI_LOWER_FACE_SHARE,
         TrainConfig,
     )
 
@@ -99,6 +100,14 @@ def register(subparsers: Any) -> None:
         help="share of fakes drawn from labeled fakes (rest self-blended)",
     )
     g.add_argument(
+        "--sbi-lower-face",
+        type=float,
+        default=SBI_LOWER_FACE_SHARE,
+        metavar="SHARE",
+        help="share of self-blended fakes blended over the lower face only (mouth and jaw, "
+        f"as lip-sync models paste them; default {SBI_LOWER_FACE_SHARE:g})",
+    )
+    g.add_argument(
         "--fake-strata",
         choices=FAKE_STRATA,
         default=d.fake_strata,
@@ -148,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
     from deepfake_analyzer.errors import UsageError
     from deepfake_analyzer.training.config import TrainConfig
     from deepfake_analyzer.training.extract import ExtractConfig, default_cache_dir
+    from deepfake_analyzer.training.sbi import SbiConfig
     from deepfake_analyzer.training.train import (
         StopRequest,
         TrainRequest,
@@ -169,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
         extract = ExtractConfig(
             crop_size=max(args.crop_size, config.wide_size), frames_per_video=args.frames_per_video
         )
+        sbi = SbiConfig(lower_face_share=args.sbi_lower_face)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     request = TrainRequest(
@@ -182,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
         init=_init(args.init, config, extract),
         config=config,
         extract=extract,
+        sbi=sbi,
     )
     console = Console(stderr=True)
     if args.export_checkpoint:

@@ -12,6 +12,8 @@ from deepfake_analyzer.errors import UsageError
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 FAKE_STRATA = ("generator", "family")
+SBI_LOWER_FACE_SHARE = 0.0
+"""Default share of self-blended fakes blended over the lower face only (`SbiConfig`)."""
 
 FRAMES_PER_VIDEO = 12
 """Frames sampled evenly from each video when its face crops are cut (train and evaluate)."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from deepfake_analyzer.training.config import SBI_LOWER_FACE_SHARE
+
 # Face-mesh landmark indices of the face oval, in order (MediaPipe FACEMESH_FACE_OVAL).
 FACE_OVAL = (
     10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
@@ -22,6 +24,13 @@ FACE_OVAL = (
 INNER_FACE = (
     70, 63, 105, 66, 107, 336, 296, 334, 293, 300, 33, 133, 362, 263, 1, 2, 98, 327, 61,
     291, 17, 0, 146, 375, 199, 200, 205, 425, 50, 280, 123, 352,
+)  # fmt: skip
+
+# The lower face: jaw line from cheek to cheek through the chin, closed by the nose base and
+# the mid cheeks. The region lip-sync models (Wav2Lip and its kind) regenerate and paste back.
+LOWER_FACE = (
+    361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132,
+    205, 98, 2, 327, 425,
 )  # fmt: skip
 
 
@@ -45,8 +54,13 @@ class SbiConfig:
     morph: float = 0.03  # max erode/dilate radius, fraction of the side
     mask_blur: tuple[float, float] = (0.01, 0.05)  # Gaussian sigma, fraction of the side
     blend_ratios: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)
+    lower_face_share: float = SBI_LOWER_FACE_SHARE
+    """Share of masks that cover only the lower face (`LOWER_FACE`), as a lip-sync model's
+    pasted mouth and jaw would; the rest are drawn as before (`random_mask`)."""
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.lower_face_share <= 1.0:
+            raise ValueError(f"lower-face share {self.lower_face_share} outside [0, 1]")
         if not self.blend_ratios or not all(0.0 < r <= 1.0 for r in self.blend_ratios):
             raise ValueError("blend ratios must be in (0, 1]")
         if self.blur_sigma[0] > self.blur_sigma[1] or self.mask_blur[0] > self.mask_blur[1]:
@@ -94,6 +108,10 @@ def random_mask(
         keep = rng.random(len(FACE_OVAL)) < 0.7
         oval = points[[i for i, k in zip(FACE_OVAL, keep, strict=True) if k]]
         region = np.concatenate([oval, points[list(INNER_FACE)]])
+    meshed = len(points) > max(LOWER_FACE)
+    # drawn only when asked for, so that the default keeps its random stream (and batches)
+    if config.lower_face_share > 0 and meshed and rng.random() < config.lower_face_share:
+        region = points[list(LOWER_FACE)]
     mask = hull_mask(shape, region)
     mask = _elastic(mask, rng, config.elastic * size)
     radius = int(rng.integers(0, max(1, int(config.morph * size)) + 1))
