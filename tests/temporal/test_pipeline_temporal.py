@@ -127,3 +127,60 @@ def test_a_face_lost_at_a_sampled_frame_is_not_followed(one_face_clip: Path) -> 
     # seen at 0 and 0.5 s; followed up to 0.75 s after 0.5 s, never beyond
     assert followed and max(followed) / FPS <= 0.5 + 0.75 + 1e-9
     assert report.tracks[0].temporal is not None
+
+
+class ThreadedMesh(NumberedMesh):
+    """A `NumberedMesh` that can make a twin (as `FaceMesh` does) and records where it ran."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.fail, self.threads, self.twins, self.closed = fail, set(), [], False
+
+    def run(self, image_rgb, box_xyxy, keypoints=None, *, normalize_brightness=False):
+        import threading
+
+        self.threads.add(threading.current_thread().name)
+        if self.fail:
+            raise RuntimeError("mesh broke")
+        return super().run(image_rgb, box_xyxy, keypoints)
+
+    def twin(self) -> ThreadedMesh:
+        twin = ThreadedMesh(self.fail)
+        self.twins.append(twin)
+        return twin
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_mesh_with_a_twin_is_followed_in_a_thread_with_the_same_result(
+    one_face_clip: Path,
+) -> None:
+    import threading
+
+    inline = NumberedMeshedSquares()
+    with Analyzer(AnalyzeOptions(), classifier=FakeClassifier(SPEC), detector=inline) as a:
+        expected = a.analyze(one_face_clip)
+    threaded = NumberedMeshedSquares()
+    threaded.mesh = ThreadedMesh()
+    with Analyzer(AnalyzeOptions(), classifier=FakeClassifier(SPEC), detector=threaded) as a:
+        first = a.analyze(one_face_clip)
+        second = a.analyze(one_face_clip)  # the twin is made once and kept
+    (twin,) = threaded.mesh.twins
+    assert twin.closed and not threaded.mesh.closed, "the analyzer closes only its own twin"
+    assert threading.current_thread().name not in twin.threads
+    assert sorted(twin.frames) == sorted(inline.mesh.frames * 2)
+    assert not threaded.mesh.frames, "the detector's own mesh never follows"
+    for report in (first, second):
+        ev, want = report.tracks[0].temporal, expected.tracks[0].temporal
+        assert ev is not None and want is not None
+        assert (ev.frames, ev.score) == (want.frames, want.score)
+        assert report.verdict == expected.verdict
+
+
+def test_a_failure_in_the_follower_thread_reaches_the_caller(one_face_clip: Path) -> None:
+    detector = NumberedMeshedSquares()
+    detector.mesh = ThreadedMesh(fail=True)
+    analyzer = Analyzer(AnalyzeOptions(), classifier=FakeClassifier(SPEC), detector=detector)
+    with analyzer, pytest.raises(RuntimeError, match="mesh broke"):
+        analyzer.analyze(one_face_clip)
