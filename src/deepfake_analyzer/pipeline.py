@@ -99,6 +99,45 @@ class _Face:
     detection: FaceDetection
 
 
+class _LandmarkJobs:
+    """The landmark collector's updates and the follower's mesh runs, in the order given: in a
+    thread of their own beside detection and classification (`threaded`), else at once.
+
+    Each job must see the collector as the jobs before it left it (a track is followed from
+    its latest detection), so one thread runs them all, in order. At most
+    `FOLLOW_AHEAD_FRAMES` frames wait at once: a slower follower holds the decoder back
+    instead of piling decoded frames up in memory.
+    """
+
+    def __init__(self, threaded: bool = False) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="landmarks") if threaded else None
+        self._slots = threading.BoundedSemaphore(FOLLOW_AHEAD_FRAMES)
+        self._jobs: list[Future[None]] = []
+
+    def submit(self, job: Callable[[], None], holds_frame: bool = False) -> None:
+        if self._pool is None:
+            job()
+            return
+        if holds_frame:
+            self._slots.acquire()
+        future = self._pool.submit(job)
+        if holds_frame:
+            future.add_done_callback(lambda _: self._slots.release())
+        self._jobs.append(future)
+
+    def finish(self) -> None:
+        """Wait for every job; raise the first failure."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            for job in self._jobs:
+                job.result()
+
+    def close(self) -> None:
+        """Drop the jobs not started yet and wait for the running one (after an error)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 @dataclass
 class _InputRun:
     """What one input's analysis has gathered so far; `Analyzer`'s stage steps fill it."""
@@ -119,7 +158,7 @@ class _InputRun:
     follower: LandmarkFollower | None = None
     """Carries meshes through the dense window's landmark-only frames (temporal/follow.py);
     None when the decoder samples no dense window."""
-    landmark_jobs: _LandmarkJobs = field(default_factory=lambda: _LandmarkJobs())
+    landmark_jobs: _LandmarkJobs = field(default_factory=_LandmarkJobs)
     """Where `landmarks` is updated and followed: in order, beside the other stages."""
 
     def track_scores(self) -> dict[int, float]:
@@ -459,45 +498,6 @@ def analyze(
         options = AnalyzeOptions.from_mapping(base)
     with Analyzer(options, classifier=classifier, detector=face_detector) as analyzer:
         return analyzer.analyze(path, hook=hook)
-
-
-class _LandmarkJobs:
-    """The landmark collector's updates and the follower's mesh runs, in the order given: in a
-    thread of their own beside detection and classification (`threaded`), else at once.
-
-    Each job must see the collector as the jobs before it left it (a track is followed from
-    its latest detection), so one thread runs them all, in order. At most
-    `FOLLOW_AHEAD_FRAMES` frames wait at once: a slower follower holds the decoder back
-    instead of piling decoded frames up in memory.
-    """
-
-    def __init__(self, threaded: bool = False) -> None:
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="landmarks") if threaded else None
-        self._slots = threading.BoundedSemaphore(FOLLOW_AHEAD_FRAMES)
-        self._jobs: list[Future[None]] = []
-
-    def submit(self, job: Callable[[], None], holds_frame: bool = False) -> None:
-        if self._pool is None:
-            job()
-            return
-        if holds_frame:
-            self._slots.acquire()
-        future = self._pool.submit(job)
-        if holds_frame:
-            future.add_done_callback(lambda _: self._slots.release())
-        self._jobs.append(future)
-
-    def finish(self) -> None:
-        """Wait for every job; raise the first failure."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            for job in self._jobs:
-                job.result()
-
-    def close(self) -> None:
-        """Drop the jobs not started yet and wait for the running one (after an error)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _decode_ahead(source: MediaSource, clock: _StageClock) -> Iterator[Frame]:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from deepfake_analyzer.models.spec import ModelSpec
+from deepfake_analyzer.report.reliability import TABLE_KEY
 from deepfake_analyzer.training.calibrate import CalibrationResult
 from deepfake_analyzer.training.eval_metrics import (
     Breakdown,
@@ -76,7 +77,7 @@ class EvaluationResult:
             "video_auc_under": {p.key: json_number(p.video_auc) for p in self.perturbations},
             "held_out_from_calibration": self.calibration is not None,
             "video_scores": self.video_scores,
-            **({} if self.protocol is None else {"leave_generator_out": self.protocol.to_dict()}),
+            **({} if self.protocol is None else {TABLE_KEY: self.protocol.to_dict()}),
         }
 
     def robustness(self) -> dict[str, dict[str, float | None]]:
@@ -123,7 +124,7 @@ class EvaluationResult:
             "videos": [v.to_dict() for v in self.videos],
             "warnings": list(self.warnings),
             "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
-            "leave_generator_out": None if self.protocol is None else self.protocol.to_dict(),
+            TABLE_KEY: None if self.protocol is None else self.protocol.to_dict(),
         }
 
 
