@@ -175,6 +175,10 @@ def test_finished_file_gets_a_trust_line_from_the_models_figures(
     assert result.code == EXIT_OK, result.err
     lines = [line for line in result.err.splitlines() if line.startswith("  trust: ")]
     assert len(lines) == 1 and "fake photos from 1 generator it never saw" in lines[0]
+    twice = run_cli("analyze", str(dim_image), str(dim_image), "--no-reports")
+    trusts = [line for line in twice.err.splitlines() if line.startswith("  trust: ")]
+    assert trusts == lines, "a batch says each sentence once"
+    assert sum(line.startswith("  real (score") for line in twice.err.splitlines()) == 2
 
 
 def test_missing_path(run_cli, tmp_path: Path) -> None:

@@ -205,6 +205,7 @@ class LogHook(_Screen):
         self.progress = _Progress(clock)
         self.every_s = every_s
         self._last: dict[str, float] = {}
+        self._trusts: set[str] = set()
 
     def __call__(self, event: Event) -> None:
         in_file = self.progress.in_file
@@ -214,7 +215,7 @@ class LogHook(_Screen):
         elif isinstance(event, FileFinished):
             if self.progress.announced(event):
                 self._print(f"  {_finished_line(event)}")
-                for line in _notes(event):
+                for line in _notes(event, self._trusts):
                     self._print(f"  {line}")
             else:
                 self._print(position_line(event))
@@ -321,6 +322,7 @@ class DashboardHook:
         self.console = console
         self.progress = _Progress(clock)
         self.live = Live(console=console, refresh_per_second=8, transient=transient)
+        self._trusts: set[str] = set()
 
     def __enter__(self) -> DashboardHook:
         self.live.start()
@@ -336,7 +338,7 @@ class DashboardHook:
         if isinstance(event, FileFinished):
             line = _finished_line(event) + (" (already reported)" if event.resumed else "")
             self.console.print(line, markup=False, soft_wrap=True)
-            for line in _notes(event):
+            for line in _notes(event, self._trusts):
                 self.console.print(f"  {line}", markup=False, soft_wrap=True)
         elif isinstance(event, Message):
             style = "yellow" if event.level == "warning" else None
@@ -527,10 +529,12 @@ def _common_folder(paths: list[str]) -> str:
         return ""
 
 
-def _notes(event: FileFinished) -> list[str]:
+def _notes(event: FileFinished, trusts: set[str]) -> list[str]:
     """The lines under a finished file's verdict: what the verdict is worth on unseen
-    generators, and the file's own origin labels."""
-    lines = [f"trust: {event.trust}"] if event.trust else []
+    generators (once per run for each sentence: a batch of `real` videos says it once, in
+    `trusts`), and the file's own origin labels."""
+    lines = [f"trust: {event.trust}"] if event.trust and event.trust not in trusts else []
+    trusts.add(event.trust)
     if event.provenance:
         lines.append(f"provenance (evidence, not scored): {event.provenance}")
     return lines
