@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,8 +57,6 @@ from deepfake_analyzer.temporal.model import TemporalModel
 from deepfake_analyzer.temporal.tracks import SPARSE_FACTOR, LandmarkCollector
 
 DECODE_QUEUE_FRAMES = 8
-FOLLOW_AHEAD_FRAMES = 4
-"""Landmark-only frames waiting for the follower thread at most (each holds a decoded frame)."""
 
 Explainer = Callable[[np.ndarray], np.ndarray]
 """Grad-CAM: preprocessed crops (N, S, S, 3) -> heatmaps (N, S, S) in [0, 1]."""
@@ -99,45 +95,6 @@ class _Face:
     detection: FaceDetection
 
 
-class _LandmarkJobs:
-    """The landmark collector's updates and the follower's mesh runs, in the order given: in a
-    thread of their own beside detection and classification (`threaded`), else at once.
-
-    Each job must see the collector as the jobs before it left it (a track is followed from
-    its latest detection), so one thread runs them all, in order. At most
-    `FOLLOW_AHEAD_FRAMES` frames wait at once: a slower follower holds the decoder back
-    instead of piling decoded frames up in memory.
-    """
-
-    def __init__(self, threaded: bool = False) -> None:
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="landmarks") if threaded else None
-        self._slots = threading.BoundedSemaphore(FOLLOW_AHEAD_FRAMES)
-        self._jobs: list[Future[None]] = []
-
-    def submit(self, job: Callable[[], None], holds_frame: bool = False) -> None:
-        if self._pool is None:
-            job()
-            return
-        if holds_frame:
-            self._slots.acquire()
-        future = self._pool.submit(job)
-        if holds_frame:
-            future.add_done_callback(lambda _: self._slots.release())
-        self._jobs.append(future)
-
-    def finish(self) -> None:
-        """Wait for every job; raise the first failure."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            for job in self._jobs:
-                job.result()
-
-    def close(self) -> None:
-        """Drop the jobs not started yet and wait for the running one (after an error)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
 @dataclass
 class _InputRun:
     """What one input's analysis has gathered so far; `Analyzer`'s stage steps fill it."""
@@ -158,8 +115,6 @@ class _InputRun:
     follower: LandmarkFollower | None = None
     """Carries meshes through the dense window's landmark-only frames (temporal/follow.py);
     None when the decoder samples no dense window."""
-    landmark_jobs: _LandmarkJobs = field(default_factory=_LandmarkJobs)
-    """Where `landmarks` is updated and followed: in order, beside the other stages."""
 
     def track_scores(self) -> dict[int, float]:
         return {tid: track_score(values) for tid, values in self.track_faces.items()}
@@ -187,8 +142,6 @@ class Analyzer:
         self._explainer: Explainer | None = None
         self._explainer_built = False
         self._temporal_model = temporal_model
-        self._follow_mesh: Any = None
-        self._owns_follow_mesh = False
 
     @property
     def classifier(self) -> Classifier:
@@ -259,9 +212,6 @@ class Analyzer:
         return GradCam(model)
 
     def close(self) -> None:
-        if self._follow_mesh is not None and self._owns_follow_mesh:
-            self._follow_mesh.close()
-        self._follow_mesh = None
         if self._detector is not None and self._owns_detector:
             self._detector.close()
             self._detector = None
@@ -298,20 +248,15 @@ class Analyzer:
         run = _InputRun(str(path), hook or NullHook(), _expected_frames(info, sampling))
         if sampling.dense and info.kind == "video":
             run.follower = follower
-            run.landmark_jobs = _LandmarkJobs(threaded=self._owns_follow_mesh)
 
-        try:
-            for frame in _decode_ahead(source, run.clock):
-                if frame.landmarks_only:
-                    self._follow_landmarks(run, frame)
-                    continue
-                self._detect_and_crop(run, frame, source)
-                if len(run.pending) >= options.batch_size:
-                    self._classify_pending(run)
-            self._classify_pending(run)
-            run.landmark_jobs.finish()
-        finally:
-            run.landmark_jobs.close()
+        for frame in _decode_ahead(source, run.clock):
+            if frame.landmarks_only:
+                self._follow_landmarks(run, frame)
+                continue
+            self._detect_and_crop(run, frame, source)
+            if len(run.pending) >= options.batch_size:
+                self._classify_pending(run)
+        self._classify_pending(run)
 
         warnings = list(info.warnings) + list(source.warnings())
         for text in warnings:
@@ -363,26 +308,15 @@ class Analyzer:
         mesh = getattr(self.detector, "mesh", None)
         if mesh is None or options.fps * SPARSE_FACTOR >= model.fps:
             return None
-        if self._follow_mesh is None:
-            # its own interpreter lets following run in a thread beside detection, which
-            # verifies faces with the detector's; a mesh without a twin follows inline
-            twin = getattr(mesh, "twin", None)
-            self._follow_mesh = mesh if twin is None else twin()
-            self._owns_follow_mesh = twin is not None
-        return LandmarkFollower(self._follow_mesh)
+        return LandmarkFollower(mesh)
 
     def _follow_landmarks(self, run: _InputRun, frame: Frame) -> None:
         """Carry the tracks' meshes through a landmark-only frame of the dense window."""
-        follower = run.follower
-        if follower is None:
+        if run.follower is None:
             return
-
-        def follow() -> None:
-            t0 = time.perf_counter()
-            follower.follow(run.landmarks, frame.image, frame.timestamp_s)
-            run.clock.add("landmarks", t0)
-
-        run.landmark_jobs.submit(follow, holds_frame=True)
+        t0 = time.perf_counter()
+        run.follower.follow(run.landmarks, frame.image, frame.timestamp_s)
+        run.clock.add("landmarks", t0)
 
     def _detect_and_crop(self, run: _InputRun, frame: Frame, source: MediaSource) -> None:
         """Detect the frame's faces, track them, and crop each for the classifier."""
@@ -397,8 +331,7 @@ class Analyzer:
         t0 = time.perf_counter()
         spec = self.classifier.spec
         for detection, track_id in zip(detections, track_ids, strict=True):
-            add = functools.partial(run.landmarks.add, track_id, frame.timestamp_s, detection)
-            run.landmark_jobs.submit(add)
+            run.landmarks.add(track_id, frame.timestamp_s, detection)
             crop = crop_face(frame.image, detection.box_xyxy, spec.crop_margin, spec.input_size)
             run.pending.append((_Face(frame.index, frame.timestamp_s, track_id, detection), crop))
         run.clock.add("crop", t0)

@@ -110,22 +110,3 @@ def test_stretch_contrast_lifts_a_dim_crop_and_leaves_a_lit_one() -> None:
     assert stretched.max() >= 250 and stretched.min() == 0
     very_dim = (lit * 0.05).astype(np.uint8)  # 0-12: the gain stops at its cap
     assert stretch_contrast(very_dim).max() <= 12 * MAX_STRETCH_GAIN + 1
-
-
-def test_a_twin_runs_the_same_model_on_its_own_interpreter(
-    face_mesh, astronaut_rgb, astronaut_face_box
-) -> None:
-    import threading
-
-    expected = face_mesh.run(astronaut_rgb, astronaut_face_box)
-    with face_mesh.twin() as twin:
-        results: list[FaceLandmarks] = []
-        worker = threading.Thread(
-            target=lambda: results.append(twin.run(astronaut_rgb, astronaut_face_box))
-        )
-        worker.start()
-        alongside = face_mesh.run(astronaut_rgb, astronaut_face_box)  # both at once
-        worker.join()
-    np.testing.assert_allclose(results[0].points, expected.points, atol=1e-4)
-    np.testing.assert_allclose(alongside.points, expected.points, atol=1e-4)
-    assert face_mesh.run(astronaut_rgb, astronaut_face_box).presence == expected.presence

@@ -58,7 +58,6 @@ class FaceMesh(ClosesOnExit):
 
     def __init__(self, model_path: Path | None = None, num_threads: int = 1) -> None:
         path = model_path or model_file("face_landmark.tflite")
-        self._model_path, self._num_threads = path, num_threads
         self._interpreter = _load_interpreter(path, num_threads)
         inputs = self._interpreter.get_input_details()
         outputs = {d["name"]: d["index"] for d in self._interpreter.get_output_details()}
@@ -134,11 +133,6 @@ class FaceMesh(ClosesOnExit):
     ) -> np.ndarray:
         """(468, 2) float32 landmark points in image pixels (see `run` for the presence score)."""
         return self.run(image_rgb, box_xyxy, keypoints).points
-
-    def twin(self) -> FaceMesh:
-        """An independent runner of the same model, for another thread: a LiteRT interpreter
-        must not run in two threads at once."""
-        return FaceMesh(self._model_path, self._num_threads)
 
     def close(self) -> None:
         """Drop the interpreter; safe to call twice."""
