@@ -339,3 +339,16 @@ def test_init_refuses_a_model_fed_otherwise_and_a_resumed_run_keeps_its_record(
     (started.run_dir / "config.json").write_text(json.dumps({"init": recorded}))
     assert _init_summary(TrainRequest(cache_dir=tmp_path, run_name="r", resume=True)) == recorded
     assert _init_summary(TrainRequest(cache_dir=tmp_path, run_name="r")) is None
+
+
+def test_the_spec_records_how_fakes_were_self_blended(tmp_path: Path) -> None:
+    from deepfake_analyzer.training.checkpoint import TrainState
+    from deepfake_analyzer.training.sbi import SbiConfig
+    from deepfake_analyzer.training.train import training_summary
+
+    plain = training_summary(TrainRequest(cache_dir=tmp_path), TrainState())
+    assert plain["sbi"]["lower_face_share"] == 0.0 and "lower face" not in plain["recipe"]
+    lower = TrainRequest(cache_dir=tmp_path, sbi=SbiConfig(lower_face_share=0.5))
+    summary = training_summary(lower, TrainState())
+    assert summary["sbi"]["lower_face_share"] == 0.5
+    assert "SBI, 50% over the lower face only" in summary["recipe"]

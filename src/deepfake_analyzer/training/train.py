@@ -843,10 +843,13 @@ def training_summary(request: TrainRequest, state: TrainState) -> dict[str, Any]
         start = f"fine-tuned from {init['name']} (weights {init['weights_sha256'][:12]})"
     else:
         start = "from " + ("scratch" if backbone is None else "ImageNet weights (backbone)")
+    lower = request.sbi.lower_face_share
+    blends = f"SBI, {lower:.0%} over the lower face only" if lower > 0 else "SBI"
     return {
-        "recipe": f"Xception {start}; self-blended fakes (SBI) + labeled fakes; augmentation",
+        "recipe": f"Xception {start}; self-blended fakes ({blends}) + labeled fakes; augmentation",
         "backbone": backbone,
         "init": init,
+        "sbi": asdict(request.sbi),
         "data": [Path(p).name for p in (*request.labeled, *request.real)],
         "counts": state.counts,
         "steps": state.step,
