@@ -174,7 +174,7 @@ def test_finished_file_gets_a_trust_line_from_the_models_figures(
     result = run_cli("analyze", str(dim_image), "-o", str(tmp_path / "out"))
     assert result.code == EXIT_OK, result.err
     lines = [line for line in result.err.splitlines() if line.startswith("  trust: ")]
-    assert len(lines) == 1 and "fake photos from 1 generator it never saw" in lines[0]
+    assert len(lines) == 1 and "Of 1 fake photo from 1 generator it never saw" in lines[0]
     twice = run_cli("analyze", str(dim_image), str(dim_image), "--no-reports")
     trusts = [line for line in twice.err.splitlines() if line.startswith("  trust: ")]
     assert trusts == lines, "a batch says each sentence once"

@@ -23,7 +23,7 @@ TABLE_KEY = "leave_generator_out"
 RATES_KEY = "verdict_rates"
 THRESHOLD_KEYS = {"suspicious": "suspicious_threshold", "fake": "fake_threshold"}
 _SAME_THRESHOLD = 1e-6
-_MEDIUM_WORDS = {"video": "videos", "image": "photos"}
+_MEDIUM_WORDS = {"video": ("video", "videos"), "image": ("photo", "photos")}
 
 
 @dataclass(frozen=True)
@@ -88,24 +88,28 @@ def trust_note(reliability: Reliability, label: str) -> str:
     when the figures needed are missing)."""
     r = reliability
     rates = r.rates
-    what = _MEDIUM_WORDS.get(r.medium, f"{r.medium} files")
+    one, many = _MEDIUM_WORDS.get(r.medium, (f"{r.medium} file", f"{r.medium} files"))
+
+    def files(count: int, kind: str) -> str:
+        return f"{count} {kind} {one if count == 1 else many}"
+
     auc = f"AUC {r.auc:.2f}, 95 % interval {r.auc_low:.2f}-{r.auc_high:.2f}"
     unseen = f"{r.generators} generator{'s' if r.generators != 1 else ''} it never saw"
     if label == "real" and _known(rates.fake_at_suspicious):
         return (
-            f"Of {r.num_fake} fake {what} from {unseen}, this model rated "
+            f"Of {files(r.num_fake, 'fake')} from {unseen}, this model rated "
             f"{rates.fake_at_suspicious:.0%} suspicious or fake ({auc}): `real` means it found "
             "no sign of manipulation, not that there is none."
         )
     if label == "suspicious" and _known(rates.fake_at_suspicious, rates.real_at_suspicious):
         return (
-            f"Of {what} from people and {unseen}, this model rated "
+            f"Of {many} from people and {unseen}, this model rated "
             f"{rates.fake_at_suspicious:.0%} of {r.num_fake} fake and "
             f"{rates.real_at_suspicious:.0%} of {r.num_real} real ones suspicious or fake ({auc})."
         )
     if label == "fake" and _known(rates.real_at_fake, rates.fake_at_fake):
         return (
-            f"Of {r.num_real} real {what} of people it never saw, this model rated "
+            f"Of {files(r.num_real, 'real')} of people it never saw, this model rated "
             f"{rates.real_at_fake:.0%} fake, against {rates.fake_at_fake:.0%} of {r.num_fake} "
             f"fake ones from {unseen} ({auc})."
         )
