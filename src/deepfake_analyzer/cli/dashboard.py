@@ -533,8 +533,10 @@ def _notes(event: FileFinished, trusts: set[str]) -> list[str]:
     """The lines under a finished file's verdict: what the verdict is worth on unseen
     generators (once per run for each sentence: a batch of `real` videos says it once, in
     `trusts`), and the file's own origin labels."""
-    lines = [f"trust: {event.trust}"] if event.trust and event.trust not in trusts else []
-    trusts.add(event.trust)
+    lines = []
+    if event.trust and event.trust not in trusts:
+        trusts.add(event.trust)
+        lines.append(f"trust: {event.trust}")
     if event.provenance:
         lines.append(f"provenance (evidence, not scored): {event.provenance}")
     return lines

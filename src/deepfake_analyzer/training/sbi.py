@@ -99,8 +99,9 @@ def random_mask(
     """A randomly deformed, blurred, blend-ratio-scaled hull mask in [0, 1]."""
     size = max(shape)
     points = np.asarray(landmarks, dtype=np.float32)[:, :2]
+    meshed = len(points) > max(FACE_OVAL)  # a whole face mesh, not just a few points
     choice = rng.random()
-    if choice < 0.5 or len(points) < max(FACE_OVAL) + 1:
+    if choice < 0.5 or not meshed:
         region = points  # whole mesh hull
     elif choice < 0.75:
         region = points[list(INNER_FACE)]  # inner face: eyes, nose, mouth
@@ -108,7 +109,6 @@ def random_mask(
         keep = rng.random(len(FACE_OVAL)) < 0.7
         oval = points[[i for i, k in zip(FACE_OVAL, keep, strict=True) if k]]
         region = np.concatenate([oval, points[list(INNER_FACE)]])
-    meshed = len(points) > max(LOWER_FACE)
     # drawn only when asked for, so that the default keeps its random stream (and batches)
     if config.lower_face_share > 0 and meshed and rng.random() < config.lower_face_share:
         region = points[list(LOWER_FACE)]
