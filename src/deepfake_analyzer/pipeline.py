@@ -42,6 +42,7 @@ from deepfake_analyzer.models.base import Classifier, checked_probabilities
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.provenance import ProvenanceReader
 from deepfake_analyzer.report.pictures import CropPicker, ScoredCrop, thumbnails
+from deepfake_analyzer.report.reliability import report_metrics
 from deepfake_analyzer.report.types import (
     FaceResult,
     FrameResult,
@@ -508,7 +509,7 @@ def _model_summary(classifier: Classifier) -> ModelSummary:
         if key in spec.training:
             provenance[key] = spec.training[key]
     if spec.metrics:
-        provenance["metrics"] = spec.metrics
+        provenance["metrics"] = report_metrics(spec.metrics)
     return ModelSummary(
         name=getattr(classifier, "name", spec.name),
         sha256=classifier.sha256,

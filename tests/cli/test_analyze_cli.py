@@ -175,6 +175,11 @@ def test_finished_file_gets_a_trust_line_from_the_models_figures(
     assert result.code == EXIT_OK, result.err
     lines = [line for line in result.err.splitlines() if line.startswith("  trust: ")]
     assert len(lines) == 1 and "Of 1 fake photo from 1 generator it never saw" in lines[0]
+    (report_json,) = (tmp_path / "out").rglob("*.json")
+    table = json.loads(report_json.read_text())["model"]["provenance"]["metrics"]["evaluation"]
+    kept = table["leave_generator_out"]
+    assert {row["by"] for row in kept["rows"]} == {"medium", "family"}, "per-generator rows"
+    assert kept["held_out_generators"] == {"video": 3, "image": 1}
     twice = run_cli("analyze", str(dim_image), str(dim_image), "--no-reports")
     trusts = [line for line in twice.err.splitlines() if line.startswith("  trust: ")]
     assert trusts == lines, "a batch says each sentence once"

@@ -13,7 +13,7 @@ from metrics_fakes import THRESHOLDS, evaluation_metrics
 from deepfake_analyzer.models.spec import ModelSpec
 from deepfake_analyzer.paths import MODELS_DIR
 from deepfake_analyzer.report.html_report import report_to_html
-from deepfake_analyzer.report.reliability import reliability_of, trust_note
+from deepfake_analyzer.report.reliability import reliability_of, report_metrics, trust_note
 from deepfake_analyzer.report.types import Report, Verdict
 
 
@@ -95,6 +95,36 @@ def test_reports_carry_the_sentence_for_their_medium(make_report, image_report: 
 def test_a_report_without_figures_says_nothing_of_them(video_report: Report) -> None:
     assert video_report.trust_note() == ""
     assert "How far to trust it" not in report_to_html(video_report)
+
+
+def test_a_report_keeps_the_medium_and_family_rows_and_reads_the_same_figures() -> None:
+    full = evaluation_metrics()
+    full["evaluation"]["video_auc_by"] = {"method:anitalker": 1.0}
+    trimmed = report_metrics(full)
+    table = trimmed["evaluation"]["leave_generator_out"]
+    assert {row["by"] for row in table["rows"]} == {"medium", "family"}
+    assert table["held_out_generators"] == {"video": 3, "image": 1}
+    assert "video_auc_by" not in trimmed["evaluation"]
+    assert not any(isinstance(v, list | dict) for v in table["protocol"].values())
+    assert table["protocol"]["heldout_identity_fraction"] == 0.3
+    for medium in ("video", "image"):
+        assert reliability_of(trimmed, THRESHOLDS, medium) == reliability_of(
+            full, THRESHOLDS, medium
+        )
+    assert full["evaluation"]["video_auc_by"], "the spec's own metrics are left whole"
+    assert len(full["evaluation"]["leave_generator_out"]["rows"]) > len(table["rows"])
+
+
+@pytest.mark.parametrize(
+    "metrics",
+    [
+        pytest.param({}, id="never-evaluated"),
+        pytest.param({"evaluation": "broken", "sbi": 0.5}, id="hand-edited"),
+        pytest.param({"evaluation": {"leave_generator_out": {"rows": [{}]}}}, id="odd-rows"),
+    ],
+)
+def test_metrics_without_a_table_reach_the_report_as_they_are(metrics: dict[str, Any]) -> None:
+    assert report_metrics(metrics) == metrics
 
 
 def test_the_shipped_model_carries_figures_at_its_own_thresholds() -> None:

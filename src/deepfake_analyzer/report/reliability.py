@@ -7,6 +7,11 @@ verdict threshold. Every report carries the spec's metrics (`ModelSummary.proven
 `reliability_of` reads the figures back for the input's medium, and `trust_note` says in one
 sentence what the verdict is worth on generators and people the model never saw.
 
+A report carries the metrics as `report_metrics` trims them: the table's medium and family rows,
+its rates and thresholds, and a count of held-out generators per medium
+(`held_out_generators`) in place of a row per generator; the protocol's lists and the
+per-source AUCs stay in the spec and the model card. `reliability_of` reads either form.
+
 Figures measured at other thresholds than the ones the verdict used say nothing about it:
 `reliability_of` then gives None, as it does for a spec without the table (a model never
 evaluated with `--protocol`, or one written before the rates existed).
@@ -22,6 +27,9 @@ from typing import Any
 TABLE_KEY = "leave_generator_out"
 RATES_KEY = "verdict_rates"
 THRESHOLD_KEYS = {"suspicious": "suspicious_threshold", "fake": "fake_threshold"}
+GENERATORS_KEY = "held_out_generators"  # medium -> count, in a report's trimmed table
+_REPORT_ROWS = ("medium", "family")  # row kinds a report keeps
+_SPEC_ONLY = ("video_auc_by",)  # evaluation keys a report leaves to the spec
 _SAME_THRESHOLD = 1e-6
 _MEDIUM_WORDS = {"video": ("video", "videos"), "image": ("photo", "photos")}
 
@@ -67,7 +75,10 @@ def reliability_of(
         rates = VerdictRates(**{f.name: _number(figures[f.name]) for f in fields(VerdictRates)})
         rows = table["rows"]
         row = next(r for r in rows if r["by"] == "medium" and r["name"] == medium)
-        generators = sum(1 for r in rows if r["by"] == "generator" and r["kind"] == medium)
+        if GENERATORS_KEY in table:
+            generators = int(table[GENERATORS_KEY].get(medium, 0))
+        else:
+            generators = sum(1 for r in rows if r["by"] == "generator" and r["kind"] == medium)
         return Reliability(
             medium=medium,
             auc=float(row["auc"]),
@@ -81,6 +92,33 @@ def reliability_of(
         )
     except (KeyError, TypeError, ValueError, StopIteration, AttributeError):
         return None
+
+
+def report_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """A spec's `metrics` as a report carries them (module docstring): the same, less the
+    per-generator rows, the protocol's lists and the per-source AUCs. Metrics without a
+    well-formed table come back as they are."""
+    trimmed = dict(metrics)
+    try:
+        evaluation = {k: v for k, v in metrics["evaluation"].items() if k not in _SPEC_ONLY}
+        table = dict(evaluation[TABLE_KEY])
+        rows = list(table["rows"])
+        generators: dict[str, int] = {}
+        for row in rows:
+            if row["by"] == "generator":
+                generators[row["kind"]] = generators.get(row["kind"], 0) + 1
+        table["rows"] = [row for row in rows if row["by"] in _REPORT_ROWS]
+        table[GENERATORS_KEY] = generators
+        protocol = table.get("protocol")
+        if isinstance(protocol, Mapping):
+            table["protocol"] = {
+                k: v for k, v in protocol.items() if not isinstance(v, list | dict)
+            }
+    except (KeyError, TypeError, AttributeError):
+        return trimmed
+    evaluation[TABLE_KEY] = table
+    trimmed["evaluation"] = evaluation
+    return trimmed
 
 
 def trust_note(reliability: Reliability, label: str) -> str:
