@@ -352,3 +352,36 @@ def test_the_spec_records_how_fakes_were_self_blended(tmp_path: Path) -> None:
     summary = training_summary(lower, TrainState())
     assert summary["sbi"]["lower_face_share"] == 0.5
     assert "SBI, 50% over the lower face only" in summary["recipe"]
+
+
+def test_a_resumed_run_refuses_another_recipe_but_not_another_budget(tmp_path: Path) -> None:
+    from deepfake_analyzer.training.train import _config_dict, check_resume
+
+    started = TrainRequest(
+        labeled=(tmp_path / "wild",), real=(tmp_path / "reals",), cache_dir=tmp_path,
+        run_name="r", config=TrainConfig(minutes=75, learning_rate=8e-4),
+        extract=ExtractConfig(frames_per_video=12),
+    )  # fmt: skip
+    started.run_dir.mkdir(parents=True)
+    (started.run_dir / "config.json").write_text(json.dumps(_config_dict(started)))
+    resumed = replace(started, resume=True)
+    check_resume(resumed)
+    check_resume(replace(resumed, config=TrainConfig(minutes=120, learning_rate=8e-4)))
+    recipe = replace(
+        resumed,
+        config=TrainConfig(minutes=75, learning_rate=1e-3),
+        extract=ExtractConfig(frames_per_video=36),
+        sbi=replace(DEFAULT_SBI, lower_face_share=0.5),
+    )
+    with pytest.raises(UsageError) as refused:
+        check_resume(recipe)
+    message = str(refused.value)
+    assert "\n" not in message and str(started.run_dir) in message
+    for change in ("learning_rate 0.0008, now 0.001", "frames_per_video 12, now 36",
+                   "lower_face_share 0.0, now 0.5"):  # fmt: skip
+        assert change in message
+    with pytest.raises(UsageError, match="labeled folders"):
+        check_resume(replace(resumed, labeled=(tmp_path / "other",)))
+    check_resume(replace(recipe, resume=False))  # a new run is not checked
+    (started.run_dir / "config.json").write_text("{not json")
+    check_resume(recipe)

@@ -60,7 +60,11 @@ def register(subparsers: Any) -> None:
         help="crops and checkpoints (default: ~/.cache/deepfake-analyzer)",
     )
     parser.add_argument("--run-name", help="checkpoint folder name (default: the output's name)")
-    parser.add_argument("--resume", action="store_true", help="continue the run's checkpoint")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run's checkpoint (same data and settings; the budget may change)",
+    )
     start = parser.add_mutually_exclusive_group()
     start.add_argument(
         "--backbone",

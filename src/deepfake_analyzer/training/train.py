@@ -756,6 +756,7 @@ def train(request: TrainRequest, hook: Hook, stop: StopRequest | None = None) ->
     """
     cfg = request.config
     started_wall = time.monotonic()
+    check_resume(request)
     data = prepare_data(request, hook)
     _write_heldout(request, data)
     write_training_list(data.used_items, request.run_dir / TRAINING_LIST)
@@ -805,6 +806,46 @@ def _config_dict(request: TrainRequest) -> dict[str, Any]:
         "backbone": _backbone_summary(request),
         "init": _init_summary(request),
     }
+
+
+RESUME_MAY_CHANGE = frozenset({"minutes", "epochs", "checkpoint_minutes"})
+"""Settings of `config.json`'s `train` section a resumed run may change: its budget."""
+
+
+def check_resume(request: TrainRequest) -> None:
+    """A resumed run goes on with the recipe it started with: refuses, in one line naming
+    them, data folders or settings (training, extraction, augmentation, self-blending) that
+    differ from what its config.json recorded, except the budget (`RESUME_MAY_CHANGE`).
+    A run without a readable config.json is not checked."""
+    recorded_path = request.run_dir / "config.json"
+    if not request.resume or not recorded_path.is_file():
+        return
+    try:
+        recorded = json.loads(recorded_path.read_text())
+    except (OSError, ValueError):
+        return
+    now = json.loads(json.dumps(_config_dict(request)))  # tuples as lists, as recorded
+    changed: list[str] = []
+    for key in ("labeled", "real"):
+        before = [str(Path(p).resolve()) for p in recorded.get(key) or []]
+        after = [str(Path(p).resolve()) for p in now[key]]
+        if key in recorded and before != after:
+            changed.append(f"{key} folders {recorded[key]}, now {now[key]}")
+    for section in ("train", "extract", "augment", "sbi"):
+        before = recorded.get(section)
+        if not isinstance(before, dict):
+            continue
+        for key, value in now[section].items():
+            if section == "train" and key in RESUME_MAY_CHANGE:
+                continue
+            if key in before and before[key] != value:
+                changed.append(f"{key} {before[key]}, now {value}")
+    if changed:
+        raise UsageError(
+            f"{request.run_dir} was started with other settings ({'; '.join(changed)}): resume "
+            "it with those, or start another run under a new `run_name`",
+            option="run_name",
+        )
 
 
 def _recorded_start(request: TrainRequest, key: str) -> dict[str, str] | None:
