@@ -75,10 +75,7 @@ def reliability_of(
         rates = VerdictRates(**{f.name: _number(figures[f.name]) for f in fields(VerdictRates)})
         rows = table["rows"]
         row = next(r for r in rows if r["by"] == "medium" and r["name"] == medium)
-        if GENERATORS_KEY in table:
-            generators = int(table[GENERATORS_KEY].get(medium, 0))
-        else:
-            generators = sum(1 for r in rows if r["by"] == "generator" and r["kind"] == medium)
+        generators = int(_generator_counts(table).get(medium, 0))
         return Reliability(
             medium=medium,
             auc=float(row["auc"]),
@@ -102,13 +99,8 @@ def report_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
     try:
         evaluation = {k: v for k, v in metrics["evaluation"].items() if k not in _SPEC_ONLY}
         table = dict(evaluation[TABLE_KEY])
-        rows = list(table["rows"])
-        generators: dict[str, int] = {}
-        for row in rows:
-            if row["by"] == "generator":
-                generators[row["kind"]] = generators.get(row["kind"], 0) + 1
-        table["rows"] = [row for row in rows if row["by"] in _REPORT_ROWS]
-        table[GENERATORS_KEY] = generators
+        table[GENERATORS_KEY] = _generator_counts(table)
+        table["rows"] = [row for row in table["rows"] if row["by"] in _REPORT_ROWS]
         protocol = table.get("protocol")
         if isinstance(protocol, Mapping):
             table["protocol"] = {
@@ -119,6 +111,18 @@ def report_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
     evaluation[TABLE_KEY] = table
     trimmed["evaluation"] = evaluation
     return trimmed
+
+
+def _generator_counts(table: Mapping[str, Any]) -> dict[str, int]:
+    """Medium -> held-out generators in a table: a report's stored count, or a spec's rows
+    counted (one row per generator)."""
+    if GENERATORS_KEY in table:
+        return dict(table[GENERATORS_KEY])
+    counts: dict[str, int] = {}
+    for row in table["rows"]:
+        if row["by"] == "generator":
+            counts[row["kind"]] = counts.get(row["kind"], 0) + 1
+    return counts
 
 
 def trust_note(reliability: Reliability, label: str) -> str:

@@ -817,12 +817,8 @@ def check_resume(request: TrainRequest) -> None:
     them, data folders or settings (training, extraction, augmentation, self-blending) that
     differ from what its config.json recorded, except the budget (`RESUME_MAY_CHANGE`).
     A run without a readable config.json is not checked."""
-    recorded_path = request.run_dir / "config.json"
-    if not request.resume or not recorded_path.is_file():
-        return
-    try:
-        recorded = json.loads(recorded_path.read_text())
-    except (OSError, ValueError):
+    recorded = _recorded_config(request)
+    if recorded is None:
         return
     now = json.loads(json.dumps(_config_dict(request)))  # tuples as lists, as recorded
     changed: list[str] = []
@@ -832,14 +828,14 @@ def check_resume(request: TrainRequest) -> None:
         if key in recorded and before != after:
             changed.append(f"{key} folders {recorded[key]}, now {now[key]}")
     for section in ("train", "extract", "augment", "sbi"):
-        before = recorded.get(section)
-        if not isinstance(before, dict):
+        started = recorded.get(section)
+        if not isinstance(started, dict):
             continue
         for key, value in now[section].items():
             if section == "train" and key in RESUME_MAY_CHANGE:
                 continue
-            if key in before and before[key] != value:
-                changed.append(f"{key} {before[key]}, now {value}")
+            if key in started and started[key] != value:
+                changed.append(f"{key} {started[key]}, now {value}")
     if changed:
         raise UsageError(
             f"{request.run_dir} was started with other settings ({'; '.join(changed)}): resume "
@@ -848,13 +844,23 @@ def check_resume(request: TrainRequest) -> None:
         )
 
 
+def _recorded_config(request: TrainRequest) -> dict[str, Any] | None:
+    """A resumed run's config.json as it was written when the run started; None for a new
+    run, or one without a readable config.json."""
+    path = request.run_dir / "config.json"
+    if not request.resume or not path.is_file():
+        return None
+    try:
+        recorded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
 def _recorded_start(request: TrainRequest, key: str) -> dict[str, str] | None:
     """What a resumed run's config.json recorded under `key` when it started (else None)."""
-    recorded = request.run_dir / "config.json"
-    if request.resume and recorded.is_file():
-        previous: dict[str, str] | None = json.loads(recorded.read_text()).get(key)
-        return previous
-    return None
+    previous: dict[str, str] | None = (_recorded_config(request) or {}).get(key)
+    return previous
 
 
 def _backbone_summary(request: TrainRequest) -> dict[str, str] | None:
