@@ -104,6 +104,67 @@ def test_batches_are_balanced_and_a_pure_function_of_seed_and_step() -> None:
     assert not np.array_equal(maker.batch(8)[0], x)
 
 
+def _marked(n: int, label: int, groups: list[str], kinds: list[str], size: int) -> CropSet:
+    """Crops of one flat grey each (crop i of reals is i, of fakes 100 + i), so a batch's crop
+    says where it came from after framing."""
+    base = 0 if label == 0 else 100
+    images = np.stack([np.full((size, size, 3), base + i, np.uint8) for i in range(n)])
+    records = [
+        CropRecord(
+            f"{label}{i}.png",
+            f"/{label}/{i}",
+            label,
+            groups[i],
+            "d",
+            "m",
+            kinds[i],
+            0,
+            0.0,
+            (0.0, 0.0, 1.0, 1.0),
+            1.0,
+        )  # fmt: skip
+        for i in range(n)
+    ]
+    points = np.array([[8, 8], [24, 8], [16, 26]], dtype=np.float32)
+    return CropSet(images, records, [points if label == 0 else None] * n)
+
+
+def test_paired_fakes_bring_a_real_of_the_same_person_into_the_batch() -> None:
+    from deepfake_analyzer.training.train import same_person_reals
+
+    size = TrainConfig(input_size=72).wide_size
+    reals = _marked(6, 0, ["ann", "ann", "bob", "bob", "cy", "cy"],
+                    ["image", "video", "video", "video", "image", "image"], size)  # fmt: skip
+    fakes = _marked(3, 1, ["ann", "bob", "dee"], ["video", "image", "video"], size)
+    partners = same_person_reals(reals, fakes)
+    # ann's fake video pairs with her real video; bob has no real photo, so either medium
+    assert {j: list(i) for j, i in partners.items()} == {0: [1], 1: [2, 3]}
+
+    person = {0: "ann", 1: "ann", 2: "bob", 3: "bob", 4: "cy", 5: "cy", 100: "ann", 101: "bob"}
+    person[102] = "dee"
+    for share, paired in ((1.0, True), (0.0, False)):
+        cfg = TrainConfig(input_size=72, batch_size=16, labeled_fake_share=1.0, seed=1,
+                          paired_share=share)  # fmt: skip
+        maker = BatchMaker(reals, fakes, cfg, NO_AUGMENT, DEFAULT_SBI)
+        unpaired_fakes = 0
+        for step in range(6):
+            x, y = maker.batch(step)
+            marks = x[:, 36, 36, 0].astype(int)
+            real_people = sorted(person[m] for m in marks[y == 0])
+            fake_people = sorted(person[m] for m in marks[y == 1])
+            assert len(fake_people) == 8
+            unpaired_fakes += fake_people.count("dee")
+            if paired:  # every fake is ann's or bob's, and each brought a real of its person
+                assert "dee" not in fake_people
+                assert all(real_people.count(p) >= fake_people.count(p) for p in ("ann", "bob"))
+        assert (unpaired_fakes == 0) == paired
+
+
+def test_paired_share_is_a_share() -> None:
+    with pytest.raises(UsageError, match="paired share"):
+        TrainConfig(paired_share=1.5)
+
+
 def test_no_fakes_at_all_is_a_usage_error() -> None:
     reals = crop_set(4, 0, "r")
     reals.landmarks = [None] * 4
@@ -352,6 +413,11 @@ def test_the_spec_records_how_fakes_were_self_blended(tmp_path: Path) -> None:
     summary = training_summary(lower, TrainState())
     assert summary["sbi"]["lower_face_share"] == 0.5
     assert "SBI, 50% over the lower face only" in summary["recipe"]
+    assert "same person" not in plain["recipe"]
+    paired = TrainRequest(cache_dir=tmp_path, config=TrainConfig(paired_share=0.25))
+    assert (
+        "25% beside a real of the same person" in training_summary(paired, TrainState())["recipe"]
+    )
 
 
 def test_a_resumed_run_refuses_another_recipe_but_not_another_budget(tmp_path: Path) -> None:

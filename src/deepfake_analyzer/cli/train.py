@@ -119,6 +119,15 @@ def register(subparsers: Any) -> None:
         f"(default {d.fake_strata})",
     )
     g.add_argument(
+        "--paired-share",
+        type=float,
+        default=d.paired_share,
+        metavar="SHARE",
+        help="share of labeled fakes drawn with a real crop of the same person beside them in "
+        "the batch (an edit and its input, a lip-synced clip and its template; "
+        f"default {d.paired_share:g})",
+    )
+    g.add_argument(
         "--val-fraction",
         type=float,
         default=d.val_fraction,
@@ -176,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
             input_size=args.input_size, batch_size=args.batch_size, epochs=args.epochs,
             minutes=None if args.epochs else args.minutes, steps_per_epoch=args.steps_per_epoch,
             learning_rate=args.learning_rate, labeled_fake_share=args.labeled_fake_share,
-            fake_strata=args.fake_strata,
+            fake_strata=args.fake_strata, paired_share=args.paired_share,
             val_fraction=args.val_fraction,
             seed=args.seed, precision=args.precision, checkpoint_minutes=args.checkpoint_minutes,
         )  # fmt: skip

@@ -40,6 +40,7 @@ class TrainConfig:
     bn_momentum: float = 0.9
     labeled_fake_share: float = 0.35
     fake_strata: str = "generator"  # labeled fakes drawn evenly per "generator" or "family"
+    paired_share: float = 0.0  # of labeled fakes, drawn with a real crop of the same person
     real_balance: float = 0.5  # within a medium, real datasets get weight n**balance
     val_fraction: float = 0.1
     frame_scale: tuple[float, float] = (0.9, 1.5)  # crop side / the analyzer's crop side
@@ -67,6 +68,8 @@ class TrainConfig:
             raise UsageError("steps per epoch must be at least 1")
         if not 0.0 <= self.labeled_fake_share <= 1.0:
             raise UsageError("labeled fake share must be in [0, 1]")
+        if not 0.0 <= self.paired_share <= 1.0:
+            raise UsageError("paired share must be in [0, 1]")
         if not 0.0 <= self.val_fraction < 1.0:
             raise UsageError("validation fraction must be in [0, 1)")
         if not 0.5 <= self.frame_scale[0] <= 1.0 <= self.frame_scale[1] <= 2.0:

@@ -179,11 +179,31 @@ def fake_strata(name: str) -> Callable[[CropRecord], tuple[str, ...]]:
     return lambda r: (canonical_generator(r.method),)
 
 
+def same_person_reals(reals: CropSet, fakes: CropSet) -> dict[int, np.ndarray]:
+    """For each labeled fake crop whose person (its `group`) has real crops in the training
+    part, the indices of those real crops: of the fake's own medium where there are any, else
+    of either. A lip-synced clip and its template video, a swap's result and its source photo,
+    an edit and its input: real and fake of the same person side by side."""
+    by_person: dict[tuple[str, str], list[int]] = {}
+    for i, record in enumerate(reals.records):
+        by_person.setdefault((record.group, record.kind), []).append(i)
+    partners: dict[int, np.ndarray] = {}
+    for j, record in enumerate(fakes.records):
+        same = by_person.get((record.group, record.kind)) or [
+            i for kind in ("video", "image") for i in by_person.get((record.group, kind), [])
+        ]
+        if same:
+            partners[j] = np.asarray(same)
+    return partners
+
+
 class BatchMaker:
     """Training batches as a pure function of (seed, step): resuming replays the same data.
 
     Half of each batch is real crops; the other half fakes, `labeled_fake_share` of them
     labeled fakes (when any) and the rest self-blended from the batch's own real crops.
+    `paired_share` of the labeled fakes come with a real crop of the same person, which takes
+    one of the batch's real places (`same_person_reals`).
     """
 
     def __init__(
@@ -204,6 +224,10 @@ class BatchMaker:
             )
         self.real_p = reals.sampling_weights(lambda r: (r.dataset,), config.real_balance)
         self.fake_p = fakes.sampling_weights(fake_strata(config.fake_strata), 0.0)
+        self.partners = same_person_reals(reals, fakes) if config.paired_share > 0 else {}
+        self.pairable = np.asarray(sorted(self.partners), dtype=np.int64)
+        pair_p = self.fake_p[self.pairable] if len(self.pairable) else np.zeros(0)
+        self.pair_p = pair_p / pair_p.sum() if len(pair_p) else pair_p
 
     def batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config
@@ -211,13 +235,14 @@ class BatchMaker:
         n_real = cfg.batch_size // 2
         n_fake = cfg.batch_size - n_real
         real_idx = rng.choice(len(self.reals), size=n_real, p=self.real_p)
-        images = [self.reals.images[i] for i in real_idx]
-        labels = [REAL] * n_real
         share = cfg.labeled_fake_share if len(self.fakes) else 0.0
         if not self.blendable.any():
             share = 1.0
         n_labeled = int(rng.binomial(n_fake, share))
-        for i in rng.choice(len(self.fakes), size=n_labeled, p=self.fake_p) if n_labeled else []:
+        fake_idx = self._labeled_fakes(rng, n_labeled, real_idx)
+        images = [self.reals.images[i] for i in real_idx]
+        labels = [REAL] * n_real
+        for i in fake_idx:
             images.append(self.fakes.images[i])
             labels.append(FAKE)
         sources = [i for i in real_idx if self.blendable[i]]
@@ -233,6 +258,22 @@ class BatchMaker:
         y = np.asarray(labels, dtype=np.float32)
         order = rng.permutation(len(y))
         return x[order], y[order]
+
+    def _labeled_fakes(self, rng: np.random.Generator, n: int, real_idx: np.ndarray) -> np.ndarray:
+        """`n` labeled fakes; `paired_share` of them drawn among those with a same-person real
+        crop, each putting one such crop in a place of `real_idx` (changed in place). With no
+        pairing it draws exactly what the runs before pairing drew."""
+        none = np.zeros(0, np.int64)
+        n_paired = 0
+        if n and len(self.pairable):
+            n_paired = min(int(rng.binomial(n, self.config.paired_share)), len(real_idx))
+        paired = rng.choice(self.pairable, size=n_paired, p=self.pair_p) if n_paired else none
+        for place, j in enumerate(paired):
+            real_idx[place] = rng.choice(self.partners[int(j)])
+        rest = (
+            rng.choice(len(self.fakes), size=n - n_paired, p=self.fake_p) if n > n_paired else none
+        )
+        return np.concatenate([paired, rest]).astype(np.int64)
 
 
 def frame_crop(
@@ -415,6 +456,7 @@ def prepare_data(request: TrainRequest, hook: Hook) -> PreparedData:
         "train_real_blendable": int(sum(lm is not None for lm in train_reals.landmarks)),
         "train_labeled_fake_crops": len(train_fakes),
         "train_fake_generators": len({canonical_generator(r.method) for r in train_fakes.records}),
+        "train_fakes_with_same_person_real": len(same_person_reals(train_reals, train_fakes)),
         "val_real_crops": len(val_reals),
         "val_fake_crops": len(val_fake_records),
         "train_files": len(train_items),
@@ -892,8 +934,14 @@ def training_summary(request: TrainRequest, state: TrainState) -> dict[str, Any]
         start = "from " + ("scratch" if backbone is None else "ImageNet weights (backbone)")
     lower = request.sbi.lower_face_share
     blends = f"SBI, {lower:.0%} over the lower face only" if lower > 0 else "SBI"
+    paired = cfg.paired_share
+    labeled = (
+        f"labeled fakes ({paired:.0%} beside a real of the same person)"
+        if paired
+        else ("labeled fakes")
+    )
     return {
-        "recipe": f"Xception {start}; self-blended fakes ({blends}) + labeled fakes; augmentation",
+        "recipe": f"Xception {start}; self-blended fakes ({blends}) + {labeled}; augmentation",
         "backbone": backbone,
         "init": init,
         "sbi": asdict(request.sbi),
