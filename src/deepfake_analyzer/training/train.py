@@ -456,7 +456,7 @@ def prepare_data(request: TrainRequest, hook: Hook) -> PreparedData:
         "train_real_blendable": int(sum(lm is not None for lm in train_reals.landmarks)),
         "train_labeled_fake_crops": len(train_fakes),
         "train_fake_generators": len({canonical_generator(r.method) for r in train_fakes.records}),
-        "train_fakes_with_same_person_real": len(same_person_reals(train_reals, train_fakes)),
+        "train_fake_crops_paired": len(same_person_reals(train_reals, train_fakes)),
         "val_real_crops": len(val_reals),
         "val_fake_crops": len(val_fake_records),
         "train_files": len(train_items),
