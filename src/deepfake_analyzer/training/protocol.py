@@ -150,6 +150,10 @@ FAMILIES: dict[str, str] = {
         FACE_SWAP,
     ),  # fmt: skip
     "talk-act": REENACTMENT,
+    # gathered 2026-11-30, eighth session (docs/data/extra-2026-11-30c.md): pairs
+    **dict.fromkeys(("diff2lip", "pc-avs", "infinitetalk"), LIP_SYNC),
+    **dict.fromkeys(("skyreels-a1", "runway-act-one"), REENACTMENT),
+    "synctalkpp": TALKING_HEAD,
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
@@ -213,10 +217,20 @@ HELDOUT_GENERATORS: frozenset[str] = frozenset(
         "faceswap-gan",
         "musetalk",
         "dinet",
+        # of the generators gathered in the eighth 2026-11-30 session (no model before v19
+        # saw any of them): synctalkpp (synctalk's successor, held out with it), and
+        # skyreels-a1 and infinitetalk, whose clips mostly show people no other file does;
+        # diff2lip, pc-avs and runway-act-one train (diff2lip and pc-avs beside their
+        # VoxCeleb2 sources: the pairs `train --paired-share` draws)
+        "synctalkpp",
+        "skyreels-a1",
+        "infinitetalk",
     }
 )
 
-TRAINED_IDENTITIES: frozenset[str] = frozenset({"fei-fei-li", "kelly-ayotte", "taylor-swift"})
+TRAINED_IDENTITIES: frozenset[str] = frozenset(
+    {"donald-trump", "fei-fei-li", "kelly-ayotte", "taylor-swift"}
+)
 """People the shipped model (v2) trained on whom a later-held-out generator also shows.
 They stay on the training side: a held-out generator's fake of one of them is used by
 neither side, so the table never scores a person a shipped model trained on."""
