@@ -104,44 +104,31 @@ def test_batches_are_balanced_and_a_pure_function_of_seed_and_step() -> None:
     assert not np.array_equal(maker.batch(8)[0], x)
 
 
-def _marked(n: int, label: int, groups: list[str], kinds: list[str], size: int) -> CropSet:
-    """Crops of one flat grey each (crop i of reals is i, of fakes 100 + i), so a batch's crop
-    says where it came from after framing."""
+def _marked(label: int, groups: list[str], kinds: list[str], size: int) -> CropSet:
+    """`crop_set`'s crops with the given people and media, each one flat grey (crop i of reals
+    is i, of fakes 100 + i), so a batch's crop says where it came from after framing."""
+    crops = crop_set(len(groups), label, "d", size)
     base = 0 if label == 0 else 100
-    images = np.stack([np.full((size, size, 3), base + i, np.uint8) for i in range(n)])
-    records = [
-        CropRecord(
-            f"{label}{i}.png",
-            f"/{label}/{i}",
-            label,
-            groups[i],
-            "d",
-            "m",
-            kinds[i],
-            0,
-            0.0,
-            (0.0, 0.0, 1.0, 1.0),
-            1.0,
-        )  # fmt: skip
-        for i in range(n)
+    crops.images = np.stack([np.full_like(crops.images[0], base + i) for i in range(len(groups))])
+    crops.records = [
+        replace(r, group=g, kind=k) for r, g, k in zip(crops.records, groups, kinds, strict=True)
     ]
-    points = np.array([[8, 8], [24, 8], [16, 26]], dtype=np.float32)
-    return CropSet(images, records, [points if label == 0 else None] * n)
+    return crops
 
 
 def test_paired_fakes_bring_a_real_of_the_same_person_into_the_batch() -> None:
     from deepfake_analyzer.training.train import same_person_reals
 
     size = TrainConfig(input_size=72).wide_size
-    reals = _marked(6, 0, ["ann", "ann", "bob", "bob", "cy", "cy"],
+    reals = _marked(0, ["ann", "ann", "bob", "bob", "cy", "cy"],
                     ["image", "video", "video", "video", "image", "image"], size)  # fmt: skip
-    fakes = _marked(3, 1, ["ann", "bob", "dee"], ["video", "image", "video"], size)
+    fakes = _marked(1, ["ann", "bob", "dee"], ["video", "image", "video"], size)
     partners = same_person_reals(reals, fakes)
     # ann's fake video pairs with her real video; bob has no real photo, so either medium
     assert {j: list(i) for j, i in partners.items()} == {0: [1], 1: [2, 3]}
 
-    person = {0: "ann", 1: "ann", 2: "bob", 3: "bob", 4: "cy", 5: "cy", 100: "ann", 101: "bob"}
-    person[102] = "dee"
+    person = dict(enumerate(r.group for r in reals.records))
+    person |= {100 + j: r.group for j, r in enumerate(fakes.records)}
     for share, paired in ((1.0, True), (0.0, False)):
         cfg = TrainConfig(input_size=72, batch_size=16, labeled_fake_share=1.0, seed=1,
                           paired_share=share)  # fmt: skip

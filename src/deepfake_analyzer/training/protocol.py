@@ -217,7 +217,7 @@ HELDOUT_GENERATORS: frozenset[str] = frozenset(
         "faceswap-gan",
         "musetalk",
         "dinet",
-        # of the generators gathered in the eighth 2026-11-30 session (no model before v19
+        # of the generators gathered in the eighth 2026-11-30 session (no model before v18
         # saw any of them): synctalkpp (synctalk's successor, held out with it), and
         # skyreels-a1 and infinitetalk, whose clips mostly show people no other file does;
         # diff2lip, pc-avs and runway-act-one train (diff2lip and pc-avs beside their

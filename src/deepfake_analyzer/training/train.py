@@ -934,12 +934,9 @@ def training_summary(request: TrainRequest, state: TrainState) -> dict[str, Any]
         start = "from " + ("scratch" if backbone is None else "ImageNet weights (backbone)")
     lower = request.sbi.lower_face_share
     blends = f"SBI, {lower:.0%} over the lower face only" if lower > 0 else "SBI"
-    paired = cfg.paired_share
-    labeled = (
-        f"labeled fakes ({paired:.0%} beside a real of the same person)"
-        if paired
-        else ("labeled fakes")
-    )
+    labeled = "labeled fakes"
+    if cfg.paired_share > 0:
+        labeled += f" ({cfg.paired_share:.0%} beside a real of the same person)"
     return {
         "recipe": f"Xception {start}; self-blended fakes ({blends}) + {labeled}; augmentation",
         "backbone": backbone,
