@@ -1,0 +1,277 @@
+"""The texture-probe experiment (models/README.md, "A texture probe"), end to end.
+
+A frozen ImageNet EfficientNet-Lite0 (`training/texture_backbone.py`) describes each face crop
+by the channel means and spreads of four block outputs; a logistic regression over them is fitted
+on the leave-generator-out protocol's training part and judged on its held-out part, beside the
+shipped Xception on the very same crops and the two combined (z-scored logits, equal weights).
+
+- Crops: the evaluation's (`evaluate`'s extractor: 12 frames per video, one face per frame, the
+  shipped spec's margin), cut at 224 px; the Xception reads them resized to its input size.
+- Training part: real crops (video frames and photos, half the weight each), labeled fakes
+  (a quarter of the weight, each generator alike) and a self-blended twin of every real crop
+  with landmarks (a quarter). L2 strength by 5-fold cross-validation grouped by identity.
+- Video score: the mean of the top quarter of a video's crop scores, as `evaluate` does.
+
+Needs `scripts/get_texture_backbone.sh` once. About 25 minutes on 2 cores for the five data
+folders (most of it cutting crops, cached in ~/.cache/deepfake-analyzer/probe-crops).
+
+    D=../shared/data
+    .venv/bin/python scripts/texture_probe.py $D/wild $D/dev /work/extra-data ... \
+        --real $D/train_real/videos --real $D/train_real/images \
+        --real $D/train_real/images_web160 --real $D/train_real/images_studio
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepfake_analyzer.faces.crop import resize_square
+from deepfake_analyzer.models.loader import load_classifier
+from deepfake_analyzer.models.spec import ModelSpec
+from deepfake_analyzer.scoring.aggregate import track_score
+from deepfake_analyzer.temporal.model import fit_logistic, standardise
+from deepfake_analyzer.temporal.train import group_folds
+from deepfake_analyzer.training.bootstrap import auc_difference
+from deepfake_analyzer.training.eval_crops import (
+    crop_loader,
+    discover_items,
+    extract_for_evaluation,
+    self_blended_records,
+)
+from deepfake_analyzer.training.evaluate import EvaluateConfig
+from deepfake_analyzer.training.extract import default_cache_dir, source_key
+from deepfake_analyzer.training.protocol import (
+    fake_clusters,
+    family_of,
+    protocol_table,
+    split_protocol,
+)
+from deepfake_analyzer.training.texture_backbone import INPUT_SIZE, load_backbone, texture_features
+
+L2_GRID = (30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
+SHARES = {"real video": 0.25, "real image": 0.25, "labeled fake": 0.25, "self-blended": 0.25}
+
+
+@dataclass(frozen=True)
+class Crop:
+    source: str
+    label: int
+    kind: str
+    method: str
+    group: str
+    part: str  # "train" or "heldout"
+    blended: bool
+
+
+@dataclass(frozen=True)
+class FileScore:
+    source: str
+    label: int
+    kind: str
+    method: str
+    group: str
+    score: float
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data", nargs="+", type=Path, help="labeled data folders")
+    parser.add_argument("--real", action="append", type=Path, default=[], help="real folders")
+    parser.add_argument("--model", type=Path, help="Xception spec (default: the shipped one)")
+    parser.add_argument("--cache", type=Path, default=default_cache_dir() / "probe-crops")
+    parser.add_argument("--json", type=Path, help="also write the tables here")
+    args = parser.parse_args()
+
+    items = discover_items(args.data, real=args.real)
+    split = split_protocol(items)
+    part = {source_key(i.path): "train" for i in split.train}
+    part.update({source_key(i.path): "heldout" for i in split.heldout})
+    print(f"{len(split.train)} training files, {len(split.heldout)} held-out files", flush=True)
+    classifier = load_classifier(args.model)
+    spec: ModelSpec = classifier.spec
+    cache, records = extract_for_evaluation(
+        [*split.heldout, *split.train], spec, EvaluateConfig(crop_size=INPUT_SIZE), args.cache
+    )
+    twins = [r for r in self_blended_records(records) if part.get(source_key(r.source)) == "train"]
+    records = [*records, *twins]
+    load = crop_loader(0)
+    backbone = load_backbone()
+    crops: list[Crop] = []
+    features, xception = [], []
+    for start in range(0, len(records), 256):
+        chunk = records[start : start + 256]
+        images = np.stack([load(cache, r, INPUT_SIZE) for r in chunk])
+        features.append(texture_features(backbone, images))
+        small = np.stack([resize_square(im, spec.input_size) for im in images])
+        xception.append(np.asarray(classifier.predict(small), np.float64))
+        for r in chunk:
+            blended = r.source.endswith("#self-blended")
+            crops.append(
+                Crop(
+                    r.source, int(r.label), "video" if r.kind == "video" else "image",
+                    str(r.method), str(r.group),
+                    part.get(source_key(r.source.split("#")[0]), "excluded"), blended,
+                )
+            )  # fmt: skip
+        print(f"  {len(crops)} / {len(records)} crops", flush=True)
+    x = np.concatenate(features).astype(np.float64)
+    probe = fit_probe(x, crops)
+    model_p = np.concatenate(xception)
+    scores = {
+        "xception": model_p,
+        "texture probe": probe,
+        "xception + texture probe": combine(model_p, probe, crops),
+    }
+    tables = {name: file_scores(s, crops) for name, s in scores.items()}
+    report = print_tables(tables)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    return 0
+
+
+def weights_of(crops: list[Crop]) -> np.ndarray:
+    """Training weights: each share of `SHARES` split evenly (labeled fakes per generator)."""
+    w = np.zeros(len(crops))
+    kinds = np.array([_share_of(c) for c in crops])
+    for share, total in SHARES.items():
+        idx = np.nonzero(kinds == share)[0]
+        if not len(idx):
+            continue
+        if share == "labeled fake":
+            methods = np.array([crops[i].method for i in idx])
+            for m in sorted(set(methods)):
+                chosen = idx[methods == m]
+                w[chosen] = total / len(set(methods)) / len(chosen)
+        else:
+            w[idx] = total / len(idx)
+    return w * (w > 0).sum()
+
+
+def _share_of(c: Crop) -> str:
+    if c.part != "train":
+        return ""
+    if c.blended:
+        return "self-blended"
+    return "labeled fake" if c.label else f"real {c.kind}"
+
+
+def weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
+    order = np.argsort(s, kind="stable")
+    y, s, w = y[order], s[order], w[order]
+    real_below = np.cumsum(np.where(y == 0, w, 0.0))
+    # ties count half: the real weight strictly below plus half of the tied block's
+    _, first = np.unique(s, return_index=True)
+    block = np.searchsorted(first, np.arange(len(s)), side="right") - 1
+    start = first[block]
+    end = np.append(first[1:], len(s))[block]
+    below = np.where(start > 0, real_below[start - 1], 0.0)
+    tied = real_below[end - 1] - below
+    fake = y == 1
+    total = w[fake].sum() * w[~fake].sum()
+    return float((w[fake] * (below[fake] + tied[fake] / 2)).sum() / total)
+
+
+def fit_probe(x: np.ndarray, crops: list[Crop]) -> np.ndarray:
+    """Held-out (and every) crop's probe probability; L2 chosen by grouped CV on training."""
+    w = weights_of(crops)
+    idx = np.nonzero(w > 0)[0]
+    y = np.array([c.label for c in crops])
+    folds = group_folds([crops[i].group for i in idx], 5)
+    best = (-1.0, L2_GRID[0])
+    for l2 in L2_GRID:
+        out = np.zeros(len(idx))
+        for k in range(5):
+            test, train = folds == k, folds != k
+            a, b = idx[train], idx[test]
+            mean, scale = standardise(x[a])
+            coef, bias = fit_logistic((x[a] - mean) / scale, y[a], l2=l2, sample_weight=w[a])
+            out[test] = (x[b] - mean) / scale @ coef + bias
+        auc = weighted_auc(y[idx], out, w[idx])
+        print(f"  L2 {l2:g}: grouped CV AUC {auc:.3f}", flush=True)
+        best = max(best, (auc, l2))
+    mean, scale = standardise(x[idx])
+    coef, bias = fit_logistic((x[idx] - mean) / scale, y[idx], l2=best[1], sample_weight=w[idx])
+    print(f"  chosen L2 {best[1]:g}", flush=True)
+    logits = (x - mean) / scale @ coef + bias
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logits, -60, 60))))
+
+
+def combine(a: np.ndarray, b: np.ndarray, crops: list[Crop]) -> np.ndarray:
+    """Equal-weight mean of two scores' logits, each z-scored on the training part's crops
+    (self-blends left out)."""
+    ref = np.array([c.part == "train" and not c.blended for c in crops])
+    z = np.zeros(len(a))
+    for p in (a, b):
+        q = np.clip(p, 1e-6, 1 - 1e-6)
+        logit = np.log(q / (1 - q))
+        z += (logit - logit[ref].mean()) / logit[ref].std()
+    return np.asarray(1.0 / (1.0 + np.exp(-z / 2)))
+
+
+def file_scores(scores: np.ndarray, crops: list[Crop]) -> list[FileScore]:
+    """One score per held-out file (self-blends left out): a video's top-quarter mean."""
+    by: dict[str, tuple[Crop, list[float]]] = {}
+    for c, s in zip(crops, scores, strict=True):
+        if c.part == "heldout" and not c.blended:
+            by.setdefault(c.source, (c, []))[1].append(float(s))
+    return [
+        FileScore(c.source, c.label, c.kind, c.method, c.group, track_score(v))
+        for c, v in by.values()
+    ]
+
+
+def print_tables(tables: dict[str, list[FileScore]]) -> dict[str, Any]:
+    names = list(tables)
+    base = tables[names[0]]
+    report: dict[str, Any] = {}
+    for name in names:
+        table = protocol_table(tables[name], 0.5, 0.5)
+        print(f"\n{name}")
+        rows = []
+        for row in table.rows:
+            if row.by == "generator":
+                continue
+            line = (
+                f"  {row.name:24s} {row.num_real:4d} real {row.num_fake:4d} fake  "
+                f"AUC {row.auc:.3f} [{row.auc_low:.2f}, {row.auc_high:.2f}]"
+            )
+            entry: dict[str, Any] = {"row": row.name, **row.to_dict()}
+            if name != names[0]:
+                diff = paired(base, tables[name], row.kind, row.name)
+                line += f"  vs {names[0]} {diff[0]:+.3f} [{diff[1]:+.2f}, {diff[2]:+.2f}]"
+                entry["difference"] = diff
+            print(line)
+            rows.append(entry)
+        report[name] = rows
+    return report
+
+
+def paired(a: list[FileScore], b: list[FileScore], kind: str, row: str) -> tuple[float, ...]:
+    family = row.split("/")[1] if "/" in row else None
+
+    def chosen(f: FileScore) -> bool:
+        return f.kind == kind and (f.label == 0 or family is None or family_of(f.method) == family)
+
+    left = {f.source: f for f in a if chosen(f)}
+    right = {f.source: f for f in b if chosen(f)}
+    keys = [k for k in left if k in right]
+    reals = [k for k in keys if left[k].label == 0]
+    fakes = [k for k in keys if left[k].label == 1]
+    d = auc_difference(
+        ([left[k].score for k in reals], [right[k].score for k in reals]),
+        ([left[k].score for k in fakes], [right[k].score for k in fakes]),
+        [left[k].group for k in reals],
+        fake_clusters([left[k] for k in fakes]),
+    )
+    return (d.value, d.low, d.high) if not math.isnan(d.value) else (math.nan,) * 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
