@@ -17,15 +17,14 @@ folders (most of it cutting crops, cached in ~/.cache/deepfake-analyzer/probe-cr
 
     D=../shared/data
     .venv/bin/python scripts/texture_probe.py $D/wild $D/dev /work/extra-data ... \
-        --real $D/train_real/videos --real $D/train_real/images \
-        --real $D/train_real/images_web160 --real $D/train_real/images_studio
+        --real $D/train_real/videos --train-real $D/train_real/images \
+        --train-real $D/train_real/images_web160 --train-real $D/train_real/images_studio
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,8 +37,9 @@ from deepfake_analyzer.models.spec import ModelSpec
 from deepfake_analyzer.scoring.aggregate import track_score
 from deepfake_analyzer.temporal.model import fit_logistic, standardise
 from deepfake_analyzer.temporal.train import group_folds
-from deepfake_analyzer.training.bootstrap import auc_difference
+from deepfake_analyzer.training.eval_compare import BaselineFile, compare
 from deepfake_analyzer.training.eval_crops import (
+    SELF_BLENDED_SUFFIX,
     crop_loader,
     discover_items,
     extract_for_evaluation,
@@ -48,14 +48,12 @@ from deepfake_analyzer.training.eval_crops import (
 from deepfake_analyzer.training.evaluate import EvaluateConfig
 from deepfake_analyzer.training.extract import default_cache_dir, source_key
 from deepfake_analyzer.training.protocol import (
-    fake_clusters,
-    family_of,
     protocol_table,
     split_protocol,
 )
 from deepfake_analyzer.training.texture_backbone import INPUT_SIZE, load_backbone, texture_features
 
-L2_GRID = (30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
+L2_GRID = (3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 SHARES = {"real video": 0.25, "real image": 0.25, "labeled fake": 0.25, "self-blended": 0.25}
 
 
@@ -70,37 +68,40 @@ class Crop:
     blended: bool
 
 
-@dataclass(frozen=True)
-class FileScore:
-    source: str
-    label: int
-    kind: str
-    method: str
-    group: str
-    score: float
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="+", type=Path, help="labeled data folders")
-    parser.add_argument("--real", action="append", type=Path, default=[], help="real folders")
+    parser.add_argument(
+        "--real", action="append", type=Path, default=[], help="real folders (train and judge)"
+    )
+    parser.add_argument(
+        "--train-real",
+        action="append",
+        type=Path,
+        default=[],
+        help="real folders to train on only (as `train --real`; `evaluate` is not given them)",
+    )
     parser.add_argument("--model", type=Path, help="Xception spec (default: the shipped one)")
     parser.add_argument("--cache", type=Path, default=default_cache_dir() / "probe-crops")
     parser.add_argument("--json", type=Path, help="also write the tables here")
     args = parser.parse_args()
 
-    items = discover_items(args.data, real=args.real)
+    items = discover_items(args.data, real=[*args.real, *args.train_real])
     split = split_protocol(items)
+    found = discover_items([], real=args.train_real) if args.train_real else []
+    train_only = {source_key(i.path) for i in found}
     part = {source_key(i.path): "train" for i in split.train}
     part.update({source_key(i.path): "heldout" for i in split.heldout})
-    print(f"{len(split.train)} training files, {len(split.heldout)} held-out files", flush=True)
+    part.update({k: "" for k in train_only if part.get(k) == "heldout"})
+    judged = sum(1 for v in part.values() if v == "heldout")
+    print(f"{len(split.train)} training files, {judged} held-out files judged", flush=True)
     classifier = load_classifier(args.model)
     spec: ModelSpec = classifier.spec
     cache, records = extract_for_evaluation(
         [*split.heldout, *split.train], spec, EvaluateConfig(crop_size=INPUT_SIZE), args.cache
     )
-    twins = [r for r in self_blended_records(records) if part.get(source_key(r.source)) == "train"]
-    records = [*records, *twins]
+    training = [r for r in records if part.get(source_key(r.source)) == "train"]
+    records = [*records, *self_blended_records(training)]
     load = crop_loader(0)
     backbone = load_backbone()
     crops: list[Crop] = []
@@ -112,12 +113,12 @@ def main() -> int:
         small = np.stack([resize_square(im, spec.input_size) for im in images])
         xception.append(np.asarray(classifier.predict(small), np.float64))
         for r in chunk:
-            blended = r.source.endswith("#self-blended")
+            blended = r.source.endswith(SELF_BLENDED_SUFFIX)
             crops.append(
                 Crop(
                     r.source, int(r.label), "video" if r.kind == "video" else "image",
                     str(r.method), str(r.group),
-                    part.get(source_key(r.source.split("#")[0]), "excluded"), blended,
+                    part.get(source_key(r.source.removesuffix(SELF_BLENDED_SUFFIX)), ""), blended,
                 )
             )  # fmt: skip
         print(f"  {len(crops)} / {len(records)} crops", flush=True)
@@ -151,7 +152,7 @@ def weights_of(crops: list[Crop]) -> np.ndarray:
                 w[chosen] = total / len(set(methods)) / len(chosen)
         else:
             w[idx] = total / len(idx)
-    return w * (w > 0).sum()
+    return np.asarray(w * np.count_nonzero(w), dtype=np.float64)
 
 
 def _share_of(c: Crop) -> str:
@@ -175,7 +176,7 @@ def weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
     tied = real_below[end - 1] - below
     fake = y == 1
     total = w[fake].sum() * w[~fake].sum()
-    return float((w[fake] * (below[fake] + tied[fake] / 2)).sum() / total)
+    return float((w[fake] * (below[fake] + tied[fake] / 2)).sum()) / float(total)
 
 
 def fit_probe(x: np.ndarray, crops: list[Crop]) -> np.ndarray:
@@ -215,62 +216,42 @@ def combine(a: np.ndarray, b: np.ndarray, crops: list[Crop]) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-z / 2)))
 
 
-def file_scores(scores: np.ndarray, crops: list[Crop]) -> list[FileScore]:
+def file_scores(scores: np.ndarray, crops: list[Crop]) -> list[BaselineFile]:
     """One score per held-out file (self-blends left out): a video's top-quarter mean."""
     by: dict[str, tuple[Crop, list[float]]] = {}
     for c, s in zip(crops, scores, strict=True):
         if c.part == "heldout" and not c.blended:
             by.setdefault(c.source, (c, []))[1].append(float(s))
     return [
-        FileScore(c.source, c.label, c.kind, c.method, c.group, track_score(v))
+        BaselineFile(c.source, c.label, c.kind, c.method, c.group, track_score(v))
         for c, v in by.values()
     ]
 
 
-def print_tables(tables: dict[str, list[FileScore]]) -> dict[str, Any]:
+def print_tables(tables: dict[str, list[BaselineFile]]) -> dict[str, Any]:
+    """Each score's medium and family rows; after the first, the paired difference from it."""
     names = list(tables)
-    base = tables[names[0]]
     report: dict[str, Any] = {}
     for name in names:
-        table = protocol_table(tables[name], 0.5, 0.5)
+        rows = [r for r in protocol_table(tables[name], 0.5, 0.5).rows if r.by != "generator"]
+        paired = {} if name == names[0] else {
+            r.name: r for r in compare(tables[names[0]], tables[name], names[0]).rows
+        }  # fmt: skip
         print(f"\n{name}")
-        rows = []
-        for row in table.rows:
-            if row.by == "generator":
-                continue
+        for row in rows:
             line = (
                 f"  {row.name:24s} {row.num_real:4d} real {row.num_fake:4d} fake  "
                 f"AUC {row.auc:.3f} [{row.auc_low:.2f}, {row.auc_high:.2f}]"
             )
-            entry: dict[str, Any] = {"row": row.name, **row.to_dict()}
-            if name != names[0]:
-                diff = paired(base, tables[name], row.kind, row.name)
-                line += f"  vs {names[0]} {diff[0]:+.3f} [{diff[1]:+.2f}, {diff[2]:+.2f}]"
-                entry["difference"] = diff
+            if row.name in paired:
+                d = paired[row.name]
+                line += f"  {d.difference:+.3f} [{d.low:+.2f}, {d.high:+.2f}] {d.verdict}"
             print(line)
-            rows.append(entry)
-        report[name] = rows
+        report[name] = {
+            "rows": [r.to_dict() for r in rows],
+            "against_first": [r.to_dict() for r in paired.values()],
+        }
     return report
-
-
-def paired(a: list[FileScore], b: list[FileScore], kind: str, row: str) -> tuple[float, ...]:
-    family = row.split("/")[1] if "/" in row else None
-
-    def chosen(f: FileScore) -> bool:
-        return f.kind == kind and (f.label == 0 or family is None or family_of(f.method) == family)
-
-    left = {f.source: f for f in a if chosen(f)}
-    right = {f.source: f for f in b if chosen(f)}
-    keys = [k for k in left if k in right]
-    reals = [k for k in keys if left[k].label == 0]
-    fakes = [k for k in keys if left[k].label == 1]
-    d = auc_difference(
-        ([left[k].score for k in reals], [right[k].score for k in reals]),
-        ([left[k].score for k in fakes], [right[k].score for k in fakes]),
-        [left[k].group for k in reals],
-        fake_clusters([left[k] for k in fakes]),
-    )
-    return (d.value, d.low, d.high) if not math.isnan(d.value) else (math.nan,) * 3
 
 
 if __name__ == "__main__":
