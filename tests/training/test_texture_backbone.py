@@ -43,7 +43,7 @@ def _fake_torch(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
 
 
 def _write_legacy(
-    path: Path, state: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+    path: Path, state: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch, offset: int = 0
 ) -> None:
     """A state dict of float32 arrays in `torch.save`'s legacy layout, one storage each; the
     second tensor is a transposed view (non-contiguous strides), as PyTorch may save."""
@@ -64,7 +64,7 @@ def _write_legacy(
             stride = (1, a.shape[0])
         else:
             stride = tuple(s // a.itemsize for s in a.strides)
-        return (rebuild, (tensor, 0, a.shape, stride, False, collections.OrderedDict()))
+        return (rebuild, (tensor, offset, a.shape, stride, False, collections.OrderedDict()))
 
     holders = collections.OrderedDict((n, _Reduced(reduce(t))) for n, t in tensors.items())
     with open(path, "wb") as stream:
@@ -102,6 +102,15 @@ def test_legacy_reader_returns_the_saved_arrays(
     assert list(read) == list(state)
     for name, array in state.items():
         np.testing.assert_array_equal(read[name], array)
+
+
+def test_legacy_reader_refuses_tensors_past_their_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "state.pth"
+    _write_legacy(path, {"w": np.ones((2, 3), np.float32)}, monkeypatch, offset=1)
+    with pytest.raises(UsageError, match="tensor w reaches past its data"):
+        tb.read_legacy_state_dict(path)
 
 
 def test_legacy_reader_refuses_code(tmp_path: Path) -> None:

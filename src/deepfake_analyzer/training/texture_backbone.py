@@ -133,9 +133,9 @@ def read_legacy_state_dict(path: Path) -> dict[str, np.ndarray]:
     """A PyTorch state dict saved in the legacy (non-zip) format, as numpy arrays, in order."""
     try:
         with open(path, "rb") as stream:
-            if pickle.load(stream) != _LEGACY_MAGIC:  # noqa: S301 - plain ints only
+            if _StateUnpickler(stream, {}).load() != _LEGACY_MAGIC:
                 raise UsageError(f"{path}: not a legacy PyTorch file")
-            if pickle.load(stream) != _LEGACY_PROTOCOL:  # noqa: S301
+            if _StateUnpickler(stream, {}).load() != _LEGACY_PROTOCOL:
                 raise UsageError(f"{path}: unknown PyTorch file protocol")
             _StateUnpickler(stream, {}).load()  # system info: a plain dict
             storages: dict[str, _Storage] = {}
@@ -152,10 +152,18 @@ def read_legacy_state_dict(path: Path) -> dict[str, np.ndarray]:
     if not isinstance(state, dict):
         raise UsageError(f"{path}: holds no state dict")
     arrays: dict[str, np.ndarray] = {}
-    for name, (storage, offset, size, stride) in state.items():
+    for name, tensor in state.items():
+        if not isinstance(tensor, tuple) or len(tensor) != 4:
+            raise UsageError(f"{path}: {name} is not a tensor")
+        storage, offset, size, stride = tensor
         data = storage.data
         if data is None:
             raise UsageError(f"{path}: tensor {name} has no data")
+        extent = offset + sum((n - 1) * st for n, st in zip(size, stride, strict=True))
+        if any(st < 0 for st in stride) or offset < 0:
+            raise UsageError(f"{path}: tensor {name} has a negative offset or stride")
+        if min(size, default=1) > 0 and extent >= len(data):
+            raise UsageError(f"{path}: tensor {name} reaches past its data")
         item = data.itemsize
         view = np.lib.stride_tricks.as_strided(
             data[offset:], shape=size, strides=[s * item for s in stride]
