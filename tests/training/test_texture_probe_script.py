@@ -1,0 +1,85 @@
+"""scripts/texture_probe.py's own arithmetic: the training weights, the weighted AUC that picks
+the L2 strength, and the per-file scores it judges."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from deepfake_analyzer.training.metrics import roc_auc
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "texture_probe.py"
+
+
+@pytest.fixture(scope="module")
+def probe() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("texture_probe_script", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _crop(probe: ModuleType, **kw: object) -> object:
+    base = dict(
+        source="a.mp4", label=0, kind="video", method="real", group="g", part="train", blended=False
+    )
+    return probe.Crop(**{**base, **kw})
+
+
+def test_weighted_auc_is_the_auc_with_ties_and_repeats(probe: ModuleType) -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    s = np.round(rng.normal(size=200) + y, 1)  # many ties
+    assert probe.weighted_auc(y, s, np.ones(200)) == pytest.approx(roc_auc(y, s))
+    w = rng.integers(1, 4, 200)
+    repeated = np.repeat(np.arange(200), w)
+    assert probe.weighted_auc(y, s, w.astype(float)) == pytest.approx(
+        roc_auc(y[repeated], s[repeated])
+    )
+
+
+def test_training_weights_split_four_ways(probe: ModuleType) -> None:
+    crops = [
+        *(_crop(probe, source=f"v{i}") for i in range(3)),
+        *(_crop(probe, source=f"p{i}", kind="image") for i in range(5)),
+        *(_crop(probe, source=f"x{i}", label=1, method="x") for i in range(6)),
+        _crop(probe, source="y0", label=1, method="y"),
+        *(_crop(probe, source=f"b{i}", label=1, blended=True) for i in range(4)),
+        _crop(probe, source="held", label=1, method="y", part="heldout"),
+        _crop(probe, source="out", part=""),
+    ]
+    w = probe.weights_of(crops)
+    share = w.sum() / 4
+    assert w[:3].sum() == pytest.approx(share) and w[3:8].sum() == pytest.approx(share)
+    assert w[8:14].sum() == pytest.approx(share / 2)  # generator x: 6 crops
+    assert w[14] == pytest.approx(share / 2)  # generator y: 1 crop, as much as all of x
+    assert w[15:19].sum() == pytest.approx(share)
+    assert w[19] == 0 and w[20] == 0
+    assert w.sum() == pytest.approx(19)  # mean weight 1 over the weighted crops
+
+
+def test_file_scores_judge_held_out_files_only(probe: ModuleType) -> None:
+    crops = [
+        *(_crop(probe, source="v.mp4", part="heldout") for _ in range(8)),
+        _crop(probe, source="v.mp4#self-blended", part="heldout", blended=True),
+        _crop(probe, source="t.mp4"),
+        _crop(probe, source="i.png", kind="image", part="heldout"),
+    ]
+    scores = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.99, 0.99, 0.25])
+    files = {f.source: f.score for f in probe.file_scores(scores, crops)}
+    assert files == {"v.mp4": pytest.approx(0.75), "i.png": 0.25}  # top quarter of 8: 2
+
+
+def test_combination_follows_both_scores(probe: ModuleType) -> None:
+    crops = [_crop(probe, source=f"s{i}") for i in range(4)]
+    a = np.array([0.2, 0.4, 0.6, 0.8])
+    combined = probe.combine(a, a[::-1], crops)
+    assert np.allclose(combined, combined[0])  # opposite rankings cancel out
+    assert np.all(np.diff(probe.combine(a, a, crops)) > 0)
