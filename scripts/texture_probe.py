@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from deepfake_analyzer.errors import AnalyzerError
 from deepfake_analyzer.faces.crop import resize_square
 from deepfake_analyzer.models.loader import load_classifier
 from deepfake_analyzer.models.spec import ModelSpec
@@ -64,7 +66,7 @@ class Crop:
     kind: str
     method: str
     group: str
-    part: str  # "train" or "heldout"
+    part: str  # "train", "heldout" or "" (used by neither)
     blended: bool
 
 
@@ -86,6 +88,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the tables here")
     args = parser.parse_args()
 
+    backbone = load_backbone()  # before any work: it needs scripts/get_texture_backbone.sh
     items = discover_items(args.data, real=[*args.real, *args.train_real])
     split = split_protocol(items)
     found = discover_items([], real=args.train_real) if args.train_real else []
@@ -97,13 +100,13 @@ def main() -> int:
     print(f"{len(split.train)} training files, {judged} held-out files judged", flush=True)
     classifier = load_classifier(args.model)
     spec: ModelSpec = classifier.spec
+    used = [i for i in (*split.heldout, *split.train) if part.get(source_key(i.path))]
     cache, records = extract_for_evaluation(
-        [*split.heldout, *split.train], spec, EvaluateConfig(crop_size=INPUT_SIZE), args.cache
+        used, spec, EvaluateConfig(crop_size=INPUT_SIZE), args.cache
     )
     training = [r for r in records if part.get(source_key(r.source)) == "train"]
     records = [*records, *self_blended_records(training)]
     load = crop_loader(0)
-    backbone = load_backbone()
     crops: list[Crop] = []
     features, xception = [], []
     for start in range(0, len(records), 256):
@@ -255,4 +258,8 @@ def print_tables(tables: dict[str, list[BaselineFile]]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except AnalyzerError as exc:  # one line, as the command line tool says it
+        print(f"texture_probe: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
