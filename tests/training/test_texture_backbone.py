@@ -45,8 +45,9 @@ def _fake_torch(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
 def _write_legacy(
     path: Path, state: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch, offset: int = 0
 ) -> None:
-    """A state dict of float32 arrays in `torch.save`'s legacy layout, one storage each; the
-    second tensor is a transposed view (non-contiguous strides), as PyTorch may save."""
+    """A state dict of float32 arrays in `torch.save`'s legacy layout, one storage each, at
+    `offset` in it. A 2-D array is stored as its transpose and described by strides (a
+    non-contiguous view, as PyTorch may save one)."""
     rebuild, storage_type = _fake_torch(monkeypatch)
     tensors = {name: _Tensor(str(i), a) for i, (name, a) in enumerate(state.items())}
 
