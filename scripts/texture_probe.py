@@ -38,7 +38,10 @@ from deepfake_analyzer.models.loader import load_classifier
 from deepfake_analyzer.models.spec import ModelSpec
 from deepfake_analyzer.scoring.aggregate import track_score
 from deepfake_analyzer.temporal.model import fit_logistic, standardise
-from deepfake_analyzer.temporal.train import group_folds
+from deepfake_analyzer.temporal.train import cross_validate, group_folds
+from deepfake_analyzer.training.bootstrap import pair_matrix
+from deepfake_analyzer.training.bootstrap import weighted_auc as bootstrap_auc
+from deepfake_analyzer.training.calibrate import logits
 from deepfake_analyzer.training.eval_compare import BaselineFile, compare
 from deepfake_analyzer.training.eval_crops import (
     SELF_BLENDED_SUFFIX,
@@ -53,7 +56,12 @@ from deepfake_analyzer.training.protocol import (
     protocol_table,
     split_protocol,
 )
-from deepfake_analyzer.training.texture_backbone import INPUT_SIZE, load_backbone, texture_features
+from deepfake_analyzer.training.texture_backbone import (
+    INPUT_SIZE,
+    feature_model,
+    load_backbone,
+    texture_features,
+)
 
 L2_GRID = (3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 SHARES = {"real video": 0.25, "real image": 0.25, "labeled fake": 0.25, "self-blended": 0.25}
@@ -88,7 +96,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the tables here")
     args = parser.parse_args()
 
-    backbone = load_backbone()  # before any work: it needs scripts/get_texture_backbone.sh
+    extractor = feature_model(load_backbone())  # first: it needs get_texture_backbone.sh
     items = discover_items(args.data, real=[*args.real, *args.train_real])
     split = split_protocol(items)
     found = discover_items([], real=args.train_real) if args.train_real else []
@@ -112,7 +120,7 @@ def main() -> int:
     for start in range(0, len(records), 256):
         chunk = records[start : start + 256]
         images = np.stack([load(cache, r, INPUT_SIZE) for r in chunk])
-        features.append(texture_features(backbone, images))
+        features.append(texture_features(extractor, images))
         small = np.stack([resize_square(im, spec.input_size) for im in images])
         xception.append(np.asarray(classifier.predict(small), np.float64))
         for r in chunk:
@@ -167,19 +175,10 @@ def _share_of(c: Crop) -> str:
 
 
 def weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
-    order = np.argsort(s, kind="stable")
-    y, s, w = y[order], s[order], w[order]
-    real_below = np.cumsum(np.where(y == 0, w, 0.0))
-    # ties count half: the real weight strictly below plus half of the tied block's
-    _, first = np.unique(s, return_index=True)
-    block = np.searchsorted(first, np.arange(len(s)), side="right") - 1
-    start = first[block]
-    end = np.append(first[1:], len(s))[block]
-    below = np.where(start > 0, real_below[start - 1], 0.0)
-    tied = real_below[end - 1] - below
-    fake = y == 1
-    total = w[fake].sum() * w[~fake].sum()
-    return float((w[fake] * (below[fake] + tied[fake] / 2)).sum()) / float(total)
+    """The AUC with each crop counted `w` times (ties half), as the bootstrap weighs files."""
+    real, fake = y == 0, y == 1
+    pairs = pair_matrix(s[real], s[fake])
+    return float(bootstrap_auc(pairs, w[real][None], w[fake][None])[0])
 
 
 def fit_probe(x: np.ndarray, crops: list[Crop]) -> np.ndarray:
@@ -190,13 +189,7 @@ def fit_probe(x: np.ndarray, crops: list[Crop]) -> np.ndarray:
     folds = group_folds([crops[i].group for i in idx], 5)
     best = (-1.0, L2_GRID[0])
     for l2 in L2_GRID:
-        out = np.zeros(len(idx))
-        for k in range(5):
-            test, train = folds == k, folds != k
-            a, b = idx[train], idx[test]
-            mean, scale = standardise(x[a])
-            coef, bias = fit_logistic((x[a] - mean) / scale, y[a], l2=l2, sample_weight=w[a])
-            out[test] = (x[b] - mean) / scale @ coef + bias
+        out = cross_validate(x[idx], y[idx], w[idx], folds, l2, clip_z=np.inf)
         auc = weighted_auc(y[idx], out, w[idx])
         print(f"  L2 {l2:g}: grouped CV AUC {auc:.3f}", flush=True)
         best = max(best, (auc, l2))
@@ -213,8 +206,7 @@ def combine(a: np.ndarray, b: np.ndarray, crops: list[Crop]) -> np.ndarray:
     ref = np.array([c.part == "train" and not c.blended for c in crops])
     z = np.zeros(len(a))
     for p in (a, b):
-        q = np.clip(p, 1e-6, 1 - 1e-6)
-        logit = np.log(q / (1 - q))
+        logit = logits(p)
         z += (logit - logit[ref].mean()) / logit[ref].std()
     return np.asarray(1.0 / (1.0 + np.exp(-z / 2)))
 

@@ -191,7 +191,7 @@ def test_features_are_channel_means_then_spreads() -> None:
     model = tb.build_efficientnet_lite0(64, taps=(1, 3))
     tb.set_weights_from_state(model, _state_for(model, np.random.default_rng(2)))
     crops = np.random.default_rng(3).integers(0, 256, size=(3, 64, 64, 3), dtype=np.uint8)
-    features = tb.texture_features(model, crops, batch=2)
+    features = tb.texture_features(tb.feature_model(model), crops, batch=2)
     outputs = model.predict((crops.astype(np.float32) - 127.0) / 128.0, verbose=0)
     expected = np.concatenate(
         [np.concatenate([o.mean(axis=(1, 2)), o.std(axis=(1, 2))], axis=1) for o in outputs], 1

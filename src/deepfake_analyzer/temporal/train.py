@@ -192,16 +192,22 @@ def sample_weights(labels: np.ndarray, generators: Sequence[str]) -> np.ndarray:
     return weights
 
 
-def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> tuple[Any, ...]:
+CLIP_Z = TemporalModel.clip_z
+"""Standardised features are clipped to +-this before the logistic regression."""
+
+
+def _fit(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float, clip_z: float = CLIP_Z
+) -> tuple[Any, ...]:
     mean, scale = standardise(x)
-    z = np.clip((x - mean) / scale, -5.0, 5.0)
+    z = np.clip((x - mean) / scale, -clip_z, clip_z)
     coef, bias = fit_logistic(z, y, l2=l2, sample_weight=w)
     return mean, scale, coef, bias
 
 
-def _logits(x: np.ndarray, params: tuple[Any, ...]) -> np.ndarray:
+def _logits(x: np.ndarray, params: tuple[Any, ...], clip_z: float = CLIP_Z) -> np.ndarray:
     mean, scale, coef, bias = params
-    logits: np.ndarray = np.clip((x - mean) / scale, -5.0, 5.0) @ coef + bias
+    logits: np.ndarray = np.clip((x - mean) / scale, -clip_z, clip_z) @ coef + bias
     return logits
 
 
@@ -211,15 +217,17 @@ def cross_validate(
     w: np.ndarray,
     folds: np.ndarray,
     l2: float,
+    clip_z: float = CLIP_Z,
 ) -> np.ndarray:
-    """Out-of-fold logits (a fold whose training part lacks a class keeps the prior, 0)."""
+    """Out-of-fold logits of a standardised logistic regression (a fold whose training part
+    lacks a class keeps the prior, 0); `clip_z` inf leaves standardised values unclipped."""
     out = np.zeros(len(y))
     for k in np.unique(folds):
         test = folds == k
         train = ~test
         if len(np.unique(y[train])) < 2:
             continue
-        out[test] = _logits(x[test], _fit(x[train], y[train], w[train], l2))
+        out[test] = _logits(x[test], _fit(x[train], y[train], w[train], l2, clip_z), clip_z)
     return out
 
 

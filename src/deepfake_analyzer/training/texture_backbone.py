@@ -264,16 +264,20 @@ def load_backbone(path: Path | None = None) -> Any:
     return model
 
 
-def texture_features(model: Any, crops: np.ndarray, batch: int = 64) -> np.ndarray:
-    """(N, features) float32 (`FEATURE_SIZE` with the default taps): per tapped block, the
-    mean then the standard deviation of each channel over the crop, for (N, size, size, 3)
-    uint8 RGB crops."""
+def feature_model(backbone: Any) -> Any:
+    """A Keras model from RGB crops scaled as `texture_features` scales them to the features:
+    per tapped block of `backbone`, the mean then the standard deviation of each channel."""
     import keras
 
     pooled = []
-    for output in model.outputs:
+    for output in backbone.outputs:
         pooled += [keras.ops.mean(output, axis=(1, 2)), keras.ops.std(output, axis=(1, 2))]
-    extractor = keras.Model(model.input, keras.ops.concatenate(pooled, axis=1))
+    return keras.Model(backbone.input, keras.ops.concatenate(pooled, axis=1))
+
+
+def texture_features(extractor: Any, crops: np.ndarray, batch: int = 64) -> np.ndarray:
+    """(N, features) float32 from `feature_model`'s `extractor` (`FEATURE_SIZE` values with the
+    default taps) for (N, size, size, 3) uint8 RGB crops, `batch` at a time."""
     parts = [np.zeros((0, int(extractor.output.shape[-1])), np.float32)]
     for start in range(0, len(crops), batch):
         x = (np.asarray(crops[start : start + batch], np.float32) - 127.0) / 128.0
