@@ -32,16 +32,19 @@ from typing import Any
 
 import numpy as np
 
-from deepfake_analyzer.errors import AnalyzerError
+from deepfake_analyzer.errors import AnalyzerError, UsageError
 from deepfake_analyzer.faces.crop import resize_square
+from deepfake_analyzer.models.blend import Blend, BlendMember
 from deepfake_analyzer.models.loader import load_classifier
 from deepfake_analyzer.models.spec import ModelSpec
+from deepfake_analyzer.models.texture import INPUT_SIZE
 from deepfake_analyzer.scoring.aggregate import track_score
 from deepfake_analyzer.temporal.model import fit_logistic, standardise
 from deepfake_analyzer.temporal.train import cross_validate, group_folds
 from deepfake_analyzer.training.bootstrap import pair_matrix
 from deepfake_analyzer.training.bootstrap import weighted_auc as bootstrap_auc
 from deepfake_analyzer.training.calibrate import logits
+from deepfake_analyzer.training.datalist import write_training_list
 from deepfake_analyzer.training.eval_compare import BaselineFile, compare
 from deepfake_analyzer.training.eval_crops import (
     SELF_BLENDED_SUFFIX,
@@ -57,12 +60,16 @@ from deepfake_analyzer.training.protocol import (
     split_protocol,
 )
 from deepfake_analyzer.training.texture_backbone import (
-    INPUT_SIZE,
+    WHEEL,
+    WHEEL_SHA256,
     feature_model,
     load_backbone,
     texture_features,
 )
+from deepfake_analyzer.training.texture_export import ProbeFit, write_blend, write_texture_model
 
+TEXTURE_NAME = "texture_v1"
+BLEND_NAME = "deepfake_v3"
 L2_GRID = (3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 SHARES = {"real video": 0.25, "real image": 0.25, "labeled fake": 0.25, "self-blended": 0.25}
 
@@ -94,6 +101,12 @@ def main() -> int:
     parser.add_argument("--model", type=Path, help="Xception spec (default: the shipped one)")
     parser.add_argument("--cache", type=Path, default=default_cache_dir() / "probe-crops")
     parser.add_argument("--json", type=Path, help="also write the tables here")
+    parser.add_argument(
+        "--write-model",
+        type=Path,
+        metavar="DIR",
+        help=f"write {TEXTURE_NAME} and the blend {BLEND_NAME} here (beside the --model spec)",
+    )
     args = parser.parse_args()
 
     extractor = feature_model(load_backbone())  # first: it needs get_texture_backbone.sh
@@ -134,7 +147,8 @@ def main() -> int:
             )  # fmt: skip
         print(f"  {len(crops)} / {len(records)} crops", flush=True)
     x = np.concatenate(features).astype(np.float64)
-    probe = fit_probe(x, crops)
+    fit = fit_probe(x, crops)
+    probe = fit.probability(x)
     model_p = np.concatenate(xception)
     scores = {
         "xception": model_p,
@@ -145,7 +159,50 @@ def main() -> int:
     report = print_tables(tables)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
+    if args.write_model:
+        trained = [i for i in used if part.get(source_key(i.path)) == "train"]
+        write_models(args.write_model, classifier, fit, (model_p, probe), crops, records, trained,
+                     cache)  # fmt: skip
     return 0
+
+
+def write_models(
+    folder: Path,
+    classifier: Any,
+    fit: ProbeFit,
+    scores: tuple[np.ndarray, np.ndarray],
+    crops: list[Crop],
+    records: list[Any],
+    trained: list[Any],
+    cache: Path,
+) -> None:
+    """`TEXTURE_NAME` (the probe with its backbone) and `BLEND_NAME` (it with the classifier)
+    in `folder`, beside the classifier's spec, with the texture model's training-data list."""
+    spec_path = folder / f"{classifier.spec.name}.spec.json"
+    if not spec_path.is_file():
+        raise UsageError(f"{folder}: the classifier's spec {spec_path.name} must lie here")
+    counts = {share: int(sum(1 for c in crops if _share_of(c) == share)) for share in SHARES}
+    training = {
+        "recipe": "linear probe on frozen ImageNet EfficientNet-Lite0 block statistics",
+        "backbone": {"wheel": WHEEL, "sha256": WHEEL_SHA256},
+        "l2": fit.l2,
+        "shares": SHARES,
+        "crops": counts,
+        "files": len(trained),
+    }
+    order = [i for i, c in enumerate(crops) if c.part == "heldout" and not c.blended][:32]
+    check = np.stack([crop_loader(0)(cache, records[i], INPUT_SIZE) for i in order])
+    texture_spec = write_texture_model(
+        load_backbone(), fit, folder, TEXTURE_NAME, classifier.spec.crop_margin, training,
+        check, scores[1][order],
+    )  # fmt: skip
+    listed = write_training_list(trained, folder / f"{TEXTURE_NAME}.training-data.csv")
+    weights, bias = fit_blend(list(scores), crops)
+    blend_spec = write_blend(
+        folder, BLEND_NAME, [(spec_path, weights[0]), (texture_spec, weights[1])], bias,
+        {"fitted_on": "z-scored logits of the protocol's training crops (self-blends left out)"},
+    )  # fmt: skip
+    print(f"wrote {texture_spec} ({listed} training files listed) and {blend_spec}")
 
 
 def weights_of(crops: list[Crop]) -> np.ndarray:
@@ -181,8 +238,8 @@ def weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
     return float(bootstrap_auc(pairs, w[real][None], w[fake][None])[0])
 
 
-def fit_probe(x: np.ndarray, crops: list[Crop]) -> np.ndarray:
-    """Held-out (and every) crop's probe probability; L2 chosen by grouped CV on training."""
+def fit_probe(x: np.ndarray, crops: list[Crop]) -> ProbeFit:
+    """The probe fitted on the training crops, L2 chosen by grouped CV among `L2_GRID`."""
     w = weights_of(crops)
     idx = np.nonzero(w > 0)[0]
     y = np.array([c.label for c in crops])
@@ -196,19 +253,27 @@ def fit_probe(x: np.ndarray, crops: list[Crop]) -> np.ndarray:
     mean, scale = standardise(x[idx])
     coef, bias = fit_logistic((x[idx] - mean) / scale, y[idx], l2=best[1], sample_weight=w[idx])
     print(f"  chosen L2 {best[1]:g}", flush=True)
-    logits = (x - mean) / scale @ coef + bias
-    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logits, -60, 60))))
+    return ProbeFit(mean, scale, coef, bias, best[1])
+
+
+def fit_blend(scores: list[np.ndarray], crops: list[Crop]) -> tuple[list[float], float]:
+    """Weights and bias of the equal-weight mean of the scores' logits, each z-scored on the
+    training part's crops (self-blends left out): `Blend.probability`'s parameters."""
+    ref = np.array([c.part == "train" and not c.blended for c in crops])
+    weights, bias = [], 0.0
+    for p in scores:
+        logit = logits(p)
+        mean, std = float(logit[ref].mean()), float(logit[ref].std())
+        weights.append(1.0 / (len(scores) * std))
+        bias -= mean / (len(scores) * std)
+    return weights, bias
 
 
 def combine(a: np.ndarray, b: np.ndarray, crops: list[Crop]) -> np.ndarray:
-    """Equal-weight mean of two scores' logits, each z-scored on the training part's crops
-    (self-blends left out)."""
-    ref = np.array([c.part == "train" and not c.blended for c in crops])
-    z = np.zeros(len(a))
-    for p in (a, b):
-        logit = logits(p)
-        z += (logit - logit[ref].mean()) / logit[ref].std()
-    return np.asarray(1.0 / (1.0 + np.exp(-z / 2)))
+    """The blend of two scores `fit_blend` fits, as the shipped blend computes it."""
+    weights, bias = fit_blend([a, b], crops)
+    members = tuple(BlendMember(f"m{i}.spec.json", "", w) for i, w in enumerate(weights))
+    return Blend(members, bias).probability([a, b])
 
 
 def file_scores(scores: np.ndarray, crops: list[Crop]) -> list[BaselineFile]:

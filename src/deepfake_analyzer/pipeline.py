@@ -32,7 +32,7 @@ from deepfake_analyzer.events import (
     TrackUpdate,
 )
 from deepfake_analyzer.faces.base import FaceDetector
-from deepfake_analyzer.faces.crop import crop_face
+from deepfake_analyzer.faces.crop import crop_face, resize_square
 from deepfake_analyzer.faces.tracker import FaceTracker
 from deepfake_analyzer.faces.types import FaceDetection
 from deepfake_analyzer.media.base import MediaSource
@@ -189,8 +189,9 @@ class Analyzer:
 
     def _make_explainer(self) -> Explainer | None:
         """Straight on the classifier's LiteRT model when the head allows (as fast as
-        inference), else through Keras (loaded for this, traced once)."""
-        classifier = self.classifier
+        inference), else through Keras (loaded for this, traced once). A blend explains its
+        first member (models/blend.py)."""
+        classifier = _explained(self.classifier)
         tflite = getattr(classifier, "path", None)
         if tflite is not None and str(tflite).endswith(".tflite"):
             from deepfake_analyzer.errors import ModelError
@@ -201,10 +202,10 @@ class Analyzer:
             except ModelError:
                 from deepfake_analyzer.models.loader import load_classifier
 
-                classifier = load_classifier(
+                classifier = _explained(load_classifier(
                     self.options.model_path, trust_model=self.options.trust_model,
                     batch_size=self.options.batch_size, runtime="keras",
-                )  # fmt: skip
+                ))  # fmt: skip
         model = getattr(classifier, "model", None)
         if model is None:
             return None
@@ -407,8 +408,9 @@ class Analyzer:
         explainer = self.explainer if picked else None
         heatmaps = None
         if explainer is not None:
-            crops = np.stack([crop.pixels for crop in picked])
-            heatmaps = explainer(self.classifier.spec.preprocess(crops))
+            spec = _explained(self.classifier).spec
+            crops = np.stack([resize_square(crop.pixels, spec.input_size) for crop in picked])
+            heatmaps = explainer(spec.preprocess(crops))
         pictures = thumbnails(picked, heatmaps)
         run.clock.add("explain", t0)
         run.hook(StageProgress(run.path, "explain", len(picked), len(picked)))
@@ -500,6 +502,12 @@ def _frame_results(
         FrameResult(frame.index, frame.timestamp_s, tuple(faces_by_frame[frame.index]))
         for frame in frames
     )
+
+
+def _explained(classifier: Classifier) -> Classifier:
+    """The classifier Grad-CAM explains: a blend's first member (models/blend.py), else itself."""
+    explained: Classifier = getattr(classifier, "explained", classifier)
+    return explained
 
 
 def _model_summary(classifier: Classifier) -> ModelSummary:

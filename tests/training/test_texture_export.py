@@ -1,0 +1,75 @@
+"""The texture model written from a probe (training/texture_export.py, models/texture.py) and
+a blend of it loaded through the ordinary model loader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.models.blend import BlendClassifier
+from deepfake_analyzer.models.loader import load_classifier
+from deepfake_analyzer.models.spec import ModelSpec, sha256_of
+from deepfake_analyzer.models.texture import ARCHITECTURE, INPUT_SIZE, build_efficientnet_lite0
+from deepfake_analyzer.training.texture_backbone import feature_model, texture_features
+from deepfake_analyzer.training.texture_export import ProbeFit, write_blend, write_texture_model
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[object, ProbeFit, np.ndarray, np.ndarray]:
+    """A backbone (random weights), a probe over its features, four crops and their scores."""
+    import keras
+
+    rng = np.random.default_rng(3)
+    backbone = build_efficientnet_lite0()
+    for layer in backbone.layers:  # random kernels shrink activations: keep them ImageNet-sized
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, *rest = layer.get_weights()
+            layer.set_weights([np.full_like(gamma, 8.0), *rest])
+    # weights a float16 file holds exactly, so any difference is the written network's
+    backbone.set_weights([w.astype(np.float16).astype(np.float32) for w in backbone.get_weights()])
+    crops = rng.integers(0, 256, (4, INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
+    crops[:2] //= 3  # two dark, two noisy
+    x = texture_features(feature_model(backbone), crops).astype(np.float64)
+    scale = x.std(0) + 1e-3
+    weights = rng.normal(size=x.shape[1])
+    z = (x - x.mean(0)) / scale @ weights
+    weights *= 2.0 / np.ptp(z)  # logits two apart: probabilities the check can tell apart
+    probe = ProbeFit(x.mean(0), scale, weights, 0.3, 1.0)
+    return backbone, probe, crops, probe.probability(x)
+
+
+def test_the_written_model_scores_as_the_probe(fitted, tmp_path: Path) -> None:
+    backbone, probe, crops, scores = fitted
+    assert np.ptp(scores) > 0.05  # the check below can tell crops apart
+    spec_path = write_texture_model(
+        backbone, probe, tmp_path, "tex", 1.3, {"l2": 1.0}, crops, scores
+    )
+    spec = ModelSpec.load(spec_path)
+    assert spec.architecture == ARCHITECTURE and spec.input_size == INPUT_SIZE
+    assert spec.weights_sha256 == sha256_of(tmp_path / "tex.f16.npz")
+    assert spec.training == {"l2": 1.0}
+
+    blend_spec = write_blend(tmp_path, "blend", [(spec_path, 1.0)], 0.0, {})
+    classifier = load_classifier(blend_spec)
+    assert isinstance(classifier, BlendClassifier)
+    np.testing.assert_allclose(classifier.predict(crops), scores, atol=1e-3)
+
+
+def test_a_model_that_differs_from_the_probe_is_refused(fitted, tmp_path: Path) -> None:
+    backbone, probe, crops, scores = fitted
+    with pytest.raises(UsageError, match="differs from the probe"):
+        write_texture_model(backbone, probe, tmp_path, "tex", 1.3, {}, crops, 1.0 - scores)
+
+
+def test_blend_members_must_lie_beside_it(fitted, tmp_path: Path) -> None:
+    backbone, probe, crops, scores = fitted
+    spec_path = write_texture_model(backbone, probe, tmp_path, "tex", 1.3, {}, crops, scores)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(UsageError, match="must lie beside it"):
+        write_blend(elsewhere, "blend", [(spec_path, 1.0)], 0.0, {})
