@@ -211,3 +211,27 @@ if __name__ == "__main__" and "--update-golden" in sys.argv:
         clip = make_two_square_clip(Path(folder) / "two_squares.mkv")
         GOLDEN.write_text(json.dumps(stable_dict(run_fake_analysis(clip)), indent=2) + "\n")
     print(f"wrote {GOLDEN}")
+
+
+def test_a_blend_scores_faces_through_its_members(two_square_clip: Path) -> None:
+    from dataclasses import replace
+
+    from deepfake_analyzer.models.blend import Blend, BlendClassifier, BlendMember
+
+    member = FakeClassifier(SPEC)
+    blend = BlendClassifier(
+        replace(SPEC, name="blend", input_size=64),
+        "b" * 64,
+        Blend((BlendMember("fake.spec.json", member.sha256, 1.0),)),
+        [member],
+    )
+    report = analyze(
+        two_square_clip, AnalyzeOptions(fps=None, explain=True), classifier=blend,
+        face_detector=SquareFaceDetector(),
+    )  # fmt: skip
+    single = run_fake_analysis(two_square_clip)
+    assert report.model.name == "blend" and report.model.input_size == 64
+    assert [t.verdict.label for t in report.tracks] == [t.verdict.label for t in single.tracks]
+    for ours, theirs in zip(report.tracks, single.tracks, strict=True):
+        assert ours.verdict.score == pytest.approx(theirs.verdict.score, abs=0.02)
+    assert report.thumbnails and all(t.heatmap_jpeg is None for t in report.thumbnails)
