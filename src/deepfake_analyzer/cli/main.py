@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = (
     "deepfake_analyzer.cli.analyze",
     "deepfake_analyzer.cli.train",
     "deepfake_analyzer.cli.train_temporal",
+    "deepfake_analyzer.cli.train_texture",
     "deepfake_analyzer.cli.evaluate",
     "deepfake_analyzer.cli.serve",
     "deepfake_analyzer.cli.batch",

@@ -8,7 +8,7 @@ size and margin, gives each member the crops resized to its own input size, and 
     p = sigmoid(bias + sum_i weight_i * logit(p_i))
 
 from the members' raw probabilities p_i (their own calibrations are not applied: the weights
-were fitted on raw outputs, `scripts/texture_probe.py`). The blend spec's calibration and
+were fitted on raw outputs, `train-texture`). The blend spec's calibration and
 thresholds then apply to p as to any classifier's. Every member must crop with the blend's
 margin; a member whose weights changed since the blend was fitted is refused, since the
 weights no longer mean what they did.

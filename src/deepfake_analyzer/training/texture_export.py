@@ -1,6 +1,6 @@
 """Writing a fitted texture probe as a model version, and a blend of it with the classifier.
 
-`write_texture_model` turns the probe `scripts/texture_probe.py` fits (standardisation, weights,
+`write_texture_model` turns the probe `train-texture` fits (standardisation, weights,
 bias) and the frozen ImageNet backbone into `models/texture.py`'s network and writes it as one
 half-precision weights file with its spec (`<name>.f16.npz`, `<name>.spec.json`); it checks
 that the written model gives the probe's own probabilities on the crops it is handed.
@@ -89,7 +89,10 @@ def write_texture_model(
         raise UsageError(
             f"{weights_path}: the written texture model differs from the probe by {worst:.4f}"
         )
-    print(f"{weights_path.name}: largest difference from the probe {worst:.4f}")
+    spec = replace(
+        spec, training={**spec.training, "largest_difference_from_probe": round(worst, 6)}
+    )
+    spec.save(spec_path)
     return spec_path
 
 

@@ -1,29 +1,20 @@
-"""scripts/texture_probe.py's own arithmetic: the training weights, the weighted AUC that picks
+"""training/texture_train.py's own arithmetic: the training weights, the weighted AUC that picks
 the L2 strength, and the per-file scores it judges."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
+from deepfake_analyzer.training import texture_train
 from deepfake_analyzer.training.metrics import roc_auc
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "texture_probe.py"
 
 
 @pytest.fixture(scope="module")
 def probe() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("texture_probe_script", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return texture_train
 
 
 def _crop(probe: ModuleType, **kw: object) -> object:

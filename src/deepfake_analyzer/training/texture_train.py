@@ -1,39 +1,33 @@
-"""The texture-probe experiment (models/README.md, "A texture probe"), end to end.
-
-A frozen ImageNet EfficientNet-Lite0 (`training/texture_backbone.py`) describes each face crop
-by the channel means and spreads of four block outputs; a logistic regression over them is fitted
-on the leave-generator-out protocol's training part and judged on its held-out part, beside the
-shipped Xception on the very same crops and the two combined (z-scored logits, equal weights).
+"""The texture model: a linear probe on a frozen ImageNet EfficientNet-Lite0, fitted and judged
+by the leave-generator-out protocol, and its blend with the classifier (`train-texture`).
 
 - Crops: the evaluation's (`evaluate`'s extractor: 12 frames per video, one face per frame, the
-  shipped spec's margin), cut at 224 px; the Xception reads them resized to its input size.
-- Training part: real crops (video frames and photos, half the weight each), labeled fakes
-  (a quarter of the weight, each generator alike) and a self-blended twin of every real crop
-  with landmarks (a quarter). L2 strength by 5-fold cross-validation grouped by identity.
-- Video score: the mean of the top quarter of a video's crop scores, as `evaluate` does.
-
-Needs `scripts/get_texture_backbone.sh` once. About 25 minutes on 2 cores for the five data
-folders (most of it cutting crops, cached in ~/.cache/deepfake-analyzer/probe-crops).
-
-    D=../shared/data
-    .venv/bin/python scripts/texture_probe.py $D/wild $D/dev /work/extra-data ... \
-        --real $D/train_real/videos --train-real $D/train_real/images \
-        --train-real $D/train_real/images_web160 --train-real $D/train_real/images_studio
+  classifier's margin), cut at 224 px; the classifier reads them resized to its input size.
+- Features: `training/texture_backbone.py` (channel means and spreads of four blocks).
+- Training part: real crops (video frames and photos, a quarter of the weight each), labeled
+  fakes (a quarter, each generator alike) and a self-blended twin of every real crop with
+  landmarks (a quarter). L2 strength by 5-fold cross-validation grouped by identity.
+- Judged: each held-out file's score is the top-quarter mean of its crop scores, as `evaluate`
+  does; the classifier, the probe and their blend (equal-weight mean of the logits, each
+  z-scored on the training crops) are tabled per medium and family, the last two paired
+  against the classifier.
+- Written (with an output folder holding the classifier's spec): `texture_v1` (the probe and
+  its backbone, one half-precision weights file) with its training-data list, and the blend
+  `deepfake_v3` of the classifier and it (training/texture_export.py, models/blend.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from deepfake_analyzer.errors import AnalyzerError, UsageError
+from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgress
 from deepfake_analyzer.faces.crop import resize_square
+from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.blend import Blend, BlendMember
 from deepfake_analyzer.models.loader import load_classifier
 from deepfake_analyzer.models.spec import ModelSpec
@@ -54,11 +48,14 @@ from deepfake_analyzer.training.eval_crops import (
     self_blended_records,
 )
 from deepfake_analyzer.training.evaluate import EvaluateConfig
-from deepfake_analyzer.training.extract import default_cache_dir, source_key
-from deepfake_analyzer.training.protocol import (
-    protocol_table,
-    split_protocol,
+from deepfake_analyzer.training.extract import (
+    CropCache,
+    CropRecord,
+    default_cache_dir,
+    source_key,
 )
+from deepfake_analyzer.training.protocol import protocol_table, split_protocol
+from deepfake_analyzer.training.sources import LabeledItem
 from deepfake_analyzer.training.texture_backbone import (
     WHEEL,
     WHEEL_SHA256,
@@ -68,6 +65,10 @@ from deepfake_analyzer.training.texture_backbone import (
 )
 from deepfake_analyzer.training.texture_export import ProbeFit, write_blend, write_texture_model
 
+CACHE_FOLDER = "texture-crops"
+"""Crops are cached under `<cache>/texture-crops` unless a cache folder is given."""
+STAGE_FEATURES = "features"
+
 TEXTURE_NAME = "texture_v1"
 BLEND_NAME = "deepfake_v3"
 L2_GRID = (3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
@@ -76,6 +77,8 @@ SHARES = {"real video": 0.25, "real image": 0.25, "labeled fake": 0.25, "self-bl
 
 @dataclass(frozen=True)
 class Crop:
+    """One crop's labels and which part of the protocol its file is in."""
+
     source: str
     label: int
     kind: str
@@ -85,45 +88,52 @@ class Crop:
     blended: bool
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("data", nargs="+", type=Path, help="labeled data folders")
-    parser.add_argument(
-        "--real", action="append", type=Path, default=[], help="real folders (train and judge)"
-    )
-    parser.add_argument(
-        "--train-real",
-        action="append",
-        type=Path,
-        default=[],
-        help="real folders to train on only (as `train --real`; `evaluate` is not given them)",
-    )
-    parser.add_argument("--model", type=Path, help="Xception spec (default: the shipped one)")
-    parser.add_argument("--cache", type=Path, default=default_cache_dir() / "probe-crops")
-    parser.add_argument("--json", type=Path, help="also write the tables here")
-    parser.add_argument(
-        "--write-model",
-        type=Path,
-        metavar="DIR",
-        help=f"write {TEXTURE_NAME} and the blend {BLEND_NAME} here (beside the --model spec)",
-    )
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class TextureRequest:
+    """What `train_texture` fits on and where it writes (see the module docstring)."""
 
+    data: tuple[Path, ...]
+    real: tuple[Path, ...] = ()
+    train_real: tuple[Path, ...] = ()
+    model: Path | None = None
+    cache_dir: Path | None = None
+    output: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not self.data and not self.real:
+            raise ValueError("give at least one DATA folder")
+
+
+@dataclass(frozen=True)
+class TextureResult:
+    """The fitted probe, the grouped-CV AUC per L2, the three tables and the specs written."""
+
+    fit: ProbeFit
+    cv_auc: dict[float, float]
+    tables: dict[str, Any]
+    written: tuple[Path, ...] = ()
+
+
+def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> TextureResult:
+    """Fit the probe on the protocol's training part, judge it on the held-out part beside the
+    classifier and the blend of both, and (with `request.output`) write both models."""
+    hook = hook or NullHook()
     extractor = feature_model(load_backbone())  # first: it needs get_texture_backbone.sh
-    items = discover_items(args.data, real=[*args.real, *args.train_real])
+    items = discover_items(request.data, real=[*request.real, *request.train_real])
     split = split_protocol(items)
-    found = discover_items([], real=args.train_real) if args.train_real else []
+    found = discover_items([], real=request.train_real) if request.train_real else []
     train_only = {source_key(i.path) for i in found}
     part = {source_key(i.path): "train" for i in split.train}
     part.update({source_key(i.path): "heldout" for i in split.heldout})
     part.update({k: "" for k in train_only if part.get(k) == "heldout"})
     judged = sum(1 for v in part.values() if v == "heldout")
-    print(f"{len(split.train)} training files, {judged} held-out files judged", flush=True)
-    classifier = load_classifier(args.model)
+    _say(hook, f"{len(split.train)} training files, {judged} held-out files judged")
+    classifier = load_classifier(request.model)
     spec: ModelSpec = classifier.spec
     used = [i for i in (*split.heldout, *split.train) if part.get(source_key(i.path))]
+    cache_root = request.cache_dir or default_cache_dir() / CACHE_FOLDER
     cache, records = extract_for_evaluation(
-        used, spec, EvaluateConfig(crop_size=INPUT_SIZE), args.cache
+        used, spec, EvaluateConfig(crop_size=INPUT_SIZE), cache_root, hook
     )
     training = [r for r in records if part.get(source_key(r.source)) == "train"]
     records = [*records, *self_blended_records(training)]
@@ -145,37 +155,41 @@ def main() -> int:
                     part.get(source_key(r.source.removesuffix(SELF_BLENDED_SUFFIX)), ""), blended,
                 )
             )  # fmt: skip
-        print(f"  {len(crops)} / {len(records)} crops", flush=True)
+        hook(StageProgress("", STAGE_FEATURES, len(crops), len(records)))
     x = np.concatenate(features).astype(np.float64)
-    fit = fit_probe(x, crops)
+    fit, cv_auc = fit_probe(x, crops)
+    _say(hook, f"L2 {fit.l2:g} chosen by grouped CV (AUC {cv_auc[fit.l2]:.3f})")
     probe = fit.probability(x)
     model_p = np.concatenate(xception)
     scores = {
-        "xception": model_p,
+        spec.name: model_p,
         "texture probe": probe,
-        "xception + texture probe": combine(model_p, probe, crops),
+        f"{spec.name} + texture probe": combine(model_p, probe, crops),
     }
-    tables = {name: file_scores(s, crops) for name, s in scores.items()}
-    report = print_tables(tables)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1))
-    if args.write_model:
+    tables = table_report({name: file_scores(s, crops) for name, s in scores.items()})
+    written: tuple[Path, ...] = ()
+    if request.output is not None:
         trained = [i for i in used if part.get(source_key(i.path)) == "train"]
-        write_models(args.write_model, classifier, fit, (model_p, probe), crops, records, trained,
-                     cache)  # fmt: skip
-    return 0
+        written = write_models(
+            request.output, classifier, fit, (model_p, probe), crops, records, trained, cache
+        )
+    return TextureResult(fit, cv_auc, tables, written)
+
+
+def _say(hook: ProgressHook, text: str) -> None:
+    hook(Message("", text))
 
 
 def write_models(
     folder: Path,
-    classifier: Any,
+    classifier: Classifier,
     fit: ProbeFit,
     scores: tuple[np.ndarray, np.ndarray],
     crops: list[Crop],
-    records: list[Any],
-    trained: list[Any],
-    cache: Path,
-) -> None:
+    records: list[CropRecord],
+    trained: list[LabeledItem],
+    cache: CropCache,
+) -> tuple[Path, Path]:
     """`TEXTURE_NAME` (the probe with its backbone) and `BLEND_NAME` (it with the classifier)
     in `folder`, beside the classifier's spec, with the texture model's training-data list."""
     spec_path = folder / f"{classifier.spec.name}.spec.json"
@@ -202,7 +216,8 @@ def write_models(
         folder, BLEND_NAME, [(spec_path, weights[0]), (texture_spec, weights[1])], bias,
         {"fitted_on": "z-scored logits of the protocol's training crops (self-blends left out)"},
     )  # fmt: skip
-    print(f"wrote {texture_spec} ({listed} training files listed) and {blend_spec}")
+    del listed
+    return texture_spec, blend_spec
 
 
 def weights_of(crops: list[Crop]) -> np.ndarray:
@@ -238,22 +253,21 @@ def weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
     return float(bootstrap_auc(pairs, w[real][None], w[fake][None])[0])
 
 
-def fit_probe(x: np.ndarray, crops: list[Crop]) -> ProbeFit:
-    """The probe fitted on the training crops, L2 chosen by grouped CV among `L2_GRID`."""
+def fit_probe(x: np.ndarray, crops: list[Crop]) -> tuple[ProbeFit, dict[float, float]]:
+    """The probe fitted on the training crops, L2 chosen by grouped CV among `L2_GRID`; and
+    the CV AUC of each L2."""
     w = weights_of(crops)
     idx = np.nonzero(w > 0)[0]
     y = np.array([c.label for c in crops])
     folds = group_folds([crops[i].group for i in idx], 5)
-    best = (-1.0, L2_GRID[0])
+    cv_auc = {}
     for l2 in L2_GRID:
         out = cross_validate(x[idx], y[idx], w[idx], folds, l2, clip_z=np.inf)
-        auc = weighted_auc(y[idx], out, w[idx])
-        print(f"  L2 {l2:g}: grouped CV AUC {auc:.3f}", flush=True)
-        best = max(best, (auc, l2))
+        cv_auc[l2] = weighted_auc(y[idx], out, w[idx])
+    best = max(L2_GRID, key=lambda l2: (cv_auc[l2], l2))
     mean, scale = standardise(x[idx])
-    coef, bias = fit_logistic((x[idx] - mean) / scale, y[idx], l2=best[1], sample_weight=w[idx])
-    print(f"  chosen L2 {best[1]:g}", flush=True)
-    return ProbeFit(mean, scale, coef, bias, best[1])
+    coef, bias = fit_logistic((x[idx] - mean) / scale, y[idx], l2=best, sample_weight=w[idx])
+    return ProbeFit(mean, scale, coef, bias, best), cv_auc
 
 
 def fit_blend(scores: list[np.ndarray], crops: list[Crop]) -> tuple[list[float], float]:
@@ -288,7 +302,7 @@ def file_scores(scores: np.ndarray, crops: list[Crop]) -> list[BaselineFile]:
     ]
 
 
-def print_tables(tables: dict[str, list[BaselineFile]]) -> dict[str, Any]:
+def table_report(tables: dict[str, list[BaselineFile]]) -> dict[str, Any]:
     """Each score's medium and family rows; after the first, the paired difference from it."""
     names = list(tables)
     report: dict[str, Any] = {}
@@ -297,26 +311,8 @@ def print_tables(tables: dict[str, list[BaselineFile]]) -> dict[str, Any]:
         paired = {} if name == names[0] else {
             r.name: r for r in compare(tables[names[0]], tables[name], names[0]).rows
         }  # fmt: skip
-        print(f"\n{name}")
-        for row in rows:
-            line = (
-                f"  {row.name:24s} {row.num_real:4d} real {row.num_fake:4d} fake  "
-                f"AUC {row.auc:.3f} [{row.auc_low:.2f}, {row.auc_high:.2f}]"
-            )
-            if row.name in paired:
-                d = paired[row.name]
-                line += f"  {d.difference:+.3f} [{d.low:+.2f}, {d.high:+.2f}] {d.verdict}"
-            print(line)
         report[name] = {
             "rows": [r.to_dict() for r in rows],
             "against_first": [r.to_dict() for r in paired.values()],
         }
     return report
-
-
-if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except AnalyzerError as exc:  # one line, as the command line tool says it
-        print(f"texture_probe: {exc}", file=sys.stderr)
-        raise SystemExit(exc.exit_code) from None

@@ -1,0 +1,104 @@
+"""`deepfake-analyzer train-texture`: fit the texture model, judged leave-generator-out.
+
+A logistic regression over a frozen ImageNet EfficientNet-Lite0's block statistics
+(`training/texture_train.py`), fitted on the protocol's training part of DATA, --real and
+--train-real, and judged on its held-out part beside the classifier (--model, default the
+shipped one) and the blend of both. Needs `scripts/get_texture_backbone.sh` once. --train-real
+folders are trained on but not judged (as `train --real`; `evaluate` is not given them).
+With --output DIR (holding the classifier's spec) it writes texture_v1 and the blend
+deepfake_v3 there; calibrate the blend with `evaluate --calibrate --write-spec` before use.
+Face crops are cached under --cache-dir (a rerun reuses them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from deepfake_analyzer.cli.arguments import add_data_arguments
+from deepfake_analyzer.cli.dashboard import choose_renderer
+from deepfake_analyzer.errors import EXIT_OK, UsageError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "train-texture",
+        help="fit the texture probe and its blend with the classifier, judged leave-generator-out",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_data_arguments(parser, "folder of real faces only, trained and judged on; repeatable")
+    parser.add_argument(
+        "--train-real", action="append", default=[], type=Path, metavar="DIR",
+        help="folder of real faces only, trained on and never judged; repeatable",
+    )  # fmt: skip
+    parser.add_argument("--model", type=Path, metavar="SPEC", help="the classifier to blend with")
+    parser.add_argument(
+        "--output", "-o", type=Path, metavar="DIR",
+        help="write texture_v1 and the blend deepfake_v3 here, beside the --model spec",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cache-dir", type=Path, metavar="DIR",
+        help="face-crop cache (default: ~/.cache/deepfake-analyzer/texture-crops)",
+    )  # fmt: skip
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the tables here")
+    parser.add_argument("--quiet", "-q", action="store_true", help="only the final tables")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepfake_analyzer.training.texture_train import TextureRequest, train_texture
+
+    try:
+        request = TextureRequest(
+            data=tuple(Path(p) for p in args.data),
+            real=tuple(Path(p) for p in args.real),
+            train_real=tuple(args.train_real),
+            model=args.model,
+            cache_dir=args.cache_dir,
+            output=args.output,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    with choose_renderer(Console(stderr=True), quiet=args.quiet, transient=False) as renderer:
+        result = train_texture(request, hook=renderer)
+    console = Console()
+    cv = ", ".join(f"{l2:g}: {auc:.3f}" for l2, auc in result.cv_auc.items())
+    console.print(f"grouped CV AUC by L2 ({cv}); chosen {result.fit.l2:g}")
+    for name, table in result.tables.items():
+        console.print(render_table(name, table))
+    if args.json:
+        args.json.write_text(json.dumps(result.tables, indent=1) + "\n")
+    for path in result.written:
+        console.print(f"wrote {path}")
+    return EXIT_OK
+
+
+def render_table(name: str, table: dict[str, Any]) -> Table:
+    """One score's held-out rows and, after the first score, its paired change from it."""
+    paired = {row["name"]: row for row in table["against_first"]}
+    view = Table(title=f"{name}, held-out files")
+    for column in ("row", "real", "fake", "AUC [95 %]", "change [95 %]"):
+        view.add_column(column, justify="left" if column == "row" else "right")
+    for row in table["rows"]:
+        change = ""
+        if row["name"] in paired:
+            d = paired[row["name"]]
+            change = (
+                f"{_fmt(d['difference'], 3, '+')} [{_fmt(d['low'], 2, '+')}, "
+                f"{_fmt(d['high'], 2, '+')}] {d['verdict']}"
+            )
+        view.add_row(
+            row["name"], str(row["num_real"]), str(row["num_fake"]),
+            f"{_fmt(row['auc'], 3)} [{_fmt(row['auc_low'])}, {_fmt(row['auc_high'])}]", change,
+        )  # fmt: skip
+    return view
+
+
+def _fmt(value: float | None, digits: int = 2, sign: str = "") -> str:
+    return "-" if value is None else f"{value:{sign}.{digits}f}"
