@@ -135,3 +135,11 @@ def test_prepare_model_prepares_each_member_of_a_blend(
     )
     assert main(["prepare-model", "--model", str(spec_path)]) == 0
     assert prepared == ["one.spec.json", "two.spec.json"]
+
+
+def test_a_blend_has_no_keras_model_of_its_own(tmp_path: Path) -> None:
+    from deepfake_analyzer.models.loader import load_keras_from_spec
+
+    spec_path = _write_blend(tmp_path, [_member("one", 32)])
+    with pytest.raises(ModelError, match="member specs"):
+        load_keras_from_spec(spec_path)

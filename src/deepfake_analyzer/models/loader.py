@@ -208,6 +208,12 @@ def _keras_from_spec(
         raise ModelError(
             f"weights file {spec.weights_file!r} named by the spec not found", spec_path
         )
+    if spec.weights_format == BLEND_FORMAT:
+        raise ModelError(
+            "a blend has no Keras model of its own (Grad-CAM, fine-tuning and conversion use "
+            "one): pass one of the member specs its blend file names",
+            spec_path,
+        )
     loader = WEIGHTS_FORMATS.get(spec.weights_format)
     if loader is None:
         known = ", ".join(sorted(WEIGHTS_FORMATS))
