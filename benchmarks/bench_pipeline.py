@@ -53,29 +53,45 @@ TARGET_CLIP = "1080p_1face_10s"
 
 def prepare_model(
     cache: Path, input_size: int, log: Any, default: Path | None = None
-) -> tuple[Path, str]:
-    """A spec (with a LiteRT copy in runtime_files) in the cache; returns (spec path, label).
+) -> tuple[Path, Path, str]:
+    """(the spec the pipeline runs, the spec whose runtimes are compared, a label).
 
-    Uses the shipped model (`default`: its spec) when installed, else a random stand-in.
+    Uses the shipped model (`default`: its spec) when installed, else a random stand-in; the
+    compared spec lies in the cache with float16 and float32 LiteRT copies. A blend runs as
+    it ships (its members' copies built into the user cache, as on first use); its runtimes
+    are compared on its first member (models/blend.py).
     """
     from deepfake_analyzer import paths
+    from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend
+    from deepfake_analyzer.models.runtime_cache import prepare_runtime
     from deepfake_analyzer.models.spec import ModelSpec
 
     default = default or paths.DEFAULT_CLASSIFIER_SPEC
     if default.is_file():
         spec = ModelSpec.load(default)
+        label = f"model {spec.name!r} ({default})"
+        if spec.weights_format == BLEND_FORMAT and (default.parent / spec.weights_file).is_file():
+            members = [
+                default.parent / m.spec
+                for m in Blend.load(default.parent / spec.weights_file).members
+            ]
+            for member in members:
+                prepare_runtime(member)
+            first = ModelSpec.load(members[0])
+            folder = cache / f"model-{first.weights_sha256[:12] or 'default'}"
+            return default, _with_litert_copy(members[0], folder, log), label
         if (default.parent / spec.weights_file).is_file():
             folder = cache / f"model-{spec.weights_sha256[:12] or 'default'}"
-            return _with_litert_copy(default, folder, log), f"model {spec.name!r} ({default})"
+            compared = _with_litert_copy(default, folder, log)
+            return compared, compared, label
     folder = cache / f"random-xception-{input_size}"
     spec_path = folder / "random_xception.spec.json"
     if not spec_path.is_file():
         log(f"building a random-weights Xception at {input_size} px (speed only)")
         _random_xception(spec_path, input_size)
-    return (
-        _with_litert_copy(spec_path, folder, log),
-        f"RANDOM-weights Xception {input_size} px (speed measurement only, not a detector)",
-    )
+    compared = _with_litert_copy(spec_path, folder, log)
+    label = f"RANDOM-weights Xception {input_size} px (speed measurement only, not a detector)"
+    return compared, compared, label
 
 
 def _random_xception(spec_path: Path, input_size: int) -> None:
@@ -666,17 +682,20 @@ def main(argv: list[str] | None = None) -> int:
         clips += sorted(paths.SAMPLE_MEDIA_DIR.glob("*.mp4"))
     if args.model is not None and not args.model.is_file():
         raise SystemExit(f"--model {args.model}: no such spec file")
-    spec_path, model_label = prepare_model(args.cache_dir, args.input_size, log, args.model)
+    spec_path, compared, model_label = prepare_model(
+        args.cache_dir, args.input_size, log, args.model
+    )
     results: dict[str, Any] = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
         "model": model_label,
         "spec": str(spec_path),
+        "runtimes_compared_on": str(compared),
         "note": "shared machine: absolute figures are noisy, ratios are steadier",
     }
     log("comparing runtimes")
     rounds = 3 if args.quick else args.rounds
-    results["runtimes"] = compare_runtimes(spec_path, rounds, args.batch, log)
+    results["runtimes"] = compare_runtimes(compared, rounds, args.batch, log)
 
     results["clips"] = []
     repeats = 2 if args.quick else args.repeats

@@ -12,8 +12,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = PROJECT_ROOT / "models"
 SAMPLE_MEDIA_DIR = PROJECT_ROOT / "sample_media"
 
-DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_xception.spec.json"
-"""The default classifier's spec; its `weights_file` names the weights beside it."""
+DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_v3.spec.json"
+"""The default classifier's spec; its `weights_file` names the weights beside it (for v3, a
+blend file naming its member specs: `deepfake_xception` and `texture_v1`, models/blend.py)."""
 
 
 def user_cache_dir() -> Path:

@@ -91,3 +91,21 @@ def make_tiny() -> Callable:
 def bright_dark() -> tuple[np.ndarray, np.ndarray]:
     """16 crops at the tiny model's size: even indices dark (0), odd bright (1)."""
     return bright_dark_crops(16, seed=1)
+
+
+@pytest.fixture
+def shipped_single_models() -> list[Path]:
+    """The specs of the single models the shipped default runs: a blend's members (v3:
+    the Xception and the texture model), else the default itself; skips when none ships."""
+    from deepfake_analyzer import paths
+    from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend
+    from deepfake_analyzer.models.spec import ModelSpec
+
+    spec_path = paths.DEFAULT_CLASSIFIER_SPEC
+    if not spec_path.is_file():
+        pytest.skip("no default model is shipped in models/ yet")
+    spec = ModelSpec.load(spec_path)
+    if spec.weights_format != BLEND_FORMAT:
+        return [spec_path]
+    blend = Blend.load(spec_path.parent / spec.weights_file)
+    return [spec_path.parent / member.spec for member in blend.members]

@@ -143,3 +143,23 @@ def test_a_blend_has_no_keras_model_of_its_own(tmp_path: Path) -> None:
     spec_path = _write_blend(tmp_path, [_member("one", 32)])
     with pytest.raises(ModelError, match="member specs"):
         load_keras_from_spec(spec_path)
+
+
+class _Capped(FakeClassifier):
+    threads = 0
+
+    def with_threads(self, threads: int) -> _Capped:
+        capped = _Capped(self.spec)
+        capped.threads = threads
+        return capped
+
+
+def test_with_threads_caps_the_members_that_can_be_capped() -> None:
+    plain, capped = _member("plain", 32), _Capped(replace(FAKE_SPEC, name="capped"))
+    blend = Blend((BlendMember("p.spec.json", "", 1.0), BlendMember("c.spec.json", "", 1.0)))
+    classifier = BlendClassifier(FAKE_SPEC, "x", blend, [plain, capped])
+    one = classifier.with_threads(1)
+    assert one.members[0] is plain and one.members[1].threads == 1  # type: ignore[attr-defined]
+    assert one.sha256 == "x" and one.blend is blend
+    solo = BlendClassifier(FAKE_SPEC, "x", Blend(blend.members[:1]), [plain])
+    assert solo.with_threads(1) is solo

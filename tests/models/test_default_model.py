@@ -21,10 +21,14 @@ def default_spec() -> ModelSpec:
     return ModelSpec.load(paths.DEFAULT_CLASSIFIER_SPEC)
 
 
-def test_default_weights_fit_the_budget_and_have_a_hash(default_spec):
+def test_default_weights_fit_the_budget_and_have_a_hash(default_spec, shipped_single_models):
     weights = paths.DEFAULT_CLASSIFIER_SPEC.parent / default_spec.weights_file
     assert weights.stat().st_size <= WEIGHTS_BUDGET_BYTES
     assert len(default_spec.weights_sha256) == 64
+    for spec_path in shipped_single_models:  # a blend's members: each file within the budget
+        member = ModelSpec.load(spec_path)
+        assert (spec_path.parent / member.weights_file).stat().st_size <= WEIGHTS_BUDGET_BYTES
+        assert len(member.weights_sha256) == 64
 
 
 def test_default_model_scores_are_probabilities(default_spec):

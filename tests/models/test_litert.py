@@ -205,28 +205,29 @@ def test_threads_can_be_capped_for_workers_sharing_a_machine(tiny: dict, tmp_pat
 
 
 @pytest.mark.real_models
-def test_the_default_model_runs_on_litert_and_agrees_with_the_keras_model() -> None:
-    """Whether its spec names a committed copy or the copy is built in the user cache."""
-    from deepfake_analyzer import paths
+def test_the_default_model_runs_on_litert_and_agrees_with_the_keras_model(
+    shipped_single_models: list[Path],
+) -> None:
+    """Each model behind the default (a blend's members) runs on LiteRT, whether its spec
+    names a committed copy or the copy is built in the user cache, and agrees with Keras."""
     from deepfake_analyzer.models.convert import (
         AGREEMENT_TOLERANCE,
         MAX_FILE_BYTES,
         agreement_crops,
     )
     from deepfake_analyzer.models.litert_classifier import LiteRTClassifier, litert_file
-    from deepfake_analyzer.models.loader import load_classifier
+    from deepfake_analyzer.models.loader import load_classifier, load_keras_from_spec
 
-    spec_path = paths.DEFAULT_CLASSIFIER_SPEC
-    if not spec_path.is_file():
-        pytest.skip("no default model is shipped in models/ yet")
-    spec = ModelSpec.load(spec_path)
-    committed = litert_file(spec, spec_path.parent)
-    if committed is not None and committed.is_file():
-        assert committed.stat().st_size <= MAX_FILE_BYTES
-    fast = load_classifier(None)
-    assert isinstance(fast, LiteRTClassifier), "the default runtime is LiteRT"
-    assert fast.sha256 == spec.weights_sha256
-    keras_runtime = load_classifier(None, runtime="keras")
-    crops = agreement_crops(spec.input_size)
-    diff = np.max(np.abs(fast.predict(crops) - keras_runtime.predict(crops)))
-    assert diff <= AGREEMENT_TOLERANCE
+    default = load_classifier(None)
+    members = getattr(default, "members", [default])
+    assert len(members) == len(shipped_single_models)
+    for fast, spec_path in zip(members, shipped_single_models, strict=True):
+        spec = ModelSpec.load(spec_path)
+        committed = litert_file(spec, spec_path.parent)
+        if committed is not None and committed.is_file():
+            assert committed.stat().st_size <= MAX_FILE_BYTES
+        assert isinstance(fast, LiteRTClassifier), f"{spec.name}: the default runtime is LiteRT"
+        assert fast.sha256 == spec.weights_sha256
+        crops = agreement_crops(spec.input_size)
+        keras_scores = load_keras_from_spec(spec_path).predict(crops)
+        assert np.max(np.abs(fast.predict(crops) - keras_scores)) <= AGREEMENT_TOLERANCE

@@ -228,34 +228,33 @@ def test_prepare_model_command_builds_then_finds_the_copy(
 
 @pytest.mark.real_models
 def test_the_default_model_without_a_committed_copy_builds_one_in_the_user_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped_single_models: list[Path]
 ) -> None:
-    """The shipped weights alone (no `runtime_files`): LiteRT built from them on first use.
+    """The shipped weights alone (no `runtime_files`): LiteRT built from them on first use,
+    for each model behind the default (a blend's members).
 
-    Uses the real user cache, so a test run converts the shipped model at most once."""
+    Uses the real user cache, so a test run converts each shipped model at most once."""
     from deepfake_analyzer import paths
     from deepfake_analyzer.models.convert import AGREEMENT_TOLERANCE, agreement_crops
     from deepfake_analyzer.models.litert_classifier import LiteRTClassifier, litert_file
     from deepfake_analyzer.models.loader import load_classifier
     from deepfake_analyzer.models.runtime_cache import default_runtime_cache
 
-    shipped = paths.DEFAULT_CLASSIFIER_SPEC
-    if not shipped.is_file():
-        pytest.skip("no default model is shipped in models/ yet")
-    spec = ModelSpec.load(shipped)
-    folder = tmp_path / "models"
-    folder.mkdir()
-    (folder / spec.weights_file).symlink_to(shipped.parent / spec.weights_file)
-    replace(spec, runtime_files={}).save(folder / shipped.name)
-    monkeypatch.setattr(paths, "DEFAULT_CLASSIFIER_SPEC", folder / shipped.name)
+    for shipped in shipped_single_models:
+        spec = ModelSpec.load(shipped)
+        folder = tmp_path / spec.name
+        folder.mkdir()
+        (folder / spec.weights_file).symlink_to(shipped.parent / spec.weights_file)
+        replace(spec, runtime_files={}).save(folder / shipped.name)
+        monkeypatch.setattr(paths, "DEFAULT_CLASSIFIER_SPEC", folder / shipped.name)
 
-    fast = load_classifier(None)
-    assert isinstance(fast, LiteRTClassifier)
-    assert fast.path.parent == default_runtime_cache() / spec.weights_sha256
-    crops = agreement_crops(spec.input_size)
-    keras_scores = load_classifier(None, runtime="keras").predict(crops)
-    assert np.max(np.abs(fast.predict(crops) - keras_scores)) <= AGREEMENT_TOLERANCE
-    committed = litert_file(spec, shipped.parent)
-    if committed is not None and committed.is_file():  # the copy it replaces scores the same
-        shipped_scores = LiteRTClassifier(committed, spec).predict(crops)
-        np.testing.assert_allclose(fast.predict(crops), shipped_scores, atol=1e-6)
+        fast = load_classifier(None)
+        assert isinstance(fast, LiteRTClassifier)
+        assert fast.path.parent == default_runtime_cache() / spec.weights_sha256
+        crops = agreement_crops(spec.input_size)
+        keras_scores = load_classifier(None, runtime="keras").predict(crops)
+        assert np.max(np.abs(fast.predict(crops) - keras_scores)) <= AGREEMENT_TOLERANCE
+        committed = litert_file(spec, shipped.parent)
+        if committed is not None and committed.is_file():  # the copy it replaces scores the same
+            shipped_scores = LiteRTClassifier(committed, spec).predict(crops)
+            np.testing.assert_allclose(fast.predict(crops), shipped_scores, atol=1e-6)

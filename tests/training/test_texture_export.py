@@ -52,7 +52,8 @@ def test_the_written_model_scores_as_the_probe(fitted, tmp_path: Path) -> None:
     spec = ModelSpec.load(spec_path)
     assert spec.architecture == ARCHITECTURE and spec.input_size == INPUT_SIZE
     assert spec.weights_sha256 == sha256_of(tmp_path / "tex.f16.npz")
-    assert spec.training == {"l2": 1.0}
+    assert spec.training["l2"] == 1.0
+    assert spec.training["largest_difference_from_probe"] <= 1e-3
 
     blend_spec = write_blend(tmp_path, "blend", [(spec_path, 1.0)], 0.0, {})
     classifier = load_classifier(blend_spec)

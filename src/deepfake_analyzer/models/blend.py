@@ -147,6 +147,17 @@ class BlendClassifier:
         self.blend = blend
         self.members = members
 
+    def with_threads(self, threads: int) -> BlendClassifier:
+        """The blend with each member capped at `threads` where it can be (LiteRT's
+        `with_threads`; a member without it is kept as it is)."""
+        members = []
+        for member in self.members:
+            cap = getattr(member, "with_threads", None)
+            members.append(member if cap is None else cap(threads))
+        if all(a is b for a, b in zip(members, self.members, strict=True)):
+            return self
+        return BlendClassifier(self.spec, self.sha256, self.blend, members)
+
     @property
     def explained(self) -> Classifier:
         """The member Grad-CAM explains."""
