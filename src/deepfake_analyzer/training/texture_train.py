@@ -189,9 +189,10 @@ def write_models(
     records: list[CropRecord],
     trained: list[LabeledItem],
     cache: CropCache,
-) -> tuple[Path, Path]:
+) -> tuple[Path, Path, Path]:
     """`TEXTURE_NAME` (the probe with its backbone) and `BLEND_NAME` (it with the classifier)
-    in `folder`, beside the classifier's spec, with the texture model's training-data list."""
+    in `folder`, beside the classifier's spec, with the texture model's training-data list;
+    returns the texture spec's, the list's and the blend spec's paths."""
     spec_path = folder / f"{classifier.spec.name}.spec.json"
     if not spec_path.is_file():
         raise UsageError(f"{folder}: the classifier's spec {spec_path.name} must lie here")
@@ -210,14 +211,14 @@ def write_models(
         load_backbone(), fit, folder, TEXTURE_NAME, classifier.spec.crop_margin, training,
         check, scores[1][order],
     )  # fmt: skip
-    listed = write_training_list(trained, folder / f"{TEXTURE_NAME}.training-data.csv")
+    listed = folder / f"{TEXTURE_NAME}.training-data.csv"
+    write_training_list(trained, listed)
     weights, bias = fit_blend(list(scores), crops)
     blend_spec = write_blend(
         folder, BLEND_NAME, [(spec_path, weights[0]), (texture_spec, weights[1])], bias,
         {"fitted_on": "z-scored logits of the protocol's training crops (self-blends left out)"},
     )  # fmt: skip
-    del listed
-    return texture_spec, blend_spec
+    return texture_spec, listed, blend_spec
 
 
 def weights_of(crops: list[Crop]) -> np.ndarray:
