@@ -32,7 +32,7 @@ import numpy as np
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.keras_classifier import resize_crops
-from deepfake_analyzer.models.spec import ModelSpec, sha256_of
+from deepfake_analyzer.models.spec import ModelSpec, read_json_object, sha256_of
 
 BLEND_FORMAT = "blend"
 """The `weights_format` of a spec whose weights file is a `Blend`."""
@@ -126,13 +126,7 @@ class Blend:
 
     @classmethod
     def load(cls, path: Path) -> Blend:
-        try:
-            data = json.loads(Path(path).read_text())
-        except OSError as exc:
-            raise ModelError(f"cannot read the blend file: {exc.strerror}", path) from None
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"blend file is not valid JSON: {exc.msg}", path) from None
-        return cls.from_dict(data, path)
+        return cls.from_dict(read_json_object(path, "blend file"), path)
 
 
 class BlendClassifier:

@@ -150,14 +150,7 @@ class ModelSpec:
 
     @classmethod
     def load(cls, path: Path) -> ModelSpec:
-        try:
-            data = json.loads(Path(path).read_text())
-        except OSError as exc:
-            raise ModelError(f"cannot read model spec: {exc.strerror}", path) from None
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"model spec is not valid JSON: {exc.msg}", path) from None
-        if not isinstance(data, dict):
-            raise ModelError("model spec must be a JSON object", path)
+        data = read_json_object(path, "model spec")
         return cls.from_dict(data, str(path))
 
     def with_weights(self, weights_path: Path) -> ModelSpec:
@@ -165,6 +158,20 @@ class ModelSpec:
         return replace(
             self, weights_file=Path(weights_path).name, weights_sha256=sha256_of(weights_path)
         )
+
+
+def read_json_object(path: Path, what: str) -> dict[str, Any]:
+    """The JSON object in `path`; ModelError naming `what` (e.g. "model spec") and the file
+    when it cannot be read, is not JSON, or is not an object."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ModelError(f"cannot read {what}: {exc.strerror}", path) from None
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{what} is not valid JSON: {exc.msg}", path) from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{what} must be a JSON object", path)
+    return data
 
 
 def spec_path_for(weights_path: Path) -> Path:
