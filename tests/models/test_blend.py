@@ -163,3 +163,14 @@ def test_with_threads_caps_the_members_that_can_be_capped() -> None:
     assert one.sha256 == "x" and one.blend is blend
     solo = BlendClassifier(FAKE_SPEC, "x", Blend(blend.members[:1]), [plain])
     assert solo.with_threads(1) is solo
+
+
+def test_a_blend_member_that_is_a_blend_is_refused(tmp_path: Path) -> None:
+    from deepfake_analyzer.models.loader import load_classifier
+
+    blend = Blend((BlendMember("self.spec.json", "0" * 64, 1.0),))
+    blend_path = blend.save(tmp_path / "self.blend.json")
+    spec = replace(ModelSpec(name="self"), weights_format=BLEND_FORMAT).with_weights(blend_path)
+    spec.save(tmp_path / "self.spec.json")  # the blend names its own spec
+    with pytest.raises(ModelError, match="itself a blend"):
+        load_classifier(tmp_path / "self.spec.json")

@@ -11,7 +11,8 @@ from the members' raw probabilities p_i (their own calibrations are not applied:
 were fitted on raw outputs, `train-texture`). The blend spec's calibration and
 thresholds then apply to p as to any classifier's. Every member must crop with the blend's
 margin; a member whose weights changed since the blend was fitted is refused, since the
-weights no longer mean what they did.
+weights no longer mean what they did, and so is a member that is itself a blend (a blend
+naming itself would never finish loading).
 
 Grad-CAM explains the first member (`BlendClassifier.explained`): the heatmaps show where that
 member looked, not the blend.
@@ -163,9 +164,7 @@ class BlendClassifier:
         scores = []
         for member in self.members:
             size = member.spec.input_size
-            own = (
-                resize_crops(crops, size) if len(crops) else np.zeros((0, size, size, 3), np.uint8)
-            )
+            own = resize_crops(crops, size)
             scores.append(np.asarray(member.predict(own), dtype=np.float64).reshape(-1))
         return scores
 
@@ -197,6 +196,11 @@ def load_blend(
         member_path = blend_path.parent / member.spec
         if not member_path.is_file():
             raise ModelError(f"blend member {member.spec!r} not found beside it", blend_path)
+        if ModelSpec.load(member_path).weights_format == BLEND_FORMAT:  # no nesting, no loops
+            raise ModelError(
+                f"blend member {member.spec!r} is itself a blend: members must be single models",
+                blend_path,
+            )
         classifier = load_member(member_path)
         if classifier.sha256 != member.weights_sha256:
             raise ModelError(
