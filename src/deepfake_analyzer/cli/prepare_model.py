@@ -3,8 +3,9 @@
 A model ships one weights file per version; the analyzer runs a LiteRT copy built from it
 once, on first use, into ~/.cache/deepfake-analyzer/runtime/<weights sha256>/ (tens of
 seconds). This command builds it now, e.g. while installing, or for your own model's spec so
-that `analyze --model my.spec.json` runs on LiteRT too. Needs TensorFlow; nothing is
-downloaded. A copy already there is verified and kept.
+that `analyze --model my.spec.json` runs on LiteRT too. A blend (the default, v3) runs its
+members, so each member gets its copy. Needs TensorFlow; nothing is downloaded. A copy
+already there is verified and kept.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deepfake_analyzer.errors import EXIT_OK, ModelError, ModelNotInstalledError
+
+if TYPE_CHECKING:
+    from deepfake_analyzer.models.spec import ModelSpec
 
 
 def register(subparsers: Any) -> None:
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _prepare(spec: Any, spec_path: Path, trust_model: bool) -> None:
+def _prepare(spec: ModelSpec, spec_path: Path, trust_model: bool) -> None:
     from deepfake_analyzer.models.litert_classifier import litert_file
     from deepfake_analyzer.models.runtime_cache import default_runtime_cache, prepare_runtime
 
