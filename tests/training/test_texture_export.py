@@ -65,6 +65,7 @@ def test_a_model_that_differs_from_the_probe_is_refused(fitted, tmp_path: Path) 
     backbone, probe, crops, scores = fitted
     with pytest.raises(UsageError, match="differs from the probe"):
         write_texture_model(backbone, probe, tmp_path, "tex", 1.3, {}, crops, 1.0 - scores)
+    assert not list(tmp_path.iterdir()), "nothing is kept"
 
 
 def test_blend_members_must_lie_beside_it(fitted, tmp_path: Path) -> None:

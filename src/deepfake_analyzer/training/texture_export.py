@@ -62,7 +62,8 @@ def write_texture_model(
     """Write `<name>.f16.npz` and `<name>.spec.json` into `folder`; returns the spec's path.
 
     `check_crops` (uint8 RGB at `INPUT_SIZE`) must score `check_probabilities` (the probe's)
-    within `AGREEMENT_TOLERANCE` once written and read back, or UsageError."""
+    within `AGREEMENT_TOLERANCE` once written and read back, or UsageError (and both files are
+    removed)."""
     from deepfake_analyzer.models.loader import load_keras_from_spec
 
     model = build_texture_classifier(INPUT_SIZE)
@@ -85,7 +86,9 @@ def write_texture_model(
     written = load_keras_from_spec(spec_path)
     got = np.asarray(written.predict(check_crops), np.float64).reshape(-1)
     worst = float(np.max(np.abs(got - np.asarray(check_probabilities)), initial=0.0))
-    if worst > AGREEMENT_TOLERANCE:
+    if worst > AGREEMENT_TOLERANCE:  # not kept: a model that is not the probe
+        spec_path.unlink()
+        weights_path.unlink()
         raise UsageError(
             f"{weights_path}: the written texture model differs from the probe by {worst:.4f}"
         )
