@@ -52,6 +52,7 @@ TAPS = (2, 4, 10, 15)
 FEATURE_SIZE = 2 * sum(BLOCKS[t][4] for t in TAPS)
 """Mean and standard deviation of each tapped block's channels: 992 values."""
 
+BACKBONE_NAME = "efficientnet_lite0"
 STANDARDISE_NAME = "texture_standardise"
 PROBE_NAME = "texture_probe"
 STANDARDISE_EPSILON = 1e-12
@@ -86,7 +87,7 @@ def build_efficientnet_lite0(input_size: int = INPUT_SIZE, taps: Sequence[int] =
         x = layers.Add()([h, x]) if stride == 1 and width_in == width_out else h
         if i in taps:
             outputs.append(x)
-    return keras.Model(inputs, outputs, name="efficientnet_lite0")
+    return keras.Model(inputs, outputs, name=BACKBONE_NAME)
 
 
 def pooled_features(block_outputs: Sequence[Any]) -> Any:
@@ -131,4 +132,4 @@ def set_probe(model: Any, mean: Any, scale: Any, weights: Any, bias: float) -> N
 
 def backbone_of(model: Any) -> Any:
     """The EfficientNet-Lite0 inside a texture model (to load or read its weights)."""
-    return model.get_layer("efficientnet_lite0")
+    return model.get_layer(BACKBONE_NAME)

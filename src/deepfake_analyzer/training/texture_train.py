@@ -118,7 +118,8 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
     """Fit the probe on the protocol's training part, judge it on the held-out part beside the
     classifier and the blend of both, and (with `request.output`) write both models."""
     hook = hook or NullHook()
-    extractor = feature_model(load_backbone())  # first: it needs get_texture_backbone.sh
+    backbone = load_backbone()  # first: it needs get_texture_backbone.sh
+    extractor = feature_model(backbone)
     items = discover_items(request.data, real=[*request.real, *request.train_real])
     split = split_protocol(items)
     found = discover_items([], real=request.train_real) if request.train_real else []
@@ -171,8 +172,9 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
     if request.output is not None:
         trained = [i for i in used if part.get(source_key(i.path)) == "train"]
         written = write_models(
-            request.output, classifier, fit, (model_p, probe), crops, records, trained, cache
-        )
+            request.output, classifier, backbone, fit, (model_p, probe), crops, records, trained,
+            cache,
+        )  # fmt: skip
     return TextureResult(fit, cv_auc, tables, written)
 
 
@@ -183,6 +185,7 @@ def _say(hook: ProgressHook, text: str) -> None:
 def write_models(
     folder: Path,
     classifier: Classifier,
+    backbone: Any,
     fit: ProbeFit,
     scores: tuple[np.ndarray, np.ndarray],
     crops: list[Crop],
@@ -191,7 +194,8 @@ def write_models(
     cache: CropCache,
 ) -> tuple[Path, Path, Path]:
     """`TEXTURE_NAME` (the probe with its backbone) and `BLEND_NAME` (it with the classifier)
-    in `folder`, beside the classifier's spec, with the texture model's training-data list;
+    in `folder`, beside the classifier's spec, with the texture model's training-data list
+    (`backbone`: the loaded EfficientNet-Lite0 the features came from);
     returns the texture spec's, the list's and the blend spec's paths."""
     spec_path = folder / f"{classifier.spec.name}.spec.json"
     if not spec_path.is_file():
@@ -208,7 +212,7 @@ def write_models(
     order = [i for i, c in enumerate(crops) if c.part == "heldout" and not c.blended][:32]
     check = np.stack([crop_loader(0)(cache, records[i], INPUT_SIZE) for i in order])
     texture_spec = write_texture_model(
-        load_backbone(), fit, folder, TEXTURE_NAME, classifier.spec.crop_margin, training,
+        backbone, fit, folder, TEXTURE_NAME, classifier.spec.crop_margin, training,
         check, scores[1][order],
     )  # fmt: skip
     listed = folder / f"{TEXTURE_NAME}.training-data.csv"
