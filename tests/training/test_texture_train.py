@@ -74,3 +74,37 @@ def test_combination_follows_both_scores(probe: ModuleType) -> None:
     combined = probe.combine(a, a[::-1], crops)
     assert np.allclose(combined, combined[0])  # opposite rankings cancel out
     assert np.all(np.diff(probe.combine(a, a, crops)) > 0)
+
+
+def test_augmented_copies_are_reframed_and_reproducible(probe: ModuleType) -> None:
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
+    first = probe.augment_copies(crops, np.random.default_rng(5))
+    again = probe.augment_copies(crops, np.random.default_rng(5))
+    assert first.shape == crops.shape and first.dtype == np.uint8
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, crops)
+
+
+def test_augmented_copies_share_their_originals_weight(probe: ModuleType) -> None:
+    crops = [
+        _crop(probe, source="v0"),
+        _crop(probe, source="v0", augmented=True),
+        _crop(probe, source="v1"),
+        _crop(probe, source="x0", label=1, method="x"),
+        _crop(probe, source="x0", label=1, method="x", augmented=True),
+    ]
+    w = probe.weights_of(crops)
+    assert w[0] == pytest.approx(w[1]) and w[0] + w[1] + w[2] == pytest.approx(w[3] + w[4])
+
+
+def test_augmented_copies_are_neither_judged_nor_blend_reference(probe: ModuleType) -> None:
+    clean = [_crop(probe, source=f"s{i}") for i in range(4)]
+    copies = [_crop(probe, source=f"s{i}", augmented=True) for i in range(4)]
+    a = np.array([0.2, 0.4, 0.6, 0.8])
+    far = np.array([0.99, 0.99, 0.99, 0.99])  # copies far off would move the z-scoring
+    weights, bias = probe.fit_blend([np.r_[a, far], np.r_[a, far]], [*clean, *copies])
+    clean_weights, clean_bias = probe.fit_blend([a, a], clean)
+    assert weights == pytest.approx(clean_weights) and bias == pytest.approx(clean_bias)
+    held = [_crop(probe, source="h.png", part="heldout", augmented=True)]
+    assert probe.file_scores(np.array([0.9]), held) == []

@@ -46,6 +46,10 @@ def register(subparsers: Any) -> None:
         "--cache-dir", type=Path, metavar="DIR",
         help="face-crop cache (default: ~/.cache/deepfake-analyzer/texture-crops)",
     )  # fmt: skip
+    parser.add_argument(
+        "--augmented-copies", type=int, default=0, metavar="N",
+        help="also fit on N reframed and degraded copies of each training crop (default 0)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the tables here")
     parser.add_argument("--quiet", "-q", action="store_true", help="only the final tables")
     parser.set_defaults(handler=run)
@@ -62,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             model=args.model,
             cache_dir=args.cache_dir,
             output=args.output,
+            augmented_copies=args.augmented_copies,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

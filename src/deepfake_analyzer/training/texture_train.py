@@ -7,6 +7,10 @@ by the leave-generator-out protocol, and its blend with the classifier (`train-t
 - Training part: real crops (video frames and photos, a quarter of the weight each), labeled
   fakes (a quarter, each generator alike) and a self-blended twin of every real crop with
   landmarks (a quarter). L2 strength by 5-fold cross-validation grouped by identity.
+- Augmented copies (`--augmented-copies`, default none, as texture_v1): each training crop
+  also enters the fit that many times reframed (zoomed 1-1/0.72x, shifted up to 10 %) and
+  degraded (`DEGRADE`: JPEG, H.264, mild noise), its weight split over its copies; judged on
+  clean crops only. Measured for texture_v1's successor and not kept (models/deepfake_v3.md).
 - Judged: each held-out file's score is the top-quarter mean of its crop scores, as `evaluate`
   does; the classifier, the probe and their blend (equal-weight mean of the logits, each
   z-scored on the training crops) are tabled per medium and family, the last two paired
@@ -18,7 +22,7 @@ by the leave-generator-out protocol, and its blend with the classifier (`train-t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +35,11 @@ from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.blend import Blend, BlendMember
 from deepfake_analyzer.models.loader import load_classifier
 from deepfake_analyzer.models.spec import ModelSpec
-from deepfake_analyzer.models.texture import INPUT_SIZE
+from deepfake_analyzer.models.texture import FEATURE_SIZE, INPUT_SIZE
 from deepfake_analyzer.scoring.aggregate import track_score
 from deepfake_analyzer.temporal.model import fit_logistic, standardise
 from deepfake_analyzer.temporal.train import cross_validate, group_folds
+from deepfake_analyzer.training.augment import AugmentConfig, augment_batch
 from deepfake_analyzer.training.bootstrap import pair_matrix
 from deepfake_analyzer.training.bootstrap import weighted_auc as bootstrap_auc
 from deepfake_analyzer.training.calibrate import logits
@@ -68,11 +73,31 @@ from deepfake_analyzer.training.texture_export import ProbeFit, write_blend, wri
 CACHE_FOLDER = "texture-crops"
 """Crops are cached under `<cache>/texture-crops` unless a cache folder is given."""
 STAGE_FEATURES = "features"
+STAGE_AUGMENTED = "augmented copies"
 
 TEXTURE_NAME = "texture_v1"
 BLEND_NAME = "deepfake_v3"
 L2_GRID = (3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 SHARES = {"real video": 0.25, "real image": 0.25, "labeled fake": 0.25, "self-blended": 0.25}
+DEGRADE = AugmentConfig(
+    flip_p=0.5,
+    color_p=0.0,
+    resize_p=0.0,
+    blur_p=0.0,
+    noise_p=0.25,
+    noise_sigma=(1.0, 8.0),
+    jpeg_p=0.5,
+    jpeg_quality=(60, 100),
+    h264_p=0.3,
+    h264_crf=(23, 35),
+)
+"""How augmented copies are degraded: the compression and noise uploads carry (no blur, no
+resizing, no colour change)."""
+FRAMING_ZOOM = (0.72, 1.0)
+"""Augmented copies' crop side as a fraction of the cached crop's (the cache holds the analyzer's
+framing only, so copies can zoom in, not out: 1/0.72 spans the framing check's 1.0-1.4x)."""
+FRAMING_SHIFT = 0.1
+AUGMENT_SEED = 100
 
 
 @dataclass(frozen=True)
@@ -86,6 +111,7 @@ class Crop:
     group: str
     part: str  # "train", "heldout" or "" (used by neither)
     blended: bool
+    augmented: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,10 +124,13 @@ class TextureRequest:
     model: Path | None = None
     cache_dir: Path | None = None
     output: Path | None = None
+    augmented_copies: int = 0
 
     def __post_init__(self) -> None:
         if not self.data and not self.real:
             raise ValueError("give at least one DATA folder")
+        if not 0 <= self.augmented_copies <= 8:
+            raise ValueError("augmented copies must be 0 to 8")
 
 
 @dataclass(frozen=True)
@@ -158,7 +187,10 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
             )  # fmt: skip
         hook(StageProgress("", STAGE_FEATURES, len(crops), len(records)))
     x = np.concatenate(features).astype(np.float64)
-    fit, cv_auc = fit_probe(x, crops)
+    x_copies, copies = augmented_features(
+        extractor, cache, records, crops, request.augmented_copies, hook
+    )  # fmt: skip
+    fit, cv_auc = fit_probe(np.concatenate([x, x_copies]), [*crops, *copies])
     _say(hook, f"L2 {fit.l2:g} chosen by grouped CV (AUC {cv_auc[fit.l2]:.3f})")
     probe = fit.probability(x)
     model_p = np.concatenate(xception)
@@ -173,13 +205,52 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
         trained = [i for i in used if part.get(source_key(i.path)) == "train"]
         written = write_models(
             request.output, classifier, backbone, fit, (model_p, probe), crops, records, trained,
-            cache,
+            cache, request.augmented_copies,
         )  # fmt: skip
     return TextureResult(fit, cv_auc, tables, written)
 
 
 def _say(hook: ProgressHook, text: str) -> None:
     hook(Message("", text))
+
+
+def augmented_features(
+    extractor: Any,
+    cache: CropCache,
+    records: list[CropRecord],
+    crops: list[Crop],
+    copies: int,
+    hook: ProgressHook,
+) -> tuple[np.ndarray, list[Crop]]:
+    """The features of `copies` augmented copies (`augment_copies`) of every training crop,
+    and their `Crop`s (marked `augmented`); copy k draws from seed (`AUGMENT_SEED`, k)."""
+    chosen = [i for i, c in enumerate(crops) if c.part == "train"] if copies else []
+    load = crop_loader(0)
+    features = [np.zeros((0, FEATURE_SIZE), np.float32)]
+    for k in range(copies):
+        rng = np.random.default_rng([AUGMENT_SEED, k])
+        for start in range(0, len(chosen), 256):
+            chunk = chosen[start : start + 256]
+            images = np.stack([load(cache, records[i], INPUT_SIZE) for i in chunk])
+            features.append(texture_features(extractor, augment_copies(images, rng)))
+            hook(StageProgress("", STAGE_AUGMENTED, k * len(chosen) + start + len(chunk),
+                               copies * len(chosen)))  # fmt: skip
+    marked = [replace(crops[i], augmented=True) for _ in range(copies) for i in chosen]
+    return np.concatenate(features).astype(np.float64), marked
+
+
+def augment_copies(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(N, S, S, 3) crops, each reframed within `FRAMING_ZOOM` and `FRAMING_SHIFT`, then
+    degraded by `DEGRADE` (a share of them through one H.264 round trip together)."""
+    from deepfake_analyzer.training.train import frame_crop
+
+    size = images.shape[1]
+    framed = []
+    for image in images:
+        zoom = float(rng.uniform(*FRAMING_ZOOM))
+        dx, dy = (float(v) for v in rng.uniform(-FRAMING_SHIFT, FRAMING_SHIFT, 2))
+        framed.append(frame_crop(image, 1.0, zoom, dx, dy, size))
+    return augment_batch(np.stack(framed), rng, DEGRADE) if framed else images
 
 
 def write_models(
@@ -192,6 +263,7 @@ def write_models(
     records: list[CropRecord],
     trained: list[LabeledItem],
     cache: CropCache,
+    augmented_copies: int = 0,
 ) -> tuple[Path, Path, Path]:
     """`TEXTURE_NAME` (the probe with its backbone) and `BLEND_NAME` (it with the classifier)
     in `folder`, beside the classifier's spec, with the texture model's training-data list
@@ -209,6 +281,11 @@ def write_models(
         "crops": counts,
         "files": len(trained),
     }
+    if augmented_copies:
+        training["augmented_copies"] = {
+            "copies": augmented_copies, "framing_zoom": FRAMING_ZOOM,
+            "framing_shift": FRAMING_SHIFT, "degrade": asdict(DEGRADE),
+        }  # fmt: skip
     order = [i for i, c in enumerate(crops) if c.part == "heldout" and not c.blended][:32]
     check = np.stack([crop_loader(0)(cache, records[i], INPUT_SIZE) for i in order])
     texture_spec = write_texture_model(
@@ -244,7 +321,7 @@ def weights_of(crops: list[Crop]) -> np.ndarray:
 
 
 def _share_of(c: Crop) -> str:
-    if c.part != "train":
+    if c.part != "train":  # augmented copies count in their original's share
         return ""
     if c.blended:
         return "self-blended"
@@ -278,7 +355,7 @@ def fit_probe(x: np.ndarray, crops: list[Crop]) -> tuple[ProbeFit, dict[float, f
 def fit_blend(scores: list[np.ndarray], crops: list[Crop]) -> tuple[list[float], float]:
     """Weights and bias of the equal-weight mean of the scores' logits, each z-scored on the
     training part's crops (self-blends left out): `Blend.probability`'s parameters."""
-    ref = np.array([c.part == "train" and not c.blended for c in crops])
+    ref = np.array([c.part == "train" and not (c.blended or c.augmented) for c in crops])
     weights, bias = [], 0.0
     for p in scores:
         logit = logits(p)
@@ -299,7 +376,7 @@ def file_scores(scores: np.ndarray, crops: list[Crop]) -> list[BaselineFile]:
     """One score per held-out file (self-blends left out): a video's top-quarter mean."""
     by: dict[str, tuple[Crop, list[float]]] = {}
     for c, s in zip(crops, scores, strict=True):
-        if c.part == "heldout" and not c.blended:
+        if c.part == "heldout" and not (c.blended or c.augmented):
             by.setdefault(c.source, (c, []))[1].append(float(s))
     return [
         BaselineFile(c.source, c.label, c.kind, c.method, c.group, track_score(v))
