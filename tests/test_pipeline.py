@@ -235,3 +235,39 @@ def test_a_blend_scores_faces_through_its_members(two_square_clip: Path) -> None
     for ours, theirs in zip(report.tracks, single.tracks, strict=True):
         assert ours.verdict.score == pytest.approx(theirs.verdict.score, abs=0.02)
     assert report.thumbnails and all(t.heatmap_jpeg is None for t in report.thumbnails)
+
+
+def test_a_blend_with_centers_reports_each_members_evidence(two_square_clip: Path) -> None:
+    import math
+    from dataclasses import replace
+
+    from deepfake_analyzer.models.blend import Blend, BlendClassifier, BlendMember
+    from deepfake_analyzer.models.spec import Calibration
+
+    one, two = FakeClassifier(SPEC), FakeClassifier(replace(SPEC, name="two", input_size=32))
+    blend = Blend(
+        (
+            BlendMember("fake.spec.json", one.sha256, 0.5, -0.2),
+            BlendMember("two.spec.json", one.sha256, 0.25, 0.4),
+        ),
+        0.5 * 0.2 - 0.25 * 0.4,  # centred: the members' evidence adds up to the log-odds
+    )
+    spec = replace(SPEC, name="blend", input_size=64, calibration=Calibration("temperature", 2.0))
+    classifier = BlendClassifier(spec, "b" * 64, blend, [one, two])
+    report = analyze(
+        two_square_clip, AnalyzeOptions(fps=None), classifier=classifier,
+        face_detector=SquareFaceDetector(),
+    )  # fmt: skip
+    faces = [face for frame in report.frames for face in frame.faces]
+    assert faces and all([n for n, _ in f.members] == ["fake", "two"] for f in faces)
+    for face in faces:  # on the calibrated scale: the sum is the face score's logit
+        logit = math.log(face.score / (1 - face.score))
+        assert sum(v for _, v in face.members) == pytest.approx(logit, abs=1e-6)
+    for track in report.tracks:
+        mine = sorted((f for f in faces if f.track_id == track.id), key=lambda f: f.score)
+        top = mine[-max(1, math.ceil(len(mine) / 4)) :]
+        expected = [sum(f.members[i][1] for f in top) / len(top) for i in range(2)]
+        assert [v for _, v in track.members] == pytest.approx(expected)
+    single = run_fake_analysis(two_square_clip)
+    assert all(f.members == () for frame in single.frames for f in frame.faces)
+    assert all(t.members == () for t in single.tracks)

@@ -38,7 +38,11 @@ from deepfake_analyzer.faces.types import FaceDetection
 from deepfake_analyzer.media.base import MediaSource
 from deepfake_analyzer.media.digest import FileDigest
 from deepfake_analyzer.media.types import Frame, MediaInfo, SamplingOptions
-from deepfake_analyzer.models.base import Classifier, checked_probabilities
+from deepfake_analyzer.models.base import (
+    Classifier,
+    MemberEvidenceClassifier,
+    checked_probabilities,
+)
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.provenance import ProvenanceReader
 from deepfake_analyzer.report.pictures import CropPicker, ScoredCrop, thumbnails
@@ -47,6 +51,7 @@ from deepfake_analyzer.report.types import (
     FaceResult,
     FrameResult,
     InputSummary,
+    Members,
     ModelSummary,
     Report,
     TemporalEvidence,
@@ -110,6 +115,8 @@ class _InputRun:
     pending: list[tuple[_Face, np.ndarray]] = field(default_factory=list)
     """Faces cropped and waiting for the next classifier batch, with their crops."""
     scored: list[tuple[_Face, float]] = field(default_factory=list)
+    members: list[Members] = field(default_factory=list)
+    """A blended model's evidence per member for each face of `scored` (() for one model)."""
     track_faces: dict[int, list[float]] = field(default_factory=dict)
     """Each track's face scores so far, tracks in the order they were first scored."""
     picker: CropPicker = field(default_factory=CropPicker)
@@ -346,12 +353,15 @@ class Analyzer:
         run.hook(StageProgress(run.path, "classify", done, done + count))
         t0 = time.perf_counter()
         spec = self.classifier.spec
-        raw = self.classifier.predict(np.stack([crop for _, crop in run.pending]))
+        raw, members = _predict_with_members(
+            self.classifier, np.stack([crop for _, crop in run.pending])
+        )
         scores = spec.calibration.apply(checked_probabilities(raw, count, f"model {spec.name!r}"))
         run.clock.add("classify", t0)
-        for (face, crop), value in zip(run.pending, scores, strict=True):
+        for (face, crop), value, evidence in zip(run.pending, scores, members, strict=True):
             score = float(value)
             run.scored.append((face, score))
+            run.members.append(evidence)
             run.track_faces.setdefault(face.track_id, []).append(score)
             run.picker.offer(
                 ScoredCrop(face.track_id, face.frame_index, face.timestamp_s, score, crop)
@@ -390,11 +400,14 @@ class Analyzer:
         """Tracks and the verdict (scoring/aggregate.py), and every sampled frame's faces."""
         t0 = time.perf_counter()
         aggregation = aggregate(
-            [FaceScore(f.frame_index, f.timestamp_s, f.track_id, s) for f, s in run.scored],
+            [
+                FaceScore(f.frame_index, f.timestamp_s, f.track_id, s, m)
+                for (f, s), m in zip(run.scored, run.members, strict=True)
+            ],
             self.classifier.spec.thresholds,
             temporal=temporal,
         )
-        frames = _frame_results(run.frames, run.scored)
+        frames = _frame_results(run.frames, run.scored, run.members)
         run.clock.add("aggregate", t0)
         return aggregation, frames
 
@@ -482,12 +495,12 @@ def _decode_ahead(source: MediaSource, clock: _StageClock) -> Iterator[Frame]:
 
 
 def _frame_results(
-    frames: list[_SampledFrame], scored: list[tuple[_Face, float]]
+    frames: list[_SampledFrame], scored: list[tuple[_Face, float]], members: list[Members]
 ) -> tuple[FrameResult, ...]:
     """Every sampled frame with its faces, boxes in the input's full-size pixels."""
     faces_by_frame: dict[int, list[FaceResult]] = {frame.index: [] for frame in frames}
     scales = {frame.index: frame.scale_xy for frame in frames}
-    for face, score in scored:
+    for (face, score), evidence in zip(scored, members, strict=True):
         sx, sy = scales[face.frame_index]
         x0, y0, x1, y1 = face.detection.box_xyxy
         faces_by_frame[face.frame_index].append(
@@ -496,12 +509,28 @@ def _frame_results(
                 box_xyxy=(float(x0) * sx, float(y0) * sy, float(x1) * sx, float(y1) * sy),
                 score=score,
                 detection_confidence=face.detection.confidence,
+                members=evidence,
             )
         )
     return tuple(
         FrameResult(frame.index, frame.timestamp_s, tuple(faces_by_frame[frame.index]))
         for frame in frames
     )
+
+
+def _predict_with_members(
+    classifier: Classifier, crops: np.ndarray
+) -> tuple[np.ndarray, list[Members]]:
+    """The classifier's raw probabilities and, for a blend whose file records its members'
+    centers, each face's member evidence on the calibrated log-odds scale (models/blend.py);
+    () per face otherwise."""
+    if isinstance(classifier, MemberEvidenceClassifier) and classifier.evidence_names:
+        raw, evidence = classifier.predict_with_evidence(crops)
+        scaled = np.asarray(evidence, np.float64) * classifier.spec.calibration.log_odds_scale
+        names = classifier.evidence_names
+        return raw, [tuple(zip(names, map(float, column), strict=True)) for column in scaled.T]
+    raw = classifier.predict(crops)
+    return raw, [()] * len(np.asarray(raw).reshape(-1))
 
 
 def _explained(classifier: Classifier) -> Classifier:

@@ -60,6 +60,43 @@ def test_round_trip_and_refusals(tmp_path: Path) -> None:
         Blend.load(path)
 
 
+def test_centers_round_trip_and_give_each_members_evidence(tmp_path: Path) -> None:
+    blend = Blend(
+        (BlendMember("a.spec.json", "", 0.5, -1.0), BlendMember("b.spec.json", "", 2.0, 0.5)),
+        0.5 * 1.0 - 2.0 * 0.5,
+    )
+    assert Blend.load(blend.save(tmp_path / "c.blend.json")) == blend
+    a, b = np.array([0.2, 0.9]), np.array([0.6, 0.1])
+    evidence = blend.evidence([a, b])
+    assert evidence.shape == (2, 2)
+    assert evidence[1, 0] == pytest.approx(2.0 * (_logit(0.6) - 0.5))
+    p = blend.probability([a, b])
+    np.testing.assert_allclose(evidence.sum(0), np.log(p / (1 - p)))
+    without = Blend(
+        (BlendMember("a.spec.json", "", 0.5, -1.0), BlendMember("b.spec.json", "", 2.0))
+    )
+    assert not without.has_evidence and "center" not in json.dumps(without.to_dict()["members"][1])
+    with pytest.raises(ValueError, match="no center"):
+        without.evidence([a, b])
+    with pytest.raises(ModelError, match="center must be finite"):
+        BlendMember("a.spec.json", "", 1.0, math.nan)
+
+
+def test_a_blend_without_centers_names_no_evidence() -> None:
+    members = [_member("one", 32), _member("two", 32)]
+    crops = np.zeros((3, 32, 32, 3), np.uint8)
+    plain = Blend(tuple(BlendMember(f"{m.spec.name}.spec.json", "", 1.0) for m in members))
+    classifier = BlendClassifier(replace(FAKE_SPEC, input_size=32), "x", plain, members)
+    assert classifier.evidence_names == ()
+    p, evidence = classifier.predict_with_evidence(crops)
+    assert evidence.shape == (0, 3) and np.allclose(p, classifier.predict(crops))
+    centred = Blend(tuple(replace(m, center=0.1) for m in plain.members))
+    classifier = BlendClassifier(replace(FAKE_SPEC, input_size=32), "x", centred, members)
+    assert classifier.evidence_names == ("one", "two")
+    p, evidence = classifier.predict_with_evidence(crops)
+    assert evidence.shape == (2, 3) and np.allclose(p, classifier.predict(crops))
+
+
 def _member(name: str, size: int, margin: float = 1.3) -> FakeClassifier:
     return FakeClassifier(replace(FAKE_SPEC, name=name, input_size=size, crop_margin=margin))
 

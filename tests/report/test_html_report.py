@@ -217,3 +217,31 @@ def test_a_model_summary_without_thresholds_is_refused() -> None:
 
     with pytest.raises(ValueError, match="fake threshold"):
         ModelSummary("m", "", 299, {"suspicious": 0.5})
+
+
+def test_a_blends_member_evidence_is_a_line_per_track_and_round_trips(
+    video_report: Report, image_report: Report, tmp_path
+) -> None:
+    from dataclasses import replace
+
+    from deepfake_analyzer.report.json_report import read_json, write_json
+
+    members = (("deepfake_xception", -0.04), ("texture_v1", 0.33))
+    assert "Model members" not in report_to_html(video_report)  # a single model: no line
+    tracks = tuple(replace(t, members=members) for t in video_report.tracks)
+    frames = tuple(
+        replace(fr, faces=tuple(replace(f, members=members) for f in fr.faces))
+        for fr in video_report.frames
+    )
+    blended = replace(video_report, tracks=tracks, frames=frames)
+    text = report_to_html(blended)
+    assert text.count('class="members"') == len(tracks)
+    assert "deepfake_xception <b>-0.04</b>" in text and "texture_v1 <b>+0.33</b>" in text
+    back = read_json(write_json(blended, tmp_path / "r.json"))
+    assert [t.members for t in back.tracks] == [members] * len(tracks)
+    assert back.frames == blended.frames
+    image = replace(
+        image_report, tracks=tuple(replace(t, members=members) for t in image_report.tracks)
+    )
+    faces = report_to_html(image).split("<h2>Faces</h2>", 1)[1]
+    assert faces.count('class="members"') == len(image.tracks)

@@ -43,6 +43,7 @@ def test_required_fields_and_names(video_report: Report) -> None:
         "box_xyxy": [300.0, 40.0, 380.0, 150.0],
         "score": 0.2,
         "detection_confidence": 0.88,
+        "members": {},
     }
     assert doc["frames"][6]["faces"] == []
     assert doc["timings_s"] == {"decode": 0.5, "detect": 0.25, "classify": 1.25, "total": 2.1}

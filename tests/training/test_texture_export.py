@@ -55,7 +55,7 @@ def test_the_written_model_scores_as_the_probe(fitted, tmp_path: Path) -> None:
     assert spec.training["l2"] == 1.0
     assert spec.training["largest_difference_from_probe"] <= 1e-3
 
-    blend_spec = write_blend(tmp_path, "blend", [(spec_path, 1.0)], 0.0, {})
+    blend_spec = write_blend(tmp_path, "blend", [(spec_path, (1.0, 0.0))], {})
     classifier = load_classifier(blend_spec)
     assert isinstance(classifier, BlendClassifier)
     np.testing.assert_allclose(classifier.predict(crops), scores, atol=1e-3)
@@ -74,4 +74,4 @@ def test_blend_members_must_lie_beside_it(fitted, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     with pytest.raises(UsageError, match="must lie beside it"):
-        write_blend(elsewhere, "blend", [(spec_path, 1.0)], 0.0, {})
+        write_blend(elsewhere, "blend", [(spec_path, (1.0, 0.0))], {})

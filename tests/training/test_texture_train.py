@@ -103,8 +103,21 @@ def test_augmented_copies_are_neither_judged_nor_blend_reference(probe: ModuleTy
     copies = [_crop(probe, source=f"s{i}", augmented=True) for i in range(4)]
     a = np.array([0.2, 0.4, 0.6, 0.8])
     far = np.array([0.99, 0.99, 0.99, 0.99])  # copies far off would move the z-scoring
-    weights, bias = probe.fit_blend([np.r_[a, far], np.r_[a, far]], [*clean, *copies])
-    clean_weights, clean_bias = probe.fit_blend([a, a], clean)
-    assert weights == pytest.approx(clean_weights) and bias == pytest.approx(clean_bias)
+    both = probe.fit_blend([np.r_[a, far], np.r_[a, far]], [*clean, *copies])
+    assert np.allclose(both, probe.fit_blend([a, a], clean))
     held = [_crop(probe, source="h.png", part="heldout", augmented=True)]
     assert probe.file_scores(np.array([0.9]), held) == []
+
+
+def test_blend_centres_members_so_their_evidence_sums_to_its_log_odds(probe: ModuleType) -> None:
+    crops = [_crop(probe, source=f"s{i}") for i in range(5)]
+    a, b = np.array([0.1, 0.3, 0.5, 0.7, 0.9]), np.array([0.6, 0.2, 0.8, 0.4, 0.95])
+    fitted = probe.fit_blend([a, b], crops)
+    (wa, ca), (wb, cb) = fitted
+    logit = np.log(a / (1 - a))
+    assert ca == pytest.approx(logit.mean()) and wa == pytest.approx(1 / (2 * logit.std()))
+    blend = probe.blend_of([("a.spec.json", ""), ("b.spec.json", "")], fitted)
+    evidence = blend.evidence([a, b])
+    p = blend.probability([a, b])
+    assert np.allclose(evidence.sum(0), np.log(p / (1 - p)))
+    assert np.allclose(evidence[0], wa * (logit - ca))  # a member's push from its mean

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -26,6 +26,19 @@ class Classifier(Protocol):
     sha256: str
 
     def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class MemberEvidenceClassifier(Classifier, Protocol):
+    """A classifier made of members that can say how much each pushed a crop's score
+    (a blend, models/blend.py): `evidence_names` is () when it cannot."""
+
+    @property
+    def evidence_names(self) -> tuple[str, ...]: ...
+
+    def predict_with_evidence(
+        self, crops_rgb_uint8: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def checked_probabilities(raw: np.ndarray, count: int, model_name: str) -> np.ndarray:

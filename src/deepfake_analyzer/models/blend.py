@@ -14,6 +14,12 @@ margin; a member whose weights changed since the blend was fitted is refused, si
 weights no longer mean what they did, and so is a member that is itself a blend (a blend
 naming itself would never finish loading).
 
+Evidence per member (`Blend.evidence`): a member may carry a `center`, its mean logit on the
+crops the blend was fitted on. Its evidence for a crop is weight x (logit(p_i) - center): how
+far, in the blend's log-odds, that member pushed this face from a typical training face. When
+bias = -sum_i weight_i * center_i (as `train-texture` fits them) the members' evidence adds up
+to the blend's log-odds before calibration. Reports show each track's mean evidence per member.
+
 Grad-CAM explains the first member (`BlendClassifier.explained`): the heatmaps show where that
 member looked, not the blend.
 """
@@ -44,18 +50,26 @@ _EPS = 1e-7
 
 @dataclass(frozen=True)
 class BlendMember:
-    """One member: its spec's file name (beside the blend file), its weights' sha256 and the
-    weight of its logit."""
+    """One member: its spec's file name (beside the blend file), its weights' sha256, the
+    weight of its logit and, when recorded, its `center` (module docstring)."""
 
     spec: str
     weights_sha256: str
     weight: float
+    center: float | None = None
 
     def __post_init__(self) -> None:
         if not self.spec or Path(self.spec).name != self.spec:
             raise ModelError(f"blend member spec must be a file name, got {self.spec!r}")
         if not math.isfinite(self.weight):
             raise ModelError(f"blend member {self.spec}: weight must be finite")
+        if self.center is not None and not math.isfinite(self.center):
+            raise ModelError(f"blend member {self.spec}: center must be finite")
+
+    @property
+    def name(self) -> str:
+        """The member model's name: its spec file's name without `.spec.json`."""
+        return self.spec.removesuffix(".spec.json")
 
 
 @dataclass(frozen=True)
@@ -80,9 +94,23 @@ class Blend:
             )
         z = np.full(np.asarray(member_probabilities[0]).shape, self.bias, dtype=np.float64)
         for member, p in zip(self.members, member_probabilities, strict=True):
-            q = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1.0 - _EPS)
-            z = z + member.weight * np.log(q / (1.0 - q))
+            z = z + member.weight * _logit(p)
         return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)))
+
+    @property
+    def has_evidence(self) -> bool:
+        """Whether every member has a center, so `evidence` can be computed."""
+        return all(m.center is not None for m in self.members)
+
+    def evidence(self, member_probabilities: list[np.ndarray]) -> np.ndarray:
+        """(members, N): weight x (logit(p_i) - center) per member and crop (module docstring);
+        ValueError when a member has no center."""
+        rows = []
+        for member, p in zip(self.members, member_probabilities, strict=True):
+            if member.center is None:
+                raise ValueError(f"blend member {member.spec} has no center: no evidence")
+            rows.append(member.weight * (_logit(p) - member.center))
+        return np.stack(rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +118,7 @@ class Blend:
             "version": FORMAT_VERSION,
             "members": [
                 {"spec": m.spec, "weights_sha256": m.weights_sha256, "weight": m.weight}
+                | ({} if m.center is None else {"center": m.center})
                 for m in self.members
             ],
             "bias": self.bias,
@@ -116,9 +145,12 @@ class Blend:
             )
         try:
             members = tuple(
-                BlendMember(str(m["spec"]), str(m["weights_sha256"]), float(m["weight"]))
+                BlendMember(
+                    str(m["spec"]), str(m["weights_sha256"]), float(m["weight"]),
+                    None if m.get("center") is None else float(m["center"]),
+                )
                 for m in data["members"]
-            )
+            )  # fmt: skip
             return cls(members, float(data.get("bias", 0.0)), dict(data.get("training") or {}))
         except ModelError as exc:
             raise ModelError(exc.message, source) from None
@@ -128,6 +160,11 @@ class Blend:
     @classmethod
     def load(cls, path: Path) -> Blend:
         return cls.from_dict(read_json_object(path, "blend file"), path)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1.0 - _EPS)
+    return np.asarray(np.log(q / (1.0 - q)))
 
 
 class BlendClassifier:
@@ -170,6 +207,21 @@ class BlendClassifier:
 
     def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
         return self.blend.probability(self.member_scores(crops_rgb_uint8))
+
+    @property
+    def evidence_names(self) -> tuple[str, ...]:
+        """The members' names, in `predict_with_evidence`'s order; () when the blend file
+        records no centers."""
+        return tuple(m.name for m in self.blend.members) if self.blend.has_evidence else ()
+
+    def predict_with_evidence(self, crops_rgb_uint8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`predict`'s probabilities and the members' evidence, (members, N) (`Blend.evidence`;
+        (0, N) when `evidence_names` is empty), from one run of each member."""
+        scores = self.member_scores(crops_rgb_uint8)
+        p = self.blend.probability(scores)
+        if not self.blend.has_evidence:
+            return p, np.zeros((0, len(p)))
+        return p, self.blend.evidence(scores)
 
 
 def load_blend(

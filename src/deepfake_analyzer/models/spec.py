@@ -53,6 +53,14 @@ class Calibration:
         z = logit / self.temperature if self.method == "temperature" else self.a * logit + self.b
         return 1.0 / (1.0 + np.exp(-z))
 
+    @property
+    def log_odds_scale(self) -> float:
+        """How much a change of the raw log-odds moves the calibrated log-odds (1 / t, a or
+        1), e.g. to state a blend member's evidence on the calibrated scale."""
+        if self.method == "temperature":
+            return 1.0 / self.temperature
+        return self.a if self.method == "platt" else 1.0
+
 
 @dataclass(frozen=True)
 class Thresholds:

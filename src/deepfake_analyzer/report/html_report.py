@@ -229,13 +229,25 @@ def _timelines_section(report: Report) -> str:
             f"{len(track.timeline)} face{'s' if len(track.timeline) != 1 else ''}</span></h3>"
         )
         charts.append(
-            f'<div class="card">{head}{temporal_line(track)}'
+            f'<div class="card">{head}{temporal_line(track)}{members_line(track)}'
             f"{timeline_svg(track, end_s, suspicious, fake)}</div>"
         )
     return "<h2>Timelines</h2>" + "".join(charts)
 
 
 TEMPORAL_COLOR = "#2b6cb0"
+
+
+def members_line(track: Track) -> str:
+    """One line saying how far each member of a blended model pushed the track (its mean
+    evidence over the faces behind the track score, calibrated log-odds); "" for one model."""
+    if not track.members:
+        return ""
+    parts = " &middot; ".join(f"{e(name)} <b>{value:+.2f}</b>" for name, value in track.members)
+    return (
+        f'<p class="members">Model members (log-odds each adds to the face score; + toward '
+        f"fake, &minus; toward real): {parts}</p>"
+    )
 
 
 def temporal_line(track: Track) -> str:
@@ -448,7 +460,7 @@ def _image_faces_section(report: Report) -> str:
         meaning = "" if score is None else e(score_meaning(score, suspicious, fake))
         cards.append(
             f'<div class="card face"><h3>Face {track.id} {_pill(track.verdict.label)}</h3>'
-            f'<div class="thumbs">{figure}<p>{meaning}</p></div></div>'
+            f'<div class="thumbs">{figure}<p>{meaning}</p></div>{members_line(track)}</div>'
         )
     return "<h2>Faces</h2>" + "".join(cards)
 

@@ -13,6 +13,7 @@ from deepfake_analyzer.report.types import (
     FaceResult,
     FrameResult,
     InputSummary,
+    Members,
     ModelSummary,
     Report,
     Segment,
@@ -64,6 +65,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
                     box_xyxy=tuple(float(v) for v in face["box_xyxy"]),  # type: ignore[arg-type]
                     score=float(face["score"]),
                     detection_confidence=float(face.get("detection_confidence") or 0.0),
+                    members=_members(face.get("members")),
                 )
                 for face in f.get("faces", [])
             ),
@@ -91,6 +93,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
             ),
             timeline=tuple(timelines.get(int(t["id"]), ())),
             temporal=_temporal(t.get("temporal")),
+            members=_members(t.get("members")),
         )
         for t in data.get("tracks", [])
     )
@@ -148,6 +151,11 @@ def _finite(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return _finite(value.item())
     return str(value)
+
+
+def _members(data: dict[str, Any] | None) -> Members:
+    """A blend's member evidence (schema 1.3); () when absent or empty."""
+    return tuple((str(name), float(value)) for name, value in (data or {}).items())
 
 
 def _temporal(data: dict[str, Any] | None) -> TemporalEvidence | None:

@@ -15,7 +15,7 @@ import numpy as np
 from deepfake_analyzer.provenance.types import Provenance
 from deepfake_analyzer.report.reliability import Reliability, reliability_of, trust_note
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 VerdictLabel = Literal["real", "suspicious", "fake", "no-face"]
 VERDICT_LABELS: tuple[str, ...] = ("real", "suspicious", "fake", "no-face")
@@ -190,12 +190,23 @@ class TemporalEvidence:
         }
 
 
+Members = tuple[tuple[str, float], ...]
+"""A blended model's evidence per member: (member model name, calibrated log-odds it adds), in
+the blend's member order (models/blend.py, `Blend.evidence`); () for a single model."""
+
+
+def members_dict(members: Members) -> dict[str, float | None]:
+    """Members as JSON: {member name: evidence rounded to 4 decimals}."""
+    return {name: _round(value) for name, value in members}
+
+
 @dataclass(frozen=True)
 class Track:
     """One person followed across frames, with its score timeline and verdict.
 
     `temporal` is the temporal model's evidence, None when it was not run (images, or the
-    option is off).
+    option is off). `members`: a blend's evidence per member, the mean over the faces the
+    track score reads (its top quarter); () for a single model.
     """
 
     id: int
@@ -203,6 +214,7 @@ class Track:
     segments: tuple[Segment, ...] = ()
     timeline: tuple[TrackPoint, ...] = ()
     temporal: TemporalEvidence | None = None
+    members: Members = ()
 
     @property
     def first_s(self) -> float:
@@ -221,17 +233,20 @@ class Track:
             "num_faces": len(self.timeline),
             "segments": [s.to_dict() for s in self.segments],
             "temporal": None if self.temporal is None else self.temporal.to_dict(),
+            "members": members_dict(self.members),
         }
 
 
 @dataclass(frozen=True)
 class FaceResult:
-    """One face in one sampled frame with its score and track."""
+    """One face in one sampled frame with its score and track; `members`, a blend's evidence
+    per member for this face (() for a single model)."""
 
     track_id: int
     box_xyxy: tuple[float, float, float, float]
     score: float
     detection_confidence: float
+    members: Members = ()
 
     def __post_init__(self) -> None:
         _check_score(self.score)
@@ -242,6 +257,7 @@ class FaceResult:
             "box_xyxy": [round(float(v), 1) for v in self.box_xyxy],
             "score": _round(self.score),
             "detection_confidence": _round(self.detection_confidence),
+            "members": members_dict(self.members),
         }
 
 

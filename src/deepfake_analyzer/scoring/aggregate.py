@@ -32,6 +32,7 @@ import numpy as np
 from deepfake_analyzer.models.spec import Thresholds
 from deepfake_analyzer.report.types import (
     MAX_GAP_FACTOR,
+    Members,
     Segment,
     TemporalEvidence,
     Track,
@@ -43,12 +44,14 @@ from deepfake_analyzer.report.types import (
 
 @dataclass(frozen=True)
 class FaceScore:
-    """One face's calibrated manipulation probability, in one sampled frame, on one track."""
+    """One face's calibrated manipulation probability, in one sampled frame, on one track;
+    with a blended model, each member's evidence for it (report/types.py, `Members`)."""
 
     frame_index: int
     timestamp_s: float
     track_id: int
     score: float
+    members: Members = ()
 
     def __post_init__(self) -> None:
         if self.frame_index < 0:
@@ -212,11 +215,23 @@ def aggregate(
                     for p in points
                 ),
                 temporal=evidence,
+                members=_track_members(points, rule.top_fraction),
             )
         )
 
     verdict, notes = _video_verdict(tracks, thresholds, rule)
     return Aggregation(tracks=tuple(tracks), verdict=verdict, notes=notes)
+
+
+def _track_members(points: Sequence[FaceScore], top_fraction: float) -> Members:
+    """Each member's mean evidence over the faces the track score reads (its top k)."""
+    if not points[0].members:
+        return ()
+    k = top_k_count(len(points), top_fraction)
+    top = np.argsort([p.score for p in points], kind="stable")[-k:]
+    names = [name for name, _ in points[0].members]
+    values = np.array([[value for _, value in points[i].members] for i in top])
+    return tuple(zip(names, (float(v) for v in values.mean(0)), strict=True))
 
 
 def _video_verdict(

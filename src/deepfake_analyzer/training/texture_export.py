@@ -99,17 +99,28 @@ def write_texture_model(
     return spec_path
 
 
+def blend_of(members: Sequence[tuple[str, str]], fitted: Sequence[tuple[float, float]]) -> Blend:
+    """The `Blend` of members (spec file name, weights' sha256), each with its (weight,
+    center) from `texture_train.fit_blend`, and the bias that centres them: minus the sum of
+    weight x center, so the members' evidence adds up to the blend's log-odds."""
+    pairs = zip(members, fitted, strict=True)
+    return Blend(
+        tuple(BlendMember(spec, sha, w, c) for (spec, sha), (w, c) in pairs),
+        -sum(w * c for w, c in fitted),
+    )
+
+
 def write_blend(
     folder: Path,
     name: str,
-    members: Sequence[tuple[Path, float]],
-    bias: float,
+    members: Sequence[tuple[Path, tuple[float, float]]],
     training: Mapping[str, Any],
 ) -> Path:
     """Write `<name>.blend.json` and `<name>.spec.json` into `folder` (where every member's
-    spec must lie); returns the spec's path. Crops are cut at the largest member input size
-    and the members' common margin; calibration and thresholds are left at their defaults
-    for `evaluate --calibrate` to fit."""
+    spec must lie); `members`: each member's spec path with its (weight, center) from
+    `fit_blend` (the bias centres them, `blend_of`); returns the spec's path. Crops are cut at
+    the largest member input size and the members' common margin; calibration and thresholds
+    are left at their defaults for `evaluate --calibrate` to fit."""
     specs = []
     for spec_path, _ in members:
         if spec_path.parent.resolve() != folder.resolve():
@@ -118,14 +129,11 @@ def write_blend(
     margins = {s.crop_margin for s in specs}
     if len(margins) != 1:
         raise UsageError(f"the members crop with different margins ({sorted(margins)})")
-    blend = Blend(
-        members=tuple(
-            BlendMember(path.name, spec.weights_sha256 or sha256_of(folder / spec.weights_file), w)
-            for (path, w), spec in zip(members, specs, strict=True)
-        ),
-        bias=bias,
-        training=dict(training),
-    )
+    named = [
+        (path.name, spec.weights_sha256 or sha256_of(folder / spec.weights_file))
+        for (path, _), spec in zip(members, specs, strict=True)
+    ]
+    blend = replace(blend_of(named, [fit for _, fit in members]), training=dict(training))
     blend_path = blend.save(folder / f"{name}.blend.json")
     spec = replace(
         ModelSpec(name=name),

@@ -32,7 +32,6 @@ from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgress
 from deepfake_analyzer.faces.crop import resize_square
 from deepfake_analyzer.models.base import Classifier
-from deepfake_analyzer.models.blend import Blend, BlendMember
 from deepfake_analyzer.models.loader import load_classifier
 from deepfake_analyzer.models.spec import ModelSpec
 from deepfake_analyzer.models.texture import FEATURE_SIZE, INPUT_SIZE
@@ -68,7 +67,12 @@ from deepfake_analyzer.training.texture_backbone import (
     load_backbone,
     texture_features,
 )
-from deepfake_analyzer.training.texture_export import ProbeFit, write_blend, write_texture_model
+from deepfake_analyzer.training.texture_export import (
+    ProbeFit,
+    blend_of,
+    write_blend,
+    write_texture_model,
+)
 
 CACHE_FOLDER = "texture-crops"
 """Crops are cached under `<cache>/texture-crops` unless a cache folder is given."""
@@ -294,9 +298,9 @@ def write_models(
     )  # fmt: skip
     listed = folder / f"{TEXTURE_NAME}.training-data.csv"
     write_training_list(trained, listed)
-    weights, bias = fit_blend(list(scores), crops)
+    fitted = fit_blend(list(scores), crops)
     blend_spec = write_blend(
-        folder, BLEND_NAME, [(spec_path, weights[0]), (texture_spec, weights[1])], bias,
+        folder, BLEND_NAME, list(zip((spec_path, texture_spec), fitted, strict=True)),
         {"fitted_on": "z-scored logits of the protocol's training crops (self-blends left out)"},
     )  # fmt: skip
     return texture_spec, listed, blend_spec
@@ -352,24 +356,22 @@ def fit_probe(x: np.ndarray, crops: list[Crop]) -> tuple[ProbeFit, dict[float, f
     return ProbeFit(mean, scale, coef, bias, best), cv_auc
 
 
-def fit_blend(scores: list[np.ndarray], crops: list[Crop]) -> tuple[list[float], float]:
-    """Weights and bias of the equal-weight mean of the scores' logits, each z-scored on the
-    training part's crops (self-blends left out): `Blend.probability`'s parameters."""
+def fit_blend(scores: list[np.ndarray], crops: list[Crop]) -> list[tuple[float, float]]:
+    """(weight, center) per score for the equal-weight mean of the scores' logits, each
+    z-scored on the training part's crops (self-blends and augmented copies left out): the
+    center is the mean logit, the weight 1 / (count x its spread). `blend_of` adds the bias."""
     ref = np.array([c.part == "train" and not (c.blended or c.augmented) for c in crops])
-    weights, bias = [], 0.0
+    fitted = []
     for p in scores:
-        logit = logits(p)
-        mean, std = float(logit[ref].mean()), float(logit[ref].std())
-        weights.append(1.0 / (len(scores) * std))
-        bias -= mean / (len(scores) * std)
-    return weights, bias
+        logit = logits(p)[ref]
+        fitted.append((1.0 / (len(scores) * float(logit.std())), float(logit.mean())))
+    return fitted
 
 
 def combine(a: np.ndarray, b: np.ndarray, crops: list[Crop]) -> np.ndarray:
     """The blend of two scores `fit_blend` fits, as the shipped blend computes it."""
-    weights, bias = fit_blend([a, b], crops)
-    members = tuple(BlendMember(f"m{i}.spec.json", "", w) for i, w in enumerate(weights))
-    return Blend(members, bias).probability([a, b])
+    blend = blend_of([("m0.spec.json", ""), ("m1.spec.json", "")], fit_blend([a, b], crops))
+    return blend.probability([a, b])
 
 
 def file_scores(scores: np.ndarray, crops: list[Crop]) -> list[BaselineFile]:
