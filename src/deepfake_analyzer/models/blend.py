@@ -39,13 +39,12 @@ import numpy as np
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.keras_classifier import resize_crops
-from deepfake_analyzer.models.spec import ModelSpec, read_json_object, sha256_of
+from deepfake_analyzer.models.spec import ModelSpec, logits, read_json_object, sha256_of
 
 BLEND_FORMAT = "blend"
 """The `weights_format` of a spec whose weights file is a `Blend`."""
 FORMAT = "deepfake-analyzer/blend"
 FORMAT_VERSION = 1
-_EPS = 1e-7
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ class Blend:
             )
         z = np.full(np.asarray(member_probabilities[0]).shape, self.bias, dtype=np.float64)
         for member, p in zip(self.members, member_probabilities, strict=True):
-            z = z + member.weight * _logit(p)
+            z = z + member.weight * logits(p)
         return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)))
 
     @property
@@ -109,7 +108,7 @@ class Blend:
         for member, p in zip(self.members, member_probabilities, strict=True):
             if member.center is None:
                 raise ValueError(f"blend member {member.spec} has no center: no evidence")
-            rows.append(member.weight * (_logit(p) - member.center))
+            rows.append(member.weight * (logits(p) - member.center))
         return np.stack(rows)
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,11 +159,6 @@ class Blend:
     @classmethod
     def load(cls, path: Path) -> Blend:
         return cls.from_dict(read_json_object(path, "blend file"), path)
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1.0 - _EPS)
-    return np.asarray(np.log(q / (1.0 - q)))
 
 
 class BlendClassifier:

@@ -27,6 +27,24 @@ DEFAULT_CROP_MARGIN = 1.3
 """Face crops are this many times the detected box (training's crop cache uses it too)."""
 
 
+PROBABILITY_CLIP = 1e-7
+"""Probabilities are clipped to [PROBABILITY_CLIP, 1 - PROBABILITY_CLIP] before log-odds."""
+
+
+def clipped(probabilities: Any) -> np.ndarray:
+    """Probabilities as float64 (shape kept) clipped by `PROBABILITY_CLIP`."""
+    return np.clip(
+        np.asarray(probabilities, dtype=np.float64), PROBABILITY_CLIP, 1 - PROBABILITY_CLIP
+    )
+
+
+def logits(probabilities: Any) -> np.ndarray:
+    """log(p / (1 - p)) elementwise (shape kept) of `clipped` p: the one log-odds of
+    calibration, its fitting and blends."""
+    p = clipped(probabilities)
+    return np.asarray(np.log(p / (1.0 - p)))
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Maps the model's raw probability p to a calibrated one.
@@ -46,10 +64,9 @@ class Calibration:
             raise ValueError("calibration temperature must be positive")
 
     def apply(self, probabilities: np.ndarray) -> np.ndarray:
-        p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-7, 1 - 1e-7)
         if self.method == "none":
-            return p
-        logit = np.log(p / (1 - p))
+            return clipped(probabilities)
+        logit = logits(probabilities)
         z = logit / self.temperature if self.method == "temperature" else self.a * logit + self.b
         return 1.0 / (1.0 + np.exp(-z))
 

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from deepfake_analyzer.errors import OutputExistsError, UsageError
-from deepfake_analyzer.models.spec import Calibration, ModelSpec, Thresholds
+from deepfake_analyzer.models.spec import Calibration, ModelSpec, Thresholds, clipped, logits
 from deepfake_analyzer.training.metrics import log_loss
 
 FitMethod = Literal["temperature", "platt"]
@@ -37,14 +37,6 @@ THRESHOLD_FLOOR, THRESHOLD_CEIL = 1e-4, 1.0 - 1e-4
 """Thresholds stay strictly inside (0, 1) as `Thresholds` requires."""
 SPACING_VALUES = 5
 """Distinct real scores whose mean gap sets the margin above the highest real."""
-
-_EPS = 1e-7
-
-
-def logits(probabilities: Any) -> np.ndarray:
-    """log(p / (1 - p)) with p clipped to [1e-7, 1 - 1e-7], the clip `Calibration` uses."""
-    p = np.clip(np.asarray(probabilities, dtype=np.float64).ravel(), _EPS, 1.0 - _EPS)
-    return np.log(p / (1.0 - p))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -73,7 +65,7 @@ def _targets(labels: np.ndarray) -> np.ndarray:
 
 
 def _check_fit_inputs(probabilities: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    z = logits(probabilities)
+    z = logits(np.ravel(probabilities))
     y = np.asarray(labels).ravel().astype(np.int64)
     if y.shape != z.shape:
         raise ValueError(f"labels and probabilities differ in length: {y.size} vs {z.size}")
@@ -345,7 +337,7 @@ def calibrate_spec(
         threshold_choice=choice,
         num_real=int((y == 0).sum()),
         num_fake=int((y == 1).sum()),
-        log_loss_before=log_loss(y, np.clip(raw, _EPS, 1 - _EPS)),
+        log_loss_before=log_loss(y, clipped(raw)),
         log_loss_after=log_loss(y, calibration.apply(raw)),
         notes=choice.notes,
     )

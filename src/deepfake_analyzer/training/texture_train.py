@@ -33,7 +33,7 @@ from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgr
 from deepfake_analyzer.faces.crop import resize_square
 from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.loader import load_classifier
-from deepfake_analyzer.models.spec import ModelSpec
+from deepfake_analyzer.models.spec import ModelSpec, logits
 from deepfake_analyzer.models.texture import FEATURE_SIZE, INPUT_SIZE
 from deepfake_analyzer.scoring.aggregate import track_score
 from deepfake_analyzer.temporal.model import fit_logistic, standardise
@@ -41,7 +41,6 @@ from deepfake_analyzer.temporal.train import cross_validate, group_folds
 from deepfake_analyzer.training.augment import AugmentConfig, augment_batch
 from deepfake_analyzer.training.bootstrap import pair_matrix
 from deepfake_analyzer.training.bootstrap import weighted_auc as bootstrap_auc
-from deepfake_analyzer.training.calibrate import logits
 from deepfake_analyzer.training.datalist import write_training_list
 from deepfake_analyzer.training.eval_compare import BaselineFile, compare
 from deepfake_analyzer.training.eval_crops import (
