@@ -245,14 +245,10 @@ def augmented_features(
 def augment_copies(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """(N, S, S, 3) crops, each reframed within `FRAMING_ZOOM` and `FRAMING_SHIFT`, then
     degraded by `DEGRADE` (a share of them through one H.264 round trip together)."""
-    from deepfake_analyzer.training.train import frame_crop
+    from deepfake_analyzer.training.train import random_framing
 
     size = images.shape[1]
-    framed = []
-    for image in images:
-        zoom = float(rng.uniform(*FRAMING_ZOOM))
-        dx, dy = (float(v) for v in rng.uniform(-FRAMING_SHIFT, FRAMING_SHIFT, 2))
-        framed.append(frame_crop(image, 1.0, zoom, dx, dy, size))
+    framed = [random_framing(im, 1.0, FRAMING_ZOOM, FRAMING_SHIFT, size, rng) for im in images]
     return augment_batch(np.stack(framed), rng, DEGRADE) if framed else images
 
 

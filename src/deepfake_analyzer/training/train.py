@@ -253,7 +253,10 @@ class BatchMaker:
             blended = self_blend(self.reals.images[i], self.reals.landmarks[i], rng, self.sbi)
             images.append(blended.image)
             labels.append(FAKE)
-        framed = [random_framing(img, cfg, rng) for img in images]
+        framed = [
+            random_framing(img, cfg.context, cfg.frame_scale, cfg.frame_shift, cfg.input_size, rng)
+            for img in images
+        ]
         x = augment_batch(np.stack(framed), rng, self.augment)
         y = np.asarray(labels, dtype=np.float32)
         order = rng.permutation(len(y))
@@ -300,12 +303,20 @@ def center_crops(wide: np.ndarray, config: TrainConfig) -> np.ndarray:
     return np.stack([frame_crop(w, config.context, 1.0, 0.0, 0.0, config.input_size) for w in wide])
 
 
-def random_framing(wide: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
-    """A randomly scaled and shifted framing of a wide crop (see `frame_crop`), so a face's
-    score learns not to depend on which detector drew its box."""
-    scale = float(rng.uniform(*config.frame_scale))
-    dx, dy = rng.uniform(-config.frame_shift, config.frame_shift, size=2)
-    return frame_crop(wide, config.context, scale, float(dx), float(dy), config.input_size)
+def random_framing(
+    wide: np.ndarray,
+    context: float,
+    scale_range: tuple[float, float],
+    shift: float,
+    size: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """A framing of a wide crop (see `frame_crop`) scaled uniformly within `scale_range` and
+    shifted by up to `shift` each way, so a face's score learns not to depend on which
+    detector drew its box."""
+    scale = float(rng.uniform(*scale_range))
+    dx, dy = rng.uniform(-shift, shift, size=2)
+    return frame_crop(wide, context, scale, float(dx), float(dy), size)
 
 
 def make_sbi_fakes(reals: CropSet, seed: int, sbi: SbiConfig) -> np.ndarray:
