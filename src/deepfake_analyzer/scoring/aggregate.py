@@ -106,6 +106,14 @@ def top_k_count(num_faces: int, top_fraction: float = DEFAULT_RULE.top_fraction)
     return max(1, math.ceil(num_faces * top_fraction - 1e-9))
 
 
+def top_k_indices(
+    scores: Sequence[float] | np.ndarray, top_fraction: float = DEFAULT_RULE.top_fraction
+) -> np.ndarray:
+    """Indices of the top-k scores (`top_k_count`), the faces a track score reads."""
+    values = np.asarray(scores, dtype=np.float64).ravel()
+    return np.argsort(values, kind="stable")[-top_k_count(values.size, top_fraction) :]
+
+
 def track_score(
     scores: Sequence[float] | np.ndarray, top_fraction: float = DEFAULT_RULE.top_fraction
 ) -> float:
@@ -113,9 +121,7 @@ def track_score(
     values = np.asarray(scores, dtype=np.float64).ravel()
     if values.size == 0:
         raise ValueError("a track needs at least one score")
-    k = top_k_count(values.size, top_fraction)
-    top = np.sort(values)[-k:]
-    return float(np.clip(top.mean(), 0.0, 1.0))
+    return float(np.clip(values[top_k_indices(values, top_fraction)].mean(), 0.0, 1.0))
 
 
 def smooth(values: np.ndarray, window: int = DEFAULT_RULE.smoothing_window) -> np.ndarray:
@@ -227,8 +233,7 @@ def _track_members(points: Sequence[FaceScore], top_fraction: float) -> Members:
     """Each member's mean evidence over the faces the track score reads (its top k)."""
     if not points[0].members:
         return ()
-    k = top_k_count(len(points), top_fraction)
-    top = np.argsort([p.score for p in points], kind="stable")[-k:]
+    top = top_k_indices([p.score for p in points], top_fraction)
     names = [name for name, _ in points[0].members]
     values = np.array([[value for _, value in points[i].members] for i in top])
     return tuple(zip(names, (float(v) for v in values.mean(0)), strict=True))
