@@ -231,3 +231,32 @@ def test_the_default_model_runs_on_litert_and_agrees_with_the_keras_model(
         crops = agreement_crops(spec.input_size)
         keras_scores = load_keras_from_spec(spec_path).predict(crops)
         assert np.max(np.abs(fast.predict(crops) - keras_scores)) <= AGREEMENT_TOLERANCE
+
+
+def test_a_region_texture_model_converts_and_its_copy_cuts_the_same_box(tmp_path: Path) -> None:
+    """The mouth model cuts and resizes inside the network; an earlier `Resizing` layer there
+    made the converter keep the batch normalisations as variables, read wrong in LiteRT."""
+    import keras
+
+    from deepfake_analyzer.models.convert import convert_to_tflite
+    from deepfake_analyzer.models.litert_classifier import LiteRTClassifier
+    from deepfake_analyzer.models.texture import (
+        FEATURE_SIZE,
+        MOUTH_BOX,
+        backbone_of,
+        build_texture_classifier,
+        set_probe,
+    )
+    from deepfake_analyzer.training.texture_backbone import feature_model, texture_features
+
+    keras.utils.set_random_seed(4)
+    model = build_texture_classifier(64, MOUTH_BOX)
+    crops = _crops(4, 64)
+    x = texture_features(feature_model(backbone_of(model), MOUTH_BOX), crops)
+    weights = np.random.default_rng(2).normal(size=FEATURE_SIZE) * 0.1
+    set_probe(model, x.mean(0), x.std(0) + 1e-6, weights, 0.0)  # logits spread by standardising
+    keras_scores = np.asarray(model(crops.astype(np.float32) / 255.0, training=False))[:, 0]
+    assert np.ptp(keras_scores) > 0.05  # scores the check can tell apart
+    spec = ModelSpec(name="mouth", input_size=64, scaling="unit")
+    copy = convert_to_tflite(model, tmp_path / "mouth.tflite", "float32")
+    np.testing.assert_allclose(LiteRTClassifier(copy, spec).predict(crops), keras_scores, atol=1e-4)

@@ -12,6 +12,20 @@ def test_xception_is_registered():
     assert "xception" in registry.list_architectures()
 
 
+@pytest.mark.slow
+def test_each_texture_region_is_registered_and_builds_its_cut():
+    from deepfake_analyzer.models.texture import ARCHITECTURES
+
+    assert {"efficientnet-lite0-texture", "efficientnet-lite0-texture-mouth"} <= set(
+        registry.list_architectures()
+    )
+    layers = {
+        region: {layer.name for layer in registry.create_architecture(name, 64).layers}
+        for region, name in ARCHITECTURES.items()
+    }
+    assert "region_cut" in layers["mouth"] and "region_cut" not in layers["face"]
+
+
 def test_unknown_architecture_suggests_a_name():
     with pytest.raises(ModelError, match="did you mean 'xception'"):
         registry.create_architecture("xceptoin", 96)

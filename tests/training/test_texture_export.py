@@ -12,7 +12,13 @@ from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.models.blend import BlendClassifier
 from deepfake_analyzer.models.loader import load_classifier
 from deepfake_analyzer.models.spec import ModelSpec, sha256_of
-from deepfake_analyzer.models.texture import ARCHITECTURE, INPUT_SIZE, build_efficientnet_lite0
+from deepfake_analyzer.models.texture import (
+    ARCHITECTURE,
+    ARCHITECTURES,
+    INPUT_SIZE,
+    MOUTH_BOX,
+    build_efficientnet_lite0,
+)
 from deepfake_analyzer.training.texture_backbone import feature_model, texture_features
 from deepfake_analyzer.training.texture_export import ProbeFit, write_blend, write_texture_model
 
@@ -75,3 +81,20 @@ def test_blend_members_must_lie_beside_it(fitted, tmp_path: Path) -> None:
     elsewhere.mkdir()
     with pytest.raises(UsageError, match="must lie beside it"):
         write_blend(elsewhere, "blend", [(spec_path, (1.0, 0.0))], {})
+
+
+def test_a_mouth_model_scores_as_its_probe_on_the_mouth_box(fitted, tmp_path: Path) -> None:
+    backbone, _, crops, _ = fitted
+    x = texture_features(feature_model(backbone, MOUTH_BOX), crops).astype(np.float64)
+    scale = x.std(0) + 1e-3
+    weights = np.random.default_rng(4).normal(size=x.shape[1])
+    weights *= 2.0 / np.ptp((x - x.mean(0)) / scale @ weights)
+    probe = ProbeFit(x.mean(0), scale, weights, -0.2, 1.0)
+    scores = probe.probability(x)
+    spec_path = write_texture_model(
+        backbone, probe, tmp_path, "mouth", 1.3, {}, crops, scores, region="mouth"
+    )
+    assert ModelSpec.load(spec_path).architecture == ARCHITECTURES["mouth"] != ARCHITECTURE
+    np.testing.assert_allclose(load_classifier(spec_path).predict(crops), scores, atol=1e-3)
+    whole = texture_features(feature_model(backbone), crops).astype(np.float64)
+    assert not np.allclose(x, whole, atol=1e-2)  # it read another part of the crops

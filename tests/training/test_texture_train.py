@@ -71,9 +71,9 @@ def test_file_scores_judge_held_out_files_only(probe: ModuleType) -> None:
 def test_combination_follows_both_scores(probe: ModuleType) -> None:
     crops = [_crop(probe, source=f"s{i}") for i in range(4)]
     a = np.array([0.2, 0.4, 0.6, 0.8])
-    combined = probe.combine(a, a[::-1], crops)
+    combined = probe.combine([a, a[::-1]], crops)
     assert np.allclose(combined, combined[0])  # opposite rankings cancel out
-    assert np.all(np.diff(probe.combine(a, a, crops)) > 0)
+    assert np.all(np.diff(probe.combine([a, a], crops)) > 0)
 
 
 def test_augmented_copies_are_reframed_and_reproducible(probe: ModuleType) -> None:
@@ -121,3 +121,16 @@ def test_blend_centres_members_so_their_evidence_sums_to_its_log_odds(probe: Mod
     p = blend.probability([a, b])
     assert np.allclose(evidence.sum(0), np.log(p / (1 - p)))
     assert np.allclose(evidence[0], wa * (logit - ca))  # a member's push from its mean
+
+
+def test_the_request_names_known_distinct_regions_and_a_file_name(tmp_path) -> None:
+    from deepfake_analyzer.training.texture_config import TextureRequest, member_name
+
+    data = (tmp_path,)
+    assert TextureRequest(data).regions == ("face", "mouth")
+    assert member_name(TextureRequest(data).name, "mouth") == "deepfake_v4_mouth"
+    for bad in ({"regions": ("face", "face")}, {"regions": ("nose",)}, {"regions": ()}):
+        with pytest.raises(ValueError, match="regions must be distinct"):
+            TextureRequest(data, **bad)
+    with pytest.raises(ValueError, match="not a model name"):
+        TextureRequest(data, name="../v4")

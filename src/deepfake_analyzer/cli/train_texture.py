@@ -1,13 +1,15 @@
-"""`deepfake-analyzer train-texture`: fit the texture model, judged leave-generator-out.
+"""`deepfake-analyzer train-texture`: fit the texture models, judged leave-generator-out.
 
-A logistic regression over a frozen ImageNet EfficientNet-Lite0's block statistics
+Per --region of the face crop (default: the whole crop and its mouth box), a logistic
+regression over a frozen ImageNet EfficientNet-Lite0's block statistics
 (`training/texture_train.py`), fitted on the protocol's training part of DATA, --real and
 --train-real, and judged on its held-out part beside the classifier (--model, default the
-shipped one) and the blend of both. Needs `scripts/get_texture_backbone.sh` once. --train-real
-folders are trained on but not judged (as `train --real`; `evaluate` is not given them).
-With --output DIR (holding the classifier's spec) it writes texture_v1 and the blend
-deepfake_v3 there; calibrate the blend with `evaluate --calibrate --write-spec` before use.
-Face crops are cached under --cache-dir (a rerun reuses them).
+shipped one) and the blend of them all. Needs `scripts/get_texture_backbone.sh` once.
+--train-real folders are trained on but not judged (as `train --real`; `evaluate` is not
+given them). With --output DIR (holding the classifier's spec) it writes the models NAME_REGION,
+their training-data list and the blend NAME (--name, default deepfake_v4) there; calibrate the
+blend with `evaluate --calibrate --write-spec` before use. Face crops are cached under
+--cache-dir (a rerun reuses them).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from rich.table import Table
 from deepfake_analyzer.cli.arguments import add_data_arguments
 from deepfake_analyzer.cli.dashboard import choose_renderer
 from deepfake_analyzer.errors import EXIT_OK, UsageError
+from deepfake_analyzer.models.texture import REGIONS
+from deepfake_analyzer.training.texture_config import BLEND_NAME, DEFAULT_COPIES, DEFAULT_REGIONS
 
 
 def register(subparsers: Any) -> None:
@@ -40,15 +44,25 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model", type=Path, metavar="SPEC", help="the classifier to blend with")
     parser.add_argument(
         "--output", "-o", type=Path, metavar="DIR",
-        help="write texture_v1 and the blend deepfake_v3 here, beside the --model spec",
+        help="write the texture models and their blend here, beside the --model spec",
+    )  # fmt: skip
+    parser.add_argument(
+        "--name", default=BLEND_NAME, metavar="NAME",
+        help=f"the blend's name; its texture models are NAME_REGION (default {BLEND_NAME})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--region", action="append", choices=list(REGIONS), metavar="REGION",
+        help=f"a region of the crop to fit a probe on, repeatable: {', '.join(REGIONS)} "
+        f"(default: {' and '.join(DEFAULT_REGIONS)})",
     )  # fmt: skip
     parser.add_argument(
         "--cache-dir", type=Path, metavar="DIR",
         help="face-crop cache (default: ~/.cache/deepfake-analyzer/texture-crops)",
     )  # fmt: skip
     parser.add_argument(
-        "--augmented-copies", type=int, default=0, metavar="N",
-        help="also fit on N reframed and degraded copies of each training crop (default 0)",
+        "--augmented-copies", type=int, default=DEFAULT_COPIES, metavar="N",
+        help="also fit on N reframed and degraded copies of each training crop "
+        f"(default {DEFAULT_COPIES})",
     )  # fmt: skip
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the tables here")
     parser.add_argument("--quiet", "-q", action="store_true", help="only the final tables")
@@ -56,7 +70,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepfake_analyzer.training.texture_train import TextureRequest, train_texture
+    from deepfake_analyzer.training.texture_config import TextureRequest
+    from deepfake_analyzer.training.texture_train import train_texture
 
     try:
         request = TextureRequest(
@@ -67,14 +82,17 @@ def run(args: argparse.Namespace) -> int:
             cache_dir=args.cache_dir,
             output=args.output,
             augmented_copies=args.augmented_copies,
+            regions=tuple(args.region or DEFAULT_REGIONS),
+            name=args.name,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     with choose_renderer(Console(stderr=True), quiet=args.quiet, transient=False) as renderer:
         result = train_texture(request, hook=renderer)
     console = Console()
-    cv = ", ".join(f"{l2:g}: {auc:.3f}" for l2, auc in result.cv_auc.items())
-    console.print(f"grouped CV AUC by L2 ({cv}); chosen {result.fit.l2:g}")
+    for region, by_l2 in result.cv_auc.items():
+        cv = ", ".join(f"{l2:g}: {auc:.3f}" for l2, auc in by_l2.items())
+        console.print(f"{region}: grouped CV AUC by L2 ({cv}); chosen {result.fits[region].l2:g}")
     for name, table in result.tables.items():
         console.print(render_table(name, table))
     if args.json:

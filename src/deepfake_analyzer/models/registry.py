@@ -7,10 +7,11 @@ nothing else dispatches on names.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from deepfake_analyzer.errors import ModelError
-from deepfake_analyzer.models.texture import ARCHITECTURE as TEXTURE
+from deepfake_analyzer.models.texture import ARCHITECTURES as TEXTURE_ARCHITECTURES
 from deepfake_analyzer.models.xception import ARCHITECTURE
 from deepfake_analyzer.registry import add_entry, unknown_name
 
@@ -27,13 +28,16 @@ def _xception(input_size: int) -> keras.Model:
     return build_xception(input_size)
 
 
-def _texture(input_size: int) -> keras.Model:
-    from deepfake_analyzer.models.texture import build_texture_classifier
+def _texture(region: str, input_size: int) -> keras.Model:
+    from deepfake_analyzer.models.texture import REGIONS, build_texture_classifier
 
-    return build_texture_classifier(input_size)
+    return build_texture_classifier(input_size, REGIONS[region])
 
 
-_BUILTIN: dict[str, ArchitectureBuilder] = {ARCHITECTURE: _xception, TEXTURE: _texture}
+_BUILTIN: dict[str, ArchitectureBuilder] = {
+    ARCHITECTURE: _xception,
+    **{name: partial(_texture, region) for region, name in TEXTURE_ARCHITECTURES.items()},
+}
 _REGISTRY: dict[str, ArchitectureBuilder] = dict(_BUILTIN)
 
 

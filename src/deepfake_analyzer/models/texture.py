@@ -1,10 +1,13 @@
 """The texture model: a frozen ImageNet EfficientNet-Lite0 read by a linear probe.
 
-Contract: `build_texture_classifier(input_size)` is the Keras network behind the architecture
-name `ARCHITECTURE` (models/registry.py): RGB crops scaled to [0, 1] in, one sigmoid out, the
-probability that the face's texture is generated. Inside:
+Contract: `build_texture_classifier(input_size, region)` is the Keras network behind the
+architecture names of `ARCHITECTURES` (models/registry.py): RGB crops scaled to [0, 1] in, one
+sigmoid out, the probability that the face's texture is generated. Inside:
 
 - the crop is rescaled to (x - 127) / 128 of 8-bit values, as the ImageNet weights expect;
+- a region model reads one box of the crop (`REGIONS`; `"mouth"`: `MOUTH_BOX`), cut and
+  resized back to the input size inside the network (`region_view`), so its LiteRT copy
+  and every caller cut the same pixels; the `"face"` model reads the whole crop;
 - EfficientNet-Lite0 up to block 15 (`build_efficientnet_lite0`), whose weights stay ImageNet's;
 - per tapped block (`TAPS`), the mean and the standard deviation of each channel over the
   image (`FEATURE_SIZE` = 992 values at the default taps, `pooled_features`);
@@ -22,7 +25,16 @@ from collections.abc import Sequence
 from typing import Any
 
 ARCHITECTURE = "efficientnet-lite0-texture"
-"""The `architecture` name of `build_texture_classifier` in model specs and the registry."""
+"""The `architecture` name of the whole-crop texture model in model specs and the registry."""
+
+Region = tuple[float, float, float, float]
+"""A box of the crop: top, bottom, left and right edges as fractions of its side."""
+MOUTH_BOX: Region = (0.55, 0.95, 0.30, 0.70)
+"""The mouth and chin of a face crop cut at the analyzer's margin (lip-sync's region)."""
+REGIONS: dict[str, Region | None] = {"face": None, "mouth": MOUTH_BOX}
+"""What each texture model reads: the whole crop, or one box of it."""
+ARCHITECTURES: dict[str, str] = {"face": ARCHITECTURE, "mouth": f"{ARCHITECTURE}-mouth"}
+"""Each region's `architecture` name in model specs and the registry."""
 
 INPUT_SIZE = 224
 BN_EPSILON = 1e-3
@@ -100,8 +112,33 @@ def pooled_features(block_outputs: Sequence[Any]) -> Any:
     return keras.ops.concatenate(pooled, axis=1)
 
 
-def build_texture_classifier(input_size: int = INPUT_SIZE) -> Any:
-    """The texture model (module docstring), with random probe weights and standardisation."""
+def region_pixels(size: int, region: Region) -> tuple[int, int, int, int]:
+    """`region`'s rows and columns (top, bottom, left, right; ends excluded) in a `size` px
+    crop."""
+    top, bottom, left, right = (int(f * size) for f in region)
+    if not 0 <= top < bottom <= size or not 0 <= left < right <= size:
+        raise ValueError(f"region {region} is not a box inside the crop")
+    return top, bottom, left, right
+
+
+def region_view(x: Any, size: int, region: Region | None) -> Any:
+    """`x` ((N, size, size, C) Keras tensor) cut to `region` and resized back to `size` px
+    (bilinear); unchanged for the whole crop (None). The resize is `keras.ops.image.resize`,
+    not the `Resizing` layer: with that layer, the LiteRT converter kept the backbone's batch
+    normalisations as variables and the copy read them wrong (features off by up to 12)."""
+    import keras
+    from keras import layers
+
+    if region is None:
+        return x
+    top, bottom, left, right = region_pixels(size, region)
+    cut = layers.Cropping2D(((top, size - bottom), (left, size - right)), name="region_cut")(x)
+    return keras.ops.image.resize(cut, (size, size), interpolation="bilinear")
+
+
+def build_texture_classifier(input_size: int = INPUT_SIZE, region: Region | None = None) -> Any:
+    """The texture model (module docstring) reading `region` of the crop (None: all of it),
+    with random probe weights and standardisation."""
     import keras
     from keras import layers
 
@@ -110,7 +147,7 @@ def build_texture_classifier(input_size: int = INPUT_SIZE) -> Any:
     backbone = build_efficientnet_lite0(input_size)
     inputs = keras.Input((input_size, input_size, 3))
     scaled = layers.Rescaling(255.0 / 128.0, offset=-127.0 / 128.0, name="texture_scale")(inputs)
-    features = pooled_features(backbone(scaled))
+    features = pooled_features(backbone(region_view(scaled, input_size, region)))
     z = layers.BatchNormalization(
         epsilon=STANDARDISE_EPSILON, center=False, scale=False, name=STANDARDISE_NAME
     )(features)

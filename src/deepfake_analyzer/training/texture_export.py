@@ -22,8 +22,9 @@ from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend, BlendMember
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, save_weights_f16
 from deepfake_analyzer.models.spec import ModelSpec, Thresholds, sha256_of
 from deepfake_analyzer.models.texture import (
-    ARCHITECTURE,
+    ARCHITECTURES,
     INPUT_SIZE,
+    REGIONS,
     backbone_of,
     build_texture_classifier,
     set_probe,
@@ -58,15 +59,17 @@ def write_texture_model(
     training: Mapping[str, Any],
     check_crops: np.ndarray,
     check_probabilities: np.ndarray,
+    region: str = "face",
 ) -> Path:
-    """Write `<name>.f16.npz` and `<name>.spec.json` into `folder`; returns the spec's path.
+    """Write `<name>.f16.npz` and `<name>.spec.json` into `folder`: the texture model reading
+    `region` (`models.texture.REGIONS`) of the crop; returns the spec's path.
 
     `check_crops` (uint8 RGB at `INPUT_SIZE`) must score `check_probabilities` (the probe's)
     within `AGREEMENT_TOLERANCE` once written and read back, or UsageError (and both files are
     removed)."""
     from deepfake_analyzer.models.loader import load_keras_from_spec
 
-    model = build_texture_classifier(INPUT_SIZE)
+    model = build_texture_classifier(INPUT_SIZE, REGIONS[region])
     backbone_of(model).set_weights(backbone.get_weights())
     set_probe(model, probe.mean, probe.scale, probe.weights, probe.bias)
     folder.mkdir(parents=True, exist_ok=True)
@@ -76,7 +79,7 @@ def write_texture_model(
         input_size=INPUT_SIZE,
         scaling="unit",
         crop_margin=crop_margin,
-        architecture=ARCHITECTURE,
+        architecture=ARCHITECTURES[region],
         weights_format=F16_NPZ_FORMAT,
         thresholds=Thresholds(),
         training=dict(training),

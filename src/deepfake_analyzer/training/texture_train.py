@@ -1,27 +1,33 @@
-"""The texture model: a linear probe on a frozen ImageNet EfficientNet-Lite0, fitted and judged
-by the leave-generator-out protocol, and its blend with the classifier (`train-texture`).
+"""The texture models: linear probes on a frozen ImageNet EfficientNet-Lite0, one per region of
+the crop, fitted and judged by the leave-generator-out protocol, and their blend with the
+classifier (`train-texture`).
 
 - Crops: the evaluation's (`evaluate`'s extractor: 12 frames per video, one face per frame, the
   classifier's margin), cut at 224 px; the classifier reads them resized to its input size.
-- Features: `training/texture_backbone.py` (channel means and spreads of four blocks).
+- Features: `training/texture_backbone.py` (channel means and spreads of four blocks), one set
+  per region (`--region`, `models.texture.REGIONS`: the whole crop, `face`, and its mouth box,
+  `mouth`, cut inside the network as the written model cuts it). Each region has its own probe.
 - Training part: real crops (video frames and photos, a quarter of the weight each), labeled
   fakes (a quarter, each generator alike) and a self-blended twin of every real crop with
   landmarks (a quarter). L2 strength by 5-fold cross-validation grouped by identity.
-- Augmented copies (`--augmented-copies`, default none, as texture_v1): each training crop
-  also enters the fit that many times reframed (zoomed 1-1/0.72x, shifted up to 10 %) and
-  degraded (`DEGRADE`: JPEG, H.264, mild noise), its weight split over its copies; judged on
-  clean crops only. Measured for texture_v1's successor and not kept (models/deepfake_v3.md).
+- Augmented copies (`--augmented-copies`, default `DEFAULT_COPIES`; texture_v1 had none): each
+  training crop also enters the fit that many times reframed (zoomed 1-1/0.72x, shifted up to
+  10 %) and degraded (`DEGRADE`: JPEG, H.264, mild noise), its weight split over its copies;
+  a region's box is cut from the reframed copy; judged on clean crops only.
 - Judged: each held-out file's score is the top-quarter mean of its crop scores, as `evaluate`
-  does; the classifier, the probe and their blend (equal-weight mean of the logits, each
-  z-scored on the training crops) are tabled per medium and family, the last two paired
-  against the classifier.
-- Written (with an output folder holding the classifier's spec): `texture_v1` (the probe and
-  its backbone, one half-precision weights file) with its training-data list, and the blend
-  `deepfake_v3` of the classifier and it (training/texture_export.py, models/blend.py).
+  does; the classifier, each region's probe and their blend (equal-weight mean of the logits,
+  each z-scored on the training crops) are tabled per medium and family, all after the first
+  paired against the classifier.
+- Written (with an output folder holding the classifier's spec): per region `<name>_<region>`
+  (the probe and its backbone, one half-precision weights file), the blend `<name>` (default
+  `BLEND_NAME`) of the classifier and them, and the probes' training-data list
+  `<name>.training-data.csv` (training/texture_export.py, models/blend.py). With `--region
+  face --augmented-copies 0` the probe is texture_v1's recipe (models/deepfake_v3.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +40,7 @@ from deepfake_analyzer.faces.crop import resize_square
 from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.loader import load_classifier
 from deepfake_analyzer.models.spec import ModelSpec, logits
-from deepfake_analyzer.models.texture import FEATURE_SIZE, INPUT_SIZE
+from deepfake_analyzer.models.texture import FEATURE_SIZE, INPUT_SIZE, REGIONS
 from deepfake_analyzer.scoring.aggregate import track_score
 from deepfake_analyzer.temporal.model import fit_logistic, standardise
 from deepfake_analyzer.temporal.train import cross_validate, group_folds
@@ -66,6 +72,7 @@ from deepfake_analyzer.training.texture_backbone import (
     load_backbone,
     texture_features,
 )
+from deepfake_analyzer.training.texture_config import TextureRequest, member_name
 from deepfake_analyzer.training.texture_export import (
     ProbeFit,
     blend_of,
@@ -78,8 +85,6 @@ CACHE_FOLDER = "texture-crops"
 STAGE_FEATURES = "features"
 STAGE_AUGMENTED = "augmented copies"
 
-TEXTURE_NAME = "texture_v1"
-BLEND_NAME = "deepfake_v3"
 L2_GRID = (3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 SHARES = {"real video": 0.25, "real image": 0.25, "labeled fake": 0.25, "self-blended": 0.25}
 DEGRADE = AugmentConfig(
@@ -118,30 +123,12 @@ class Crop:
 
 
 @dataclass(frozen=True)
-class TextureRequest:
-    """What `train_texture` fits on and where it writes (see the module docstring)."""
-
-    data: tuple[Path, ...]
-    real: tuple[Path, ...] = ()
-    train_real: tuple[Path, ...] = ()
-    model: Path | None = None
-    cache_dir: Path | None = None
-    output: Path | None = None
-    augmented_copies: int = 0
-
-    def __post_init__(self) -> None:
-        if not self.data and not self.real:
-            raise ValueError("give at least one DATA folder")
-        if not 0 <= self.augmented_copies <= 8:
-            raise ValueError("augmented copies must be 0 to 8")
-
-
-@dataclass(frozen=True)
 class TextureResult:
-    """The fitted probe, the grouped-CV AUC per L2, the three tables and the specs written."""
+    """Per region the fitted probe and its grouped-CV AUC per L2; the tables (the classifier,
+    each probe, the blend); the files written."""
 
-    fit: ProbeFit
-    cv_auc: dict[float, float]
+    fits: dict[str, ProbeFit]
+    cv_auc: dict[str, dict[float, float]]
     tables: dict[str, Any]
     written: tuple[Path, ...] = ()
 
@@ -151,7 +138,7 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
     classifier and the blend of both, and (with `request.output`) write both models."""
     hook = hook or NullHook()
     backbone = load_backbone()  # first: it needs get_texture_backbone.sh
-    extractor = feature_model(backbone)
+    extractors = {r: feature_model(backbone, REGIONS[r]) for r in request.regions}
     items = discover_items(request.data, real=[*request.real, *request.train_real])
     split = split_protocol(items)
     found = discover_items([], real=request.train_real) if request.train_real else []
@@ -172,11 +159,13 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
     records = [*records, *self_blended_records(training)]
     load = crop_loader(0)
     crops: list[Crop] = []
-    features, xception = [], []
+    features: dict[str, list[np.ndarray]] = {r: [] for r in extractors}
+    xception = []
     for start in range(0, len(records), 256):
         chunk = records[start : start + 256]
         images = np.stack([load(cache, r, INPUT_SIZE) for r in chunk])
-        features.append(texture_features(extractor, images))
+        for region, extractor in extractors.items():
+            features[region].append(texture_features(extractor, images))
         small = np.stack([resize_square(im, spec.input_size) for im in images])
         xception.append(np.asarray(classifier.predict(small), np.float64))
         for r in chunk:
@@ -189,28 +178,32 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
                 )
             )  # fmt: skip
         hook(StageProgress("", STAGE_FEATURES, len(crops), len(records)))
-    x = np.concatenate(features).astype(np.float64)
+    x = {r: np.concatenate(f).astype(np.float64) for r, f in features.items()}
     x_copies, copies = augmented_features(
-        extractor, cache, records, crops, request.augmented_copies, hook
+        extractors, cache, records, crops, request.augmented_copies, hook
     )  # fmt: skip
-    fit, cv_auc = fit_probe(np.concatenate([x, x_copies]), [*crops, *copies])
-    _say(hook, f"L2 {fit.l2:g} chosen by grouped CV (AUC {cv_auc[fit.l2]:.3f})")
-    probe = fit.probability(x)
+    fits, cv_auc = {}, {}
+    for region in request.regions:
+        both = np.concatenate([x[region], x_copies[region]])
+        fits[region], cv_auc[region] = fit_probe(both, [*crops, *copies])
+        l2 = fits[region].l2
+        _say(hook, f"{region}: L2 {l2:g} chosen by grouped CV (AUC {cv_auc[region][l2]:.3f})")
+    probes = {r: fits[r].probability(x[r]) for r in request.regions}
     model_p = np.concatenate(xception)
     scores = {
         spec.name: model_p,
-        "texture probe": probe,
-        f"{spec.name} + texture probe": combine(model_p, probe, crops),
+        **{member_name(request.name, r): p for r, p in probes.items()},
+        request.name: combine([model_p, *probes.values()], crops),
     }
     tables = table_report({name: file_scores(s, crops) for name, s in scores.items()})
     written: tuple[Path, ...] = ()
     if request.output is not None:
         trained = [i for i in used if part.get(source_key(i.path)) == "train"]
         written = write_models(
-            request.output, classifier, backbone, fit, (model_p, probe), crops, records, trained,
-            cache, request.augmented_copies,
+            request, classifier, backbone, fits, (model_p, probes), crops, records, trained,
+            cache,
         )  # fmt: skip
-    return TextureResult(fit, cv_auc, tables, written)
+    return TextureResult(fits, cv_auc, tables, written)
 
 
 def _say(hook: ProgressHook, text: str) -> None:
@@ -218,28 +211,32 @@ def _say(hook: ProgressHook, text: str) -> None:
 
 
 def augmented_features(
-    extractor: Any,
+    extractors: dict[str, Any],
     cache: CropCache,
     records: list[CropRecord],
     crops: list[Crop],
     copies: int,
     hook: ProgressHook,
-) -> tuple[np.ndarray, list[Crop]]:
-    """The features of `copies` augmented copies (`augment_copies`) of every training crop,
-    and their `Crop`s (marked `augmented`); copy k draws from seed (`AUGMENT_SEED`, k)."""
+) -> tuple[dict[str, np.ndarray], list[Crop]]:
+    """Per extractor (region), the features of `copies` augmented copies (`augment_copies`) of
+    every training crop, each region read from the same copy; and the copies' `Crop`s (marked
+    `augmented`). Copy k draws from seed (`AUGMENT_SEED`, k)."""
     chosen = [i for i, c in enumerate(crops) if c.part == "train"] if copies else []
     load = crop_loader(0)
-    features = [np.zeros((0, FEATURE_SIZE), np.float32)]
+    features = {r: [np.zeros((0, FEATURE_SIZE), np.float32)] for r in extractors}
     for k in range(copies):
         rng = np.random.default_rng([AUGMENT_SEED, k])
         for start in range(0, len(chosen), 256):
             chunk = chosen[start : start + 256]
-            images = np.stack([load(cache, records[i], INPUT_SIZE) for i in chunk])
-            features.append(texture_features(extractor, augment_copies(images, rng)))
+            images = augment_copies(
+                np.stack([load(cache, records[i], INPUT_SIZE) for i in chunk]), rng
+            )
+            for region, extractor in extractors.items():
+                features[region].append(texture_features(extractor, images))
             hook(StageProgress("", STAGE_AUGMENTED, k * len(chosen) + start + len(chunk),
                                copies * len(chosen)))  # fmt: skip
     marked = [replace(crops[i], augmented=True) for _ in range(copies) for i in chosen]
-    return np.concatenate(features).astype(np.float64), marked
+    return {r: np.concatenate(f).astype(np.float64) for r, f in features.items()}, marked
 
 
 def augment_copies(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -253,52 +250,67 @@ def augment_copies(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def write_models(
-    folder: Path,
+    request: TextureRequest,
     classifier: Classifier,
     backbone: Any,
-    fit: ProbeFit,
-    scores: tuple[np.ndarray, np.ndarray],
+    fits: dict[str, ProbeFit],
+    scores: tuple[np.ndarray, dict[str, np.ndarray]],
     crops: list[Crop],
     records: list[CropRecord],
     trained: list[LabeledItem],
     cache: CropCache,
-    augmented_copies: int = 0,
-) -> tuple[Path, Path, Path]:
-    """`TEXTURE_NAME` (the probe with its backbone) and `BLEND_NAME` (it with the classifier)
-    in `folder`, beside the classifier's spec, with the texture model's training-data list
-    (`backbone`: the loaded EfficientNet-Lite0 the features came from);
-    returns the texture spec's, the list's and the blend spec's paths."""
+) -> tuple[Path, ...]:
+    """Per region `<name>_<region>` (its probe with its backbone), the probes' training-data
+    list and the blend `<name>` of the classifier and them, in `request.output` beside the
+    classifier's spec (`backbone`: the loaded EfficientNet-Lite0 the features came from;
+    `scores`: the classifier's and each probe's probabilities per crop). Returns the texture
+    specs', the list's and the blend spec's paths."""
+    assert request.output is not None
+    folder, name = request.output, request.name
     spec_path = folder / f"{classifier.spec.name}.spec.json"
     if not spec_path.is_file():
         raise UsageError(f"{folder}: the classifier's spec {spec_path.name} must lie here")
     counts = {share: int(sum(1 for c in crops if _share_of(c) == share)) for share in SHARES}
-    training = {
-        "recipe": "linear probe on frozen ImageNet EfficientNet-Lite0 block statistics",
-        "backbone": {"wheel": WHEEL, "sha256": WHEEL_SHA256},
-        "l2": fit.l2,
-        "shares": SHARES,
-        "crops": counts,
-        "files": len(trained),
-    }
-    if augmented_copies:
-        training["augmented_copies"] = {
-            "copies": augmented_copies, "framing_zoom": FRAMING_ZOOM,
-            "framing_shift": FRAMING_SHIFT, "degrade": asdict(DEGRADE),
-        }  # fmt: skip
     order = [i for i, c in enumerate(crops) if c.part == "heldout" and not c.blended][:32]
     check = np.stack([crop_loader(0)(cache, records[i], INPUT_SIZE) for i in order])
-    texture_spec = write_texture_model(
-        backbone, fit, folder, TEXTURE_NAME, classifier.spec.crop_margin, training,
-        check, scores[1][order],
-    )  # fmt: skip
-    listed = folder / f"{TEXTURE_NAME}.training-data.csv"
+    texture_specs = []
+    for region, fit in fits.items():
+        training: dict[str, Any] = {
+            "recipe": "linear probe on frozen ImageNet EfficientNet-Lite0 block statistics",
+            "region": {"name": region, "box": REGIONS[region]},
+            "backbone": {"wheel": WHEEL, "sha256": WHEEL_SHA256},
+            "l2": fit.l2,
+            "shares": SHARES,
+            "crops": counts,
+            "files": len(trained),
+            "training_data": f"{name}.training-data.csv",
+        }
+        if request.augmented_copies:
+            training["augmented_copies"] = {
+                "copies": request.augmented_copies, "framing_zoom": FRAMING_ZOOM,
+                "framing_shift": FRAMING_SHIFT, "degrade": asdict(DEGRADE),
+            }  # fmt: skip
+        texture_specs.append(
+            write_texture_model(
+                backbone,
+                fit,
+                folder,
+                member_name(name, region),
+                classifier.spec.crop_margin,
+                training,
+                check,
+                scores[1][region][order],
+                region,
+            )  # fmt: skip
+        )
+    listed = folder / f"{name}.training-data.csv"
     write_training_list(trained, listed)
-    fitted = fit_blend(list(scores), crops)
+    fitted = fit_blend([scores[0], *scores[1].values()], crops)
     blend_spec = write_blend(
-        folder, BLEND_NAME, list(zip((spec_path, texture_spec), fitted, strict=True)),
+        folder, name, list(zip((spec_path, *texture_specs), fitted, strict=True)),
         {"fitted_on": "z-scored logits of the protocol's training crops (self-blends left out)"},
     )  # fmt: skip
-    return texture_spec, listed, blend_spec
+    return (*texture_specs, listed, blend_spec)
 
 
 def weights_of(crops: list[Crop]) -> np.ndarray:
@@ -363,10 +375,10 @@ def fit_blend(scores: list[np.ndarray], crops: list[Crop]) -> list[tuple[float, 
     return fitted
 
 
-def combine(a: np.ndarray, b: np.ndarray, crops: list[Crop]) -> np.ndarray:
-    """The blend of two scores `fit_blend` fits, as the shipped blend computes it."""
-    blend = blend_of([("m0.spec.json", ""), ("m1.spec.json", "")], fit_blend([a, b], crops))
-    return blend.probability([a, b])
+def combine(scores: Sequence[np.ndarray], crops: list[Crop]) -> np.ndarray:
+    """The blend of the scores `fit_blend` fits, as the shipped blend computes it."""
+    members = [(f"m{k}.spec.json", "") for k in range(len(scores))]
+    return blend_of(members, fit_blend(list(scores), crops)).probability(list(scores))
 
 
 def file_scores(scores: np.ndarray, crops: list[Crop]) -> list[BaselineFile]:

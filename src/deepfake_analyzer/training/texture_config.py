@@ -1,0 +1,50 @@
+"""What `train-texture` fits and writes (`TextureRequest`), and the shipped recipe's defaults.
+
+Light on purpose: the command line reads these defaults without importing the training code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from deepfake_analyzer.models.texture import REGIONS
+
+BLEND_NAME = "deepfake_v4"
+"""The blend `train-texture --output` writes unless named; its members are `<name>_<region>`."""
+DEFAULT_REGIONS = ("face", "mouth")
+DEFAULT_COPIES = 1
+"""Augmented copies of each training crop in the probes' fit (texture_v1 had none)."""
+
+
+@dataclass(frozen=True)
+class TextureRequest:
+    """What `train_texture` fits on and where it writes (training/texture_train.py's module
+    docstring says how)."""
+
+    data: tuple[Path, ...]
+    real: tuple[Path, ...] = ()
+    train_real: tuple[Path, ...] = ()
+    model: Path | None = None
+    cache_dir: Path | None = None
+    output: Path | None = None
+    augmented_copies: int = DEFAULT_COPIES
+    regions: tuple[str, ...] = DEFAULT_REGIONS
+    name: str = BLEND_NAME
+
+    def __post_init__(self) -> None:
+        if not self.data and not self.real:
+            raise ValueError("give at least one DATA folder")
+        if not 0 <= self.augmented_copies <= 8:
+            raise ValueError("augmented copies must be 0 to 8")
+        unknown = [r for r in self.regions if r not in REGIONS]
+        if unknown or not self.regions or len(set(self.regions)) != len(self.regions):
+            raise ValueError(f"regions must be distinct, among {', '.join(REGIONS)}")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", self.name):
+            raise ValueError(f"{self.name!r} is not a model name (letters, digits, _ . -)")
+
+
+def member_name(blend: str, region: str) -> str:
+    """The name of the texture model reading `region` in the blend `blend`."""
+    return f"{blend}_{region}"
