@@ -91,3 +91,40 @@ def test_npz_without_format_tag_is_refused(tiny_model, tmp_path):
 def test_name_must_end_in_npz(tiny_model, tmp_path):
     with pytest.raises(ValueError, match=".npz"):
         save_weights_f16(tiny_model, tmp_path / "tiny.bin")
+
+
+def test_a_file_against_a_base_holds_only_what_differs_and_loads_whole(
+    tiny_model, make_tiny, bright_dark, tmp_path
+):
+    base = save_weights_f16(tiny_model, tmp_path / "base.npz")
+    changed = make_tiny()
+    load_weights_f16(changed, base)
+    head = changed.weights[-1]  # the output bias: one array differs from the base
+    head.assign(head.numpy() + 0.5)
+    small = save_weights_f16(changed, tmp_path / "small.npz", base)
+    names, arrays = read_weights_f16(small)
+    assert names == [head.path] and len(arrays) == 1
+    copy = make_tiny()
+    load_weights_f16(copy, small, base)
+    x = bright_dark[0] / 255.0
+    np.testing.assert_allclose(copy(x, training=False), changed(x, training=False), atol=1e-6)
+    with pytest.raises(ModelError, match="has 1 arrays but the model has 4 weights"):
+        load_weights_f16(copy, small)  # the file alone is not a model
+
+
+def test_a_base_that_does_not_fit_or_a_foreign_array_is_a_model_error(
+    tiny_model, make_tiny, tmp_path
+):
+    import keras
+
+    base = save_weights_f16(tiny_model, tmp_path / "base.npz")
+
+    def other_head(t):
+        return keras.layers.Dense(1, activation="sigmoid", name="elsewhere")(t)
+
+    other = make_tiny(head=other_head)
+    with pytest.raises(ModelError, match="does not match"):
+        save_weights_f16(other, tmp_path / "x.npz", base)
+    foreign = save_weights_f16(other, tmp_path / "foreign.npz")
+    with pytest.raises(ModelError, match="is not one of the model's"):
+        load_weights_f16(make_tiny(), foreign, base)

@@ -98,3 +98,33 @@ def test_a_mouth_model_scores_as_its_probe_on_the_mouth_box(fitted, tmp_path: Pa
     np.testing.assert_allclose(load_classifier(spec_path).predict(crops), scores, atol=1e-3)
     whole = texture_features(feature_model(backbone), crops).astype(np.float64)
     assert not np.allclose(x, whole, atol=1e-2)  # it read another part of the crops
+
+
+def test_a_model_written_against_a_base_stores_only_its_probe(fitted, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from deepfake_analyzer.errors import ModelError
+    from deepfake_analyzer.models.runtime_cache import weights_key
+
+    backbone, probe, crops, scores = fitted
+    first = write_texture_model(backbone, probe, tmp_path, "first", 1.3, {}, crops, scores)
+    base = tmp_path / "first.f16.npz"
+    spec_path = write_texture_model(
+        backbone, probe, tmp_path, "second", 1.3, {}, crops, scores, base=base
+    )
+    spec = ModelSpec.load(spec_path)
+    assert spec.weights_base == base.name and spec.weights_base_sha256 == sha256_of(base)
+    own = tmp_path / spec.weights_file
+    assert own.stat().st_size < base.stat().st_size / 100  # the probe, not the backbone
+    np.testing.assert_allclose(load_classifier(spec_path).predict(crops), scores, atol=1e-3)
+    assert weights_key(spec, own) not in (spec.weights_sha256, ModelSpec.load(first).weights_sha256)
+
+    replace(spec, weights_base_sha256="0" * 64).save(spec_path)
+    with pytest.raises(ModelError, match="'first.f16.npz' has sha256"):
+        load_classifier(spec_path, runtime="keras")
+    replace(spec, weights_base="gone.f16.npz").save(spec_path)
+    with pytest.raises(ModelError, match="base weights file 'gone.f16.npz' not found"):
+        load_classifier(spec_path, runtime="keras")
+    elsewhere = tmp_path / "elsewhere"
+    with pytest.raises(UsageError, match="must lie in"):
+        write_texture_model(backbone, probe, elsewhere, "x", 1.3, {}, crops, scores, base=base)

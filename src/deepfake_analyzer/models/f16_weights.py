@@ -4,6 +4,11 @@ Xception has ~21M parameters: 84 MB in float32, over the 50 MB budget for a ship
 Here kernels are stored as float16 (~42 MB); small 0/1-D arrays (biases, batch-norm
 statistics) and any array float16 cannot represent stay float32. The file holds no code:
 it is read with `allow_pickle=False`, so loading one is safe whatever its origin.
+
+A file may be written against a base file (`save_weights_f16(..., base=)`): it then holds only
+the arrays that differ from the base's, and loading reads the rest from the base. The texture
+models (models/texture.py) share one frozen ImageNet backbone this way: a new probe adds a few
+kilobytes to the repository, not another copy of the backbone.
 """
 
 from __future__ import annotations
@@ -47,20 +52,30 @@ def _storage_array(value: np.ndarray) -> np.ndarray:
     return value.astype(np.float16)
 
 
-def save_weights_f16(model: keras.Model, path: Path | str) -> Path:
-    """Write every weight of `model` (in `model.weights` order) to `path` (an `.npz`).
+def save_weights_f16(model: keras.Model, path: Path | str, base: Path | str | None = None) -> Path:
+    """Write every weight of `model` (in `model.weights` order) to `path` (an `.npz`); with a
+    `base` file (which must fit `model`), only those whose stored array differs from the
+    base's.
 
     Returns the path written (numpy adds `.npz` when missing, so pass a name ending in it).
     """
     path = Path(path)
     if path.suffix != ".npz":
         raise ValueError(f"weights file name must end in .npz, got {path.name!r}")
+    stored = [_storage_array(np.asarray(w.numpy())) for w in model.weights]
+    kept = list(range(len(stored)))
+    if base is not None:
+        _, base_arrays = _matched(model, *read_weights_f16(base), Path(base))
+        kept = [
+            i for i, (a, b) in enumerate(zip(stored, base_arrays, strict=True))
+            if a.dtype != b.dtype or not np.array_equal(a, b)
+        ]  # fmt: skip
     arrays: dict[str, np.ndarray] = {
         "__format__": np.array(FORMAT_TAG),
-        "__paths__": np.array([w.path for w in model.weights], dtype=np.str_),
+        "__paths__": np.array([model.weights[i].path for i in kept], dtype=np.str_),
     }
-    for index, weight in enumerate(model.weights):
-        arrays[_key(index)] = _storage_array(np.asarray(weight.numpy()))
+    for index, i in enumerate(kept):
+        arrays[_key(index)] = stored[i]
     with open(path, "wb") as handle:
         np.savez(handle, allow_pickle=True, **arrays)  # numpy's default, named for the types
     return path
@@ -87,9 +102,32 @@ def read_weights_f16(path: Path | str) -> tuple[list[str], list[np.ndarray]]:
     return paths, arrays
 
 
-def load_weights_f16(model: keras.Model, path: Path | str) -> None:
-    """Assign the weights in `path` to `model`; the count, names and shapes must all match."""
-    paths, arrays = read_weights_f16(path)
+def load_weights_f16(model: keras.Model, path: Path | str, base: Path | str | None = None) -> None:
+    """Assign the weights in `path` to `model`; the count, names and shapes must all match.
+    With a `base` file, it holds them all and `path` replaces those it names."""
+    if base is None:
+        paths, arrays = _matched(model, *read_weights_f16(path), Path(path))
+    else:
+        paths, arrays = _matched(model, *read_weights_f16(base), Path(base))
+        where = {_structural(p): i for i, p in enumerate(paths)}
+        if len(where) != len(paths):
+            raise ModelError("the model's weight names are not unique: it cannot use a base", base)
+        for stored_path, array in zip(*read_weights_f16(path), strict=True):
+            i = where.get(_structural(stored_path), -1)
+            if i < 0 or array.shape != arrays[i].shape:
+                raise ModelError(
+                    f"weight {stored_path!r} {tuple(array.shape)} is not one of the model's",
+                    path,
+                )
+            arrays[i] = array
+    for array, weight in zip(arrays, model.weights, strict=True):
+        weight.assign(array.astype(weight.dtype))
+
+
+def _matched(
+    model: keras.Model, paths: list[str], arrays: list[np.ndarray], path: Path
+) -> tuple[list[str], list[np.ndarray]]:
+    """`paths` and `arrays` (read from `path`), checked to be all of `model`'s weights."""
     weights = model.weights
     if len(paths) != len(weights):
         raise ModelError(
@@ -106,5 +144,4 @@ def load_weights_f16(model: keras.Model, path: Path | str) -> None:
                 "match these weights",
                 path,
             )
-    for array, weight in zip(arrays, weights, strict=True):
-        weight.assign(array.astype(weight.dtype))
+    return paths, arrays

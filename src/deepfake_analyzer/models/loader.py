@@ -62,7 +62,8 @@ def _load_keras_model(spec: ModelSpec, weights_path: Path, trust_model: bool) ->
 
 def _load_f16_npz(spec: ModelSpec, weights_path: Path, trust_model: bool) -> keras.Model:
     model = create_architecture(spec.architecture, spec.input_size)
-    load_weights_f16(model, weights_path)
+    base = weights_path.parent / spec.weights_base if spec.weights_base else None
+    load_weights_f16(model, weights_path, base)
     return model
 
 
@@ -132,14 +133,21 @@ def check_model_io(model: keras.Model, path: Path) -> int | None:
 
 
 def _verify_sha(spec: ModelSpec, weights_path: Path, spec_path: Path) -> str:
+    """The weights file's sha256, checked against the spec's, and the base file's (if any)."""
     sha = sha256_of(weights_path)
-    if spec.weights_sha256 and spec.weights_sha256.lower() != sha:
-        raise ModelError(
-            f"weights file {weights_path.name!r} has sha256 {sha[:16]}..., but the spec expects "
-            f"{spec.weights_sha256[:16]}...: the weights changed or the spec belongs to another "
-            "file",
-            spec_path,
-        )
+    pairs = [(weights_path, sha, spec.weights_sha256)]
+    if spec.weights_base:
+        base = weights_path.parent / spec.weights_base
+        if not base.is_file():
+            raise ModelError(f"base weights file {spec.weights_base!r} not found", spec_path)
+        pairs.append((base, sha256_of(base), spec.weights_base_sha256))
+    for path, got, expected in pairs:
+        if expected and expected.lower() != got:
+            raise ModelError(
+                f"weights file {path.name!r} has sha256 {got[:16]}..., but the spec expects "
+                f"{expected[:16]}...: the weights changed or the spec belongs to another file",
+                spec_path,
+            )
     return sha
 
 

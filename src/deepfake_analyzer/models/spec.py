@@ -103,7 +103,11 @@ class ModelSpec:
     """Everything needed to feed a model and read its output.
 
     `weights_file` is relative to the spec's folder. `weights_sha256` is checked on load when
-    set. `training` and `metrics` are free-form summaries written by `train`/`evaluate`.
+    set. `weights_base` (with its `weights_base_sha256`, always checked) names another weights
+    file of the same format beside it holding the weights `weights_file` leaves out (an
+    f16-npz file stores only the arrays that differ from its base's: the texture models share
+    one frozen backbone, models/f16_weights.py). `training` and `metrics` are free-form
+    summaries written by `train`/`evaluate`.
     """
 
     name: str
@@ -115,6 +119,8 @@ class ModelSpec:
     weights_file: str = ""
     weights_sha256: str = ""
     weights_format: str = "keras"
+    weights_base: str = ""
+    weights_base_sha256: str = ""
     thresholds: Thresholds = field(default_factory=Thresholds)
     calibration: Calibration = field(default_factory=Calibration)
     training: dict[str, Any] = field(default_factory=dict)
@@ -134,6 +140,8 @@ class ModelSpec:
             raise ValueError(f"channel_order must be RGB or BGR, got {self.channel_order!r}")
         if not 1.0 <= self.crop_margin <= 3.0:
             raise ValueError(f"crop_margin {self.crop_margin} outside 1.0..3.0")
+        if bool(self.weights_base) != bool(self.weights_base_sha256):
+            raise ValueError("weights_base and weights_base_sha256 go together")
         if not isinstance(self.runtime_files, dict) or not all(
             isinstance(entry, dict) for entry in self.runtime_files.values()
         ):
@@ -178,10 +186,15 @@ class ModelSpec:
         data = read_json_object(path, "model spec")
         return cls.from_dict(data, str(path))
 
-    def with_weights(self, weights_path: Path) -> ModelSpec:
-        """A copy pointing at `weights_path` (relative name) with its sha256 filled in."""
+    def with_weights(self, weights_path: Path, base: Path | None = None) -> ModelSpec:
+        """A copy pointing at `weights_path` (and its `base`, if any: relative names) with
+        their sha256 filled in."""
         return replace(
-            self, weights_file=Path(weights_path).name, weights_sha256=sha256_of(weights_path)
+            self,
+            weights_file=Path(weights_path).name,
+            weights_sha256=sha256_of(weights_path),
+            weights_base=base.name if base else "",
+            weights_base_sha256=sha256_of(base) if base else "",
         )
 
 

@@ -357,8 +357,9 @@ def write_spec(
     """Save `spec` at `path`, refusing to replace an existing file (or the input spec)
     unless `overwrite`.
 
-    `weights_file` is relative to a spec's folder; when `path` is in another folder than
-    `source_spec_path`, it is rewritten relative to the new folder so the weights still load.
+    `weights_file` (and `weights_base`) are relative to a spec's folder; when `path` is in
+    another folder than `source_spec_path`, they are rewritten relative to the new folder so
+    the weights still load.
     """
     path = Path(path)
     if path.exists() and not overwrite:
@@ -376,8 +377,15 @@ def write_spec(
         source_dir = Path(source_spec_path).resolve().parent
         target_dir = path.resolve().parent
         if source_dir != target_dir:
-            weights = source_dir / spec.weights_file
-            spec = replace(spec, weights_file=os.path.relpath(weights, target_dir))
+
+            def moved(name: str) -> str:
+                return os.path.relpath(source_dir / name, target_dir) if name else ""
+
+            spec = replace(
+                spec,
+                weights_file=moved(spec.weights_file),
+                weights_base=moved(spec.weights_base),
+            )
     path.parent.mkdir(parents=True, exist_ok=True)
     spec.save(path)
     return path

@@ -32,6 +32,9 @@ class TextureRequest:
     augmented_copies: int = DEFAULT_COPIES
     regions: tuple[str, ...] = DEFAULT_REGIONS
     name: str = BLEND_NAME
+    weights_base: Path | None = None
+    """An f16 texture model file in `output` whose frozen backbone the written models read
+    instead of storing their own copy (e.g. texture_v1.f16.npz)."""
 
     def __post_init__(self) -> None:
         if not self.data and not self.real:

@@ -60,9 +60,12 @@ def write_texture_model(
     check_crops: np.ndarray,
     check_probabilities: np.ndarray,
     region: str = "face",
+    base: Path | None = None,
 ) -> Path:
     """Write `<name>.f16.npz` and `<name>.spec.json` into `folder`: the texture model reading
-    `region` (`models.texture.REGIONS`) of the crop; returns the spec's path.
+    `region` (`models.texture.REGIONS`) of the crop; returns the spec's path. With `base` (an
+    f16 texture model file in `folder` with the same backbone), the weights file holds only
+    what differs from it: the probe and its standardisation.
 
     `check_crops` (uint8 RGB at `INPUT_SIZE`) must score `check_probabilities` (the probe's)
     within `AGREEMENT_TOLERANCE` once written and read back, or UsageError (and both files are
@@ -73,7 +76,9 @@ def write_texture_model(
     backbone_of(model).set_weights(backbone.get_weights())
     set_probe(model, probe.mean, probe.scale, probe.weights, probe.bias)
     folder.mkdir(parents=True, exist_ok=True)
-    weights_path = save_weights_f16(model, folder / f"{name}.f16.npz")
+    if base is not None and base.resolve().parent != folder.resolve():
+        raise UsageError(f"{base}: a base weights file must lie in {folder}, beside the model")
+    weights_path = save_weights_f16(model, folder / f"{name}.f16.npz", base)
     spec = ModelSpec(
         name=name,
         input_size=INPUT_SIZE,
@@ -83,7 +88,7 @@ def write_texture_model(
         weights_format=F16_NPZ_FORMAT,
         thresholds=Thresholds(),
         training=dict(training),
-    ).with_weights(weights_path)
+    ).with_weights(weights_path, base)
     spec_path = folder / f"{name}.spec.json"
     spec.save(spec_path)
     written = load_keras_from_spec(spec_path)

@@ -301,6 +301,7 @@ def write_models(
                 check,
                 scores[1][region][order],
                 region,
+                request.weights_base,
             )  # fmt: skip
         )
     listed = folder / f"{name}.training-data.csv"
