@@ -51,6 +51,11 @@ def register(subparsers: Any) -> None:
         help=f"the blend's name; its texture models are NAME_REGION (default {BLEND_NAME})",
     )  # fmt: skip
     parser.add_argument(
+        "--weights-base", type=Path, metavar="FILE",
+        help="an f16 texture model in --output (e.g. texture_v1.f16.npz): the written models "
+        "read its frozen backbone instead of storing their own copy",
+    )  # fmt: skip
+    parser.add_argument(
         "--region", action="append", choices=list(REGIONS), metavar="REGION",
         help=f"a region of the crop to fit a probe on, repeatable: {', '.join(REGIONS)} "
         f"(default: {' and '.join(DEFAULT_REGIONS)})",
@@ -84,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
             augmented_copies=args.augmented_copies,
             regions=tuple(args.region or DEFAULT_REGIONS),
             name=args.name,
+            weights_base=args.weights_base,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
