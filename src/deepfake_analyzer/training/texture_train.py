@@ -19,7 +19,8 @@ classifier (`train-texture`).
   each z-scored on the training crops) are tabled per medium and family, all after the first
   paired against the classifier.
 - Written (with an output folder holding the classifier's spec): per region `<name>_<region>`
-  (the probe and its backbone, one half-precision weights file), the blend `<name>` (default
+  (the probe and its backbone, one half-precision weights file; with `--weights-base`, the
+  probe alone, the backbone read from that file), the blend `<name>` (default
   `BLEND_NAME`) of the classifier and them, and the probes' training-data list
   `<name>.training-data.csv` (training/texture_export.py, models/blend.py). With `--region
   face --augmented-copies 0` the probe is texture_v1's recipe (models/deepfake_v3.md).
@@ -134,8 +135,9 @@ class TextureResult:
 
 
 def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> TextureResult:
-    """Fit the probe on the protocol's training part, judge it on the held-out part beside the
-    classifier and the blend of both, and (with `request.output`) write both models."""
+    """Fit one probe per region on the protocol's training part, judge them on the held-out
+    part beside the classifier and the blend of them all, and (with `request.output`) write
+    the models."""
     hook = hook or NullHook()
     backbone = load_backbone()  # first: it needs get_texture_backbone.sh
     extractors = {r: feature_model(backbone, REGIONS[r]) for r in request.regions}
