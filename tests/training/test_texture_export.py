@@ -117,7 +117,12 @@ def test_a_model_written_against_a_base_stores_only_its_probe(fitted, tmp_path: 
     own = tmp_path / spec.weights_file
     assert own.stat().st_size < base.stat().st_size / 100  # the probe, not the backbone
     np.testing.assert_allclose(load_classifier(spec_path).predict(crops), scores, atol=1e-3)
-    assert weights_key(spec, own) not in (spec.weights_sha256, ModelSpec.load(first).weights_sha256)
+    identity = weights_key(spec, own)
+    assert identity not in (spec.weights_sha256, ModelSpec.load(first).weights_sha256)
+    blend = load_classifier(
+        write_blend(tmp_path, "blend", [(spec_path, (1.0, 0.0))], {}), runtime="keras"
+    )
+    assert isinstance(blend, BlendClassifier) and blend.members[0].sha256 == identity
 
     replace(spec, weights_base_sha256="0" * 64).save(spec_path)
     with pytest.raises(ModelError, match="'first.f16.npz' has sha256"):

@@ -1,9 +1,11 @@
 """A blend: one classifier made of several, whose log-odds it adds with fitted weights.
 
 Contract: a spec with `weights_format` "blend" names, as its weights file, a small JSON
-(`Blend`): the member models' specs (file names beside it) with their weights' sha256, one
-weight per member and a bias. `BlendClassifier.predict` takes crops at the blend spec's input
-size and margin, gives each member the crops resized to its own input size, and returns
+(`Blend`): the member models' specs (file names beside it) with their weights' identity
+(`weights_sha256`: `ModelSpec.weights_identity`, the weights file's sha256, or for a member
+whose spec has a `weights_base`, the sha256 of both files'), one weight per member and a
+bias. `BlendClassifier.predict` takes crops at the blend spec's input size and margin, gives
+each member the crops resized to its own input size, and returns
 
     p = sigmoid(bias + sum_i weight_i * logit(p_i))
 
@@ -49,7 +51,7 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class BlendMember:
-    """One member: its spec's file name (beside the blend file), its weights' sha256, the
+    """One member: its spec's file name (beside the blend file), its weights' identity, the
     weight of its logit and, when recorded, its `center` (module docstring)."""
 
     spec: str

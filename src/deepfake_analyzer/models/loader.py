@@ -133,7 +133,8 @@ def check_model_io(model: keras.Model, path: Path) -> int | None:
 
 
 def _verify_sha(spec: ModelSpec, weights_path: Path, spec_path: Path) -> str:
-    """The weights file's sha256, checked against the spec's, and the base file's (if any)."""
+    """The weights' identity (`ModelSpec.weights_identity`), after checking the weights file's
+    sha256 against the spec's, and the base file's (if any)."""
     sha = sha256_of(weights_path)
     pairs = [(weights_path, sha, spec.weights_sha256)]
     if spec.weights_base:
@@ -148,7 +149,7 @@ def _verify_sha(spec: ModelSpec, weights_path: Path, spec_path: Path) -> str:
                 f"{expected[:16]}...: the weights changed or the spec belongs to another file",
                 spec_path,
             )
-    return sha
+    return spec.weights_identity(sha)
 
 
 def _classifier(

@@ -26,7 +26,6 @@ Rules, and why:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import json
 import os
@@ -90,19 +89,14 @@ def _spec_and_weights(spec_path: Path) -> tuple[ModelSpec, Path]:
 
 
 def weights_key(spec: ModelSpec, weights_path: Path) -> str:
-    """The cache key: the spec's weights sha256, or the file's own when the spec has none;
-    with a base weights file, the sha256 of both hashes (the copy holds both files' weights)."""
+    """The cache key: `ModelSpec.weights_identity` of the spec's weights sha256, or of the
+    file's own when the spec has none."""
     recorded = spec.weights_sha256.lower()
     if _SHA256.fullmatch(recorded):
-        own = recorded
-    elif not weights_path.is_file():
+        return spec.weights_identity(recorded)
+    if not weights_path.is_file():
         raise ModelError(f"weights file {weights_path.name!r} named by the spec not found")
-    else:
-        own = sha256_of(weights_path)
-    if not spec.weights_base:
-        return own
-    both = f"{own}+{spec.weights_base_sha256.lower()}".encode()
-    return hashlib.sha256(both).hexdigest()
+    return spec.weights_identity(sha256_of(weights_path))
 
 
 def _copy_stem(spec: ModelSpec) -> str:

@@ -186,6 +186,16 @@ class ModelSpec:
         data = read_json_object(path, "model spec")
         return cls.from_dict(data, str(path))
 
+    def weights_identity(self, own_sha256: str) -> str:
+        """What identifies this model's weights, given its weights file's sha256: that sha256,
+        or with a `weights_base`, the sha256 of both files' (the weights are both files').
+        Classifiers report it (`sha256`), blends pin their members by it, and LiteRT copies
+        are cached under it."""
+        if not self.weights_base:
+            return own_sha256.lower()
+        both = f"{own_sha256.lower()}+{self.weights_base_sha256.lower()}"
+        return hashlib.sha256(both.encode()).hexdigest()
+
     def with_weights(self, weights_path: Path, base: Path | None = None) -> ModelSpec:
         """A copy pointing at `weights_path` (and its `base`, if any: relative names) with
         their sha256 filled in."""

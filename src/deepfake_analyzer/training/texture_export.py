@@ -118,6 +118,12 @@ def blend_of(members: Sequence[tuple[str, str]], fitted: Sequence[tuple[float, f
     )
 
 
+def _identity(spec_path: Path, spec: ModelSpec) -> str:
+    """The member's weights identity, as its classifier reports it and the blend pins it."""
+    own = spec.weights_sha256 or sha256_of(spec_path.parent / spec.weights_file)
+    return spec.weights_identity(own)
+
+
 def write_blend(
     folder: Path,
     name: str,
@@ -138,8 +144,7 @@ def write_blend(
     if len(margins) != 1:
         raise UsageError(f"the members crop with different margins ({sorted(margins)})")
     named = [
-        (path.name, spec.weights_sha256 or sha256_of(folder / spec.weights_file))
-        for (path, _), spec in zip(members, specs, strict=True)
+        (path.name, _identity(path, spec)) for (path, _), spec in zip(members, specs, strict=True)
     ]
     blend = replace(blend_of(named, [fit for _, fit in members]), training=dict(training))
     blend_path = blend.save(folder / f"{name}.blend.json")
