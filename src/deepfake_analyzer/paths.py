@@ -12,9 +12,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = PROJECT_ROOT / "models"
 SAMPLE_MEDIA_DIR = PROJECT_ROOT / "sample_media"
 
-DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_v3.spec.json"
-"""The default classifier's spec; its `weights_file` names the weights beside it (for v3, a
-blend file naming its member specs: `deepfake_xception` and `texture_v1`, models/blend.py)."""
+DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_v4.spec.json"
+"""The default classifier's spec; its `weights_file` names the weights beside it (for v4, a
+blend file naming its member specs: `deepfake_xception`, `deepfake_v4_face` and
+`deepfake_v4_mouth`, models/blend.py; the last two read their frozen backbone from
+`texture_v1.f16.npz`)."""
 
 
 def user_cache_dir() -> Path:

@@ -95,8 +95,8 @@ def bright_dark() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture
 def shipped_single_models() -> list[Path]:
-    """The specs of the single models the shipped default runs: a blend's members (v3:
-    the Xception and the texture model), else the default itself; skips when none ships."""
+    """The specs of the single models the shipped default runs: a blend's members (v4:
+    the Xception and the two texture models), else the default itself; skips when none ships."""
     from deepfake_analyzer import paths
     from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend
     from deepfake_analyzer.models.spec import ModelSpec

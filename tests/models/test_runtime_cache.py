@@ -244,13 +244,16 @@ def test_the_default_model_without_a_committed_copy_builds_one_in_the_user_cache
         spec = ModelSpec.load(shipped)
         folder = tmp_path / spec.name
         folder.mkdir()
-        (folder / spec.weights_file).symlink_to(shipped.parent / spec.weights_file)
+        for name in filter(None, (spec.weights_file, spec.weights_base)):
+            (folder / name).symlink_to(shipped.parent / name)
         replace(spec, runtime_files={}).save(folder / shipped.name)
         monkeypatch.setattr(paths, "DEFAULT_CLASSIFIER_SPEC", folder / shipped.name)
 
         fast = load_classifier(None)
         assert isinstance(fast, LiteRTClassifier)
-        assert fast.path.parent == default_runtime_cache() / spec.weights_sha256
+        assert fast.path.parent == default_runtime_cache() / spec.weights_identity(
+            spec.weights_sha256
+        )
         crops = agreement_crops(spec.input_size)
         keras_scores = load_classifier(None, runtime="keras").predict(crops)
         assert np.max(np.abs(fast.predict(crops) - keras_scores)) <= AGREEMENT_TOLERANCE

@@ -13,7 +13,7 @@ sigmoid out, the probability that the face's texture is generated. Inside:
   image (`FEATURE_SIZE` = 992 values at the default taps, `pooled_features`);
 - a batch normalisation holding the probe's standardisation (moving mean and variance of the
   training features, no scale or shift of its own), then one dense unit with a sigmoid: the
-  logistic regression `train-texture` fits (`models/texture_v1.md`).
+  logistic regression `train-texture` fits (`models/deepfake_v3.md`, `models/deepfake_v4.md`).
 
 The probe and its standardisation are the only fitted parts; a model file holds the backbone
 too, so a version is one weights file (`models/f16_weights.py`).
