@@ -127,6 +127,8 @@ def test_a_model_written_against_a_base_stores_only_its_probe(fitted, tmp_path: 
     replace(spec, weights_base_sha256="0" * 64).save(spec_path)
     with pytest.raises(ModelError, match="'first.f16.npz' has sha256"):
         load_classifier(spec_path, runtime="keras")
+    with pytest.raises(ModelError, match="weights_base needs weights_format 'f16-npz'"):
+        ModelSpec.from_dict({**spec.to_dict(), "weights_format": "keras"})
     replace(spec, weights_base="gone.f16.npz").save(spec_path)
     with pytest.raises(ModelError, match="base weights file 'gone.f16.npz' not found"):
         load_classifier(spec_path, runtime="keras")

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT
 from deepfake_analyzer.models.xception import ARCHITECTURE
 from deepfake_analyzer.text import did_you_mean
 
@@ -142,6 +143,8 @@ class ModelSpec:
             raise ValueError(f"crop_margin {self.crop_margin} outside 1.0..3.0")
         if bool(self.weights_base) != bool(self.weights_base_sha256):
             raise ValueError("weights_base and weights_base_sha256 go together")
+        if self.weights_base and self.weights_format != F16_NPZ_FORMAT:
+            raise ValueError(f"weights_base needs weights_format {F16_NPZ_FORMAT!r}")
         if not isinstance(self.runtime_files, dict) or not all(
             isinstance(entry, dict) for entry in self.runtime_files.values()
         ):
