@@ -179,7 +179,9 @@ def test_write_spec_refuses_to_overwrite_and_rebases_weights(tmp_path) -> None:
     assert ModelSpec.load(out).thresholds == Thresholds(0.3, 0.6)
     write_spec(spec, source, source_spec_path=source, overwrite=True)
     assert json.loads(source.read_text())["weights_file"] == "m.keras"
-    based = replace(spec, weights_base="b.f16.npz", weights_base_sha256="0" * 64)
+    based = replace(
+        spec, weights_format="f16-npz", weights_base="b.f16.npz", weights_base_sha256="0" * 64
+    )
     data = json.loads(write_spec(based, tmp_path / "o2" / "m.spec.json", source).read_text())
     assert data["weights_file"] == "../models/m.keras"
     assert data["weights_base"] == "../models/b.f16.npz"
