@@ -202,8 +202,8 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
     if request.output is not None:
         trained = [i for i in used if part.get(source_key(i.path)) == "train"]
         written = write_models(
-            request, classifier, backbone, fits, (model_p, probes), crops, records, trained,
-            cache,
+            request.output, request, classifier, backbone, fits, (model_p, probes), crops,
+            records, trained, cache,
         )  # fmt: skip
     return TextureResult(fits, cv_auc, tables, written)
 
@@ -252,6 +252,7 @@ def augment_copies(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def write_models(
+    folder: Path,
     request: TextureRequest,
     classifier: Classifier,
     backbone: Any,
@@ -262,13 +263,13 @@ def write_models(
     trained: list[LabeledItem],
     cache: CropCache,
 ) -> tuple[Path, ...]:
-    """Per region `<name>_<region>` (its probe with its backbone), the probes' training-data
-    list and the blend `<name>` of the classifier and them, in `request.output` beside the
-    classifier's spec (`backbone`: the loaded EfficientNet-Lite0 the features came from;
-    `scores`: the classifier's and each probe's probabilities per crop). Returns the texture
-    specs', the list's and the blend spec's paths."""
-    assert request.output is not None
-    folder, name = request.output, request.name
+    """Per region `<name>_<region>` (its probe, with its backbone or reading it from
+    `request.weights_base`), the probes' training-data list and the blend `<name>` of the
+    classifier and them, in `folder` beside the classifier's spec (`backbone`: the loaded
+    EfficientNet-Lite0 the features came from; `scores`: the classifier's and each probe's
+    probabilities per crop). Returns the texture specs', the list's and the blend spec's
+    paths."""
+    name = request.name
     spec_path = folder / f"{classifier.spec.name}.spec.json"
     if not spec_path.is_file():
         raise UsageError(f"{folder}: the classifier's spec {spec_path.name} must lie here")
