@@ -30,7 +30,9 @@ ARCHITECTURE = "efficientnet-lite0-texture"
 Region = tuple[float, float, float, float]
 """A box of the crop: top, bottom, left and right edges as fractions of its side."""
 MOUTH_BOX: Region = (0.55, 0.95, 0.30, 0.70)
-"""The mouth and chin of a face crop cut at the analyzer's margin (lip-sync's region)."""
+"""The mouth and chin of a face crop cut at the analyzer's margin (lip-sync's region). Part of
+what the `-mouth` architecture means: shipped models were fitted on this box, so another box
+needs another architecture name, not an edit here."""
 REGIONS: dict[str, Region | None] = {"face": None, "mouth": MOUTH_BOX}
 """What each texture model reads: the whole crop, or one box of it."""
 ARCHITECTURES: dict[str, str] = {"face": ARCHITECTURE, "mouth": f"{ARCHITECTURE}-mouth"}
