@@ -20,7 +20,8 @@ import numpy as np
 from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend, BlendMember
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, save_weights_f16
-from deepfake_analyzer.models.spec import ModelSpec, Thresholds, sha256_of
+from deepfake_analyzer.models.runtime_cache import weights_key
+from deepfake_analyzer.models.spec import ModelSpec, Thresholds
 from deepfake_analyzer.models.texture import (
     ARCHITECTURES,
     INPUT_SIZE,
@@ -118,12 +119,6 @@ def blend_of(members: Sequence[tuple[str, str]], fitted: Sequence[tuple[float, f
     )
 
 
-def _identity(spec_path: Path, spec: ModelSpec) -> str:
-    """The member's weights identity, as its classifier reports it and the blend pins it."""
-    own = spec.weights_sha256 or sha256_of(spec_path.parent / spec.weights_file)
-    return spec.weights_identity(own)
-
-
 def write_blend(
     folder: Path,
     name: str,
@@ -144,7 +139,8 @@ def write_blend(
     if len(margins) != 1:
         raise UsageError(f"the members crop with different margins ({sorted(margins)})")
     named = [
-        (path.name, _identity(path, spec)) for (path, _), spec in zip(members, specs, strict=True)
+        (path.name, weights_key(spec, path.parent / spec.weights_file))
+        for (path, _), spec in zip(members, specs, strict=True)
     ]
     blend = replace(blend_of(named, [fit for _, fit in members]), training=dict(training))
     blend_path = blend.save(folder / f"{name}.blend.json")
