@@ -56,6 +56,24 @@ def test_training_weights_split_four_ways(probe: ModuleType) -> None:
     assert w.sum() == pytest.approx(19)  # mean weight 1 over the weighted crops
 
 
+def test_probe_folds_hold_out_whole_generators_and_whole_people(probe: ModuleType) -> None:
+    crops = [
+        *(_crop(probe, source=f"{m}{i}", label=1, method=m, group=f"p{i}")
+          for m in "abcdefg" for i in range(3)),
+        *(_crop(probe, source=f"r{p}{i}", group=f"p{p}") for p in range(6) for i in range(2)),
+        *(_crop(probe, source=f"b{p}", label=1, blended=True, group=f"p{p}") for p in range(6)),
+    ]  # fmt: skip
+    folds = probe.probe_folds(crops)
+    assert set(folds) == set(range(5))
+    fakes = [(c.method, f) for c, f in zip(crops, folds, strict=True) if c.label and not c.blended]
+    by_generator = {m: {f for n, f in fakes if n == m} for m, _ in fakes}
+    assert all(len(f) == 1 for f in by_generator.values())  # a generator's fakes: one fold
+    others = [(c.group, f) for c, f in zip(crops, folds, strict=True) if not c.label or c.blended]
+    assert all(len({f for g, f in others if g == group}) == 1 for group, _ in others)
+    # a fake showing person p0 is grouped by its generator, not by p0
+    assert len({f for c, f in zip(crops, folds, strict=True) if c.group == "p0"}) > 1
+
+
 def test_file_scores_judge_held_out_files_only(probe: ModuleType) -> None:
     crops = [
         *(_crop(probe, source="v.mp4", part="heldout") for _ in range(8)),

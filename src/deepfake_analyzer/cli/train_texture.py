@@ -98,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     for region, by_l2 in result.cv_auc.items():
         cv = ", ".join(f"{l2:g}: {auc:.3f}" for l2, auc in by_l2.items())
-        console.print(f"{region}: grouped CV AUC by L2 ({cv}); chosen {result.fits[region].l2:g}")
+        console.print(
+            f"{region}: leave-generator-out CV AUC by L2 ({cv}); chosen {result.fits[region].l2:g}"
+        )
     for name, table in result.tables.items():
         console.print(render_table(name, table))
     if args.json:

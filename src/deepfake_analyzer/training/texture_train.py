@@ -9,7 +9,11 @@ classifier (`train-texture`).
   `mouth`, cut inside the network as the written model cuts it). Each region has its own probe.
 - Training part: real crops (video frames and photos, a quarter of the weight each), labeled
   fakes (a quarter, each generator alike) and a self-blended twin of every real crop with
-  landmarks (a quarter). L2 strength by 5-fold cross-validation grouped by identity.
+  landmarks (a quarter). L2 strength by 5-fold leave-generator-out cross-validation on the
+  training part (`probe_folds`: a labeled fake's fold is its generator's, every other crop's
+  its person's), as the protocol judges: on generators a fit never saw. (Up to v4 the folds
+  were grouped by person alone, which let a fake's generator sit on both sides and chose the
+  weakest L2.)
 - Augmented copies (`--augmented-copies`, default `DEFAULT_COPIES`; texture_v1 had none): each
   training crop also enters the fit that many times reframed (zoomed 1-1/0.72x, shifted up to
   10 %) and degraded (`DEGRADE`: JPEG, H.264, mild noise), its weight split over its copies;
@@ -125,8 +129,8 @@ class Crop:
 
 @dataclass(frozen=True)
 class TextureResult:
-    """Per region the fitted probe and its grouped-CV AUC per L2; the tables (the classifier,
-    each probe, the blend); the files written."""
+    """Per region the fitted probe and its leave-generator-out CV AUC per L2; the tables (the
+    classifier, each probe, the blend); the files written."""
 
     fits: dict[str, ProbeFit]
     cv_auc: dict[str, dict[float, float]]
@@ -189,7 +193,10 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
         both = np.concatenate([x[region], x_copies[region]])
         fits[region], cv_auc[region] = fit_probe(both, [*crops, *copies])
         l2 = fits[region].l2
-        _say(hook, f"{region}: L2 {l2:g} chosen by grouped CV (AUC {cv_auc[region][l2]:.3f})")
+        _say(
+            hook,
+            f"{region}: L2 {l2:g} chosen by leave-generator-out CV (AUC {cv_auc[region][l2]:.3f})",
+        )
     probes = {r: fits[r].probability(x[r]) for r in request.regions}
     model_p = np.concatenate(xception)
     scores = {
@@ -351,12 +358,12 @@ def weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
 
 
 def fit_probe(x: np.ndarray, crops: list[Crop]) -> tuple[ProbeFit, dict[float, float]]:
-    """The probe fitted on the training crops, L2 chosen by grouped CV among `L2_GRID`; and
+    """The probe fitted on the training crops, L2 chosen by `probe_folds`' CV among `L2_GRID`; and
     the CV AUC of each L2."""
     w = weights_of(crops)
     idx = np.nonzero(w > 0)[0]
     y = np.array([c.label for c in crops])
-    folds = group_folds([crops[i].group for i in idx], 5)
+    folds = probe_folds([crops[i] for i in idx])
     cv_auc = {}
     for l2 in L2_GRID:
         out = cross_validate(x[idx], y[idx], w[idx], folds, l2, clip_z=np.inf)
@@ -365,6 +372,16 @@ def fit_probe(x: np.ndarray, crops: list[Crop]) -> tuple[ProbeFit, dict[float, f
     mean, scale = standardise(x[idx])
     coef, bias = fit_logistic((x[idx] - mean) / scale, y[idx], l2=best, sample_weight=w[idx])
     return ProbeFit(mean, scale, coef, bias, best), cv_auc
+
+
+def probe_folds(crops: Sequence[Crop], folds: int = 5) -> np.ndarray:
+    """Leave-generator-out fold per crop: a labeled fake is grouped by its generator, a real
+    crop and its self-blended twin by their person, so a fold's fakes come from generators the
+    other folds never show."""
+    keys = [
+        f"generator:{c.method}" if c.label and not c.blended else f"person:{c.group}" for c in crops
+    ]
+    return group_folds(keys, folds)
 
 
 def fit_blend(scores: list[np.ndarray], crops: list[Crop]) -> list[tuple[float, float]]:
