@@ -154,6 +154,36 @@ FAMILIES: dict[str, str] = {
     **dict.fromkeys(("diff2lip", "pc-avs", "infinitetalk"), LIP_SYNC),
     **dict.fromkeys(("skyreels-a1", "runway-act-one"), REENACTMENT),
     "synctalkpp": TALKING_HEAD,
+    # gathered 2026-12-01 (docs/data/extra-2026-12-01.md): images, all training generators
+    **dict.fromkeys(
+        (
+            "ace-plus",
+            "arc2face",
+            "caphuman",
+            "collaborative-diffusion",
+            "dcface-ddpm",
+            "diffae",
+            "fastcomposer",
+            "idiff-face",
+            "ilvr",
+            "instantid-sd15",
+            "ip-adapter-plus-face",
+            "kolors-controlnet",
+            "kolors-ipadapter-faceid-plus",
+            "omnigen",
+            "sdxl-controlnet",
+            "sdxl-ipadapter-faceid-plus",
+            "storymaker",
+            "uniportrait",
+            "w-plus-adapter",
+        ),
+        DIFFUSION_FACE,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        ("aifaceswap-tool", "deepfacelab", "dlib-warp-faceswap", "fewshot-face-translation"),
+        FACE_SWAP,
+    ),
+    **dict.fromkeys(("elegant", "hrfae", "michigan", "psgan"), GAN_EDIT),
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
