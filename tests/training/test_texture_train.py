@@ -34,9 +34,11 @@ def test_weighted_auc_is_the_auc_with_ties_and_repeats(probe: ModuleType) -> Non
     assert probe.weighted_auc(y, s, w.astype(float)) == pytest.approx(
         roc_auc(y[repeated], s[repeated])
     )
+    kept = rng.random(200) < 0.6  # a zero weight leaves the crop out (unjudged self-blends)
+    assert probe.weighted_auc(y, s, kept.astype(float)) == pytest.approx(roc_auc(y[kept], s[kept]))
 
 
-def test_training_weights_split_four_ways(probe: ModuleType) -> None:
+def test_training_weights_split_by_shares(probe: ModuleType) -> None:
     crops = [
         *(_crop(probe, source=f"v{i}") for i in range(3)),
         *(_crop(probe, source=f"p{i}", kind="image") for i in range(5)),
@@ -47,11 +49,13 @@ def test_training_weights_split_four_ways(probe: ModuleType) -> None:
         _crop(probe, source="out", part=""),
     ]
     w = probe.weights_of(crops)
-    share = w.sum() / 4
-    assert w[:3].sum() == pytest.approx(share) and w[3:8].sum() == pytest.approx(share)
-    assert w[8:14].sum() == pytest.approx(share / 2)  # generator x: 6 crops
-    assert w[14] == pytest.approx(share / 2)  # generator y: 1 crop, as much as all of x
-    assert w[15:19].sum() == pytest.approx(share)
+    share = {k: v * w.sum() for k, v in probe.SHARES.items()}
+    assert w[:3].sum() == pytest.approx(share["real video"])
+    assert w[3:8].sum() == pytest.approx(share["real image"])
+    assert w[8:14].sum() == pytest.approx(share["labeled fake"] / 2)  # generator x: 6 crops
+    assert w[14] == pytest.approx(share["labeled fake"] / 2)  # y: 1 crop, as much as all of x
+    assert w[15:19].sum() == pytest.approx(share["self-blended"])
+    assert sum(probe.SHARES.values()) == pytest.approx(1.0)
     assert w[19] == 0 and w[20] == 0
     assert w.sum() == pytest.approx(19)  # mean weight 1 over the weighted crops
 
@@ -113,7 +117,10 @@ def test_augmented_copies_share_their_originals_weight(probe: ModuleType) -> Non
         _crop(probe, source="x0", label=1, method="x", augmented=True),
     ]
     w = probe.weights_of(crops)
-    assert w[0] == pytest.approx(w[1]) and w[0] + w[1] + w[2] == pytest.approx(w[3] + w[4])
+    ratio = probe.SHARES["real video"] / probe.SHARES["labeled fake"]
+    assert w[0] == pytest.approx(w[1]) and w[0] + w[1] + w[2] == pytest.approx(
+        ratio * (w[3] + w[4])
+    )
 
 
 def test_augmented_copies_are_neither_judged_nor_blend_reference(probe: ModuleType) -> None:

@@ -5,7 +5,7 @@ architecture names of `ARCHITECTURES` (models/registry.py): RGB crops scaled to 
 sigmoid out, the probability that the face's texture is generated. Inside:
 
 - the crop is rescaled to (x - 127) / 128 of 8-bit values, as the ImageNet weights expect;
-- a region model reads one box of the crop (`REGIONS`; `"mouth"`: `MOUTH_BOX`), cut and
+- a region model reads one box of the crop (`REGIONS`; `"mouth"`: `MOUTH_BOX`, `"center"`: `CENTER_BOX`), cut and
   resized back to the input size inside the network (`region_view`), so its LiteRT copy
   and every caller cut the same pixels; the `"face"` model reads the whole crop;
 - EfficientNet-Lite0 up to block 15 (`build_efficientnet_lite0`), whose weights stay ImageNet's;
@@ -33,9 +33,16 @@ MOUTH_BOX: Region = (0.55, 0.95, 0.30, 0.70)
 """The mouth and chin of a face crop cut at the analyzer's margin (lip-sync's region). Part of
 what the `-mouth` architecture means: shipped models were fitted on this box, so another box
 needs another architecture name, not an edit here."""
-REGIONS: dict[str, Region | None] = {"face": None, "mouth": MOUTH_BOX}
+CENTER_BOX: Region = (0.20, 0.80, 0.20, 0.80)
+"""The inner face (eyes to mouth, no outline, hair or background), zoomed in: the crop's middle
+60 %. Part of what the `-center` architecture means, as `MOUTH_BOX` is of `-mouth`."""
+REGIONS: dict[str, Region | None] = {"face": None, "mouth": MOUTH_BOX, "center": CENTER_BOX}
 """What each texture model reads: the whole crop, or one box of it."""
-ARCHITECTURES: dict[str, str] = {"face": ARCHITECTURE, "mouth": f"{ARCHITECTURE}-mouth"}
+ARCHITECTURES: dict[str, str] = {
+    "face": ARCHITECTURE,
+    "mouth": f"{ARCHITECTURE}-mouth",
+    "center": f"{ARCHITECTURE}-center",
+}
 """Each region's `architecture` name in model specs and the registry."""
 
 INPUT_SIZE = 224
