@@ -5,9 +5,10 @@ architecture names of `ARCHITECTURES` (models/registry.py): RGB crops scaled to 
 sigmoid out, the probability that the face's texture is generated. Inside:
 
 - the crop is rescaled to (x - 127) / 128 of 8-bit values, as the ImageNet weights expect;
-- a region model reads one box of the crop (`REGIONS`; `"mouth"`: `MOUTH_BOX`, `"center"`: `CENTER_BOX`), cut and
-  resized back to the input size inside the network (`region_view`), so its LiteRT copy
-  and every caller cut the same pixels; the `"face"` model reads the whole crop;
+- a region model reads one box of the crop (`REGIONS`; `"mouth"`: `MOUTH_BOX`, `"center"`:
+  `CENTER_BOX`), cut and resized back to the input size inside the network (`region_view`),
+  so its LiteRT copy and every caller cut the same pixels; the `"face"` model reads the whole
+  crop;
 - EfficientNet-Lite0 up to block 15 (`build_efficientnet_lite0`), whose weights stay ImageNet's;
 - per tapped block (`TAPS`), the mean and the standard deviation of each channel over the
   image (`FEATURE_SIZE` = 992 values at the default taps, `pooled_features`);
