@@ -30,6 +30,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -104,33 +105,17 @@ def rebuild(original: bytes, suffix: str, processing: str, target: Path) -> bool
         filters = ([f"crop={match['crop']}"] if match["crop"] else []) + [
             even_scale(int(match["side"]))
         ]
-        out = str(target)
-        with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
-            handle.write(original)
-            handle.flush()
-            cmd = [
-                ffmpeg_exe(), "-v", "error", "-y", "-ss", match["ss"], "-t", match["t"],
-                "-i", handle.name, "-vf", ",".join(filters), "-an", "-c:v", "libx264",
-                "-crf", match["crf"], "-pix_fmt", "yuv420p", out,
-            ]  # fmt: skip
-            check(subprocess.run(cmd, capture_output=True, text=True, check=False), target)
+        seek = ["-ss", match["ss"], "-t", match["t"]]
+        encode = ["-an", "-c:v", "libx264", "-crf", match["crf"], "-pix_fmt", "yuv420p"]
+        run_ffmpeg(original, suffix, seek, [*vf(filters), *encode], target)
         return False
     if match := PANEL.match(step) or FRAME.match(step):
         groups = match.groupdict()
-        filters = []
-        if groups.get("frame"):
-            filters.append(f"select=eq(n\\,{groups['frame']})")
+        filters = [f"select=eq(n\\,{groups['frame']})"] if groups.get("frame") else []
         if groups.get("crop"):
             filters.append(f"crop={groups['crop']}")
         quality = ["-q:v", groups["q"]] if groups.get("q") else []
-        with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
-            handle.write(original)
-            handle.flush()
-            cmd = [
-                ffmpeg_exe(), "-v", "error", "-y", "-i", handle.name, "-vf", ",".join(filters),
-                "-frames:v", "1", *quality, str(target),
-            ]  # fmt: skip
-            check(subprocess.run(cmd, capture_output=True, text=True, check=False), target)
+        run_ffmpeg(original, suffix, [], [*vf(filters), "-frames:v", "1", *quality], target)
         return False
     image = Image.open(io.BytesIO(original)).convert("RGB")
     if match := BOX.match(step):
@@ -148,7 +133,19 @@ def rebuild(original: bytes, suffix: str, processing: str, target: Path) -> bool
     return False
 
 
-def check(done: subprocess.CompletedProcess[str], target: Path) -> None:
+def vf(filters: list[str]) -> list[str]:
+    return ["-vf", ",".join(filters)]
+
+
+def run_ffmpeg(
+    original: bytes, suffix: str, before: list[str], after: list[str], target: Path
+) -> None:
+    """ffmpeg [before] -i <original, as a temporary file> [after] target."""
+    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
+        handle.write(original)
+        handle.flush()
+        cmd = [ffmpeg_exe(), "-v", "error", "-y", *before, "-i", handle.name, *after, str(target)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not target.exists() or target.stat().st_size == 0:
         raise RuntimeError(f"ffmpeg failed: {done.stderr.strip()[-200:]}")
 
@@ -184,14 +181,17 @@ def tally(outcomes: list[Outcome]) -> dict[str, int]:
     }
 
 
-def restore(manifest: Path, folder: Path, mirror: Path, jobs: int) -> list[Outcome]:
+def restore(
+    manifest: Path, folder: Path, mirror: Path, jobs: int
+) -> tuple[list[Outcome], dict[str, int]]:
+    """Each row's outcome, and how many of each status (also in the folder's report)."""
     with manifest.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(manifest, folder / "manifest.csv")
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         outcomes = list(pool.map(lambda row: restore_row(row, mirror, folder), rows))
-    report = {
+    report: dict[str, Any] = {
         "manifest": manifest.name,
         "counts": tally(outcomes),
         "skipped": [
@@ -199,7 +199,7 @@ def restore(manifest: Path, folder: Path, mirror: Path, jobs: int) -> list[Outco
         ],
     }
     (folder / "restore-report.json").write_text(json.dumps(report, indent=2) + "\n")
-    return outcomes
+    return outcomes, report["counts"]
 
 
 def main() -> int:
@@ -219,8 +219,9 @@ def main() -> int:
     for stem, name in FOLDERS.items():
         if args.only and stem not in args.only:
             continue
-        outcomes = restore(DOCS / f"{stem}.manifest.csv", args.root / name, args.mirror, args.jobs)
-        counts = tally(outcomes)
+        outcomes, counts = restore(
+            DOCS / f"{stem}.manifest.csv", args.root / name, args.mirror, args.jobs
+        )
         print(f"{name}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
         for outcome in outcomes:
             if outcome.status == "skipped":
