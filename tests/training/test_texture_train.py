@@ -159,3 +159,49 @@ def test_the_request_names_known_distinct_regions_and_a_file_name(tmp_path) -> N
             TextureRequest(data, **bad)
     with pytest.raises(ValueError, match="not a model name"):
         TextureRequest(data, name="../v4")
+
+
+def test_augmented_copies_are_stored_per_chunk_and_reused(probe: ModuleType, tmp_path) -> None:
+    import cv2
+
+    from deepfake_analyzer.events import NullHook
+    from deepfake_analyzer.models.texture import FEATURE_SIZE
+    from deepfake_analyzer.training.extract import CropCache, CropRecord
+    from deepfake_analyzer.training.feature_store import FeatureStore, crop_key
+
+    rng = np.random.default_rng(1)
+    records = []
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"c{i}.png"), rng.integers(0, 256, (64, 64, 3), np.uint8))
+        records.append(
+            CropRecord(f"c{i}.png", f"v{i}.mp4", 0, f"p{i}", "d", "real", "video", 0, 0.0,
+                       (0, 0, 64, 64), 1.0)
+        )  # fmt: skip
+    cache = CropCache(tmp_path, tuple(records))
+    keys = [crop_key(cache, r) for r in records]
+    crops = [_crop(probe, source=f"v{i}.mp4") for i in range(2)]
+    crops.append(_crop(probe, source="v2.mp4", part="heldout"))
+    calls: list[int] = []
+
+    def compute(images: np.ndarray) -> np.ndarray:  # a pixel statistic stands in for a network
+        calls.append(len(images))
+        return np.repeat(images.reshape(len(images), -1).mean(1, keepdims=True), FEATURE_SIZE, 1)
+
+    def run() -> tuple[dict, list]:
+        store = FeatureStore(tmp_path / "features")
+        computes = {"face": ("texture-face-x", compute)}
+        return probe.augmented_features(
+            computes, store, cache, records, keys, crops, 2, NullHook()
+        )  # fmt: skip
+
+    first, marked = run()
+    assert first["face"].shape == (4, FEATURE_SIZE) and calls == [2, 2]  # 2 copies x 2 crops
+    assert [c.source for c in marked] == ["v0.mp4", "v1.mp4"] * 2 and all(
+        c.augmented for c in marked
+    )
+    assert not np.allclose(first["face"][:2], first["face"][2:])  # copies draw differently
+    again, _ = run()
+    assert calls == [2, 2] and np.array_equal(again["face"], first["face"])
+    crops[1] = _crop(probe, source="v1.mp4", part="heldout")  # another chunk: other draws
+    run()
+    assert calls == [2, 2, 1, 1]

@@ -9,7 +9,8 @@ shipped one) and the blend of them all. Needs `scripts/get_texture_backbone.sh` 
 given them). With --output DIR (holding the classifier's spec) it writes the models NAME_REGION,
 their training-data list and the blend NAME (--name, default deepfake_v4) there; calibrate the
 blend with `evaluate --calibrate --write-spec` before use. Face crops are cached under
---cache-dir (a rerun reuses them).
+--cache-dir, and beside them (in its `features` folder) every crop's features and classifier
+score: a rerun on the same crops reuses both and only fits.
 """
 
 from __future__ import annotations

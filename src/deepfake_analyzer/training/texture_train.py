@@ -7,6 +7,8 @@ classifier (`train-texture`).
 - Features: `training/texture_backbone.py` (channel means and spreads of four blocks), one set
   per region (`--region`, `models.texture.REGIONS`: the whole crop, `face`, and its mouth box,
   `mouth`, cut inside the network as the written model cuts it). Each region has its own probe.
+  Features and the classifier's scores are kept in the crop cache's feature store
+  (training/feature_store.py): a refit on the same crops runs no network.
 - Training part (`SHARES` of the weight): real crops (video frames and photos, a quarter
   each), labeled fakes (35 %, each generator alike) and a self-blended twin of every real crop
   with landmarks (15 %; v4 gave both a quarter). L2 strength by 5-fold leave-generator-out
@@ -14,10 +16,13 @@ classifier (`train-texture`).
   generator's, every other crop's its person's), judged on labeled fakes against reals, as
   the protocol judges: on generators a fit never saw. (Up to v4 the folds were grouped by
   person alone, which let a fake's generator sit on both sides and chose the weakest L2.)
+  `L2_GRID` reaches 100000: every probe of the v5 candidate chose 3000, then its top.
 - Augmented copies (`--augmented-copies`, default `DEFAULT_COPIES`; texture_v1 had none): each
   training crop also enters the fit that many times reframed (zoomed 1-1/0.72x, shifted up to
   10 %) and degraded (`DEGRADE`: JPEG, H.264, mild noise), its weight split over its copies;
-  a region's box is cut from the reframed copy; judged on clean crops only.
+  a region's box is cut from the reframed copy; judged on clean crops only. Copy k of the
+  i-th chunk of training crops draws from seed (`AUGMENT_SEED`, k, i) (through v5: one stream
+  per copy), so a chunk's copies can be stored and reused alone.
 - Judged: each held-out file's score is the top-quarter mean of its crop scores, as `evaluate`
   does; the classifier, each region's probe and their blend (equal-weight mean of the logits,
   each z-scored on the training crops) are tabled per medium and family, all after the first
@@ -32,8 +37,10 @@ classifier (`train-texture`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +51,8 @@ from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgr
 from deepfake_analyzer.faces.crop import resize_square
 from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.loader import load_classifier
-from deepfake_analyzer.models.spec import ModelSpec, logits
-from deepfake_analyzer.models.texture import FEATURE_SIZE, INPUT_SIZE, REGIONS
+from deepfake_analyzer.models.spec import ModelSpec, logits, sha256_of
+from deepfake_analyzer.models.texture import FEATURE_SIZE, INPUT_SIZE, REGIONS, TAPS
 from deepfake_analyzer.scoring.aggregate import track_score
 from deepfake_analyzer.temporal.model import fit_logistic, standardise
 from deepfake_analyzer.temporal.train import cross_validate, group_folds
@@ -56,6 +63,7 @@ from deepfake_analyzer.training.datalist import write_training_list
 from deepfake_analyzer.training.eval_compare import BaselineFile, compare
 from deepfake_analyzer.training.eval_crops import (
     SELF_BLENDED_SUFFIX,
+    CropLoader,
     crop_loader,
     discover_items,
     extract_for_evaluation,
@@ -68,11 +76,21 @@ from deepfake_analyzer.training.extract import (
     default_cache_dir,
     source_key,
 )
+from deepfake_analyzer.training.feature_store import (
+    FEATURES_FOLDER,
+    Chunk,
+    Compute,
+    FeatureStore,
+    cached_values,
+    crop_key,
+    set_name,
+)
 from deepfake_analyzer.training.protocol import protocol_table, split_protocol
 from deepfake_analyzer.training.sources import LabeledItem
 from deepfake_analyzer.training.texture_backbone import (
     WHEEL,
     WHEEL_SHA256,
+    default_backbone_path,
     feature_model,
     load_backbone,
     texture_features,
@@ -90,7 +108,7 @@ CACHE_FOLDER = "texture-crops"
 STAGE_FEATURES = "features"
 STAGE_AUGMENTED = "augmented copies"
 
-L2_GRID = (3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
+L2_GRID = (3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0, 30000.0, 100000.0)
 SHARES = {"real video": 0.25, "real image": 0.25, "labeled fake": 0.35, "self-blended": 0.15}
 """Each part's share of the training weight. Chosen between four splits of the fakes' half by
 leave-generator-out CV on the training part alone (labeled fakes 0.25-0.5, self-blends the rest;
@@ -114,6 +132,12 @@ FRAMING_ZOOM = (0.72, 1.0)
 framing only, so copies can zoom in, not out: 1/0.72 spans the framing check's 1.0-1.4x)."""
 FRAMING_SHIFT = 0.1
 AUGMENT_SEED = 100
+AUGMENT_RECIPE = repr((DEGRADE, FRAMING_ZOOM, FRAMING_SHIFT, AUGMENT_SEED))
+"""Everything an augmented copy's draws depend on besides its crop, copy and chunk."""
+CHUNK = 256
+"""Crops computed (and stored) together."""
+CLASSIFIER = ""
+"""The classifier's entry among the per-crop values (regions are the others)."""
 
 
 @dataclass(frozen=True)
@@ -166,30 +190,41 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
     )
     training = [r for r in records if part.get(source_key(r.source)) == "train"]
     records = [*records, *self_blended_records(training)]
+    store = FeatureStore(cache.root / FEATURES_FOLDER)
+    backbone_id = sha256_of(default_backbone_path())
+    computes: dict[str, tuple[str, Compute]] = {
+        r: (
+            set_name(f"texture-{r}", backbone_id, REGIONS[r], TAPS, INPUT_SIZE),
+            partial(texture_features, e),
+        )
+        for r, e in extractors.items()
+    }
+    computes[CLASSIFIER] = (
+        set_name("classifier", classifier.sha256, spec.input_size, INPUT_SIZE),
+        partial(_classifier_probability, classifier),
+    )
+    keys = [crop_key(cache, r, _variant(r)) for r in records]
     load = crop_loader(0)
-    crops: list[Crop] = []
-    features: dict[str, list[np.ndarray]] = {r: [] for r in extractors}
-    xception = []
-    for start in range(0, len(records), 256):
-        chunk = records[start : start + 256]
-        images = np.stack([load(cache, r, INPUT_SIZE) for r in chunk])
-        for region, extractor in extractors.items():
-            features[region].append(texture_features(extractor, images))
-        small = np.stack([resize_square(im, spec.input_size) for im in images])
-        xception.append(np.asarray(classifier.predict(small), np.float64))
-        for r in chunk:
-            blended = r.source.endswith(SELF_BLENDED_SUFFIX)
-            crops.append(
-                Crop(
-                    r.source, int(r.label), "video" if r.kind == "video" else "image",
-                    str(r.method), str(r.group),
-                    part.get(source_key(r.source.removesuffix(SELF_BLENDED_SUFFIX)), ""), blended,
-                )
-            )  # fmt: skip
-        hook(StageProgress("", STAGE_FEATURES, len(crops), len(records)))
-    x = {r: np.concatenate(f).astype(np.float64) for r, f in features.items()}
+    chunks = [
+        Chunk(tuple(keys[s : s + CHUNK]), partial(_load_all, load, cache, records[s : s + CHUNK]))
+        for s in range(0, len(records), CHUNK)
+    ]
+    values = cached_values(
+        store, computes, chunks,
+        lambda n: hook(StageProgress("", STAGE_FEATURES, n, len(records))),
+    )  # fmt: skip
+    crops = [
+        Crop(
+            r.source, int(r.label), "video" if r.kind == "video" else "image", str(r.method),
+            str(r.group), part.get(source_key(r.source.removesuffix(SELF_BLENDED_SUFFIX)), ""),
+            r.source.endswith(SELF_BLENDED_SUFFIX),
+        )
+        for r in records
+    ]  # fmt: skip
+    x = {r: _rows(values[r]) for r in extractors}
     x_copies, copies = augmented_features(
-        extractors, cache, records, crops, request.augmented_copies, hook
+        {r: computes[r] for r in extractors}, store, cache, records, keys, crops,
+        request.augmented_copies, hook,
     )  # fmt: skip
     fits, cv_auc = {}, {}
     for region in request.regions:
@@ -201,7 +236,7 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
             f"{region}: L2 {l2:g} chosen by leave-generator-out CV (AUC {cv_auc[region][l2]:.3f})",
         )
     probes = {r: fits[r].probability(x[r]) for r in request.regions}
-    model_p = np.concatenate(xception)
+    model_p = np.asarray(values[CLASSIFIER], np.float64)
     scores = {
         spec.name: model_p,
         **{member_name(request.name, r): p for r, p in probes.items()},
@@ -223,32 +258,66 @@ def _say(hook: ProgressHook, text: str) -> None:
 
 
 def augmented_features(
-    extractors: dict[str, Any],
+    computes: dict[str, tuple[str, Compute]],
+    store: FeatureStore,
     cache: CropCache,
     records: list[CropRecord],
+    keys: list[str],
     crops: list[Crop],
     copies: int,
     hook: ProgressHook,
 ) -> tuple[dict[str, np.ndarray], list[Crop]]:
-    """Per extractor (region), the features of `copies` augmented copies (`augment_copies`) of
-    every training crop, each region read from the same copy; and the copies' `Crop`s (marked
-    `augmented`). Copy k draws from seed (`AUGMENT_SEED`, k)."""
+    """Per region of `computes`, the features of `copies` augmented copies (`augment_copies`)
+    of every training crop, each region read from the same copy, through the feature store;
+    and the copies' `Crop`s (marked `augmented`). Copy k of the i-th chunk of `CHUNK` training
+    crops draws from seed (`AUGMENT_SEED`, k, i); its keys name the chunk's crops, k, i and the
+    recipe (`AUGMENT_RECIPE`), so a stored copy is reused only for the same draws."""
     chosen = [i for i, c in enumerate(crops) if c.part == "train"] if copies else []
     load = crop_loader(0)
-    features = {r: [np.zeros((0, FEATURE_SIZE), np.float32)] for r in extractors}
+    chunks = []
     for k in range(copies):
-        rng = np.random.default_rng([AUGMENT_SEED, k])
-        for start in range(0, len(chosen), 256):
-            chunk = chosen[start : start + 256]
-            images = augment_copies(
-                np.stack([load(cache, records[i], INPUT_SIZE) for i in chunk]), rng
+        for index, start in enumerate(range(0, len(chosen), CHUNK)):
+            part = chosen[start : start + CHUNK]
+            digest = hashlib.sha1(
+                repr((k, index, AUGMENT_RECIPE, [keys[i] for i in part])).encode()
+            ).hexdigest()[:12]
+            chunks.append(
+                Chunk(
+                    tuple(f"{keys[i]}|copy{k}:{digest}" for i in part),
+                    partial(_augmented, load, cache, [records[i] for i in part], (k, index)),
+                )
             )
-            for region, extractor in extractors.items():
-                features[region].append(texture_features(extractor, images))
-            hook(StageProgress("", STAGE_AUGMENTED, k * len(chosen) + start + len(chunk),
-                               copies * len(chosen)))  # fmt: skip
+    values = cached_values(
+        store, computes, chunks,
+        lambda n: hook(StageProgress("", STAGE_AUGMENTED, n, copies * len(chosen))),
+    )  # fmt: skip
     marked = [replace(crops[i], augmented=True) for _ in range(copies) for i in chosen]
-    return {r: np.concatenate(f).astype(np.float64) for r, f in features.items()}, marked
+    return {r: _rows(v) for r, v in values.items()}, marked
+
+
+def _variant(record: CropRecord) -> str:
+    return SELF_BLENDED_SUFFIX if record.source.endswith(SELF_BLENDED_SUFFIX) else ""
+
+
+def _load_all(load: CropLoader, cache: CropCache, records: Sequence[CropRecord]) -> np.ndarray:
+    return np.stack([load(cache, r, INPUT_SIZE) for r in records])
+
+
+def _augmented(
+    load: CropLoader, cache: CropCache, records: Sequence[CropRecord], draw: tuple[int, int]
+) -> np.ndarray:
+    rng = np.random.default_rng([AUGMENT_SEED, *draw])
+    return augment_copies(_load_all(load, cache, records), rng)
+
+
+def _classifier_probability(classifier: Classifier, images: np.ndarray) -> np.ndarray:
+    small = np.stack([resize_square(im, classifier.spec.input_size) for im in images])
+    return np.asarray(classifier.predict(small), np.float64)
+
+
+def _rows(values: np.ndarray) -> np.ndarray:
+    """Feature rows as float64, (0, FEATURE_SIZE) when there are none."""
+    return np.asarray(values, np.float64).reshape(-1, FEATURE_SIZE)
 
 
 def augment_copies(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
