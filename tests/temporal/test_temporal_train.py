@@ -18,6 +18,7 @@ from deepfake_analyzer.temporal.model import load_temporal_model
 from deepfake_analyzer.temporal.sequence import LandmarkSequence
 from deepfake_analyzer.temporal.train import (
     TrainTemporalRequest,
+    generator_folds,
     group_folds,
     sample_weights,
     train_temporal,
@@ -184,3 +185,17 @@ def test_group_folds_keep_groups_whole_and_weights_balance_classes() -> None:
     w = sample_weights(labels, gens)
     assert w[labels == 0].sum() == pytest.approx(w[labels == 1].sum())
     assert w[10:14].sum() / w[14:].sum() == pytest.approx(np.sqrt(4) / np.sqrt(2))
+
+
+def test_generator_folds_hold_out_a_fakes_generator_and_a_reals_person_whole() -> None:
+    fakes = [True] * 12 + [False] * 12
+    generators = [f"gen{i % 4}" for i in range(12)] + ["real"] * 12
+    people = [f"fake-person{i}" for i in range(12)] + [f"p{i % 6}" for i in range(12)]
+    folds = generator_folds(fakes, generators, people, 3)
+    for key, members in (("gen", generators[:12]), ("p", people[12:])):
+        offset = 0 if key == "gen" else 12
+        for name in set(members):
+            assert len({folds[offset + i] for i, m in enumerate(members) if m == name}) == 1
+    # a fake's person does not bind it: two fakes of one person but different generators may
+    # sit in different folds, as their generators decide
+    assert len({folds[i] for i in range(4)}) > 1

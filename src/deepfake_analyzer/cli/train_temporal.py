@@ -63,7 +63,9 @@ def register(subparsers: Any) -> None:
         help="verified-detection: detect every sampled frame; followed: detect the analyzer's "
         "2 fps and follow face meshes between, as the analyzer does at its default rate",
     )  # fmt: skip
-    parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help="grouped CV folds")
+    parser.add_argument(
+        "--folds", type=int, default=DEFAULT_FOLDS, help="leave-generator-out CV folds"
+    )
     parser.add_argument(
         "--real-quantile", type=float, default=DEFAULT_REAL_QUANTILE,
         help="threshold = this quantile of training reals' out-of-fold scores",
@@ -123,7 +125,8 @@ def render_result(result: Any) -> Table:
         title=(
             f"temporal model, held-out videos ({result.heldout_scored} of "
             f"{result.heldout_videos} scored; trained on {result.train_scored} of "
-            f"{result.train_videos}; grouped CV AUC {result.cv_auc:.3f}, L2 {result.l2:g})"
+            f"{result.train_videos}; leave-generator-out CV AUC {result.cv_auc:.3f}, "
+            f"L2 {result.l2:g})"
         ),
         caption=(
             f"model {result.model_path} · scores {result.scores_path} · threshold "

@@ -55,7 +55,7 @@ from deepfake_analyzer.models.spec import ModelSpec, logits, sha256_of
 from deepfake_analyzer.models.texture import FEATURE_SIZE, INPUT_SIZE, REGIONS, TAPS
 from deepfake_analyzer.scoring.aggregate import track_score
 from deepfake_analyzer.temporal.model import fit_logistic, standardise
-from deepfake_analyzer.temporal.train import cross_validate, group_folds
+from deepfake_analyzer.temporal.train import cross_validate, generator_folds
 from deepfake_analyzer.training.augment import AugmentConfig, augment_batch
 from deepfake_analyzer.training.bootstrap import pair_matrix
 from deepfake_analyzer.training.bootstrap import weighted_auc as bootstrap_auc
@@ -448,13 +448,10 @@ def fit_probe(x: np.ndarray, crops: list[Crop]) -> tuple[ProbeFit, dict[float, f
 
 
 def probe_folds(crops: Sequence[Crop], folds: int = 5) -> np.ndarray:
-    """Leave-generator-out fold per crop: a labeled fake is grouped by its generator, a real
-    crop and its self-blended twin by their person, so a fold's fakes come from generators the
-    other folds never show."""
-    keys = [
-        f"generator:{c.method}" if c.label and not c.blended else f"person:{c.group}" for c in crops
-    ]
-    return group_folds(keys, folds)
+    """Leave-generator-out fold per crop (`generator_folds`): a labeled fake is grouped by its
+    generator, a real crop and its self-blended twin by their person."""
+    fakes = [bool(c.label) and not c.blended for c in crops]
+    return generator_folds(fakes, [c.method for c in crops], [c.group for c in crops], folds)
 
 
 def fit_blend(scores: list[np.ndarray], crops: list[Crop]) -> list[tuple[float, float]]:
