@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from deepfake_analyzer.errors import OutputExistsError, UsageError
+from deepfake_analyzer.errors import ModelError, OutputExistsError, UsageError
 from deepfake_analyzer.faces.types import FaceDetection
 from deepfake_analyzer.models.fake_classifier import FAKE_SPEC, FakeClassifier
 from deepfake_analyzer.models.spec import ModelSpec, Thresholds
@@ -254,6 +254,33 @@ def test_analyzer_video_scores_replace_the_crops_of_videos(labeled_folder, tmp_p
     assert "analyze" in result.timings_s
     assert result.to_dict()["video_scores"] == "analyzer"
     assert result.spec.metrics["evaluation"]["video_scores"] == "analyzer"
+    assert result.to_dict()["temporal_model"].endswith("temporal_v1.json")
+    assert crops.to_dict()["temporal_model"] == ""
+
+
+def test_the_analyzer_scores_combine_the_temporal_model_named(labeled_folder, tmp_path) -> None:
+    import json
+
+    from deepfake_analyzer.cli.main import main
+    from deepfake_analyzer.temporal.config import DEFAULT_TEMPORAL_MODEL
+
+    silent = json.loads(DEFAULT_TEMPORAL_MODEL.read_text())
+    silent["weights"] = [0.0] * len(silent["weights"])
+    (tmp_path / "t.json").write_text(json.dumps(silent))
+    config = EvaluateConfig(frames_per_video=8, video_scores="analyzer")
+
+    def run(model: Path) -> object:
+        return evaluate(
+            [labeled_folder], FakeClassifier(), config, cache_dir=tmp_path / "cache",
+            detector=CentreDetector(), face_mesh=NoMesh(), temporal_model=model,
+        )  # fmt: skip
+
+    assert run(tmp_path / "t.json").temporal_model == str(tmp_path / "t.json")
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ModelError) as error:  # the file named is the one read
+        run(tmp_path / "bad.json")
+    assert error.value.path == str(tmp_path / "bad.json")
+    assert main(["evaluate", str(labeled_folder), "--temporal-model", "t.json"]) == 2
 
 
 def test_calibration_needs_both_classes_on_each_side() -> None:

@@ -51,6 +51,13 @@ def register(subparsers: Any) -> None:
         help="a .keras/.h5 model or a .spec.json (default: the shipped model)",
     )
     model.add_argument(
+        "--temporal-model",
+        type=Path,
+        metavar="JSON",
+        help="the face-mesh motion model the analyzer's video scores combine (with "
+        "--video-scores analyzer; default models/temporal_v1.json)",
+    )
+    model.add_argument(
         "--trust-model",
         action="store_true",
         help="allow a model file that contains code (Lambda layers)",
@@ -236,6 +243,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.data and not args.real:
         raise UsageError("give at least one labeled DATA folder or --real folder")
     config = config_from_args(args)
+    if args.temporal_model is not None and config.video_scores != "analyzer":
+        raise UsageError("--temporal-model applies only with --video-scores analyzer")
     include = read_file_list(args.include) if args.include else None
     if args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
@@ -267,6 +276,7 @@ def run(args: argparse.Namespace) -> int:
             hook=renderer,
             include=include,
             real=args.real,
+            temporal_model=args.temporal_model,
         )
     written = write_evaluation_report(result, output_dir, overwrite=args.overwrite)
     comparison = None

@@ -234,7 +234,9 @@ def evaluation_to_html(result: EvaluationResult, figures: dict[str, bytes]) -> s
         f"{result.num_items} files, {len(result.videos)} with faces · "
         f"thresholds suspicious {spec.thresholds.suspicious:.4f}, fake "
         f"{spec.thresholds.fake:.4f} · calibration {_e(spec.calibration.method)} · video "
-        f"scores from {_e(VIDEO_SCORE_WORDS.get(result.video_scores, result.video_scores))}</p>",
+        f"scores from {_e(VIDEO_SCORE_WORDS.get(result.video_scores, result.video_scores))}"
+        + (f" · temporal model {_e(result.temporal_model)}" if result.temporal_model else "")
+        + "</p>",
     ]
     for note in result.warnings:
         parts.append(f"<p class='note'>{_e(note)}</p>")

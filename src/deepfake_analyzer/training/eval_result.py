@@ -52,6 +52,8 @@ class EvaluationResult:
     created_utc: str = ""
     protocol: ProtocolTable | None = None
     video_scores: str = "crops"
+    temporal_model: str = ""
+    """The temporal model file combined into the analyzer's video scores ("" for crops)."""
 
     def summary(self) -> dict[str, Any]:
         """The compact figures stored in a spec's `metrics['evaluation']`."""
@@ -113,6 +115,7 @@ class EvaluationResult:
             },
             "num_items": self.num_items,
             "video_scores": self.video_scores,
+            "temporal_model": self.temporal_model,
             "items_without_faces": list(self.items_without_faces),
             "overall": self.overall.to_dict(),
             "breakdowns": [b.to_dict() for b in self.breakdowns],

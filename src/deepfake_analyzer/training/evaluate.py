@@ -217,6 +217,7 @@ def evaluate_scores(
     warnings: Sequence[str] = (),
     timings_s: Mapping[str, float] | None = None,
     analyzed: Mapping[str, AnalyzedVideo] | None = None,
+    temporal_model: str = "",
 ) -> EvaluationResult:
     """All metrics from scored crops (no model, no media: pure numpy).
 
@@ -276,6 +277,7 @@ def evaluate_scores(
             else None
         ),
         video_scores=config.video_scores,
+        temporal_model=temporal_model,
     )
     return _with_summary_in_spec(result)
 
@@ -388,9 +390,13 @@ def evaluate(
     face_mesh: CropLandmarker | None = None,
     include: Iterable[Path | str] | None = None,
     real: Sequence[Path | str] = (),
+    temporal_model: Path | None = None,
 ) -> EvaluationResult:
     """Discover labeled media in `data` and real media in `real` (only files in `include`
-    when given), extract faces, score them and measure everything."""
+    when given), extract faces, score them and measure everything. `temporal_model` is the
+    file the analyzer's video scores combine (default the shipped one)."""
+    from deepfake_analyzer.temporal.config import DEFAULT_TEMPORAL_MODEL
+    from deepfake_analyzer.temporal.model import load_temporal_model
     from deepfake_analyzer.training.extract import default_cache_dir
 
     hook = hook or NullHook()
@@ -452,7 +458,11 @@ def evaluate(
             min_confidence=config.min_confidence,
             min_face=config.min_face_px,
         )
-        analyzed = analyze_videos(videos, classifier, options, cache_root, hook, detector)
+        temporal_path = temporal_model or DEFAULT_TEMPORAL_MODEL
+        analyzed = analyze_videos(
+            videos, classifier, options, cache_root, hook, detector,
+            load_temporal_model(temporal_path),
+        )  # fmt: skip
         unscored = len(videos) - sum(1 for v in analyzed.values() if v.faces)
         if unscored:
             warnings.append(
@@ -472,4 +482,5 @@ def evaluate(
         warnings=warnings,
         timings_s=timings,
         analyzed=analyzed,
+        temporal_model="" if analyzed is None else str(temporal_path),
     )
