@@ -165,10 +165,58 @@ class TextureResult:
     written: tuple[Path, ...] = ()
 
 
+@dataclass(frozen=True)
+class TextureInputs:
+    """What the probes are fitted and judged on: every crop's labels (`crops`), each region's
+    features (`x`) and the classifier's probability; the augmented copies' crops and features;
+    and what writing the models needs (the crops' records and cache, the files trained on,
+    the classifier, the backbone)."""
+
+    crops: list[Crop]
+    x: dict[str, np.ndarray]
+    classifier_p: np.ndarray
+    copies: list[Crop]
+    x_copies: dict[str, np.ndarray]
+    records: list[CropRecord]
+    cache: CropCache
+    trained: list[LabeledItem]
+    classifier: Classifier
+    backbone: Any
+
+
 def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> TextureResult:
     """Fit one probe per region on the protocol's training part, judge them on the held-out
     part beside the classifier and the blend of them all, and (with `request.output`) write
     the models."""
+    hook = hook or NullHook()
+    inputs = texture_inputs(request, hook)
+    crops, x = inputs.crops, inputs.x
+    fits, cv_auc = {}, {}
+    for region in request.regions:
+        both = np.concatenate([x[region], inputs.x_copies[region]])
+        fits[region], cv_auc[region] = fit_probe(both, [*crops, *inputs.copies])
+        l2 = fits[region].l2
+        _say(
+            hook,
+            f"{region}: L2 {l2:g} chosen by leave-generator-out CV (AUC {cv_auc[region][l2]:.3f})",
+        )
+    probes = {r: fits[r].probability(x[r]) for r in request.regions}
+    model_p = inputs.classifier_p
+    scores = {
+        inputs.classifier.spec.name: model_p,
+        **{member_name(request.name, r): p for r, p in probes.items()},
+        request.name: combine([model_p, *probes.values()], crops),
+    }
+    tables = table_report({name: file_scores(s, crops) for name, s in scores.items()})
+    written: tuple[Path, ...] = ()
+    if request.output is not None:
+        written = write_models(request.output, request, inputs, fits, probes)
+    return TextureResult(fits, cv_auc, tables, written)
+
+
+def texture_inputs(request: TextureRequest, hook: ProgressHook | None = None) -> TextureInputs:
+    """The protocol's crops of `request`'s data (cut and cached first where missing), with
+    their features and classifier scores (from the feature store, computed where missing)."""
     hook = hook or NullHook()
     backbone = load_backbone()  # first: it needs get_texture_backbone.sh
     extractors = {r: feature_model(backbone, REGIONS[r]) for r in request.regions}
@@ -221,36 +269,22 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
         )
         for r in records
     ]  # fmt: skip
-    x = {r: _rows(values[r]) for r in extractors}
     x_copies, copies = augmented_features(
         {r: computes[r] for r in extractors}, store, cache, records, keys, crops,
         request.augmented_copies, hook,
     )  # fmt: skip
-    fits, cv_auc = {}, {}
-    for region in request.regions:
-        both = np.concatenate([x[region], x_copies[region]])
-        fits[region], cv_auc[region] = fit_probe(both, [*crops, *copies])
-        l2 = fits[region].l2
-        _say(
-            hook,
-            f"{region}: L2 {l2:g} chosen by leave-generator-out CV (AUC {cv_auc[region][l2]:.3f})",
-        )
-    probes = {r: fits[r].probability(x[r]) for r in request.regions}
-    model_p = np.asarray(values[CLASSIFIER], np.float64)
-    scores = {
-        spec.name: model_p,
-        **{member_name(request.name, r): p for r, p in probes.items()},
-        request.name: combine([model_p, *probes.values()], crops),
-    }
-    tables = table_report({name: file_scores(s, crops) for name, s in scores.items()})
-    written: tuple[Path, ...] = ()
-    if request.output is not None:
-        trained = [i for i in used if part.get(source_key(i.path)) == "train"]
-        written = write_models(
-            request.output, request, classifier, backbone, fits, (model_p, probes), crops,
-            records, trained, cache,
-        )  # fmt: skip
-    return TextureResult(fits, cv_auc, tables, written)
+    return TextureInputs(
+        crops=crops,
+        x={r: _rows(values[r]) for r in extractors},
+        classifier_p=np.asarray(values[CLASSIFIER], np.float64),
+        copies=copies,
+        x_copies=x_copies,
+        records=records,
+        cache=cache,
+        trained=[i for i in used if part.get(source_key(i.path)) == "train"],
+        classifier=classifier,
+        backbone=backbone,
+    )
 
 
 def _say(hook: ProgressHook, text: str) -> None:
@@ -333,21 +367,17 @@ def augment_copies(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def write_models(
     folder: Path,
     request: TextureRequest,
-    classifier: Classifier,
-    backbone: Any,
+    inputs: TextureInputs,
     fits: dict[str, ProbeFit],
-    scores: tuple[np.ndarray, dict[str, np.ndarray]],
-    crops: list[Crop],
-    records: list[CropRecord],
-    trained: list[LabeledItem],
-    cache: CropCache,
+    probes: dict[str, np.ndarray],
 ) -> tuple[Path, ...]:
     """Per region `<name>_<region>` (its probe, with its backbone or reading it from
     `request.weights_base`), the probes' training-data list and the blend `<name>` of the
-    classifier and them, in `folder` beside the classifier's spec (`backbone`: the loaded
-    EfficientNet-Lite0 the features came from; `scores`: the classifier's and each probe's
-    probabilities per crop). Returns the texture specs', the list's and the blend spec's
-    paths."""
+    classifier and them, in `folder` beside the classifier's spec (`probes`: each probe's
+    probability per crop of `inputs`). Returns the texture specs', the list's and the blend
+    spec's paths."""
+    classifier, backbone, crops = inputs.classifier, inputs.backbone, inputs.crops
+    records, cache = inputs.records, inputs.cache
     name = request.name
     spec_path = folder / f"{classifier.spec.name}.spec.json"
     if not spec_path.is_file():
@@ -364,7 +394,7 @@ def write_models(
             "l2": fit.l2,
             "shares": SHARES,
             "crops": counts,
-            "files": len(trained),
+            "files": len(inputs.trained),
             "training_data": f"{name}.training-data.csv",
         }
         if request.augmented_copies:
@@ -381,14 +411,14 @@ def write_models(
                 classifier.spec.crop_margin,
                 training,
                 check,
-                scores[1][region][order],
+                probes[region][order],
                 region,
                 request.weights_base,
             )  # fmt: skip
         )
     listed = folder / f"{name}.training-data.csv"
-    write_training_list(trained, listed)
-    fitted = fit_blend([scores[0], *scores[1].values()], crops)
+    write_training_list(inputs.trained, listed)
+    fitted = fit_blend([inputs.classifier_p, *probes.values()], crops)
     blend_spec = write_blend(
         folder, name, list(zip((spec_path, *texture_specs), fitted, strict=True)),
         {"fitted_on": "z-scored logits of the protocol's training crops (self-blends left out)"},
