@@ -214,7 +214,13 @@ def main() -> int:
     parser.add_argument(
         "--only", action="append", default=[], help="manifest stem(s), e.g. extra-2026-12-01"
     )
+    parser.add_argument(
+        "--list", action="store_true", help="only print the folders it writes, one per line"
+    )
     args = parser.parse_args()
+    if args.list:
+        print("\n".join(str(args.root / name) for name in FOLDERS.values()))
+        return 0
     skipped = 0
     for stem, name in FOLDERS.items():
         if args.only and stem not in args.only:

@@ -23,8 +23,9 @@ NAME="$1" OUT="$2"
 shift 2
 A="${DEEPFAKE_ANALYZER:-.venv/bin/deepfake-analyzer}"
 D="${DATA_ROOT:-../shared/data}"
-DATA=("$D/wild" "$D/dev" /work/extra-data /work/extra-data-2 /work/extra-data-3 /work/extra-data-4
-      /work/extra-data-5)
+mapfile -t GATHERED < <("${PYTHON:-.venv/bin/python}" scripts/restore_gathered_data.py --list)
+[ ${#GATHERED[@]} -gt 0 ] || { echo "restore_gathered_data.py --list named no folder" >&2; exit 2; }
+DATA=("$D/wild" "$D/dev" "${GATHERED[@]}")
 for folder in "${DATA[@]}"; do
   [ -d "$folder" ] || { echo "missing data folder $folder" >&2; exit 2; }
 done
