@@ -161,7 +161,9 @@ def test_the_request_names_known_distinct_regions_and_a_file_name(tmp_path) -> N
         TextureRequest(data, name="../v4")
 
 
-def test_augmented_copies_are_stored_per_chunk_and_reused(probe: ModuleType, tmp_path) -> None:
+def test_augmented_copies_are_stored_per_group_and_reused(
+    probe: ModuleType, tmp_path, monkeypatch
+) -> None:
     import cv2
 
     from deepfake_analyzer.events import NullHook
@@ -171,7 +173,7 @@ def test_augmented_copies_are_stored_per_chunk_and_reused(probe: ModuleType, tmp
 
     rng = np.random.default_rng(1)
     records = []
-    for i in range(3):
+    for i in range(4):
         cv2.imwrite(str(tmp_path / f"c{i}.png"), rng.integers(0, 256, (64, 64, 3), np.uint8))
         records.append(
             CropRecord(f"c{i}.png", f"v{i}.mp4", 0, f"p{i}", "d", "real", "video", 0, 0.0,
@@ -179,29 +181,41 @@ def test_augmented_copies_are_stored_per_chunk_and_reused(probe: ModuleType, tmp
         )  # fmt: skip
     cache = CropCache(tmp_path, tuple(records))
     keys = [crop_key(cache, r) for r in records]
-    crops = [_crop(probe, source=f"v{i}.mp4") for i in range(2)]
-    crops.append(_crop(probe, source="v2.mp4", part="heldout"))
+    crops = [_crop(probe, source=f"v{i}.mp4") for i in range(3)]
+    crops.append(_crop(probe, source="v3.mp4", part="heldout"))
     calls: list[int] = []
 
     def compute(images: np.ndarray) -> np.ndarray:  # a pixel statistic stands in for a network
         calls.append(len(images))
         return np.repeat(images.reshape(len(images), -1).mean(1, keepdims=True), FEATURE_SIZE, 1)
 
-    def run() -> tuple[dict, list]:
-        store = FeatureStore(tmp_path / "features")
-        computes = {"face": ("texture-face-x", compute)}
-        return probe.augmented_features(
-            computes, store, cache, records, keys, crops, 2, NullHook()
+    def run(order: list[int]) -> dict[str, float]:
+        """Each copy's feature by (source, copy number)."""
+        features, marked = probe.augmented_features(
+            {"face": ("texture-face-x", compute)}, FeatureStore(tmp_path / "features"), cache,
+            [records[i] for i in order], [keys[i] for i in order], [crops[i] for i in order], 2,
+            NullHook(),
         )  # fmt: skip
+        assert all(c.augmented for c in marked) and len(marked) == len(features["face"])
+        seen: dict[str, int] = {}
+        out = {}
+        for c, f in zip(marked, features["face"], strict=True):
+            seen[c.source] = seen.get(c.source, 0) + 1
+            out[f"{c.source}#{seen[c.source]}"] = float(f[0])
+        return out
 
-    first, marked = run()
-    assert first["face"].shape == (4, FEATURE_SIZE) and calls == [2, 2]  # 2 copies x 2 crops
-    assert [c.source for c in marked] == ["v0.mp4", "v1.mp4"] * 2 and all(
-        c.augmented for c in marked
-    )
-    assert not np.allclose(first["face"][:2], first["face"][2:])  # copies draw differently
-    again, _ = run()
-    assert calls == [2, 2] and np.array_equal(again["face"], first["face"])
-    crops[1] = _crop(probe, source="v1.mp4", part="heldout")  # another chunk: other draws
-    run()
-    assert calls == [2, 2, 1, 1]
+    monkeypatch.setattr(probe, "AUGMENT_GROUPS", 1)
+    first = run([0, 1, 2, 3])
+    assert sorted(first) == [f"v{i}.mp4#{k}" for i in range(3) for k in (1, 2)]
+    assert sum(calls) == 6 and len(calls) == 2  # one group, two copies of its 3 crops
+    assert first["v0.mp4#1"] != first["v0.mp4#2"]  # copies draw differently
+    assert run([3, 2, 1, 0]) == first and len(calls) == 2  # the order of the data is no matter
+    crops[2] = _crop(probe, source="v2.mp4", part="heldout")
+    run([0, 1, 2, 3])
+    assert len(calls) == 4  # its group changed: drawn and computed again
+    monkeypatch.setattr(probe, "AUGMENT_GROUPS", 64)
+    run([0, 1, 2, 3])
+    made = len(calls)
+    crops[2] = _crop(probe, source="v2.mp4")  # a crop joins: only its group is computed
+    run([0, 1, 2, 3])
+    assert len(calls) == made + 2 and calls[-2:] == [1, 1]

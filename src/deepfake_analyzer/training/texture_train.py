@@ -20,9 +20,10 @@ classifier (`train-texture`).
 - Augmented copies (`--augmented-copies`, default `DEFAULT_COPIES`; texture_v1 had none): each
   training crop also enters the fit that many times reframed (zoomed 1-1/0.72x, shifted up to
   10 %) and degraded (`DEGRADE`: JPEG, H.264, mild noise), its weight split over its copies;
-  a region's box is cut from the reframed copy; judged on clean crops only. Copy k of the
-  i-th chunk of training crops draws from seed (`AUGMENT_SEED`, k, i) (through v5: one stream
-  per copy), so a chunk's copies can be stored and reused alone.
+  a region's box is cut from the reframed copy; judged on clean crops only. Copies are made in
+  groups of crops set by their keys, each group drawing from its own seed
+  (`augmented_features`; through v5: one stream per copy), so a group's copies can be stored
+  and reused alone.
 - Judged: each held-out file's score is the top-quarter mean of its crop scores, as `evaluate`
   does; the classifier, each region's probe and their blend (equal-weight mean of the logits,
   each z-scored on the training crops) are tabled per medium and family, all after the first
@@ -135,7 +136,10 @@ AUGMENT_SEED = 100
 AUGMENT_RECIPE = repr((DEGRADE, FRAMING_ZOOM, FRAMING_SHIFT, AUGMENT_SEED))
 """Everything an augmented copy's draws depend on besides its crop, copy and chunk."""
 CHUNK = 256
-"""Crops computed (and stored) together."""
+"""Crops whose features are computed (and stored) together."""
+AUGMENT_GROUPS = 64
+"""Groups the training crops are augmented in (`augmented_features`): about 175 crops each for
+the 11,236 training crops of 2026-12-02."""
 CLASSIFIER = ""
 """The classifier's entry among the per-crop values (regions are the others)."""
 
@@ -303,29 +307,37 @@ def augmented_features(
 ) -> tuple[dict[str, np.ndarray], list[Crop]]:
     """Per region of `computes`, the features of `copies` augmented copies (`augment_copies`)
     of every training crop, each region read from the same copy, through the feature store;
-    and the copies' `Crop`s (marked `augmented`). Copy k of the i-th chunk of `CHUNK` training
-    crops draws from seed (`AUGMENT_SEED`, k, i); its keys name the chunk's crops, k, i and the
-    recipe (`AUGMENT_RECIPE`), so a stored copy is reused only for the same draws."""
+    and the copies' `Crop`s (marked `augmented`), in the features' order.
+
+    Training crops are augmented in `AUGMENT_GROUPS` groups, a crop's group set by a hash of its
+    key, in key order within it; copy k of group g draws from seed (`AUGMENT_SEED`, k, g). A
+    group's stored keys name its crops, k, g and the recipe (`AUGMENT_RECIPE`), so stored
+    copies are reused only for the same draws, whatever the order or spelling of the data
+    folders, and a new file recomputes only its group."""
     chosen = [i for i, c in enumerate(crops) if c.part == "train"] if copies else []
+    groups: dict[int, list[int]] = {}
+    for i in sorted(chosen, key=lambda i: keys[i]):
+        digest = hashlib.sha1(keys[i].encode()).hexdigest()
+        groups.setdefault(int(digest[:8], 16) % AUGMENT_GROUPS, []).append(i)
     load = crop_loader(0)
-    chunks = []
+    chunks, order = [], []
     for k in range(copies):
-        for index, start in enumerate(range(0, len(chosen), CHUNK)):
-            part = chosen[start : start + CHUNK]
+        for group, members in sorted(groups.items()):
             digest = hashlib.sha1(
-                repr((k, index, AUGMENT_RECIPE, [keys[i] for i in part])).encode()
+                repr((k, group, AUGMENT_RECIPE, [keys[i] for i in members])).encode()
             ).hexdigest()[:12]
             chunks.append(
                 Chunk(
-                    tuple(f"{keys[i]}|copy{k}:{digest}" for i in part),
-                    partial(_augmented, load, cache, [records[i] for i in part], (k, index)),
+                    tuple(f"{keys[i]}|copy{k}:{digest}" for i in members),
+                    partial(_augmented, load, cache, [records[i] for i in members], (k, group)),
                 )
             )
+            order += members
     values = cached_values(
         store, computes, chunks,
         lambda n: hook(StageProgress("", STAGE_AUGMENTED, n, copies * len(chosen))),
     )  # fmt: skip
-    marked = [replace(crops[i], augmented=True) for _ in range(copies) for i in chosen]
+    marked = [replace(crops[i], augmented=True) for i in order]
     return {r: _rows(v) for r, v in values.items()}, marked
 
 
