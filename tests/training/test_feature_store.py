@@ -4,6 +4,8 @@ and the same function, computed once per chunk that lacks them."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -33,12 +35,14 @@ class Counting:
 
 
 def _chunks(images: np.ndarray, size: int, made: list[int]) -> list[Chunk]:
-    def maker(start: int) -> np.ndarray:
-        made.append(start)
-        return images[start : start + size]
+    """Chunks of `size` keys k0, k1, ...; each image made is recorded in `made`."""
+
+    def maker(start: int, positions: Sequence[int]) -> np.ndarray:
+        made.extend(start + j for j in positions)
+        return images[[start + j for j in positions]]
 
     return [
-        Chunk(tuple(f"k{i}" for i in range(s, min(s + size, len(images)))), lambda s=s: maker(s))
+        Chunk(tuple(f"k{i}" for i in range(s, min(s + size, len(images)))), partial(maker, s))
         for s in range(0, len(images), size)
     ]
 
@@ -47,7 +51,7 @@ def test_values_are_computed_once_then_read_from_a_new_store(tmp_path: Path) -> 
     images = np.arange(5 * 2 * 2 * 3, dtype=np.uint8).reshape(5, 2, 2, 3)
     a, made = Counting(1.0), []
     first = cached_values(FeatureStore(tmp_path), {"a": ("set-a", a)}, _chunks(images, 2, made))
-    assert a.seen == 5 and made == [0, 2, 4]
+    assert a.seen == 5 and made == [0, 1, 2, 3, 4]
     assert np.array_equal(first["a"], images.reshape(5, -1)[:, :2])
     again, made_again = Counting(1.0), []
     progress: list[int] = []
@@ -59,18 +63,23 @@ def test_values_are_computed_once_then_read_from_a_new_store(tmp_path: Path) -> 
     assert np.array_equal(second["a"], first["a"])
 
 
-def test_only_sets_lacking_a_chunk_are_computed_from_images_made_once(tmp_path: Path) -> None:
+def test_only_missing_values_are_computed_from_images_made_once(tmp_path: Path) -> None:
     images = np.arange(4 * 2 * 2 * 3, dtype=np.uint8).reshape(4, 2, 2, 3)
     store = FeatureStore(tmp_path)
-    cached_values(store, {"a": ("set-a", Counting(1.0))}, _chunks(images, 2, []))
-    store.add("set-b", ["k0", "k1"], np.ones((2, 2), np.float32))  # b has the first chunk only
-    a, b, made = Counting(1.0), Counting(2.0), []
+    cached_values(store, {"a": ("set-a", Counting(1.0))}, _chunks(images, 4, []))
+    store.add("set-b", ["k0", "k1"], np.ones((2, 2), np.float32))  # b lacks k2 and k3
+    store.add("set-a-new", ["k1"], np.ones((1, 2), np.float32))  # a-new lacks all but k1
+    a, b, new, made = Counting(1.0), Counting(2.0), Counting(3.0), []
     values = cached_values(
-        FeatureStore(tmp_path), {"a": ("set-a", a), "b": ("set-b", b)}, _chunks(images, 2, made)
+        FeatureStore(tmp_path),
+        {"a": ("set-a", a), "b": ("set-b", b), "new": ("set-a-new", new)},
+        _chunks(images, 4, made),
     )
-    assert a.seen == 0 and b.seen == 2 and made == [2]
+    assert made == [0, 2, 3]  # each image once, for every set lacking it
+    assert (a.seen, b.seen, new.seen) == (0, 2, 3)
     assert np.array_equal(values["b"][:2], np.ones((2, 2)))
     assert np.array_equal(values["b"][2:], 2.0 * images[2:].reshape(2, -1)[:, :2])
+    assert np.array_equal(values["new"][1], np.ones(2))
 
 
 def test_an_unreadable_shard_is_computed_again(tmp_path: Path) -> None:

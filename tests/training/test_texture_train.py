@@ -100,12 +100,12 @@ def test_combination_follows_both_scores(probe: ModuleType) -> None:
 
 def test_augmented_copies_are_reframed_and_reproducible(probe: ModuleType) -> None:
     rng = np.random.default_rng(0)
-    crops = rng.integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
-    first = probe.augment_copies(crops, np.random.default_rng(5))
-    again = probe.augment_copies(crops, np.random.default_rng(5))
-    assert first.shape == crops.shape and first.dtype == np.uint8
+    crop = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    first = probe.augment_copy(crop, np.random.default_rng(5))
+    again = probe.augment_copy(crop, np.random.default_rng(5))
+    assert first.shape == crop.shape and first.dtype == np.uint8
     assert np.array_equal(first, again)
-    assert not np.array_equal(first, crops)
+    assert not np.array_equal(first, crop)
 
 
 def test_augmented_copies_share_their_originals_weight(probe: ModuleType) -> None:
@@ -161,9 +161,7 @@ def test_the_request_names_known_distinct_regions_and_a_file_name(tmp_path) -> N
         TextureRequest(data, name="../v4")
 
 
-def test_augmented_copies_are_stored_per_group_and_reused(
-    probe: ModuleType, tmp_path, monkeypatch
-) -> None:
+def test_augmented_copies_are_stored_per_crop_and_reused(probe: ModuleType, tmp_path) -> None:
     import cv2
 
     from deepfake_analyzer.events import NullHook
@@ -204,18 +202,11 @@ def test_augmented_copies_are_stored_per_group_and_reused(
             out[f"{c.source}#{seen[c.source]}"] = float(f[0])
         return out
 
-    monkeypatch.setattr(probe, "AUGMENT_GROUPS", 1)
     first = run([0, 1, 2, 3])
     assert sorted(first) == [f"v{i}.mp4#{k}" for i in range(3) for k in (1, 2)]
-    assert sum(calls) == 6 and len(calls) == 2  # one group, two copies of its 3 crops
+    assert calls == [3, 3]  # two copies of the three training crops
     assert first["v0.mp4#1"] != first["v0.mp4#2"]  # copies draw differently
-    assert run([3, 2, 1, 0]) == first and len(calls) == 2  # the order of the data is no matter
-    crops[2] = _crop(probe, source="v2.mp4", part="heldout")
-    run([0, 1, 2, 3])
-    assert len(calls) == 4  # its group changed: drawn and computed again
-    monkeypatch.setattr(probe, "AUGMENT_GROUPS", 64)
-    run([0, 1, 2, 3])
-    made = len(calls)
-    crops[2] = _crop(probe, source="v2.mp4")  # a crop joins: only its group is computed
-    run([0, 1, 2, 3])
-    assert len(calls) == made + 2 and calls[-2:] == [1, 1]
+    assert run([3, 2, 1, 0]) == first and calls == [3, 3]  # read back, whatever the order
+    crops[3] = _crop(probe, source="v3.mp4")  # a crop joins: only its copies are made
+    assert {k: v for k, v in run([0, 1, 2, 3]).items() if k in first} == first
+    assert calls == [3, 3, 1, 1]

@@ -8,8 +8,8 @@ networks again (on 2 cores the networks are 80 of its 90 minutes).
 - A *key* names one crop's pixels (`crop_key`): the cached file's name, size and modification
   time, and what was done to it (self-blended, or which augmented copy of which chunk).
 - Values are written in shards, one `.npz` per computed chunk (its keys and rows), written
-  atomically: an interrupted run keeps every finished chunk, and a rerun computes only chunks
-  with a key that no shard holds.
+  atomically: an interrupted run keeps every finished chunk, and a rerun computes only the
+  crops whose keys no shard holds (a new data file costs its own crops).
 
 Delete `<crop cache>/features` to reclaim its space; nothing else reads it.
 """
@@ -86,10 +86,11 @@ class FeatureStore:
 
 @dataclass(frozen=True)
 class Chunk:
-    """Crops computed together: their keys, and how to make their pixels when a set lacks one."""
+    """Crops handled together: their keys, and how to make the pixels of some of them (those at
+    the given positions of `keys`) when a set lacks their values."""
 
     keys: tuple[str, ...]
-    images: Callable[[], np.ndarray]
+    images: Callable[[Sequence[int]], np.ndarray]
 
 
 def cached_values(
@@ -99,21 +100,27 @@ def cached_values(
     done: Callable[[int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per name of `computes` ((set name, function)), the rows of every chunk's keys in order:
-    from the store where it holds each key of a chunk, else computed from the chunk's images
-    (made once for all such sets) and stored. `done(n)` after each chunk: n crops so far."""
+    from the store where it holds them, else computed from the crops' images (made once per
+    chunk for every set that lacks them) and stored. `done(n)` after each chunk: n crops so
+    far."""
     rows: dict[str, list[np.ndarray]] = {name: [] for name in computes}
     count = 0
     for chunk in chunks:
-        keys = list(chunk.keys)
-        missing = [
-            name
+        keys = chunk.keys
+        missing = {
+            name: [j for j, k in enumerate(keys) if k not in store.known(set_id)]
             for name, (set_id, _) in computes.items()
-            if not all(k in store.known(set_id) for k in keys)
-        ]
-        images = chunk.images() if missing and keys else None
-        for name, (set_id, compute) in computes.items():
-            if images is not None and name in missing:
-                store.add(set_id, keys, np.asarray(compute(images)))
+        }
+        needed = sorted({j for positions in missing.values() for j in positions})
+        if needed:
+            images = chunk.images(needed)
+            at = {j: n for n, j in enumerate(needed)}
+            for name, (set_id, compute) in computes.items():
+                if missing[name]:
+                    chosen = images[[at[j] for j in missing[name]]]
+                    values = np.asarray(compute(chosen))
+                    store.add(set_id, [keys[j] for j in missing[name]], values)
+        for name, (set_id, _) in computes.items():
             known = store.known(set_id)
             rows[name].extend(known[k] for k in keys)
         count += len(keys)

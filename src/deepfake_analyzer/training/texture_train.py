@@ -20,10 +20,9 @@ classifier (`train-texture`).
 - Augmented copies (`--augmented-copies`, default `DEFAULT_COPIES`; texture_v1 had none): each
   training crop also enters the fit that many times reframed (zoomed 1-1/0.72x, shifted up to
   10 %) and degraded (`DEGRADE`: JPEG, H.264, mild noise), its weight split over its copies;
-  a region's box is cut from the reframed copy; judged on clean crops only. Copies are made in
-  groups of crops set by their keys, each group drawing from its own seed
-  (`augmented_features`; through v5: one stream per copy), so a group's copies can be stored
-  and reused alone.
+  a region's box is cut from the reframed copy; judged on clean crops only. Each copy draws
+  from its own seed (`augmented_features`; through v5: one stream per copy), so it can be
+  stored and reused alone.
 - Judged: each held-out file's score is the top-quarter mean of its crop scores, as `evaluate`
   does; the classifier, each region's probe and their blend (equal-weight mean of the logits,
   each z-scored on the training crops) are tabled per medium and family, all after the first
@@ -39,6 +38,7 @@ classifier (`train-texture`).
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -57,7 +57,7 @@ from deepfake_analyzer.models.texture import FEATURE_SIZE, INPUT_SIZE, REGIONS, 
 from deepfake_analyzer.scoring.aggregate import track_score
 from deepfake_analyzer.temporal.model import fit_logistic, standardise
 from deepfake_analyzer.temporal.train import cross_validate, generator_folds
-from deepfake_analyzer.training.augment import AugmentConfig, augment_batch
+from deepfake_analyzer.training.augment import AugmentConfig, augment, h264_roundtrip
 from deepfake_analyzer.training.bootstrap import pair_matrix
 from deepfake_analyzer.training.bootstrap import weighted_auc as bootstrap_auc
 from deepfake_analyzer.training.datalist import write_training_list
@@ -137,9 +137,6 @@ AUGMENT_RECIPE = repr((DEGRADE, FRAMING_ZOOM, FRAMING_SHIFT, AUGMENT_SEED))
 """Everything an augmented copy's draws depend on besides its crop, copy and chunk."""
 CHUNK = 256
 """Crops whose features are computed (and stored) together."""
-AUGMENT_GROUPS = 64
-"""Groups the training crops are augmented in (`augmented_features`): about 175 crops each for
-the 11,236 training crops of 2026-12-02."""
 CLASSIFIER = ""
 """The classifier's entry among the per-crop values (regions are the others)."""
 
@@ -258,7 +255,7 @@ def texture_inputs(request: TextureRequest, hook: ProgressHook | None = None) ->
     keys = [crop_key(cache, r, _variant(r)) for r in records]
     load = crop_loader(0)
     chunks = [
-        Chunk(tuple(keys[s : s + CHUNK]), partial(_load_all, load, cache, records[s : s + CHUNK]))
+        Chunk(tuple(keys[s : s + CHUNK]), partial(_load_some, load, cache, records[s : s + CHUNK]))
         for s in range(0, len(records), CHUNK)
     ]
     values = cached_values(
@@ -305,39 +302,28 @@ def augmented_features(
     copies: int,
     hook: ProgressHook,
 ) -> tuple[dict[str, np.ndarray], list[Crop]]:
-    """Per region of `computes`, the features of `copies` augmented copies (`augment_copies`)
-    of every training crop, each region read from the same copy, through the feature store;
-    and the copies' `Crop`s (marked `augmented`), in the features' order.
-
-    Training crops are augmented in `AUGMENT_GROUPS` groups, a crop's group set by a hash of its
-    key, in key order within it; copy k of group g draws from seed (`AUGMENT_SEED`, k, g). A
-    group's stored keys name its crops, k, g and the recipe (`AUGMENT_RECIPE`), so stored
-    copies are reused only for the same draws, whatever the order or spelling of the data
-    folders, and a new file recomputes only its group."""
+    """Per region of `computes`, the features of `copies` augmented copies (`augment_copy`) of
+    every training crop, each region read from the same copy, through the feature store; and
+    the copies' `Crop`s (marked `augmented`). Copy k of a crop draws from seed (`AUGMENT_SEED`,
+    k, its cached file's name), and its key names the crop, k and the recipe
+    (`AUGMENT_RECIPE`): a stored copy is reused whatever the order of the data, and a new file
+    costs only its own copies."""
     chosen = [i for i, c in enumerate(crops) if c.part == "train"] if copies else []
-    groups: dict[int, list[int]] = {}
-    for i in sorted(chosen, key=lambda i: keys[i]):
-        digest = hashlib.sha1(keys[i].encode()).hexdigest()
-        groups.setdefault(int(digest[:8], 16) % AUGMENT_GROUPS, []).append(i)
+    recipe = hashlib.sha1(AUGMENT_RECIPE.encode()).hexdigest()[:12]
     load = crop_loader(0)
-    chunks, order = [], []
-    for k in range(copies):
-        for group, members in sorted(groups.items()):
-            digest = hashlib.sha1(
-                repr((k, group, AUGMENT_RECIPE, [keys[i] for i in members])).encode()
-            ).hexdigest()[:12]
-            chunks.append(
-                Chunk(
-                    tuple(f"{keys[i]}|copy{k}:{digest}" for i in members),
-                    partial(_augmented, load, cache, [records[i] for i in members], (k, group)),
-                )
-            )
-            order += members
+    chunks = [
+        Chunk(
+            tuple(f"{keys[i]}|copy{k}:{recipe}" for i in part),
+            partial(_augmented, load, cache, [records[i] for i in part], k),
+        )
+        for k in range(copies)
+        for part in (chosen[s : s + CHUNK] for s in range(0, len(chosen), CHUNK))
+    ]
     values = cached_values(
         store, computes, chunks,
         lambda n: hook(StageProgress("", STAGE_AUGMENTED, n, copies * len(chosen))),
     )  # fmt: skip
-    marked = [replace(crops[i], augmented=True) for i in order]
+    marked = [replace(crops[i], augmented=True) for _ in range(copies) for i in chosen]
     return {r: _rows(v) for r, v in values.items()}, marked
 
 
@@ -345,15 +331,25 @@ def _variant(record: CropRecord) -> str:
     return SELF_BLENDED_SUFFIX if record.source.endswith(SELF_BLENDED_SUFFIX) else ""
 
 
-def _load_all(load: CropLoader, cache: CropCache, records: Sequence[CropRecord]) -> np.ndarray:
-    return np.stack([load(cache, r, INPUT_SIZE) for r in records])
+def _load_some(
+    load: CropLoader, cache: CropCache, records: Sequence[CropRecord], positions: Sequence[int]
+) -> np.ndarray:
+    return np.stack([load(cache, records[j], INPUT_SIZE) for j in positions])
 
 
 def _augmented(
-    load: CropLoader, cache: CropCache, records: Sequence[CropRecord], draw: tuple[int, int]
+    load: CropLoader,
+    cache: CropCache,
+    records: Sequence[CropRecord],
+    copy: int,
+    positions: Sequence[int],
 ) -> np.ndarray:
-    rng = np.random.default_rng([AUGMENT_SEED, *draw])
-    return augment_copies(_load_all(load, cache, records), rng)
+    out = []
+    for j in positions:
+        name = records[j].crop.encode()
+        rng = np.random.default_rng([AUGMENT_SEED, copy, zlib.crc32(name)])
+        out.append(augment_copy(load(cache, records[j], INPUT_SIZE), rng))
+    return np.stack(out)
 
 
 def _classifier_probability(classifier: Classifier, images: np.ndarray) -> np.ndarray:
@@ -366,14 +362,19 @@ def _rows(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, np.float64).reshape(-1, FEATURE_SIZE)
 
 
-def augment_copies(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(N, S, S, 3) crops, each reframed within `FRAMING_ZOOM` and `FRAMING_SHIFT`, then
-    degraded by `DEGRADE` (a share of them through one H.264 round trip together)."""
+def augment_copy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An (S, S, 3) crop reframed within `FRAMING_ZOOM` and `FRAMING_SHIFT`, then degraded by
+    `DEGRADE`: with probability `h264_p` through its own H.264 round trip (an intra-coded
+    frame; through v5 a share of 256 crops went through one clip together)."""
     from deepfake_analyzer.training.train import random_framing
 
-    size = images.shape[1]
-    framed = [random_framing(im, 1.0, FRAMING_ZOOM, FRAMING_SHIFT, size, rng) for im in images]
-    return augment_batch(np.stack(framed), rng, DEGRADE) if framed else images
+    size = image.shape[0]
+    framed = random_framing(image, 1.0, FRAMING_ZOOM, FRAMING_SHIFT, size, rng)
+    out = augment(framed, rng, DEGRADE)
+    if rng.random() < DEGRADE.h264_p:
+        crf = int(rng.integers(*DEGRADE.h264_crf, endpoint=True))
+        out = h264_roundtrip(out[None], crf)[0]
+    return out
 
 
 def write_models(
