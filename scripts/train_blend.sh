@@ -13,9 +13,10 @@
 #   5. evaluate NAME again, paired against step 3 (--baseline) -> OUT_DIR/eval/ (comparison.json).
 # Ship NAME only if step 5 says `better` on the video or image row and neither is `worse` (the
 # shipping rule, models/README.md). On 2 cores with no caches (measured 2026-12-02, three
-# regions): crops 5 min; features about 1 min per 256 crops (14,904 crops with self-blends),
-# then the augmented copies; each analyzer evaluation 10-20 min. Needs
-# scripts/get_texture_backbone.sh once.
+# regions): crops 5 min; features 45 min (14,904 crops with self-blends), augmented copies 29
+# (11,236), fits 20; each analyzer evaluation 10-20 min. Features and copies are kept in the
+# crop cache's feature store, so another candidate on the same data (other flags, another
+# NAME and OUT_DIR) starts at the fits. Needs scripts/get_texture_backbone.sh once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { echo "usage: scripts/train_blend.sh NAME OUT_DIR [train-texture flags]" >&2; exit 2; }
