@@ -17,6 +17,7 @@ from typing import Any
 from deepfake_analyzer.cli.arguments import add_data_arguments, add_option_argument
 from deepfake_analyzer.errors import EXIT_OK, OutputExistsError, UsageError
 from deepfake_analyzer.options import AnalyzeOptions
+from deepfake_analyzer.temporal.config import DEFAULT_TEMPORAL_MODEL
 from deepfake_analyzer.training.config import FRAMES_PER_VIDEO
 
 DEFAULT_OUTPUT_DIR = "evaluation"
@@ -55,7 +56,7 @@ def register(subparsers: Any) -> None:
         type=Path,
         metavar="JSON",
         help="the face-mesh motion model the analyzer's video scores combine (with "
-        "--video-scores analyzer; default models/temporal_v1.json)",
+        f"--video-scores analyzer; default models/{DEFAULT_TEMPORAL_MODEL.name})",
     )
     model.add_argument(
         "--trust-model",

@@ -6,7 +6,7 @@ networks again (on 2 cores the networks are 80 of its 90 minutes).
   probability), named by everything its values depend on (`set_name`): its kind, the weights'
   sha256, the region box, the input size and `FEATURE_VERSION`.
 - A *key* names one crop's pixels (`crop_key`): the cached file's name, size and modification
-  time, and what was done to it (self-blended, or which augmented copy of which chunk).
+  time, and what was done to it (self-blended, or which augmented copy by which recipe).
 - Values are written in shards, one `.npz` per computed chunk (its keys and rows), written
   atomically: an interrupted run keeps every finished chunk, and a rerun computes only the
   crops whose keys no shard holds (a new data file costs its own crops).
@@ -105,12 +105,10 @@ def cached_values(
     far."""
     rows: dict[str, list[np.ndarray]] = {name: [] for name in computes}
     count = 0
+    known = {name: store.known(set_id) for name, (set_id, _) in computes.items()}
     for chunk in chunks:
         keys = chunk.keys
-        missing = {
-            name: [j for j, k in enumerate(keys) if k not in store.known(set_id)]
-            for name, (set_id, _) in computes.items()
-        }
+        missing = {name: [j for j, k in enumerate(keys) if k not in known[name]] for name in known}
         needed = sorted({j for positions in missing.values() for j in positions})
         if needed:
             images = chunk.images(needed)
@@ -120,9 +118,8 @@ def cached_values(
                     chosen = images[[at[j] for j in missing[name]]]
                     values = np.asarray(compute(chosen))
                     store.add(set_id, [keys[j] for j in missing[name]], values)
-        for name, (set_id, _) in computes.items():
-            known = store.known(set_id)
-            rows[name].extend(known[k] for k in keys)
+        for name in computes:
+            rows[name].extend(known[name][k] for k in keys)
         count += len(keys)
         if done is not None:
             done(count)
