@@ -45,6 +45,8 @@ FOLDERS = {
     "extra-2026-11-30b": "extra-data-3",
     "extra-2026-11-30c": "extra-data-4",
     "extra-2026-12-01": "extra-data-5",
+    "extra-2026-12-02": "extra-data-6",
+    "extra-2026-12-02b": "extra-data-7",
 }
 
 ORIG = re.compile(r"orig_sha256=([0-9a-f]{64})")
@@ -75,6 +77,8 @@ class Outcome:
 
 def read_blob(mirror: Path, source: str, commit: str, path: str) -> bytes:
     git_dir = mirror / source.replace("/", "+") / "repo"
+    if (git_dir / ".git").is_dir():  # some snapshots land with a work tree
+        git_dir = git_dir / ".git"
     if not git_dir.is_dir():
         raise LookupError(f"no mirror of {source} (fetch github:{source})")
     done = subprocess.run(
@@ -92,9 +96,21 @@ def even_scale(side: int) -> str:
     return f"scale=trunc(iw*{fit}/2)*2:trunc(ih*{fit}/2)*2"
 
 
+def step_of(processing: str) -> str:
+    """The processing step of a manifest row, without its `orig_sha256=` record."""
+    return ORIG.sub("", processing).lstrip("; ").strip()
+
+
+def known_step(processing: str) -> bool:
+    """Whether `rebuild` knows how to redo this row's processing."""
+    step = step_of(processing)
+    forms = (CLIP, PANEL, FRAME, BOX, RESIZE, JPEG)
+    return step in KEPT or step == "saved as PNG" or any(f.match(step) for f in forms)
+
+
 def rebuild(original: bytes, suffix: str, processing: str, target: Path) -> bool:
     """Write `target` from `original`; True when the bytes are kept as they were."""
-    step = ORIG.sub("", processing).lstrip("; ").strip()
+    step = step_of(processing)
     if step in KEPT:
         target.write_bytes(original)
         return True

@@ -184,6 +184,85 @@ FAMILIES: dict[str, str] = {
         FACE_SWAP,
     ),
     **dict.fromkeys(("elegant", "hrfae", "michigan", "psgan"), GAN_EDIT),
+    # gathered 2026-12-02 (docs/data/extra-2026-12-02.md): videos
+    **dict.fromkeys(("diffdub", "emogen", "ip-lap", "joygen"), LIP_SYNC),
+    **dict.fromkeys(
+        ("dae-talker", "diffused-heads", "genefacepp", "joyhallo", "megactor-sigma"), TALKING_HEAD
+    ),
+    **dict.fromkeys(
+        (
+            "bilayer",
+            "ffavatar",
+            "gagavatar",
+            "gan-directions-reenact",
+            "gpavatar",
+            "hellomeme",
+            "hyperreenact",
+            "icface",
+            "lia-x",
+            "mofa-video",
+            "portrait4d-v2",
+            "rome",
+        ),
+        REENACTMENT,
+    ),  # fmt: skip
+    # gathered 2026-12-02 (docs/data/extra-2026-12-02b.md): images
+    **dict.fromkeys(
+        (
+            "cips",
+            "eg3d",
+            "msg-stylegan",
+            "next3d",
+            "nvae",
+            "stylenerf",
+            "stylesdf",
+            "styleswin",
+            "vqgan-transformer",
+        ),
+        GAN_FACE,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "beautygan",
+            "elegant-makeup",
+            "fenerf",
+            "hairclip",
+            "hfgi3d",
+            "idinvert",
+            "sean",
+            "style-transformer",
+            "stylefeatureeditor",
+            "styleflow",
+            "stylemapgan",
+            "stylespace",
+            "talk-to-edit",
+            "tedigan",
+        ),
+        GAN_EDIT,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "concept-sliders",
+            "dreambooth",
+            "facechain",
+            "flashface",
+            "flux-ip-adapter",
+            "hunyuandit-controlnet",
+            "ic-light",
+            "infiniteyou",
+            "masterweaver",
+            "ncsnpp-score-sde",
+            "ominicontrol",
+            "photomaker",
+            "pulid-flux",
+            "sdedit",
+            "stable-hair",
+            "stable-makeup",
+        ),
+        DIFFUSION_FACE,
+    ),  # fmt: skip
+    **dict.fromkeys(("heser", "reface", "uniface"), FACE_SWAP),
+    **dict.fromkeys(("pirenderer", "portrait4d", "stylemask"), REENACTMENT),
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
@@ -255,6 +334,28 @@ HELDOUT_GENERATORS: frozenset[str] = frozenset(
         "synctalkpp",
         "skyreels-a1",
         "infinitetalk",
+        # of the generators gathered on 2026-12-02 (no model before v7 saw any of them): the
+        # StyleGAN2-based editors, so no StyleGAN2 texture reaches training through them
+        # (styleflow ... stylemask); one to three of each family besides (styleswin, stylenerf,
+        # infiniteyou, flashface, heser; diffused-heads, joygen, and rome with bilayer, whose
+        # comparison grid shows the same people)
+        "styleflow",
+        "style-transformer",
+        "hairclip",
+        "stylespace",
+        "stylemapgan",
+        "talk-to-edit",
+        "stylefeatureeditor",
+        "stylemask",
+        "styleswin",
+        "stylenerf",
+        "infiniteyou",
+        "flashface",
+        "heser",
+        "diffused-heads",
+        "joygen",
+        "rome",
+        "bilayer",
     }
 )
 

@@ -1,0 +1,90 @@
+"""The committed records of the gathered media (`docs/data/extra-*.manifest.csv`): each can be
+rebuilt by `scripts/restore_gathered_data.py`, and each of its generators has a family in the
+protocol, so a new folder cannot land half-wired."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from deepfake_analyzer.training.protocol import FAMILIES, canonical_generator
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFESTS = sorted((ROOT / "docs" / "data").glob("extra-*.manifest.csv"))
+COLUMNS = [
+    "file", "label", "kind", "source", "commit_or_version", "source_path", "dataset",
+    "how_label_known", "bytes", "sha256", "license_note", "processing", "identity", "generator",
+]  # fmt: skip
+RESERVED = {
+    "basemax/fakefaces", "dariusaf/mesonet", "opentalker/sadtalker", "opentalker/video-retalking",
+    "zz-ww/sadtalker-video-lip-sync", "aaronchong888/deepfake-detect",
+    "ajay-sainy/wav2lip-gfpgan", "cyshih704/deepfake-detection", "iperov/deepfacelive",
+    "ondyari/faceforensics", "polimi-ispl/icpr2020dfdc", "rizkiarm/lipnet",
+    "tanshuai0219/edtalk", "tharunnayak14/real-vs-fake-face-detection",
+}  # fmt: skip
+"""Repositories reserved for the independent evaluation (issue 8): never a source."""
+
+
+@functools.cache
+def restore_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "restore_gathered_data", ROOT / "scripts" / "restore_gathered_data.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def rows_of(manifest: Path) -> list[dict[str, str]]:
+    with manifest.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == COLUMNS, manifest.name
+        return list(reader)
+
+
+def test_every_manifest_names_its_folder() -> None:
+    folders = restore_script().FOLDERS
+    assert MANIFESTS
+    assert {m.name.removesuffix(".manifest.csv") for m in MANIFESTS} == set(folders)
+    assert len(set(folders.values())) == len(folders)
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda m: m.stem)
+def test_every_row_can_be_rebuilt_and_has_a_family(manifest: Path) -> None:
+    known_step = restore_script().known_step
+    rows = rows_of(manifest)
+    assert len({r["file"] for r in rows}) == len(rows)
+    for row in rows:
+        where = f"{manifest.name}: {row['file']}"
+        assert row["label"] in {"fake", "real"}, where
+        assert row["kind"] in {"video", "image"}, where
+        assert re.fullmatch(r"[0-9a-f]{64}", row["sha256"]), where
+        assert re.fullmatch(r"[0-9a-f]{40}", row["commit_or_version"]), where
+        assert row["source"].lower() not in RESERVED, where
+        assert known_step(row["processing"]), where
+        if row["label"] == "fake":
+            assert canonical_generator(row["generator"]) in FAMILIES, where
+
+
+def test_an_unknown_processing_step_is_not_taken_for_a_known_one() -> None:
+    known_step = restore_script().known_step
+    digest = "0" * 64
+    assert known_step("unchanged original bytes")
+    assert known_step(
+        f"orig_sha256={digest}; ffmpeg -ss 0 -t 10 crop=10:10:0:0; longer side<=720; "
+        "libx264 crf 20 yuv420p; no audio"
+    )
+    assert known_step(
+        f"orig_sha256={digest}; crop box (l,t,r,b)=(0, 0, 5, 5) of (9, 9); re-encoded JPEG q95"
+    )
+    assert not known_step(f"orig_sha256={digest}; ffmpeg -ss 0 -t 10; libx265; no audio")
+    assert not known_step("upscaled by hand")
