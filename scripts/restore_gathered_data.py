@@ -47,6 +47,7 @@ FOLDERS = {
     "extra-2026-12-01": "extra-data-5",
     "extra-2026-12-02": "extra-data-6",
     "extra-2026-12-02b": "extra-data-7",
+    "extra-2026-12-03": "extra-data-8",
 }
 
 ORIG = re.compile(r"orig_sha256=([0-9a-f]{64})")

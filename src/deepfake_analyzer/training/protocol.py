@@ -263,6 +263,29 @@ FAMILIES: dict[str, str] = {
     ),  # fmt: skip
     **dict.fromkeys(("heser", "reface", "uniface"), FACE_SWAP),
     **dict.fromkeys(("pirenderer", "portrait4d", "stylemask"), REENACTMENT),
+    # gathered 2026-12-03 (docs/data/extra-2026-12-03.md): videos
+    **dict.fromkeys(
+        (
+            "alignhuman",
+            "avct",
+            "cyberhost",
+            "eamm",
+            "eat",
+            "gaia",
+            "magicinfinite",
+            "makeittalk",
+            "mocha",
+            "omnihuman-1",
+            "omnihuman-1.5",
+            "real3d-portrait",
+            "skyreels-a3",
+            "skyreels-audio",
+            "starcaster",
+        ),
+        TALKING_HEAD,
+    ),  # fmt: skip
+    **dict.fromkeys(("anytalk", "styleheat", "toontalker", "x2face"), REENACTMENT),
+    "3dfaceshop": GAN_FACE,
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
@@ -356,6 +379,18 @@ HELDOUT_GENERATORS: frozenset[str] = frozenset(
         "joygen",
         "rome",
         "bilayer",
+        # of the generators gathered on 2026-12-03 (no model before v8 saw any of them): the
+        # rest of the SkyReels line (skyreels-a1 is held out), both OmniHuman versions, and
+        # mocha, gaia, styleheat and x2face: talking heads and reenactment, the video families
+        # the analyzer reads worst
+        "skyreels-audio",
+        "skyreels-a3",
+        "omnihuman-1",
+        "omnihuman-1.5",
+        "mocha",
+        "gaia",
+        "styleheat",
+        "x2face",
     }
 )
 
