@@ -379,10 +379,10 @@ HELDOUT_GENERATORS: frozenset[str] = frozenset(
         "joygen",
         "rome",
         "bilayer",
-        # of the generators gathered on 2026-12-03 (no model before v8 saw any of them): the
-        # rest of the SkyReels line (skyreels-a1 is held out), both OmniHuman versions, and
-        # mocha, gaia, styleheat and x2face: talking heads and reenactment, the video families
-        # the analyzer reads worst
+        # of the generators gathered on 2026-12-03, which no shipped model saw: the rest of
+        # the SkyReels line (skyreels-a1 is held out), both OmniHuman versions, and mocha,
+        # gaia, styleheat and x2face: talking heads and reenactment, the video families the
+        # analyzer reads worst
         "skyreels-audio",
         "skyreels-a3",
         "omnihuman-1",
