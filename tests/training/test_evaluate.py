@@ -242,6 +242,67 @@ def test_analyzer_scores_decide_video_figures_and_thresholds() -> None:
     assert spec.thresholds.fake == pytest.approx(threshold_for_fpr(fit_reals, 0.1))
 
 
+def test_the_temporal_effect_pairs_frame_only_verdicts_with_the_combined_ones() -> None:
+    from dataclasses import replace
+
+    from deepfake_analyzer.scoring.aggregate import FaceScore
+    from deepfake_analyzer.training.eval_analyzer import AnalyzedVideo
+
+    rng = np.random.default_rng(3)
+    labels, sources, raw, analyzed = [], [], [], {}
+    methods = []
+    for v in range(60):
+        y = v % 2
+        values = rng.uniform(0.3, 0.7, 4)  # frames say nothing
+        labels += [y] * 4
+        sources += [f"v{v}"] * 4
+        raw += list(values)
+        methods += [("liveportrait" if v % 4 == 3 else "wav2lip") if y else "real"] * 4
+        faces = tuple(FaceScore(i, i / 2, 0, float(values[i % 4])) for i in range(8))
+        motion = float(np.clip(rng.normal(0.8 if y else 0.2, 0.1), 0.01, 0.99))  # motion does
+        analyzed[f"v{v}"] = AnalyzedVideo(faces, {0: motion}, 0.5)
+    spec = ModelSpec(name="m")
+    config = EvaluateConfig(video_scores="analyzer")
+    scored = _scored(labels, sources, raw, methods=methods)
+    result = evaluate_scores(scored, spec, config, analyzed=analyzed)
+    effect = result.temporal_effect
+    assert effect is not None and effect.baseline == "frame scores alone"
+    assert effect.matched == 60
+    video = next(r for r in effect.rows if r.name == "video")
+    frame_only = [
+        analyzed[f"v{v}"].score(spec.calibration, spec.thresholds, False) for v in range(60)
+    ]
+    assert frame_only != [
+        analyzed[f"v{v}"].score(spec.calibration, spec.thresholds) for v in range(60)
+    ]
+    pos = [s for v, s in enumerate(frame_only) if v % 2]
+    neg = [s for v, s in enumerate(frame_only) if not v % 2]
+    expected = np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg])
+    assert video.baseline_auc == pytest.approx(expected, abs=1e-4)
+    assert video.new_auc == pytest.approx(result.overall.video.auc, abs=1e-4)
+    assert video.new_auc > 0.9 > video.baseline_auc and video.verdict == "better"
+    assert {r.name for r in effect.rows} >= {"video/lip-sync", "video/reenactment"}
+    assert result.to_dict()["temporal_effect"]["rows"][0]["name"] == "video"
+    crops_only = evaluate_scores(scored, spec, EvaluateConfig())
+    assert crops_only.temporal_effect is None and crops_only.to_dict()["temporal_effect"] is None
+
+    from rich.console import Console
+
+    from deepfake_analyzer.cli.evaluate import comparison_view, temporal_title
+    from deepfake_analyzer.training.eval_report import evaluation_to_html
+
+    page = evaluation_to_html(replace(result, temporal_model="models/t.json"), {})
+    assert "<h2>Temporal evidence</h2>" in page and "Temporal evidence" not in (
+        evaluation_to_html(crops_only, {})
+    )
+    assert f"<td>{video.baseline_auc:.3f}</td><td>{video.new_auc:.3f}</td>" in page
+    console = Console(width=120, record=True)
+    shown = replace(result, temporal_model="models/t.json")
+    console.print(comparison_view(effect, temporal_title(shown)))
+    text = console.export_text()
+    assert "frame scores alone → with t.json (60 videos)" in text and "better" in text
+
+
 def test_analyzer_video_scores_replace_the_crops_of_videos(labeled_folder, tmp_path) -> None:
     crops = _run(labeled_folder, tmp_path)
     result = _run(labeled_folder, tmp_path, video_scores="analyzer")

@@ -297,6 +297,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(summary_table(result))
         if result.protocol is not None:
             console.print(protocol_table_view(result.protocol))
+        if result.temporal_effect is not None:
+            console.print(comparison_view(result.temporal_effect, temporal_title(result)))
         if comparison is not None:
             console.print(comparison_view(comparison))
         for note in result.warnings:
@@ -337,12 +339,22 @@ def protocol_table_view(table: Any) -> Any:
     return view
 
 
-def comparison_view(comparison: Any) -> Any:
-    """This evaluation against `--baseline`: AUCs, change, paired interval, verdict."""
+def temporal_title(result: Any) -> str:
+    """The title of the temporal evidence's table: what it compares, on how many videos."""
+    return (
+        f"temporal evidence: {result.temporal_effect.baseline} → with "
+        f"{Path(result.temporal_model).name} ({result.temporal_effect.matched} videos)"
+    )
+
+
+def comparison_view(comparison: Any, title: str = "") -> Any:
+    """This evaluation against `--baseline` (or what `title` says): AUCs, change, paired
+    interval, verdict."""
     from rich.table import Table
 
     view = Table(
-        title=f"against {comparison.baseline} ({comparison.matched} files scored by both; "
+        title=title
+        or f"against {comparison.baseline} ({comparison.matched} files scored by both; "
         f"{comparison.only_baseline} only there, {comparison.only_new} only here)",
         show_edge=False,
     )

@@ -60,19 +60,25 @@ class AnalyzedVideo:
     temporal: Mapping[int, float]
     prior: float
 
-    def score(self, calibration: Calibration, thresholds: Thresholds) -> float | None:
+    def score(
+        self, calibration: Calibration, thresholds: Thresholds, temporal: bool = True
+    ) -> float | None:
         """The verdict's score under `calibration`, None when the analyzer found no face.
-        `thresholds` only decide which short tracks may carry the verdict, as in the analyzer."""
-        return self.verdict(calibration, thresholds).score
+        `thresholds` only decide which short tracks may carry the verdict, as in the analyzer;
+        `temporal` False leaves the temporal evidence out (the frame scores alone)."""
+        return self.verdict(calibration, thresholds, temporal).score
 
-    def verdict(self, calibration: Calibration, thresholds: Thresholds) -> Verdict:
-        """The analyzer's verdict under `calibration` (`score`), with its deciding track."""
+    def verdict(
+        self, calibration: Calibration, thresholds: Thresholds, temporal: bool = True
+    ) -> Verdict:
+        """The analyzer's verdict under `calibration` (`score`), with its deciding track;
+        without `temporal`, the verdict of `analyze --temporal report`."""
         if not self.faces:
             return Verdict("no-face", None)
         calibrated = calibration.apply(np.array([f.score for f in self.faces]))
         faces = [replace(f, score=float(s)) for f, s in zip(self.faces, calibrated, strict=True)]
         evidence: dict[int, TemporalEvidence] = {}
-        for track_id, temporal_score in self.temporal.items():
+        for track_id, temporal_score in (self.temporal if temporal else {}).items():
             own = np.array([f.score for f in faces if f.track_id == track_id])
             frame = track_score(own)
             evidence[track_id] = TemporalEvidence(

@@ -213,6 +213,27 @@ def _protocol_section(table: ProtocolTable) -> str:
     )
 
 
+def _temporal_section(result: EvaluationResult) -> str:
+    """What the temporal evidence did to the analyzer's video scores: AUC from the frame
+    scores alone and with the temporal model, the paired change and its interval."""
+    effect = result.temporal_effect
+    assert effect is not None
+    rows = "".join(
+        f"<tr><td>{_e(r.name)}</td><td>{r.num_real}</td><td>{r.num_fake}</td>"
+        f"<td>{_f(r.baseline_auc)}</td><td>{_f(r.new_auc)}</td><td>{r.difference:+.3f} "
+        f"[{r.low:+.3f}, {r.high:+.3f}]</td><td>{_e(r.verdict)}</td></tr>"
+        for r in effect.rows
+    )
+    return (
+        "<h2>Temporal evidence</h2>"
+        f"<p>The same {effect.matched} videos' verdicts from the {_e(effect.baseline)} and "
+        f"combined with the temporal model {_e(result.temporal_model)}; the interval is a "
+        "paired cluster bootstrap (reals by person, fakes by generator).</p>"
+        "<table><tr><th>subset</th><th>reals</th><th>fakes</th><th>frame alone</th>"
+        f"<th>with temporal</th><th>change [95 %]</th><th>verdict</th></tr>{rows}</table>"
+    )
+
+
 def _img(name: str, data: bytes) -> str:
     encoded = base64.b64encode(data).decode("ascii")
     return f'<img alt="{_e(name)}" src="data:image/png;base64,{encoded}">'
@@ -262,6 +283,8 @@ def evaluation_to_html(result: EvaluationResult, figures: dict[str, bytes]) -> s
     parts.append(_levels_table([("all", result.overall)]))
     if result.protocol is not None:
         parts.append(_protocol_section(result.protocol))
+    if result.temporal_effect is not None:
+        parts.append(_temporal_section(result))
     if ROC_PNG in figures:
         parts.append(_img("ROC curves", figures[ROC_PNG]))
     if HIST_PNG in figures:

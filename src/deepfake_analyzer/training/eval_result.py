@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from deepfake_analyzer.training.metrics import (
     json_number,
 )
 from deepfake_analyzer.training.protocol import ProtocolTable
+
+if TYPE_CHECKING:
+    from deepfake_analyzer.training.eval_compare import Comparison
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class EvaluationResult:
     video_scores: str = "crops"
     temporal_model: str = ""
     """The temporal model file combined into the analyzer's video scores ("" for crops)."""
+    temporal_effect: Comparison | None = None
+    """With the analyzer's video scores: the same verdicts from the frame scores alone
+    (baseline) against those with the temporal evidence, paired per medium and family."""
 
     def summary(self) -> dict[str, Any]:
         """The compact figures stored in a spec's `metrics['evaluation']`."""
@@ -116,6 +122,9 @@ class EvaluationResult:
             "num_items": self.num_items,
             "video_scores": self.video_scores,
             "temporal_model": self.temporal_model,
+            "temporal_effect": None
+            if self.temporal_effect is None
+            else self.temporal_effect.to_dict(),
             "items_without_faces": list(self.items_without_faces),
             "overall": self.overall.to_dict(),
             "breakdowns": [b.to_dict() for b in self.breakdowns],

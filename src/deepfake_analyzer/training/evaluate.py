@@ -52,6 +52,7 @@ from deepfake_analyzer.training.calibrate import (
 )
 from deepfake_analyzer.training.config import FRAMES_PER_VIDEO
 from deepfake_analyzer.training.eval_analyzer import AnalyzedVideo, analyze_videos
+from deepfake_analyzer.training.eval_compare import compare
 from deepfake_analyzer.training.eval_crops import (
     SELF_BLENDED,
     SELF_BLENDED_SUFFIX,
@@ -120,6 +121,8 @@ __all__ = [
 
 
 VIDEO_SCORES = ("crops", "analyzer")
+FRAME_ONLY = "frame scores alone"
+"""What `EvaluationResult.temporal_effect` compares the analyzer's video scores with."""
 
 
 @dataclass(frozen=True)
@@ -251,6 +254,14 @@ def evaluate_scores(
     videos = [v for v in all_videos if not v.source.endswith(SELF_BLENDED_SUFFIX)]
     v_labels, v_scores = video_arrays(videos)
     overall = level_metrics(main.crops, scores, videos, thresholds)
+    temporal_effect = None
+    if analyzed is not None:  # the same verdicts without the temporal evidence, paired
+        frame_only = _file_scores(evaluated.crops, all_scores, spec, config, analyzed, False)
+        temporal_effect = compare(
+            [v for v in frame_only if v.kind == "video"],
+            [v for v in videos if v.kind == "video"],
+            name=FRAME_ONLY,
+        )
     if overall.video.num_real == 0 or overall.video.num_fake == 0:
         notes.append("the evaluated media hold only one class: AUC, AP and EER are undefined")
     result = EvaluationResult(
@@ -278,6 +289,7 @@ def evaluate_scores(
         ),
         video_scores=config.video_scores,
         temporal_model=temporal_model,
+        temporal_effect=temporal_effect,
     )
     return _with_summary_in_spec(result)
 
@@ -288,11 +300,12 @@ def _file_scores(
     spec: ModelSpec,
     config: EvaluateConfig,
     analyzed: Mapping[str, AnalyzedVideo] | None,
+    temporal: bool = True,
 ) -> list[VideoScore]:
     """Each file's score: the top-quarter mean of its calibrated crops or, with `analyzed`,
     for a video file (not a self-blended one) the analyzer's verdict score under `spec`'s
-    calibration. In that mode a video the analyzer could not score (unreadable, or no face
-    found) is left out."""
+    calibration (without its temporal evidence when `temporal` is False). In that mode a
+    video the analyzer could not score (unreadable, or no face found) is left out."""
     files = video_scores(crops, calibrated, config.top_fraction)
     if analyzed is None:
         return files
@@ -302,7 +315,9 @@ def _file_scores(
             kept.append(file)
             continue
         video = analyzed.get(file.source)
-        score = video.score(spec.calibration, spec.thresholds) if video is not None else None
+        score = (
+            video.score(spec.calibration, spec.thresholds, temporal) if video is not None else None
+        )
         if video is not None and score is not None:
             kept.append(replace(file, score=score, num_crops=len(video.faces)))
     return kept
