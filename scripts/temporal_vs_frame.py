@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,7 @@ from deepfake_analyzer.training.sources import FAKE, discover_labeled, discover_
 def scores_of(video: AnalyzedVideo, spec: ModelSpec) -> dict[str, float | None]:
     """The video's frame-only, temporal and combined scores (module docstring)."""
     verdict = video.verdict(spec.calibration, spec.thresholds)
-    frame_only = replace(video, temporal={}).score(spec.calibration, spec.thresholds)
+    frame_only = video.score(spec.calibration, spec.thresholds, temporal=False)
     temporal = video.temporal.get(verdict.track_id) if verdict.track_id is not None else None
     return {"frame": frame_only, "temporal": temporal, "combined": verdict.score}
 
