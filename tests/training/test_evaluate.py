@@ -291,13 +291,13 @@ def test_the_temporal_effect_pairs_frame_only_verdicts_with_the_combined_ones() 
     from deepfake_analyzer.cli.evaluate import comparison_view, temporal_title
     from deepfake_analyzer.training.eval_report import evaluation_to_html
 
-    page = evaluation_to_html(replace(result, temporal_model="models/t.json"), {})
+    shown = replace(result, temporal_model="models/t.json")
+    page = evaluation_to_html(shown, {})
     assert "<h2>Temporal evidence</h2>" in page and "Temporal evidence" not in (
         evaluation_to_html(crops_only, {})
     )
     assert f"<td>{video.baseline_auc:.3f}</td><td>{video.new_auc:.3f}</td>" in page
     console = Console(width=120, record=True)
-    shown = replace(result, temporal_model="models/t.json")
     console.print(comparison_view(effect, temporal_title(shown)))
     text = console.export_text()
     assert "frame scores alone → with t.json (60 videos)" in text and "better" in text

@@ -256,12 +256,14 @@ def evaluate_scores(
     overall = level_metrics(main.crops, scores, videos, thresholds)
     temporal_effect = None
     if analyzed is not None:  # the same verdicts without the temporal evidence, paired
-        frame_only = _file_scores(evaluated.crops, all_scores, spec, config, analyzed, False)
-        temporal_effect = compare(
-            [v for v in frame_only if v.kind == "video"],
-            [v for v in videos if v.kind == "video"],
-            name=FRAME_ONLY,
-        )
+        scored_videos = [v for v in videos if v.kind == "video"]
+        frame_only = [
+            replace(v, score=score)
+            for v in scored_videos
+            if (score := analyzed[v.source].score(spec.calibration, spec.thresholds, False))
+            is not None
+        ]
+        temporal_effect = compare(frame_only, scored_videos, name=FRAME_ONLY)
     if overall.video.num_real == 0 or overall.video.num_fake == 0:
         notes.append("the evaluated media hold only one class: AUC, AP and EER are undefined")
     result = EvaluationResult(
@@ -300,12 +302,11 @@ def _file_scores(
     spec: ModelSpec,
     config: EvaluateConfig,
     analyzed: Mapping[str, AnalyzedVideo] | None,
-    temporal: bool = True,
 ) -> list[VideoScore]:
     """Each file's score: the top-quarter mean of its calibrated crops or, with `analyzed`,
     for a video file (not a self-blended one) the analyzer's verdict score under `spec`'s
-    calibration (without its temporal evidence when `temporal` is False). In that mode a
-    video the analyzer could not score (unreadable, or no face found) is left out."""
+    calibration. In that mode a video the analyzer could not score (unreadable, or no face
+    found) is left out."""
     files = video_scores(crops, calibrated, config.top_fraction)
     if analyzed is None:
         return files
@@ -315,9 +316,7 @@ def _file_scores(
             kept.append(file)
             continue
         video = analyzed.get(file.source)
-        score = (
-            video.score(spec.calibration, spec.thresholds, temporal) if video is not None else None
-        )
+        score = video.score(spec.calibration, spec.thresholds) if video is not None else None
         if video is not None and score is not None:
             kept.append(replace(file, score=score, num_crops=len(video.faces)))
     return kept
