@@ -154,8 +154,9 @@ def test_the_request_names_known_distinct_regions_and_a_file_name(tmp_path) -> N
     data = (tmp_path,)
     assert TextureRequest(data).regions == ("face", "mouth")
     assert member_name(TextureRequest(data).name, "mouth") == "deepfake_v4_mouth"
+    assert TextureRequest(data, regions=("face", "residual")).regions[1] == "residual"
     for bad in ({"regions": ("face", "face")}, {"regions": ("nose",)}, {"regions": ()}):
-        with pytest.raises(ValueError, match="regions must be distinct"):
+        with pytest.raises(ValueError, match="regions must be distinct, among face, .*residual"):
             TextureRequest(data, **bad)
     with pytest.raises(ValueError, match="not a model name"):
         TextureRequest(data, name="../v4")
@@ -210,3 +211,100 @@ def test_augmented_copies_are_stored_per_crop_and_reused(probe: ModuleType, tmp_
     crops[3] = _crop(probe, source="v3.mp4")  # a crop joins: only its copies are made
     assert {k: v for k, v in run([0, 1, 2, 3]).items() if k in first} == first
     assert calls == [3, 3, 1, 1]
+
+
+def _residual_folder(tmp_path):
+    """A folder with two residual models standing in for the classifier ("cls") and an
+    earlier blend's member ("old"), and 48 cached 224 px crops of 24 training and 24 held-out
+    files (reals of 8 people, fakes of 4 generators, told apart by their noise)."""
+    import cv2
+
+    from deepfake_analyzer.models.residual import residual_features
+    from deepfake_analyzer.training.extract import CropCache, CropRecord
+    from deepfake_analyzer.training.sources import LabeledItem
+    from deepfake_analyzer.training.texture_export import ProbeFit, write_residual_model
+
+    rng = np.random.default_rng(5)
+    ramp = np.linspace(30, 220, 224)[None, :, None] + np.zeros((224, 224, 3))
+    records, crops, items, images = [], [], [], []
+    for i in range(48):
+        label, part = i % 2, ("train" if i < 24 else "heldout")
+        noise = rng.normal(0, 6.0 if label else 2.0, ramp.shape)
+        image = np.clip(ramp + noise, 0, 255).astype(np.uint8)
+        cv2.imwrite(str(tmp_path / f"c{i}.png"), image[..., ::-1])
+        source, method = f"f{i}.png", (f"gen{i % 8 // 2}" if label else "real")
+        group = f"p{i % 16 // 2}" if not label else method
+        records.append(CropRecord(f"c{i}.png", source, label, group, "d", method, "image", 0,
+                                  0.0, (0, 0, 224, 224), 1.0))  # fmt: skip
+        crops.append(_crop(texture_train, source=source, label=label, kind="image",
+                           method=method, group=group, part=part))  # fmt: skip
+        if part == "train":
+            items.append(LabeledItem(tmp_path / f"c{i}.png", label, group, "d", method, "image"))
+        images.append(image)
+    images_ = np.stack(images)
+    x = residual_features(images_)
+    folder = tmp_path / "models"
+    for name, seed in (("cls", 0), ("old", 1)):
+        w = np.random.default_rng(seed).normal(size=x.shape[1]) / 40
+        fit = ProbeFit(x.mean(0), x.std(0) + 1e-3, w, 0.0, 1.0)
+        p = fit.probability(x)
+        write_residual_model(fit, folder, name, 1.3, {}, images_[:4], p[:4])
+    cache = CropCache(tmp_path, tuple(records))
+    return folder, cache, records, crops, items, x
+
+
+@pytest.mark.slow  # a dozen fits over 1,331 features
+def test_a_residual_probe_extends_a_blend_whose_kept_members_stay_as_fitted(
+    tmp_path, monkeypatch
+) -> None:
+    from deepfake_analyzer.errors import UsageError
+    from deepfake_analyzer.models.blend import Blend, BlendClassifier
+    from deepfake_analyzer.models.loader import load_classifier
+    from deepfake_analyzer.models.residual import ResidualClassifier
+    from deepfake_analyzer.models.spec import ModelSpec
+    from deepfake_analyzer.training.texture_config import TextureRequest
+
+    folder, cache, records, crops, items, x = _residual_folder(tmp_path)
+    cls, old = (load_classifier(folder / f"{n}.spec.json") for n in ("cls", "old"))
+    images = np.stack([texture_train.crop_loader(0)(cache, r, 224) for r in records])
+    inputs = texture_train.TextureInputs(
+        crops=crops, x={"residual": x}, classifier_p=cls.predict(images), copies=[],
+        x_copies={"residual": np.zeros((0, x.shape[1]))}, records=records, cache=cache,
+        trained=items, classifier=cls, backbone=None, kept=(old,),
+        kept_p=(old.predict(images),),
+    )  # fmt: skip
+    monkeypatch.setattr(texture_train, "texture_inputs", lambda request, hook: inputs)
+    monkeypatch.setattr(texture_train, "L2_GRID", (300.0, 3000.0))  # 1,331 features: few fits
+    request = TextureRequest(
+        (tmp_path,), output=folder, regions=("residual",), name="new", augmented_copies=0,
+        kept=(folder / "old.spec.json",),
+    )  # fmt: skip
+    result = texture_train.train_texture(request)
+
+    assert list(result.tables) == ["cls", "old", "new_residual", "new"]
+    assert result.tables["new_residual"]["rows"][0]["auc"] > 0.9  # the noise tells them apart
+    blend_spec = folder / "new.spec.json"
+    assert blend_spec in result.written and folder / "new.training-data.csv" in result.written
+    blend = load_classifier(blend_spec)
+    assert isinstance(blend, BlendClassifier)
+    assert [m.name for m in blend.blend.members] == ["cls", "old", "new_residual"]
+    assert isinstance(blend.members[2], ResidualClassifier)
+    assert blend.blend.training["kept_as_fitted"] == ["old.spec.json"]
+    assert ModelSpec.load(folder / "old.spec.json").training == old.spec.training  # untouched
+    expected = texture_train.combine(
+        [inputs.classifier_p, inputs.kept_p[0], result.fits["residual"].probability(x)], crops
+    )
+    np.testing.assert_allclose(blend.predict(images), expected, atol=1e-9)
+    assert Blend.load(folder / "new.blend.json").has_evidence
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "old.spec.json").write_text((folder / "old.spec.json").read_text())
+    for kept, name, why in (
+        (elsewhere / "old.spec.json", "new", "must lie in"),
+        (folder / "x_residual.spec.json", "x", "cannot be rewritten"),
+    ):
+        bad = TextureRequest((tmp_path,), output=folder, regions=("residual",), name=name,
+                             augmented_copies=0, kept=(kept,))  # fmt: skip
+        with pytest.raises(UsageError, match=why):  # before any crop is read
+            texture_train.train_texture(bad)

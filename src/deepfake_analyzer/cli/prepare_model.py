@@ -3,8 +3,9 @@
 A model ships one weights file per version; the analyzer runs a LiteRT copy built from it
 once, on first use, into ~/.cache/deepfake-analyzer/runtime/<weights sha256>/ (tens of
 seconds). This command builds it now, e.g. while installing, or for your own model's spec so
-that `analyze --model my.spec.json` runs on LiteRT too. A blend (the default, v3) runs its
-members, so each member gets its copy. Needs TensorFlow; nothing is downloaded. A copy
+that `analyze --model my.spec.json` runs on LiteRT too. A blend (the default is one) runs its
+members, so each member gets its copy (a residual member, models/residual.py, runs in numpy
+and needs none). Needs TensorFlow; nothing is downloaded. A copy
 already there is verified and kept.
 """
 
@@ -66,8 +67,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _prepare(spec: ModelSpec, spec_path: Path, trust_model: bool) -> None:
     from deepfake_analyzer.models.litert_classifier import litert_file
+    from deepfake_analyzer.models.residual import WEIGHTS_FORMAT as RESIDUAL_FORMAT
     from deepfake_analyzer.models.runtime_cache import default_runtime_cache, prepare_runtime
 
+    if spec.weights_format == RESIDUAL_FORMAT:
+        print(f"{spec.name}: a residual model runs in numpy: nothing to prepare")
+        return
     named = litert_file(spec, spec_path.parent)
     if named is not None and named.is_file():
         print(f"{spec.name}: its spec names a LiteRT copy, {named}: nothing to prepare")

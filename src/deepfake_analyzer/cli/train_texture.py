@@ -2,13 +2,16 @@
 
 Per --region of the face crop (default: the whole crop and its mouth box), a logistic
 regression over a frozen ImageNet EfficientNet-Lite0's block statistics
-(`training/texture_train.py`), fitted on the protocol's training part of DATA, --real and
+(`training/texture_train.py`; --region residual: over the crop's noise-residual
+co-occurrences, models/residual.py), fitted on the protocol's training part of DATA, --real and
 --train-real, and judged on its held-out part beside the classifier (--model, default the
 shipped one) and the blend of them all. Needs `scripts/get_texture_backbone.sh` once.
 --train-real folders are trained on but not judged (as `train --real`; `evaluate` is not
 given them). With --output DIR (holding the classifier's spec) it writes the models NAME_REGION,
 their training-data list and the blend NAME (--name, default deepfake_v4) there; calibrate the
-blend with `evaluate --calibrate --write-spec` before use. Face crops are cached under
+blend with `evaluate --calibrate --write-spec` before use. --keep adds fitted models as they
+are (e.g. the shipped blend's members) beside the classifier, to extend a blend by a new
+region without refitting the others. Face crops are cached under
 --cache-dir, and beside them (in its `features` folder) every crop's features and classifier
 score: a rerun on the same crops reuses both and only fits.
 """
@@ -26,8 +29,12 @@ from rich.table import Table
 from deepfake_analyzer.cli.arguments import add_data_arguments
 from deepfake_analyzer.cli.dashboard import choose_renderer
 from deepfake_analyzer.errors import EXIT_OK, UsageError
-from deepfake_analyzer.models.texture import REGIONS
-from deepfake_analyzer.training.texture_config import BLEND_NAME, DEFAULT_COPIES, DEFAULT_REGIONS
+from deepfake_analyzer.training.texture_config import (
+    BLEND_NAME,
+    DEFAULT_COPIES,
+    DEFAULT_REGIONS,
+    MEMBER_REGIONS,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -57,9 +64,14 @@ def register(subparsers: Any) -> None:
         "read its frozen backbone instead of storing their own copy",
     )  # fmt: skip
     parser.add_argument(
-        "--region", action="append", choices=list(REGIONS), metavar="REGION",
-        help=f"a region of the crop to fit a probe on, repeatable: {', '.join(REGIONS)} "
-        f"(default: {' and '.join(DEFAULT_REGIONS)})",
+        "--region", action="append", choices=list(MEMBER_REGIONS), metavar="REGION",
+        help=f"a region of the crop to fit a probe on, repeatable: {', '.join(MEMBER_REGIONS)} "
+        f"(residual: the crop's noise statistics; default: {' and '.join(DEFAULT_REGIONS)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--keep", action="append", default=[], type=Path, metavar="SPEC",
+        help="a fitted texture model in --output (e.g. an earlier blend's member) that joins "
+        "the new blend as it is, scored and not refitted; repeatable",
     )  # fmt: skip
     parser.add_argument(
         "--cache-dir", type=Path, metavar="DIR",
@@ -91,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             regions=tuple(args.region or DEFAULT_REGIONS),
             name=args.name,
             weights_base=args.weights_base,
+            kept=tuple(args.keep),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -19,6 +19,8 @@ from deepfake_analyzer.models.blend import BLEND_FORMAT, load_blend
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, load_weights_f16
 from deepfake_analyzer.models.keras_classifier import DEFAULT_BATCH_SIZE, KerasClassifier
 from deepfake_analyzer.models.registry import create_architecture
+from deepfake_analyzer.models.residual import WEIGHTS_FORMAT as RESIDUAL_FORMAT
+from deepfake_analyzer.models.residual import load_residual
 from deepfake_analyzer.models.safety import H5_SUFFIXES, KERAS_SUFFIXES, check_model_file
 from deepfake_analyzer.models.spec import (
     SEED_STYLE_SPEC,
@@ -176,7 +178,8 @@ def load_from_spec(
     `runtime` "auto" uses a LiteRT copy when there is one (named by the spec's `runtime_files`,
     or cached from its weights: `runtime_cache`), "keras" always the Keras model (Grad-CAM
     needs it), "litert" requires the copy. `build_runtime` builds a missing copy into the cache
-    first (the shipped default model does; Keras runs when it cannot be built).
+    first (the shipped default model does; Keras runs when it cannot be built). A residual
+    model (models/residual.py) has no network: it runs in numpy whatever `runtime` says.
     """
     spec_path = Path(spec_path)
     spec = ModelSpec.load(spec_path)
@@ -188,6 +191,8 @@ def load_from_spec(
                 member, trust_model, batch_size, runtime, build_runtime=build_runtime
             ),
         )
+    if spec.weights_format == RESIDUAL_FORMAT:
+        return load_residual(spec, spec_path)
     from deepfake_analyzer.models.runtime_cache import fast_classifier
 
     fast = fast_classifier(
@@ -221,6 +226,12 @@ def _keras_from_spec(
         raise ModelError(
             "a blend has no Keras model of its own (Grad-CAM, fine-tuning and conversion use "
             "one): pass one of the member specs its blend file names",
+            spec_path,
+        )
+    if spec.weights_format == RESIDUAL_FORMAT:
+        raise ModelError(
+            "a residual model has no Keras model (Grad-CAM, fine-tuning and conversion need "
+            "one): it is a probe on numpy noise statistics, models/residual.py",
             spec_path,
         )
     loader = WEIGHTS_FORMATS.get(spec.weights_format)

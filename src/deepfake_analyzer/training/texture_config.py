@@ -13,6 +13,11 @@ from deepfake_analyzer.models.texture import REGIONS
 
 BLEND_NAME = "deepfake_v4"
 """The blend `train-texture --output` writes unless named; its members are `<name>_<region>`."""
+RESIDUAL = "residual"
+"""The region name of the noise-residual probe (models/residual.py): the whole crop's noise
+statistics, not a box of it; the other regions are `REGIONS`' EfficientNet-Lite0 probes."""
+MEMBER_REGIONS = (*REGIONS, RESIDUAL)
+"""What `--region` may name: one probe, one blend member, per region."""
 DEFAULT_REGIONS = ("face", "mouth")
 DEFAULT_COPIES = 1
 """Augmented copies of each training crop in the probes' fit (texture_v1 had none)."""
@@ -35,15 +40,18 @@ class TextureRequest:
     weights_base: Path | None = None
     """An f16 texture model file in `output` whose frozen backbone the written models read
     instead of storing their own copy (e.g. texture_v1.f16.npz)."""
+    kept: tuple[Path, ...] = ()
+    """Specs of fitted texture models (e.g. an earlier blend's members, in `output`) that join
+    the new blend as they are, beside the classifier: scored, not refitted."""
 
     def __post_init__(self) -> None:
         if not self.data and not self.real:
             raise ValueError("give at least one DATA folder")
         if not 0 <= self.augmented_copies <= 8:
             raise ValueError("augmented copies must be 0 to 8")
-        unknown = [r for r in self.regions if r not in REGIONS]
+        unknown = [r for r in self.regions if r not in MEMBER_REGIONS]
         if unknown or not self.regions or len(set(self.regions)) != len(self.regions):
-            raise ValueError(f"regions must be distinct, among {', '.join(REGIONS)}")
+            raise ValueError(f"regions must be distinct, among {', '.join(MEMBER_REGIONS)}")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", self.name):
             raise ValueError(f"{self.name!r} is not a model name (letters, digits, _ . -)")
 

@@ -4,8 +4,9 @@
 bias) and the frozen ImageNet backbone into `models/texture.py`'s network and writes it as one
 half-precision weights file with its spec (`<name>.f16.npz`, `<name>.spec.json`); it checks
 that the written model gives the probe's own probabilities on the crops it is handed.
-`write_blend` writes a blend spec and its `Blend` file (`models/blend.py`) beside the member
-specs it names.
+`write_residual_model` does the same for a probe on noise residuals (models/residual.py): its
+weights file is the probe alone. `write_blend` writes a blend spec and its `Blend` file
+(`models/blend.py`) beside the member specs it names.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ import numpy as np
 from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend, BlendMember
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, save_weights_f16
+from deepfake_analyzer.models.residual import ARCHITECTURE as RESIDUAL_ARCHITECTURE
+from deepfake_analyzer.models.residual import WEIGHTS_FORMAT as RESIDUAL_FORMAT
+from deepfake_analyzer.models.residual import ResidualProbe, load_residual
 from deepfake_analyzer.models.runtime_cache import weights_key
 from deepfake_analyzer.models.spec import ModelSpec, Thresholds
 from deepfake_analyzer.models.texture import (
@@ -92,15 +96,59 @@ def write_texture_model(
     ).with_weights(weights_path, base)
     spec_path = folder / f"{name}.spec.json"
     spec.save(spec_path)
-    written = load_keras_from_spec(spec_path)
+    return _checked(spec, spec_path, weights_path, load_keras_from_spec(spec_path),
+                    check_crops, check_probabilities)  # fmt: skip
+
+
+def write_residual_model(
+    probe: ProbeFit,
+    folder: Path,
+    name: str,
+    crop_margin: float,
+    training: Mapping[str, Any],
+    check_crops: np.ndarray,
+    check_probabilities: np.ndarray,
+) -> Path:
+    """Write `<name>.npz` and `<name>.spec.json` into `folder`: the noise-residual model
+    (models/residual.py) with `probe`; returns the spec's path. Checked as
+    `write_texture_model` checks its model (the probe is stored in float64: they agree to
+    rounding)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = ResidualProbe(probe.mean, probe.scale, probe.weights, probe.bias)
+    weights_path = stored.save(folder / f"{name}.npz")
+    spec = ModelSpec(
+        name=name,
+        input_size=INPUT_SIZE,
+        scaling="unit",
+        crop_margin=crop_margin,
+        architecture=RESIDUAL_ARCHITECTURE,
+        weights_format=RESIDUAL_FORMAT,
+        thresholds=Thresholds(),
+        training=dict(training),
+    ).with_weights(weights_path)
+    spec_path = folder / f"{name}.spec.json"
+    spec.save(spec_path)
+    return _checked(spec, spec_path, weights_path, load_residual(spec, spec_path),
+                    check_crops, check_probabilities)  # fmt: skip
+
+
+def _checked(
+    spec: ModelSpec,
+    spec_path: Path,
+    weights_path: Path,
+    written: Any,
+    check_crops: np.ndarray,
+    check_probabilities: np.ndarray,
+) -> Path:
+    """`spec_path` once the `written` model, read back, scores `check_crops` within
+    `AGREEMENT_TOLERANCE` of `check_probabilities` (its largest difference recorded in the
+    spec); else both files are removed and UsageError."""
     got = np.asarray(written.predict(check_crops), np.float64).reshape(-1)
     worst = float(np.max(np.abs(got - np.asarray(check_probabilities)), initial=0.0))
     if worst > AGREEMENT_TOLERANCE:  # not kept: a model that is not the probe
         spec_path.unlink()
         weights_path.unlink()
-        raise UsageError(
-            f"{weights_path}: the written texture model differs from the probe by {worst:.4f}"
-        )
+        raise UsageError(f"{weights_path}: the written model differs from the probe by {worst:.4f}")
     spec = replace(
         spec, training={**spec.training, "largest_difference_from_probe": round(worst, 6)}
     )

@@ -51,7 +51,10 @@ from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgress
 from deepfake_analyzer.faces.crop import resize_square
 from deepfake_analyzer.models.base import Classifier
+from deepfake_analyzer.models.blend import BLEND_FORMAT
 from deepfake_analyzer.models.loader import load_classifier
+from deepfake_analyzer.models.residual import FEATURE_SIZE as RESIDUAL_FEATURE_SIZE
+from deepfake_analyzer.models.residual import FEATURES_VERSION, residual_features
 from deepfake_analyzer.models.spec import ModelSpec, logits, sha256_of
 from deepfake_analyzer.models.texture import FEATURE_SIZE, INPUT_SIZE, REGIONS, TAPS
 from deepfake_analyzer.scoring.aggregate import track_score
@@ -96,11 +99,12 @@ from deepfake_analyzer.training.texture_backbone import (
     load_backbone,
     texture_features,
 )
-from deepfake_analyzer.training.texture_config import TextureRequest, member_name
+from deepfake_analyzer.training.texture_config import RESIDUAL, TextureRequest, member_name
 from deepfake_analyzer.training.texture_export import (
     ProbeFit,
     blend_of,
     write_blend,
+    write_residual_model,
     write_texture_model,
 )
 
@@ -137,8 +141,8 @@ AUGMENT_RECIPE = repr((DEGRADE, FRAMING_ZOOM, FRAMING_SHIFT, AUGMENT_SEED))
 """Everything an augmented copy's draws depend on besides its crop, copy and chunk."""
 CHUNK = 256
 """Crops whose features are computed (and stored) together."""
-CLASSIFIER = ""
-"""The classifier's entry among the per-crop values (regions are the others)."""
+SCORED = "scored:"
+"""Prefix of the classifier's and the kept models' entries among the per-crop values."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,9 @@ class TextureInputs:
     trained: list[LabeledItem]
     classifier: Classifier
     backbone: Any
+    kept: tuple[Classifier, ...] = ()
+    kept_p: tuple[np.ndarray, ...] = ()
+    """`request.kept`'s models and their probability per crop of `crops`."""
 
 
 def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> TextureResult:
@@ -190,6 +197,8 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
     part beside the classifier and the blend of them all, and (with `request.output`) write
     the models."""
     hook = hook or NullHook()
+    if request.output is not None:
+        check_kept(request, request.output)
     inputs = texture_inputs(request, hook)
     crops, x = inputs.crops, inputs.x
     fits, cv_auc = {}, {}
@@ -202,11 +211,12 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
             f"{region}: L2 {l2:g} chosen by leave-generator-out CV (AUC {cv_auc[region][l2]:.3f})",
         )
     probes = {r: fits[r].probability(x[r]) for r in request.regions}
-    model_p = inputs.classifier_p
+    fixed = (inputs.classifier_p, *inputs.kept_p)
     scores = {
-        inputs.classifier.spec.name: model_p,
+        inputs.classifier.spec.name: inputs.classifier_p,
+        **{c.spec.name: p for c, p in zip(inputs.kept, inputs.kept_p, strict=True)},
         **{member_name(request.name, r): p for r, p in probes.items()},
-        request.name: combine([model_p, *probes.values()], crops),
+        request.name: combine([*fixed, *probes.values()], crops),
     }
     tables = table_report({name: file_scores(s, crops) for name, s in scores.items()})
     written: tuple[Path, ...] = ()
@@ -215,12 +225,25 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
     return TextureResult(fits, cv_auc, tables, written)
 
 
+def check_kept(request: TextureRequest, folder: Path) -> None:
+    """UsageError unless every kept model lies in `folder` (the blend's members lie beside it)
+    and none would be overwritten by a model this request writes."""
+    new = {
+        (folder / f"{member_name(request.name, r)}.spec.json").resolve() for r in request.regions
+    }
+    for kept in request.kept:
+        if kept.parent.resolve() != folder.resolve():
+            raise UsageError(f"{kept}: a kept model must lie in {folder}, beside the blend")
+        if kept.resolve() in new:
+            raise UsageError(f"{kept}: a kept model cannot be rewritten by this fit: use --name")
+
+
 def texture_inputs(request: TextureRequest, hook: ProgressHook | None = None) -> TextureInputs:
     """The protocol's crops of `request`'s data (cut and cached first where missing), with
     their features and classifier scores (from the feature store, computed where missing)."""
     hook = hook or NullHook()
     backbone = load_backbone()  # first: it needs get_texture_backbone.sh
-    extractors = {r: feature_model(backbone, REGIONS[r]) for r in request.regions}
+    extractors = {r: feature_model(backbone, REGIONS[r]) for r in request.regions if r in REGIONS}
     items = discover_items(request.data, real=[*request.real, *request.train_real])
     split = split_protocol(items)
     found = discover_items([], real=request.train_real) if request.train_real else []
@@ -248,10 +271,20 @@ def texture_inputs(request: TextureRequest, hook: ProgressHook | None = None) ->
         )
         for r, e in extractors.items()
     }
-    computes[CLASSIFIER] = (
-        set_name("classifier", classifier.sha256, spec.input_size, INPUT_SIZE),
-        partial(_classifier_probability, classifier),
-    )
+    if RESIDUAL in request.regions:
+        computes[RESIDUAL] = (
+            set_name(RESIDUAL, FEATURES_VERSION, INPUT_SIZE),
+            residual_features,
+        )
+    kept = tuple(load_classifier(path) for path in request.kept)
+    for path, model in zip(request.kept, kept, strict=True):
+        if model.spec.weights_format == BLEND_FORMAT:
+            raise UsageError(f"{path}: a blend cannot be kept as a member; keep its members")
+    for c in (classifier, *kept):
+        computes[_scored(c)] = (
+            set_name("classifier", c.sha256, c.spec.input_size, INPUT_SIZE),
+            partial(_classifier_probability, c),
+        )
     keys = [crop_key(cache, r, _variant(r)) for r in records]
     load = crop_loader(0)
     chunks = [
@@ -271,13 +304,13 @@ def texture_inputs(request: TextureRequest, hook: ProgressHook | None = None) ->
         for r in records
     ]  # fmt: skip
     x_copies, copies = augmented_features(
-        {r: computes[r] for r in extractors}, store, cache, records, keys, crops,
+        {r: computes[r] for r in request.regions}, store, cache, records, keys, crops,
         request.augmented_copies, hook,
     )  # fmt: skip
     return TextureInputs(
         crops=crops,
-        x={r: _rows(values[r]) for r in extractors},
-        classifier_p=np.asarray(values[CLASSIFIER], np.float64),
+        x={r: _rows(values[r], r) for r in request.regions},
+        classifier_p=np.asarray(values[_scored(classifier)], np.float64),
         copies=copies,
         x_copies=x_copies,
         records=records,
@@ -285,7 +318,14 @@ def texture_inputs(request: TextureRequest, hook: ProgressHook | None = None) ->
         trained=[i for i in used if part.get(source_key(i.path)) == "train"],
         classifier=classifier,
         backbone=backbone,
+        kept=kept,
+        kept_p=tuple(np.asarray(values[_scored(c)], np.float64) for c in kept),
     )
+
+
+def _scored(classifier: Classifier) -> str:
+    """A fixed model's entry among the per-crop values (regions name the others)."""
+    return f"{SCORED}{classifier.sha256}"
 
 
 def _say(hook: ProgressHook, text: str) -> None:
@@ -324,7 +364,7 @@ def augmented_features(
         lambda n: hook(StageProgress("", STAGE_AUGMENTED, n, copies * len(chosen))),
     )  # fmt: skip
     marked = [replace(crops[i], augmented=True) for _ in range(copies) for i in chosen]
-    return {r: _rows(v) for r, v in values.items()}, marked
+    return {r: _rows(v, r) for r, v in values.items()}, marked
 
 
 def _variant(record: CropRecord) -> str:
@@ -357,9 +397,10 @@ def _classifier_probability(classifier: Classifier, images: np.ndarray) -> np.nd
     return np.asarray(classifier.predict(small), np.float64)
 
 
-def _rows(values: np.ndarray) -> np.ndarray:
-    """Feature rows as float64, (0, FEATURE_SIZE) when there are none."""
-    return np.asarray(values, np.float64).reshape(-1, FEATURE_SIZE)
+def _rows(values: np.ndarray, region: str) -> np.ndarray:
+    """`region`'s feature rows as float64, (0, its feature size) when there are none."""
+    size = RESIDUAL_FEATURE_SIZE if region == RESIDUAL else FEATURE_SIZE
+    return np.asarray(values, np.float64).reshape(-1, size)
 
 
 def augment_copy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -387,8 +428,9 @@ def write_models(
     """Per region `<name>_<region>` (its probe, with its backbone or reading it from
     `request.weights_base`), the probes' training-data list and the blend `<name>` of the
     classifier and them, in `folder` beside the classifier's spec (`probes`: each probe's
-    probability per crop of `inputs`). Returns the texture specs', the list's and the blend
-    spec's paths."""
+    probability per crop of `inputs`). The kept models (`request.kept`, `check_kept`) join
+    the blend after the classifier. Returns the texture specs', the list's and
+    the blend spec's paths."""
     classifier, backbone, crops = inputs.classifier, inputs.backbone, inputs.crops
     records, cache = inputs.records, inputs.cache
     name = request.name
@@ -400,10 +442,16 @@ def write_models(
     check = np.stack([crop_loader(0)(cache, records[i], INPUT_SIZE) for i in order])
     texture_specs = []
     for region, fit in fits.items():
+        kind: dict[str, Any] = (
+            {"recipe": "linear probe on noise-residual co-occurrences (models/residual.py)",
+             "features_version": FEATURES_VERSION}
+            if region == RESIDUAL
+            else {"recipe": "linear probe on frozen ImageNet EfficientNet-Lite0 block statistics",
+                  "backbone": {"wheel": WHEEL, "sha256": WHEEL_SHA256}}
+        )  # fmt: skip
         training: dict[str, Any] = {
-            "recipe": "linear probe on frozen ImageNet EfficientNet-Lite0 block statistics",
-            "region": {"name": region, "box": REGIONS[region]},
-            "backbone": {"wheel": WHEEL, "sha256": WHEEL_SHA256},
+            **kind,
+            "region": {"name": region, "box": REGIONS.get(region)},
             "l2": fit.l2,
             "shares": SHARES,
             "crops": counts,
@@ -415,26 +463,26 @@ def write_models(
                 "copies": request.augmented_copies, "framing_zoom": FRAMING_ZOOM,
                 "framing_shift": FRAMING_SHIFT, "degrade": asdict(DEGRADE),
             }  # fmt: skip
-        texture_specs.append(
-            write_texture_model(
-                backbone,
-                fit,
-                folder,
-                member_name(name, region),
-                classifier.spec.crop_margin,
-                training,
-                check,
-                probes[region][order],
-                region,
+        member = member_name(name, region)
+        margin, expected = classifier.spec.crop_margin, probes[region][order]
+        if region == RESIDUAL:
+            written = write_residual_model(fit, folder, member, margin, training, check, expected)
+        else:
+            written = write_texture_model(
+                backbone, fit, folder, member, margin, training, check, expected, region,
                 request.weights_base,
             )  # fmt: skip
-        )
+        texture_specs.append(written)
     listed = folder / f"{name}.training-data.csv"
     write_training_list(inputs.trained, listed)
-    fitted = fit_blend([inputs.classifier_p, *probes.values()], crops)
+    fitted = fit_blend([inputs.classifier_p, *inputs.kept_p, *probes.values()], crops)
+    members = (spec_path, *request.kept, *texture_specs)
     blend_spec = write_blend(
-        folder, name, list(zip((spec_path, *texture_specs), fitted, strict=True)),
-        {"fitted_on": "z-scored logits of the protocol's training crops (self-blends left out)"},
+        folder, name, list(zip(members, fitted, strict=True)),
+        {
+            "fitted_on": "z-scored logits of the protocol's training crops (self-blends left out)",
+            **({"kept_as_fitted": [p.name for p in request.kept]} if request.kept else {}),
+        },
     )  # fmt: skip
     return (*texture_specs, listed, blend_spec)
 

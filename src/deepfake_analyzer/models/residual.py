@@ -1,0 +1,211 @@
+"""The noise-residual model: how a crop's high-pass residuals co-occur, read by a linear probe.
+
+Contract: a spec with `architecture` `ARCHITECTURE` and `weights_format` `WEIGHTS_FORMAT` names a
+small `.npz` (`ResidualProbe`: the features' standardisation, the probe's weights and bias)
+beside it; `ResidualClassifier.predict` takes (N, S, S, 3) uint8 RGB crops and returns the
+probability that each face's noise was rendered rather than filmed. No network and no
+downloaded weights: the features are steganalysis statistics (SPAM / rich-model style) in numpy,
+about 5 ms a crop, and the probe is the only fitted part.
+
+Features (`residual_features`, `FEATURE_SIZE` = 1,331 per crop, on the 8-bit luma and chroma
+of the crop, OpenCV's YCrCb):
+
+- residuals of the luma, each rounded after dividing by its step and clipped to [-`T`, `T`]:
+  first order (x[i+1] - x[i], step 1), second order (x[i-1] - 2x[i] + x[i+1], step 2), the 3x3
+  "KB" kernel (step 1) and third order (step 3);
+- of each residual, the histogram of three neighbouring values (`cooccurrence`, 125 bins): along
+  rows for the horizontal residual plus along columns for the vertical one;
+- the same first-order histogram for the inner face (the crop's central 60 %), for its central
+  70 % and the 15 % border ring around it (and the difference of the two), for both chroma
+  channels, and of four neighbours clipped to [-1, 1] (81 bins);
+- square roots of the frequencies (each histogram sums to one).
+
+A texture blend (`train-texture --region residual`, models/blend.py) holds it as a member beside
+the EfficientNet-Lite0 probes, which read ImageNet statistics of the same crops: this one reads
+camera noise and compression against a generator's rendering. Its v4 card section ("Tried since
+shipping: noise-residual co-occurrences") measured the recipe on the crop path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from deepfake_analyzer.errors import ModelError
+from deepfake_analyzer.models.spec import ModelSpec, sha256_of
+
+ARCHITECTURE = "noise-residual-cooc"
+"""The `architecture` name of the residual model in model specs."""
+WEIGHTS_FORMAT = "residual-probe"
+"""The `weights_format` of a residual model's spec: its weights file is a `ResidualProbe`."""
+FEATURES_VERSION = 1
+"""Bumped whenever `residual_features` changes: a probe fitted on other features is refused."""
+T = 2
+"""Residuals are clipped to [-T, T]: 5 values, 125 bins for three neighbours."""
+FOUR_T = 1
+"""Four-neighbour histograms clip to [-1, 1]: 81 bins."""
+INNER = (0.2, 0.8)
+"""The inner face: the crop's central 60 % (rows and columns)."""
+RING = (0.15, 0.85)
+"""The central 70 % and, outside it, the border ring."""
+KB = np.array([[-1, 2, -1], [2, -4, 2], [-1, 2, -1]], np.float32) / 4
+BINS = (2 * T + 1) ** 3
+FEATURE_SIZE = 10 * BINS + (2 * FOUR_T + 1) ** 4
+
+
+def _quantised(residual: np.ndarray, step: float, t: int = T) -> np.ndarray:
+    return np.clip(np.round(residual / step), -t, t).astype(np.int32)
+
+
+def cooccurrence(q: np.ndarray, axis: int, t: int = T, order: int = 3) -> np.ndarray:
+    """Frequencies of `order` consecutive values of `q` (ints in [-t, t]) along `axis` (1: rows,
+    0: columns): (2t + 1) ** order bins, summing to one."""
+    base = 2 * t + 1
+    q = np.asarray(q if axis == 0 else q.T, np.int32) + t  # consecutive along the first axis
+    n = q.shape[0] - order + 1
+    index = q[:n].copy()
+    for k in range(1, order):
+        index *= base
+        index += q[k : k + n]
+    counts = np.bincount(index.ravel(), minlength=base**order).astype(np.float64)
+    return np.asarray(counts / max(counts.sum(), 1.0))
+
+
+def _first_order(x: np.ndarray, t: int = T, order: int = 3) -> np.ndarray:
+    """Horizontal first-order residuals along rows plus vertical ones along columns."""
+    h = _quantised(x[:, 1:] - x[:, :-1], 1, t)
+    v = _quantised(x[1:] - x[:-1], 1, t)
+    return np.asarray(cooccurrence(h, 1, t, order) + cooccurrence(v, 0, t, order))
+
+
+def _crop_features(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    ycc = cv2.cvtColor(np.ascontiguousarray(rgb, np.uint8), cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    y = ycc[..., 0]
+    n = y.shape[0]
+    second_h = _quantised(y[:, :-2] - 2 * y[:, 1:-1] + y[:, 2:], 2)
+    second_v = _quantised(y[:-2] - 2 * y[1:-1] + y[2:], 2)
+    kb = _quantised(cv2.filter2D(y, -1, KB)[1:-1, 1:-1], 1)
+    third_h = _quantised(y[:, 3:] - 3 * y[:, 2:-1] + 3 * y[:, 1:-2] - y[:, :-3], 3)
+    third_v = _quantised(y[3:] - 3 * y[2:-1] + 3 * y[1:-2] - y[:-3], 3)
+    a, b = (int(f * n) for f in INNER)
+    r0, r1 = (int(f * n) for f in RING)
+    pairs = [  # each the sum of a horizontal and a vertical histogram
+        _first_order(y),
+        cooccurrence(second_h, 1) + cooccurrence(second_v, 0),
+        cooccurrence(kb, 1) + cooccurrence(kb, 0),
+        _first_order(y[a:b, a:b]),
+        _first_order(ycc[..., 1]),
+        _first_order(ycc[..., 2]),
+    ]
+    inner = np.sqrt(_first_order(y[r0:r1, r0:r1]) / 2)
+    strips = (y[:r0], y[r1:], y[:, :r0], y[:, r1:])
+    ring = np.sqrt(sum((_first_order(s) for s in strips), np.zeros(BINS)) / 8)
+    third = np.sqrt((cooccurrence(third_h, 1) + cooccurrence(third_v, 0)) / 2)
+    four = np.sqrt(_first_order(y, FOUR_T, 4) / 2)
+    return np.concatenate(
+        [np.sqrt(np.concatenate(pairs) / 2), inner, ring, inner - ring, third, four]
+    )
+
+
+def residual_features(crops_rgb_uint8: np.ndarray) -> np.ndarray:
+    """(N, S, S, 3) uint8 RGB crops -> (N, `FEATURE_SIZE`) float64 (module docstring)."""
+    crops = np.asarray(crops_rgb_uint8)
+    if crops.ndim != 4 or crops.shape[-1] != 3 or crops.shape[1] != crops.shape[2]:
+        raise ValueError(f"expected (N, S, S, 3) RGB crops, got shape {crops.shape}")
+    if crops.shape[1] < 16:
+        raise ValueError(f"crops of {crops.shape[1]} px are too small for residual statistics")
+    if not len(crops):
+        return np.zeros((0, FEATURE_SIZE))
+    return np.stack([_crop_features(c) for c in crops])
+
+
+@dataclass(frozen=True)
+class ResidualProbe:
+    """logit = ((features - mean) / scale) . weights + bias, on `residual_features`."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+
+    def __post_init__(self) -> None:
+        shapes = {a.shape for a in (self.mean, self.scale, self.weights)}
+        if shapes != {(FEATURE_SIZE,)}:
+            raise ValueError(f"probe arrays must each hold {FEATURE_SIZE} values, got {shapes}")
+        arrays = (self.mean, self.scale, self.weights, np.array([self.bias]))
+        if not all(np.isfinite(a).all() for a in arrays) or not (self.scale > 0).all():
+            raise ValueError("probe values must be finite, with positive scales")
+
+    def logit(self, features: np.ndarray) -> np.ndarray:
+        z = (np.asarray(features, np.float64) - self.mean) / self.scale
+        return np.asarray(z @ self.weights + self.bias)
+
+    def save(self, path: Path) -> Path:
+        """Write the probe (float64) to `path` (an `.npz`); returns it."""
+        with Path(path).open("wb") as f:
+            np.savez(
+                f, mean=self.mean, scale=self.scale, weights=self.weights,
+                bias=np.array(self.bias), features_version=np.array(FEATURES_VERSION),
+            )  # fmt: skip
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: Path) -> ResidualProbe:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                version = int(data["features_version"])
+                arrays = [np.asarray(data[k], np.float64).reshape(-1) for k in ("mean", "scale")]
+                weights = np.asarray(data["weights"], np.float64).reshape(-1)
+                bias = float(data["bias"])
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise ModelError(f"not a residual probe file ({exc})", path) from None
+        if version != FEATURES_VERSION:
+            raise ModelError(
+                f"probe fitted on residual features version {version}; this code computes "
+                f"version {FEATURES_VERSION}: refit it with train-texture",
+                path,
+            )
+        try:
+            return cls(arrays[0], arrays[1], weights, bias)
+        except ValueError as exc:
+            raise ModelError(str(exc), path) from None
+
+
+class ResidualClassifier:
+    """The `Classifier` a residual spec describes (module docstring)."""
+
+    def __init__(self, spec: ModelSpec, sha256: str, probe: ResidualProbe) -> None:
+        self.spec = spec
+        self.sha256 = sha256
+        self.name = spec.name
+        self.probe = probe
+
+    def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
+        z = self.probe.logit(residual_features(crops_rgb_uint8))
+        return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)))
+
+
+def load_residual(spec: ModelSpec, spec_path: Path) -> ResidualClassifier:
+    """The residual model `spec` (read from `spec_path`) describes; ModelError when its probe
+    file is missing, changed since the spec was written, or not a probe."""
+    if spec.architecture != ARCHITECTURE:
+        raise ModelError(
+            f"weights_format {WEIGHTS_FORMAT!r} goes with architecture {ARCHITECTURE!r}, "
+            f"not {spec.architecture!r}",
+            spec_path,
+        )
+    path = spec_path.parent / spec.weights_file
+    if not spec.weights_file or not path.is_file():
+        raise ModelError(f"probe file {spec.weights_file!r} named by the spec not found", spec_path)
+    sha = sha256_of(path)
+    if spec.weights_sha256 and spec.weights_sha256.lower() != sha:
+        raise ModelError(
+            f"probe file {path.name!r} has sha256 {sha[:16]}..., but the spec expects "
+            f"{spec.weights_sha256[:16]}...",
+            spec_path,
+        )
+    return ResidualClassifier(spec, sha, ResidualProbe.load(path))
