@@ -6,9 +6,11 @@ classifier (`train-texture`).
   classifier's margin), cut at 224 px; the classifier reads them resized to its input size.
 - Features: `training/texture_backbone.py` (channel means and spreads of four blocks), one set
   per region (`--region`, `models.texture.REGIONS`: the whole crop, `face`, and its mouth box,
-  `mouth`, cut inside the network as the written model cuts it). Each region has its own probe.
-  Features and the classifier's scores are kept in the crop cache's feature store
-  (training/feature_store.py): a refit on the same crops runs no network.
+  `mouth`, cut inside the network as the written model cuts it). Each region has its own
+  probe. The region `residual` reads no network: the crop's noise-residual co-occurrences
+  (models/residual.py), written as a probe file. Features and the classifier's scores are
+  kept in the crop cache's feature store (training/feature_store.py): a refit on the same
+  crops runs no network.
 - Training part (`SHARES` of the weight): real crops (video frames and photos, a quarter
   each), labeled fakes (35 %, each generator alike) and a self-blended twin of every real crop
   with landmarks (15 %; v4 gave both a quarter). L2 strength by 5-fold leave-generator-out
@@ -30,7 +32,8 @@ classifier (`train-texture`).
 - Written (with an output folder holding the classifier's spec): per region `<name>_<region>`
   (the probe and its backbone, one half-precision weights file; with `--weights-base`, the
   probe alone, the backbone read from that file), the blend `<name>` (default
-  `BLEND_NAME`) of the classifier and them, and the probes' training-data list
+  `BLEND_NAME`) of the classifier, the kept models (`--keep`: fitted models joining the blend
+  as they are, scored like the classifier) and them, and the probes' training-data list
   `<name>.training-data.csv` (training/texture_export.py, models/blend.py). With `--region
   face --augmented-copies 0` the probe is texture_v1's recipe (models/deepfake_v3.md).
 """
