@@ -58,6 +58,12 @@ def test_training_weights_split_by_shares(probe: ModuleType) -> None:
     assert sum(probe.SHARES.values()) == pytest.approx(1.0)
     assert w[19] == 0 and w[20] == 0
     assert w.sum() == pytest.approx(19)  # mean weight 1 over the weighted crops
+    residual = probe.weights_of(crops, probe.shares_of("residual"))
+    assert probe.shares_of("face") is probe.SHARES
+    assert sum(probe.RESIDUAL_SHARES.values()) == pytest.approx(1.0)
+    assert not residual[15:19].any()  # no self-blends: their noise is the camera's
+    assert residual[8:15].sum() / residual[:8].sum() == pytest.approx(1.0)  # fakes half
+    assert residual.sum() == pytest.approx(15)
 
 
 def test_probe_folds_hold_out_whole_generators_and_whole_people(probe: ModuleType) -> None:

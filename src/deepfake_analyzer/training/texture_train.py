@@ -13,7 +13,8 @@ classifier (`train-texture`).
   crops runs no network.
 - Training part (`SHARES` of the weight): real crops (video frames and photos, a quarter
   each), labeled fakes (35 %, each generator alike) and a self-blended twin of every real crop
-  with landmarks (15 %; v4 gave both a quarter). L2 strength by 5-fold leave-generator-out
+  with landmarks (15 %; v4 gave both a quarter); the residual probe has no self-blends
+  (`RESIDUAL_SHARES`). L2 strength by 5-fold leave-generator-out
   cross-validation on the training part (`probe_folds`: a labeled fake's fold is its
   generator's, every other crop's its person's), judged on labeled fakes against reals, as
   the protocol judges: on generators a fit never saw. (Up to v4 the folds were grouped by
@@ -121,6 +122,10 @@ SHARES = {"real video": 0.25, "real image": 0.25, "labeled fake": 0.35, "self-bl
 """Each part's share of the training weight. Chosen between four splits of the fakes' half by
 leave-generator-out CV on the training part alone (labeled fakes 0.25-0.5, self-blends the rest;
 v4 had 0.25 each): 0.35 / 0.15 read best or equal on both media."""
+RESIDUAL_SHARES = {"real video": 0.25, "real image": 0.25, "labeled fake": 0.5, "self-blended": 0.0}
+"""The residual probe's shares: no self-blends. A self-blend pastes a face's own pixels back
+into it, so its noise is the camera's: leave-generator-out CV on the training part read 0.763
+without them against 0.751 with `SHARES` (L2 300-3000, 2026-12-03)."""
 DEGRADE = AugmentConfig(
     flip_p=0.5,
     color_p=0.0,
@@ -207,7 +212,7 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
     fits, cv_auc = {}, {}
     for region in request.regions:
         both = np.concatenate([x[region], inputs.x_copies[region]])
-        fits[region], cv_auc[region] = fit_probe(both, [*crops, *inputs.copies])
+        fits[region], cv_auc[region] = fit_probe(both, [*crops, *inputs.copies], shares_of(region))
         l2 = fits[region].l2
         _say(
             hook,
@@ -456,7 +461,7 @@ def write_models(
             **kind,
             "region": {"name": region, "box": REGIONS.get(region)},
             "l2": fit.l2,
-            "shares": SHARES,
+            "shares": shares_of(region),
             "crops": counts,
             "files": len(inputs.trained),
             "training_data": f"{name}.training-data.csv",
@@ -490,11 +495,17 @@ def write_models(
     return (*texture_specs, listed, blend_spec)
 
 
-def weights_of(crops: list[Crop]) -> np.ndarray:
-    """Training weights: each share of `SHARES` split evenly (labeled fakes per generator)."""
+def shares_of(region: str) -> dict[str, float]:
+    """The training shares of `region`'s probe."""
+    return RESIDUAL_SHARES if region == RESIDUAL else SHARES
+
+
+def weights_of(crops: list[Crop], shares: dict[str, float] = SHARES) -> np.ndarray:
+    """Training weights: each of `shares` split evenly (labeled fakes per generator); a share
+    of 0 leaves its crops out."""
     w = np.zeros(len(crops))
     kinds = np.array([_share_of(c) for c in crops])
-    for share, total in SHARES.items():
+    for share, total in shares.items():
         idx = np.nonzero(kinds == share)[0]
         if not len(idx):
             continue
@@ -523,10 +534,12 @@ def weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
     return float(bootstrap_auc(pairs, w[real][None], w[fake][None])[0])
 
 
-def fit_probe(x: np.ndarray, crops: list[Crop]) -> tuple[ProbeFit, dict[float, float]]:
+def fit_probe(
+    x: np.ndarray, crops: list[Crop], shares: dict[str, float] = SHARES
+) -> tuple[ProbeFit, dict[float, float]]:
     """The probe fitted on the training crops, L2 chosen by `probe_folds`' CV among `L2_GRID`; and
     the CV AUC of each L2 (labeled fakes against reals: self-blends train, they are not judged)."""
-    w = weights_of(crops)
+    w = weights_of(crops, shares)
     idx = np.nonzero(w > 0)[0]
     y = np.array([c.label for c in crops])
     folds = probe_folds([crops[i] for i in idx])
