@@ -3,10 +3,13 @@
 # one resumable command (each finished step is skipped on a rerun).
 #
 # Usage: scripts/train_blend.sh NAME OUT_DIR [train-texture flags, e.g. --region face --region mouth]
+# The shipped v9: scripts/train_blend.sh deepfake_v9 DIR --region residual
+#   --keep DIR/deepfake_v4_face.spec.json --keep DIR/deepfake_v4_mouth.spec.json
 #
 # Steps, each the documented command (README, "Training and evaluation"):
 #   1. train-texture on ../shared/data and the gathered /work/extra-data* (rebuild them first with
-#      scripts/restore_gathered_data.py), blending the shipped Xception; writes OUT_DIR/NAME*;
+#      scripts/restore_gathered_data.py), blending the shipped Xception (and v4's texture probes,
+#      copied into OUT_DIR, where --keep names them); writes OUT_DIR/NAME*;
 #   2. prepare-model (the LiteRT copies);
 #   3. evaluate the shipped default through the analyzer -> OUT_DIR/eval-default/;
 #   4. evaluate NAME with --calibrate (thresholds from held-out real videos) -> OUT_DIR/eval-cal/;
@@ -33,7 +36,9 @@ done
 EVAL=(evaluate "${DATA[@]}" --real "$D/train_real/videos" --protocol --video-scores analyzer
       --crop-size 224)
 mkdir -p "$OUT"
-for f in deepfake_xception.spec.json deepfake_xception.f16.npz texture_v1.f16.npz; do
+for f in deepfake_xception.spec.json deepfake_xception.f16.npz texture_v1.f16.npz \
+         deepfake_v4_face.spec.json deepfake_v4_face.f16.npz deepfake_v4_mouth.spec.json \
+         deepfake_v4_mouth.f16.npz; do
   [ -f "$OUT/$f" ] || cp "models/$f" "$OUT/"
 done
 SPEC="$OUT/$NAME.spec.json"

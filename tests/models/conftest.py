@@ -95,8 +95,9 @@ def bright_dark() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture
 def shipped_single_models() -> list[Path]:
-    """The specs of the single models the shipped default runs: a blend's members (v4:
-    the Xception and the two texture models), else the default itself; skips when none ships."""
+    """The specs of the single models the shipped default runs: a blend's members (v9:
+    the Xception, two texture models and the residual model), else the default itself; skips
+    when none ships."""
     from deepfake_analyzer import paths
     from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend
     from deepfake_analyzer.models.spec import ModelSpec
@@ -109,3 +110,17 @@ def shipped_single_models() -> list[Path]:
         return [spec_path]
     blend = Blend.load(spec_path.parent / spec.weights_file)
     return [spec_path.parent / member.spec for member in blend.members]
+
+
+@pytest.fixture
+def shipped_networks(shipped_single_models: list[Path]) -> list[tuple[int, Path]]:
+    """`shipped_single_models` that are networks (run on LiteRT), with their position among
+    them: the residual model (models/residual.py) has no network and no copy."""
+    from deepfake_analyzer.models.residual import WEIGHTS_FORMAT
+    from deepfake_analyzer.models.spec import ModelSpec
+
+    return [
+        (i, path)
+        for i, path in enumerate(shipped_single_models)
+        if ModelSpec.load(path).weights_format != WEIGHTS_FORMAT
+    ]

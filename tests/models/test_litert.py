@@ -206,10 +206,11 @@ def test_threads_can_be_capped_for_workers_sharing_a_machine(tiny: dict, tmp_pat
 
 @pytest.mark.real_models
 def test_the_default_model_runs_on_litert_and_agrees_with_the_keras_model(
-    shipped_single_models: list[Path],
+    shipped_single_models: list[Path], shipped_networks: list[tuple[int, Path]]
 ) -> None:
-    """Each model behind the default (a blend's members) runs on LiteRT, whether its spec
-    names a committed copy or the copy is built in the user cache, and agrees with Keras."""
+    """Each network behind the default (a blend's members) runs on LiteRT, whether its spec
+    names a committed copy or the copy is built in the user cache, and agrees with Keras; a
+    residual member runs in numpy."""
     from deepfake_analyzer.models.convert import (
         AGREEMENT_TOLERANCE,
         MAX_FILE_BYTES,
@@ -217,11 +218,14 @@ def test_the_default_model_runs_on_litert_and_agrees_with_the_keras_model(
     )
     from deepfake_analyzer.models.litert_classifier import LiteRTClassifier, litert_file
     from deepfake_analyzer.models.loader import load_classifier, load_keras_from_spec
+    from deepfake_analyzer.models.residual import ResidualClassifier
 
     default = load_classifier(None)
     members = getattr(default, "members", [default])
     assert len(members) == len(shipped_single_models)
-    for fast, spec_path in zip(members, shipped_single_models, strict=True):
+    assert len(shipped_networks) >= 1
+    for i, spec_path in shipped_networks:
+        fast = members[i]
         spec = ModelSpec.load(spec_path)
         committed = litert_file(spec, spec_path.parent)
         if committed is not None and committed.is_file():
@@ -231,6 +235,8 @@ def test_the_default_model_runs_on_litert_and_agrees_with_the_keras_model(
         crops = agreement_crops(spec.input_size)
         keras_scores = load_keras_from_spec(spec_path).predict(crops)
         assert np.max(np.abs(fast.predict(crops) - keras_scores)) <= AGREEMENT_TOLERANCE
+    others = set(range(len(members))) - {i for i, _ in shipped_networks}
+    assert all(isinstance(members[i], ResidualClassifier) for i in others)
 
 
 def test_a_region_texture_model_converts_and_its_copy_cuts_the_same_box(tmp_path: Path) -> None:

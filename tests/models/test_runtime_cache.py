@@ -228,7 +228,7 @@ def test_prepare_model_command_builds_then_finds_the_copy(
 
 @pytest.mark.real_models
 def test_the_default_model_without_a_committed_copy_builds_one_in_the_user_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped_single_models: list[Path]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped_networks: list[tuple[int, Path]]
 ) -> None:
     """The shipped weights alone (no `runtime_files`): LiteRT built from them on first use,
     for each model behind the default (a blend's members).
@@ -240,7 +240,7 @@ def test_the_default_model_without_a_committed_copy_builds_one_in_the_user_cache
     from deepfake_analyzer.models.loader import load_classifier
     from deepfake_analyzer.models.runtime_cache import default_runtime_cache
 
-    for shipped in shipped_single_models:
+    for _, shipped in shipped_networks:
         spec = ModelSpec.load(shipped)
         folder = tmp_path / spec.name
         folder.mkdir()
