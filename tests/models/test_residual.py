@@ -118,6 +118,9 @@ def test_the_written_model_loads_as_a_classifier_scoring_as_its_probe(tmp_path: 
     replace(spec, weights_sha256="0" * 64).save(spec_path)
     with pytest.raises(ModelError, match="has sha256"):
         load_classifier(spec_path)
+    (tmp_path / "res.npz").unlink()
+    with pytest.raises(ModelError, match="probe file 'res.npz' named by the spec not found"):
+        load_classifier(spec_path)
 
 
 def test_a_model_that_differs_from_its_probe_is_not_kept(tmp_path: Path) -> None:

@@ -41,7 +41,12 @@ import numpy as np
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.keras_classifier import resize_crops
-from deepfake_analyzer.models.spec import ModelSpec, logits, read_json_object, sha256_of
+from deepfake_analyzer.models.spec import (
+    ModelSpec,
+    logits,
+    read_json_object,
+    verified_weights_file,
+)
 
 BLEND_FORMAT = "blend"
 """The `weights_format` of a spec whose weights file is a `Blend`."""
@@ -226,18 +231,7 @@ def load_blend(
     """The blend `spec` (read from `spec_path`) describes, its members loaded by `load_member`
     (given each member's spec path). ModelError when a file is missing or changed, or a
     member crops with another margin than the blend."""
-    if not spec.weights_file:
-        raise ModelError("the blend spec names no weights_file", spec_path)
-    blend_path = spec_path.parent / spec.weights_file
-    if not blend_path.is_file():
-        raise ModelError(f"blend file {spec.weights_file!r} named by the spec not found", spec_path)
-    sha = sha256_of(blend_path)
-    if spec.weights_sha256 and spec.weights_sha256.lower() != sha:
-        raise ModelError(
-            f"blend file {blend_path.name!r} has sha256 {sha[:16]}..., but the spec expects "
-            f"{spec.weights_sha256[:16]}...",
-            spec_path,
-        )
+    blend_path, sha = verified_weights_file(spec, spec_path, "blend file")
     blend = Blend.load(blend_path)
     members: list[Classifier] = []
     for member in blend.members:

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from deepfake_analyzer.errors import ModelError
-from deepfake_analyzer.models.spec import ModelSpec, sha256_of
+from deepfake_analyzer.models.spec import ModelSpec, verified_weights_file
 
 ARCHITECTURE = "noise-residual-cooc"
 """The `architecture` name of the residual model in model specs."""
@@ -198,14 +198,5 @@ def load_residual(spec: ModelSpec, spec_path: Path) -> ResidualClassifier:
             f"not {spec.architecture!r}",
             spec_path,
         )
-    path = spec_path.parent / spec.weights_file
-    if not spec.weights_file or not path.is_file():
-        raise ModelError(f"probe file {spec.weights_file!r} named by the spec not found", spec_path)
-    sha = sha256_of(path)
-    if spec.weights_sha256 and spec.weights_sha256.lower() != sha:
-        raise ModelError(
-            f"probe file {path.name!r} has sha256 {sha[:16]}..., but the spec expects "
-            f"{spec.weights_sha256[:16]}...",
-            spec_path,
-        )
+    path, sha = verified_weights_file(spec, spec_path, "probe file")
     return ResidualClassifier(spec, sha, ResidualProbe.load(path))

@@ -211,6 +211,25 @@ class ModelSpec:
         )
 
 
+def verified_weights_file(spec: ModelSpec, spec_path: Path, what: str) -> tuple[Path, str]:
+    """The file `spec.weights_file` names beside `spec_path`, and its sha256; ModelError naming
+    `what` (e.g. "blend file") when the spec names none, the file is missing, or its sha256 is
+    not the one the spec records."""
+    if not spec.weights_file:
+        raise ModelError(f"the model spec names no weights_file (its {what})", spec_path)
+    path = spec_path.parent / spec.weights_file
+    if not path.is_file():
+        raise ModelError(f"{what} {spec.weights_file!r} named by the spec not found", spec_path)
+    sha = sha256_of(path)
+    if spec.weights_sha256 and spec.weights_sha256.lower() != sha:
+        raise ModelError(
+            f"{what} {path.name!r} has sha256 {sha[:16]}..., but the spec expects "
+            f"{spec.weights_sha256[:16]}...",
+            spec_path,
+        )
+    return path, sha
+
+
 def read_json_object(path: Path, what: str) -> dict[str, Any]:
     """The JSON object in `path`; ModelError naming `what` (e.g. "model spec") and the file
     when it cannot be read, is not JSON, or is not an object."""
