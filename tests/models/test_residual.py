@@ -65,9 +65,12 @@ def test_features_are_frequencies_that_tell_noise_levels_apart() -> None:
     assert first[0, middle] > 5 * first[1, middle]  # mild noise: mostly flat neighbourhoods
     assert np.linalg.norm(x[0] - x[2]) < np.linalg.norm(x[0] - x[1])
     assert residual_features(np.zeros((0, SIZE, SIZE, 3), np.uint8)).shape == (0, FEATURE_SIZE)
-    for bad in (np.zeros((2, SIZE, SIZE), np.uint8), np.zeros((1, 8, 8, 3), np.uint8)):
+    for bad in (np.zeros((2, SIZE, SIZE), np.uint8), np.zeros((1, 31, 31, 3), np.uint8)):
         with pytest.raises(ValueError):
             residual_features(bad)
+    small = residual_features(crops[:, :32, :32])  # the smallest side read: every part counted
+    assert np.isfinite(small).all() and np.allclose((small[:, :BINS] ** 2).sum(1), 1.0)
+    assert cooccurrence(np.zeros((4, 2), int), 1).sum() == 0  # no run of three: no counts
 
 
 def test_a_probe_file_round_trips_and_refuses_what_it_cannot_read(tmp_path: Path) -> None:

@@ -22,8 +22,9 @@ of the crop, OpenCV's YCrCb):
 
 A texture blend (`train-texture --region residual`, models/blend.py) holds it as a member beside
 the EfficientNet-Lite0 probes, which read ImageNet statistics of the same crops: this one reads
-camera noise and compression against a generator's rendering. Its v4 card section ("Tried since
-shipping: noise-residual co-occurrences") measured the recipe on the crop path.
+camera noise and compression against a generator's rendering. The v4 card's section "Tried since
+shipping: noise-residual co-occurrences" measured the recipe on the crop path; the shipped
+default since v9 holds one (`models/deepfake_v9.md`).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ RING = (0.15, 0.85)
 KB = np.array([[-1, 2, -1], [2, -4, 2], [-1, 2, -1]], np.float32) / 4
 BINS = (2 * T + 1) ** 3
 FEATURE_SIZE = 10 * BINS + (2 * FOUR_T + 1) ** 4
+MIN_SIZE = 32
+"""Smallest crop side read: the border ring (15 %) must hold a run of three residuals."""
 
 
 def _quantised(residual: np.ndarray, step: float, t: int = T) -> np.ndarray:
@@ -65,6 +68,8 @@ def cooccurrence(q: np.ndarray, axis: int, t: int = T, order: int = 3) -> np.nda
     base = 2 * t + 1
     q = np.asarray(q if axis == 0 else q.T, np.int32) + t  # consecutive along the first axis
     n = q.shape[0] - order + 1
+    if n <= 0:  # too short for one run of `order` values
+        return np.zeros(base**order)
     index = q[:n].copy()
     for k in range(1, order):
         index *= base
@@ -116,7 +121,7 @@ def residual_features(crops_rgb_uint8: np.ndarray) -> np.ndarray:
     crops = np.asarray(crops_rgb_uint8)
     if crops.ndim != 4 or crops.shape[-1] != 3 or crops.shape[1] != crops.shape[2]:
         raise ValueError(f"expected (N, S, S, 3) RGB crops, got shape {crops.shape}")
-    if crops.shape[1] < 16:
+    if crops.shape[1] < MIN_SIZE:
         raise ValueError(f"crops of {crops.shape[1]} px are too small for residual statistics")
     if not len(crops):
         return np.zeros((0, FEATURE_SIZE))
