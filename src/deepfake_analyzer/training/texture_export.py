@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend, BlendMember
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, save_weights_f16
 from deepfake_analyzer.models.residual import ARCHITECTURE as RESIDUAL_ARCHITECTURE
@@ -136,7 +137,7 @@ def _checked(
     spec: ModelSpec,
     spec_path: Path,
     weights_path: Path,
-    written: Any,
+    written: Classifier,
     check_crops: np.ndarray,
     check_probabilities: np.ndarray,
 ) -> Path:
