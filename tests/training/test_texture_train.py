@@ -309,6 +309,7 @@ def test_a_residual_probe_extends_a_blend_whose_kept_members_stay_as_fitted(
     for kept, name, why in (
         (elsewhere / "old.spec.json", "new", "must lie in"),
         (folder / "x_residual.spec.json", "x", "cannot be rewritten"),
+        (blend_spec, "other", "a blend cannot be kept"),
     ):
         bad = TextureRequest((tmp_path,), output=folder, regions=("residual",), name=name,
                              augmented_copies=0, kept=(kept,))  # fmt: skip

@@ -84,6 +84,13 @@ WEIGHTS_FORMATS: dict[str, WeightsLoader] = {
     KERAS_WEIGHTS_FORMAT: _load_keras_weights,
 }
 """A spec's `weights_format` -> how its weights file becomes a Keras model."""
+WITHOUT_KERAS_MODEL: dict[str, str] = {
+    BLEND_FORMAT: "a blend has no Keras model of its own (Grad-CAM, fine-tuning and conversion "
+    "use one): pass one of the member specs its blend file names",
+    RESIDUAL_FORMAT: "a residual model has no Keras model (Grad-CAM, fine-tuning and conversion "
+    "need one): it is a probe on numpy noise statistics, models/residual.py",
+}
+"""The `weights_format`s `load_from_spec` runs without Keras, and why each has no Keras model."""
 
 
 def _shape_text(shape: tuple[int | None, ...]) -> str:
@@ -222,18 +229,8 @@ def _keras_from_spec(
         raise ModelError(
             f"weights file {spec.weights_file!r} named by the spec not found", spec_path
         )
-    if spec.weights_format == BLEND_FORMAT:
-        raise ModelError(
-            "a blend has no Keras model of its own (Grad-CAM, fine-tuning and conversion use "
-            "one): pass one of the member specs its blend file names",
-            spec_path,
-        )
-    if spec.weights_format == RESIDUAL_FORMAT:
-        raise ModelError(
-            "a residual model has no Keras model (Grad-CAM, fine-tuning and conversion need "
-            "one): it is a probe on numpy noise statistics, models/residual.py",
-            spec_path,
-        )
+    if spec.weights_format in WITHOUT_KERAS_MODEL:
+        raise ModelError(WITHOUT_KERAS_MODEL[spec.weights_format], spec_path)
     loader = WEIGHTS_FORMATS.get(spec.weights_format)
     if loader is None:
         known = ", ".join(sorted(WEIGHTS_FORMATS))

@@ -59,7 +59,7 @@ from deepfake_analyzer.models.blend import BLEND_FORMAT
 from deepfake_analyzer.models.loader import load_classifier
 from deepfake_analyzer.models.residual import FEATURE_SIZE as RESIDUAL_FEATURE_SIZE
 from deepfake_analyzer.models.residual import FEATURES_VERSION, residual_features
-from deepfake_analyzer.models.spec import ModelSpec, logits, sha256_of
+from deepfake_analyzer.models.spec import SPEC_SUFFIX, ModelSpec, logits, sha256_of
 from deepfake_analyzer.models.texture import FEATURE_SIZE, INPUT_SIZE, REGIONS, TAPS
 from deepfake_analyzer.scoring.aggregate import track_score
 from deepfake_analyzer.temporal.model import fit_logistic, standardise
@@ -205,8 +205,7 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
     part beside the classifier and the blend of them all, and (with `request.output`) write
     the models."""
     hook = hook or NullHook()
-    if request.output is not None:
-        check_kept(request, request.output)
+    check_kept(request)  # before any crop is read
     inputs = texture_inputs(request, hook)
     crops, x = inputs.crops, inputs.x
     fits, cv_auc = {}, {}
@@ -233,9 +232,17 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
     return TextureResult(fits, cv_auc, tables, written)
 
 
-def check_kept(request: TextureRequest, folder: Path) -> None:
-    """UsageError unless every kept model lies in `folder` (the blend's members lie beside it)
-    and none would be overwritten by a model this request writes."""
+def check_kept(request: TextureRequest) -> None:
+    """UsageError unless every kept model is a single model (a blend's members are kept, not
+    the blend) and, with an output folder, lies in it (the blend's members lie beside it)
+    and would not be overwritten by a model this request writes."""
+    for kept in request.kept:
+        is_spec = kept.name.endswith(SPEC_SUFFIX) and kept.is_file()
+        if is_spec and ModelSpec.load(kept).weights_format == BLEND_FORMAT:
+            raise UsageError(f"{kept}: a blend cannot be kept as a member; keep its members")
+    folder = request.output
+    if folder is None:
+        return
     new = {
         (folder / f"{member_name(request.name, r)}.spec.json").resolve() for r in request.regions
     }
@@ -285,9 +292,6 @@ def texture_inputs(request: TextureRequest, hook: ProgressHook | None = None) ->
             residual_features,
         )
     kept = tuple(load_classifier(path) for path in request.kept)
-    for path, model in zip(request.kept, kept, strict=True):
-        if model.spec.weights_format == BLEND_FORMAT:
-            raise UsageError(f"{path}: a blend cannot be kept as a member; keep its members")
     for c in (classifier, *kept):
         computes[_scored(c)] = (
             set_name("classifier", c.sha256, c.spec.input_size, INPUT_SIZE),
