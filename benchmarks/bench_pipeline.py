@@ -63,6 +63,7 @@ def prepare_model(
     """
     from deepfake_analyzer import paths
     from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend
+    from deepfake_analyzer.models.residual import WEIGHTS_FORMAT as RESIDUAL_FORMAT
     from deepfake_analyzer.models.runtime_cache import prepare_runtime
     from deepfake_analyzer.models.spec import ModelSpec
 
@@ -75,8 +76,9 @@ def prepare_model(
                 default.parent / m.spec
                 for m in Blend.load(default.parent / spec.weights_file).members
             ]
-            for member in members:
-                prepare_runtime(member)
+            for member in members:  # a residual member runs in numpy: no copy to build
+                if ModelSpec.load(member).weights_format != RESIDUAL_FORMAT:
+                    prepare_runtime(member)
             first = ModelSpec.load(members[0])
             folder = cache / f"model-{first.weights_sha256[:12] or 'default'}"
             return default, _with_litert_copy(members[0], folder, log), label
