@@ -38,6 +38,7 @@ from deepfake_analyzer.faces.types import FaceDetection
 from deepfake_analyzer.media.base import MediaSource
 from deepfake_analyzer.media.digest import FileDigest
 from deepfake_analyzer.media.types import Frame, MediaInfo, SamplingOptions
+from deepfake_analyzer.models import views
 from deepfake_analyzer.models.base import (
     Classifier,
     MemberEvidenceClassifier,
@@ -112,8 +113,11 @@ class _InputRun:
     tracker: FaceTracker = field(default_factory=FaceTracker)
     landmarks: LandmarkCollector = field(default_factory=LandmarkCollector)
     frames: list[_SampledFrame] = field(default_factory=list)
-    pending: list[tuple[_Face, np.ndarray]] = field(default_factory=list)
-    """Faces cropped and waiting for the next classifier batch, with their crops."""
+    pending: list[tuple[_Face, np.ndarray, tuple[int, ...]]] = field(default_factory=list)
+    """Faces cropped and waiting for the next classifier batch, with their crops and the
+    views (models/views.py) each is scored through."""
+    seen_per_track: dict[int, int] = field(default_factory=dict)
+    """How many faces of each track were cropped so far (a video face's view)."""
     scored: list[tuple[_Face, float]] = field(default_factory=list)
     members: list[Members] = field(default_factory=list)
     """A blended model's evidence per member for each face of `scored` (() for one model)."""
@@ -342,7 +346,8 @@ class Analyzer:
         for detection, track_id in zip(detections, track_ids, strict=True):
             run.landmarks.add(track_id, frame.timestamp_s, detection)
             crop = crop_face(frame.image, detection.box_xyxy, spec.crop_margin, spec.input_size)
-            run.pending.append((_Face(frame.index, frame.timestamp_s, track_id, detection), crop))
+            face = _Face(frame.index, frame.timestamp_s, track_id, detection)
+            run.pending.append((face, crop, _views_of(run, track_id, spec.views, source.info.kind)))
         run.clock.add("crop", t0)
 
     def _classify_pending(self, run: _InputRun) -> None:
@@ -354,11 +359,14 @@ class Analyzer:
         t0 = time.perf_counter()
         spec = self.classifier.spec
         raw, members = _predict_with_members(
-            self.classifier, np.stack([crop for _, crop in run.pending])
+            self.classifier,
+            np.stack([crop for _, crop, _ in run.pending]),
+            [planned for _, _, planned in run.pending],
+            f"model {spec.name!r}",
         )
-        scores = spec.calibration.apply(checked_probabilities(raw, count, f"model {spec.name!r}"))
+        scores = spec.calibration.apply(raw)
         run.clock.add("classify", t0)
-        for (face, crop), value, evidence in zip(run.pending, scores, members, strict=True):
+        for (face, crop, _), value, evidence in zip(run.pending, scores, members, strict=True):
             score = float(value)
             run.scored.append((face, score))
             run.members.append(evidence)
@@ -518,19 +526,34 @@ def _frame_results(
     )
 
 
+def _views_of(run: _InputRun, track_id: int, count: int, kind: str) -> tuple[int, ...]:
+    """The views a new face of `track_id` is scored through: all `count` in a still, one in
+    a video, going round them along the track (models/views.py)."""
+    if kind != "video":
+        return views.still_views(count)
+    seen = run.seen_per_track.get(track_id, 0)
+    run.seen_per_track[track_id] = seen + 1
+    return views.track_view(count, seen)
+
+
 def _predict_with_members(
-    classifier: Classifier, crops: np.ndarray
+    classifier: Classifier, crops: np.ndarray, plan: list[tuple[int, ...]], model_name: str
 ) -> tuple[np.ndarray, list[Members]]:
-    """The classifier's raw probabilities and, for a blend whose file records its members'
-    centers, each face's member evidence on the calibrated log-odds scale (models/blend.py);
-    () per face otherwise."""
+    """The classifier's raw probabilities, checked, for crops seen through their views in
+    `plan` (one tuple per crop; several views: their mean, models/views.py) and,
+    for a blend whose file records its members' centers, each face's member evidence on the
+    calibrated log-odds scale (models/blend.py); () per face otherwise."""
+    seen = views.crops_through_views(crops, plan)
     if isinstance(classifier, MemberEvidenceClassifier) and classifier.evidence_names:
-        raw, evidence = classifier.predict_with_evidence(crops)
-        scaled = np.asarray(evidence, np.float64) * classifier.spec.calibration.log_odds_scale
+        raw, evidence = classifier.predict_with_evidence(seen)
+        checked = checked_probabilities(raw, len(seen), model_name)
+        mean = views.mean_evidence_over_views(evidence, plan)
+        scaled = mean * classifier.spec.calibration.log_odds_scale
         names = classifier.evidence_names
-        return raw, [tuple(zip(names, map(float, column), strict=True)) for column in scaled.T]
-    raw = classifier.predict(crops)
-    return raw, [()] * len(np.asarray(raw).reshape(-1))
+        members = [tuple(zip(names, map(float, column), strict=True)) for column in scaled.T]
+        return views.mean_over_views(checked, plan), members
+    checked = checked_probabilities(classifier.predict(seen), len(seen), model_name)
+    return views.mean_over_views(checked, plan), [()] * len(crops)
 
 
 def _explained(classifier: Classifier) -> Classifier:
@@ -553,6 +576,7 @@ def _model_summary(classifier: Classifier) -> ModelSummary:
         input_size=spec.input_size,
         thresholds=dataclasses.asdict(spec.thresholds),
         provenance=provenance,
+        views=spec.views,
     )
 
 

@@ -21,9 +21,11 @@ class MeanBrightness:
     def __init__(self) -> None:
         self.spec = ModelSpec(name="bright", input_size=32)
         self.calls = 0
+        self.batches: list[int] = []
 
     def predict(self, crops: np.ndarray) -> np.ndarray:
         self.calls += 1
+        self.batches.append(len(crops))
         return crops.reshape(len(crops), -1).mean(axis=1) / 255.0
 
 
@@ -52,3 +54,19 @@ def test_relative_spread_ignores_how_much_calibration_squeezes_the_scores() -> N
     assert squeezed.mean < wide.mean
     assert squeezed.relative_spread == pytest.approx(wide.relative_spread)
     assert np.isnan(FramingStability(spreads[:1], means[:1]).relative_spread)
+
+
+def test_each_framing_is_scored_through_the_specs_views() -> None:
+    from dataclasses import replace
+
+    from deepfake_analyzer.models import views
+
+    spot = np.zeros((200, 200, 3), np.uint8)
+    spot[85:115, 85:115] = 255
+    box = (80.0, 80.0, 120.0, 120.0)
+    one, five = MeanBrightness(), MeanBrightness()
+    five.spec = replace(five.spec, views=views.MAX_VIEWS)
+    single, viewed = framing_stability(one, [(spot, box)]), framing_stability(five, [(spot, box)])
+    assert five.batches == [len(FRAMINGS) * views.MAX_VIEWS]
+    # tighter views see more of the bright centre: every framing's score is higher
+    assert viewed.mean_scores[0] > single.mean_scores[0]

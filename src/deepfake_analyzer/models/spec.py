@@ -127,6 +127,8 @@ class ModelSpec:
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     spec_version: int = 1
+    views: int = 1
+    """How many of `models.views.VIEWS` a face is scored through (1: the crop alone)."""
     runtime_files: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Optional converted copies of the weights for faster runtimes, by runtime name, e.g.
     `{"litert": {"file": "x.tflite", "sha256": "...", "weights_dtype": "float16"}}`; the file
@@ -141,6 +143,10 @@ class ModelSpec:
             raise ValueError(f"channel_order must be RGB or BGR, got {self.channel_order!r}")
         if not 1.0 <= self.crop_margin <= 3.0:
             raise ValueError(f"crop_margin {self.crop_margin} outside 1.0..3.0")
+        from deepfake_analyzer.models.views import MAX_VIEWS
+
+        if not 1 <= self.views <= MAX_VIEWS:
+            raise ValueError(f"views {self.views} outside 1..{MAX_VIEWS}")
         if bool(self.weights_base) != bool(self.weights_base_sha256):
             raise ValueError("weights_base and weights_base_sha256 go together")
         if self.weights_base and self.weights_format != F16_NPZ_FORMAT:

@@ -566,12 +566,22 @@ def _provenance_section(report: Report) -> str:
     )
 
 
+def _views_text(count: int) -> str:
+    if count == 1:
+        return "1 (the crop as detected)"
+    return (
+        f"{count}: a photo's face is scored through all of them (mean log-odds), a video's "
+        "faces go round them along each track"
+    )
+
+
 def _model_section(report: Report) -> str:
     m = report.model
     rows = [
         ("Name", e(m.name)),
         ("Weights SHA-256", f'<span class="mono">{e(m.sha256) or "&ndash;"}</span>'),
         ("Input size", f"{m.input_size} px"),
+        ("Views per face", _views_text(m.views)),
     ]
     if m.thresholds:
         rows.append(

@@ -114,6 +114,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
             input_size=int(model.get("input_size") or 0),
             thresholds=dict(model.get("thresholds", {})),
             provenance=dict(model.get("provenance", {})),
+            views=int(model.get("views") or 1),
         ),
         verdict=_verdict(data["verdict"]),
         tracks=tracks,

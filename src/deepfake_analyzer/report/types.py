@@ -15,7 +15,7 @@ import numpy as np
 from deepfake_analyzer.provenance.types import Provenance
 from deepfake_analyzer.report.reliability import Reliability, reliability_of, trust_note
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 VerdictLabel = Literal["real", "suspicious", "fake", "no-face"]
 VERDICT_LABELS: tuple[str, ...] = ("real", "suspicious", "fake", "no-face")
@@ -315,6 +315,9 @@ class ModelSummary:
     input_size: int
     thresholds: dict[str, float]
     provenance: dict[str, Any] = field(default_factory=dict)
+    views: int = 1
+    """How many views of each face crop it read (models/views.py): all of them for a still's
+    face, one per face along a video's track."""
 
     def __post_init__(self) -> None:
         missing = [name for name in THRESHOLD_NAMES if name not in self.thresholds]
@@ -341,6 +344,7 @@ class ModelSummary:
             "input_size": self.input_size,
             "thresholds": dict(self.thresholds),
             "provenance": dict(self.provenance),
+            "views": self.views,
         }
 
 

@@ -11,7 +11,8 @@ what the verdict is made of (`AnalyzedVideo`): every face's raw probability and 
 temporal score. `AnalyzedVideo.score(calibration, thresholds)` then rebuilds the verdict's
 score under any calibration exactly as the analyzer would (`scoring.aggregate` with
 `temporal.tracks.combine_scores`), so fitting a calibration never re-runs the analyzer.
-Results are cached per classifier, temporal model, options and file (path, size, mtime).
+Results are cached per classifier (and the views its spec asks for), temporal model, options
+and file (path, size, mtime).
 """
 
 from __future__ import annotations
@@ -139,7 +140,13 @@ def _cache_path(
     cache_dir: Path, classifier: Classifier, options: AnalyzeOptions, temporal: TemporalModel
 ) -> Path:
     key = json.dumps(
-        [_CACHE_VERSION, classifier.sha256, options.to_dict(), temporal.to_dict()],
+        [
+            _CACHE_VERSION,
+            classifier.sha256,
+            classifier.spec.views,
+            options.to_dict(),
+            temporal.to_dict(),
+        ],
         sort_keys=True,
         default=str,
     )

@@ -18,6 +18,7 @@ import numpy as np
 
 from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.events import NullHook, ProgressHook, StageProgress
+from deepfake_analyzer.models import views
 from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.spec import ModelSpec
 from deepfake_analyzer.training.perturb import Perturbation
@@ -259,7 +260,9 @@ def score_records(
     """Raw probabilities of every record's crop, clean and under each perturbation.
 
     Crops are read one source at a time (so an H.264 perturbation encodes one source's crops
-    as one clip) and predicted `chunk` at a time, so memory stays flat on large sets.
+    as one clip) and predicted `chunk` at a time, so memory stays flat on large sets. Each is
+    seen through the views the classifier's spec asks for (models/views.py), as the analyzer
+    sees it: an image's through all, a video's crops going round them in their order.
     """
     hook = hook or NullHook()
     if load is None:
@@ -267,9 +270,11 @@ def score_records(
 
         load = load_crop
     size = classifier.spec.input_size
+    count = classifier.spec.views
     keys = [CLEAN, *(p.key for p in perturbations)]
     outputs: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     pending: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+    pending_plan: list[tuple[int, ...]] = []
     pending_count = 0
 
     def flush() -> None:
@@ -277,9 +282,11 @@ def score_records(
         if not pending_count:
             return
         for key in keys:
-            batch = np.concatenate(pending[key])
-            outputs[key].append(np.asarray(classifier.predict(batch), dtype=np.float64))
+            batch = views.crops_through_views(np.concatenate(pending[key]), pending_plan)
+            raw = np.asarray(classifier.predict(batch), dtype=np.float64)
+            outputs[key].append(views.mean_over_views(raw, pending_plan))
             pending[key] = []
+        pending_plan.clear()
         pending_count = 0
 
     by_source: dict[str, list[CropRecord]] = {}
@@ -288,6 +295,10 @@ def score_records(
     done = 0
     for source_index, recs in enumerate(by_source.values()):
         crops = np.stack([load(cache, r, size) for r in recs])
+        if recs[0].kind == "video":
+            pending_plan.extend(views.track_view(count, n) for n in range(len(recs)))
+        else:
+            pending_plan.extend([views.still_views(count)] * len(recs))
         pending[CLEAN].append(crops)
         for p in perturbations:
             pending[p.key].append(p(crops, seed=seed * 100_003 + source_index))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from deepfake_analyzer.faces.crop import crop_face
+from deepfake_analyzer.models import views
 from deepfake_analyzer.models.base import Classifier
 
 SCALES = (1.0, 1.1, 1.2, 1.3, 1.4)
@@ -78,12 +79,16 @@ class FramingStability:
 def framing_stability(
     classifier: Classifier, faces: Sequence[tuple[np.ndarray, Sequence[float]]]
 ) -> FramingStability:
-    """Score every face (image, box) under every framing; calibrated scores, per-face std."""
+    """Score every face (image, box) under every framing; calibrated scores, per-face std.
+    Each framing's crop is scored as the analyzer scores a still's face: through all of the
+    views its spec asks for (models/views.py)."""
     spec = classifier.spec
     spreads, means = [], []
     for image, box in faces:
         crops = framing_crops(image, box, spec.crop_margin, spec.input_size)
-        scores = spec.calibration.apply(np.asarray(classifier.predict(crops), dtype=np.float64))
+        plan = [views.still_views(spec.views)] * len(crops)
+        raw = classifier.predict(views.crops_through_views(crops, plan))
+        scores = spec.calibration.apply(views.mean_over_views(raw, plan))
         spreads.append(float(np.std(scores)))
         means.append(float(np.mean(scores)))
     return FramingStability(np.asarray(spreads), np.asarray(means))
