@@ -206,19 +206,24 @@ def fit_logistic(
     sample_weight: np.ndarray | None = None,
     iterations: int = 50,
 ) -> tuple[np.ndarray, float]:
-    """(weights, bias) minimising weighted log loss + `l2`/2 |w|^2 (bias not penalised)."""
+    """(weights, bias) minimising weighted log loss + `l2`/2 |w|^2 (bias not penalised).
+
+    Newton's method. The Hessian is summed in float32 (half the time of float64 on a thousand
+    features; the gradient stays float64, so the steps still end at the same optimum)."""
     z = np.asarray(z, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n, d = z.shape
     weight = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
     a = np.hstack([z, np.ones((n, 1))])
+    a32 = a.astype(np.float32)
     theta = np.zeros(d + 1)
     penalty = np.full(d + 1, float(l2))
     penalty[-1] = 1e-8
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-np.clip(a @ theta, -60, 60)))
         grad = a.T @ (weight * (p - y)) + penalty * theta
-        hess = (a * (weight * p * (1 - p))[:, None]).T @ a + np.diag(penalty)
+        curvature = (weight * p * (1 - p)).astype(np.float32)
+        hess = ((a32 * curvature[:, None]).T @ a32).astype(np.float64) + np.diag(penalty)
         step = np.linalg.solve(hess, grad)
         theta -= step
         if np.max(np.abs(step)) < 1e-10:
