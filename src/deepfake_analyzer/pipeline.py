@@ -527,13 +527,10 @@ def _frame_results(
 
 
 def _views_of(run: _InputRun, track_id: int, count: int, kind: str) -> tuple[int, ...]:
-    """The views a new face of `track_id` is scored through: all `count` in a still, one in
-    a video, going round them along the track (models/views.py)."""
-    if kind != "video":
-        return views.still_views(count)
+    """The views a new face of `track_id` is scored through (`views.face_views`); counts it."""
     seen = run.seen_per_track.get(track_id, 0)
     run.seen_per_track[track_id] = seen + 1
-    return views.track_view(count, seen)
+    return views.face_views(kind, count, seen)
 
 
 def _predict_with_members(

@@ -72,9 +72,11 @@ def test_views_are_the_crop_mirrored_and_tighter() -> None:
 
 
 def test_plans_for_stills_and_tracks() -> None:
-    assert views.still_views(1) == (0,)
-    assert views.still_views(5) == (0, 1, 2, 3, 4)
-    assert [views.track_view(3, seen) for seen in range(5)] == [(0,), (1,), (2,), (0,), (1,)]
+    assert views.face_views("image", 1) == (0,)
+    assert views.face_views("image", 5, seen=3) == (0, 1, 2, 3, 4)
+    assert [views.face_views("video", 3, seen) for seen in range(5)] == [
+        (0,), (1,), (2,), (0,), (1,),
+    ]  # fmt: skip
     crops = np.stack([_ramp_crop(), _ramp_crop()[::-1]])
     assert views.crops_through_views(crops, [(0,), (0,)]) is crops  # nothing to cut
     seen = views.crops_through_views(crops, [(0, 1), (2,)])

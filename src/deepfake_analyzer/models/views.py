@@ -1,10 +1,12 @@
 """Views: a face scored through reframed and mirrored copies of its crop (a spec's `views`).
 
 The blend's probes were fitted on crops reframed 1.0-1.4x and mirrored
-(training/texture_train.py, `FRAMING_ZOOM`), so a face's score is steadier, and ranked
-better on unseen generators, read over several such views than off the one box the detector
-happened to draw (models/deepfake_v10.md has the measurements). `VIEWS` lists them in the
-order they are used; a spec's `views` (1, the default: the crop alone) says how many.
+(training/texture_train.py, `FRAMING_ZOOM`), so every view is one they were trained on, and a
+face read over several moves less with the box the detector happened to draw (v9 with five
+views: median score std under reframing 0.034 against 0.046; its leave-generator-out rows
+rose but not beyond their intervals, so the default stays one view: models/deepfake_v9.md,
+"Tried since shipping"). `VIEWS` lists them in the order they are used; a spec's `views` (1,
+the default: the crop alone) says how many.
 
 - A still image's face is scored through all of the spec's views: its score is the mean of
   their log-odds, and its member evidence (models/blend.py) the mean of theirs.
@@ -60,14 +62,13 @@ def view_of(crop: np.ndarray, view: View) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def still_views(count: int) -> tuple[int, ...]:
-    """The views of a still's face: all of the first `count`."""
+def face_views(kind: str, count: int, seen: int = 0) -> tuple[int, ...]:
+    """The views (indices into `VIEWS`) a face is scored through under a spec's `count`: in a
+    still (`kind` "image"), all of them; in a video, one, when `seen` faces of its track came
+    before it, `seen` modulo `count`."""
+    if kind == "video":
+        return (seen % count,)
     return tuple(range(count))
-
-
-def track_view(count: int, seen: int) -> tuple[int, ...]:
-    """The view of a video's face when `seen` faces of its track came before it."""
-    return (seen % count,)
 
 
 def crops_through_views(crops: np.ndarray, plan: Sequence[tuple[int, ...]]) -> np.ndarray:

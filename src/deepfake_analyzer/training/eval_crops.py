@@ -295,10 +295,7 @@ def score_records(
     done = 0
     for source_index, recs in enumerate(by_source.values()):
         crops = np.stack([load(cache, r, size) for r in recs])
-        if recs[0].kind == "video":
-            pending_plan.extend(views.track_view(count, n) for n in range(len(recs)))
-        else:
-            pending_plan.extend([views.still_views(count)] * len(recs))
+        pending_plan.extend(views.face_views(r.kind, count, n) for n, r in enumerate(recs))
         pending[CLEAN].append(crops)
         for p in perturbations:
             pending[p.key].append(p(crops, seed=seed * 100_003 + source_index))

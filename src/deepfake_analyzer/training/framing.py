@@ -86,7 +86,7 @@ def framing_stability(
     spreads, means = [], []
     for image, box in faces:
         crops = framing_crops(image, box, spec.crop_margin, spec.input_size)
-        plan = [views.still_views(spec.views)] * len(crops)
+        plan = [views.face_views("image", spec.views)] * len(crops)
         raw = classifier.predict(views.crops_through_views(crops, plan))
         scores = spec.calibration.apply(views.mean_over_views(raw, plan))
         spreads.append(float(np.std(scores)))
