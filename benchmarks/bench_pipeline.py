@@ -63,8 +63,7 @@ def prepare_model(
     """
     from deepfake_analyzer import paths
     from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend
-    from deepfake_analyzer.models.residual import WEIGHTS_FORMAT as RESIDUAL_FORMAT
-    from deepfake_analyzer.models.runtime_cache import prepare_runtime
+    from deepfake_analyzer.models.runtime_cache import needs_runtime_copy, prepare_runtime
     from deepfake_analyzer.models.spec import ModelSpec
 
     default = default or paths.DEFAULT_CLASSIFIER_SPEC
@@ -76,8 +75,8 @@ def prepare_model(
                 default.parent / m.spec
                 for m in Blend.load(default.parent / spec.weights_file).members
             ]
-            for member in members:  # a residual member runs in numpy: no copy to build
-                if ModelSpec.load(member).weights_format != RESIDUAL_FORMAT:
+            for member in members:
+                if needs_runtime_copy(ModelSpec.load(member)):
                     prepare_runtime(member)
             first = ModelSpec.load(members[0])
             folder = cache / f"model-{first.weights_sha256[:12] or 'default'}"

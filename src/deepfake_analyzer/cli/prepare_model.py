@@ -67,10 +67,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _prepare(spec: ModelSpec, spec_path: Path, trust_model: bool) -> None:
     from deepfake_analyzer.models.litert_classifier import litert_file
-    from deepfake_analyzer.models.residual import WEIGHTS_FORMAT as RESIDUAL_FORMAT
-    from deepfake_analyzer.models.runtime_cache import default_runtime_cache, prepare_runtime
+    from deepfake_analyzer.models.runtime_cache import (
+        default_runtime_cache,
+        needs_runtime_copy,
+        prepare_runtime,
+    )
 
-    if spec.weights_format == RESIDUAL_FORMAT:
+    if not needs_runtime_copy(spec):
         print(f"{spec.name}: a residual model runs in numpy: nothing to prepare")
         return
     named = litert_file(spec, spec_path.parent)

@@ -51,6 +51,7 @@ from deepfake_analyzer.models.litert_classifier import (
     litert_file,
     load_litert,
 )
+from deepfake_analyzer.models.residual import WEIGHTS_FORMAT as RESIDUAL_FORMAT
 from deepfake_analyzer.models.spec import ModelSpec, sha256_of
 
 COPY_SUFFIX = ".tflite"
@@ -160,6 +161,12 @@ def _writable_folder(folder: Path) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ModelError(f"cannot write the runtime cache ({reason})", folder) from None
+
+
+def needs_runtime_copy(spec: ModelSpec) -> bool:
+    """Whether the model runs a network a LiteRT copy is built for: not a residual model,
+    which runs in numpy (models/residual.py)."""
+    return spec.weights_format != RESIDUAL_FORMAT
 
 
 def prepare_runtime(

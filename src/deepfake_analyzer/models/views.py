@@ -87,10 +87,9 @@ def mean_over_views(probabilities: np.ndarray, plan: Sequence[tuple[int, ...]]) 
     from deepfake_analyzer.models.spec import logits  # spec checks its views against VIEWS
 
     p = np.asarray(probabilities, np.float64).reshape(-1)
-    counts = np.array([len(ks) for ks in plan])
+    counts, starts = _runs(plan)
     if (counts == 1).all():
         return p
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     mean = np.add.reduceat(logits(p), starts) / counts
     single = counts == 1
     out = 1.0 / (1.0 + np.exp(-mean))
@@ -102,8 +101,13 @@ def mean_evidence_over_views(evidence: np.ndarray, plan: Sequence[tuple[int, ...
     """(members, crops of `plan`) evidence from that of `crops_through_views`: each crop's mean
     over its views (evidence is on the log-odds scale, so it adds up as `mean_over_views`)."""
     e = np.asarray(evidence, np.float64)
-    counts = np.array([len(ks) for ks in plan])
+    counts, starts = _runs(plan)
     if (counts == 1).all():
         return e
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     return np.asarray(np.add.reduceat(e, starts, axis=1) / counts)
+
+
+def _runs(plan: Sequence[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """Each crop's number of views in `plan` and where its run starts in the flattened views."""
+    counts = np.array([len(ks) for ks in plan], dtype=np.int64)
+    return counts, np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)

@@ -85,18 +85,9 @@ def write_texture_model(
     if base is not None and base.resolve().parent != folder.resolve():
         raise UsageError(f"{base}: a base weights file must lie in {folder}, beside the model")
     weights_path = save_weights_f16(model, folder / f"{name}.f16.npz", base)
-    spec = ModelSpec(
-        name=name,
-        input_size=INPUT_SIZE,
-        scaling="unit",
-        crop_margin=crop_margin,
-        architecture=ARCHITECTURES[region],
-        weights_format=F16_NPZ_FORMAT,
-        thresholds=Thresholds(),
-        training=dict(training),
-    ).with_weights(weights_path, base)
-    spec_path = folder / f"{name}.spec.json"
-    spec.save(spec_path)
+    spec, spec_path = _saved_spec(
+        name, crop_margin, training, ARCHITECTURES[region], F16_NPZ_FORMAT, weights_path, base
+    )
     return _checked(spec, spec_path, weights_path, load_keras_from_spec(spec_path),
                     check_crops, check_probabilities)  # fmt: skip
 
@@ -117,20 +108,37 @@ def write_residual_model(
     folder.mkdir(parents=True, exist_ok=True)
     stored = ResidualProbe(probe.mean, probe.scale, probe.weights, probe.bias)
     weights_path = stored.save(folder / f"{name}.npz")
+    spec, spec_path = _saved_spec(
+        name, crop_margin, training, RESIDUAL_ARCHITECTURE, RESIDUAL_FORMAT, weights_path
+    )
+    return _checked(spec, spec_path, weights_path, load_residual(spec, spec_path),
+                    check_crops, check_probabilities)  # fmt: skip
+
+
+def _saved_spec(
+    name: str,
+    crop_margin: float,
+    training: Mapping[str, Any],
+    architecture: str,
+    weights_format: str,
+    weights_path: Path,
+    base: Path | None = None,
+) -> tuple[ModelSpec, Path]:
+    """The spec of a probe model written to `weights_path` (224 px unit-scaled crops, default
+    thresholds for `evaluate --calibrate`), saved beside it as `<name>.spec.json`."""
     spec = ModelSpec(
         name=name,
         input_size=INPUT_SIZE,
         scaling="unit",
         crop_margin=crop_margin,
-        architecture=RESIDUAL_ARCHITECTURE,
-        weights_format=RESIDUAL_FORMAT,
+        architecture=architecture,
+        weights_format=weights_format,
         thresholds=Thresholds(),
         training=dict(training),
-    ).with_weights(weights_path)
-    spec_path = folder / f"{name}.spec.json"
+    ).with_weights(weights_path, base)
+    spec_path = weights_path.parent / f"{name}.spec.json"
     spec.save(spec_path)
-    return _checked(spec, spec_path, weights_path, load_residual(spec, spec_path),
-                    check_crops, check_probabilities)  # fmt: skip
+    return spec, spec_path
 
 
 def _checked(
