@@ -66,6 +66,47 @@ def test_training_weights_split_by_shares(probe: ModuleType) -> None:
     assert residual.sum() == pytest.approx(15)
 
 
+def test_matched_resolution_gives_real_photos_the_fake_photos_mix(probe: ModuleType) -> None:
+    def photo(side: int, label: int = 0, **kw: object) -> object:
+        method = "x" if label else "real"
+        return _crop(probe, kind="image", short_side=side, label=label, method=method, **kw)
+
+    crops = [
+        *(photo(160, source=f"web{i}") for i in range(8)),  # the 160-px web photos
+        photo(256, source="mid"),
+        photo(1024, source="big0"),
+        photo(1024, source="big1"),
+        photo(400, source="no-fake-this-size"),  # no fake photo in 300-600: no weight
+        photo(0, source="unknown"),  # did not open: left as it was
+        photo(160, source="twin", blended=True),  # a self-blend: not a real photo's weight
+        photo(180, label=1, source="fake-small"),
+        *(photo(256, label=1, source=f"fake-mid{i}") for i in range(2)),
+        photo(2000, label=1, source="fake-big"),
+        photo(100, label=1, source="fake-tiny"),  # a bin no real photo fills
+        _crop(probe, source="video"),
+        _crop(probe, source="fake-video", label=1, method="y"),
+    ]
+    plain = probe.weights_of(crops)
+    w = probe.weights_of(crops, match_resolution=True)
+    bins = np.searchsorted(probe.RESOLUTION_EDGES, [c.short_side for c in crops], side="right")
+    real = np.array([c.kind == "image" and c.label == 0 and c.short_side > 0 for c in crops])
+    real[13] = False
+    fake = np.array([c.kind == "image" and c.label == 1 for c in crops])
+    w, plain = w / w.sum(), plain / plain.sum()  # shares (the weights' mean is 1 either way)
+    assert w[real].sum() == pytest.approx(plain[real].sum())  # the real photos' share kept
+    assert np.allclose(w[~real], plain[~real])  # every other crop as it was
+    filled = sorted(set(bins[real]))  # no real photo in the fakes' < 140 bin: left out
+    fake_mix = np.array([plain[fake & (bins == k)].sum() for k in filled])
+    real_mix = np.array([w[real & (bins == k)].sum() for k in filled])
+    assert real_mix / real_mix.sum() == pytest.approx(fake_mix / fake_mix.sum())
+    assert w[11] == 0 < plain[11]
+    assert w[9] == pytest.approx(w[10])  # within a bin, in proportion to the weight
+    assert w[0] < plain[0] and w[8] > plain[8]  # web photos count less, the 256-px one more
+    assert probe.weights_of(crops[:9], match_resolution=True) == pytest.approx(
+        probe.weights_of(crops[:9])
+    )  # no labeled fake photo: nothing to match
+
+
 def test_probe_folds_hold_out_whole_generators_and_whole_people(probe: ModuleType) -> None:
     crops = [
         *(_crop(probe, source=f"{m}{i}", label=1, method=m, group=f"p{i}")

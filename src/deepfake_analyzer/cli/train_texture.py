@@ -74,6 +74,11 @@ def register(subparsers: Any) -> None:
         "the new blend as it is, scored and not refitted; repeatable",
     )  # fmt: skip
     parser.add_argument(
+        "--match-resolution", action="store_true",
+        help="weight the real photos so their resolutions are mixed as the labeled fake "
+        "photos' are (so photo size cannot tell real from fake)",
+    )  # fmt: skip
+    parser.add_argument(
         "--cache-dir", type=Path, metavar="DIR",
         help="face-crop cache (default: ~/.cache/deepfake-analyzer/texture-crops)",
     )  # fmt: skip
@@ -104,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
             name=args.name,
             weights_base=args.weights_base,
             kept=tuple(args.keep),
+            match_resolution=args.match_resolution,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -43,6 +43,10 @@ class TextureRequest:
     kept: tuple[Path, ...] = ()
     """Specs of fitted texture models (e.g. an earlier blend's members, in `output`) that join
     the new blend as they are, beside the classifier: scored, not refitted."""
+    match_resolution: bool = False
+    """Re-spread the real photos' training weight so their mix of resolutions (the source's
+    short side, `texture_train.RESOLUTION_EDGES`) is the labeled fake photos' mix: most real
+    photos are small web photos, most fake ones are not, and a probe learns the difference."""
 
     def __post_init__(self) -> None:
         if not self.data and not self.real:

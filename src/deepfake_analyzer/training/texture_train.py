@@ -20,6 +20,10 @@ classifier (`train-texture`).
   the protocol judges: on generators a fit never saw. (Up to v4 the folds were grouped by
   person alone, which let a fake's generator sit on both sides and chose the weakest L2.)
   `L2_GRID` reaches 100000: every probe of the v5 candidate chose 3000, then its top.
+- Resolution (`--match-resolution`, `resolution_matched`): the real photos' weight re-spread
+  over `RESOLUTION_EDGES` bins of the source's short side to the labeled fake photos' mix.
+  Most training real photos are 160-px web photos and few fake ones are, so without it a probe
+  can read photo size (v9's residual probe did: the 21st session's finding in its card).
 - Augmented copies (`--augmented-copies`, default `DEFAULT_COPIES`; texture_v1 had none): each
   training crop also enters the fit that many times reframed (zoomed 1-1/0.72x, shifted up to
   10 %) and degraded (`DEGRADE`: JPEG, H.264, mild noise), its weight split over its copies;
@@ -122,6 +126,9 @@ SHARES = {"real video": 0.25, "real image": 0.25, "labeled fake": 0.35, "self-bl
 """Each part's share of the training weight. Chosen between four splits of the fakes' half by
 leave-generator-out CV on the training part alone (labeled fakes 0.25-0.5, self-blends the rest;
 v4 had 0.25 each): 0.35 / 0.15 read best or equal on both media."""
+RESOLUTION_EDGES = (140, 200, 300, 600)
+"""Bin edges of a photo's short side (px) for `resolution_matched`: the 160-px web photos fall
+in one bin, and each other bin holds a fair share of the labeled fake photos."""
 RESIDUAL_SHARES = {"real video": 0.25, "real image": 0.25, "labeled fake": 0.5, "self-blended": 0.0}
 """The residual probe's shares: no self-blends. A self-blend pastes a face's own pixels back
 into it, so its noise is the camera's: leave-generator-out CV on the training part read 0.763
@@ -165,6 +172,8 @@ class Crop:
     part: str  # "train", "heldout" or "" (used by neither)
     blended: bool
     augmented: bool = False
+    short_side: int = 0
+    """A photo's source short side in pixels (0: a video frame, or a photo that did not open)."""
 
 
 @dataclass(frozen=True)
@@ -211,7 +220,9 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
     fits, cv_auc = {}, {}
     for region in request.regions:
         both = np.concatenate([x[region], inputs.x_copies[region]])
-        fits[region], cv_auc[region] = fit_probe(both, [*crops, *inputs.copies], shares_of(region))
+        fits[region], cv_auc[region] = fit_probe(
+            both, [*crops, *inputs.copies], shares_of(region), request.match_resolution
+        )
         l2 = fits[region].l2
         _say(
             hook,
@@ -307,11 +318,13 @@ def texture_inputs(request: TextureRequest, hook: ProgressHook | None = None) ->
         store, computes, chunks,
         lambda n: hook(StageProgress("", STAGE_FEATURES, n, len(records))),
     )  # fmt: skip
+    sides: dict[str, int] = {}
     crops = [
         Crop(
             r.source, int(r.label), "video" if r.kind == "video" else "image", str(r.method),
             str(r.group), part.get(source_key(r.source.removesuffix(SELF_BLENDED_SUFFIX)), ""),
             r.source.endswith(SELF_BLENDED_SUFFIX),
+            short_side=0 if r.kind == "video" else _short_side(sides, r.source),
         )
         for r in records
     ]  # fmt: skip
@@ -333,6 +346,21 @@ def texture_inputs(request: TextureRequest, hook: ProgressHook | None = None) ->
         kept=kept,
         kept_p=tuple(np.asarray(values[_scored(c)], np.float64) for c in kept),
     )
+
+
+def _short_side(known: dict[str, int], source: str) -> int:
+    """A photo's short side in pixels from its header (its self-blend's is its own), 0 if it
+    does not open; `known` keeps each source's."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = source.removesuffix(SELF_BLENDED_SUFFIX)
+    if path not in known:
+        try:
+            with Image.open(path) as image:
+                known[path] = min(image.size)
+        except (OSError, UnidentifiedImageError):
+            known[path] = 0
+    return known[path]
 
 
 def _scored(classifier: Classifier) -> str:
@@ -466,6 +494,11 @@ def write_models(
             "region": {"name": region, "box": REGIONS.get(region)},
             "l2": fit.l2,
             "shares": shares_of(region),
+            **(
+                {"resolution_matched": {"short_side_edges": RESOLUTION_EDGES}}
+                if request.match_resolution
+                else {}
+            ),
             "crops": counts,
             "files": len(inputs.trained),
             "training_data": f"{name}.training-data.csv",
@@ -504,9 +537,11 @@ def shares_of(region: str) -> dict[str, float]:
     return RESIDUAL_SHARES if region == RESIDUAL else SHARES
 
 
-def weights_of(crops: list[Crop], shares: dict[str, float] = SHARES) -> np.ndarray:
+def weights_of(
+    crops: list[Crop], shares: dict[str, float] = SHARES, match_resolution: bool = False
+) -> np.ndarray:
     """Training weights: each of `shares` split evenly (labeled fakes per generator); a share
-    of 0 leaves its crops out."""
+    of 0 leaves its crops out. With `match_resolution`, then `resolution_matched`."""
     w = np.zeros(len(crops))
     kinds = np.array([_share_of(c) for c in crops])
     for share, total in shares.items():
@@ -520,7 +555,31 @@ def weights_of(crops: list[Crop], shares: dict[str, float] = SHARES) -> np.ndarr
                 w[chosen] = total / len(set(methods)) / len(chosen)
         else:
             w[idx] = total / len(idx)
+    if match_resolution:
+        w = resolution_matched(crops, w)
     return np.asarray(w * np.count_nonzero(w), dtype=np.float64)
+
+
+def resolution_matched(crops: list[Crop], w: np.ndarray) -> np.ndarray:
+    """`w` with the real photos' weight re-spread so each `RESOLUTION_EDGES` bin of their short
+    side holds the labeled fake photos' share of it (over the bins real photos fill, so a bin
+    without fake photos gets none); within a bin in proportion to `w`. Real photos' total
+    weight and every other crop's are kept; photos of unknown size (0) are left as they are."""
+    photo = np.array([c.kind == "image" and c.short_side > 0 and not c.blended for c in crops])
+    label = np.array([c.label for c in crops])
+    real, fake = photo & (label == 0) & (w > 0), photo & (label == 1) & (w > 0)
+    if not real.any() or not fake.any():
+        return w
+    bins = np.searchsorted(RESOLUTION_EDGES, [c.short_side for c in crops], side="right")
+    filled = [k for k in range(len(RESOLUTION_EDGES) + 1) if (real & (bins == k)).any()]
+    mix = np.array([w[fake & (bins == k)].sum() for k in filled])
+    if not mix.sum():
+        return w
+    out, total = w.copy(), w[real].sum()
+    for k, share in zip(filled, mix / mix.sum(), strict=True):
+        chosen = real & (bins == k)
+        out[chosen] = w[chosen] / w[chosen].sum() * total * share
+    return out
 
 
 def _share_of(c: Crop) -> str:
@@ -539,11 +598,15 @@ def weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
 
 
 def fit_probe(
-    x: np.ndarray, crops: list[Crop], shares: dict[str, float] = SHARES
+    x: np.ndarray,
+    crops: list[Crop],
+    shares: dict[str, float] = SHARES,
+    match_resolution: bool = False,
 ) -> tuple[ProbeFit, dict[float, float]]:
-    """The probe fitted on the training crops, L2 chosen by `probe_folds`' CV among `L2_GRID`; and
-    the CV AUC of each L2 (labeled fakes against reals: self-blends train, they are not judged)."""
-    w = weights_of(crops, shares)
+    """The probe fitted on the training crops (weighted by `weights_of`), L2 chosen by
+    `probe_folds`' CV among `L2_GRID`; and the CV AUC of each L2 (labeled fakes against reals:
+    self-blends train, they are not judged)."""
+    w = weights_of(crops, shares, match_resolution)
     idx = np.nonzero(w > 0)[0]
     y = np.array([c.label for c in crops])
     folds = probe_folds([crops[i] for i in idx])
