@@ -3,6 +3,7 @@ the L2 strength, and the per-file scores it judges."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import ModuleType
 
 import numpy as np
@@ -105,6 +106,20 @@ def test_matched_resolution_gives_real_photos_the_fake_photos_mix(probe: ModuleT
     assert probe.weights_of(crops[:9], match_resolution=True) == pytest.approx(
         probe.weights_of(crops[:9])
     )  # no labeled fake photo: nothing to match
+
+
+def test_a_photos_short_side_is_read_from_its_header(probe: ModuleType, tmp_path) -> None:
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "p.jpg"), np.zeros((50, 80, 3), np.uint8))
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    known: dict[str, int] = {}
+    photo = str(tmp_path / "p.jpg")
+    assert probe._short_side(known, photo) == 50
+    assert probe._short_side(known, photo + probe.SELF_BLENDED_SUFFIX) == 50  # its own photo's
+    assert probe._short_side(known, str(tmp_path / "broken.jpg")) == 0
+    assert probe._short_side(known, str(tmp_path / "missing.jpg")) == 0
+    assert known[photo] == 50
 
 
 def test_probe_folds_hold_out_whole_generators_and_whole_people(probe: ModuleType) -> None:
@@ -343,6 +358,19 @@ def test_a_residual_probe_extends_a_blend_whose_kept_members_stay_as_fitted(
     )
     np.testing.assert_allclose(blend.predict(images), expected, atol=1e-9)
     assert Blend.load(folder / "new.blend.json").has_evidence
+
+    sized = [
+        replace(c, short_side=160 if c.label == 0 and i % 4 else 512) for i, c in enumerate(crops)
+    ]
+    monkeypatch.setattr(texture_train, "texture_inputs", lambda r, h: replace(inputs, crops=sized))
+    matched = replace(request, name="matched", match_resolution=True)
+    again = texture_train.train_texture(matched)
+    edges = ModelSpec.load(folder / "matched_residual.spec.json").training["resolution_matched"]
+    assert edges == {"short_side_edges": list(texture_train.RESOLUTION_EDGES)}
+    assert (
+        "resolution_matched" not in load_classifier(folder / "new_residual.spec.json").spec.training
+    )
+    assert not np.allclose(again.fits["residual"].weights, result.fits["residual"].weights)
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
