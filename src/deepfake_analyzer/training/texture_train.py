@@ -54,10 +54,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import UnidentifiedImageError
 
 from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgress
 from deepfake_analyzer.faces.crop import resize_square
+from deepfake_analyzer.media.image import open_image_header
 from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.blend import BLEND_FORMAT
 from deepfake_analyzer.models.loader import load_classifier
@@ -351,12 +353,10 @@ def texture_inputs(request: TextureRequest, hook: ProgressHook | None = None) ->
 def _short_side(known: dict[str, int], source: str) -> int:
     """A photo's short side in pixels from its header (its self-blend's is its own), 0 if it
     does not open; `known` keeps each source's."""
-    from PIL import Image, UnidentifiedImageError
-
     path = source.removesuffix(SELF_BLENDED_SUFFIX)
     if path not in known:
         try:
-            with Image.open(path) as image:
+            with open_image_header(path) as image:
                 known[path] = min(image.size)
         except (OSError, UnidentifiedImageError):
             known[path] = 0
