@@ -372,6 +372,16 @@ def test_a_residual_probe_extends_a_blend_whose_kept_members_stay_as_fitted(
     )
     assert not np.allclose(again.fits["residual"].weights, result.fits["residual"].weights)
 
+    alone = texture_train.train_texture(replace(request, name="alone", classifier_member=False))
+    blend = load_classifier(folder / "alone.spec.json")
+    assert [m.name for m in blend.blend.members] == ["old", "alone_residual"]
+    assert blend.blend.training["left_out"] == "cls"
+    assert list(alone.tables)[0] == "cls"  # still the reference the others are paired with
+    expected = texture_train.combine(
+        [inputs.kept_p[0], alone.fits["residual"].probability(x)], crops
+    )
+    np.testing.assert_allclose(blend.predict(images), expected, atol=1e-9)
+
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "old.spec.json").write_text((folder / "old.spec.json").read_text())

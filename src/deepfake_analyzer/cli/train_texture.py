@@ -11,7 +11,8 @@ given them). With --output DIR (holding the classifier's spec) it writes the mod
 their training-data list and the blend NAME (--name, default deepfake_v4) there; calibrate the
 blend with `evaluate --calibrate --write-spec` before use. --keep adds fitted models as they
 are (e.g. the shipped blend's members) beside the classifier, to extend a blend by a new
-region without refitting the others. Face crops are cached under
+region without refitting the others; --without-classifier leaves the classifier out of the
+blend (it stays the table's reference). Face crops are cached under
 --cache-dir, and beside them (in its `features` folder) every crop's features and classifier
 score: a rerun on the same crops reuses both and only fits.
 """
@@ -74,6 +75,11 @@ def register(subparsers: Any) -> None:
         "the new blend as it is, scored and not refitted; repeatable",
     )  # fmt: skip
     parser.add_argument(
+        "--without-classifier", dest="classifier_member", action="store_false",
+        help="leave the --model classifier out of the blend (it is still scored and tabled "
+        "first, as the reference)",
+    )  # fmt: skip
+    parser.add_argument(
         "--match-resolution", action="store_true",
         help="weight the real photos so their resolutions are mixed as the labeled fake "
         "photos' are (so photo size cannot tell real from fake)",
@@ -109,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
             name=args.name,
             weights_base=args.weights_base,
             kept=tuple(args.keep),
+            classifier_member=args.classifier_member,
             match_resolution=args.match_resolution,
         )
     except ValueError as exc:

@@ -43,6 +43,9 @@ class TextureRequest:
     kept: tuple[Path, ...] = ()
     """Specs of fitted texture models (e.g. an earlier blend's members, in `output`) that join
     the new blend as they are, beside the classifier: scored, not refitted."""
+    classifier_member: bool = True
+    """Whether the classifier (`model`) is the blend's first member; without it the blend is the
+    kept models and the probes, and the classifier is scored as the reference only."""
     match_resolution: bool = False
     """Re-spread the real photos' training weight so their mix of resolutions (the source's
     short side, `texture_train.RESOLUTION_EDGES`) is the labeled fake photos' mix: most real

@@ -41,6 +41,8 @@ classifier (`train-texture`).
   as they are, scored like the classifier) and them, and the probes' training-data list
   `<name>.training-data.csv` (training/texture_export.py, models/blend.py). With `--region
   face --augmented-copies 0` the probe is texture_v1's recipe (models/deepfake_v3.md).
+  `--without-classifier` leaves the classifier out of the blend (`fixed_scores`): it is
+  still scored and tabled first, the reference every other row is paired against.
 """
 
 from __future__ import annotations
@@ -231,7 +233,7 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
             f"{region}: L2 {l2:g} chosen by leave-generator-out CV (AUC {cv_auc[region][l2]:.3f})",
         )
     probes = {r: fits[r].probability(x[r]) for r in request.regions}
-    fixed = (inputs.classifier_p, *inputs.kept_p)
+    fixed = fixed_scores(request, inputs)
     scores = {
         inputs.classifier.spec.name: inputs.classifier_p,
         **{c.spec.name: p for c, p in zip(inputs.kept, inputs.kept_p, strict=True)},
@@ -243,6 +245,12 @@ def train_texture(request: TextureRequest, hook: ProgressHook | None = None) -> 
     if request.output is not None:
         written = write_models(request.output, request, inputs, fits, probes)
     return TextureResult(fits, cv_auc, tables, written)
+
+
+def fixed_scores(request: TextureRequest, inputs: TextureInputs) -> list[np.ndarray]:
+    """The scores of the blend's members fitted elsewhere, in the blend's order: the
+    classifier's (unless `request.classifier_member` is off), then the kept models'."""
+    return [*([inputs.classifier_p] if request.classifier_member else []), *inputs.kept_p]
 
 
 def check_kept(request: TextureRequest) -> None:
@@ -475,7 +483,7 @@ def write_models(
     records, cache = inputs.records, inputs.cache
     name = request.name
     spec_path = folder / f"{classifier.spec.name}.spec.json"
-    if not spec_path.is_file():
+    if request.classifier_member and not spec_path.is_file():
         raise UsageError(f"{folder}: the classifier's spec {spec_path.name} must lie here")
     counts = {share: int(sum(1 for c in crops if _share_of(c) == share)) for share in SHARES}
     order = [i for i, c in enumerate(crops) if c.part == "heldout" and not c.blended][:32]
@@ -520,13 +528,14 @@ def write_models(
         texture_specs.append(written)
     listed = folder / f"{name}.training-data.csv"
     write_training_list(inputs.trained, listed)
-    fitted = fit_blend([inputs.classifier_p, *inputs.kept_p, *probes.values()], crops)
-    members = (spec_path, *request.kept, *texture_specs)
+    fitted = fit_blend([*fixed_scores(request, inputs), *probes.values()], crops)
+    members = (*([spec_path] if request.classifier_member else []), *request.kept, *texture_specs)
     blend_spec = write_blend(
         folder, name, list(zip(members, fitted, strict=True)),
         {
             "fitted_on": "z-scored logits of the protocol's training crops (self-blends left out)",
             **({"kept_as_fitted": [p.name for p in request.kept]} if request.kept else {}),
+            **({} if request.classifier_member else {"left_out": classifier.spec.name}),
         },
     )  # fmt: skip
     return (*texture_specs, listed, blend_spec)
