@@ -222,6 +222,10 @@ def test_the_request_names_known_distinct_regions_and_a_file_name(tmp_path) -> N
             TextureRequest(data, **bad)
     with pytest.raises(ValueError, match="not a model name"):
         TextureRequest(data, name="../v4")
+    assert TextureRequest(data, views=5).views == 5
+    for views in (0, 6):
+        with pytest.raises(ValueError, match="views must be 1 to 5"):
+            TextureRequest(data, views=views)
 
 
 def test_augmented_copies_are_stored_per_crop_and_reused(probe: ModuleType, tmp_path) -> None:
@@ -372,8 +376,10 @@ def test_a_residual_probe_extends_a_blend_whose_kept_members_stay_as_fitted(
     )
     assert not np.allclose(again.fits["residual"].weights, result.fits["residual"].weights)
 
-    alone = texture_train.train_texture(replace(request, name="alone", classifier_member=False))
+    alone_request = replace(request, name="alone", classifier_member=False, views=3)
+    alone = texture_train.train_texture(alone_request)
     blend = load_classifier(folder / "alone.spec.json")
+    assert blend.spec.views == 3 and load_classifier(blend_spec).spec.views == 1
     assert [m.name for m in blend.blend.members] == ["old", "alone_residual"]
     assert blend.blend.training["left_out"] == "cls"
     assert list(alone.tables)[0] == "cls"  # still the reference the others are paired with

@@ -80,6 +80,11 @@ def register(subparsers: Any) -> None:
         "first, as the reference)",
     )  # fmt: skip
     parser.add_argument(
+        "--views", type=int, default=1, metavar="N",
+        help="the written blend reads each face through N views (models/views.py; default 1, "
+        "the crop alone)",
+    )  # fmt: skip
+    parser.add_argument(
         "--match-resolution", action="store_true",
         help="weight the real photos so their resolutions are mixed as the labeled fake "
         "photos' are (so photo size cannot tell real from fake)",
@@ -117,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
             kept=tuple(args.keep),
             classifier_member=args.classifier_member,
             match_resolution=args.match_resolution,
+            views=args.views,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -46,6 +46,9 @@ class TextureRequest:
     classifier_member: bool = True
     """Whether the classifier (`model`) is the blend's first member; without it the blend is the
     kept models and the probes, and the classifier is scored as the reference only."""
+    views: int = 1
+    """How many views of a face (`models.views.VIEWS`) the written blend reads: its spec's
+    `views`. The fit and its tables read the crop alone."""
     match_resolution: bool = False
     """Re-spread the real photos' training weight so their mix of resolutions (the source's
     short side, `texture_train.RESOLUTION_EDGES`) is the labeled fake photos' mix: most real
@@ -59,6 +62,10 @@ class TextureRequest:
         unknown = [r for r in self.regions if r not in MEMBER_REGIONS]
         if unknown or not self.regions or len(set(self.regions)) != len(self.regions):
             raise ValueError(f"regions must be distinct, among {', '.join(MEMBER_REGIONS)}")
+        from deepfake_analyzer.models.views import MAX_VIEWS
+
+        if not 1 <= self.views <= MAX_VIEWS:
+            raise ValueError(f"views must be 1 to {MAX_VIEWS}")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", self.name):
             raise ValueError(f"{self.name!r} is not a model name (letters, digits, _ . -)")
 

@@ -181,12 +181,14 @@ def write_blend(
     name: str,
     members: Sequence[tuple[Path, tuple[float, float]]],
     training: Mapping[str, Any],
+    views: int = 1,
 ) -> Path:
     """Write `<name>.blend.json` and `<name>.spec.json` into `folder` (where every member's
     spec must lie); `members`: each member's spec path with its (weight, center) from
     `fit_blend` (the bias centres them, `blend_of`); returns the spec's path. Crops are cut at
-    the largest member input size and the members' common margin; calibration and thresholds
-    are left at their defaults for `evaluate --calibrate` to fit."""
+    the largest member input size and the members' common margin, and read through `views`
+    views; calibration and thresholds are left at their defaults for `evaluate --calibrate`
+    to fit."""
     specs = []
     for spec_path, _ in members:
         if spec_path.parent.resolve() != folder.resolve():
@@ -202,7 +204,7 @@ def write_blend(
     blend = replace(blend_of(named, [fit for _, fit in members]), training=dict(training))
     blend_path = blend.save(folder / f"{name}.blend.json")
     spec = replace(
-        ModelSpec(name=name),
+        ModelSpec(name=name, views=views),
         input_size=max(s.input_size for s in specs),
         scaling="unit",
         crop_margin=margins.pop(),

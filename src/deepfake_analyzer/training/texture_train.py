@@ -42,7 +42,9 @@ classifier (`train-texture`).
   `<name>.training-data.csv` (training/texture_export.py, models/blend.py). With `--region
   face --augmented-copies 0` the probe is texture_v1's recipe (models/deepfake_v3.md).
   `--without-classifier` leaves the classifier out of the blend (`fixed_scores`): it is
-  still scored and tabled first, the reference every other row is paired against.
+  still scored and tabled first, the reference every other row is paired against. `--views N`
+  writes the blend's spec to read each face through N views (models/views.py); the tables
+  read the crop alone.
 """
 
 from __future__ import annotations
@@ -537,6 +539,7 @@ def write_models(
             **({"kept_as_fitted": [p.name for p in request.kept]} if request.kept else {}),
             **({} if request.classifier_member else {"left_out": classifier.spec.name}),
         },
+        request.views,
     )  # fmt: skip
     return (*texture_specs, listed, blend_spec)
 
