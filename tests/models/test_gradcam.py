@@ -161,3 +161,28 @@ def test_one_gradcam_explains_batches_of_any_size() -> None:
     one = explainer(_image()[None])
     np.testing.assert_allclose(three[2], one[0], atol=1e-5)
     assert explainer(np.zeros((0, SIZE, SIZE, 3), np.float32)).shape == (0, SIZE, SIZE)
+
+
+def test_a_texture_model_is_explained_through_its_own_graph() -> None:
+    from deepfake_analyzer.models.gradcam import _Explainer
+    from deepfake_analyzer.models.texture import (
+        REGIONS,
+        build_texture_classifier,
+        cam_graph,
+        set_probe,
+    )
+
+    model = build_texture_classifier(64)
+    size = int(model.get_layer("texture_probe").kernel.shape[0])
+    rng = np.random.default_rng(0)
+    set_probe(model, rng.normal(size=size), rng.uniform(0.5, 2, size), rng.normal(size=size), 0.3)
+    x = rng.uniform(0, 1, (3, 64, 64, 3)).astype(np.float32)
+    features, logit = _Explainer(model, find_target_layer(model))(x)
+    expected = np.asarray(model(x, training=False)).reshape(-1)
+    np.testing.assert_allclose(1 / (1 + np.exp(-logit.numpy())), expected, atol=1e-5)
+    assert features.shape[0] == 3 and len(features.shape) == 4  # the last tapped block's
+    heatmaps = GradCam(model)(x)
+    assert heatmaps.shape == (3, 64, 64)
+    assert heatmaps.min() >= 0 and heatmaps.max() <= 1 and heatmaps.max() > 0
+    with pytest.raises(ModelError, match="whole crop"):
+        cam_graph(build_texture_classifier(64, REGIONS["mouth"]))

@@ -5,7 +5,9 @@ The heatmap of a crop is ReLU(sum_k w_k A_k) over the channels A_k of the last 4
 gradient of the fake *logit* with respect to A_k. The logit, not the probability, is used when
 the model ends in a one-unit sigmoid Dense layer, so confident crops (p near 1, where the
 sigmoid's gradient vanishes) still get a heatmap. Heatmaps are upsampled to the input size and
-scaled to [0, 1] per crop; a crop with no positive evidence gets an all-zero map.
+scaled to [0, 1] per crop; a crop with no positive evidence gets an all-zero map. A texture
+model (models/texture.py) of the whole crop is read through its own graph (`texture.cam_graph`):
+the last tapped EfficientNet block and the probe's logit.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.media.types import require_rgb_uint8
+from deepfake_analyzer.models import texture
 
 if TYPE_CHECKING:
     import keras
@@ -91,6 +94,10 @@ class _Explainer:
         self.nested: keras.Model | None = None
         self.chain_before: list[Any] = []
         self.chain_after: list[Any] = []
+        if texture.is_texture_model(model):  # its graph ends in the probe's logit
+            self.head = None
+            self.graph = texture.cam_graph(model)
+            return
         try:
             target = model.get_layer(layer_name)
             end = self.head.input if self.head is not None else model.output

@@ -177,6 +177,31 @@ def set_probe(model: Any, mean: Any, scale: Any, weights: Any, bias: float) -> N
     model.get_layer(PROBE_NAME).set_weights([weights, np.array([bias], np.float32)])
 
 
+def is_texture_model(model: Any) -> bool:
+    """Whether a Keras model is `build_texture_classifier`'s (it has the probe layer)."""
+    return any(layer.name == PROBE_NAME for layer in getattr(model, "layers", ()))
+
+
+def cam_graph(model: Any) -> Any:
+    """A texture model of the whole crop as Grad-CAM reads it: input -> [the last tapped
+    block's activation, the probe's logit]. Grad-CAM cannot follow the nested backbone itself
+    (its several outputs meet again in the pooled features). A model of a region of the crop
+    is refused (`ModelError`): its activations lie over the resized region, not the crop."""
+    import keras
+
+    from deepfake_analyzer.errors import ModelError
+
+    if any(layer.name == "region_cut" for layer in model.layers):
+        raise ModelError("Grad-CAM explains texture models of the whole crop, not of a region")
+    size = model.inputs[0].shape[1]
+    inputs = keras.Input((size, size, 3))
+    taps = backbone_of(model)(model.get_layer("texture_scale")(inputs))
+    z = model.get_layer(STANDARDISE_NAME)(pooled_features(taps))
+    probe = model.get_layer(PROBE_NAME)
+    logit = keras.ops.matmul(z, probe.kernel) + probe.bias
+    return keras.Model(inputs, [taps[-1], logit])
+
+
 def backbone_of(model: Any) -> Any:
     """The EfficientNet-Lite0 inside a texture model (to load or read its weights)."""
     return model.get_layer(BACKBONE_NAME)
