@@ -3,8 +3,10 @@
 # one resumable command (each finished step is skipped on a rerun).
 #
 # Usage: scripts/train_blend.sh NAME OUT_DIR [train-texture flags, e.g. --region face --region mouth]
-# The shipped v9: scripts/train_blend.sh deepfake_v9 DIR --region residual
+# The shipped v12: scripts/train_blend.sh deepfake_v12 DIR --region residual
 #   --keep DIR/deepfake_v4_face.spec.json --keep DIR/deepfake_v4_mouth.spec.json
+#   --match-resolution --without-classifier --views 5
+# (v9: the same without the last three flags.)
 #
 # Steps, each the documented command (README, "Training and evaluation"):
 #   1. train-texture on ../shared/data and the gathered /work/extra-data* (rebuild them first with

@@ -97,3 +97,15 @@ def test_default_runtime_keeps_tensorflow_out_of_the_process() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "TF=False"
+
+
+def test_the_default_model_explains_a_photo(tmp_path: Path) -> None:
+    from deepfake_analyzer import paths
+
+    if not paths.DEFAULT_CLASSIFIER_SPEC.is_file():
+        pytest.skip("no default model is shipped in models/ yet")
+    image = SAMPLE_MEDIA_DIR / "astronaut.jpg"
+    result = run("analyze", str(image), "-o", str(tmp_path), "--explain", "-q")
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "astronaut.report.html").read_text()
+    assert "heatmap" in html, "Grad-CAM explains the default blend's first member"

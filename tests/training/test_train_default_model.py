@@ -25,7 +25,7 @@ def scores() -> dict[str, tuple[str, float]]:
 
 
 def test_spec_records_the_training_run() -> None:
-    """`train_default.sh` writes the Xception, the default blend's first member (v4)."""
+    """`train_default.sh` writes the Xception, the first member of the v3-v9 blends."""
     xception = paths.MODELS_DIR / "deepfake_xception.spec.json"
     if not xception.is_file():
         pytest.skip("no default model is shipped in models/ yet")

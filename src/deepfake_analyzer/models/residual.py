@@ -24,7 +24,8 @@ A texture blend (`train-texture --region residual`, models/blend.py) holds it as
 the EfficientNet-Lite0 probes, which read ImageNet statistics of the same crops: this one reads
 camera noise and compression against a generator's rendering. The v4 card's section "Tried since
 shipping: noise-residual co-occurrences" measured the recipe on the crop path; the shipped
-default since v9 holds one (`models/deepfake_v9.md`).
+default since v9 holds one (`models/deepfake_v9.md`; since v12 one fitted with
+`train-texture --match-resolution`, `models/deepfake_v12.md`).
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 The blend's probes were fitted on crops reframed 1.0-1.4x and mirrored
 (training/texture_train.py, `FRAMING_ZOOM`), so every view is one they were trained on, and a
 face read over several moves less with the box the detector happened to draw (v9 with five
-views: median score std under reframing 0.034 against 0.046; its leave-generator-out rows
-rose but not beyond their intervals, so the default stays one view: models/deepfake_v9.md,
-"Tried since shipping"). `VIEWS` lists them in the order they are used; a spec's `views` (1,
-the default: the crop alone) says how many.
+views: median score std under reframing 0.034 against 0.046; models/deepfake_v9.md, "Tried
+since shipping"). The shipped default since v12 reads five (models/deepfake_v12.md). `VIEWS`
+lists them in the order they are used; a spec's `views` (1, the spec default: the crop alone)
+says how many.
 
 - A still image's face is scored through all of the spec's views: its score is the mean of
   their log-odds, and its member evidence (models/blend.py) the mean of theirs.
