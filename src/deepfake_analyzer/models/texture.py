@@ -76,6 +76,8 @@ FEATURE_SIZE = 2 * sum(BLOCKS[t][4] for t in TAPS)
 
 BACKBONE_NAME = "efficientnet_lite0"
 STANDARDISE_NAME = "texture_standardise"
+SCALE_NAME = "texture_scale"
+REGION_CUT_NAME = "region_cut"
 PROBE_NAME = "texture_probe"
 STANDARDISE_EPSILON = 1e-12
 """The standardising layer divides by sqrt(variance + this): the variances stored are the
@@ -142,7 +144,7 @@ def region_view(x: Any, size: int, region: Region | None) -> Any:
     if region is None:
         return x
     top, bottom, left, right = region_pixels(size, region)
-    cut = layers.Cropping2D(((top, size - bottom), (left, size - right)), name="region_cut")(x)
+    cut = layers.Cropping2D(((top, size - bottom), (left, size - right)), name=REGION_CUT_NAME)(x)
     return keras.ops.image.resize(cut, (size, size), interpolation="bilinear")
 
 
@@ -156,7 +158,7 @@ def build_texture_classifier(input_size: int = INPUT_SIZE, region: Region | None
         raise ValueError(f"the texture model needs an input size in 32..1024, got {input_size}")
     backbone = build_efficientnet_lite0(input_size)
     inputs = keras.Input((input_size, input_size, 3))
-    scaled = layers.Rescaling(255.0 / 128.0, offset=-127.0 / 128.0, name="texture_scale")(inputs)
+    scaled = layers.Rescaling(255.0 / 128.0, offset=-127.0 / 128.0, name=SCALE_NAME)(inputs)
     features = pooled_features(backbone(region_view(scaled, input_size, region)))
     z = layers.BatchNormalization(
         epsilon=STANDARDISE_EPSILON, center=False, scale=False, name=STANDARDISE_NAME
@@ -191,11 +193,11 @@ def cam_graph(model: Any) -> Any:
 
     from deepfake_analyzer.errors import ModelError
 
-    if any(layer.name == "region_cut" for layer in model.layers):
+    if any(layer.name == REGION_CUT_NAME for layer in model.layers):
         raise ModelError("Grad-CAM explains texture models of the whole crop, not of a region")
     size = model.inputs[0].shape[1]
     inputs = keras.Input((size, size, 3))
-    taps = backbone_of(model)(model.get_layer("texture_scale")(inputs))
+    taps = backbone_of(model)(model.get_layer(SCALE_NAME)(inputs))
     z = model.get_layer(STANDARDISE_NAME)(pooled_features(taps))
     probe = model.get_layer(PROBE_NAME)
     logit = keras.ops.matmul(z, probe.kernel) + probe.bias
