@@ -143,10 +143,9 @@ class ModelSpec:
             raise ValueError(f"channel_order must be RGB or BGR, got {self.channel_order!r}")
         if not 1.0 <= self.crop_margin <= 3.0:
             raise ValueError(f"crop_margin {self.crop_margin} outside 1.0..3.0")
-        from deepfake_analyzer.models.views import MAX_VIEWS
+        from deepfake_analyzer.models.views import check_count
 
-        if not 1 <= self.views <= MAX_VIEWS:
-            raise ValueError(f"views {self.views} outside 1..{MAX_VIEWS}")
+        check_count(self.views)
         if bool(self.weights_base) != bool(self.weights_base_sha256):
             raise ValueError("weights_base and weights_base_sha256 go together")
         if self.weights_base and self.weights_format != F16_NPZ_FORMAT:

@@ -23,9 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from deepfake_analyzer.models.base import Classifier
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,12 @@ VIEWS: tuple[View, ...] = (
 )
 """Every view a spec may ask for, in the order used: a spec's `views` takes the first ones."""
 MAX_VIEWS = len(VIEWS)
+
+
+def check_count(count: int) -> None:
+    """ValueError unless `count` (a spec's `views`) is 1 to `MAX_VIEWS`."""
+    if not 1 <= count <= MAX_VIEWS:
+        raise ValueError(f"views must be 1 to {MAX_VIEWS}, got {count}")
 
 
 def view_of(crop: np.ndarray, view: View) -> np.ndarray:
@@ -79,6 +89,15 @@ def crops_through_views(crops: np.ndarray, plan: Sequence[tuple[int, ...]]) -> n
     return np.stack(
         [view_of(crop, VIEWS[k]) for crop, ks in zip(crops, plan, strict=True) for k in ks]
     )
+
+
+def predict_through_views(
+    classifier: Classifier, crops: np.ndarray, plan: Sequence[tuple[int, ...]]
+) -> np.ndarray:
+    """The classifier's raw probability per crop of `plan`, read through its views
+    (`crops_through_views`, then `mean_over_views`)."""
+    raw = np.asarray(classifier.predict(crops_through_views(crops, plan)), np.float64)
+    return mean_over_views(raw, plan)
 
 
 def mean_over_views(probabilities: np.ndarray, plan: Sequence[tuple[int, ...]]) -> np.ndarray:

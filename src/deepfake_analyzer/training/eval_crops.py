@@ -282,9 +282,8 @@ def score_records(
         if not pending_count:
             return
         for key in keys:
-            batch = views.crops_through_views(np.concatenate(pending[key]), pending_plan)
-            raw = np.asarray(classifier.predict(batch), dtype=np.float64)
-            outputs[key].append(views.mean_over_views(raw, pending_plan))
+            batch = np.concatenate(pending[key])
+            outputs[key].append(views.predict_through_views(classifier, batch, pending_plan))
             pending[key] = []
         pending_plan.clear()
         pending_count = 0

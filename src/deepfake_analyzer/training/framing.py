@@ -87,8 +87,7 @@ def framing_stability(
     for image, box in faces:
         crops = framing_crops(image, box, spec.crop_margin, spec.input_size)
         plan = [views.face_views("image", spec.views)] * len(crops)
-        raw = classifier.predict(views.crops_through_views(crops, plan))
-        scores = spec.calibration.apply(views.mean_over_views(raw, plan))
+        scores = spec.calibration.apply(views.predict_through_views(classifier, crops, plan))
         spreads.append(float(np.std(scores)))
         means.append(float(np.mean(scores)))
     return FramingStability(np.asarray(spreads), np.asarray(means))

@@ -62,10 +62,9 @@ class TextureRequest:
         unknown = [r for r in self.regions if r not in MEMBER_REGIONS]
         if unknown or not self.regions or len(set(self.regions)) != len(self.regions):
             raise ValueError(f"regions must be distinct, among {', '.join(MEMBER_REGIONS)}")
-        from deepfake_analyzer.models.views import MAX_VIEWS
+        from deepfake_analyzer.models.views import check_count
 
-        if not 1 <= self.views <= MAX_VIEWS:
-            raise ValueError(f"views must be 1 to {MAX_VIEWS}")
+        check_count(self.views)
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", self.name):
             raise ValueError(f"{self.name!r} is not a model name (letters, digits, _ . -)")
 
