@@ -48,6 +48,8 @@ FOLDERS = {
     "extra-2026-12-02": "extra-data-6",
     "extra-2026-12-02b": "extra-data-7",
     "extra-2026-12-03": "extra-data-8",
+    "extra-2026-12-03b": "extra-data-9",
+    "extra-2026-12-03c": "extra-data-10",
 }
 
 ORIG = re.compile(r"orig_sha256=([0-9a-f]{64})")

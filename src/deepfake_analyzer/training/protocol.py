@@ -286,6 +286,32 @@ FAMILIES: dict[str, str] = {
     ),  # fmt: skip
     **dict.fromkeys(("anytalk", "styleheat", "toontalker", "x2face"), REENACTMENT),
     "3dfaceshop": GAN_FACE,
+    # gathered 2026-12-03 (docs/data/extra-2026-12-03b.md, -03c.md): photos and face-swap videos
+    **dict.fromkeys(
+        (
+            "barbershop",
+            "ghfeat",
+            "hfgi",
+            "maskgan",
+            "nerffaceediting",
+            "spade",
+            "stylegan-encoder-edit",
+        ),
+        GAN_EDIT,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "afs-faceswap",
+            "deepfakes-autoencoder",
+            "diffswap",
+            "dreamid-v",
+            "fsgan",
+            "fuseanypart",
+            "vividface",
+        ),
+        FACE_SWAP,
+    ),  # fmt: skip
+    **dict.fromkeys(("diffusionclip", "easyphoto"), DIFFUSION_FACE),
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
@@ -391,6 +417,11 @@ HELDOUT_GENERATORS: frozenset[str] = frozenset(
         "gaia",
         "styleheat",
         "x2face",
+        # of the photo generators gathered later on 2026-12-03: the new StyleGAN2-based names,
+        # as on 2026-12-02 (the editors hfgi and barbershop, and afs-faceswap's e4e codes)
+        "hfgi",
+        "barbershop",
+        "afs-faceswap",
     }
 )
 
