@@ -211,3 +211,30 @@ def test_a_blend_member_that_is_a_blend_is_refused(tmp_path: Path) -> None:
     spec.save(tmp_path / "self.spec.json")  # the blend names its own spec
     with pytest.raises(ModelError, match="itself a blend"):
         load_classifier(tmp_path / "self.spec.json")
+
+
+def test_prepare_model_fuse_prepares_the_fused_blend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deepfake_analyzer.cli import prepare_model
+    from deepfake_analyzer.cli.main import main
+    from deepfake_analyzer.training import texture_export
+
+    spec_path = _write_blend(tmp_path, [_member("one", 32), _member("two", 48)])
+    fused = tmp_path / "fused"
+    fused.mkdir()
+    fused_path = _write_blend(fused, [_member("only", 32)])
+    asked: list[tuple[Path, str]] = []
+
+    def fuse(path: Path, name: str) -> Path:
+        asked.append((path, name))
+        return fused_path
+
+    monkeypatch.setattr(texture_export, "fuse_blend", fuse)
+    prepared: list[str] = []
+    monkeypatch.setattr(
+        prepare_model, "_prepare", lambda spec, path, trust: prepared.append(path.name)
+    )
+    assert main(["prepare-model", "--model", str(spec_path), "--fuse", "v2"]) == 0
+    assert asked == [(spec_path, "v2")] and prepared == ["only.spec.json"]
+    assert f"wrote {fused_path}" in capsys.readouterr().out

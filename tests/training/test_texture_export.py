@@ -20,7 +20,12 @@ from deepfake_analyzer.models.texture import (
     build_efficientnet_lite0,
 )
 from deepfake_analyzer.training.texture_backbone import feature_model, texture_features
-from deepfake_analyzer.training.texture_export import ProbeFit, write_blend, write_texture_model
+from deepfake_analyzer.training.texture_export import (
+    ProbeFit,
+    fused_probe,
+    write_blend,
+    write_texture_model,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -135,3 +140,87 @@ def test_a_model_written_against_a_base_stores_only_its_probe(fitted, tmp_path: 
     elsewhere = tmp_path / "elsewhere"
     with pytest.raises(UsageError, match="must lie in"):
         write_texture_model(backbone, probe, elsewhere, "x", 1.3, {}, crops, scores, base=base)
+
+
+def test_a_fused_probe_gives_the_weighted_sum_of_the_logits() -> None:
+    from deepfake_analyzer.models.spec import logits
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(3.0, 2.0, (50, 12))
+    probes = [
+        (
+            ProbeFit(
+                rng.normal(size=12), rng.uniform(0.5, 2, 12), 0.1 * rng.normal(size=12), b, 1.0
+            ),
+            w,
+        )
+        for b, w in ((0.3, 0.7), (-1.2, 0.25), (0.5, -0.4))
+    ]
+    fused = fused_probe(probes)
+    expected = sum(w * logits(p.probability(x)) for p, w in probes)
+    assert np.abs(expected).max() < 10  # away from where logits() clips
+    np.testing.assert_allclose(logits(fused.probability(x)), expected, atol=1e-9)
+    np.testing.assert_array_equal(fused.mean, probes[0][0].mean)
+
+
+def _probe_on(backbone: object, crops: np.ndarray, seed: int, region: object = None) -> ProbeFit:
+    x = texture_features(feature_model(backbone, region), crops).astype(np.float64)
+    scale = x.std(0) + 1e-3
+    weights = np.random.default_rng(seed).normal(size=x.shape[1])
+    weights *= 2.0 / np.ptp((x - x.mean(0)) / scale @ weights)
+    return ProbeFit(x.mean(0), scale, weights, 0.1 * seed, 1.0)
+
+
+def test_fusing_a_blend_keeps_its_scores_with_one_model_per_region(fitted, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from deepfake_analyzer.models.blend import Blend
+    from deepfake_analyzer.models.spec import Calibration
+    from deepfake_analyzer.training.texture_export import fuse_blend
+
+    backbone, probe, crops, scores = fitted
+    # the fused model's check crops are noise, as the fixture's: its probes must not saturate
+    rng = np.random.default_rng(7)
+    check = rng.integers(0, 256, (8, INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
+    crops = np.concatenate([crops, check])
+    written = []
+    for name, seed, region in (("f1", 1, "face"), ("f2", 2, "face"), ("m1", 3, "mouth")):
+        p = _probe_on(backbone, crops, seed, MOUTH_BOX if region == "mouth" else None)
+        x = texture_features(
+            feature_model(backbone, MOUTH_BOX if region == "mouth" else None), crops
+        ).astype(np.float64)
+        written.append(
+            write_texture_model(
+                backbone, p, tmp_path, name, 1.3, {}, crops, p.probability(x), region=region
+            )  # fmt: skip
+        )
+    fitted_weights = [(0.7, 0.2), (0.4, -0.5), (0.5, 0.1)]
+    blend_spec = write_blend(tmp_path, "blend", list(zip(written, fitted_weights, strict=True)),
+                             {}, views=3)  # fmt: skip
+    calibrated = replace(
+        ModelSpec.load(blend_spec), calibration=Calibration(method="temperature", temperature=1.3)
+    )
+    calibrated.save(blend_spec)
+
+    fused_spec = fuse_blend(blend_spec, "fused")
+    spec = ModelSpec.load(fused_spec)
+    assert spec.views == 3 and spec.calibration == calibrated.calibration
+    assert spec.thresholds == calibrated.thresholds
+    blend = Blend.load(tmp_path / spec.weights_file)
+    assert [m.spec for m in blend.members] == ["fused_face.spec.json", "m1.spec.json"]
+    assert blend.members[0].weight == 1.0
+    assert blend.members[0].center == pytest.approx(0.7 * 0.2 + 0.4 * -0.5)
+    assert ModelSpec.load(tmp_path / "fused_face.spec.json").training["fused_from"] == [
+        "f1.spec.json", "f2.spec.json"
+    ]  # fmt: skip
+    before = load_classifier(blend_spec, runtime="keras").predict(crops)
+    after = load_classifier(fused_spec, runtime="keras").predict(crops)
+    assert np.ptp(before) > 0.05
+    np.testing.assert_allclose(after, before, atol=2e-3)
+
+    with pytest.raises(UsageError, match="new model name"):
+        fuse_blend(blend_spec, "fused")
+    with pytest.raises(UsageError, match="no two members"):
+        fuse_blend(fused_spec, "again")
+    with pytest.raises(UsageError, match="not a blend"):
+        fuse_blend(written[0], "again")

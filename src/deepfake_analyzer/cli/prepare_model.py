@@ -7,6 +7,12 @@ that `analyze --model my.spec.json` runs on LiteRT too. A blend (the default is 
 members, so each member gets its copy (a residual member, models/residual.py, runs in numpy
 and needs none). Needs TensorFlow; nothing is downloaded. A copy
 already there is verified and kept.
+
+With --fuse NAME, a blend whose members include several texture models of one region (a kept
+probe and a new one, say) is first rewritten as the blend NAME beside it, those members fused
+into one model each: a linear probe's weighted logits add up, so NAME scores as the blend does
+(checked as it is written) and runs one network per region. Calibration, thresholds and views
+carry over.
 """
 
 from __future__ import annotations
@@ -38,6 +44,13 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="allow a model that contains code (Lambda layers, custom objects)",
     )
+    parser.add_argument(
+        "--fuse",
+        metavar="NAME",
+        help="first write the blend NAME beside the --model blend: its texture members of one "
+        "region fused into one model each (the same scores, fewer networks to run), then "
+        "prepare that",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -54,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
         raise ModelError("model spec not found", spec_path)
     if not spec_path.name.endswith(SPEC_SUFFIX):
         raise ModelError(f"pass the model's {SPEC_SUFFIX} (its weights file lies beside it)")
+    if args.fuse:
+        from deepfake_analyzer.training.texture_export import fuse_blend
+
+        spec_path = fuse_blend(spec_path, args.fuse)
+        print(f"wrote {spec_path}")
     spec = ModelSpec.load(spec_path)
     if spec.weights_format != BLEND_FORMAT:
         _prepare(spec, spec_path, args.trust_model)

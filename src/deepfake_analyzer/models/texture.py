@@ -179,6 +179,17 @@ def set_probe(model: Any, mean: Any, scale: Any, weights: Any, bias: float) -> N
     model.get_layer(PROBE_NAME).set_weights([weights, np.array([bias], np.float32)])
 
 
+def probe_of(model: Any) -> tuple[Any, Any, Any, float]:
+    """The probe `set_probe` put into a texture model: (mean, scale, weights, bias), float64."""
+    import numpy as np
+
+    mean, variance = model.get_layer(STANDARDISE_NAME).get_weights()
+    weights, bias = model.get_layer(PROBE_NAME).get_weights()
+    scale = np.sqrt(np.asarray(variance, np.float64) + STANDARDISE_EPSILON)
+    as64 = np.asarray(mean, np.float64), scale, np.asarray(weights, np.float64).reshape(-1)
+    return (*as64, float(np.asarray(bias).reshape(-1)[0]))
+
+
 def is_texture_model(model: Any) -> bool:
     """Whether a Keras model is `build_texture_classifier`'s (it has the probe layer)."""
     return any(layer.name == PROBE_NAME for layer in getattr(model, "layers", ()))

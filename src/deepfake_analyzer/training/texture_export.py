@@ -26,13 +26,14 @@ from deepfake_analyzer.models.residual import ARCHITECTURE as RESIDUAL_ARCHITECT
 from deepfake_analyzer.models.residual import WEIGHTS_FORMAT as RESIDUAL_FORMAT
 from deepfake_analyzer.models.residual import ResidualProbe, load_residual
 from deepfake_analyzer.models.runtime_cache import weights_key
-from deepfake_analyzer.models.spec import ModelSpec, Thresholds
+from deepfake_analyzer.models.spec import ModelSpec, Thresholds, logits
 from deepfake_analyzer.models.texture import (
     ARCHITECTURES,
     INPUT_SIZE,
     REGIONS,
     backbone_of,
     build_texture_classifier,
+    probe_of,
     set_probe,
 )
 
@@ -215,3 +216,80 @@ def write_blend(
     spec_path = folder / f"{name}.spec.json"
     spec.save(spec_path)
     return spec_path
+
+
+FUSE_CHECK_SEED = 2026
+"""Seed of the noise crops a fused model is checked on (`fuse_blend`)."""
+
+
+def fused_probe(probes: Sequence[tuple[ProbeFit, float]]) -> ProbeFit:
+    """One probe whose logit is the sum of `probes`' logits, each times its weight, on the same
+    features; standardised as the first (a linear probe's weighted logits add up exactly)."""
+    first = probes[0][0]
+    raw = sum(w * p.weights / p.scale for p, w in probes)  # on unstandardised features
+    const = sum(w * (p.bias - float((p.mean / p.scale) @ p.weights)) for p, w in probes)
+    bias = const + float(first.mean @ raw)
+    return ProbeFit(first.mean, first.scale, raw * first.scale, bias, 0.0)
+
+
+def fuse_blend(spec_path: Path, name: str) -> Path:
+    """Write the blend `name` beside the blend `spec_path`: the same function of the crop with
+    fewer networks to run. Members that are texture models of one region on one backbone
+    (`models.texture.ARCHITECTURES`, the same `weights_base`) become one model `<name>_<region>`
+    (`fused_probe` of their probes, each times its blend weight; weight 1, center their weighted
+    centers), the rest stay as they are; calibration, thresholds and views carry over. Each
+    fused model is checked against its members' weighted logits on noise crops
+    (`write_texture_model`'s check); returns the new spec's path. A blend with nothing to fuse
+    is refused (UsageError)."""
+    from deepfake_analyzer.models.loader import load_keras_from_spec
+
+    spec = ModelSpec.load(spec_path)
+    folder = spec_path.parent
+    if spec.weights_format != BLEND_FORMAT:
+        raise UsageError(f"{spec_path}: not a blend: only a blend's members can be fused")
+    if Path(name).name != name or (folder / f"{name}.spec.json").exists():
+        raise UsageError(f"{folder / name}: give a new model name (it is not overwritten)")
+    blend = Blend.load(folder / spec.weights_file)
+    groups: dict[tuple[str, str], list[BlendMember]] = {}
+    for member in blend.members:
+        member_spec = ModelSpec.load(folder / member.spec)
+        key = (member_spec.architecture, member_spec.weights_base_sha256)
+        texture = member_spec.architecture in ARCHITECTURES.values()
+        groups.setdefault(key if texture else ("", member.spec), []).append(member)
+    if all(len(g) == 1 for g in groups.values()):
+        raise UsageError(f"{spec_path}: no two members read one region through one backbone")
+    rng = np.random.default_rng(FUSE_CHECK_SEED)
+    crops = rng.integers(0, 256, (8, INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
+    crops[:4] //= 3  # dark and bright noise
+    members: list[tuple[Path, tuple[float, float]]] = []
+    for (architecture, _), group in groups.items():
+        if len(group) == 1:
+            only = group[0]
+            members.append((folder / only.spec, (only.weight, _center(only))))
+            continue
+        models = [load_keras_from_spec(folder / m.spec) for m in group]
+        weighted = list(zip(models, [m.weight for m in group], strict=True))
+        probe = fused_probe([(ProbeFit(*probe_of(c.model), 0.0), w) for c, w in weighted])
+        expected = sum(w * logits(c.predict(crops)) for c, w in weighted)
+        region = next(r for r, a in ARCHITECTURES.items() if a == architecture)
+        first = ModelSpec.load(folder / group[0].spec)
+        fused = write_texture_model(
+            backbone_of(models[0].model), probe, folder, f"{name}_{region}", first.crop_margin,
+            {"recipe": "fused: " + " + ".join(f"{m.weight:.6g} x {m.name}" for m in group),
+             "fused_from": [m.spec for m in group]},
+            crops, 1.0 / (1.0 + np.exp(-np.asarray(expected, np.float64))), region,
+            folder / first.weights_base if first.weights_base else None,
+        )  # fmt: skip
+        members.append((fused, (1.0, sum(m.weight * _center(m) for m in group))))
+    written = write_blend(
+        folder, name, members, {**blend.training, "fused_from": spec_path.name}, spec.views
+    )
+    fused_spec = ModelSpec.load(written)
+    replace(fused_spec, calibration=spec.calibration, thresholds=spec.thresholds).save(written)
+    if abs(Blend.load(folder / fused_spec.weights_file).bias - blend.bias) > 1e-9:
+        raise UsageError(f"{spec_path}: its bias is not minus its weighted centers: not fused")
+    return written
+
+
+def _center(member: BlendMember) -> float:
+    return 0.0 if member.center is None else member.center
