@@ -137,9 +137,8 @@ def test_a_model_that_differs_from_its_probe_is_not_kept(tmp_path: Path) -> None
 
 
 def test_a_blend_runs_it_as_a_member_and_prepare_model_skips_it(tmp_path: Path, capsys) -> None:
-    from argparse import Namespace
-
     from deepfake_analyzer.cli import prepare_model
+    from deepfake_analyzer.cli.main import build_parser
     from deepfake_analyzer.models.blend import BlendClassifier
     from deepfake_analyzer.models.loader import load_classifier
     from deepfake_analyzer.training.texture_export import write_blend
@@ -152,5 +151,6 @@ def test_a_blend_runs_it_as_a_member_and_prepare_model_skips_it(tmp_path: Path, 
     np.testing.assert_allclose(blend.predict(crops), 1 / (1 + np.exp(-2.0 * (logit - 0.1))))
     _, evidence = blend.predict_with_evidence(crops)
     np.testing.assert_allclose(evidence[0], 2.0 * (logit - 0.1))
-    assert prepare_model.run(Namespace(model=str(blend_spec), trust_model=False)) == 0
+    args = build_parser("prepare-model").parse_args(["prepare-model", "--model", str(blend_spec)])
+    assert prepare_model.run(args) == 0
     assert "a residual model runs in numpy: nothing to prepare" in capsys.readouterr().out

@@ -163,12 +163,16 @@ def test_a_fused_probe_gives_the_weighted_sum_of_the_logits() -> None:
     np.testing.assert_array_equal(fused.mean, probes[0][0].mean)
 
 
-def _probe_on(backbone: object, crops: np.ndarray, seed: int, region: object = None) -> ProbeFit:
+def _probe_on(
+    backbone: object, crops: np.ndarray, seed: int, region: object = None
+) -> tuple[ProbeFit, np.ndarray]:
+    """A probe over the region's features of `crops`, and its scores of them."""
     x = texture_features(feature_model(backbone, region), crops).astype(np.float64)
     scale = x.std(0) + 1e-3
     weights = np.random.default_rng(seed).normal(size=x.shape[1])
     weights *= 2.0 / np.ptp((x - x.mean(0)) / scale @ weights)
-    return ProbeFit(x.mean(0), scale, weights, 0.1 * seed, 1.0)
+    probe = ProbeFit(x.mean(0), scale, weights, 0.1 * seed, 1.0)
+    return probe, probe.probability(x)
 
 
 def test_fusing_a_blend_keeps_its_scores_with_one_model_per_region(fitted, tmp_path: Path) -> None:
@@ -185,14 +189,10 @@ def test_fusing_a_blend_keeps_its_scores_with_one_model_per_region(fitted, tmp_p
     crops = np.concatenate([crops, check])
     written = []
     for name, seed, region in (("f1", 1, "face"), ("f2", 2, "face"), ("m1", 3, "mouth")):
-        p = _probe_on(backbone, crops, seed, MOUTH_BOX if region == "mouth" else None)
-        x = texture_features(
-            feature_model(backbone, MOUTH_BOX if region == "mouth" else None), crops
-        ).astype(np.float64)
+        p, s = _probe_on(backbone, crops, seed, MOUTH_BOX if region == "mouth" else None)
+        base = tmp_path / "f1.f16.npz" if written else None  # f1 holds the backbone the rest use
         written.append(
-            write_texture_model(
-                backbone, p, tmp_path, name, 1.3, {}, crops, p.probability(x), region=region
-            )  # fmt: skip
+            write_texture_model(backbone, p, tmp_path, name, 1.3, {}, crops, s, region, base)
         )
     fitted_weights = [(0.7, 0.2), (0.4, -0.5), (0.5, 0.1)]
     blend_spec = write_blend(tmp_path, "blend", list(zip(written, fitted_weights, strict=True)),
@@ -224,3 +224,9 @@ def test_fusing_a_blend_keeps_its_scores_with_one_model_per_region(fitted, tmp_p
         fuse_blend(fused_spec, "again")
     with pytest.raises(UsageError, match="not a blend"):
         fuse_blend(written[0], "again")
+    # a model holding its own backbone shares it with no other such model, even when equal
+    p, s = _probe_on(backbone, crops, 4)
+    own = write_texture_model(backbone, p, tmp_path, "own", 1.3, {}, crops, s)
+    apart = write_blend(tmp_path, "apart", [(written[0], (0.5, 0.0)), (own, (0.5, 0.0))], {})
+    with pytest.raises(UsageError, match="no two members"):
+        fuse_blend(apart, "again")

@@ -235,7 +235,9 @@ def fused_probe(probes: Sequence[tuple[ProbeFit, float]]) -> ProbeFit:
 def fuse_blend(spec_path: Path, name: str) -> Path:
     """Write the blend `name` beside the blend `spec_path`: the same function of the crop with
     fewer networks to run. Members that are texture models of one region on one backbone
-    (`models.texture.ARCHITECTURES`, the same `weights_base`) become one model `<name>_<region>`
+    (`models.texture.ARCHITECTURES`, the same backbone: the same `weights_base`, or the model
+    that is that base; two models each holding their own are never fused) become one model
+    `<name>_<region>`
     (`fused_probe` of their probes, each times its blend weight; weight 1, center their weighted
     centers), the rest stay as they are; calibration, thresholds and views carry over. Each
     fused model is checked against its members' weighted logits on noise crops
@@ -253,9 +255,10 @@ def fuse_blend(spec_path: Path, name: str) -> Path:
     groups: dict[tuple[str, str], list[BlendMember]] = {}
     for member in blend.members:
         member_spec = ModelSpec.load(folder / member.spec)
-        key = (member_spec.architecture, member_spec.weights_base_sha256)
+        backbone = member_spec.weights_base_sha256 or member_spec.weights_sha256  # own: alone
         texture = member_spec.architecture in ARCHITECTURES.values()
-        groups.setdefault(key if texture else ("", member.spec), []).append(member)
+        key = (member_spec.architecture, backbone) if texture else ("", member.spec)
+        groups.setdefault(key, []).append(member)
     if all(len(g) == 1 for g in groups.values()):
         raise UsageError(f"{spec_path}: no two members read one region through one backbone")
     rng = np.random.default_rng(FUSE_CHECK_SEED)
