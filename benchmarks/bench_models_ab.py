@@ -5,15 +5,20 @@ Run:  .venv/bin/python benchmarks/bench_models_ab.py --model A.spec.json --model
 
 Each model gets its own loaded `Analyzer`; after one warm-up analysis each, the models
 analyze the clip in turn, the order reversed every round, so drifts in the machine's speed
-fall on all of them alike. Prints each model's median warm time and classify stage, and every
-model's ratio to the first. TensorFlow is kept out of the process (the default runtime,
-LiteRT, does not need it). The clip defaults to `bench_pipeline.py`'s target clip (1080p, one
-face, 10 s), made on first use in its cache folder.
+fall on all of them alike. Prints each model's median warm time and classify stage, every
+model's ratio to the first, and the CPU seconds an analysis takes: the analyzer's process
+(all its threads) and ffmpeg's, and how many of the machine's cores that keeps busy on
+average (CPU seconds over wall seconds; near the core count, only less work is faster).
+TensorFlow is kept out of the process (the default runtime, LiteRT, does not need it). The
+clip defaults to `bench_pipeline.py`'s target clip (1080p, one face, 10 s), made on first use
+in its cache folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import sys
 import time
@@ -42,20 +47,34 @@ def main() -> int:
     analyzers = [Analyzer(AnalyzeOptions(model_path=str(m))) for m in args.model]
     for analyzer in analyzers:
         analyzer.analyze(clip)  # warm-up: models loaded, runtimes built
-    runs: list[list[tuple[float, float]]] = [[] for _ in analyzers]
+    runs: list[list[tuple[float, float, float, float]]] = [[] for _ in analyzers]
     for r in range(args.rounds):
         order = range(len(analyzers)) if r % 2 == 0 else reversed(range(len(analyzers)))
         for i in order:
+            own, children = _cpu_seconds()
             t0 = time.perf_counter()
             report = analyzers[i].analyze(clip)
-            runs[i].append((time.perf_counter() - t0, report.timings_s["classify"]))
-    first = statistics.median(t for t, _ in runs[0])
-    print(f"{clip.name}: {args.rounds} rounds, median warm seconds")
+            wall = time.perf_counter() - t0
+            own_after, children_after = _cpu_seconds()
+            classify = report.timings_s["classify"]
+            runs[i].append((wall, classify, own_after - own, children_after - children))
+    first = statistics.median(run[0] for run in runs[0])
+    cores = os.cpu_count() or 1
+    print(f"{clip.name}: {args.rounds} rounds, medians, {cores} cores")
     for model, timed in zip(args.model, runs, strict=True):
-        warm = statistics.median(t for t, _ in timed)
-        classify = statistics.median(c for _, c in timed)
-        print(f"  {model}: {warm:.3f} s (classify {classify:.3f} s), {warm / first:.2f}x the first")
+        warm, classify, own, ffmpeg = (statistics.median(run[k] for run in timed) for k in range(4))
+        busy = statistics.median((run[2] + run[3]) / run[0] for run in timed)
+        print(f"  {model}: {warm:.3f} s warm (classify {classify:.3f} s), {warm / first:.2f}x "
+              f"the first; CPU {own:.2f} s analyzer + {ffmpeg:.2f} s ffmpeg, "
+              f"{busy:.2f} of {cores} cores busy")  # fmt: skip
     return 0
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """User + system CPU seconds of this process (all threads) and of its finished children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 if __name__ == "__main__":

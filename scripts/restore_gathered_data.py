@@ -1,5 +1,6 @@
 """Rebuild the gathered training media (`/work/extra-data*`) from the committed manifests.
 
+    python scripts/restore_gathered_data.py --missing     # the repositories to fetch first
     python scripts/restore_gathered_data.py [--mirror /work/.mirror] [--root /work] [--jobs 2]
 
 Machines are wiped between sessions; the media were never committed (they are not ours to
@@ -221,6 +222,16 @@ def restore(
     return outcomes, report["counts"]
 
 
+def sources(only: list[str]) -> list[str]:
+    """The repositories the manifests (those of `only`, when given) read from, sorted."""
+    names: set[str] = set()
+    for stem in FOLDERS:
+        if not only or stem in only:
+            with (DOCS / f"{stem}.manifest.csv").open(newline="") as handle:
+                names.update(row["source"] for row in csv.DictReader(handle))
+    return sorted(names)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -236,9 +247,19 @@ def main() -> int:
     parser.add_argument(
         "--list", action="store_true", help="only print the folders it writes, one per line"
     )
+    parser.add_argument(
+        "--missing",
+        action="store_true",
+        help="only print the repositories to fetch first (none of --mirror), one per line",
+    )
     args = parser.parse_args()
     if args.list:
         print("\n".join(str(args.root / name) for name in FOLDERS.values()))
+        return 0
+    if args.missing:
+        for source in sources(args.only):
+            if not (args.mirror / source.replace("/", "+") / "repo").is_dir():
+                print(source)
         return 0
     skipped = 0
     for stem, name in FOLDERS.items():

@@ -89,3 +89,58 @@ def test_an_unreadable_video_is_left_out_with_a_message(tmp_path: Path) -> None:
     )
     assert videos == {}
     assert len(messages) == 1 and "broken.mp4" in messages[0].path
+
+
+class CountingSquares(MeshedSquares):
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames = 0
+
+    def detect(self, image_rgb: np.ndarray):
+        self.frames += 1
+        return super().detect(image_rgb)
+
+
+def other_model(spec: ModelSpec = CALIBRATED) -> FakeClassifier:
+    """Another model of the same crop geometry: its own name, a score of its own."""
+    from dataclasses import replace
+
+    def darkness(crop: np.ndarray) -> float:
+        return 1.0 - float(crop[..., 0].mean()) / 255.0 * 0.9
+
+    return FakeClassifier(replace(spec, name="other"), score_fn=darkness)
+
+
+def test_another_model_is_scored_on_the_crops_the_analyzer_cut(clip: Path, tmp_path: Path) -> None:
+    analyze_videos([item(clip)], classifier(), OPTIONS, tmp_path, detector=MeshedSquares())
+    detector = CountingSquares()
+    other = other_model()
+    rescored = analyze_videos([item(clip)], other, OPTIONS, tmp_path, detector=detector)
+    assert detector.frames == 0 and other.calls > 0  # nothing decoded or detected again
+    fresh = analyze_videos(
+        [item(clip)], other_model(), OPTIONS, tmp_path / "fresh", detector=CountingSquares()
+    )
+    assert rescored[str(clip)] == fresh[str(clip)]  # what analyzing the video again gives
+    first = analyze_videos([item(clip)], classifier(), OPTIONS, tmp_path, detector=detector)
+    assert [f.score for f in rescored[str(clip)].faces] != [
+        f.score for f in first[str(clip)].faces
+    ]  # fmt: skip
+
+
+def test_a_model_of_another_geometry_or_a_broken_crop_file_analyzes_again(
+    clip: Path, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from deepfake_analyzer.training.eval_analyzer import FACES_FOLDER
+
+    analyze_videos([item(clip)], classifier(), OPTIONS, tmp_path, detector=MeshedSquares())
+    wider = CountingSquares()
+    other = other_model(replace(CALIBRATED, crop_margin=1.3))
+    analyze_videos([item(clip)], other, OPTIONS, tmp_path, detector=wider)
+    assert wider.frames > 0
+    for stored in (tmp_path / FACES_FOLDER).rglob("*.npz"):
+        stored.write_bytes(b"cut short")
+    broken = CountingSquares()
+    videos = analyze_videos([item(clip)], other_model(), OPTIONS, tmp_path, detector=broken)
+    assert broken.frames > 0 and videos[str(clip)].faces

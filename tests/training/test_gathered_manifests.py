@@ -88,3 +88,12 @@ def test_an_unknown_processing_step_is_not_taken_for_a_known_one() -> None:
     )
     assert not known_step(f"orig_sha256={digest}; ffmpeg -ss 0 -t 10; libx265; no audio")
     assert not known_step("upscaled by hand")
+
+
+def test_the_repositories_to_fetch_are_every_manifests_sources() -> None:
+    script = restore_script()
+    every = set(script.sources([]))
+    assert every == {row["source"] for m in MANIFESTS for row in rows_of(m)}
+    assert not {s.lower() for s in every} & RESERVED
+    one = MANIFESTS[0].name.removesuffix(".manifest.csv")
+    assert set(script.sources([one])) == {row["source"] for row in rows_of(MANIFESTS[0])}

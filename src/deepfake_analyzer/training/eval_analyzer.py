@@ -11,8 +11,15 @@ what the verdict is made of (`AnalyzedVideo`): every face's raw probability and 
 temporal score. `AnalyzedVideo.score(calibration, thresholds)` then rebuilds the verdict's
 score under any calibration exactly as the analyzer would (`scoring.aggregate` with
 `temporal.tracks.combine_scores`), so fitting a calibration never re-runs the analyzer.
-Results are cached per classifier (and the views its spec asks for), temporal model, options
-and file (path, size, mtime).
+Results are cached per classifier (and the crops and views its spec asks for), temporal model,
+options and file (path, size, mtime).
+
+What the analyzer saw of each video before its classifier is cached too, per crop geometry
+(margin, input size, views), options and temporal model: every face crop the classifier was
+given, in order, with the faces' frames, tracks and temporal scores (`FACES_FOLDER`). Another
+classifier of the same geometry (a candidate against the shipped model) is then scored on those
+crops alone (`rescored`): the same crops, so the same scores as analyzing the video again,
+without decoding, detecting or following landmarks.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -44,6 +52,9 @@ if TYPE_CHECKING:
 
 STAGE_ANALYZE = "analyze"
 CACHE_FOLDER = "eval-analyzer"
+FACES_FOLDER = "eval-faces"
+_NOT_CROPPING = ("model_path", "trust_model", "batch_size", "explain")
+"""Options that change what scores the crops, not which crops are cut."""
 _CACHE_VERSION = 2
 """Bumped when what the analyzer computes changes without its options changing (2: the
 decoder skips unreferenced frames when sampling sparsely, media/video.py)."""
@@ -136,6 +147,25 @@ class _Uncalibrated:
         return self._inner.predict(crops_rgb_uint8)
 
 
+class _Recording(_Uncalibrated):
+    """`_Uncalibrated`, keeping every crop it is given, in order (`crops`)."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        super().__init__(classifier)
+        self.crops: list[np.ndarray] = []
+
+    def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
+        self.crops.append(np.array(crops_rgb_uint8, dtype=np.uint8))
+        return super().predict(crops_rgb_uint8)
+
+    def taken(self) -> np.ndarray:
+        """The crops given since the last call, as one (N, S, S, 3) array."""
+        size = self.spec.input_size
+        crops = np.concatenate(self.crops) if self.crops else np.zeros((0, size, size, 3))
+        self.crops = []
+        return crops.astype(np.uint8)
+
+
 def _cache_path(
     cache_dir: Path, classifier: Classifier, options: AnalyzeOptions, temporal: TemporalModel
 ) -> Path:
@@ -144,6 +174,8 @@ def _cache_path(
             _CACHE_VERSION,
             classifier.sha256,
             classifier.spec.views,
+            classifier.spec.crop_margin,  # a spec can cut other crops for the same weights
+            classifier.spec.input_size,
             options.to_dict(),
             temporal.to_dict(),
         ],
@@ -151,6 +183,59 @@ def _cache_path(
         default=str,
     )
     return cache_dir / CACHE_FOLDER / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
+
+
+def _faces_folder(
+    cache_dir: Path, spec: ModelSpec, options: AnalyzeOptions, temporal: TemporalModel
+) -> Path:
+    cropping = {k: v for k, v in options.to_dict().items() if k not in _NOT_CROPPING}
+    key = json.dumps(
+        [_CACHE_VERSION, spec.crop_margin, spec.input_size, spec.views, cropping,
+         temporal.to_dict()],
+        sort_keys=True,
+        default=str,
+    )  # fmt: skip
+    return cache_dir / FACES_FOLDER / hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def _faces_file(folder: Path, file_key: str) -> Path:
+    return folder / f"{hashlib.sha256(file_key.encode()).hexdigest()[:24]}.npz"
+
+
+def _store_faces(path: Path, crops: np.ndarray, video: AnalyzedVideo) -> None:
+    """Keep a video's crops (in the order the classifier was given them) and its faces."""
+    if len(crops) != len(video.faces):  # not one crop per face: nothing to rescore from
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial.npz")
+    np.savez_compressed(partial, crops=crops, video=np.array(json.dumps(video.to_dict())))
+    os.replace(partial, path)
+
+
+def rescored(path: Path, classifier: Classifier) -> AnalyzedVideo | None:
+    """The `AnalyzedVideo` of the video whose crops `path` holds (`_store_faces`), its faces
+    scored by `classifier` (raw probabilities, as the analyzer gives them with calibration
+    off); None when the file is missing or unreadable. ModelError when the classifier gives
+    no valid probabilities."""
+    from deepfake_analyzer.models.base import checked_probabilities
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            crops = np.asarray(data["crops"], dtype=np.uint8)
+            video = AnalyzedVideo.from_dict(json.loads(str(data["video"])))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return None
+    if len(crops) != len(video.faces):
+        return None
+    if not len(crops):
+        return video
+    raw = classifier.predict(crops)
+    checked = checked_probabilities(raw, len(crops), f"model {classifier.spec.name!r}")
+    scores = Calibration().apply(checked)  # as the analyzer's report gives them, calibration off
+    faces = tuple(
+        replace(face, score=float(s)) for face, s in zip(video.faces, scores, strict=True)
+    )
+    return replace(video, faces=faces)
 
 
 def _file_key(path: Path) -> str:
@@ -168,7 +253,8 @@ def analyze_videos(
     temporal_model: TemporalModel | None = None,
 ) -> dict[str, AnalyzedVideo]:
     """Each video item's `AnalyzedVideo`, keyed by `str(item.path)`; a video the analyzer
-    cannot read is left out with a message on `hook`."""
+    cannot read is left out with a message on `hook`. A video whose crops another classifier
+    of the same geometry left in the cache is scored on them alone (module docstring)."""
     from deepfake_analyzer.pipeline import Analyzer
 
     hook = hook or NullHook()
@@ -176,25 +262,29 @@ def analyze_videos(
     result: dict[str, AnalyzedVideo] = {}
     if not videos:
         return result
+    recorder = _Recording(classifier)
     with Analyzer(
-        options,
-        classifier=_Uncalibrated(classifier),
-        detector=detector,
-        temporal_model=temporal_model,
+        options, classifier=recorder, detector=detector, temporal_model=temporal_model
     ) as analyzer:
         model = analyzer.temporal_model
         path = _cache_path(cache_dir, classifier, options, model)
+        faces = _faces_folder(cache_dir, classifier.spec, options, model)
         cached: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
         for done, item in enumerate(videos):
             hook(StageProgress(str(item.path), STAGE_ANALYZE, done, len(videos)))
             key = _file_key(item.path)
             if key not in cached:
                 try:
-                    report = analyzer.analyze(item.path)
+                    analyzed = rescored(_faces_file(faces, key), classifier)
+                    if analyzed is None:
+                        report = analyzer.analyze(item.path)
+                        analyzed = analyzed_from_report(report, model.prior)
+                        _store_faces(_faces_file(faces, key), recorder.taken(), analyzed)
                 except AnalyzerError as exc:
+                    recorder.taken()
                     hook(Message(str(item.path), f"left out of the analyzer's scores: {exc}"))
                     continue
-                cached[key] = analyzed_from_report(report, model.prior).to_dict()
+                cached[key] = analyzed.to_dict()
                 _write_atomically(path, cached)
             result[str(item.path)] = AnalyzedVideo.from_dict(cached[key])
         hook(StageProgress("", STAGE_ANALYZE, len(videos), len(videos)))
