@@ -79,8 +79,13 @@ class Outcome:
     reason: str = ""
 
 
+def fetched(mirror: Path, source: str) -> Path:
+    """Where `fetch github:SOURCE` puts the repository's snapshot."""
+    return mirror / source.replace("/", "+") / "repo"
+
+
 def read_blob(mirror: Path, source: str, commit: str, path: str) -> bytes:
-    git_dir = mirror / source.replace("/", "+") / "repo"
+    git_dir = fetched(mirror, source)
     if (git_dir / ".git").is_dir():  # some snapshots land with a work tree
         git_dir = git_dir / ".git"
     if not git_dir.is_dir():
@@ -258,7 +263,7 @@ def main() -> int:
         return 0
     if args.missing:
         for source in sources(args.only):
-            if not (args.mirror / source.replace("/", "+") / "repo").is_dir():
+            if not fetched(args.mirror, source).is_dir():
                 print(source)
         return 0
     skipped = 0

@@ -155,15 +155,15 @@ class _Recording(_Uncalibrated):
         self.crops: list[np.ndarray] = []
 
     def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
-        self.crops.append(np.array(crops_rgb_uint8, dtype=np.uint8))
+        self.crops.append(np.asarray(crops_rgb_uint8, dtype=np.uint8))
         return super().predict(crops_rgb_uint8)
 
     def taken(self) -> np.ndarray:
         """The crops given since the last call, as one (N, S, S, 3) array."""
         size = self.spec.input_size
-        crops = np.concatenate(self.crops) if self.crops else np.zeros((0, size, size, 3))
+        crops = np.concatenate(self.crops) if self.crops else np.zeros((0, size, size, 3), np.uint8)
         self.crops = []
-        return crops.astype(np.uint8)
+        return crops
 
 
 def _cache_path(
@@ -274,12 +274,13 @@ def analyze_videos(
             hook(StageProgress(str(item.path), STAGE_ANALYZE, done, len(videos)))
             key = _file_key(item.path)
             if key not in cached:
+                kept = _faces_file(faces, key)
                 try:
-                    analyzed = rescored(_faces_file(faces, key), classifier)
+                    analyzed = rescored(kept, classifier)
                     if analyzed is None:
                         report = analyzer.analyze(item.path)
                         analyzed = analyzed_from_report(report, model.prior)
-                        _store_faces(_faces_file(faces, key), recorder.taken(), analyzed)
+                        _store_faces(kept, recorder.taken(), analyzed)
                 except AnalyzerError as exc:
                     recorder.taken()
                     hook(Message(str(item.path), f"left out of the analyzer's scores: {exc}"))
