@@ -244,7 +244,7 @@ class Analyzer:
         started = time.perf_counter()
         follower = self._landmark_follower()
         dense_fps, dense_s = (
-            (self.temporal_model.fps, self.temporal_model.max_seconds) if follower else (None, 0.0)
+            (self.temporal_model.fps, options.temporal_seconds) if follower else (None, 0.0)
         )
         sampling = SamplingOptions(
             fps=options.fps,
@@ -388,7 +388,7 @@ class Analyzer:
 
         t0 = time.perf_counter()
         start = self.options.start_s
-        span = (start, start + self.temporal_model.max_seconds) if run.follower else None
+        span = (start, start + self.options.temporal_seconds) if run.follower else None
         evidence = {
             track_id: track_evidence(
                 run.landmarks.sequence(track_id),

@@ -127,3 +127,16 @@ def test_a_face_lost_at_a_sampled_frame_is_not_followed(one_face_clip: Path) -> 
     # seen at 0 and 0.5 s; followed up to 0.75 s after 0.5 s, never beyond
     assert followed and max(followed) / FPS <= 0.5 + 0.75 + 1e-9
     assert report.tracks[0].temporal is not None
+
+
+def test_temporal_seconds_bounds_the_dense_window(one_face_clip: Path) -> None:
+    detector = NumberedMeshedSquares()
+    options = AnalyzeOptions(temporal_seconds=2.0)
+    with Analyzer(options, classifier=FakeClassifier(SPEC), detector=detector) as a:
+        report = a.analyze(one_face_clip)
+    # the 3 s clip: followed only between the sampled frames of its first 2 s
+    assert detector.mesh.frames and max(detector.mesh.frames) / FPS < 2.0
+    assert len(detector.mesh.frames) == 12
+    assert len(report.frames) == 6  # the classifier's 2 fps frames are not cut
+    ev = report.tracks[0].temporal
+    assert ev is not None and ev.score is not None and ev.frames == 16  # 2 s at 8 per second

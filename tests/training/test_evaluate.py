@@ -319,6 +319,28 @@ def test_analyzer_video_scores_replace_the_crops_of_videos(labeled_folder, tmp_p
     assert crops.to_dict()["temporal_model"] == ""
 
 
+def test_the_analyzer_pass_reads_the_dense_window_asked_for(
+    labeled_folder, tmp_path, monkeypatch
+) -> None:
+    import deepfake_analyzer.training.evaluate as evaluate_module
+    from deepfake_analyzer.cli.evaluate import config_from_args
+    from deepfake_analyzer.cli.main import build_parser
+
+    given = []
+    real = evaluate_module.analyze_videos
+
+    def spy(videos, classifier, options, *rest):
+        given.append(options.temporal_seconds)
+        return real(videos, classifier, options, *rest)
+
+    monkeypatch.setattr(evaluate_module, "analyze_videos", spy)
+    _run(labeled_folder, tmp_path, video_scores="analyzer")
+    _run(labeled_folder, tmp_path, video_scores="analyzer", temporal_seconds=10.0)
+    assert given == [5.0, 10.0]  # the analyzer's default, then the one asked for
+    args = build_parser("evaluate").parse_args(["evaluate", "d", "--temporal-seconds", "7.5"])
+    assert config_from_args(args).temporal_seconds == 7.5
+
+
 def test_the_analyzer_scores_combine_the_temporal_model_named(labeled_folder, tmp_path) -> None:
     import json
 

@@ -112,6 +112,7 @@ def register(subparsers: Any) -> None:
         "options (every track at 2 fps, temporal evidence combined), what users get",
     )
     add_option_argument(faces, "detector")
+    add_option_argument(faces, "temporal_seconds")
     faces.add_argument(
         "--min-face",
         type=int,
@@ -202,6 +203,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
             fake_fpr=args.fake_fpr,
             threshold_level=args.threshold_level,
             video_scores=args.video_scores,
+            temporal_seconds=args.temporal_seconds,
             self_blend=args.self_blend,
             protocol=args.protocol,
             seed=args.seed,

@@ -1,12 +1,13 @@
 """Face meshes carried through the dense window's landmark-only frames.
 
-The temporal model reads a face's mesh about 8 times a second (`models/temporal_v1.md`);
-the analyzer classifies 2 frames a second by default. So, for the first `max_seconds` of a
-video, the decoder also yields the frames between (`Frame.landmarks_only`, see
-`media.types.SamplingOptions.dense_fps`), and `LandmarkFollower` carries each track's mesh
-through them the way MediaPipe's own face-mesh tracking does: the face mesh runs on the box and
-eye line of the track's latest points (`faces.verify.box_from_landmarks`, `eye_keypoints`),
-without the face detector. A face is followed only while
+The temporal model reads a face's mesh about 8 times a second (`models/temporal_v1.md`); the
+analyzer classifies 2 frames a second by default. So, for the first `temporal_seconds` of a
+video (options.py, default 5), the decoder also yields the frames between
+(`Frame.landmarks_only`, see `media.types.SamplingOptions.dense_fps`), and `LandmarkFollower`
+carries each track's mesh through them the way MediaPipe's own face-mesh tracking does: the face
+mesh runs on the box and eye line of the track's latest points
+(`faces.verify.box_from_landmarks`, `eye_keypoints`), without the face detector. A face is
+followed only while
 
 - its latest detection is at most `MAX_FOLLOW_GAP_S` old (a face lost at a sampled frame is
   not searched for in the frames after it),
@@ -15,10 +16,11 @@ without the face detector. A face is followed only while
   mesh has not slid onto a neighbour; the same rule as verification's refinement).
 
 Each sampled frame re-anchors the track on its verified detection's own mesh.
-A mesh run costs ~6 ms where detecting and verifying a frame costs ~30 ms. Still, the window
-adds 60 frames to a 10 s clip's 20: on the benchmark's 1080p clip, 1.55 s against 1.00 s with
-`--temporal off` (0.36 s of mesh runs, the `landmarks` stage of benchmarks/bench_pipeline.py,
-and 0.23 s more decoding; models/temporal_v1.md).
+A mesh run costs ~6 ms where detecting and verifying a frame costs ~30 ms. Still, a 10 s
+window added 60 frames to a 10 s clip's 20: on the benchmark's 1080p clip, 1.55 s against 1.00 s
+with `--temporal off` (0.36 s of mesh runs, the `landmarks` stage of
+benchmarks/bench_pipeline.py, and 0.23 s more decoding; models/temporal_v1.md). The default
+window is 5 s since 2026-12-04 (30 frames).
 """
 
 from __future__ import annotations

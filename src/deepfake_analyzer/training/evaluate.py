@@ -137,7 +137,8 @@ class EvaluateConfig:
     `protocol` keeps only the leave-generator-out held-out files (`training.protocol`) and adds
     the protocol table (per medium, family and generator) to the result.
     `video_scores` is "crops" (a video's score from its `frames_per_video` crops) or
-    "analyzer" (the analyzer's verdict score at default options; module docstring).
+    "analyzer" (the analyzer's verdict score at default options; module docstring), its
+    dense window `temporal_seconds` long (`AnalyzeOptions.temporal_seconds`).
     """
 
     frames_per_video: int = FRAMES_PER_VIDEO
@@ -153,6 +154,7 @@ class EvaluateConfig:
     fake_fpr: float = DEFAULT_FAKE_FPR
     threshold_level: str = "video"
     video_scores: str = "crops"
+    temporal_seconds: float = AnalyzeOptions.temporal_seconds
     self_blend: bool = False
     protocol: bool = False
     seed: int = 0
@@ -471,6 +473,7 @@ def evaluate(
             detector=config.detector,
             min_confidence=config.min_confidence,
             min_face=config.min_face_px,
+            temporal_seconds=config.temporal_seconds,
         )
         temporal_path = temporal_model or DEFAULT_TEMPORAL_MODEL
         analyzed = analyze_videos(
