@@ -47,7 +47,7 @@ TEMPORAL_WINDOW_S = 5.0
 """Seconds of the dense window (`temporal_seconds`): below 5.3 fps, the face meshes are followed
 8 times a second over this many seconds from `start_s`. The motion model trained on 10 s
 windows; read over 5 s its held-out AUC alone moved from 0.544 to 0.538, and the 10 s clip of
-the benchmark analyzes in 0.86x the time (models/temporal_v1.md, "A shorter window")."""
+the benchmark analyzes in 0.84x the time (models/temporal_v1.md, "A shorter window")."""
 
 T = TypeVar("T")
 _SPEC_KEY = "option"
