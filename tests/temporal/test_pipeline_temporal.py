@@ -140,3 +140,4 @@ def test_temporal_seconds_bounds_the_dense_window(one_face_clip: Path) -> None:
     assert len(report.frames) == 6  # the classifier's 2 fps frames are not cut
     ev = report.tracks[0].temporal
     assert ev is not None and ev.score is not None and ev.frames == 16  # 2 s at 8 per second
+    assert "over 16 frames from 0.0 to 1.9 s" in report_to_html(report)  # what it read, said

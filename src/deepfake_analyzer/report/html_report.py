@@ -257,20 +257,27 @@ def temporal_line(track: Track) -> str:
         return ""
     if ev.score is None:
         said = f"no score ({e(ev.message or ev.reason)})"
-    elif ev.combined:
-        said = (
-            f"{ev.score:.3f} over {ev.frames} frames{_windows_note(ev)}; track score "
-            f"{ev.frame_score:.3f} from the face crops alone, {ev.track_score:.3f} combined"
-        )
     else:
+        read = f"{ev.score:.3f} over {ev.frames} frames{_span_note(ev)}{_windows_note(ev)}"
         said = (
-            f"{ev.score:.3f} over {ev.frames} frames{_windows_note(ev)} (reported only; the "
-            f"track score is the face crops' {ev.frame_score:.3f})"
+            f"{read}; track score {ev.frame_score:.3f} from the face crops alone, "
+            f"{ev.track_score:.3f} combined"
+            if ev.combined
+            else f"{read} (reported only; the track score is the face crops' {ev.frame_score:.3f})"
         )
     return (
         f'<p class="temporal"><span style="color:{TEMPORAL_COLOR}">&#9473;</span> '
         f"Temporal evidence (face-mesh motion): {said}</p>"
     )
+
+
+def _span_note(ev: TemporalEvidence) -> str:
+    """The seconds the motion model read (at the default rate, the dense window's part of the
+    track: `--temporal-seconds`)."""
+    if not ev.windows:
+        return ""
+    start, end = min(w.start_s for w in ev.windows), max(w.end_s for w in ev.windows)
+    return f" from {start:.1f} to {end:.1f} s"
 
 
 def _windows_note(ev: TemporalEvidence) -> str:
