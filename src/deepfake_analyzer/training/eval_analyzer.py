@@ -166,36 +166,34 @@ class _Recording(_Uncalibrated):
         return crops
 
 
+def _digest(parts: Sequence[object]) -> str:
+    """A cache key's name: the sha256 of `parts` as sorted JSON (str() for other values)."""
+    key = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
 def _cache_path(
     cache_dir: Path, classifier: Classifier, options: AnalyzeOptions, temporal: TemporalModel
 ) -> Path:
-    key = json.dumps(
-        [
-            _CACHE_VERSION,
-            classifier.sha256,
-            classifier.spec.views,
-            classifier.spec.crop_margin,  # a spec can cut other crops for the same weights
-            classifier.spec.input_size,
-            options.to_dict(),
-            temporal.to_dict(),
-        ],
-        sort_keys=True,
-        default=str,
-    )
-    return cache_dir / CACHE_FOLDER / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
+    parts = [
+        _CACHE_VERSION,
+        classifier.sha256,
+        classifier.spec.views,
+        classifier.spec.crop_margin,  # a spec can cut other crops for the same weights
+        classifier.spec.input_size,
+        options.to_dict(),
+        temporal.to_dict(),
+    ]
+    return cache_dir / CACHE_FOLDER / f"{_digest(parts)}.json"
 
 
 def _faces_folder(
     cache_dir: Path, spec: ModelSpec, options: AnalyzeOptions, temporal: TemporalModel
 ) -> Path:
     cropping = {k: v for k, v in options.to_dict().items() if k not in _NOT_CROPPING}
-    key = json.dumps(
-        [_CACHE_VERSION, spec.crop_margin, spec.input_size, spec.views, cropping,
-         temporal.to_dict()],
-        sort_keys=True,
-        default=str,
-    )  # fmt: skip
-    return cache_dir / FACES_FOLDER / hashlib.sha256(key.encode()).hexdigest()[:20]
+    parts = [_CACHE_VERSION, spec.crop_margin, spec.input_size, spec.views, cropping,
+             temporal.to_dict()]  # fmt: skip
+    return cache_dir / FACES_FOLDER / _digest(parts)
 
 
 def _faces_file(folder: Path, file_key: str) -> Path:
