@@ -216,9 +216,9 @@ def test_the_default_model_runs_on_litert_and_agrees_with_the_keras_model(
         MAX_FILE_BYTES,
         agreement_crops,
     )
+    from deepfake_analyzer.models.feature_probe import ProbeClassifier
     from deepfake_analyzer.models.litert_classifier import LiteRTClassifier, litert_file
     from deepfake_analyzer.models.loader import load_classifier, load_keras_from_spec
-    from deepfake_analyzer.models.residual import ResidualClassifier
 
     default = load_classifier(None)
     members = getattr(default, "members", [default])
@@ -236,7 +236,7 @@ def test_the_default_model_runs_on_litert_and_agrees_with_the_keras_model(
         keras_scores = load_keras_from_spec(spec_path).predict(crops)
         assert np.max(np.abs(fast.predict(crops) - keras_scores)) <= AGREEMENT_TOLERANCE
     others = set(range(len(members))) - {i for i, _ in shipped_networks}
-    assert all(isinstance(members[i], ResidualClassifier) for i in others)
+    assert all(isinstance(members[i], ProbeClassifier) for i in others)
 
 
 def test_a_region_texture_model_converts_and_its_copy_cuts_the_same_box(tmp_path: Path) -> None:

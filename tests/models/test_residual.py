@@ -10,18 +10,18 @@ import numpy as np
 import pytest
 
 from deepfake_analyzer.errors import ModelError, UsageError
+from deepfake_analyzer.models.feature_probe import ProbeClassifier
 from deepfake_analyzer.models.residual import (
     ARCHITECTURE,
     BINS,
     FEATURE_SIZE,
     WEIGHTS_FORMAT,
-    ResidualClassifier,
     ResidualProbe,
     cooccurrence,
     residual_features,
 )
 from deepfake_analyzer.models.spec import ModelSpec
-from deepfake_analyzer.training.texture_export import ProbeFit, write_residual_model
+from deepfake_analyzer.training.texture_export import ProbeFit, write_probe_model
 
 SIZE = 224  # the size texture blends cut (models.texture.INPUT_SIZE)
 
@@ -97,7 +97,9 @@ def _written(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
     crops = _crops(4, 7)
     fit = ProbeFit(probe.mean, probe.scale, probe.weights, probe.bias, 10.0)
     scores = fit.probability(residual_features(crops))
-    spec_path = write_residual_model(fit, tmp_path, "res", 1.3, {"l2": 10.0}, crops, scores)
+    spec_path = write_probe_model(
+        ResidualProbe, fit, tmp_path, "res", 1.3, {"l2": 10.0}, crops, scores
+    )
     return spec_path, crops, scores
 
 
@@ -111,7 +113,8 @@ def test_the_written_model_loads_as_a_classifier_scoring_as_its_probe(tmp_path: 
     assert np.ptp(scores) > 0.01
     for runtime in ("auto", "keras", "litert"):  # no network: numpy whatever is asked
         model = load_classifier(spec_path, runtime=runtime)
-        assert isinstance(model, ResidualClassifier) and model.sha256 == spec.weights_sha256
+        assert isinstance(model, ProbeClassifier) and isinstance(model.probe, ResidualProbe)
+        assert model.sha256 == spec.weights_sha256
         np.testing.assert_allclose(model.predict(crops), scores, atol=1e-12)
     with pytest.raises(ModelError, match="has no Keras model"):
         load_keras_from_spec(spec_path)
@@ -132,7 +135,7 @@ def test_a_model_that_differs_from_its_probe_is_not_kept(tmp_path: Path) -> None
     fit = ProbeFit(probe.mean, probe.scale, probe.weights, probe.bias, 10.0)
     scores = fit.probability(residual_features(crops))
     with pytest.raises(UsageError, match="differs from the probe"):
-        write_residual_model(fit, tmp_path, "res", 1.3, {}, crops, 1.0 - scores)
+        write_probe_model(ResidualProbe, fit, tmp_path, "res", 1.3, {}, crops, 1.0 - scores)
     assert not list(tmp_path.iterdir())
 
 
@@ -153,4 +156,4 @@ def test_a_blend_runs_it_as_a_member_and_prepare_model_skips_it(tmp_path: Path, 
     np.testing.assert_allclose(evidence[0], 2.0 * (logit - 0.1))
     args = build_parser("prepare-model").parse_args(["prepare-model", "--model", str(blend_spec)])
     assert prepare_model.run(args) == 0
-    assert "a residual model runs in numpy: nothing to prepare" in capsys.readouterr().out
+    assert "a probe model has no network of its own: nothing to prepare" in capsys.readouterr().out

@@ -285,10 +285,10 @@ def _residual_folder(tmp_path):
     files (reals of 8 people, fakes of 4 generators, told apart by their noise)."""
     import cv2
 
-    from deepfake_analyzer.models.residual import residual_features
+    from deepfake_analyzer.models.residual import ResidualProbe, residual_features
     from deepfake_analyzer.training.extract import CropCache, CropRecord
     from deepfake_analyzer.training.sources import LabeledItem
-    from deepfake_analyzer.training.texture_export import ProbeFit, write_residual_model
+    from deepfake_analyzer.training.texture_export import ProbeFit, write_probe_model
 
     rng = np.random.default_rng(5)
     ramp = np.linspace(30, 220, 224)[None, :, None] + np.zeros((224, 224, 3))
@@ -314,7 +314,7 @@ def _residual_folder(tmp_path):
         w = np.random.default_rng(seed).normal(size=x.shape[1]) / 40
         fit = ProbeFit(x.mean(0), x.std(0) + 1e-3, w, 0.0, 1.0)
         p = fit.probability(x)
-        write_residual_model(fit, folder, name, 1.3, {}, images_[:4], p[:4])
+        write_probe_model(ResidualProbe, fit, folder, name, 1.3, {}, images_[:4], p[:4])
     cache = CropCache(tmp_path, tuple(records))
     return folder, cache, records, crops, items, x
 
@@ -325,8 +325,9 @@ def test_a_residual_probe_extends_a_blend_whose_kept_members_stay_as_fitted(
 ) -> None:
     from deepfake_analyzer.errors import UsageError
     from deepfake_analyzer.models.blend import Blend, BlendClassifier
+    from deepfake_analyzer.models.feature_probe import ProbeClassifier
     from deepfake_analyzer.models.loader import load_classifier
-    from deepfake_analyzer.models.residual import ResidualClassifier
+    from deepfake_analyzer.models.residual import ResidualProbe
     from deepfake_analyzer.models.spec import ModelSpec
     from deepfake_analyzer.training.texture_config import TextureRequest
 
@@ -354,7 +355,8 @@ def test_a_residual_probe_extends_a_blend_whose_kept_members_stay_as_fitted(
     blend = load_classifier(blend_spec)
     assert isinstance(blend, BlendClassifier)
     assert [m.name for m in blend.blend.members] == ["cls", "old", "new_residual"]
-    assert isinstance(blend.members[2], ResidualClassifier)
+    residual = blend.members[2]
+    assert isinstance(residual, ProbeClassifier) and isinstance(residual.probe, ResidualProbe)
     assert blend.blend.training["kept_as_fitted"] == ["old.spec.json"]
     assert ModelSpec.load(folder / "old.spec.json").training == old.spec.training  # untouched
     expected = texture_train.combine(

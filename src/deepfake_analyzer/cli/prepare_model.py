@@ -5,8 +5,8 @@ once, on first use, into ~/.cache/deepfake-analyzer/runtime/<weights sha256>/ (t
 seconds). This command builds it now, e.g. while installing, or for your own model's spec so
 that `analyze --model my.spec.json` runs on LiteRT too. A blend (the default is one) runs its
 members, so each member gets its copy (a residual member, models/residual.py, runs in numpy
-and needs none). Needs TensorFlow; nothing is downloaded. A copy
-already there is verified and kept.
+and a face-mesh member, models/mesh_probe.py, runs the shipped face mesh: they need none).
+Needs TensorFlow; nothing is downloaded. A copy already there is verified and kept.
 
 With --fuse NAME, a blend whose members include several texture models of one region (a kept
 probe and a new one, say) is first rewritten as the blend NAME beside it, those members fused
@@ -92,7 +92,7 @@ def _prepare(spec: ModelSpec, spec_path: Path, trust_model: bool) -> None:
     )
 
     if not needs_runtime_copy(spec):
-        print(f"{spec.name}: a residual model runs in numpy: nothing to prepare")
+        print(f"{spec.name}: a probe model has no network of its own: nothing to prepare")
         return
     named = litert_file(spec, spec_path.parent)
     if named is not None and named.is_file():

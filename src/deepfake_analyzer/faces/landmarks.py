@@ -9,6 +9,7 @@ face-presence logit. Points are mapped back to the full image's pixels. The inte
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,7 @@ class FaceMesh(ClosesOnExit):
 
     def __init__(self, model_path: Path | None = None, num_threads: int = 1) -> None:
         path = model_path or model_file("face_landmark.tflite")
-        self._interpreter = _load_interpreter(path, num_threads)
+        self._interpreter = load_interpreter(path, num_threads)
         inputs = self._interpreter.get_input_details()
         outputs = {d["name"]: d["index"] for d in self._interpreter.get_output_details()}
         if (
@@ -214,7 +215,9 @@ def _rotated_affine(box_xyxy: Sequence[float], angle: float) -> np.ndarray:
     )
 
 
-def _load_interpreter(path: Path, num_threads: int) -> Any:
+def load_interpreter(path: Path, num_threads: int, preserve_all_tensors: bool = False) -> Any:
+    """The mesh's interpreter; with `preserve_all_tensors` its inner layers stay readable after
+    `invoke` (models/mesh_probe.py reads them)."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
@@ -227,7 +230,13 @@ def _load_interpreter(path: Path, num_threads: int) -> Any:
         Interpreter = tf.lite.Interpreter  # noqa: N806
     try:
         with quiet_native_stderr():
-            interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+            with warnings.catch_warnings():  # LiteRT warns that preserving is for debugging
+                warnings.simplefilter("ignore", UserWarning)
+                interpreter = Interpreter(
+                    model_path=str(path),
+                    num_threads=num_threads,
+                    experimental_preserve_all_tensors=preserve_all_tensors,
+                )
             interpreter.allocate_tensors()
         return interpreter
     except (RuntimeError, ValueError) as exc:

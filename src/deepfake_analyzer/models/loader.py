@@ -18,6 +18,8 @@ from deepfake_analyzer.models.base import Classifier, probe_classifier
 from deepfake_analyzer.models.blend import BLEND_FORMAT, load_blend
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, load_weights_f16
 from deepfake_analyzer.models.keras_classifier import DEFAULT_BATCH_SIZE, KerasClassifier
+from deepfake_analyzer.models.mesh_probe import WEIGHTS_FORMAT as MESH_FORMAT
+from deepfake_analyzer.models.mesh_probe import load_mesh_probe
 from deepfake_analyzer.models.registry import create_architecture
 from deepfake_analyzer.models.residual import WEIGHTS_FORMAT as RESIDUAL_FORMAT
 from deepfake_analyzer.models.residual import load_residual
@@ -89,6 +91,8 @@ WITHOUT_KERAS_MODEL: dict[str, str] = {
     "use one): pass one of the member specs its blend file names",
     RESIDUAL_FORMAT: "a residual model has no Keras model (Grad-CAM, fine-tuning and conversion "
     "need one): it is a probe on numpy noise statistics, models/residual.py",
+    MESH_FORMAT: "a face-mesh model has no Keras model (Grad-CAM, fine-tuning and conversion "
+    "need one): it is a probe on the face mesh network's statistics, models/mesh_probe.py",
 }
 """The `weights_format`s `load_from_spec` runs without Keras, and why each has no Keras model."""
 
@@ -186,7 +190,8 @@ def load_from_spec(
     or cached from its weights: `runtime_cache`), "keras" always the Keras model (Grad-CAM
     needs it), "litert" requires the copy. `build_runtime` builds a missing copy into the cache
     first (the shipped default model does; Keras runs when it cannot be built). A residual
-    model (models/residual.py) has no network: it runs in numpy whatever `runtime` says.
+    model (models/residual.py) has no network: it runs in numpy whatever `runtime` says; a
+    face-mesh model (models/mesh_probe.py) runs the shipped face mesh on LiteRT.
     """
     spec_path = Path(spec_path)
     spec = ModelSpec.load(spec_path)
@@ -200,6 +205,8 @@ def load_from_spec(
         )
     if spec.weights_format == RESIDUAL_FORMAT:
         return load_residual(spec, spec_path)
+    if spec.weights_format == MESH_FORMAT:
+        return load_mesh_probe(spec, spec_path)
     from deepfake_analyzer.models.runtime_cache import fast_classifier
 
     fast = fast_classifier(

@@ -2,8 +2,8 @@
 
 Contract: a spec with `architecture` `ARCHITECTURE` and `weights_format` `WEIGHTS_FORMAT` names a
 small `.npz` (`ResidualProbe`: the features' standardisation, the probe's weights and bias)
-beside it; `ResidualClassifier.predict` takes (N, S, S, 3) uint8 RGB crops and returns the
-probability that each face's noise was rendered rather than filmed. No network and no
+beside it; its classifier (models/feature_probe.py) takes (N, S, S, 3) uint8 RGB crops and
+returns the probability that each face's noise was rendered rather than filmed. No network and no
 downloaded weights: the features are steganalysis statistics (SPAM / rich-model style) in numpy,
 about 5 ms a crop, and the probe is the only fitted part.
 
@@ -30,13 +30,12 @@ default since v9 holds one (`models/deepfake_v9.md`; since v12 one fitted with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from deepfake_analyzer.errors import ModelError
-from deepfake_analyzer.models.spec import ModelSpec, verified_weights_file
+from deepfake_analyzer.models.feature_probe import FeatureProbe, ProbeClassifier, load_probe_model
+from deepfake_analyzer.models.spec import ModelSpec
 
 ARCHITECTURE = "noise-residual-cooc"
 """The `architecture` name of the residual model in model specs."""
@@ -129,80 +128,16 @@ def residual_features(crops_rgb_uint8: np.ndarray) -> np.ndarray:
     return np.stack([_crop_features(c) for c in crops])
 
 
-@dataclass(frozen=True)
-class ResidualProbe:
-    """logit = ((features - mean) / scale) . weights + bias, on `residual_features`."""
+class ResidualProbe(FeatureProbe):
+    """The probe on `residual_features` (models/feature_probe.py)."""
 
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray
-    bias: float
-
-    def __post_init__(self) -> None:
-        shapes = {a.shape for a in (self.mean, self.scale, self.weights)}
-        if shapes != {(FEATURE_SIZE,)}:
-            raise ValueError(f"probe arrays must each hold {FEATURE_SIZE} values, got {shapes}")
-        arrays = (self.mean, self.scale, self.weights, np.array([self.bias]))
-        if not all(np.isfinite(a).all() for a in arrays) or not (self.scale > 0).all():
-            raise ValueError("probe values must be finite, with positive scales")
-
-    def logit(self, features: np.ndarray) -> np.ndarray:
-        z = (np.asarray(features, np.float64) - self.mean) / self.scale
-        return np.asarray(z @ self.weights + self.bias)
-
-    def save(self, path: Path) -> Path:
-        """Write the probe (float64) to `path` (an `.npz`); returns it."""
-        with Path(path).open("wb") as f:
-            np.savez(
-                f, mean=self.mean, scale=self.scale, weights=self.weights,
-                bias=np.array(self.bias), features_version=np.array(FEATURES_VERSION),
-            )  # fmt: skip
-        return Path(path)
-
-    @classmethod
-    def load(cls, path: Path) -> ResidualProbe:
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                version = int(data["features_version"])
-                arrays = [np.asarray(data[k], np.float64).reshape(-1) for k in ("mean", "scale")]
-                weights = np.asarray(data["weights"], np.float64).reshape(-1)
-                bias = float(data["bias"])
-        except (OSError, KeyError, ValueError, TypeError) as exc:
-            raise ModelError(f"not a residual probe file ({exc})", path) from None
-        if version != FEATURES_VERSION:
-            raise ModelError(
-                f"probe fitted on residual features version {version}; this code computes "
-                f"version {FEATURES_VERSION}: refit it with train-texture",
-                path,
-            )
-        try:
-            return cls(arrays[0], arrays[1], weights, bias)
-        except ValueError as exc:
-            raise ModelError(str(exc), path) from None
+    size = FEATURE_SIZE
+    version = FEATURES_VERSION
+    features = "residual"
+    architecture = ARCHITECTURE
+    weights_format = WEIGHTS_FORMAT
 
 
-class ResidualClassifier:
-    """The `Classifier` a residual spec describes (module docstring)."""
-
-    def __init__(self, spec: ModelSpec, sha256: str, probe: ResidualProbe) -> None:
-        self.spec = spec
-        self.sha256 = sha256
-        self.name = spec.name
-        self.probe = probe
-
-    def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
-        z = self.probe.logit(residual_features(crops_rgb_uint8))
-        return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)))
-
-
-def load_residual(spec: ModelSpec, spec_path: Path) -> ResidualClassifier:
-    """The residual model `spec` (read from `spec_path`) describes; ModelError when its probe
-    file is missing, changed since the spec was written, or not a probe."""
-    if spec.architecture != ARCHITECTURE:
-        raise ModelError(
-            f"weights_format {WEIGHTS_FORMAT!r} goes with architecture {ARCHITECTURE!r}, "
-            f"not {spec.architecture!r}",
-            spec_path,
-        )
-    path, sha = verified_weights_file(spec, spec_path, "probe file")
-    return ResidualClassifier(spec, sha, ResidualProbe.load(path))
+def load_residual(spec: ModelSpec, spec_path: Path) -> ProbeClassifier:
+    """The residual model `spec` (read from `spec_path`) describes (`load_probe_model`)."""
+    return load_probe_model(spec, spec_path, ResidualProbe, lambda: residual_features)

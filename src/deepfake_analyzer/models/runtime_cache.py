@@ -51,6 +51,7 @@ from deepfake_analyzer.models.litert_classifier import (
     litert_file,
     load_litert,
 )
+from deepfake_analyzer.models.mesh_probe import WEIGHTS_FORMAT as MESH_FORMAT
 from deepfake_analyzer.models.residual import WEIGHTS_FORMAT as RESIDUAL_FORMAT
 from deepfake_analyzer.models.spec import ModelSpec, sha256_of
 
@@ -165,8 +166,9 @@ def _writable_folder(folder: Path) -> None:
 
 def needs_runtime_copy(spec: ModelSpec) -> bool:
     """Whether the model runs a network a LiteRT copy is built for: not a residual model,
-    which runs in numpy (models/residual.py)."""
-    return spec.weights_format != RESIDUAL_FORMAT
+    which runs in numpy (models/residual.py), nor a face-mesh model, which runs the shipped
+    face mesh (models/mesh_probe.py)."""
+    return spec.weights_format not in (RESIDUAL_FORMAT, MESH_FORMAT)
 
 
 def prepare_runtime(

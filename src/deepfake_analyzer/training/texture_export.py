@@ -4,7 +4,8 @@
 bias) and the frozen ImageNet backbone into `models/texture.py`'s network and writes it as one
 half-precision weights file with its spec (`<name>.f16.npz`, `<name>.spec.json`); it checks
 that the written model gives the probe's own probabilities on the crops it is handed.
-`write_residual_model` does the same for a probe on noise residuals (models/residual.py): its
+`write_probe_model` does the same for a probe on fixed features (models/feature_probe.py: the
+noise-residual model, models/residual.py, or the face-mesh model, models/mesh_probe.py): its
 weights file is the probe alone. `write_blend` writes a blend spec and its `Blend` file
 (`models/blend.py`) beside the member specs it names.
 """
@@ -22,9 +23,7 @@ from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend, BlendMember
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, save_weights_f16
-from deepfake_analyzer.models.residual import ARCHITECTURE as RESIDUAL_ARCHITECTURE
-from deepfake_analyzer.models.residual import WEIGHTS_FORMAT as RESIDUAL_FORMAT
-from deepfake_analyzer.models.residual import ResidualProbe, load_residual
+from deepfake_analyzer.models.feature_probe import FeatureProbe
 from deepfake_analyzer.models.runtime_cache import weights_key
 from deepfake_analyzer.models.spec import ModelSpec, Thresholds, logits
 from deepfake_analyzer.models.texture import (
@@ -93,7 +92,8 @@ def write_texture_model(
                     check_crops, check_probabilities)  # fmt: skip
 
 
-def write_residual_model(
+def write_probe_model(
+    probe_class: type[FeatureProbe],
     probe: ProbeFit,
     folder: Path,
     name: str,
@@ -102,17 +102,20 @@ def write_residual_model(
     check_crops: np.ndarray,
     check_probabilities: np.ndarray,
 ) -> Path:
-    """Write `<name>.npz` and `<name>.spec.json` into `folder`: the noise-residual model
-    (models/residual.py) with `probe`; returns the spec's path. Checked as
-    `write_texture_model` checks its model (the probe is stored in float64: they agree to
-    rounding)."""
+    """Write `<name>.npz` and `<name>.spec.json` into `folder`: the model of `probe_class`
+    (models/feature_probe.py: `ResidualProbe`, the noise-residual model, or `MeshProbe`, the
+    face-mesh model) with `probe`; returns the spec's path. Checked as `write_texture_model`
+    checks its model (the probe is stored in float64: they agree to rounding)."""
+    from deepfake_analyzer.models.loader import load_classifier
+
     folder.mkdir(parents=True, exist_ok=True)
-    stored = ResidualProbe(probe.mean, probe.scale, probe.weights, probe.bias)
+    stored = probe_class(probe.mean, probe.scale, probe.weights, probe.bias)
     weights_path = stored.save(folder / f"{name}.npz")
     spec, spec_path = _saved_spec(
-        name, crop_margin, training, RESIDUAL_ARCHITECTURE, RESIDUAL_FORMAT, weights_path
-    )
-    return _checked(spec, spec_path, weights_path, load_residual(spec, spec_path),
+        name, crop_margin, training, probe_class.architecture, probe_class.weights_format,
+        weights_path,
+    )  # fmt: skip
+    return _checked(spec, spec_path, weights_path, load_classifier(spec_path),
                     check_crops, check_probabilities)  # fmt: skip
 
 

@@ -68,7 +68,7 @@ from deepfake_analyzer.models.base import Classifier
 from deepfake_analyzer.models.blend import BLEND_FORMAT
 from deepfake_analyzer.models.loader import load_classifier
 from deepfake_analyzer.models.residual import FEATURE_SIZE as RESIDUAL_FEATURE_SIZE
-from deepfake_analyzer.models.residual import FEATURES_VERSION, residual_features
+from deepfake_analyzer.models.residual import FEATURES_VERSION, ResidualProbe, residual_features
 from deepfake_analyzer.models.spec import SPEC_SUFFIX, ModelSpec, logits, sha256_of
 from deepfake_analyzer.models.texture import FEATURE_SIZE, INPUT_SIZE, REGIONS, TAPS
 from deepfake_analyzer.scoring.aggregate import track_score
@@ -118,7 +118,7 @@ from deepfake_analyzer.training.texture_export import (
     ProbeFit,
     blend_of,
     write_blend,
-    write_residual_model,
+    write_probe_model,
     write_texture_model,
 )
 
@@ -521,7 +521,9 @@ def write_models(
         member = member_name(name, region)
         margin, expected = classifier.spec.crop_margin, probes[region][order]
         if region == RESIDUAL:
-            written = write_residual_model(fit, folder, member, margin, training, check, expected)
+            written = write_probe_model(
+                ResidualProbe, fit, folder, member, margin, training, check, expected
+            )
         else:
             written = write_texture_model(
                 backbone, fit, folder, member, margin, training, check, expected, region,

@@ -1,0 +1,222 @@
+"""Does the face mesh's own network carry fake evidence? (a face-trained backbone)
+
+    python scripts/mesh_feature_probe.py extract OUT_DIR [GATHERED_DIR ...]
+    python scripts/mesh_feature_probe.py fit OUT_DIR
+    python scripts/mesh_feature_probe.py write OUT_DIR NAME MODEL_DIR [GATHERED_DIR ...]
+
+The analyzer already runs MediaPipe's face mesh (`face_landmark.tflite`, a small network trained
+on faces) on every face it verifies. `extract` cuts the protocol's crops as `train-texture` and
+`evaluate` do (224 px, margin 1.3, 12 frames a video, one face per frame; cached in the evaluate
+crop cache) and computes each crop's `MeshFeatures` (models/mesh_probe.py: channel means and
+standard deviations of seven of the network's layers); for held-out crops it also keeps v12's
+three member probabilities. `fit` fits a linear probe on those features as `train-texture` fits
+the residual probe (real video frames and real photos a quarter each, labeled fakes half and
+each generator alike, photo sizes matched; L2 by leave-generator-out CV), then prints the
+held-out table on the crop path (one view, a video's score its crops' top-quarter mean) of v12's
+blend, the mesh probe alone, v4's face probe alone and v12 with the mesh probe as a fourth equal
+member, each paired against v12. `write` writes that four-member blend as the candidate NAME in
+MODEL_DIR (v12's members copied beside it with their centers and spreads, the probe
+`NAME_mesh`, the training-data list), for `evaluate --calibrate` and the paired evaluation
+through the analyzer. Measured as `deepfake_v15`, not kept: models/deepfake_v12.md, "Tried since
+shipping".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+PHOTO_FOLDERS = ("images", "images_web160", "images_studio")
+V12 = ROOT / "models" / "deepfake_v12.spec.json"
+
+
+def protocol(gathered: list[Path]) -> tuple[list, dict[str, str]]:
+    """The files used (held-out first) and each one's part, as `train-texture` splits them."""
+    from deepfake_analyzer.training.eval_crops import discover_items
+    from deepfake_analyzer.training.extract import source_key
+    from deepfake_analyzer.training.protocol import split_protocol
+
+    photos_only = [DATA / "train_real" / f for f in PHOTO_FOLDERS]
+    items = discover_items([DATA / "wild", DATA / "dev", *gathered],
+                           real=[DATA / "train_real/videos", *photos_only])  # fmt: skip
+    split = split_protocol(items)
+    part = {source_key(i.path): "train" for i in split.train}
+    part.update({source_key(i.path): "heldout" for i in split.heldout})
+    for item in discover_items([], real=photos_only):  # trained on, never judged
+        if part.get(source_key(item.path)) == "heldout":
+            part[source_key(item.path)] = ""
+    used = [i for i in (*split.heldout, *split.train) if part.get(source_key(i.path))]
+    return used, part
+
+
+def extract(out: Path, gathered: list[Path]) -> None:
+    from deepfake_analyzer.models.loader import load_classifier
+    from deepfake_analyzer.models.mesh_probe import MeshFeatures
+    from deepfake_analyzer.training.eval_crops import extract_for_evaluation
+    from deepfake_analyzer.training.evaluate import EvaluateConfig
+    from deepfake_analyzer.training.extract import default_cache_dir, load_crop, source_key
+
+    used, part = protocol(gathered)
+    blend = load_classifier(V12)
+    cache, records = extract_for_evaluation(used, blend.spec, EvaluateConfig(crop_size=224),
+                                            default_cache_dir())  # fmt: skip
+    print(f"{len(used)} files, {len(records)} crops", flush=True)
+    mesh = MeshFeatures()
+    rows, feats, members, batch = [], [], [], []
+
+    def score(batch: list[np.ndarray]) -> None:
+        members.extend(np.stack(blend.member_scores(np.stack(batch)), axis=1))
+
+    for n, r in enumerate(records):
+        crop = load_crop(cache, r)
+        feats.append(mesh(crop[None])[0])
+        heldout = part[source_key(r.source)] == "heldout"
+        if heldout:
+            batch.append(crop)
+            if len(batch) == 64:
+                score(batch)
+                batch = []
+        rows.append({"crop": str(cache.path_of(r)), "source": r.source, "label": r.label,
+                     "kind": r.kind, "method": r.method, "group": r.group,
+                     "part": part[source_key(r.source)]})  # fmt: skip
+        if n % 2000 == 0:
+            print(f"{n} crops", flush=True)
+    if batch:
+        score(batch)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / "features.npz", mesh=np.array(feats), members=np.array(members))
+    (out / "crops.json").write_text(json.dumps(rows))
+    print(f"{len(rows)} crops -> {out}")
+
+
+def fitted(out: Path) -> tuple:
+    """The probe fitted on `extract`'s features, with the crops' labels and the stored arrays."""
+    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, Crop, fit_probe
+
+    rows = json.loads((out / "crops.json").read_text())
+    data = np.load(out / "features.npz")
+    sides = photo_sides(rows)
+    crops = [Crop(r["source"], r["label"], r["kind"], r["method"], r["group"], r["part"], False,
+                  short_side=sides.get(r["source"], 0)) for r in rows]  # fmt: skip
+    probe, cv = fit_probe(data["mesh"], crops, RESIDUAL_SHARES, match_resolution=True)
+    print(f"mesh probe: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f}")
+    return probe, cv, crops, rows, data
+
+
+def member_fit(mesh_logit: np.ndarray, crops: list) -> tuple[float, float]:
+    """The mesh member's (weight, center) in a four-member blend (`fit_blend`'s rule)."""
+    train = np.array([c.part == "train" for c in crops])
+    return 1.0 / (4 * float(mesh_logit[train].std())), float(mesh_logit[train].mean())
+
+
+def fit(out: Path) -> None:
+    from deepfake_analyzer.models.blend import Blend, logits
+    from deepfake_analyzer.training.texture_train import file_scores, table_report
+
+    probe, _, crops, _, data = fitted(out)
+    mesh_logit = logits(probe.probability(data["mesh"]))
+    held = np.array([c.part == "heldout" for c in crops])
+    hcrops = [c for c, h in zip(crops, held, strict=True) if h]
+    v12 = Blend.load(V12.with_name("deepfake_v12.blend.json"))
+    members = [data["members"][:, k] for k in range(3)]
+    weight, center = member_fit(mesh_logit, crops)
+    z3 = sum(m.weight * (logits(p) - m.center) for m, p in zip(v12.members, members, strict=True))
+    z4 = 0.75 * z3 + weight * (mesh_logit[held] - center)
+    tables = {
+        "v12": file_scores(np.asarray(z3), hcrops),
+        "mesh probe": file_scores(mesh_logit[held], hcrops),
+        "v4 face probe": file_scores(logits(members[0]), hcrops),
+        "v12 + mesh": file_scores(np.asarray(z4), hcrops),
+    }
+    report = table_report(tables)
+    (out / "tables.json").write_text(json.dumps(report, indent=1))
+    for name, table in report.items():
+        print(f"== {name}")
+        for row in table["rows"]:
+            print(f"  {row['name']:<28} {row['auc']:.3f}  ({row['num_fake']} fakes)")
+        for row in table["against_first"]:
+            print(f"  vs v12 {row['name']:<21} {row['difference']:+.3f} "
+                  f"[{row['low']:+.3f}, {row['high']:+.3f}] {row['verdict']}")  # fmt: skip
+
+
+def write(out: Path, name: str, folder: Path, gathered: list[Path]) -> None:
+    """The candidate `name` in `folder`: v12's three members as they are (their weights x 3/4:
+    four members share the say), the mesh probe `<name>_mesh` and the training-data list."""
+    import shutil
+
+    from deepfake_analyzer.models.blend import Blend, logits
+    from deepfake_analyzer.models.mesh_probe import FEATURES_VERSION, MeshProbe
+    from deepfake_analyzer.training.datalist import write_training_list
+    from deepfake_analyzer.training.extract import source_key
+    from deepfake_analyzer.training.texture_export import write_blend, write_probe_model
+    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, RESOLUTION_EDGES
+
+    probe, cv, crops, rows, data = fitted(out)
+    used, part = protocol(gathered)
+    trained = [i for i in used if part.get(source_key(i.path)) == "train"]
+    folder.mkdir(parents=True, exist_ok=True)
+    v12 = Blend.load(V12.with_name("deepfake_v12.blend.json"))
+    for member in v12.members:
+        spec = json.loads((V12.parent / member.spec).read_text())
+        for f in (member.spec, spec["weights_file"], spec.get("weights_base") or ""):
+            if f and not (folder / f).exists():
+                shutil.copy(V12.parent / f, folder / f)
+    import cv2
+
+    order = [i for i, c in enumerate(crops) if c.part == "heldout"][:32]
+    check = np.stack([cv2.imread(rows[i]["crop"])[..., ::-1] for i in order])
+    counts = {k: sum(1 for c in crops if c.part == "train" and
+                     (("labeled fake" if c.label else f"real {c.kind}") == k))
+              for k in ("real video", "real image", "labeled fake")}  # fmt: skip
+    training = {
+        "recipe": "linear probe on the face mesh network's channel statistics "
+                  "(models/mesh_probe.py), scripts/mesh_feature_probe.py",
+        "features_version": FEATURES_VERSION, "l2": probe.l2,
+        "cv_auc": {f"{k:g}": round(v, 4) for k, v in cv.items()},
+        "shares": RESIDUAL_SHARES,
+        "resolution_matched": {"short_side_edges": RESOLUTION_EDGES},
+        "crops": counts, "files": len(trained), "training_data": f"{name}.training-data.csv",
+    }  # fmt: skip
+    mesh_spec = write_probe_model(MeshProbe, probe, folder, f"{name}_mesh", 1.3, training, check,
+                                 probe.probability(data["mesh"][order]))  # fmt: skip
+    write_training_list(trained, folder / f"{name}.training-data.csv")
+    weight, center = member_fit(logits(probe.probability(data["mesh"])), crops)
+    members = [(folder / m.spec, (0.75 * m.weight, m.center)) for m in v12.members]
+    members.append((mesh_spec, (weight, center)))
+    spec = write_blend(folder, name, members, {
+        "fitted_on": "v12's members with their centers and spreads (weights x 3/4); the mesh "
+                     "probe z-scored on the protocol's training crops",
+        "kept_as_fitted": [m.spec for m in v12.members],
+    }, views=5)  # fmt: skip
+    print(f"-> {spec}")
+
+
+def photo_sides(rows: list[dict]) -> dict[str, int]:
+    """Each photo's short side in pixels (0 where it does not open), for resolution matching."""
+    from PIL import Image
+
+    sides = {}
+    for source in {r["source"] for r in rows if r["kind"] == "image"}:
+        try:
+            with Image.open(source) as im:
+                sides[source] = min(im.size)
+        except OSError:
+            sides[source] = 0
+    return sides
+
+
+if __name__ == "__main__":
+    sys.modules["tensorflow"] = None  # type: ignore[assignment]  # LiteRT alone
+    if len(sys.argv) < 3 or sys.argv[1] not in ("extract", "fit", "write"):
+        raise SystemExit(__doc__)
+    if sys.argv[1] == "extract":
+        extract(Path(sys.argv[2]), [Path(p) for p in sys.argv[3:]])
+    elif sys.argv[1] == "fit":
+        fit(Path(sys.argv[2]))
+    else:
+        write(Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]), [Path(p) for p in sys.argv[5:]])
