@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from metrics_fakes import THRESHOLDS, evaluation_metrics
+from metrics_fakes import THRESHOLDS, evaluation_metrics, face_size_metrics
 
 from deepfake_analyzer.models.spec import ModelSpec
 from deepfake_analyzer.paths import MODELS_DIR
@@ -75,6 +75,37 @@ def test_each_verdict_gets_the_figure_that_qualifies_it() -> None:
     suspicious = trust_note(video, "suspicious")
     assert "50% of 4 fake and 50% of 4 real ones" in suspicious
     assert trust_note(video, "no-face") == ""
+
+
+def test_the_note_says_how_faces_of_the_deciding_size_read() -> None:
+    image = reliability_of(face_size_metrics(), THRESHOLDS, "image")
+    assert image is not None and [f.words() for f in image.face_sizes] == [
+        "under 100 px wide",
+        "200 px wide or more",
+    ]
+    small = trust_note(image, "fake", 80.4)
+    assert small.startswith(trust_note(image, "fake"))
+    assert small.endswith(
+        "Its face is under 100 px wide: held-out photos with faces of that size read AUC 0.50 "
+        "(10 real, 10 fake)."
+    )
+    assert trust_note(image, "fake", 12.0) == small, "one sentence per size, not per width"
+    assert "AUC 1.00 (10 real, 10 fake)" in trust_note(image, "real", 200.0)
+    for width in (150.0, None, math.nan):  # no row for that size, or no face width
+        assert trust_note(image, "fake", width) == trust_note(image, "fake")
+    assert trust_note(image, "no-face", 80.0) == ""
+    assert reliability_of(evaluation_metrics(), THRESHOLDS, "image").face_sizes == ()  # type: ignore[union-attr]
+
+
+def test_a_report_names_the_width_of_the_face_its_verdict_follows(image_report: Report) -> None:
+    metrics = {"metrics": report_metrics(face_size_metrics())}
+    photo = replace(image_report, model=replace(image_report.model, provenance=metrics))
+    assert photo.deciding_face_width() == pytest.approx(49.0)  # the fixture's box: 1.0 to 50.0
+    assert photo.trust_note().endswith(
+        "Its face is under 100 px wide: held-out photos with "
+        "faces of that size read AUC 0.50 (10 real, 10 fake)."
+    )
+    assert replace(photo, verdict=Verdict("no-face", None)).deciding_face_width() is None
 
 
 def test_reports_carry_the_sentence_for_their_medium(make_report, image_report: Report) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +97,7 @@ class Score:
     method: str
     score: float
     group: str = "someone"
+    face_width: float = math.nan
 
 
 def test_table_compares_fakes_with_reals_of_the_same_medium() -> None:
@@ -125,6 +127,28 @@ def test_table_compares_fakes_with_reals_of_the_same_medium() -> None:
     assert table.worst_family().name == "image/gan-face"  # type: ignore[union-attr]
     data = table.to_dict()
     assert data["rows"][0]["name"] == "video" and "heldout_generators" in data["protocol"]
+
+
+def test_face_size_rows_compare_fakes_and_reals_of_one_face_size() -> None:
+    scored = [Score(FAKE, "image", "stylegan2", 0.95)]  # no face width: in no size row
+    for width, count in ((60.0, 10), (99.9, 0), (150.0, 9), (200.0, 10), (800.0, 0)):
+        scored += [Score(REAL, "image", "real", 0.2 + 0.05 * (i % 3), f"r{width}-{i}", width)
+                   for i in range(12)]  # fmt: skip
+        fake = 0.25 if width < 100 else 0.9  # small faces: fakes score as reals do
+        scored += [Score(FAKE, "image", "stylegan2", fake, f"f{width}-{i}", width)
+                   for i in range(count)]  # fmt: skip
+    scored.append(Score(REAL, "video", "real", 0.5, "v", 60.0))
+    table = protocol_table(scored, fake_threshold=0.7, suspicious_threshold=0.5)
+    sizes = [r for r in table.rows if r.by == "face_size"]
+    assert [r.name for r in sizes] == ["image/faces under 100 px", "image/faces 200 px and over"]
+    small, large = sizes
+    assert (small.num_real, small.num_fake, large.num_real, large.num_fake) == (24, 10, 24, 10)
+    assert math.isnan(small.face_px_low) and small.face_px_high == 100.0
+    assert large.face_px_low == 200.0 and math.isnan(large.face_px_high)
+    assert small.auc == pytest.approx(0.5, abs=0.1) and large.auc == pytest.approx(1.0)
+    assert table.row("image").num_fake == 30  # type: ignore[union-attr]
+    data = table.to_dict()["rows"]
+    assert [r["face_px_high"] for r in data if r["by"] == "face_size"] == [100.0, None]
 
 
 def test_excluded_sources_are_neither_trained_nor_judged() -> None:

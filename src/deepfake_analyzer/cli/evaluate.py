@@ -321,8 +321,8 @@ def _fmt(value: float, form: str = ".3f") -> str:
 
 
 def protocol_table_view(table: Any) -> Any:
-    """The leave-generator-out table: AUC per medium, family and generator, and the shares
-    of held-out reals and fakes at each verdict threshold."""
+    """The leave-generator-out table: AUC per medium, family, generator and face size, and
+    the shares of held-out reals and fakes at each verdict threshold."""
     from rich.table import Table
 
     view = Table(title=f"leave-generator-out (held-out files {table.rates_text()})")
@@ -335,7 +335,8 @@ def protocol_table_view(table: Any) -> Any:
         view.add_row(r.name, f"{r.num_real}/{r.num_fake}", _fmt(r.auc), interval,
                      _fmt(r.mean_fake_score))  # fmt: skip
     view.caption = (
-        "per medium, family and generator; n: reals/fakes; 95 %: cluster-bootstrap interval "
+        "per medium, family, generator and face size (fakes and reals of that size); n: "
+        "reals/fakes; 95 %: cluster-bootstrap interval "
         "of the AUC (reals by person, fakes by generator); mean fake: the fakes' mean score"
     )
     return view

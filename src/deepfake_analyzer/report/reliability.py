@@ -7,7 +7,13 @@ verdict threshold. Every report carries the spec's metrics (`ModelSummary.proven
 `reliability_of` reads the figures back for the input's medium, and `trust_note` says in one
 sentence what the verdict is worth on generators and people the model never saw.
 
-A report carries the metrics as `report_metrics` trims them: the table's medium and family rows,
+The table also holds face-size rows (`training.protocol.FACE_SIZE_EDGES`: each medium's held-out
+fakes and reals whose faces were under 100, 100-200, or 200 px and more wide): a verdict on a
+face of 80 px is worth less than one on a face of 400 px, and `trust_note` says which row the
+report's face falls in.
+
+A report carries the metrics as `report_metrics` trims them: the table's medium, family and
+face-size rows,
 its rates and thresholds, and a count of held-out generators per medium
 (`held_out_generators`) in place of a row per generator; the protocol's lists and the
 per-source AUCs stay in the spec and the model card. `reliability_of` reads either form.
@@ -28,7 +34,7 @@ TABLE_KEY = "leave_generator_out"
 RATES_KEY = "verdict_rates"
 THRESHOLD_KEYS = {"suspicious": "suspicious_threshold", "fake": "fake_threshold"}
 GENERATORS_KEY = "held_out_generators"  # medium -> count, in a report's trimmed table
-_REPORT_ROWS = ("medium", "family")  # row kinds a report keeps
+_REPORT_ROWS = ("medium", "family", "face_size")  # row kinds a report keeps
 _SPEC_ONLY = ("video_auc_by",)  # evaluation keys a report leaves to the spec
 _SAME_THRESHOLD = 1e-6
 _MEDIUM_WORDS = {"video": ("video", "videos"), "image": ("photo", "photos")}
@@ -46,6 +52,28 @@ class VerdictRates:
 
 
 @dataclass(frozen=True)
+class FaceSizeFigure:
+    """The AUC of one medium's held-out files whose faces were `low` to `high` source pixels
+    wide (NaN: unbounded)."""
+
+    low: float
+    high: float
+    auc: float
+    num_real: int
+    num_fake: int
+
+    def holds(self, width: float) -> bool:
+        return not width < self.low and not width >= self.high
+
+    def words(self) -> str:
+        if math.isnan(self.low):
+            return f"under {self.high:.0f} px wide"
+        if math.isnan(self.high):
+            return f"{self.low:.0f} px wide or more"
+        return f"{self.low:.0f}-{self.high:.0f} px wide"
+
+
+@dataclass(frozen=True)
 class Reliability:
     """One medium's leave-generator-out figures, at the thresholds a verdict was read against."""
 
@@ -58,6 +86,13 @@ class Reliability:
     generators: int  # held-out generators of this medium
     rates: VerdictRates
     measured_utc: str = ""
+    face_sizes: tuple[FaceSizeFigure, ...] = ()
+
+    def face_size(self, width: float | None) -> FaceSizeFigure | None:
+        """The face-size row a face `width` px wide falls in, if the table has one."""
+        if width is None or not math.isfinite(width):
+            return None
+        return next((f for f in self.face_sizes if f.holds(width)), None)
 
 
 def reliability_of(
@@ -76,6 +111,14 @@ def reliability_of(
         rows = table["rows"]
         row = next(r for r in rows if r["by"] == "medium" and r["name"] == medium)
         generators = int(_generator_counts(table).get(medium, 0))
+        face_sizes = tuple(
+            FaceSizeFigure(
+                _number(r["face_px_low"]), _number(r["face_px_high"]), float(r["auc"]),
+                int(r["num_real"]), int(r["num_fake"]),
+            )
+            for r in rows
+            if r["by"] == "face_size" and r["kind"] == medium
+        )  # fmt: skip
         return Reliability(
             medium=medium,
             auc=float(row["auc"]),
@@ -86,6 +129,7 @@ def reliability_of(
             generators=generators,
             rates=rates,
             measured_utc=str(evaluation.get("created_utc", "")),
+            face_sizes=face_sizes,
         )
     except (KeyError, TypeError, ValueError, StopIteration, AttributeError):
         return None
@@ -125,9 +169,23 @@ def _generator_counts(table: Mapping[str, Any]) -> dict[str, int]:
     return counts
 
 
-def trust_note(reliability: Reliability, label: str) -> str:
-    """One sentence on what a `label` verdict is worth, from the figures ("" for `no-face` or
-    when the figures needed are missing)."""
+def trust_note(reliability: Reliability, label: str, face_width: float | None = None) -> str:
+    """What a `label` verdict is worth, from the figures, in a sentence ("" for `no-face` or
+    when the figures needed are missing); given the deciding face's `face_width` (source
+    pixels), a second one on how held-out faces of that size read. It names the size's row,
+    not the width, so a batch's dashboard says it once per row."""
+    note = _verdict_note(reliability, label)
+    size = reliability.face_size(face_width)
+    if not note or size is None:
+        return note
+    many = _MEDIUM_WORDS.get(reliability.medium, ("", f"{reliability.medium} files"))[1]
+    return (
+        f"{note} Its face is {size.words()}: held-out {many} with faces of that size read "
+        f"AUC {size.auc:.2f} ({size.num_real} real, {size.num_fake} fake)."
+    )
+
+
+def _verdict_note(reliability: Reliability, label: str) -> str:
     r = reliability
     rates = r.rates
     one, many = _MEDIUM_WORDS.get(r.medium, (f"{r.medium} file", f"{r.medium} files"))

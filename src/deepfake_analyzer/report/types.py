@@ -379,10 +379,25 @@ class Report:
     provenance: Provenance = Provenance()
 
     def trust_note(self) -> str:
-        """One sentence on what this verdict is worth on generators and people the model
-        never saw, from its own leave-generator-out figures ("" when it has none)."""
+        """What this verdict is worth on generators and people the model never saw, from its
+        own leave-generator-out figures ("" when it has none): a sentence, and one on faces
+        of the deciding face's size where the figures have that row (`trust_note`)."""
         found = self.model.reliability(self.input.kind)
-        return "" if found is None else trust_note(found, self.verdict.label)
+        if found is None:
+            return ""
+        return trust_note(found, self.verdict.label, self.deciding_face_width())
+
+    def deciding_face_width(self) -> float | None:
+        """The median width (source pixels) of the faces of the track the verdict follows;
+        None without one."""
+        track = self.verdict.track_id
+        widths = [
+            face.box_xyxy[2] - face.box_xyxy[0]
+            for frame in self.frames
+            for face in frame.faces
+            if face.track_id == track
+        ]
+        return float(np.median(widths)) if track is not None and widths else None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -10,6 +10,7 @@ called better or worse; the rest is unclear: within the noise of these files.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ class BaselineFile:
     method: str
     group: str
     score: float
+    face_width: float = math.nan  # as `VideoScore`'s; NaN where the evaluation had none
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def read_baseline(path: Path | str) -> tuple[Path, list[BaselineFile]]:
                 str(v["method"]),
                 str(v["group"]),
                 float(v["score"]),
+                math.nan if v.get("face_width") is None else float(v["face_width"]),
             )
             for v in data["videos"]
         ]

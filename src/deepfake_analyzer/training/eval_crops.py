@@ -8,6 +8,7 @@ by the crop's name, so they do not depend on the order crops are read in.
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -59,10 +60,12 @@ class SourceLabels:
 
 @dataclass(frozen=True)
 class CropInfo(SourceLabels):
-    """Where one scored crop came from (a manifest record, reduced to what metrics need)."""
+    """Where one scored crop came from (a manifest record, reduced to what metrics need);
+    `face_width` is its face box's width in the source's pixels (NaN where unknown)."""
 
     frame_index: int
     timestamp_s: float
+    face_width: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -325,4 +328,5 @@ def _crop_info(record: CropRecord) -> CropInfo:
         kind="video" if record.kind == "video" else "image",
         frame_index=int(record.frame_index),
         timestamp_s=float(record.timestamp_s),
+        face_width=float(record.box_xyxy[2] - record.box_xyxy[0]),
     )

@@ -10,6 +10,7 @@ borrowed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,10 +27,12 @@ MIN_OWN_REALS = 5
 
 @dataclass(frozen=True)
 class VideoScore(SourceLabels):
-    """One source file's aggregated score (a video, or an image's single crop)."""
+    """One source file's aggregated score (a video, or an image's single crop); `face_width`
+    is the median width of its scored faces in the source's pixels (NaN where unknown)."""
 
     num_crops: int
     score: float
+    face_width: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         return json_fields(self)
@@ -96,9 +99,15 @@ def video_scores(
                 kind=first.kind,
                 num_crops=len(idx),
                 score=track_score(scores[idx], top_fraction),
+                face_width=_median_width([crops[i].face_width for i in idx]),
             )
         )
     return result
+
+
+def _median_width(widths: Sequence[float]) -> float:
+    known = [w for w in widths if math.isfinite(w)]
+    return float(np.median(known)) if known else math.nan
 
 
 def video_arrays(videos: Sequence[VideoScore]) -> tuple[np.ndarray, np.ndarray]:

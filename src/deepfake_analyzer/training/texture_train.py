@@ -677,7 +677,9 @@ def table_report(tables: dict[str, list[BaselineFile]]) -> dict[str, Any]:
     names = list(tables)
     report: dict[str, Any] = {}
     for name in names:
-        rows = [r for r in protocol_table(tables[name], 0.5, 0.5).rows if r.by != "generator"]
+        rows = [
+            r for r in protocol_table(tables[name], 0.5, 0.5).rows if r.by in ("medium", "family")
+        ]
         paired = {} if name == names[0] else {
             r.name: r for r in compare(tables[names[0]], tables[name], names[0]).rows
         }  # fmt: skip
