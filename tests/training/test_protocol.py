@@ -140,7 +140,7 @@ def test_face_size_rows_compare_fakes_and_reals_of_one_face_size() -> None:
     scored.append(Score(REAL, "video", "real", 0.5, "v", 60.0))
     table = protocol_table(scored, fake_threshold=0.7, suspicious_threshold=0.5)
     sizes = [r for r in table.rows if r.by == "face_size"]
-    assert [r.name for r in sizes] == ["image/faces under 100 px", "image/faces 200 px and over"]
+    assert [r.name for r in sizes] == ["image/faces under 100 px", "image/faces 200 px or more"]
     small, large = sizes
     assert (small.num_real, small.num_fake, large.num_real, large.num_fake) == (24, 10, 24, 10)
     assert math.isnan(small.face_px_low) and small.face_px_high == 100.0

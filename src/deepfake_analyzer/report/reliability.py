@@ -4,13 +4,13 @@
 `metrics["evaluation"]["leave_generator_out"]` (training/protocol.py, `ProtocolTable.to_dict`),
 with `VerdictRates` per medium: the share of held-out real and fake files at or above each
 verdict threshold. Every report carries the spec's metrics (`ModelSummary.provenance`), so
-`reliability_of` reads the figures back for the input's medium, and `trust_note` says in one
+`reliability_of` reads the figures back for the input's medium, and `trust_note` says in a
 sentence what the verdict is worth on generators and people the model never saw.
 
 The table also holds face-size rows (`training.protocol.FACE_SIZE_EDGES`: each medium's held-out
-fakes and reals whose faces were under 100, 100-200, or 200 px and more wide): a verdict on a
-face of 80 px is worth less than one on a face of 400 px, and `trust_note` says which row the
-report's face falls in.
+fakes and reals whose faces were under 100, 100-200, or 200 px or more wide): a verdict on a
+face of 80 px is worth less than one on a face of 400 px, and `trust_note` adds a sentence on
+the row the report's face falls in.
 
 A report carries the metrics as `report_metrics` trims them: the table's medium, family and
 face-size rows,
@@ -51,6 +51,12 @@ class VerdictRates:
     fake_at_fake: float
 
 
+def within(width: float, low: float, high: float) -> bool:
+    """Whether a face `width` px wide is in [low, high) (a NaN bound: unbounded; a NaN
+    width: in no bin)."""
+    return math.isfinite(width) and not width < low and not width >= high
+
+
 @dataclass(frozen=True)
 class FaceSizeFigure:
     """The AUC of one medium's held-out files whose faces were `low` to `high` source pixels
@@ -63,7 +69,7 @@ class FaceSizeFigure:
     num_fake: int
 
     def holds(self, width: float) -> bool:
-        return not width < self.low and not width >= self.high
+        return within(width, self.low, self.high)
 
     def words(self) -> str:
         if math.isnan(self.low):

@@ -29,7 +29,7 @@ from typing import Protocol
 
 import numpy as np
 
-from deepfake_analyzer.report.reliability import RATES_KEY, THRESHOLD_KEYS, VerdictRates
+from deepfake_analyzer.report.reliability import RATES_KEY, THRESHOLD_KEYS, VerdictRates, within
 from deepfake_analyzer.training.bootstrap import auc_interval
 from deepfake_analyzer.training.metrics import json_fields, json_number
 from deepfake_analyzer.training.sources import FAKE, REAL, LabeledItem
@@ -565,8 +565,8 @@ class Scored(Protocol):
 
 FACE_SIZE_EDGES = (100.0, 200.0)
 """Face widths (source pixels) that split each medium's held-out files into the table's
-face-size rows: under 100 px, 100-200 px, 200 px and over. On v12's table photos read AUC 0.63,
-0.74 and 0.80 across them (models/deepfake_v12.md): how much a verdict is worth depends on how
+face-size rows: under 100 px, 100-200 px, 200 px or more. On v12's table photos read AUC 0.62,
+0.73 and 0.82 across them (models/deepfake_v12.md): how much a verdict is worth depends on how
 many pixels the face had, and a report says so (report/reliability.py)."""
 MIN_FACE_SIZE_FILES = 10
 """A face-size row needs at least this many held-out reals and fakes of that size."""
@@ -693,17 +693,13 @@ def _face_size_rows(kind: str, reals: list[Scored], fakes: list[Scored]) -> list
     edges = (math.nan, *FACE_SIZE_EDGES, math.nan)
     rows = []
     for low, high in zip(edges[:-1], edges[1:], strict=True):
-
-        def inside(s: Scored, low: float = low, high: float = high) -> bool:
-            w = s.face_width
-            return math.isfinite(w) and not w < low and not w >= high
-
-        real_bin, fake_bin = [s for s in reals if inside(s)], [s for s in fakes if inside(s)]
+        real_bin = [s for s in reals if within(s.face_width, low, high)]
+        fake_bin = [s for s in fakes if within(s.face_width, low, high)]
         if min(len(real_bin), len(fake_bin)) < MIN_FACE_SIZE_FILES:
             continue
         name = (
             f"{kind}/faces under {high:.0f} px" if math.isnan(low)
-            else f"{kind}/faces {low:.0f} px and over" if math.isnan(high)
+            else f"{kind}/faces {low:.0f} px or more" if math.isnan(high)
             else f"{kind}/faces {low:.0f}-{high:.0f} px"
         )  # fmt: skip
         row = _row(name, "face_size", kind, real_bin, fake_bin)
