@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,22 @@ def test_a_clear_gain_is_better_and_no_change_is_within_noise() -> None:
     assert all(r.difference == 0 and r.verdict == "unclear" for r in same.rows)
     worse = compare(_files(1.5), base)
     assert worse.rows[0].verdict == "worse"
+
+
+def test_face_size_rows_pair_the_files_of_each_size() -> None:
+    """A gain only on the large faces shows in their row, not in the small faces' row."""
+    sized = [replace(f, face_width=60.0 if i % 2 else 300.0) for i, f in enumerate(_files(0.0))]
+    new = [replace(f, score=f.score + 2.0) if f.label == FAKE and f.face_width > 200 else f
+           for f in sized]  # fmt: skip
+    rows = {r.name: r for r in compare(sized, new).rows if r.by == "face_size"}
+    assert set(rows) == {"video/faces under 100 px", "video/faces 200 px or more"}
+    assert (
+        rows["video/faces under 100 px"].num_real,
+        rows["video/faces under 100 px"].num_fake,
+    ) == (20, 20)
+    assert rows["video/faces under 100 px"].difference == 0
+    assert rows["video/faces 200 px or more"].verdict == "better"
+    assert not [r for r in compare(_files(0.0), _files(0.0)).rows if r.by == "face_size"]
 
 
 def test_only_files_both_scored_are_compared() -> None:

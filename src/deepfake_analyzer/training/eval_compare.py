@@ -1,7 +1,8 @@
 """`evaluate --baseline`: is the new model's table better than an earlier evaluation's?
 
 Both evaluations score files; the comparison keeps the files both scored (matched by path),
-and for each medium and family gives both AUCs, their difference and its paired
+and for each medium, family and face size (`training/protocol.py`'s bins, the new
+evaluation's face widths) gives both AUCs, their difference and its paired
 cluster-bootstrap interval (`training/bootstrap.py`): reals resampled by person, fakes by
 generator, the same resamples for both models. A difference whose interval excludes 0 is
 called better or worse; the rest is unclear: within the noise of these files.
@@ -17,11 +18,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from deepfake_analyzer.errors import UsageError
+from deepfake_analyzer.report.reliability import within
 from deepfake_analyzer.training.bootstrap import auc_difference, pair_matrix
 from deepfake_analyzer.training.eval_crops import SELF_BLENDED_SUFFIX
 from deepfake_analyzer.training.eval_report import JSON_NAME
 from deepfake_analyzer.training.metrics import json_fields
-from deepfake_analyzer.training.protocol import Scored, fake_clusters, family_of
+from deepfake_analyzer.training.protocol import (
+    MIN_FACE_SIZE_FILES,
+    Scored,
+    face_size_bins,
+    fake_clusters,
+    family_of,
+)
 from deepfake_analyzer.training.sources import FAKE, REAL
 
 COMPARISON_NAME = "comparison.json"
@@ -122,8 +130,9 @@ def read_baseline(path: Path | str) -> tuple[Path, list[BaselineFile]]:
 def compare(
     baseline: Sequence[SourceScored], new: Sequence[SourceScored], name: str = ""
 ) -> Comparison:
-    """Per medium and family, the paired AUC difference on the files both evaluations scored
-    (same `source`; self-blended crops are left out). `name` says what the baseline was."""
+    """Per medium, family and face size, the paired AUC difference on the files both
+    evaluations scored (same `source`; self-blended crops are left out). `name` says what the
+    baseline was."""
     base_by_source = _by_source(baseline)
     new_by_source = _by_source(new)
     shared = sorted(base_by_source.keys() & new_by_source.keys())
@@ -138,6 +147,11 @@ def compare(
         for family in sorted({family_of(p[1].method) for p in fakes}):
             chosen = [p for p in fakes if family_of(p[1].method) == family]
             rows.append(_row(f"{kind}/{family}", "family", reals, chosen))
+        for low, high, words in face_size_bins():  # by the face's size, as the table's rows
+            real_bin = [p for p in reals if within(p[1].face_width, low, high)]
+            fake_bin = [p for p in fakes if within(p[1].face_width, low, high)]
+            if min(len(real_bin), len(fake_bin)) >= MIN_FACE_SIZE_FILES:
+                rows.append(_row(f"{kind}/{words}", "face_size", real_bin, fake_bin))
     return Comparison(
         name,
         len(shared),

@@ -687,22 +687,29 @@ def protocol_table(
     )
 
 
-def _face_size_rows(kind: str, reals: list[Scored], fakes: list[Scored]) -> list[ProtocolRow]:
-    """One row per `FACE_SIZE_EDGES` bin holding `MIN_FACE_SIZE_FILES` reals and fakes: the
-    fakes of that face size against the reals of that face size."""
+def face_size_bins() -> list[tuple[float, float, str]]:
+    """`FACE_SIZE_EDGES` as bins: (low, high, words), NaN for an open end; `words` ends a
+    row's name ("faces under 100 px")."""
     edges = (math.nan, *FACE_SIZE_EDGES, math.nan)
+    return [
+        (low, high,
+         f"faces under {high:.0f} px" if math.isnan(low)
+         else f"faces {low:.0f} px or more" if math.isnan(high)
+         else f"faces {low:.0f}-{high:.0f} px")
+        for low, high in zip(edges[:-1], edges[1:], strict=True)
+    ]  # fmt: skip
+
+
+def _face_size_rows(kind: str, reals: list[Scored], fakes: list[Scored]) -> list[ProtocolRow]:
+    """One row per `face_size_bins` bin holding `MIN_FACE_SIZE_FILES` reals and fakes: the
+    fakes of that face size against the reals of that face size."""
     rows = []
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high, words in face_size_bins():
         real_bin = [s for s in reals if within(s.face_width, low, high)]
         fake_bin = [s for s in fakes if within(s.face_width, low, high)]
         if min(len(real_bin), len(fake_bin)) < MIN_FACE_SIZE_FILES:
             continue
-        name = (
-            f"{kind}/faces under {high:.0f} px" if math.isnan(low)
-            else f"{kind}/faces {low:.0f} px or more" if math.isnan(high)
-            else f"{kind}/faces {low:.0f}-{high:.0f} px"
-        )  # fmt: skip
-        row = _row(name, "face_size", kind, real_bin, fake_bin)
+        row = _row(f"{kind}/{words}", "face_size", kind, real_bin, fake_bin)
         rows.append(replace(row, face_px_low=low, face_px_high=high))
     return rows
 
