@@ -35,8 +35,10 @@ PHOTO_FOLDERS = ("images", "images_web160", "images_studio")
 V12 = ROOT / "models" / "deepfake_v12.spec.json"
 
 
-def protocol(gathered: list[Path]) -> tuple[list, dict[str, str]]:
-    """The files used (held-out first) and each one's part, as `train-texture` splits them."""
+def protocol_parts(gathered: list[Path]) -> tuple[list, dict[str, str]]:
+    """Every discovered file, in discovery order, and each one's part ("train", "heldout", or
+    "" for train_real's photos that the protocol would hold out: trained on, never judged), as
+    `train-texture` splits them. Also scripts/native_residual_probe.py's split."""
     from deepfake_analyzer.training.eval_crops import discover_items
     from deepfake_analyzer.training.extract import source_key
     from deepfake_analyzer.training.protocol import split_protocol
@@ -50,8 +52,17 @@ def protocol(gathered: list[Path]) -> tuple[list, dict[str, str]]:
     for item in discover_items([], real=photos_only):  # trained on, never judged
         if part.get(source_key(item.path)) == "heldout":
             part[source_key(item.path)] = ""
-    used = [i for i in (*split.heldout, *split.train) if part.get(source_key(i.path))]
-    return used, part
+    return list(items), part
+
+
+def protocol(gathered: list[Path]) -> tuple[list, dict[str, str]]:
+    """The files used (held-out first) and each one's part (`protocol_parts`)."""
+    from deepfake_analyzer.training.extract import source_key
+
+    items, part = protocol_parts(gathered)
+    heldout = [i for i in items if part.get(source_key(i.path)) == "heldout"]
+    train = [i for i in items if part.get(source_key(i.path)) == "train"]
+    return [*heldout, *train], part
 
 
 def extract(out: Path, gathered: list[Path]) -> None:

@@ -30,25 +30,16 @@ WINDOWS = ("A", "B", "C")
 
 
 def extract(out: Path, gathered: list[Path]) -> None:
+    from mesh_feature_probe import protocol_parts  # this folder's script: the same split
+
     from deepfake_analyzer.faces.crop import crop_face
     from deepfake_analyzer.faces.detector import create_detector
     from deepfake_analyzer.media.open import open_media
     from deepfake_analyzer.media.types import SamplingOptions
     from deepfake_analyzer.models.residual import residual_features
-    from deepfake_analyzer.training.eval_crops import discover_items
     from deepfake_analyzer.training.extract import source_key
-    from deepfake_analyzer.training.protocol import split_protocol
 
-    photos_only = [DATA / "train_real" / f for f in ("images", "images_web160", "images_studio")]
-    items = discover_items(
-        [DATA / "wild", DATA / "dev", *gathered], real=[DATA / "train_real/videos", *photos_only]
-    )
-    split = split_protocol(items)
-    part = {source_key(i.path): "train" for i in split.train}
-    part.update({source_key(i.path): "heldout" for i in split.heldout})
-    for item in discover_items([], real=photos_only):  # trained on, never judged
-        if part.get(source_key(item.path)) == "heldout":
-            part[source_key(item.path)] = ""
+    items, part = protocol_parts(gathered)
     detector = create_detector("auto")
     rows, feats = [], {w: [] for w in WINDOWS}
     for item in (i for i in items if i.kind == "image" and part.get(source_key(i.path))):
