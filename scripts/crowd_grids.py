@@ -12,7 +12,15 @@ for the same time, so a tile alone has the grid's pixels and length. It analyzes
 with the analyzer's default options (`deepfake-analyzer analyze`, the model given or the
 shipped one) and prints the share of grids and of lone tiles whose verdict reached `fake` and
 `suspicious`. Clips, reports and `summary.json` go in OUT_DIR; a rerun reuses what is there.
-Measured for v12: models/deepfake_v12.md ("How much a face's size matters", 2026-12-05).
+
+Since a verdict over several faces reads raised thresholds (scoring/aggregate.py), each share
+is also given as it would be at the model's own thresholds (the verdict's score against them:
+`fake_at_model_thresholds`...), from the same reports. `--with-fakes` also builds, per grid,
+a mixed grid: the same clips with one tile (grid g: tile g mod 4) replaced by a held-out fake
+video (shuffled, seed 0), and that fake alone in its corner: what raising the thresholds costs
+in fakes caught when one face of several is fake.
+Measured for v12: models/deepfake_v12.md ("How much a face's size matters", and "Thresholds
+raised for several faces", 2026-12-05).
 """
 
 from __future__ import annotations
@@ -37,11 +45,13 @@ CORNERS = ("0_0", "960_0", "0_540", "960_540")
 ENCODE = ("-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p")
 
 
-def held_out_reals(evaluation: Path) -> list[str]:
+def held_out_videos(evaluation: Path, label: int) -> list[str]:
     data = json.loads(evaluation.read_text())
-    reals = sorted(v["source"] for v in data["videos"] if v["kind"] == "video" and v["label"] == 0)
-    random.Random(0).shuffle(reals)
-    return reals
+    videos = sorted(
+        v["source"] for v in data["videos"] if v["kind"] == "video" and v["label"] == label
+    )
+    random.Random(0).shuffle(videos)
+    return videos
 
 
 def _ffmpeg(*args: str) -> None:
@@ -56,8 +66,11 @@ def _seconds(path: Path) -> str:
         capture.release()
 
 
-def make_grid(name: str, clips: list[str], media: Path) -> list[dict[str, object]]:
-    """The grid of four clips and each clip alone in its corner; their plan rows."""
+def make_grid(
+    name: str, clips: list[str], media: Path, alone: tuple[int, ...] = (0, 1, 2, 3)
+) -> list[dict[str, object]]:
+    """The grid of four clips and the clips of `alone` each alone in its corner; their plan
+    rows."""
     grid = media / f"{name}_grid.mp4"
     if not grid.exists():
         inputs = [arg for clip in clips for arg in ("-i", clip)]
@@ -68,19 +81,40 @@ def make_grid(name: str, clips: list[str], media: Path) -> list[dict[str, object
     rows: list[dict[str, object]] = [{"grid": name, "tile": None, "video": str(grid)}]
     seconds = _seconds(grid)
     for index, (clip, corner) in enumerate(zip(clips, CORNERS, strict=True)):
-        alone = media / f"{name}_tile{index}.mp4"
-        if not alone.exists():
+        if index not in alone:
+            continue
+        lone = media / f"{name}_tile{index}.mp4"
+        if not lone.exists():
             x, y = corner.split("_")
             canvas = f"[0:v]{TILE}[t];color=black:s=1920x1080:r=25[bg];[bg][t]overlay={x}:{y}"
             _ffmpeg("-i", clip, "-filter_complex", f"{canvas}:shortest=1[v]", "-map", "[v]",
-                    "-t", seconds, *ENCODE, str(alone))  # fmt: skip
-        rows.append({"grid": name, "tile": index, "video": str(alone), "source": clip})
+                    "-t", seconds, *ENCODE, str(lone))  # fmt: skip
+        rows.append({"grid": name, "tile": index, "video": str(lone), "source": clip})
     return rows
 
 
-def verdict(reports: Path, video: str) -> tuple[str, int]:
+def verdict(reports: Path, video: str) -> tuple[str, str, int]:
+    """(the verdict's label, its label at the model's own thresholds, how many tracks)."""
     report = json.loads((reports / f"{Path(video).stem}.report.json").read_text())
-    return report["verdict"]["label"], len(report["tracks"])
+    score, model = report["verdict"]["score"], report["model"]["thresholds"]
+    own = "real" if score is None or score < model["suspicious"] else "suspicious"
+    own = "fake" if score is not None and score >= model["fake"] else own
+    return report["verdict"]["label"], own, len(report["tracks"])
+
+
+def shares(rows: list[tuple[str, str, int]], prefix: str) -> dict[str, float]:
+    """Shares of `rows` at `fake` and at `suspicious` or `fake`, as read and at the model's
+    own thresholds."""
+
+    def share(at: int, labels: tuple[str, ...]) -> float:
+        return float(np.mean([row[at] in labels for row in rows]))
+
+    return {
+        f"{prefix}_at_fake": share(0, ("fake",)),
+        f"{prefix}_at_suspicious_or_fake": share(0, ("suspicious", "fake")),
+        f"{prefix}_at_fake_at_model_thresholds": share(1, ("fake",)),
+        f"{prefix}_at_suspicious_or_fake_at_model_thresholds": share(1, ("suspicious", "fake")),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,43 +123,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--grids", type=int, default=41, help="how many grids (4 clips each)")
     parser.add_argument("--model", help="a model spec (default: the shipped model)")
+    parser.add_argument(
+        "--with-fakes", action="store_true", help="also grids with one held-out fake tile"
+    )
     args = parser.parse_args(argv)
-    reals = held_out_reals(args.evaluation)
+    reals = held_out_videos(args.evaluation, 0)
+    fakes = held_out_videos(args.evaluation, 1)
     if len(reals) < 4 * args.grids:
         parser.error(f"{len(reals)} held-out real videos make {len(reals) // 4} grids at most")
+    if args.with_fakes and len(fakes) < args.grids:
+        parser.error(f"{len(fakes)} held-out fake videos make {len(fakes)} mixed grids at most")
     media, reports = args.out / "media", args.out / "reports"
     media.mkdir(parents=True, exist_ok=True)
     plan = [row for g in range(args.grids)
             for row in make_grid(f"grid{g:02d}", reals[4 * g:4 * g + 4], media)]  # fmt: skip
+    mixed_plan: list[dict[str, object]] = []
+    for g in range(args.grids if args.with_fakes else 0):
+        clips = reals[4 * g : 4 * g + 4]
+        clips[g % 4] = fakes[g]
+        mixed_plan += make_grid(f"mixed{g:02d}", clips, media, alone=(g % 4,))
     command = [sys.executable, "-m", "deepfake_analyzer", "analyze", str(media), "-o",
                str(reports), "--format", "json", "--quiet"]  # fmt: skip
     if args.model:
         command += ["--model", args.model]
-    if any(not (reports / f"{Path(str(r['video'])).stem}.report.json").exists() for r in plan):
+    wanted = [reports / f"{Path(str(r['video'])).stem}.report.json" for r in plan + mixed_plan]
+    if not all(path.exists() for path in wanted):
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     grids = [verdict(reports, str(r["video"])) for r in plan if r["tile"] is None]
     tiles = [verdict(reports, str(r["video"])) for r in plan if r["tile"] is not None]
-
-    def share(rows: list[tuple[str, int]], labels: tuple[str, ...]) -> float:
-        return float(np.mean([label in labels for label, _ in rows]))
-
-    summary = {
+    summary: dict[str, float] = {
         "grids": len(grids),
-        "grid_tracks_mean": float(np.mean([tracks for _, tracks in grids])),
-        "grids_at_fake": share(grids, ("fake",)),
-        "grids_at_suspicious_or_fake": share(grids, ("suspicious", "fake")),
+        "grid_tracks_mean": float(np.mean([tracks for *_, tracks in grids])),
+        **shares(grids, "grids"),
         "tiles_alone": len(tiles),
-        "tiles_at_fake": share(tiles, ("fake",)),
-        "tiles_at_suspicious_or_fake": share(tiles, ("suspicious", "fake")),
+        **shares(tiles, "tiles"),
     }
+    if mixed_plan:
+        mixed = [verdict(reports, str(r["video"])) for r in mixed_plan if r["tile"] is None]
+        lone = [verdict(reports, str(r["video"])) for r in mixed_plan if r["tile"] is not None]
+        summary |= {"mixed_grids": len(mixed), **shares(mixed, "mixed_grids")}
+        summary |= {"fake_tiles_alone": len(lone), **shares(lone, "fake_tiles")}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(
-        f"{len(grids)} grids of 4 held-out real clips ({summary['grid_tracks_mean']:.1f} tracks "
-        f"each on average): {summary['grids_at_fake']:.1%} at fake, "
-        f"{summary['grids_at_suspicious_or_fake']:.1%} suspicious or fake; the same "
-        f"{len(tiles)} clips alone: {summary['tiles_at_fake']:.1%} at fake, "
-        f"{summary['tiles_at_suspicious_or_fake']:.1%} suspicious or fake"
-    )
+    for what, name in (("grids", "real grids"), ("tiles", "their tiles alone"),
+                       ("mixed_grids", "grids with one fake tile"),
+                       ("fake_tiles", "the fake tiles alone")):  # fmt: skip
+        if f"{what}_at_fake" in summary:
+            print(
+                f"{name}: {summary[f'{what}_at_fake']:.1%} at fake, "
+                f"{summary[f'{what}_at_suspicious_or_fake']:.1%} suspicious or fake (at the "
+                f"model's own thresholds {summary[f'{what}_at_fake_at_model_thresholds']:.1%}, "
+                f"{summary[f'{what}_at_suspicious_or_fake_at_model_thresholds']:.1%})"
+            )
     return 0
 
 

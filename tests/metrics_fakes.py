@@ -22,6 +22,7 @@ class Scored:
     score: float
     group: str = "someone"
     face_width: float = math.nan
+    raised_thresholds: tuple[float, float] | None = None
 
 
 def evaluation_metrics(thresholds: dict[str, float] = THRESHOLDS) -> dict[str, Any]:

@@ -11,7 +11,6 @@ in an `_InputRun`. Progress goes to a hook; this module never imports a UI.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import queue
 import threading
@@ -571,7 +570,7 @@ def _model_summary(classifier: Classifier) -> ModelSummary:
         name=getattr(classifier, "name", spec.name),
         sha256=classifier.sha256,
         input_size=spec.input_size,
-        thresholds=dataclasses.asdict(spec.thresholds),
+        thresholds=spec.thresholds.pair(),
         provenance=provenance,
         views=spec.views,
     )

@@ -39,3 +39,11 @@ def test_default_model_scores_are_probabilities(default_spec):
     scores = classifier.predict(crops)
     assert scores.shape == (6,)
     assert np.all(np.isfinite(scores)) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_default_thresholds_rise_for_several_faces(default_spec):
+    # v12's real videos: log-odds std ~0.5 -> fake 0.77 for one face, ~0.81 for four
+    thresholds = default_spec.thresholds
+    assert thresholds.real_std is not None and 0.2 < thresholds.real_std < 2.0
+    four = thresholds.for_faces(4)
+    assert thresholds.fake < four.fake < 0.9 and thresholds.suspicious < four.suspicious

@@ -245,3 +245,13 @@ def test_a_blends_member_evidence_is_a_line_per_track_and_round_trips(
     )
     faces = report_to_html(image).split("<h2>Faces</h2>", 1)[1]
     assert faces.count('class="members"') == len(image.tracks)
+
+
+def test_a_verdict_over_several_faces_reads_its_raised_thresholds(make_report) -> None:
+    from deepfake_analyzer.report.types import RaisedThresholds, Verdict
+
+    raised = RaisedThresholds(faces=2, suspicious=0.62, fake=0.95)
+    text = report_to_html(make_report(verdict=Verdict("suspicious", 0.925, 1, raised)))
+    banner = text.split('class="banner"')[1].split("</section>")[0]
+    assert "the suspicious threshold (0.62), below the fake threshold (0.95)" in banner
+    assert "With 2 faces to choose from" in banner and "(0.50, 0.70)" in banner

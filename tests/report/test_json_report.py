@@ -103,3 +103,16 @@ def test_newer_major_schema_is_refused(video_report: Report) -> None:
 def test_rounding_keeps_four_decimals(make_report) -> None:
     doc = json.loads(report_to_json(make_report(timings_s={"total": math.pi})))
     assert doc["timings_s"]["total"] == 3.1416
+
+
+def test_raised_thresholds_are_written_and_read_back(make_report, tmp_path) -> None:
+    from deepfake_analyzer.report.types import RaisedThresholds, Verdict
+
+    verdict = Verdict("suspicious", 0.925, 1, RaisedThresholds(2, 0.62, 0.95))
+    report = make_report(verdict=verdict)
+    doc = json.loads(report_to_json(report))
+    assert doc["verdict"]["raised_thresholds"] == {"faces": 2, "suspicious": 0.62, "fake": 0.95}
+    assert read_json(write_json(report, tmp_path / "r.json")).verdict == verdict
+    assert "raised_thresholds" not in json.loads(report_to_json(make_report()))["verdict"]
+    with pytest.raises(ValueError, match="2 or more faces"):
+        RaisedThresholds(1, 0.62, 0.95)

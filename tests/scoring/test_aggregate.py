@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -238,3 +240,72 @@ def test_the_video_verdict_names_its_track_and_ties_go_to_more_faces() -> None:
     assert [t.verdict.track_id for t in agg.tracks] == [0, 1]
     assert_verdict(agg.verdict, "fake", 0.9)
     assert agg.verdict.track_id == 1
+
+
+# --- several faces: raised thresholds ---------------------------------------------------------
+
+# Real videos' calibrated log-odds: mean 0, std 0.5 -> fake 0.7 has z = logit(0.7) / 0.5.
+RAISING = Thresholds(suspicious=0.5, fake=0.7, real_mean=0.0, real_std=0.5)
+
+
+def test_one_face_or_no_real_statistics_reads_the_models_thresholds() -> None:
+    assert RAISING.for_faces(1) is RAISING
+    assert T.for_faces(4) is T
+    agg = aggregate(faces(0, [0.75] * 8), RAISING)
+    assert agg.verdict.label == "fake"
+    assert agg.verdict.raised is None
+
+
+def test_raised_thresholds_keep_a_real_video_of_k_people_as_rare_as_one_of_one() -> None:
+    # Under the normal model itself, the most suspicious of k real faces crosses t_k as often
+    # as one real face crosses t: checked by sampling, not by the formula.
+    rng = np.random.default_rng(0)
+    single = np.mean(1 / (1 + np.exp(-rng.normal(0.0, 0.5, 400_000))) >= RAISING.fake)
+    for k in (2, 4):
+        raised = RAISING.for_faces(k)
+        top = (1 / (1 + np.exp(-rng.normal(0.0, 0.5, (400_000, k))))).max(axis=1)
+        assert np.mean(top >= raised.fake) == pytest.approx(single, rel=0.05)
+        assert np.mean(top >= RAISING.fake) > 1.7 * single  # unraised: nearly k times
+    ladder = [RAISING.for_faces(k) for k in range(1, 6)]
+    assert all(a.fake < b.fake and a.suspicious < b.suspicious for a, b in pairwise(ladder))
+    assert all(t.suspicious <= t.fake < 1.0 for t in ladder)
+
+
+def test_several_faces_raise_the_video_verdicts_thresholds_not_the_tracks() -> None:
+    raised = RAISING.for_faces(2)
+    score = (RAISING.fake + raised.fake) / 2  # fake alone, under the raised fake threshold
+    agg = aggregate(faces(0, [score] * 6) + faces(1, [0.1] * 6), RAISING)
+    assert agg.tracks[0].verdict.label == "fake"  # the track keeps the model's thresholds
+    assert agg.verdict.label == "suspicious"
+    assert agg.verdict.score == pytest.approx(score)
+    assert agg.verdict.track_id == 0
+    assert agg.verdict.raised is not None
+    assert agg.verdict.raised.faces == 2
+    assert agg.verdict.raised.fake == pytest.approx(raised.fake)
+    assert any("raised for 2 faces" in note and "track 0" in note for note in agg.notes)
+    # far above both: fake either way, raised thresholds recorded, no note
+    sure = aggregate(faces(0, [0.99] * 6) + faces(1, [0.1] * 6), RAISING)
+    assert sure.verdict.label == "fake"
+    assert sure.verdict.raised is not None
+    assert not sure.notes
+
+
+def test_short_tracks_left_out_do_not_count_as_faces() -> None:
+    # the glimpsed track (2 faces, not confidently fake) takes no part: one face decides
+    agg = aggregate(faces(0, [0.75] * 6) + faces(1, [0.6, 0.6]), RAISING)
+    assert agg.verdict.label == "fake"
+    assert agg.verdict.raised is None
+
+
+@pytest.mark.parametrize(
+    ("mean", "std", "words"),
+    [
+        (0.0, None, "go together"),
+        (None, 0.5, "go together"),
+        (0.0, 0.0, "positive"),
+        (float("nan"), 0.5, "finite"),
+    ],  # fmt: skip
+)
+def test_real_statistics_are_checked(mean, std, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        Thresholds(suspicious=0.5, fake=0.7, real_mean=mean, real_std=std)

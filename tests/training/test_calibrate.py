@@ -149,6 +149,21 @@ def test_grouped_reals_each_keep_within_the_target() -> None:
     assert grouped.num_real == 400 and grouped.to_dict()["by_group"]["video"]["num_real"] == 100
 
 
+def test_thresholds_carry_the_real_videos_spread() -> None:
+    rng = np.random.default_rng(5)
+    videos = 1 / (1 + np.exp(-rng.normal(0.3, 0.6, 200)))
+    photos = 1 / (1 + np.exp(-rng.normal(-1.0, 2.0, 200)))
+    grouped = choose_thresholds({"video": videos, "image": photos}, 0.10, 0.03).thresholds
+    assert grouped.real_mean == pytest.approx(0.3, abs=0.1)  # the videos', not the photos'
+    assert grouped.real_std == pytest.approx(0.6, abs=0.08)
+    assert grouped.for_faces(3).fake > grouped.fake
+    alone = choose_thresholds(photos, 0.10, 0.03)  # no video group: all the reals
+    assert alone.thresholds.real_std == pytest.approx(2.0, abs=0.3)
+    assert alone.to_dict()["real_std"] == alone.thresholds.real_std
+    few = choose_thresholds(videos[:19], 0.10, 0.05).thresholds
+    assert few.real_mean is None and few.real_std is None and few.for_faces(3) is few
+
+
 def test_calibrate_spec_fills_calibration_thresholds_and_metrics() -> None:
     probs, labels = _overconfident(2000)
     spec = ModelSpec(name="m", weights_file="m.keras", metrics={"trained_on": "x"})

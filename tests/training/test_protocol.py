@@ -98,6 +98,7 @@ class Score:
     score: float
     group: str = "someone"
     face_width: float = math.nan
+    raised_thresholds: tuple[float, float] | None = None
 
 
 def test_table_compares_fakes_with_reals_of_the_same_medium() -> None:
@@ -127,6 +128,21 @@ def test_table_compares_fakes_with_reals_of_the_same_medium() -> None:
     assert table.worst_family().name == "image/gan-face"  # type: ignore[union-attr]
     data = table.to_dict()
     assert data["rows"][0]["name"] == "video" and "heldout_generators" in data["protocol"]
+
+
+def test_rates_read_the_thresholds_each_verdict_read() -> None:
+    # a real video of several people whose verdict read raised thresholds (0.75, 0.85) is
+    # not at fake at 0.8; its score and the AUC stay what they are
+    scored = [
+        Score(REAL, "video", "real", 0.8, "ann", raised_thresholds=(0.75, 0.85)),
+        Score(REAL, "video", "real", 0.8, "bob"),
+        Score(FAKE, "video", "anitalker", 0.9, raised_thresholds=(0.75, 0.95)),
+    ]
+    table = protocol_table(scored, fake_threshold=0.7, suspicious_threshold=0.5)
+    rates = table.rates["video"]
+    assert (rates.real_at_suspicious, rates.real_at_fake) == (1.0, 0.5)
+    assert (rates.fake_at_suspicious, rates.fake_at_fake) == (1.0, 0.0)
+    assert table.row("video").auc == pytest.approx(1.0)  # type: ignore[union-attr]
 
 
 def test_face_size_rows_compare_fakes_and_reals_of_one_face_size() -> None:

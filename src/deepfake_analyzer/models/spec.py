@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
@@ -30,6 +32,11 @@ DEFAULT_CROP_MARGIN = 1.3
 
 PROBABILITY_CLIP = 1e-7
 """Probabilities are clipped to [PROBABILITY_CLIP, 1 - PROBABILITY_CLIP] before log-odds."""
+
+
+_NORMAL = NormalDist()
+_HIGHEST_THRESHOLD = 1.0 - 1e-6
+"""Raised thresholds stay below 1 (a score of exactly 1 can still reach them)."""
 
 
 def clipped(probabilities: Any) -> np.ndarray:
@@ -82,14 +89,56 @@ class Calibration:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Calibrated-score thresholds: >= `fake` is fake, >= `suspicious` is suspicious."""
+    """Calibrated-score thresholds: >= `fake` is fake, >= `suspicious` is suspicious.
+
+    `real_mean` and `real_std` (both or neither) describe the real videos the thresholds were
+    chosen on: the mean and standard deviation of their calibrated log-odds. With them, a
+    verdict that follows the most suspicious of several faces reads raised thresholds
+    (`for_faces`); without them (older specs) every verdict reads these two.
+    """
 
     suspicious: float = 0.5
     fake: float = 0.7
+    real_mean: float | None = None
+    real_std: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.suspicious <= self.fake < 1.0:
             raise ValueError("thresholds need 0 < suspicious <= fake < 1")
+        if self.real_mean is None or self.real_std is None:
+            if (self.real_mean is None) != (self.real_std is None):
+                raise ValueError("real_mean and real_std go together")
+        elif not (math.isfinite(self.real_mean) and math.isfinite(self.real_std)):
+            raise ValueError("real_mean and real_std must be finite")
+        elif self.real_std <= 0:
+            raise ValueError("real_std must be positive")
+
+    def for_faces(self, count: int) -> Thresholds:
+        """The thresholds for a verdict that follows the most suspicious of `count` faces.
+
+        Each extra face is another chance for a real video to cross a threshold: with
+        `count` people a real video reaches `fake` about `count` times as often as with one.
+        So each threshold t is raised to the t_k a real face crosses with probability
+        1 - (1 - p)^(1/k), where p is the chance it crosses t (Sidak), both read from a normal
+        model of the real log-odds (`real_mean`, `real_std`): a real video of k people then
+        reaches each label about as often as one of one person. One face, or no real
+        statistics: these thresholds unchanged.
+        """
+        if count <= 1 or self.real_mean is None or self.real_std is None:
+            return self
+        mean, std = self.real_mean, self.real_std
+
+        def raised(threshold: float) -> float:
+            below = _NORMAL.cdf((math.log(threshold / (1.0 - threshold)) - mean) / std)
+            quantile = min(below ** (1.0 / count), 1.0 - 1e-12)
+            log_odds = mean + std * _NORMAL.inv_cdf(quantile)
+            return max(threshold, min(1.0 / (1.0 + math.exp(-log_odds)), _HIGHEST_THRESHOLD))
+
+        return replace(self, suspicious=raised(self.suspicious), fake=raised(self.fake))
+
+    def pair(self) -> dict[str, float]:
+        """The two thresholds by name, as reports carry them."""
+        return {"suspicious": self.suspicious, "fake": self.fake}
 
     def label(self, score: float) -> str:
         if score >= self.fake:

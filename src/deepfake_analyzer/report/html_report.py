@@ -143,11 +143,21 @@ def _banner(report: Report) -> str:
     else:
         decisive = verdict.track_id  # scoring names the track its verdict follows
         who = "" if decisive is None else f" (track {decisive}, the most suspicious person)"
+        raised = ""
+        if verdict.raised is not None:
+            raised = (
+                f" With {verdict.raised.faces} faces to choose from, it reads thresholds raised "
+                f"from the model's ({suspicious:.2f}, {fake:.2f}) so that a real video of "
+                f"{verdict.raised.faces} people reaches them about as rarely as one of one "
+                "person reaches the model's."
+            )
+            suspicious, fake = verdict.raised.suspicious, verdict.raised.fake
         why = (
             f"<strong>{score_meaning(verdict.score, suspicious, fake)}</strong> "
             f"{gauge_svg(verdict.score, suspicious, fake)}<br>"
             f"The verdict follows the most suspicious face track{who}; "
             f"{len(report.tracks)} track{'s' if len(report.tracks) != 1 else ''} analysed."
+            f"{raised}"
         )
     note = report.trust_note()
     trust = f'<div class="why trust">How far to trust it: {e(note)}</div>' if note else ""

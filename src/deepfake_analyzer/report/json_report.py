@@ -15,6 +15,7 @@ from deepfake_analyzer.report.types import (
     InputSummary,
     Members,
     ModelSummary,
+    RaisedThresholds,
     Report,
     Segment,
     TemporalEvidence,
@@ -137,7 +138,17 @@ def read_json(path: Path | str) -> Report:
 def _verdict(data: dict[str, Any], track_id: int | None = None) -> Verdict:
     """A verdict; the video verdict's deciding track is not in JSON and comes back None."""
     score = data.get("score")
-    return Verdict(data["label"], None if score is None else float(score), track_id)
+    raised = data.get("raised_thresholds")
+    return Verdict(
+        data["label"],
+        None if score is None else float(score),
+        track_id,
+        None
+        if raised is None
+        else RaisedThresholds(
+            int(raised["faces"]), float(raised["suspicious"]), float(raised["fake"])
+        ),
+    )
 
 
 def _finite(value: Any) -> Any:

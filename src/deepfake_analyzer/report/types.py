@@ -15,7 +15,7 @@ import numpy as np
 from deepfake_analyzer.provenance.types import Provenance
 from deepfake_analyzer.report.reliability import Reliability, reliability_of, trust_note
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 
 VerdictLabel = Literal["real", "suspicious", "fake", "no-face"]
 VERDICT_LABELS: tuple[str, ...] = ("real", "suspicious", "fake", "no-face")
@@ -31,17 +31,43 @@ MAX_GAP_FACTOR = 2.5
 
 
 @dataclass(frozen=True)
+class RaisedThresholds:
+    """The thresholds a video verdict read because it followed the most suspicious of `faces`
+    faces (scoring/aggregate.py; `Thresholds.for_faces`): raised from the model's so that a
+    real video of that many people reaches each label about as often as one of one person."""
+
+    faces: int
+    suspicious: float
+    fake: float
+
+    def __post_init__(self) -> None:
+        if self.faces < 2:
+            raise ValueError(f"raised thresholds are for 2 or more faces, got {self.faces}")
+        if not 0.0 < self.suspicious <= self.fake < 1.0:
+            raise ValueError("thresholds need 0 < suspicious <= fake < 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "faces": self.faces,
+            "suspicious": round(self.suspicious, 4),
+            "fake": round(self.fake, 4),
+        }
+
+
+@dataclass(frozen=True)
 class Verdict:
     """A label and the manipulation probability behind it (None for `no-face`).
 
     `track_id` is the track the verdict follows: a track's own id on its verdict, and on the
     video verdict the track that decided it (scoring/aggregate.py). None for `no-face`, and
     on a report read back from JSON, which does not store it; it takes no part in equality.
+    `raised` is set on a video verdict over several faces read against raised thresholds.
     """
 
     label: VerdictLabel
     score: float | None
     track_id: int | None = field(default=None, compare=False)
+    raised: RaisedThresholds | None = None
 
     def __post_init__(self) -> None:
         if self.label not in VERDICT_LABELS:
@@ -49,7 +75,10 @@ class Verdict:
         _check_score(self.score)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "score": _round(self.score)}
+        out: dict[str, Any] = {"label": self.label, "score": _round(self.score)}
+        if self.raised is not None:
+            out["raised_thresholds"] = self.raised.to_dict()
+        return out
 
 
 @dataclass(frozen=True)

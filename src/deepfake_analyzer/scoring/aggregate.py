@@ -18,6 +18,12 @@ The rules, with their reasons (also in `docs/report-schema.md`):
   (fewer than `min_track_faces` faces, e.g. a face glimpsed in 1-2 frames or a false
   detection) only takes part when every one of its faces is >= the fake threshold (confidently
   fake), or when no track is long enough (images, very short clips).
+* **Several faces raise the video verdict's thresholds.** Every eligible track is another
+  chance for a real video to cross a threshold, so a verdict over k eligible tracks reads the
+  model's thresholds raised for k faces (`Thresholds.for_faces`: a real video of k people
+  reaches each label about as often as one of one person) and records them in
+  `Verdict.raised`. Each track's own verdict keeps the model's thresholds; a note says when
+  the decisive track's own label is higher than the video's.
 * No face at all -> `Verdict("no-face", None)`.
 """
 
@@ -33,6 +39,7 @@ from deepfake_analyzer.models.spec import Thresholds
 from deepfake_analyzer.report.types import (
     MAX_GAP_FACTOR,
     Members,
+    RaisedThresholds,
     Segment,
     TemporalEvidence,
     Track,
@@ -259,4 +266,18 @@ def _video_verdict(
             )
     # Highest score wins; ties go to the track with more faces, then the lower id.
     decisive = max(eligible, key=lambda t: (t.verdict.score, len(t.timeline), -t.id))
-    return decisive.verdict, tuple(notes)
+    read = thresholds.for_faces(len(eligible))
+    if read == thresholds:
+        return decisive.verdict, tuple(notes)
+    score = decisive.verdict.score
+    assert score is not None  # a track's verdict always has a score
+    label = read.label(score)
+    if label != decisive.verdict.label:
+        notes.append(
+            f"track {decisive.id} alone reads {decisive.verdict.label} "
+            f"({score:.2f}); with {len(eligible)} faces in the video, the video verdict reads "
+            f"thresholds raised for {len(eligible)} faces (suspicious {read.suspicious:.2f}, "
+            f"fake {read.fake:.2f}) and is {label}"
+        )
+    raised = RaisedThresholds(len(eligible), read.suspicious, read.fake)
+    return Verdict(label, score, decisive.id, raised), tuple(notes)  # type: ignore[arg-type]

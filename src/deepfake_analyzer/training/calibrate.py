@@ -37,6 +37,9 @@ THRESHOLD_FLOOR, THRESHOLD_CEIL = 1e-4, 1.0 - 1e-4
 """Thresholds stay strictly inside (0, 1) as `Thresholds` requires."""
 SPACING_VALUES = 5
 """Distinct real scores whose mean gap sets the margin above the highest real."""
+MIN_REALS_FOR_SPREAD = 20
+"""Fewer real samples than this give no `real_mean` / `real_std` (no thresholds raised for
+several faces): their spread would be a guess."""
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -182,6 +185,19 @@ def _next_expected_above(scores_desc: np.ndarray) -> float:
     return min(float(distinct[0]) + spacing, 1.0)
 
 
+def real_spread(real_scores: np.ndarray) -> tuple[float | None, float | None]:
+    """Mean and standard deviation of calibrated real scores' log-odds (`Thresholds.real_mean`,
+    `real_std`: how thresholds rise for a verdict over several faces); (None, None) with fewer
+    than `MIN_REALS_FOR_SPREAD` scores or no spread."""
+    values = logits(real_scores)
+    if values.size < MIN_REALS_FOR_SPREAD:
+        return None, None
+    std = float(values.std(ddof=1))
+    if not std > 0:
+        return None, None
+    return float(values.mean()), std
+
+
 @dataclass(frozen=True)
 class ThresholdChoice:
     """Thresholds chosen on calibrated real scores and the rates they reach there."""
@@ -200,6 +216,8 @@ class ThresholdChoice:
         return {
             "suspicious": round(self.thresholds.suspicious, 6),
             "fake": round(self.thresholds.fake, 6),
+            "real_mean": self.thresholds.real_mean,
+            "real_std": self.thresholds.real_std,
             "suspicious_fpr_target": self.suspicious_fpr_target,
             "fake_fpr_target": self.fake_fpr_target,
             "suspicious_fpr": round(self.suspicious_fpr, 6),
@@ -227,7 +245,9 @@ def choose_thresholds(
     `real_scores` must be calibrated scores of real samples (frames or videos, whichever the
     verdict is read from), or a mapping of groups of them (e.g. {"video": ..., "image": ...}):
     then each threshold is the highest of the groups' own, so every group keeps within the
-    target rather than their mix. `fake_fpr` must not exceed `suspicious_fpr`.
+    target rather than their mix. `fake_fpr` must not exceed `suspicious_fpr`. The thresholds
+    also carry the spread of the real log-odds (`real_spread`) of the "video" group, or of all
+    the reals without one, which raises them for verdicts over several faces.
     """
     if fake_fpr > suspicious_fpr:
         raise UsageError(
@@ -253,8 +273,9 @@ def choose_thresholds(
                     "threshold sits above every one of them"
                 )
     every = np.concatenate(list(groups.values()))
+    mean, std = real_spread(groups.get("video", every))
     return ThresholdChoice(
-        thresholds=Thresholds(suspicious=suspicious, fake=fake),
+        thresholds=Thresholds(suspicious=suspicious, fake=fake, real_mean=mean, real_std=std),
         suspicious_fpr_target=suspicious_fpr,
         fake_fpr_target=fake_fpr,
         suspicious_fpr=float(np.mean(every >= suspicious)),

@@ -53,6 +53,7 @@ class BaselineFile:
     group: str
     score: float
     face_width: float = math.nan  # as `VideoScore`'s; NaN where the evaluation had none
+    raised_thresholds: tuple[float, float] | None = None  # as `VideoScore`'s
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def read_baseline(path: Path | str) -> tuple[Path, list[BaselineFile]]:
                 str(v["group"]),
                 float(v["score"]),
                 math.nan if v.get("face_width") is None else float(v["face_width"]),
+                _raised(v.get("raised_thresholds")),
             )
             for v in data["videos"]
         ]
@@ -185,3 +187,11 @@ def _row(
 
 def comparison_to_json(comparison: Comparison) -> str:
     return json.dumps(comparison.to_dict(), indent=2) + "\n"
+
+
+def _raised(value: Any) -> tuple[float, float] | None:
+    """An evaluation's `raised_thresholds` entry (absent before they existed: None)."""
+    if value is None:
+        return None
+    suspicious, fake = value
+    return float(suspicious), float(fake)

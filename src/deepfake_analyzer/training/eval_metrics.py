@@ -28,11 +28,14 @@ MIN_OWN_REALS = 5
 @dataclass(frozen=True)
 class VideoScore(SourceLabels):
     """One source file's aggregated score (a video, or an image's single crop); `face_width`
-    is the median width of its scored faces in the source's pixels (NaN where unknown)."""
+    is the median width of its scored faces in the source's pixels (NaN where unknown);
+    `raised_thresholds` the (suspicious, fake) thresholds the analyzer's verdict on it read when
+    it weighed several faces (`Verdict.raised`), None where it read the model's."""
 
     num_crops: int
     score: float
     face_width: float = math.nan
+    raised_thresholds: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return json_fields(self)

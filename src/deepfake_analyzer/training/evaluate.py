@@ -318,9 +318,19 @@ def _file_scores(
             kept.append(file)
             continue
         video = analyzed.get(file.source)
-        score = video.score(spec.calibration, spec.thresholds) if video is not None else None
-        if video is not None and score is not None:
-            kept.append(replace(file, score=score, num_crops=len(video.faces)))
+        if video is None:
+            continue
+        verdict = video.verdict(spec.calibration, spec.thresholds)
+        if verdict.score is not None:
+            raised = verdict.raised
+            kept.append(
+                replace(
+                    file,
+                    score=verdict.score,
+                    num_crops=len(video.faces),
+                    raised_thresholds=None if raised is None else (raised.suspicious, raised.fake),
+                )
+            )
     return kept
 
 

@@ -562,6 +562,9 @@ class Scored(Protocol):
     @property
     def face_width(self) -> float: ...
 
+    @property
+    def raised_thresholds(self) -> tuple[float, float] | None: ...
+
 
 FACE_SIZE_EDGES = (100.0, 200.0)
 """Face widths (source pixels) that split each medium's held-out files into the table's
@@ -667,10 +670,10 @@ def protocol_table(
         if reals or fakes:
             real_s, fake_s = _at_or_above(reals), _at_or_above(fakes)
             rates[kind] = VerdictRates(
-                real_at_suspicious=real_s(suspicious_threshold),
-                real_at_fake=real_s(fake_threshold),
-                fake_at_suspicious=fake_s(suspicious_threshold),
-                fake_at_fake=fake_s(fake_threshold),
+                real_at_suspicious=real_s(suspicious_threshold, 0),
+                real_at_fake=real_s(fake_threshold, 1),
+                fake_at_suspicious=fake_s(suspicious_threshold, 0),
+                fake_at_fake=fake_s(fake_threshold, 1),
             )
         if not fakes:
             continue
@@ -714,10 +717,20 @@ def _face_size_rows(kind: str, reals: list[Scored], fakes: list[Scored]) -> list
     return rows
 
 
-def _at_or_above(files: Sequence[Scored]) -> Callable[[float], float]:
-    """threshold -> share of `files` scoring at or above it (NaN for no files)."""
+def _at_or_above(files: Sequence[Scored]) -> Callable[[float, int], float]:
+    """(threshold, which) -> share of `files` whose verdict reached it (NaN for no files):
+    scoring at or above it, or above its raised form (`raised_thresholds[which]`, 0 for
+    suspicious, 1 for fake) where the verdict weighed several faces."""
     scores = np.array([s.score for s in files], dtype=np.float64)
-    return lambda threshold: float(np.mean(scores >= threshold)) if len(scores) else math.nan
+    raised = [s.raised_thresholds for s in files]
+
+    def share(threshold: float, which: int) -> float:
+        if not len(scores):
+            return math.nan
+        read = np.array([threshold if r is None else r[which] for r in raised])
+        return float(np.mean(scores >= read))
+
+    return share
 
 
 def fake_clusters(fakes: Sequence[Scored]) -> list[str]:
