@@ -207,7 +207,7 @@ def test_calibration_fits_on_some_identities_and_reports_the_others() -> None:
     assert result.spec.thresholds == cal.threshold_choice.thresholds
 
 
-def test_analyzer_scores_decide_video_figures_and_thresholds() -> None:
+def test_analyzer_scores_decide_video_figures_and_thresholds(tmp_path) -> None:
     from deepfake_analyzer.scoring.aggregate import FaceScore
     from deepfake_analyzer.training.calibrate import threshold_for_fpr
     from deepfake_analyzer.training.eval_analyzer import AnalyzedVideo
@@ -240,6 +240,47 @@ def test_analyzer_scores_decide_video_figures_and_thresholds() -> None:
         if f"v{v}" not in shown
     ]
     assert spec.thresholds.fake == pytest.approx(threshold_for_fpr(fit_reals, 0.1))
+
+    # a spec with the real statistics raises the thresholds of the two-person videos: the
+    # video rows count them and the page says so
+    spread = Thresholds(suspicious=0.5, fake=0.7, real_mean=0.0, real_std=1.0)
+    raised_result = evaluate_scores(
+        _scored(labels, sources, raw), ModelSpec(name="m", thresholds=spread),
+        EvaluateConfig(video_scores="analyzer"), analyzed=analyzed,
+    )  # fmt: skip
+    raised = sum(v.raised_thresholds is not None for v in raised_result.videos)
+    assert raised == 14  # v0, v3, ..., v39
+    assert all(t.raised == raised for t in raised_result.overall.video.at_thresholds)
+    page = write_evaluation_report(raised_result, tmp_path / "out")["html"].read_text()
+    assert f"Video rows read {raised} files whose verdict weighed several faces" in page
+
+
+def test_video_rates_at_thresholds_read_the_raised_ones_like_the_protocol_table() -> None:
+    from deepfake_analyzer.training.eval_metrics import VideoScore, level_metrics
+
+    def video(label: int, score: float, raised: tuple[float, float] | None) -> VideoScore:
+        return VideoScore(
+            source=f"v{score}", label=label, group=f"p{score}", dataset="d", method="m",
+            kind="video", num_crops=1, score=score, raised_thresholds=raised,
+        )  # fmt: skip
+
+    videos = [
+        video(0, 0.75, (0.8, 0.9)),  # two people: reads 0.8 / 0.9, so below both
+        video(0, 0.2, None),
+        video(1, 0.85, (0.8, 0.9)),  # suspicious only at its raised thresholds
+        video(1, 0.95, None),
+    ]
+    crops = [
+        CropInfo(v.source, v.label, v.group, "d", "m", "video", frame_index=0, timestamp_s=0.0)
+        for v in videos
+    ]
+    m = level_metrics(crops, np.array([v.score for v in videos]), videos,
+                      {"suspicious": 0.5, "fake": 0.7}).video  # fmt: skip
+    at = {t.name: t for t in m.at_thresholds}
+    assert at["fake"].false_positive_rate == 0.0 and at["fake"].true_positive_rate == 0.5
+    assert at["suspicious"].false_positive_rate == 0.0
+    assert at["suspicious"].true_positive_rate == 1.0
+    assert at["fake"].threshold == 0.7 and at["fake"].raised == 2
 
 
 def test_the_temporal_effect_pairs_frame_only_verdicts_with_the_combined_ones() -> None:

@@ -130,6 +130,21 @@ def test_score_histogram_counts_per_class() -> None:
     assert hist.fake_counts.tolist() == [0, 0, 1, 2]  # 1.0 falls in the last bin
 
 
+def test_per_sample_thresholds_read_each_sample_at_its_own() -> None:
+    # reals 0.1, 0.4; fakes 0.35, 0.8. At 0.3 alone: FPR 1/2, TPR 2/2. Reading the real 0.4
+    # and the fake 0.35 at a raised 0.5 calls neither fake.
+    plain = compute_metrics(LABELS, SCORES, {"fake": 0.3}).at_thresholds[0]
+    read = compute_metrics(
+        LABELS, SCORES, {"fake": 0.3}, {"fake": np.array([0.3, 0.5, 0.5, 0.3])}
+    ).at_thresholds[0]
+    assert (plain.false_positive_rate, plain.true_positive_rate, plain.raised) == (0.5, 1.0, 0)
+    assert (read.false_positive_rate, read.true_positive_rate) == (0.0, 0.5)
+    assert read.threshold == 0.3 and read.raised == 2 and read.to_dict()["raised"] == 2
+    assert read.accuracy == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="one value per score"):
+        compute_metrics(LABELS, SCORES, {"fake": 0.3}, {"fake": np.array([0.3])})
+
+
 def test_compute_metrics_bundles_everything_and_serialises_nan_as_null() -> None:
     m = compute_metrics(LABELS, SCORES, {"fake": 0.4})
     assert (m.num_real, m.num_fake) == (2, 2)

@@ -19,7 +19,13 @@ import numpy as np
 
 from deepfake_analyzer.scoring.aggregate import DEFAULT_RULE, track_score
 from deepfake_analyzer.training.eval_crops import CropInfo, SourceLabels
-from deepfake_analyzer.training.metrics import BinaryMetrics, compute_metrics, json_fields
+from deepfake_analyzer.training.metrics import (
+    RAISED_INDEX,
+    BinaryMetrics,
+    compute_metrics,
+    json_fields,
+    thresholds_read,
+)
 
 MIN_OWN_REALS = 5
 """A breakdown subset with fewer real files than this borrows every real of the evaluation."""
@@ -126,12 +132,28 @@ def level_metrics(
     videos: Sequence[VideoScore],
     thresholds: Mapping[str, float],
 ) -> LevelMetrics:
+    """Frame metrics at `thresholds`; video metrics at each file's own: its raised form
+    (`VideoScore.raised_thresholds`) where the verdict weighed several faces, as the verdict
+    rates of the protocol table read them."""
     frame_labels = np.array([c.label for c in crops], dtype=np.int64)
     v_labels, v_scores = video_arrays(videos)
     return LevelMetrics(
         frame=compute_metrics(frame_labels, scores, thresholds),
-        video=compute_metrics(v_labels, v_scores, thresholds),
+        video=compute_metrics(v_labels, v_scores, thresholds, raised_per_file(videos, thresholds)),
     )
+
+
+def raised_per_file(
+    videos: Sequence[VideoScore], thresholds: Mapping[str, float]
+) -> dict[str, np.ndarray]:
+    """Name -> the threshold each file's verdict read (`thresholds_read`), for the names a
+    verdict raises ('suspicious', 'fake'); other names are read as given."""
+    raised = [v.raised_thresholds for v in videos]
+    return {
+        name: thresholds_read(raised, value, RAISED_INDEX[name])
+        for name, value in thresholds.items()
+        if name in RAISED_INDEX
+    }
 
 
 def breakdowns(

@@ -281,6 +281,13 @@ def evaluation_to_html(result: EvaluationResult, figures: dict[str, bytes]) -> s
         )
     parts.append("<h2>Overall</h2>")
     parts.append(_levels_table([("all", result.overall)]))
+    raised = next((t.raised for t in result.overall.video.at_thresholds), 0)
+    if raised:
+        parts.append(
+            f"<p>Video rows read {raised} file{'s' if raised != 1 else ''} whose verdict "
+            "weighed several faces at the thresholds raised for that many faces, as the "
+            "analyzer's verdict does.</p>"
+        )
     if result.protocol is not None:
         parts.append(_protocol_section(result.protocol))
     if result.temporal_effect is not None:

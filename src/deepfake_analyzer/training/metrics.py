@@ -8,7 +8,7 @@ probabilities; a sample is called fake when `score >= threshold`. Metrics that n
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -118,26 +118,28 @@ def average_precision(labels: Any, scores: Any) -> float:
     return float(np.sum(recall_steps * precision))
 
 
-def accuracy_at(labels: Any, scores: Any, threshold: float) -> float:
-    """Share of samples labeled correctly when `score >= threshold` means fake."""
+def accuracy_at(labels: Any, scores: Any, threshold: float | np.ndarray) -> float:
+    """Share of samples labeled correctly when `score >= threshold` means fake (`threshold`
+    may hold one value per sample)."""
     y, s = _check(labels, scores)
     if y.size == 0:
         return math.nan
     return float(np.mean((s >= threshold).astype(np.int64) == y))
 
 
-def false_positive_rate_at(labels: Any, scores: Any, threshold: float) -> float:
-    """Share of real samples called fake (`score >= threshold`)."""
+def false_positive_rate_at(labels: Any, scores: Any, threshold: float | np.ndarray) -> float:
+    """Share of real samples called fake (`score >= threshold`, one value or one per sample)."""
     y, s = _check(labels, scores)
-    real = s[y == 0]
-    return float(np.mean(real >= threshold)) if real.size else math.nan
+    called = s >= threshold
+    return float(np.mean(called[y == 0])) if (y == 0).any() else math.nan
 
 
-def true_positive_rate_at(labels: Any, scores: Any, threshold: float) -> float:
-    """Share of fake samples called fake (`score >= threshold`): the detection rate."""
+def true_positive_rate_at(labels: Any, scores: Any, threshold: float | np.ndarray) -> float:
+    """Share of fake samples called fake (`score >= threshold`, one value or one per sample):
+    the detection rate."""
     y, s = _check(labels, scores)
-    fake = s[y == 1]
-    return float(np.mean(fake >= threshold)) if fake.size else math.nan
+    called = s >= threshold
+    return float(np.mean(called[y == 1])) if (y == 1).any() else math.nan
 
 
 def equal_error_rate(labels: Any, scores: Any) -> tuple[float, float]:
@@ -212,13 +214,15 @@ def score_histogram(labels: Any, scores: Any, bins: int = 20) -> ScoreHistogram:
 
 @dataclass(frozen=True)
 class ThresholdMetrics:
-    """Accuracy and error rates when `score >= threshold` is called fake."""
+    """Accuracy and error rates when `score >= threshold` is called fake; `raised` samples
+    (files whose verdict weighed several faces) were read at their own raised form of it."""
 
     name: str
     threshold: float
     accuracy: float
     false_positive_rate: float
     true_positive_rate: float
+    raised: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return json_fields(self)
@@ -258,22 +262,45 @@ class BinaryMetrics:
         }
 
 
+RAISED_INDEX = {"suspicious": 0, "fake": 1}
+"""Where each threshold sits in a verdict's raised (suspicious, fake) pair."""
+
+
+def thresholds_read(
+    raised: Sequence[tuple[float, float] | None], threshold: float, which: int
+) -> np.ndarray:
+    """The threshold each file's verdict read: `threshold`, or its raised form `raised[i][which]`
+    (`RAISED_INDEX`) where that file's verdict weighed several faces (None: it did not)."""
+    return np.array([threshold if r is None else r[which] for r in raised], dtype=np.float64)
+
+
 def compute_metrics(
-    labels: Any, scores: Any, thresholds: Mapping[str, float] | None = None
+    labels: Any,
+    scores: Any,
+    thresholds: Mapping[str, float] | None = None,
+    per_sample: Mapping[str, Any] | None = None,
 ) -> BinaryMetrics:
-    """All summary metrics; `thresholds` maps a name (e.g. 'fake') to a score threshold."""
+    """All summary metrics; `thresholds` maps a name (e.g. 'fake') to a score threshold, and
+    `per_sample` optionally a name to the threshold each sample is read at (one per sample:
+    the named threshold, or its raised form where a verdict weighed several faces)."""
     y, s = _check(labels, scores)
     eer, eer_threshold = equal_error_rate(y, s)
-    at = tuple(
-        ThresholdMetrics(
+    own = per_sample or {}
+
+    def at_threshold(name: str, value: float) -> ThresholdMetrics:
+        read = np.asarray(own[name], dtype=np.float64) if name in own else np.full(s.shape, value)
+        if read.shape != s.shape:
+            raise ValueError(f"per-sample '{name}' thresholds need one value per score")
+        return ThresholdMetrics(
             name=name,
             threshold=float(value),
-            accuracy=accuracy_at(y, s, value),
-            false_positive_rate=false_positive_rate_at(y, s, value),
-            true_positive_rate=true_positive_rate_at(y, s, value),
+            accuracy=accuracy_at(y, s, read),
+            false_positive_rate=false_positive_rate_at(y, s, read),
+            true_positive_rate=true_positive_rate_at(y, s, read),
+            raised=int((read != value).sum()),
         )
-        for name, value in (thresholds or {}).items()
-    )
+
+    at = tuple(at_threshold(name, value) for name, value in (thresholds or {}).items())
     return BinaryMetrics(
         num_real=int((y == 0).sum()),
         num_fake=int((y == 1).sum()),
