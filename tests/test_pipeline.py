@@ -132,11 +132,18 @@ def test_no_face_image_is_a_result(tmp_path: Path) -> None:
 
 
 def test_analyzer_reuses_models_and_closes_only_its_own(two_square_clip: Path) -> None:
-    classifier, detector = FakeClassifier(SPEC), SquareFaceDetector()
+    class Stateful(SquareFaceDetector):
+        begun = 0
+
+        def begin_media(self) -> None:  # the auto detector's probes restart per input
+            self.begun += 1
+
+    classifier, detector = FakeClassifier(SPEC), Stateful()
     with Analyzer(AnalyzeOptions(fps=5), classifier=classifier, detector=detector) as analyzer:
         first = analyzer.analyze(two_square_clip)
         second = analyzer.analyze(two_square_clip)
     assert first.verdict == second.verdict
+    assert detector.begun == 2, "each input tells the detector it starts"
     assert not detector.closed, "an injected detector belongs to the caller"
 
 

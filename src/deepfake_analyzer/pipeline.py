@@ -30,7 +30,7 @@ from deepfake_analyzer.events import (
     StageProgress,
     TrackUpdate,
 )
-from deepfake_analyzer.faces.base import FaceDetector
+from deepfake_analyzer.faces.base import FaceDetector, begin_media
 from deepfake_analyzer.faces.crop import crop_face, resize_square
 from deepfake_analyzer.faces.tracker import FaceTracker
 from deepfake_analyzer.faces.types import FaceDetection
@@ -258,6 +258,7 @@ class Analyzer:
         evidence = ProvenanceReader(Path(path), source.info.kind)  # likewise; never scored
         info = source.info
         run = _InputRun(str(path), hook or NullHook(), _expected_frames(info, sampling))
+        begin_media(self.detector)
         if sampling.dense and info.kind == "video":
             run.follower = follower
 

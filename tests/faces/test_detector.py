@@ -62,6 +62,8 @@ def test_config_is_validated() -> None:
         DetectorConfig(min_confidence=0.0)
     with pytest.raises(UsageError, match="min_face_px"):
         DetectorConfig(min_face_px=-1)
+    with pytest.raises(UsageError, match="crowd probes"):
+        DetectorConfig(crowd_probe_every=0)
 
 
 def test_missing_model_file_says_how_to_restore_it(tmp_path: Path) -> None:
@@ -69,12 +71,34 @@ def test_missing_model_file_says_how_to_restore_it(tmp_path: Path) -> None:
         create_detector("short", models_dir=tmp_path)
 
 
-def test_auto_skips_full_range_when_short_range_finds_a_large_face() -> None:
+def test_auto_skips_full_range_on_large_face_frames_between_probes() -> None:
     short = FakeDetector([det((100, 100, 250, 250))])  # 150 px: 23 % of the long side
-    full = FakeDetector([det((400, 50, 430, 80))])
-    auto = AutoFaceDetector(short, full)
-    assert auto.detect(np.zeros((480, 640, 3), np.uint8)) == short.faces
-    assert full.calls == 0
+    full = FakeDetector([det((105, 95, 255, 245), 0.95)])  # the same face, surer
+    auto = AutoFaceDetector(short, full, probe_every=4)
+    frame = np.zeros((480, 640, 3), np.uint8)
+    for _ in range(9):  # probes on frames 0, 4 and 8 find nothing new: short's box stays
+        assert auto.detect(frame) == short.faces
+    assert full.calls == 3 == auto.full_range_runs
+    auto.begin_media()  # a new input probes its first frame
+    auto.detect(frame)
+    assert full.calls == 4
+
+
+def test_a_probe_that_finds_a_missed_face_runs_full_range_on_the_rest_of_the_input() -> None:
+    big = det((100, 100, 250, 250))
+    short = FakeDetector([big])
+    small = det((400, 50, 450, 100), 0.7)  # beside the large face, only full range sees it
+    full = FakeDetector([det((105, 95, 255, 245), 0.95), small])
+    auto = AutoFaceDetector(short, full, probe_every=4)
+    frame = np.zeros((480, 640, 3), np.uint8)
+    assert auto.detect(frame) == [big, small]  # short's box kept, the missed face added
+    assert auto.detect(frame)[0].confidence == 0.95  # from now on: both models, merged
+    assert full.calls == 2
+    auto.begin_media()
+    auto.detect(frame), auto.detect(frame)
+    assert full.calls == 4  # the new input's probe found the small face again
+    never = AutoFaceDetector(FakeDetector([big]), FakeDetector([small]), probe_every=None)
+    assert never.detect(frame) == [big] and never.full_range_runs == 0
 
 
 def test_auto_runs_full_range_when_the_large_face_is_unsure() -> None:

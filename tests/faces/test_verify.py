@@ -155,6 +155,20 @@ def test_close_closes_both() -> None:
     assert candidates.closed and mesh.closed
 
 
+def test_a_new_input_is_passed_on_to_the_candidates_detector() -> None:
+    class Stateful(FakeDetector):
+        begun = 0
+
+        def begin_media(self) -> None:
+            self.begun += 1
+
+    candidates = Stateful([])
+    verified = VerifiedFaceDetector(candidates, FakeMesh((1.0, 1.0), (0, 0, 1, 1)))
+    verified.begin_media()
+    assert candidates.begun == 1
+    VerifiedFaceDetector(FakeDetector([]), FakeMesh((1.0, 1.0), (0, 0, 1, 1))).begin_media()
+
+
 # --- real models ---------------------------------------------------------------------------
 
 

@@ -24,6 +24,15 @@ class FaceDetector(Protocol):
     def close(self) -> None: ...
 
 
+def begin_media(detector: FaceDetector) -> None:
+    """Tell `detector` that the frames after this are a new input's, where it keeps state
+    across frames (an optional `begin_media` method: the auto detector's probes); a stateless
+    detector needs nothing."""
+    start = getattr(detector, "begin_media", None)
+    if start is not None:
+        start()
+
+
 class ClosesOnExit:
     """`with` support for a stage object whose `close()` frees native resources."""
 

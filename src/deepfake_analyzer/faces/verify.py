@@ -40,7 +40,7 @@ from typing import Protocol
 import numpy as np
 
 from deepfake_analyzer.errors import UsageError
-from deepfake_analyzer.faces.base import ClosesOnExit, FaceDetector
+from deepfake_analyzer.faces.base import ClosesOnExit, FaceDetector, begin_media
 from deepfake_analyzer.faces.landmarks import FaceLandmarks
 from deepfake_analyzer.faces.tracker import box_iou
 from deepfake_analyzer.faces.types import FaceDetection
@@ -177,6 +177,10 @@ class VerifiedFaceDetector(ClosesOnExit):
         """Candidates dropped as not a face so far (for benchmarks and tests)."""
         self.merged = 0
         """Candidates dropped as a duplicate of a kept face so far."""
+
+    def begin_media(self) -> None:
+        """A new input starts (passed on to the candidates' detector, `begin_media`)."""
+        begin_media(self.candidates)
 
     def detect(self, image_rgb: np.ndarray) -> list[FaceDetection]:
         """Every verified face in an (H, W, 3) uint8 RGB image, most confident first."""

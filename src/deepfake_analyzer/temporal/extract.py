@@ -154,7 +154,10 @@ def extract_sequences(
     if detector is None:
         from deepfake_analyzer.faces.detector import create_detector
 
-        detector = create_detector(config.detector, config.min_confidence, config.min_face_px)
+        # the largest faces, cut as the cached crops and landmarks were: no crowd probes
+        detector = create_detector(
+            config.detector, config.min_confidence, config.min_face_px, crowd_probe_every=None
+        )
     if face_mesh is None:
         from deepfake_analyzer.faces.landmarks import FaceMesh
 

@@ -55,9 +55,10 @@ CACHE_FOLDER = "eval-analyzer"
 FACES_FOLDER = "eval-faces"
 _NOT_CROPPING = ("model_path", "trust_model", "batch_size", "explain")
 """Options that change what scores the crops, not which crops are cut."""
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 """Bumped when what the analyzer computes changes without its options changing (2: the
-decoder skips unreferenced frames when sampling sparsely, media/video.py)."""
+decoder skips unreferenced frames when sampling sparsely, media/video.py; 3: the auto
+detector probes large-face frames with full range, faces/detector.py)."""
 
 
 @dataclass(frozen=True)
