@@ -5,7 +5,9 @@ Run:  .venv/bin/python benchmarks/bench_models_ab.py --model A.spec.json --model
 
 Each model gets its own loaded `Analyzer`; each `--option` (an `AnalyzeOptions` field and a
 value, e.g. `temporal_seconds=10` or `temporal=off`) adds one more, the first model with that
-option set, so an analysis option is timed against the defaults in the same run. After one
+option set, so an analysis option is timed against the defaults in the same run;
+`--without-crowd-probes` adds the first model with an auto detector that never probes large-face
+frames with full range (faces/detector.py, `CROWD_PROBE_EVERY`), what they cost. After one
 warm-up analysis each, the models analyze the clip in turn, the order reversed every round, so
 drifts in the machine's speed fall on all of them alike. Prints each model's median warm time
 and classify stage, every model's ratio to the first, and the CPU seconds an analysis takes: the
@@ -37,10 +39,15 @@ def main() -> int:
         "--option", action="append", default=[], metavar="KEY=VALUE",
         help="also time the first model with this analysis option set; repeatable",
     )  # fmt: skip
+    parser.add_argument(
+        "--without-crowd-probes", action="store_true",
+        help="also time the first model with the auto detector's crowd probes off",
+    )  # fmt: skip
     parser.add_argument("--clip", type=Path, help="default: the benchmark's 1080p one-face clip")
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     sys.modules["tensorflow"] = None  # type: ignore[assignment]
+    from deepfake_analyzer.faces.detector import create_detector
     from deepfake_analyzer.options import AnalyzeOptions, parse_option
     from deepfake_analyzer.pipeline import Analyzer
 
@@ -58,6 +65,13 @@ def main() -> int:
         )
         variants.append((f"{args.model[0]} {key}={value}", settings))
     analyzers = [Analyzer(options) for _, options in variants]
+    if args.without_crowd_probes:
+        first = variants[0][1]
+        unprobed = create_detector(
+            first.detector, first.min_confidence, first.min_face, crowd_probe_every=None
+        )
+        variants.append((f"{args.model[0]} without crowd probes", first))
+        analyzers.append(Analyzer(first, detector=unprobed))
     for analyzer in analyzers:
         analyzer.analyze(clip)  # warm-up: models loaded, runtimes built
     runs: list[list[tuple[float, float, float, float]]] = [[] for _ in analyzers]
