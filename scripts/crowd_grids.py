@@ -11,7 +11,9 @@ shortest; H.264 crf 18) and the four tiles alone on the same black canvas in the
 for the same time, so a tile alone has the grid's pixels and length. It analyzes all of them
 with the analyzer's default options (`deepfake-analyzer analyze`, the model given or the
 shipped one) and prints the share of grids and of lone tiles whose verdict reached `fake` and
-`suspicious`. Clips, reports and `summary.json` go in OUT_DIR; a rerun reuses what is there.
+`suspicious`, and how many faces found in a tile alone have no face in their grid's tile (the
+detector missed them beside the others). Clips, reports and `summary.json` go in OUT_DIR; a rerun
+reuses what is there.
 
 Since a verdict over several faces reads raised thresholds (scoring/aggregate.py), each share
 is also given as it would be at the model's own thresholds (the verdict's score against them:
@@ -102,6 +104,26 @@ def verdict(reports: Path, video: str) -> tuple[str, str, int]:
     return report["verdict"]["label"], own, len(report["tracks"])
 
 
+def corners_with_faces(reports: Path, video: str) -> set[int]:
+    """Which tiles (`CORNERS` index) hold a face the analyzer found in `video` (a box's
+    centre decides)."""
+    report = json.loads((reports / f"{Path(video).stem}.report.json").read_text())
+    return {
+        (face["box_xyxy"][0] + face["box_xyxy"][2] >= 1920)
+        + 2 * (face["box_xyxy"][1] + face["box_xyxy"][3] >= 1080)
+        for frame in report["frames"]
+        for face in frame["faces"]
+    }
+
+
+def missed(reports: Path, rows: list[dict[str, object]]) -> tuple[int, int]:
+    """(faces found in a tile alone, how many of them have no face in their grid's tile)."""
+    grids = {r["grid"]: corners_with_faces(reports, str(r["video"])) for r in rows
+             if r["tile"] is None}  # fmt: skip
+    found = [r for r in rows if r["tile"] is not None and corners_with_faces(reports, str(r["video"]))]
+    return len(found), sum(int(str(r["tile"])) not in grids[r["grid"]] for r in found)
+
+
 def shares(rows: list[tuple[str, str, int]], prefix: str) -> dict[str, float]:
     """Shares of `rows` at `fake` and at `suspicious` or `fake`, as read and at the model's
     own thresholds."""
@@ -158,11 +180,15 @@ def main(argv: list[str] | None = None) -> int:
         "tiles_alone": len(tiles),
         **shares(tiles, "tiles"),
     }
+    found, lost = missed(reports, plan)
+    summary |= {"real_faces_alone": found, "real_faces_missed_in_grid": lost}
     if mixed_plan:
         mixed = [verdict(reports, str(r["video"])) for r in mixed_plan if r["tile"] is None]
         lone = [verdict(reports, str(r["video"])) for r in mixed_plan if r["tile"] is not None]
         summary |= {"mixed_grids": len(mixed), **shares(mixed, "mixed_grids")}
         summary |= {"fake_tiles_alone": len(lone), **shares(lone, "fake_tiles")}
+        found, lost = missed(reports, mixed_plan)
+        summary |= {"fake_faces_alone": found, "fake_faces_missed_in_grid": lost}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     for what, name in (("grids", "real grids"), ("tiles", "their tiles alone"),
                        ("mixed_grids", "grids with one fake tile"),
@@ -174,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"model's own thresholds {summary[f'{what}_at_fake_at_model_thresholds']:.1%}, "
                 f"{summary[f'{what}_at_suspicious_or_fake_at_model_thresholds']:.1%})"
             )
+    for kind in ("real", "fake"):
+        if f"{kind}_faces_alone" in summary:
+            print(f"{kind} faces found in a tile alone, missed in their grid: "
+                  f"{summary[f'{kind}_faces_missed_in_grid']} of {summary[f'{kind}_faces_alone']}")  # fmt: skip
     return 0
 
 
