@@ -28,11 +28,13 @@ raised for several faces", 2026-12-05).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -95,9 +97,15 @@ def make_grid(
     return rows
 
 
+@functools.cache
+def read_report(reports: Path, video: str) -> dict[str, Any]:
+    """`video`'s analysis report, read once."""
+    return json.loads((reports / f"{Path(video).stem}.report.json").read_text())
+
+
 def verdict(reports: Path, video: str) -> tuple[str, str, int]:
     """(the verdict's label, its label at the model's own thresholds, how many tracks)."""
-    report = json.loads((reports / f"{Path(video).stem}.report.json").read_text())
+    report = read_report(reports, video)
     score, model = report["verdict"]["score"], report["model"]["thresholds"]
     own = "real" if score is None or score < model["suspicious"] else "suspicious"
     own = "fake" if score is not None and score >= model["fake"] else own
@@ -107,7 +115,7 @@ def verdict(reports: Path, video: str) -> tuple[str, str, int]:
 def corners_with_faces(reports: Path, video: str) -> set[int]:
     """Which tiles (`CORNERS` index) hold a face the analyzer found in `video` (a box's
     centre decides)."""
-    report = json.loads((reports / f"{Path(video).stem}.report.json").read_text())
+    report = read_report(reports, video)
     return {
         (face["box_xyxy"][0] + face["box_xyxy"][2] >= 1920)
         + 2 * (face["box_xyxy"][1] + face["box_xyxy"][3] >= 1080)
@@ -120,7 +128,9 @@ def missed(reports: Path, rows: list[dict[str, object]]) -> tuple[int, int]:
     """(faces found in a tile alone, how many of them have no face in their grid's tile)."""
     grids = {r["grid"]: corners_with_faces(reports, str(r["video"])) for r in rows
              if r["tile"] is None}  # fmt: skip
-    found = [r for r in rows if r["tile"] is not None and corners_with_faces(reports, str(r["video"]))]
+    found = [
+        r for r in rows if r["tile"] is not None and corners_with_faces(reports, str(r["video"]))
+    ]
     return len(found), sum(int(str(r["tile"])) not in grids[r["grid"]] for r in found)
 
 
@@ -203,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     for kind in ("real", "fake"):
         if f"{kind}_faces_alone" in summary:
             print(f"{kind} faces found in a tile alone, missed in their grid: "
-                  f"{summary[f'{kind}_faces_missed_in_grid']} of {summary[f'{kind}_faces_alone']}")  # fmt: skip
+                  f"{summary[f'{kind}_faces_missed_in_grid']:.0f} of "
+                  f"{summary[f'{kind}_faces_alone']:.0f}")  # fmt: skip
     return 0
 
 

@@ -220,8 +220,6 @@ class AutoFaceDetector(ClosesOnExit):
         sure_confidence: float = SURE_FACE_CONFIDENCE,
         probe_every: int | None = CROWD_PROBE_EVERY,
     ) -> None:
-        if probe_every is not None and probe_every < 1:
-            raise ValueError("probe_every must be >= 1 (None: no probes)")
         self.short = short
         self.full = full
         self.small_face_fraction = small_face_fraction

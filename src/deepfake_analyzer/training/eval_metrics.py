@@ -150,7 +150,7 @@ def raised_per_file(
     verdict raises ('suspicious', 'fake'); other names are read as given."""
     raised = [v.raised_thresholds for v in videos]
     return {
-        name: thresholds_read(raised, value, RAISED_INDEX[name])
+        name: thresholds_read(raised, value, name)
         for name, value in thresholds.items()
         if name in RAISED_INDEX
     }

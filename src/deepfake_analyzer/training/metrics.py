@@ -267,10 +267,12 @@ RAISED_INDEX = {"suspicious": 0, "fake": 1}
 
 
 def thresholds_read(
-    raised: Sequence[tuple[float, float] | None], threshold: float, which: int
+    raised: Sequence[tuple[float, float] | None], threshold: float, name: str
 ) -> np.ndarray:
-    """The threshold each file's verdict read: `threshold`, or its raised form `raised[i][which]`
-    (`RAISED_INDEX`) where that file's verdict weighed several faces (None: it did not)."""
+    """The threshold each file's verdict read: `threshold` (named `name`, 'suspicious' or
+    'fake'), or its raised form in `raised[i]` where that file's verdict weighed several faces
+    (None: it did not)."""
+    which = RAISED_INDEX[name]
     return np.array([threshold if r is None else r[which] for r in raised], dtype=np.float64)
 
 

@@ -31,12 +31,7 @@ import numpy as np
 
 from deepfake_analyzer.report.reliability import RATES_KEY, THRESHOLD_KEYS, VerdictRates, within
 from deepfake_analyzer.training.bootstrap import auc_interval
-from deepfake_analyzer.training.metrics import (
-    RAISED_INDEX,
-    json_fields,
-    json_number,
-    thresholds_read,
-)
+from deepfake_analyzer.training.metrics import json_fields, json_number, thresholds_read
 from deepfake_analyzer.training.sources import FAKE, REAL, LabeledItem
 
 LIP_SYNC = "lip-sync"
@@ -675,10 +670,10 @@ def protocol_table(
         if reals or fakes:
             real_s, fake_s = _at_or_above(reals), _at_or_above(fakes)
             rates[kind] = VerdictRates(
-                real_at_suspicious=real_s(suspicious_threshold, RAISED_INDEX["suspicious"]),
-                real_at_fake=real_s(fake_threshold, RAISED_INDEX["fake"]),
-                fake_at_suspicious=fake_s(suspicious_threshold, RAISED_INDEX["suspicious"]),
-                fake_at_fake=fake_s(fake_threshold, RAISED_INDEX["fake"]),
+                real_at_suspicious=real_s(suspicious_threshold, "suspicious"),
+                real_at_fake=real_s(fake_threshold, "fake"),
+                fake_at_suspicious=fake_s(suspicious_threshold, "suspicious"),
+                fake_at_fake=fake_s(fake_threshold, "fake"),
             )
         if not fakes:
             continue
@@ -722,17 +717,17 @@ def _face_size_rows(kind: str, reals: list[Scored], fakes: list[Scored]) -> list
     return rows
 
 
-def _at_or_above(files: Sequence[Scored]) -> Callable[[float, int], float]:
-    """(threshold, which) -> share of `files` whose verdict reached it (NaN for no files):
-    scoring at or above it, or above its raised form (`raised_thresholds[which]`, `which` from
-    `RAISED_INDEX`) where the verdict weighed several faces."""
+def _at_or_above(files: Sequence[Scored]) -> Callable[[float, str], float]:
+    """(threshold, name) -> share of `files` whose verdict reached it (NaN for no files):
+    scoring at or above it, or above its raised form (`metrics.thresholds_read`) where the
+    verdict weighed several faces."""
     scores = np.array([s.score for s in files], dtype=np.float64)
     raised = [s.raised_thresholds for s in files]
 
-    def share(threshold: float, which: int) -> float:
+    def share(threshold: float, name: str) -> float:
         if not len(scores):
             return math.nan
-        return float(np.mean(scores >= thresholds_read(raised, threshold, which)))
+        return float(np.mean(scores >= thresholds_read(raised, threshold, name)))
 
     return share
 
