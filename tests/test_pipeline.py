@@ -244,6 +244,33 @@ def test_a_blend_scores_faces_through_its_members(two_square_clip: Path) -> None
     assert report.thumbnails and all(t.heatmap_jpeg is None for t in report.thumbnails)
 
 
+def test_a_narrower_explained_member_is_explained_on_its_square() -> None:
+    from dataclasses import replace
+
+    from deepfake_analyzer.models.blend import Blend, BlendClassifier, BlendMember
+    from deepfake_analyzer.pipeline import _explain
+
+    narrow = FakeClassifier(replace(SPEC, name="narrow", input_size=40, crop_margin=1.3))
+    blend = BlendClassifier(
+        replace(SPEC, name="blend", input_size=80, crop_margin=2.6), "b" * 64,
+        Blend((BlendMember("narrow.spec.json", narrow.sha256, 1.0),)), [narrow],
+    )  # fmt: skip
+    crop = np.zeros((80, 80, 3), np.uint8)
+    crop[20:60, 20:60] = 200  # the square the member's margin covers
+    seen: list[np.ndarray] = []
+
+    def explainer(x: np.ndarray) -> np.ndarray:
+        seen.append(x)
+        return np.ones((len(x), 5, 5), np.float32)
+
+    heat = _explain(explainer, blend, [crop, crop])
+    assert seen[0].shape == (2, 40, 40, 3) and np.ptp(seen[0]) == 0  # the square alone
+    assert heat.shape == (2, 80, 80) and np.all(heat[:, 20:60, 20:60] == 1)
+    assert heat.sum() == 2 * 40 * 40  # nothing outside it
+    plain = _explain(explainer, narrow, [crop[20:60, 20:60]])
+    assert plain.shape == (1, 5, 5)  # a model's own crop: its heatmap as the explainer gave it
+
+
 def test_a_blend_with_centers_reports_each_members_evidence(two_square_clip: Path) -> None:
     import math
     from dataclasses import replace

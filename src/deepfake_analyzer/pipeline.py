@@ -429,9 +429,7 @@ class Analyzer:
         explainer = self.explainer if picked else None
         heatmaps = None
         if explainer is not None:
-            spec = _explained(self.classifier).spec
-            crops = np.stack([resize_square(crop.pixels, spec.input_size) for crop in picked])
-            heatmaps = explainer(spec.preprocess(crops))
+            heatmaps = _explain(explainer, self.classifier, [crop.pixels for crop in picked])
         pictures = thumbnails(picked, heatmaps)
         run.clock.add("explain", t0)
         run.hook(StageProgress(run.path, "explain", len(picked), len(picked)))
@@ -551,6 +549,30 @@ def _predict_with_members(
         return views.mean_over_views(checked, plan), members
     checked = checked_probabilities(classifier.predict(seen), len(seen), model_name)
     return views.mean_over_views(checked, plan), [()] * len(crops)
+
+
+def _explain(explainer: Explainer, classifier: Classifier, crops: list[np.ndarray]) -> np.ndarray:
+    """Grad-CAM heatmaps of `crops` (the classifier's crops), each as large as its crop: the
+    explained member reads the middle square its margin covers (models/blend.py,
+    `member_square`), so its heatmap lies there and the rest of the crop reads 0."""
+    from deepfake_analyzer.models.blend import member_square
+
+    size, spec = classifier.spec.input_size, _explained(classifier).spec
+    start, side = member_square(size, classifier.spec.crop_margin, spec)
+    seen = [resize_square(crop, size)[start : start + side, start : start + side] for crop in crops]
+    heatmaps = np.asarray(explainer(spec.preprocess(np.stack(
+        [resize_square(crop, spec.input_size) for crop in seen]
+    ))))  # fmt: skip
+    if side == size:
+        return heatmaps
+    import cv2
+
+    framed = np.zeros((len(crops), size, size), np.float32)
+    for out, heat in zip(framed, heatmaps, strict=True):
+        out[start : start + side, start : start + side] = cv2.resize(
+            np.asarray(heat, np.float32), (side, side), interpolation=cv2.INTER_LINEAR
+        )
+    return framed
 
 
 def _explained(classifier: Classifier) -> Classifier:

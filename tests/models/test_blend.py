@@ -17,6 +17,8 @@ from deepfake_analyzer.models.blend import (
     BlendClassifier,
     BlendMember,
     load_blend,
+    member_crops,
+    member_square,
 )
 from deepfake_analyzer.models.fake_classifier import FAKE_SPEC, FakeClassifier
 from deepfake_analyzer.models.spec import ModelSpec, sha256_of
@@ -125,6 +127,22 @@ def test_each_member_sees_crops_at_its_own_size() -> None:
     assert classifier.explained is small
 
 
+def test_a_narrower_member_reads_the_centered_square_its_margin_covers() -> None:
+    narrow = _Recording(replace(FAKE_SPEC, name="narrow", input_size=40, crop_margin=1.3))
+    wide = _Recording(replace(FAKE_SPEC, name="wide", input_size=80, crop_margin=2.6))
+    blend = Blend((BlendMember("n.spec.json", "", 1.0), BlendMember("w.spec.json", "", 1.0)))
+    spec = replace(FAKE_SPEC, input_size=80, crop_margin=2.6)
+    classifier = BlendClassifier(spec, "x", blend, [narrow, wide])
+    crops = np.zeros((2, 80, 80, 3), np.uint8)
+    crops[:, 20:60, 20:60] = 255  # the square a margin half as wide covers
+    assert member_square(80, 2.6, narrow.spec) == (20, 40)
+    seen = member_crops(crops, 2.6, narrow.spec)
+    assert seen.shape == (2, 40, 40, 3) and np.all(seen == 255)
+    classifier.predict(crops)
+    assert narrow.shapes == [(2, 40, 40, 3)] and wide.shapes == [(2, 80, 80, 3)]
+    assert member_crops(crops, 2.6, wide.spec) is crops
+
+
 def _write_blend(folder: Path, members: list[FakeClassifier]) -> Path:
     blend = Blend(tuple(BlendMember(f"{m.spec.name}.spec.json", m.sha256, 1.0) for m in members))
     blend_path = blend.save(folder / "b.blend.json")
@@ -148,8 +166,10 @@ def test_load_blend_loads_members_and_refuses_changed_ones(tmp_path: Path) -> No
     with pytest.raises(ModelError, match="other weights"):
         load_blend(spec, spec_path, lambda p: other if p.name == "one.spec.json" else two)
     wide = _member("one", 32, margin=1.6)
-    with pytest.raises(ModelError, match="margin 1.6"):
+    with pytest.raises(ModelError, match="margin 1.6, wider"):
         load_blend(spec, spec_path, lambda p: wide if p.name == "one.spec.json" else two)
+    narrow = _member("one", 32, margin=1.1)  # reads the middle of the blend's crop
+    assert load_blend(spec, spec_path, lambda p: narrow if p.name == "one.spec.json" else two)
     (tmp_path / "two.spec.json").unlink()
     with pytest.raises(ModelError, match="'two.spec.json' not found"):
         load_blend(spec, spec_path, by_path.__getitem__)

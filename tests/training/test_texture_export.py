@@ -88,6 +88,20 @@ def test_blend_members_must_lie_beside_it(fitted, tmp_path: Path) -> None:
         write_blend(elsewhere, "blend", [(spec_path, (1.0, 0.0))], {})
 
 
+def test_a_blend_of_two_margins_cuts_at_the_wider(fitted, tmp_path: Path) -> None:
+    backbone, probe, crops, scores = fitted
+    narrow = write_texture_model(backbone, probe, tmp_path, "narrow", 1.3, {}, crops, scores)
+    wide = write_texture_model(backbone, probe, tmp_path, "wide", 2.6, {}, crops, scores)
+    members = [(narrow, (1.0, 0.0)), (wide, (0.0, 0.0))]  # the narrow member alone counts
+    spec = ModelSpec.load(write_blend(tmp_path, "blend", members, {}))
+    assert spec.crop_margin == 2.6 and spec.input_size == 2 * INPUT_SIZE
+    framed = np.zeros((len(crops), 2 * INPUT_SIZE, 2 * INPUT_SIZE, 3), np.uint8)
+    middle = slice(INPUT_SIZE // 2, INPUT_SIZE // 2 + INPUT_SIZE)
+    framed[:, middle, middle] = crops
+    classifier = load_classifier(tmp_path / "blend.spec.json")
+    np.testing.assert_allclose(classifier.predict(framed), scores, atol=1e-3)
+
+
 def test_a_mouth_model_scores_as_its_probe_on_the_mouth_box(fitted, tmp_path: Path) -> None:
     backbone, _, crops, _ = fitted
     x = texture_features(feature_model(backbone, MOUTH_BOX), crops).astype(np.float64)

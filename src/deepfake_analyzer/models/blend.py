@@ -5,16 +5,18 @@ Contract: a spec with `weights_format` "blend" names, as its weights file, a sma
 (`weights_sha256`: `ModelSpec.weights_identity`, the weights file's sha256, or for a member
 whose spec has a `weights_base`, the sha256 of both files'), one weight per member and a
 bias. `BlendClassifier.predict` takes crops at the blend spec's input size and margin, gives
-each member the crops resized to its own input size, and returns
+each member the crops cut to its own margin and resized to its own input size
+(`member_crops`), and returns
 
     p = sigmoid(bias + sum_i weight_i * logit(p_i))
 
 from the members' raw probabilities p_i (their own calibrations are not applied: the weights
 were fitted on raw outputs, `train-texture`). The blend spec's calibration and
-thresholds then apply to p as to any classifier's. Every member must crop with the blend's
-margin; a member whose weights changed since the blend was fitted is refused, since the
-weights no longer mean what they did, and so is a member that is itself a blend (a blend
-naming itself would never finish loading).
+thresholds then apply to p as to any classifier's. No member may crop wider than the blend (the
+blend's margin is its widest member's; a member with a narrower margin reads the centered
+square of the blend's crop its margin covers, `member_square`). A member whose weights changed
+since the blend was fitted is refused, since the weights no longer mean what they did, and so
+is a member that is itself a blend (a blend naming itself would never finish loading).
 
 Evidence per member (`Blend.evidence`): a member may carry a `center`, its mean logit on the
 crops the blend was fitted on. Its evidence for a crop is weight x (logit(p_i) - center): how
@@ -51,6 +53,8 @@ from deepfake_analyzer.models.spec import (
 BLEND_FORMAT = "blend"
 """The `weights_format` of a spec whose weights file is a `Blend`."""
 FORMAT = "deepfake-analyzer/blend"
+MARGIN_TOLERANCE = 1e-9
+"""Margins closer than this are the same margin."""
 FORMAT_VERSION = 1
 
 
@@ -197,12 +201,12 @@ class BlendClassifier:
         return self.members[0]
 
     def member_scores(self, crops_rgb_uint8: np.ndarray) -> list[np.ndarray]:
-        """Each member's raw probabilities for the crops, resized to its input size."""
+        """Each member's raw probabilities for the crops, cut and resized for it
+        (`member_crops`)."""
         crops = np.asarray(crops_rgb_uint8)
         scores = []
         for member in self.members:
-            size = member.spec.input_size
-            own = resize_crops(crops, size)
+            own = member_crops(crops, self.spec.crop_margin, member.spec)
             scores.append(np.asarray(member.predict(own), dtype=np.float64).reshape(-1))
         return scores
 
@@ -225,12 +229,30 @@ class BlendClassifier:
         return p, self.blend.evidence(scores)
 
 
+def member_square(size: int, margin: float, member: ModelSpec) -> tuple[int, int]:
+    """(start, side) of the centered square of a `size`-px crop cut at `margin` that `member`
+    reads: the part its own (narrower or equal) margin covers; (0, size) at the same margin."""
+    if member.crop_margin >= margin - MARGIN_TOLERANCE:
+        return 0, size
+    side = int(round(size * member.crop_margin / margin))
+    return (size - side) // 2, side
+
+
+def member_crops(crops: np.ndarray, margin: float, member: ModelSpec) -> np.ndarray:
+    """(N, S, S, 3) crops cut at `margin` as the blend `member` reads them: its
+    `member_square`, resized to its input size."""
+    start, side = member_square(crops.shape[1], margin, member)
+    if side != crops.shape[1]:
+        crops = np.ascontiguousarray(crops[:, start : start + side, start : start + side])
+    return resize_crops(crops, member.input_size)
+
+
 def load_blend(
     spec: ModelSpec, spec_path: Path, load_member: Callable[[Path], Classifier]
 ) -> BlendClassifier:
     """The blend `spec` (read from `spec_path`) describes, its members loaded by `load_member`
     (given each member's spec path). ModelError when a file is missing or changed, or a
-    member crops with another margin than the blend."""
+    member crops wider than the blend."""
     blend_path, sha = verified_weights_file(spec, spec_path, "blend file")
     blend = Blend.load(blend_path)
     members: list[Classifier] = []
@@ -250,10 +272,10 @@ def load_blend(
                 f"(sha256 {classifier.sha256[:16]}..., expected {member.weights_sha256[:16]}...)",
                 blend_path,
             )
-        if abs(classifier.spec.crop_margin - spec.crop_margin) > 1e-9:
+        if classifier.spec.crop_margin > spec.crop_margin + MARGIN_TOLERANCE:
             raise ModelError(
                 f"blend member {member.spec!r} crops with margin {classifier.spec.crop_margin}, "
-                f"the blend with {spec.crop_margin}",
+                f"wider than the blend's {spec.crop_margin}",
                 blend_path,
             )
         members.append(classifier)

@@ -190,17 +190,15 @@ def write_blend(
     """Write `<name>.blend.json` and `<name>.spec.json` into `folder` (where every member's
     spec must lie); `members`: each member's spec path with its (weight, center) from
     `fit_blend` (the bias centres them, `blend_of`); returns the spec's path. Crops are cut at
-    the largest member input size and the members' common margin, and read through `views`
-    views; calibration and thresholds are left at their defaults for `evaluate --calibrate`
-    to fit."""
+    the widest member's margin, large enough that each member's own margin covers its input
+    size (models/blend.py, `member_crops`), and read through `views` views; calibration and
+    thresholds are left at their defaults for `evaluate --calibrate` to fit."""
     specs = []
     for spec_path, _ in members:
         if spec_path.parent.resolve() != folder.resolve():
             raise UsageError(f"{spec_path}: a blend's members must lie beside it, in {folder}")
         specs.append(ModelSpec.load(spec_path))
-    margins = {s.crop_margin for s in specs}
-    if len(margins) != 1:
-        raise UsageError(f"the members crop with different margins ({sorted(margins)})")
+    margin = max(s.crop_margin for s in specs)
     named = [
         (path.name, weights_key(spec, path.parent / spec.weights_file))
         for (path, _), spec in zip(members, specs, strict=True)
@@ -209,9 +207,9 @@ def write_blend(
     blend_path = blend.save(folder / f"{name}.blend.json")
     spec = replace(
         ModelSpec(name=name, views=views),
-        input_size=max(s.input_size for s in specs),
+        input_size=max(round(s.input_size * margin / s.crop_margin) for s in specs),
         scaling="unit",
-        crop_margin=margins.pop(),
+        crop_margin=margin,
         architecture=BLEND_FORMAT,
         weights_format=BLEND_FORMAT,
         training={"recipe": "blend of " + ", ".join(s.name for s in specs), **training},
