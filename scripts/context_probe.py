@@ -2,23 +2,26 @@
 
     python scripts/context_probe.py extract OUT_DIR MARGIN [GATHERED_DIR ...]
     python scripts/context_probe.py fit OUT_DIR
-    python scripts/context_probe.py write OUT_DIR NAME MODEL_DIR [GATHERED_DIR ...]
+    python scripts/context_probe.py write OUT_DIR context|joint NAME MODEL_DIR [GATHERED_DIR ...]
 
 Every v12 member reads the crop cut at margin 1.3: the face box and a little around it. A face
-swap's blend boundary and the hair, ears, neck and background that talking-head and reenactment
+swap's blend boundary and the hair, ears, neck and background that talking-head and GAN-edit
 generators redraw lie mostly outside it. `extract` cuts the protocol's crops again at MARGIN
 (the same frames and faces as the 1.3 crops: 12 frames a video, one face per frame, cached in
-the evaluate crop cache) and computes each one's EfficientNet-Lite0 texture features (the
-features v4's face probe reads, `training/texture_backbone.py`); for held-out frames it keeps
-v12's three member probabilities on the 1.3 crop of the same frame. `fit` fits a linear probe on
-the wide crops' features as the residual probe is fitted (`RESIDUAL_SHARES`, photo sizes
-matched, L2 by leave-generator-out CV) and prints the held-out table on the crop path of v12,
-the context probe alone and v12 with it as a fourth equal member, each paired against v12
-(scripts/mesh_feature_probe.py's table). `write` writes that four-member blend as the candidate
-NAME in MODEL_DIR (v12's members copied beside it, the context probe `NAME_context` as a texture
-model on v4's backbone file, the training-data list); the blend cuts its crops at MARGIN and
-hands v12's members the middle square their 1.3 covers (models/blend.py, `member_crops`).
-Needs scripts/get_texture_backbone.sh first.
+the evaluate crop cache) and computes the EfficientNet-Lite0 texture features (those v4's face
+probe reads, `training/texture_backbone.py`) of both crops of each frame; for held-out frames
+it keeps v12's three member probabilities on the 1.3 crop. `fit` fits two linear probes as the
+residual probe is fitted (`RESIDUAL_SHARES`, photo sizes matched, L2 by leave-generator-out CV):
+`context`, on the wide crop's features, and `joint`, on both crops' features side by side (so
+it can weigh the face against its surroundings), and prints the held-out table on the crop path
+of v12, each probe alone and v12 with each as a fourth equal member, paired against v12
+(scripts/mesh_feature_probe.py's table). `write` writes v12 with one of them as the candidate
+NAME in MODEL_DIR: v12's members copied beside it (weights x 3/4), the probe as texture models
+on v4's backbone file (the joint probe is linear, so it is written as two members that share its
+weight, `NAME_face` at 1.3 and `NAME_context` at MARGIN, whose logits add up to its logit), and
+the training-data list. The blend cuts its crops at MARGIN and hands each 1.3 member the middle
+square it covers (models/blend.py, `member_crops`). Needs scripts/get_texture_backbone.sh first.
+Measured as `deepfake_v16` (context) and `deepfake_v17` (joint): models/deepfake_v12.md.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def extract(out: Path, margin: float, gathered: list[Path]) -> None:
     print(f"{len(used)} files; {len(narrow)} crops at 1.3, {len(wide)} at {margin:g}, "
           f"{len(pairs)} frames in both", flush=True)  # fmt: skip
     extractor = feature_model(load_backbone())
-    rows, feats, members = [], [], []
+    rows, feats, face_feats, members = [], [], [], []
     for start in range(0, len(pairs), 256):
         chunk = pairs[start : start + 256]
         feats.append(
@@ -70,44 +73,62 @@ def extract(out: Path, margin: float, gathered: list[Path]) -> None:
                          "group": w.group, "part": part[source_key(w.source)]})  # fmt: skip
         print(f"{start + len(chunk)} of {len(pairs)} crops", flush=True)
     out.mkdir(parents=True, exist_ok=True)
-    np.savez(out / "features.npz", context=np.concatenate(feats), members=np.concatenate(members),
-             margin=margin)  # fmt: skip
+    np.savez(out / "features.npz", context=np.concatenate(feats), face=np.concatenate(face_feats),
+             members=np.concatenate(members), margin=margin)  # fmt: skip
     (out / "crops.json").write_text(json.dumps(rows))
     print(f"{len(rows)} crops -> {out}")
 
 
-def fitted(out: Path) -> tuple:
-    """The probe fitted on `extract`'s features, with the crops' labels and the stored arrays."""
-    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, Crop, fit_probe
+PROBES = ("context", "joint")
+"""The probes `fit` compares and `write` can write."""
+
+
+def probe_features(data: dict, probe: str) -> np.ndarray:
+    """`probe`'s features: the wide crop's, or the 1.3 crop's and the wide crop's side by side."""
+    if probe == "context":
+        return data["context"]
+    return np.concatenate([data["face"], data["context"]], axis=1)
+
+
+def labeled_crops(out: Path) -> tuple[list, list[dict], dict]:
+    """`extract`'s crops as `texture_train.Crop`s, its rows and its stored arrays."""
+    from deepfake_analyzer.training.texture_train import Crop
 
     rows = json.loads((out / "crops.json").read_text())
-    data = np.load(out / "features.npz")
+    data = dict(np.load(out / "features.npz"))
     sides = photo_sides(rows)
     crops = [Crop(r["source"], r["label"], r["kind"], r["method"], r["group"], r["part"], False,
                   short_side=sides.get(r["source"], 0)) for r in rows]  # fmt: skip
-    probe, cv = fit_probe(data["context"], crops, RESIDUAL_SHARES, match_resolution=True)
-    print(f"context probe: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f}")
-    return probe, cv, crops, rows, data
+    return crops, rows, data
+
+
+def fitted(crops: list, data: dict, probe: str) -> tuple:
+    """`probe` fitted on the training crops, and its CV AUC per L2."""
+    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, fit_probe
+
+    fit, cv = fit_probe(probe_features(data, probe), crops, RESIDUAL_SHARES, match_resolution=True)
+    print(f"{probe} probe: L2 {fit.l2:g}, CV {cv[fit.l2]:.3f}", flush=True)
+    return fit, cv
 
 
 def fit(out: Path) -> None:
     from deepfake_analyzer.models.blend import Blend, logits
     from deepfake_analyzer.training.texture_train import file_scores, table_report
 
-    probe, _, crops, _, data = fitted(out)
-    context = logits(probe.probability(data["context"]))
+    crops, _, data = labeled_crops(out)
     held = np.array([c.part == "heldout" for c in crops])
     hcrops = [c for c, h in zip(crops, held, strict=True) if h]
     v12 = Blend.load(V12.with_name("deepfake_v12.blend.json"))
     members = [data["members"][:, k] for k in range(3)]
-    weight, center = member_fit(context, crops)
     z3 = sum(m.weight * (logits(p) - m.center) for m, p in zip(v12.members, members, strict=True))
-    z4 = 0.75 * z3 + weight * (context[held] - center)
-    tables = {
-        "v12": file_scores(np.asarray(z3), hcrops),
-        "context probe": file_scores(context[held], hcrops),
-        "v12 + context": file_scores(np.asarray(z4), hcrops),
-    }
+    tables = {"v12": file_scores(np.asarray(z3), hcrops)}
+    for name in PROBES:
+        probe, _ = fitted(crops, data, name)
+        z = logits(probe.probability(probe_features(data, name)))
+        weight, center = member_fit(z, crops)
+        tables[f"{name} probe"] = file_scores(z[held], hcrops)
+        tables[f"v12 + {name}"] = file_scores(np.asarray(0.75 * z3 + weight * (z[held] - center)),
+                                              hcrops)  # fmt: skip
     report = table_report(tables)
     (out / "tables.json").write_text(json.dumps(report, indent=1))
     for name, table in report.items():
@@ -119,9 +140,8 @@ def fit(out: Path) -> None:
                   f"[{row['low']:+.3f}, {row['high']:+.3f}] {row['verdict']}")  # fmt: skip
 
 
-def write(out: Path, name: str, folder: Path, gathered: list[Path]) -> None:
-    """The candidate `name` in `folder`: v12's three members as they are (their weights x 3/4:
-    four members share the say), the context probe `<name>_context` and the training-data list."""
+def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Path]) -> None:
+    """The candidate `name` in `folder` (module docstring)."""
     import shutil
 
     import cv2
@@ -130,10 +150,11 @@ def write(out: Path, name: str, folder: Path, gathered: list[Path]) -> None:
     from deepfake_analyzer.training.datalist import write_training_list
     from deepfake_analyzer.training.extract import source_key
     from deepfake_analyzer.training.texture_backbone import load_backbone
-    from deepfake_analyzer.training.texture_export import write_blend, write_texture_model
+    from deepfake_analyzer.training.texture_export import ProbeFit, write_blend, write_texture_model
     from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, RESOLUTION_EDGES
 
-    probe, cv, crops, rows, data = fitted(out)
+    crops, rows, data = labeled_crops(out)
+    probe, cv = fitted(crops, data, probe_name)
     margin = float(data["margin"])
     used, part = protocol(gathered)
     trained = [i for i in used if part.get(source_key(i.path)) == "train"]
@@ -146,31 +167,44 @@ def write(out: Path, name: str, folder: Path, gathered: list[Path]) -> None:
         for f in (member.spec, spec["weights_file"], spec.get("weights_base") or ""):
             if f and not (folder / f).exists():
                 shutil.copy(V12.parent / f, folder / f)
-    order = [i for i, c in enumerate(crops) if c.part == "heldout"][:32]
-    check = np.stack([cv2.imread(rows[i]["crop"])[..., ::-1] for i in order])
     counts = {k: sum(1 for c in crops if c.part == "train" and
                      (("labeled fake" if c.label else f"real {c.kind}") == k))
               for k in ("real video", "real image", "labeled fake")}  # fmt: skip
     training = {
-        "recipe": f"linear probe on frozen ImageNet EfficientNet-Lite0 block statistics of the "
-                  f"crop cut at margin {margin:g} (the face and its surroundings), "
+        "recipe": f"linear probe ({probe_name}) on frozen ImageNet EfficientNet-Lite0 block "
+                  f"statistics of the face crop and of the crop cut at margin {margin:g}, "
                   "scripts/context_probe.py",
         "l2": probe.l2, "cv_auc": {f"{k:g}": round(v, 4) for k, v in cv.items()},
         "shares": RESIDUAL_SHARES,
         "resolution_matched": {"short_side_edges": RESOLUTION_EDGES},
         "crops": counts, "files": len(trained), "training_data": f"{name}.training-data.csv",
     }  # fmt: skip
-    context_spec = write_texture_model(
-        load_backbone(), probe, folder, f"{name}_context", margin, training, check,
-        probe.probability(data["context"][order]), base=folder / base,
-    )  # fmt: skip
-    write_training_list(trained, folder / f"{name}.training-data.csv")
-    weight, center = member_fit(logits(probe.probability(data["context"])), crops)
+    # (suffix, margin, crop column, feature slice, bias): a joint probe's logit is the sum of
+    # a face part and a context part; the context part carries the bias
+    n = data["face"].shape[1]
+    parts = [("context", margin, "crop", slice(0, n), probe.bias)]
+    if probe_name == "joint":
+        parts = [("face", 1.3, "narrow", slice(0, n), 0.0),
+                 ("context", margin, "crop", slice(n, 2 * n), probe.bias)]  # fmt: skip
+    order = [i for i, c in enumerate(crops) if c.part == "heldout"][:32]
+    z_all = logits(probe.probability(probe_features(data, probe_name)))
+    weight, _ = member_fit(z_all, crops)
+    train = np.array([c.part == "train" for c in crops])
     members = [(folder / m.spec, (0.75 * m.weight, m.center)) for m in v12.members]
-    members.append((context_spec, (weight, center)))
+    for suffix, part_margin, column, cut, bias in parts:
+        part_fit = ProbeFit(probe.mean[cut], probe.scale[cut], probe.weights[cut], bias, probe.l2)
+        x = data["face" if column == "narrow" else "context"]
+        check = np.stack([cv2.imread(rows[i][column])[..., ::-1] for i in order])
+        spec_path = write_texture_model(
+            load_backbone(), part_fit, folder, f"{name}_{suffix}", part_margin,
+            {**training, "part": suffix}, check, part_fit.probability(x[order]),
+            base=folder / base,
+        )  # fmt: skip
+        members.append((spec_path, (weight, float(logits(part_fit.probability(x))[train].mean()))))
+    write_training_list(trained, folder / f"{name}.training-data.csv")
     spec = write_blend(folder, name, members, {
-        "fitted_on": "v12's members with their centers and spreads (weights x 3/4); the context "
-                     "probe z-scored on the protocol's training crops",
+        "fitted_on": f"v12's members with their centers and spreads (weights x 3/4); the "
+                     f"{probe_name} probe z-scored on the protocol's training crops",
         "kept_as_fitted": [m.spec for m in v12.members],
     }, views=5)  # fmt: skip
     print(f"-> {spec}")
@@ -183,5 +217,8 @@ if __name__ == "__main__":
         extract(Path(sys.argv[2]), float(sys.argv[3]), [Path(p) for p in sys.argv[4:]])
     elif sys.argv[1] == "fit":
         fit(Path(sys.argv[2]))
+    elif sys.argv[3] not in PROBES:
+        raise SystemExit(__doc__)
     else:
-        write(Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]), [Path(p) for p in sys.argv[5:]])
+        out, probe, name, folder, *gathered = sys.argv[2:]
+        write(Path(out), probe, name, Path(folder), [Path(p) for p in gathered])
