@@ -244,3 +244,16 @@ def test_fusing_a_blend_keeps_its_scores_with_one_model_per_region(fitted, tmp_p
     apart = write_blend(tmp_path, "apart", [(written[0], (0.5, 0.0)), (own, (0.5, 0.0))], {})
     with pytest.raises(UsageError, match="no two members"):
         fuse_blend(apart, "again")
+
+
+def test_members_at_different_margins_are_not_fused(fitted, tmp_path: Path) -> None:
+    from deepfake_analyzer.training.texture_export import fuse_blend
+
+    backbone, probe, crops, scores = fitted
+    narrow = write_texture_model(backbone, probe, tmp_path, "narrow", 1.3, {}, crops, scores)
+    wide = write_texture_model(
+        backbone, probe, tmp_path, "wide", 2.0, {}, crops, scores, base=tmp_path / "narrow.f16.npz"
+    )
+    blend_spec = write_blend(tmp_path, "blend", [(narrow, (1.0, 0.0)), (wide, (1.0, 0.0))], {})
+    with pytest.raises(UsageError, match="no two members"):
+        fuse_blend(blend_spec, "fused")

@@ -237,7 +237,8 @@ def fuse_blend(spec_path: Path, name: str) -> Path:
     """Write the blend `name` beside the blend `spec_path`: the same function of the crop with
     fewer networks to run. Members that are texture models of one region on one backbone
     (`models.texture.ARCHITECTURES`, the same backbone: the same `weights_base`, or the model
-    that is that base; two models each holding their own are never fused) become one model
+    that is that base; two models each holding their own are never fused) at one margin become
+    one model
     `<name>_<region>`
     (`fused_probe` of their probes, each times its blend weight; weight 1, center their weighted
     centers), the rest stay as they are; calibration, thresholds and views carry over. Each
@@ -253,12 +254,13 @@ def fuse_blend(spec_path: Path, name: str) -> Path:
     if Path(name).name != name or (folder / f"{name}.spec.json").exists():
         raise UsageError(f"{folder / name}: give a new model name (it is not overwritten)")
     blend = Blend.load(folder / spec.weights_file)
-    groups: dict[tuple[str, str], list[BlendMember]] = {}
+    groups: dict[tuple[str, str, float], list[BlendMember]] = {}
     for member in blend.members:
         member_spec = ModelSpec.load(folder / member.spec)
         backbone = member_spec.weights_base_sha256 or member_spec.weights_sha256  # own: alone
         texture = member_spec.architecture in ARCHITECTURES.values()
-        key = (member_spec.architecture, backbone) if texture else ("", member.spec)
+        key = (member_spec.architecture, backbone, member_spec.crop_margin)
+        key = key if texture else ("", member.spec, 0.0)
         groups.setdefault(key, []).append(member)
     if all(len(g) == 1 for g in groups.values()):
         raise UsageError(f"{spec_path}: no two members read one region through one backbone")
@@ -266,7 +268,7 @@ def fuse_blend(spec_path: Path, name: str) -> Path:
     crops = rng.integers(0, 256, (8, INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
     crops[:4] //= 3  # dark and bright noise
     members: list[tuple[Path, tuple[float, float]]] = []
-    for (architecture, _), group in groups.items():
+    for (architecture, _, _), group in groups.items():
         if len(group) == 1:
             only = group[0]
             members.append((folder / only.spec, (only.weight, _center(only))))
