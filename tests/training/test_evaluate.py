@@ -705,3 +705,19 @@ def test_the_html_report_shows_the_leave_generator_out_table(labeled_folder, tmp
     assert "Leave-generator-out" in page and "95 % interval" in page
     video = with_table.protocol.row("video")  # type: ignore[union-attr]
     assert f"<td>{video.auc:.3f}</td><td>{video.auc_low:.3f}–{video.auc_high:.3f}</td>" in page
+
+
+def test_crops_smaller_than_a_two_margin_blend_are_refused(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from deepfake_analyzer.models.blend import Blend, BlendClassifier, BlendMember
+
+    narrow = FakeClassifier(replace(FAKE_SPEC, input_size=40, crop_margin=1.3))
+    blend = BlendClassifier(
+        replace(FAKE_SPEC, name="wide", input_size=80, crop_margin=2.6), "b" * 64,
+        Blend((BlendMember("n.spec.json", narrow.sha256, 1.0),)), [narrow],
+    )  # fmt: skip
+    with pytest.raises(UsageError, match="--crop-size 64 is under wide's 80-px crops"):
+        evaluate([tmp_path], blend, EvaluateConfig(crop_size=64), cache_dir=tmp_path / "cache")
+    with pytest.raises(UsageError, match="DATA"):  # its own size passes the check
+        evaluate([], blend, EvaluateConfig(crop_size=80), cache_dir=tmp_path / "cache")

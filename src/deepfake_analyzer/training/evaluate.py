@@ -39,6 +39,7 @@ import numpy as np
 from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.events import Message, NullHook, ProgressHook
 from deepfake_analyzer.models.base import Classifier
+from deepfake_analyzer.models.blend import MARGIN_TOLERANCE
 from deepfake_analyzer.models.spec import Calibration, ModelSpec
 from deepfake_analyzer.options import AnalyzeOptions
 from deepfake_analyzer.scoring.aggregate import DEFAULT_RULE
@@ -406,6 +407,21 @@ def _with_summary_in_spec(result: EvaluationResult) -> EvaluationResult:
     return result
 
 
+def _check_crop_size(classifier: Classifier, config: EvaluateConfig) -> None:
+    """UsageError for a `crop_size` under the input size of a blend with a member at a narrower
+    margin: that member would read an enlarged middle of the crop (models/blend.py)."""
+    spec = classifier.spec
+    if config.crop_size is None or config.crop_size >= spec.input_size:
+        return
+    members = getattr(classifier, "members", ())
+    if any(m.spec.crop_margin < spec.crop_margin - MARGIN_TOLERANCE for m in members):
+        raise UsageError(
+            f"--crop-size {config.crop_size} is under {spec.name}'s {spec.input_size}-px crops: "
+            f"its members at a margin narrower than {spec.crop_margin:g} would read an enlarged "
+            "middle; leave --crop-size out"
+        )
+
+
 def evaluate(
     data: Sequence[Path | str],
     classifier: Classifier,
@@ -426,6 +442,7 @@ def evaluate(
     from deepfake_analyzer.training.extract import default_cache_dir
 
     hook = hook or NullHook()
+    _check_crop_size(classifier, config)
     timings: dict[str, float] = {}
     started = time.monotonic()
     items = discover_items(data, include, real)
