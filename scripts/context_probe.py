@@ -33,7 +33,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from mesh_feature_probe import V12, member_fit, photo_sides, protocol
+from mesh_feature_probe import (
+    V12,
+    copy_v12_members,
+    labeled_crops,
+    member_fit,
+    print_tables,
+    protocol,
+    training_counts,
+    v12_logit,
+)
 
 
 def extract(out: Path, margin: float, gathered: list[Path]) -> None:
@@ -91,18 +100,6 @@ def probe_features(data: dict, probe: str) -> np.ndarray:
     return np.concatenate([data["face"], data["context"]], axis=1)
 
 
-def labeled_crops(out: Path) -> tuple[list, list[dict], dict]:
-    """`extract`'s crops as `texture_train.Crop`s, its rows and its stored arrays."""
-    from deepfake_analyzer.training.texture_train import Crop
-
-    rows = json.loads((out / "crops.json").read_text())
-    data = dict(np.load(out / "features.npz"))
-    sides = photo_sides(rows)
-    crops = [Crop(r["source"], r["label"], r["kind"], r["method"], r["group"], r["part"], False,
-                  short_side=sides.get(r["source"], 0)) for r in rows]  # fmt: skip
-    return crops, rows, data
-
-
 def fitted(crops: list, data: dict, probe: str) -> tuple:
     """`probe` fitted on the training crops, and its CV AUC per L2."""
     from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, fit_probe
@@ -113,41 +110,29 @@ def fitted(crops: list, data: dict, probe: str) -> tuple:
 
 
 def fit(out: Path) -> None:
-    from deepfake_analyzer.models.blend import Blend, logits
-    from deepfake_analyzer.training.texture_train import file_scores, table_report
+    from deepfake_analyzer.models.blend import logits
+    from deepfake_analyzer.training.texture_train import file_scores
 
     crops, _, data = labeled_crops(out)
     held = np.array([c.part == "heldout" for c in crops])
     hcrops = [c for c, h in zip(crops, held, strict=True) if h]
-    v12 = Blend.load(V12.with_name("deepfake_v12.blend.json"))
-    members = [data["members"][:, k] for k in range(3)]
-    z3 = sum(m.weight * (logits(p) - m.center) for m, p in zip(v12.members, members, strict=True))
-    tables = {"v12": file_scores(np.asarray(z3), hcrops)}
+    z3 = v12_logit(data["members"])
+    tables = {"v12": file_scores(z3, hcrops)}
     for name in PROBES:
         probe, _ = fitted(crops, data, name)
         z = logits(probe.probability(probe_features(data, name)))
         weight, center = member_fit(z, crops)
         tables[f"{name} probe"] = file_scores(z[held], hcrops)
-        tables[f"v12 + {name}"] = file_scores(np.asarray(0.75 * z3 + weight * (z[held] - center)),
-                                              hcrops)  # fmt: skip
-    report = table_report(tables)
-    (out / "tables.json").write_text(json.dumps(report, indent=1))
-    for name, table in report.items():
-        print(f"== {name}")
-        for row in table["rows"]:
-            print(f"  {row['name']:<28} {row['auc']:.3f}  ({row['num_fake']} fakes)")
-        for row in table["against_first"]:
-            print(f"  vs v12 {row['name']:<21} {row['difference']:+.3f} "
-                  f"[{row['low']:+.3f}, {row['high']:+.3f}] {row['verdict']}")  # fmt: skip
+        tables[f"v12 + {name}"] = file_scores(0.75 * z3 + weight * (z[held] - center), hcrops)
+    print_tables(out, tables)
 
 
 def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Path]) -> None:
     """The candidate `name` in `folder` (module docstring)."""
-    import shutil
-
     import cv2
 
-    from deepfake_analyzer.models.blend import Blend, logits
+    from deepfake_analyzer.models.blend import logits
+    from deepfake_analyzer.models.spec import DEFAULT_CROP_MARGIN
     from deepfake_analyzer.training.datalist import write_training_list
     from deepfake_analyzer.training.extract import source_key
     from deepfake_analyzer.training.texture_backbone import load_backbone
@@ -159,18 +144,7 @@ def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Pa
     margin = float(data["margin"])
     used, part = protocol(gathered)
     trained = [i for i in used if part.get(source_key(i.path)) == "train"]
-    folder.mkdir(parents=True, exist_ok=True)
-    v12 = Blend.load(V12.with_name("deepfake_v12.blend.json"))
-    base = ""
-    for member in v12.members:
-        spec = json.loads((V12.parent / member.spec).read_text())
-        base = base or spec.get("weights_base") or ""
-        for f in (member.spec, spec["weights_file"], spec.get("weights_base") or ""):
-            if f and not (folder / f).exists():
-                shutil.copy(V12.parent / f, folder / f)
-    counts = {k: sum(1 for c in crops if c.part == "train" and
-                     (("labeled fake" if c.label else f"real {c.kind}") == k))
-              for k in ("real video", "real image", "labeled fake")}  # fmt: skip
+    v12, base = copy_v12_members(folder)
     training = {
         "recipe": f"linear probe ({probe_name}) on frozen ImageNet EfficientNet-Lite0 block "
                   f"statistics of the face crop and of the crop cut at margin {margin:g}, "
@@ -178,26 +152,28 @@ def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Pa
         "l2": probe.l2, "cv_auc": {f"{k:g}": round(v, 4) for k, v in cv.items()},
         "shares": RESIDUAL_SHARES,
         "resolution_matched": {"short_side_edges": RESOLUTION_EDGES},
-        "crops": counts, "files": len(trained), "training_data": f"{name}.training-data.csv",
+        "crops": training_counts(crops), "files": len(trained),
+        "training_data": f"{name}.training-data.csv",
     }  # fmt: skip
     # (suffix, margin, crop column, feature slice, bias): a joint probe's logit is the sum of
     # a face part and a context part; the context part carries the bias
     n = data["face"].shape[1]
     parts = [("context", margin, "crop", slice(0, n), probe.bias)]
     if probe_name == "joint":
-        parts = [("face", 1.3, "narrow", slice(0, n), 0.0),
+        parts = [("face", DEFAULT_CROP_MARGIN, "narrow", slice(0, n), 0.0),
                  ("context", margin, "crop", slice(n, 2 * n), probe.bias)]  # fmt: skip
     order = [i for i, c in enumerate(crops) if c.part == "heldout"][:32]
     z_all = logits(probe.probability(probe_features(data, probe_name)))
     weight, _ = member_fit(z_all, crops)
     train = np.array([c.part == "train" for c in crops])
     members = [(folder / m.spec, (0.75 * m.weight, m.center)) for m in v12.members]
+    backbone = load_backbone()
     for suffix, part_margin, column, cut, bias in parts:
         part_fit = ProbeFit(probe.mean[cut], probe.scale[cut], probe.weights[cut], bias, probe.l2)
         x = data["face" if column == "narrow" else "context"]
         check = np.stack([cv2.imread(rows[i][column])[..., ::-1] for i in order])
         spec_path = write_texture_model(
-            load_backbone(), part_fit, folder, f"{name}_{suffix}", part_margin,
+            backbone, part_fit, folder, f"{name}_{suffix}", part_margin,
             {**training, "part": suffix}, check, part_fit.probability(x[order]),
             base=folder / base,
         )  # fmt: skip

@@ -105,15 +105,24 @@ def extract(out: Path, gathered: list[Path]) -> None:
     print(f"{len(rows)} crops -> {out}")
 
 
-def fitted(out: Path) -> tuple:
-    """The probe fitted on `extract`'s features, with the crops' labels and the stored arrays."""
-    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, Crop, fit_probe
+def labeled_crops(out: Path) -> tuple[list, list[dict], dict]:
+    """An `extract` folder's crops as `texture_train.Crop`s, its rows and its stored arrays
+    (also scripts/context_probe.py's)."""
+    from deepfake_analyzer.training.texture_train import Crop
 
     rows = json.loads((out / "crops.json").read_text())
-    data = np.load(out / "features.npz")
+    data = dict(np.load(out / "features.npz"))
     sides = photo_sides(rows)
     crops = [Crop(r["source"], r["label"], r["kind"], r["method"], r["group"], r["part"], False,
                   short_side=sides.get(r["source"], 0)) for r in rows]  # fmt: skip
+    return crops, rows, data
+
+
+def fitted(out: Path) -> tuple:
+    """The probe fitted on `extract`'s features, with the crops' labels and the stored arrays."""
+    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, fit_probe
+
+    crops, rows, data = labeled_crops(out)
     probe, cv = fit_probe(data["mesh"], crops, RESIDUAL_SHARES, match_resolution=True)
     print(f"mesh probe: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f}")
     return probe, cv, crops, rows, data
@@ -125,25 +134,21 @@ def member_fit(mesh_logit: np.ndarray, crops: list) -> tuple[float, float]:
     return 1.0 / (4 * float(mesh_logit[train].std())), float(mesh_logit[train].mean())
 
 
-def fit(out: Path) -> None:
+def v12_logit(members: np.ndarray) -> np.ndarray:
+    """v12's blend log-odds (before its bias and calibration) from its three members' stored
+    probabilities, (N, 3)."""
     from deepfake_analyzer.models.blend import Blend, logits
-    from deepfake_analyzer.training.texture_train import file_scores, table_report
 
-    probe, _, crops, _, data = fitted(out)
-    mesh_logit = logits(probe.probability(data["mesh"]))
-    held = np.array([c.part == "heldout" for c in crops])
-    hcrops = [c for c, h in zip(crops, held, strict=True) if h]
     v12 = Blend.load(V12.with_name("deepfake_v12.blend.json"))
-    members = [data["members"][:, k] for k in range(3)]
-    weight, center = member_fit(mesh_logit, crops)
-    z3 = sum(m.weight * (logits(p) - m.center) for m, p in zip(v12.members, members, strict=True))
-    z4 = 0.75 * z3 + weight * (mesh_logit[held] - center)
-    tables = {
-        "v12": file_scores(np.asarray(z3), hcrops),
-        "mesh probe": file_scores(mesh_logit[held], hcrops),
-        "v4 face probe": file_scores(logits(members[0]), hcrops),
-        "v12 + mesh": file_scores(np.asarray(z4), hcrops),
-    }
+    z = [m.weight * (logits(members[:, k]) - m.center) for k, m in enumerate(v12.members)]
+    return np.asarray(sum(z))
+
+
+def print_tables(out: Path, tables: dict) -> None:
+    """The crop-path tables (`texture_train.table_report`, each paired against the first),
+    written to OUT/tables.json and printed."""
+    from deepfake_analyzer.training.texture_train import table_report
+
     report = table_report(tables)
     (out / "tables.json").write_text(json.dumps(report, indent=1))
     for name, table in report.items():
@@ -155,12 +160,57 @@ def fit(out: Path) -> None:
                   f"[{row['low']:+.3f}, {row['high']:+.3f}] {row['verdict']}")  # fmt: skip
 
 
+def copy_v12_members(folder: Path) -> tuple:
+    """v12's `Blend`, its member files copied into `folder` (each with its weights and their
+    base), and the name of the base file its texture members share."""
+    import shutil
+
+    from deepfake_analyzer.models.blend import Blend
+
+    folder.mkdir(parents=True, exist_ok=True)
+    v12 = Blend.load(V12.with_name("deepfake_v12.blend.json"))
+    base = ""
+    for member in v12.members:
+        spec = json.loads((V12.parent / member.spec).read_text())
+        base = base or spec.get("weights_base") or ""
+        for f in (member.spec, spec["weights_file"], spec.get("weights_base") or ""):
+            if f and not (folder / f).exists():
+                shutil.copy(V12.parent / f, folder / f)
+    return v12, base
+
+
+def training_counts(crops: list) -> dict[str, int]:
+    """The training part's crops per share (`RESIDUAL_SHARES`' names), for a spec's record."""
+    return {k: sum(1 for c in crops if c.part == "train" and
+                   (("labeled fake" if c.label else f"real {c.kind}") == k))
+            for k in ("real video", "real image", "labeled fake")}  # fmt: skip
+
+
+def fit(out: Path) -> None:
+    from deepfake_analyzer.models.blend import logits
+    from deepfake_analyzer.training.texture_train import file_scores
+
+    probe, _, crops, _, data = fitted(out)
+    mesh_logit = logits(probe.probability(data["mesh"]))
+    held = np.array([c.part == "heldout" for c in crops])
+    hcrops = [c for c, h in zip(crops, held, strict=True) if h]
+    weight, center = member_fit(mesh_logit, crops)
+    z3 = v12_logit(data["members"])
+    z4 = 0.75 * z3 + weight * (mesh_logit[held] - center)
+    print_tables(out, {
+        "v12": file_scores(z3, hcrops),
+        "mesh probe": file_scores(mesh_logit[held], hcrops),
+        "v4 face probe": file_scores(logits(data["members"][:, 0]), hcrops),
+        "v12 + mesh": file_scores(np.asarray(z4), hcrops),
+    })  # fmt: skip
+
+
 def write(out: Path, name: str, folder: Path, gathered: list[Path]) -> None:
     """The candidate `name` in `folder`: v12's three members as they are (their weights x 3/4:
     four members share the say), the mesh probe `<name>_mesh` and the training-data list."""
-    import shutil
+    import cv2
 
-    from deepfake_analyzer.models.blend import Blend, logits
+    from deepfake_analyzer.models.blend import logits
     from deepfake_analyzer.models.mesh_probe import FEATURES_VERSION, MeshProbe
     from deepfake_analyzer.training.datalist import write_training_list
     from deepfake_analyzer.training.extract import source_key
@@ -170,20 +220,9 @@ def write(out: Path, name: str, folder: Path, gathered: list[Path]) -> None:
     probe, cv, crops, rows, data = fitted(out)
     used, part = protocol(gathered)
     trained = [i for i in used if part.get(source_key(i.path)) == "train"]
-    folder.mkdir(parents=True, exist_ok=True)
-    v12 = Blend.load(V12.with_name("deepfake_v12.blend.json"))
-    for member in v12.members:
-        spec = json.loads((V12.parent / member.spec).read_text())
-        for f in (member.spec, spec["weights_file"], spec.get("weights_base") or ""):
-            if f and not (folder / f).exists():
-                shutil.copy(V12.parent / f, folder / f)
-    import cv2
-
+    v12, _ = copy_v12_members(folder)
     order = [i for i, c in enumerate(crops) if c.part == "heldout"][:32]
     check = np.stack([cv2.imread(rows[i]["crop"])[..., ::-1] for i in order])
-    counts = {k: sum(1 for c in crops if c.part == "train" and
-                     (("labeled fake" if c.label else f"real {c.kind}") == k))
-              for k in ("real video", "real image", "labeled fake")}  # fmt: skip
     training = {
         "recipe": "linear probe on the face mesh network's channel statistics "
                   "(models/mesh_probe.py), scripts/mesh_feature_probe.py",
@@ -191,7 +230,8 @@ def write(out: Path, name: str, folder: Path, gathered: list[Path]) -> None:
         "cv_auc": {f"{k:g}": round(v, 4) for k, v in cv.items()},
         "shares": RESIDUAL_SHARES,
         "resolution_matched": {"short_side_edges": RESOLUTION_EDGES},
-        "crops": counts, "files": len(trained), "training_data": f"{name}.training-data.csv",
+        "crops": training_counts(crops), "files": len(trained),
+        "training_data": f"{name}.training-data.csv",
     }  # fmt: skip
     mesh_spec = write_probe_model(MeshProbe, probe, folder, f"{name}_mesh", 1.3, training, check,
                                  probe.probability(data["mesh"][order]))  # fmt: skip

@@ -555,14 +555,13 @@ def _explain(explainer: Explainer, classifier: Classifier, crops: list[np.ndarra
     """Grad-CAM heatmaps of `crops` (the classifier's crops), each as large as its crop: the
     explained member reads the middle square its margin covers (models/blend.py,
     `member_square`), so its heatmap lies there and the rest of the crop reads 0."""
-    from deepfake_analyzer.models.blend import member_square
+    from deepfake_analyzer.models.blend import member_crops, member_square
 
-    size, spec = classifier.spec.input_size, _explained(classifier).spec
-    start, side = member_square(size, classifier.spec.crop_margin, spec)
-    seen = [resize_square(crop, size)[start : start + side, start : start + side] for crop in crops]
-    heatmaps = np.asarray(explainer(spec.preprocess(np.stack(
-        [resize_square(crop, spec.input_size) for crop in seen]
-    ))))  # fmt: skip
+    size, margin = classifier.spec.input_size, classifier.spec.crop_margin
+    spec = _explained(classifier).spec
+    whole = np.stack([resize_square(crop, size) for crop in crops])
+    heatmaps = np.asarray(explainer(spec.preprocess(member_crops(whole, margin, spec))))
+    start, side = member_square(size, margin, spec)
     if side == size:
         return heatmaps
     import cv2
