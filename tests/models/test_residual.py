@@ -54,6 +54,22 @@ def test_cooccurrence_counts_triples_along_rows_or_columns() -> None:
     assert four.shape == (81,) and four[80] == 0.5 and four[0 * 27 + 1 * 9 + 2 * 3 + 2] == 0.5
 
 
+@pytest.mark.parametrize(("t", "order"), [(2, 3), (1, 4), (3, 3)])  # 125, 81 and 343 bins
+def test_cooccurrence_equals_a_direct_count_of_runs(t: int, order: int) -> None:
+    q = np.random.default_rng(t + order).integers(-t, t + 1, (23, 17))
+    base = 2 * t + 1
+    for axis, lines in ((1, q), (0, q.T)):  # along rows: runs inside each row; columns likewise
+        counts = np.zeros(base**order)
+        for line in lines:
+            for i in range(len(line) - order + 1):
+                counts[
+                    sum(
+                        (v + t) * base ** (order - 1 - k) for k, v in enumerate(line[i : i + order])
+                    )
+                ] += 1
+        np.testing.assert_array_equal(cooccurrence(q, axis, t, order), counts / counts.sum())
+
+
 def test_features_are_frequencies_that_tell_noise_levels_apart() -> None:
     crops = _crops()
     x = residual_features(crops)

@@ -59,37 +59,52 @@ MIN_SIZE = 32
 
 
 def _quantised(residual: np.ndarray, step: float, t: int = T) -> np.ndarray:
-    return np.clip(np.round(residual / step), -t, t).astype(np.int32)
+    return np.clip(np.round(residual / step), -t, t).astype(np.int8)
 
 
 def cooccurrence(q: np.ndarray, axis: int, t: int = T, order: int = 3) -> np.ndarray:
     """Frequencies of `order` consecutive values of `q` (ints in [-t, t]) along `axis` (1: rows,
     0: columns): (2t + 1) ** order bins, summing to one."""
     base = 2 * t + 1
-    q = np.asarray(q if axis == 0 else q.T, np.int32) + t  # consecutive along the first axis
-    n = q.shape[0] - order + 1
+    bins = base**order
+    q = np.asarray(q)
+    n = q.shape[axis] - order + 1
     if n <= 0:  # too short for one run of `order` values
-        return np.zeros(base**order)
-    index = q[:n].copy()
+        return np.zeros(bins)
+    small = bins <= 256  # uint8 bin indices, counted by OpenCV's histogram (the shipped sizes)
+    shifted = (q + t).astype(np.uint8 if small else np.int32)
+
+    def run(k: int) -> np.ndarray:  # the k-th value of every run, sliced along `axis`
+        return shifted[:, k : k + n] if axis == 1 else shifted[k : k + n]
+
+    index = run(0).copy()
     for k in range(1, order):
         index *= base
-        index += q[k : k + n]
-    counts = np.bincount(index.ravel(), minlength=base**order).astype(np.float64)
+        index += run(k)
+    if small:
+        import cv2
+
+        counts = cv2.calcHist([index], [0], None, [bins], [0, bins]).ravel().astype(np.float64)
+    else:
+        counts = np.bincount(index.ravel(), minlength=bins).astype(np.float64)
     return np.asarray(counts / max(counts.sum(), 1.0))
 
 
 def _first_order(x: np.ndarray, t: int = T, order: int = 3) -> np.ndarray:
-    """Horizontal first-order residuals along rows plus vertical ones along columns."""
-    h = _quantised(x[:, 1:] - x[:, :-1], 1, t)
-    v = _quantised(x[1:] - x[:-1], 1, t)
+    """Horizontal first-order residuals along rows plus vertical ones along columns; `x` holds
+    whole numbers (8-bit channels as int16), so the residuals need no rounding."""
+    h = np.clip(x[:, 1:] - x[:, :-1], -t, t)
+    v = np.clip(x[1:] - x[:-1], -t, t)
     return np.asarray(cooccurrence(h, 1, t, order) + cooccurrence(v, 0, t, order))
 
 
 def _crop_features(rgb: np.ndarray) -> np.ndarray:
     import cv2
 
-    ycc = cv2.cvtColor(np.ascontiguousarray(rgb, np.uint8), cv2.COLOR_RGB2YCrCb).astype(np.float32)
-    y = ycc[..., 0]
+    rgb8 = np.ascontiguousarray(rgb, np.uint8)
+    ycc = cv2.cvtColor(rgb8, cv2.COLOR_RGB2YCrCb).astype(np.int16)  # first-order residuals exact
+    y = ycc[..., 0].astype(np.float32)
+    yi = ycc[..., 0]
     n = y.shape[0]
     second_h = _quantised(y[:, :-2] - 2 * y[:, 1:-1] + y[:, 2:], 2)
     second_v = _quantised(y[:-2] - 2 * y[1:-1] + y[2:], 2)
@@ -99,18 +114,18 @@ def _crop_features(rgb: np.ndarray) -> np.ndarray:
     a, b = (int(f * n) for f in INNER)
     r0, r1 = (int(f * n) for f in RING)
     pairs = [  # each the sum of a horizontal and a vertical histogram
-        _first_order(y),
+        _first_order(yi),
         cooccurrence(second_h, 1) + cooccurrence(second_v, 0),
         cooccurrence(kb, 1) + cooccurrence(kb, 0),
-        _first_order(y[a:b, a:b]),
+        _first_order(yi[a:b, a:b]),
         _first_order(ycc[..., 1]),
         _first_order(ycc[..., 2]),
     ]
-    inner = np.sqrt(_first_order(y[r0:r1, r0:r1]) / 2)
-    strips = (y[:r0], y[r1:], y[:, :r0], y[:, r1:])
+    inner = np.sqrt(_first_order(yi[r0:r1, r0:r1]) / 2)
+    strips = (yi[:r0], yi[r1:], yi[:, :r0], yi[:, r1:])
     ring = np.sqrt(sum((_first_order(s) for s in strips), np.zeros(BINS)) / 8)
     third = np.sqrt((cooccurrence(third_h, 1) + cooccurrence(third_v, 0)) / 2)
-    four = np.sqrt(_first_order(y, FOUR_T, 4) / 2)
+    four = np.sqrt(_first_order(yi, FOUR_T, 4) / 2)
     return np.concatenate(
         [np.sqrt(np.concatenate(pairs) / 2), inner, ring, inner - ring, third, four]
     )
