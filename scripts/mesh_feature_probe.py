@@ -134,13 +134,13 @@ def member_fit(mesh_logit: np.ndarray, crops: list) -> tuple[float, float]:
     return 1.0 / (4 * float(mesh_logit[train].std())), float(mesh_logit[train].mean())
 
 
-def v12_logit(members: np.ndarray) -> np.ndarray:
-    """v12's blend log-odds (before its bias and calibration) from its three members' stored
-    probabilities, (N, 3)."""
+def v12_logit(members: np.ndarray, spec: Path = V12) -> np.ndarray:
+    """The blend `spec`'s log-odds (before its bias and calibration; v12's by default) from its
+    members' stored probabilities, (N, members)."""
     from deepfake_analyzer.models.blend import Blend, logits
 
-    v12 = Blend.load(V12.with_name("deepfake_v12.blend.json"))
-    z = [m.weight * (logits(members[:, k]) - m.center) for k, m in enumerate(v12.members)]
+    blend = Blend.load(spec.with_name(spec.name.replace(".spec.json", ".blend.json")))
+    z = [m.weight * (logits(members[:, k]) - m.center) for k, m in enumerate(blend.members)]
     return np.asarray(sum(z))
 
 
@@ -151,32 +151,34 @@ def print_tables(out: Path, tables: dict) -> None:
 
     report = table_report(tables)
     (out / "tables.json").write_text(json.dumps(report, indent=1))
+    first = next(iter(tables))
     for name, table in report.items():
         print(f"== {name}")
         for row in table["rows"]:
             print(f"  {row['name']:<28} {row['auc']:.3f}  ({row['num_fake']} fakes)")
         for row in table["against_first"]:
-            print(f"  vs v12 {row['name']:<21} {row['difference']:+.3f} "
+            print(f"  vs {first} {row['name']:<21} {row['difference']:+.3f} "
                   f"[{row['low']:+.3f}, {row['high']:+.3f}] {row['verdict']}")  # fmt: skip
 
 
-def copy_v12_members(folder: Path) -> tuple:
-    """v12's `Blend`, its member files copied into `folder` (each with its weights and their
-    base), and the name of the base file its texture members share."""
+def copy_v12_members(folder: Path, spec_path: Path = V12) -> tuple:
+    """The blend `spec_path`'s `Blend` (v12's by default), its member files copied into
+    `folder` (each with its weights and their base), and the name of the base file its texture
+    members share."""
     import shutil
 
     from deepfake_analyzer.models.blend import Blend
 
     folder.mkdir(parents=True, exist_ok=True)
-    v12 = Blend.load(V12.with_name("deepfake_v12.blend.json"))
+    blend = Blend.load(spec_path.with_name(spec_path.name.replace(".spec.json", ".blend.json")))
     base = ""
-    for member in v12.members:
-        spec = json.loads((V12.parent / member.spec).read_text())
+    for member in blend.members:
+        spec = json.loads((spec_path.parent / member.spec).read_text())
         base = base or spec.get("weights_base") or ""
         for f in (member.spec, spec["weights_file"], spec.get("weights_base") or ""):
             if f and not (folder / f).exists():
-                shutil.copy(V12.parent / f, folder / f)
-    return v12, base
+                shutil.copy(spec_path.parent / f, folder / f)
+    return blend, base
 
 
 def training_counts(crops: list) -> dict[str, int]:
