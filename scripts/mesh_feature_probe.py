@@ -128,10 +128,11 @@ def fitted(out: Path) -> tuple:
     return probe, cv, crops, rows, data
 
 
-def member_fit(mesh_logit: np.ndarray, crops: list) -> tuple[float, float]:
-    """The mesh member's (weight, center) in a four-member blend (`fit_blend`'s rule)."""
+def member_fit(mesh_logit: np.ndarray, crops: list, members: int = 4) -> tuple[float, float]:
+    """A new member's (weight, center) in a blend of `members` (`fit_blend`'s rule): its logit
+    z-scored on the training crops, one `members`-th of the say."""
     train = np.array([c.part == "train" for c in crops])
-    return 1.0 / (4 * float(mesh_logit[train].std())), float(mesh_logit[train].mean())
+    return 1.0 / (members * float(mesh_logit[train].std())), float(mesh_logit[train].mean())
 
 
 def v12_logit(members: np.ndarray, spec: Path = V12) -> np.ndarray:

@@ -44,6 +44,7 @@ from mesh_feature_probe import (
     ROOT,
     copy_v12_members,
     labeled_crops,
+    member_fit,
     print_tables,
     protocol,
     training_counts,
@@ -121,12 +122,6 @@ def fitted(crops: list, data: dict, probe: str) -> tuple:
     return fit, cv
 
 
-def member_fit(z: np.ndarray, crops: list) -> tuple[float, float]:
-    """The probe's (weight, center) as a fifth member: z-scored on the training crops."""
-    train = np.array([c.part == "train" for c in crops])
-    return 1.0 / (MEMBERS * float(z[train].std())), float(z[train].mean())
-
-
 def fit(out: Path) -> None:
     from deepfake_analyzer.models.blend import logits
     from deepfake_analyzer.training.texture_train import file_scores
@@ -140,7 +135,7 @@ def fit(out: Path) -> None:
     for name in PROBES:
         probe, _ = fitted(crops, data, name)
         z = logits(probe.probability(probe_features(data, name)))
-        weight, center = member_fit(z, crops)
+        weight, center = member_fit(z, crops, MEMBERS)
         tables[f"{name} probe"] = file_scores(z[held], hcrops)
         tables[f"v18 + {name}"] = file_scores(keep * z18 + weight * (z[held] - center), hcrops)
     print_tables(out, tables)
@@ -183,7 +178,8 @@ def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Pa
                  ("context", wide_spec, "wide", slice(n, 2 * n), probe.bias)]  # fmt: skip
     order = [i for i, c in enumerate(crops) if c.part == "heldout"][:32]
     whole = np.stack([cv2.imread(rows[i]["crop"])[..., ::-1] for i in order])
-    weight, _ = member_fit(logits(probe.probability(probe_features(data, probe_name))), crops)
+    z = logits(probe.probability(probe_features(data, probe_name)))
+    weight, _ = member_fit(z, crops, MEMBERS)
     train = np.array([c.part == "train" for c in crops])
     keep = (MEMBERS - 1) / MEMBERS
     members = [(folder / m.spec, (keep * m.weight, m.center)) for m in v18.members]
