@@ -1,6 +1,6 @@
 """Does a wider field around the face carry fake evidence? (a context member)
 
-    python scripts/context_probe.py extract OUT_DIR MARGIN [GATHERED_DIR ...]
+    python scripts/context_probe.py extract OUT_DIR MARGIN [--maps] [GATHERED_DIR ...]
     python scripts/context_probe.py fit OUT_DIR
     python scripts/context_probe.py write OUT_DIR context|joint NAME MODEL_DIR [GATHERED_DIR ...]
 
@@ -31,6 +31,7 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from mesh_feature_probe import (
@@ -45,7 +46,7 @@ from mesh_feature_probe import (
 )
 
 
-def extract(out: Path, margin: float, gathered: list[Path]) -> None:
+def extract(out: Path, margin: float, gathered: list[Path], keep_maps: bool = False) -> None:
     from deepfake_analyzer.models.loader import load_classifier
     from deepfake_analyzer.training.eval_crops import extract_for_evaluation
     from deepfake_analyzer.training.evaluate import EvaluateConfig
@@ -66,13 +67,22 @@ def extract(out: Path, margin: float, gathered: list[Path]) -> None:
     pairs = [(at[k], r) for r in wide if (k := (source_key(r.source), r.frame_index)) in at]
     print(f"{len(used)} files; {len(narrow)} crops at 1.3, {len(wide)} at {margin:g}, "
           f"{len(pairs)} frames in both", flush=True)  # fmt: skip
-    extractor = feature_model(load_backbone())
-    rows, feats, face_feats, members = [], [], [], []
+    backbone = load_backbone()
+    extractor = feature_model(backbone)
+    with_maps = maps_model(backbone) if keep_maps else None
+    rows, feats, face_feats, members, maps = [], [], [], [], []
     for start in range(0, len(pairs), 256):
         chunk = pairs[start : start + 256]
         feats.append(
             texture_features(extractor, np.stack([load_crop(wide_cache, w) for _, w in chunk]))
         )
+        narrow_crops = np.stack([load_crop(narrow_cache, n) for n, _ in chunk])
+        if with_maps is not None:
+            face, block_maps = block_outputs(with_maps, narrow_crops)
+            maps.append(block_maps)
+        else:
+            face = texture_features(extractor, narrow_crops)
+        face_feats.append(face)
         held = [n for n, w in chunk if part[source_key(w.source)] == "heldout"]
         if held:
             crops = np.stack([load_crop(narrow_cache, n) for n in held])
@@ -85,8 +95,37 @@ def extract(out: Path, margin: float, gathered: list[Path]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "features.npz", context=np.concatenate(feats), face=np.concatenate(face_feats),
              members=np.concatenate(members), margin=margin)  # fmt: skip
+    if keep_maps:
+        np.save(out / MAPS_FILE, np.concatenate(maps))
     (out / "crops.json").write_text(json.dumps(rows))
     print(f"{len(rows)} crops -> {out}")
+
+
+MAPS_FILE = "maps.npy"
+"""`extract --maps`' output beside features.npz: each 1.3 crop's block-10 activations (float16,
+14 x 14 x 112 at 224 px), where scripts/finetune_probe.py's trainable top starts."""
+
+
+def maps_model(backbone: Any) -> Any:
+    """A Keras model from scaled crops to their texture features and block-10 maps."""
+    import keras
+
+    from deepfake_analyzer.models.texture import TAPS, pooled_features
+
+    tap = backbone.outputs[TAPS.index(10)]
+    return keras.Model(backbone.input, [pooled_features(backbone.outputs), tap])
+
+
+def block_outputs(model: Any, crops: np.ndarray, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """The texture features of `crops` (uint8 RGB) and their block-10 maps (`MAPS_FILE`), in
+    one pass of `maps_model`'s `model`."""
+    feats, maps = [], []
+    for start in range(0, len(crops), batch):
+        x = (np.asarray(crops[start : start + batch], np.float32) - 127.0) / 128.0
+        f, m = model(x, training=False)
+        feats.append(np.asarray(f, np.float32))
+        maps.append(np.asarray(m, np.float16))
+    return np.concatenate(feats), np.concatenate(maps)
 
 
 PROBES = ("context", "joint")
@@ -191,7 +230,9 @@ if __name__ == "__main__":
     if len(sys.argv) < 3 or sys.argv[1] not in ("extract", "fit", "write"):
         raise SystemExit(__doc__)
     if sys.argv[1] == "extract":
-        extract(Path(sys.argv[2]), float(sys.argv[3]), [Path(p) for p in sys.argv[4:]])
+        rest = [a for a in sys.argv[4:] if a != "--maps"]
+        extract(Path(sys.argv[2]), float(sys.argv[3]), [Path(p) for p in rest],
+                keep_maps="--maps" in sys.argv[4:])  # fmt: skip
     elif sys.argv[1] == "fit":
         fit(Path(sys.argv[2]))
     elif sys.argv[3] not in PROBES:
