@@ -97,6 +97,34 @@ def test_interrupted_file_is_extracted_again(tmp_path: Path, items: list) -> Non
     assert detector.calls == 1 and len(again.records) == 1
 
 
+def test_crops_of_files_given_relative_are_found_from_another_folder(
+    tmp_path: Path, items: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source given relative is recorded absolute; a manifest line of the older kind (the
+    source as given) is placed by its crop name's digest, so another working folder still
+    finds the crops."""
+    monkeypatch.chdir(tmp_path)
+    relative = [item(Path("real.png"), 0), item(Path("fake.png"), 1)]
+    write_image(tmp_path / "real.png"), write_image(tmp_path / "fake.png")
+    config = ExtractConfig(crop_size=64, frames_per_video=2)
+    cache = extract_crops(
+        relative, tmp_path / "c", config, detector=FakeDetector(), face_mesh=FakeMesh()
+    )
+    expected = sorted(str(tmp_path / n) for n in ("fake.png", "real.png"))
+    assert sorted(r.source for r in cache.records) == expected
+    manifest = cache.root / MANIFEST_NAME
+    older = [json.loads(line) for line in manifest.read_text().splitlines()]
+    for line in older:
+        if line["type"] == "crop":
+            line["source"] = Path(line["source"]).name  # as given, before 2026-12-06
+    manifest.write_text("".join(json.dumps(line) + "\n" for line in older))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    again = read_manifest(cache.root)
+    assert sorted(r.source for r in again.records) == expected
+    assert again.records == cache.records
+
+
 def test_landmarks_in_crop_maps_box_corners() -> None:
     region = square_region(BOX, 1.3)
     corner = np.array([[region.x0, region.y0], [region.x0 + region.side, region.y0]], float)

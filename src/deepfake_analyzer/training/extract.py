@@ -14,7 +14,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -102,7 +102,7 @@ class CropRecord:
     """One cached face crop and where it came from (a manifest line)."""
 
     crop: str  # path relative to the manifest's folder
-    source: str  # the item's path as given; compare with `source_key` (cwd-independent)
+    source: str  # the item's absolute path (`source_key`) in a manifest, as given elsewhere
     label: int
     group: str
     dataset: str
@@ -180,8 +180,22 @@ def read_manifest(root: Path) -> CropCache:
             elif data.get("type") == "crop":
                 record = CropRecord.from_dict(data)
                 crops[record.crop] = record
-    records = tuple(r for r in crops.values() if source_key(r.source) in done)
+    records = tuple(r for r in _absolute(crops.values(), done) if source_key(r.source) in done)
     return CropCache(root, records, frozenset(done))
+
+
+def _absolute(records: Iterable[CropRecord], done: set[str]) -> Iterator[CropRecord]:
+    """`records` with each source absolute. Manifests written before 2026-12-06 kept a source
+    as given, relative to wherever the extraction ran, so it resolved elsewhere from another
+    folder and its crops were silently left out; their crop names hold the digest of the
+    absolute path (`crop_name`), which finds it among the finished sources."""
+    by_digest = {source_digest(key): key for key in done}
+    for record in records:
+        if not Path(record.source).is_absolute():
+            digest = Path(record.crop).name.split("_f")[0]
+            if digest in by_digest:
+                record = replace(record, source=by_digest[digest])
+        yield record
 
 
 def source_key(path: Path | str) -> str:
@@ -189,8 +203,13 @@ def source_key(path: Path | str) -> str:
     return str(Path(path).resolve())
 
 
+def source_digest(key: str) -> str:
+    """The 16 hex digits that name a source's crops (`crop_name`), from its `source_key`."""
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
 def crop_name(source: Path, frame_index: int, face: int) -> str:
-    digest = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:16]
+    digest = source_digest(source_key(source))
     return f"{digest[:2]}/{digest}_f{frame_index:05d}_{face}"
 
 
@@ -335,7 +354,7 @@ def _extract_item(
                         landmarks = name + ".npz"
                 record = CropRecord(
                     crop=name + ".png",
-                    **item_labels(item),
+                    **{**item_labels(item), "source": source_key(item.path)},
                     frame_index=frame.index,
                     timestamp_s=float(frame.timestamp_s),
                     box_xyxy=_box(det.box_xyxy),
