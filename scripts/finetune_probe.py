@@ -1,0 +1,215 @@
+"""Does fine-tuning EfficientNet-Lite0's last blocks beat the linear probe on unseen generators?
+
+    python scripts/context_probe.py extract OUT_DIR 2.0 --maps [GATHERED_DIR ...]
+    python scripts/finetune_probe.py run OUT_DIR [EPOCHS [LEARNING_RATE]]
+    python scripts/finetune_probe.py tables OUT_DIR EPOCH [LEARNING_RATE]
+
+Every texture member so far is a linear probe on a frozen ImageNet backbone. This measures the
+lever the cards keep naming next: letting the backbone's last blocks learn. `context_probe.py
+extract --maps` keeps each 1.3 crop's block-10 activations (14 x 14 x 112), so the trainable
+top, blocks 11-15 (Lite0's last two stages, about a third of its compute), trains on 2 cores
+without running the frozen part again.
+
+`run` splits the protocol's training part once more by `probe_folds` (generators for labeled
+fakes, people for reals): fold 0 is the validation part, the rest the fitting part. On the
+fitting part it fits v17's joint probe (the 1.3 crop's and the margin-2.0 crop's texture
+features side by side, `RESIDUAL_SHARES`, photo sizes matched, L2 by CV within the fitting
+part), then builds the fine-tuned model: the maps through blocks 11-15 (ImageNet weights to
+start, batch normalisations frozen, random horizontal flips), their mean and standard deviation
+beside the frozen features (blocks 2, 4 and 10 of the 1.3 crop; the whole margin-2.0 crop),
+standardised and read by the probe's weights. At epoch 0 it is exactly the linear probe. It
+trains with the probe's sample weights (weighted cross-entropy, Adam) and after every epoch
+reads the validation part's weighted AUC; the epoch with the best validation AUC is chosen
+(ties: the earlier), and only then is the held-out part read: the crop-path table (one view, a
+video's score its crops' top-quarter mean) of the fine-tuned model against the linear probe,
+alone and each as v12's fourth member as v17 was built. Outputs (the history, each epoch's
+logits and weights, the tables) under OUT_DIR/finetune-LEARNING_RATE. Measured, not kept:
+models/deepfake_v18.md, "Tried since shipping".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from context_probe import MAPS_FILE
+from mesh_feature_probe import labeled_crops, member_fit, print_tables, v12_logit
+
+TOP = range(11, 16)
+"""The trainable blocks (`models/texture.BLOCKS` indices); the maps are block 10's output."""
+FROZEN = 352
+"""The face features that stay fixed: mean and std of blocks 2, 4 and 10 (24 + 40 + 112
+channels); the last 640 (block 15's) come from the trainable top."""
+LEARNING_RATE = 1e-4
+"""Adam's step size unless `run` is given another."""
+BATCH = 64
+SEED = 0
+
+
+def build_top(backbone: Any, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray,
+              bias: float) -> Any:  # fmt: skip
+    """maps, fixed features -> logit: blocks `TOP` with `backbone`'s weights, pooled, beside
+    the fixed features, standardised by (`mean`, `scale`) and read by (`coef`, `bias`)."""
+    import keras
+    from keras import layers
+
+    from deepfake_analyzer.models.texture import BLOCKS, BN_EPSILON, pooled_features
+
+    maps = keras.Input((14, 14, BLOCKS[TOP.start - 1][4]), name="maps")
+    fixed = keras.Input((len(mean) - 640,), name="fixed")
+    x = layers.RandomFlip("horizontal", seed=SEED)(maps)
+    parts = ("expand", "bn0", "dw", "bn1", "project", "bn2")
+    copied = {f"b{i}_{part}" for i in TOP for part in parts}
+    for i in TOP:
+        kernel, stride, expand, width_in, width_out = BLOCKS[i]
+        h = layers.Conv2D(width_in * expand, 1, use_bias=False, name=f"b{i}_expand")(x)
+        h = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"b{i}_bn0")(h)
+        h = layers.ReLU(6.0)(h)
+        h = layers.DepthwiseConv2D(kernel, stride, "same", use_bias=False, name=f"b{i}_dw")(h)
+        h = layers.ReLU(6.0)(layers.BatchNormalization(epsilon=BN_EPSILON, name=f"b{i}_bn1")(h))
+        h = layers.Conv2D(width_out, 1, use_bias=False, name=f"b{i}_project")(h)
+        h = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"b{i}_bn2")(h)
+        x = layers.Add()([h, x]) if stride == 1 and width_in == width_out else h
+    feats = keras.ops.concatenate([fixed[:, :FROZEN], pooled_features([x]), fixed[:, FROZEN:]], 1)
+    z = (feats - mean.astype(np.float32)) / scale.astype(np.float32)
+    head = layers.Dense(1, name="head")
+    logit = head(z)
+    model = keras.Model([maps, fixed], logit)
+    for layer in model.layers:
+        if layer.name in copied:
+            layer.set_weights(backbone.get_layer(layer.name).get_weights())
+        if isinstance(layer, layers.BatchNormalization):
+            layer.trainable = False  # inference statistics, as the frozen backbone's
+    head.set_weights([coef.reshape(-1, 1).astype(np.float32), np.array([bias], np.float32)])
+    return model
+
+
+def logits_of(model: Any, maps: np.ndarray, fixed: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    out = []
+    for start in range(0, len(idx), 256):
+        chunk = idx[start : start + 256]
+        x = [np.asarray(maps[chunk], np.float32), fixed[chunk]]
+        out.append(np.asarray(model(x, training=False), np.float64).reshape(-1))
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def work_folder(out: Path, learning_rate: float) -> Path:
+    return out / f"finetune-{learning_rate:g}"
+
+
+def run(out: Path, epochs: int, learning_rate: float = LEARNING_RATE) -> None:
+    import keras
+
+    from deepfake_analyzer.models.blend import logits
+    from deepfake_analyzer.training.texture_backbone import load_backbone
+    from deepfake_analyzer.training.texture_train import (
+        RESIDUAL_SHARES,
+        fit_probe,
+        probe_folds,
+        weighted_auc,
+        weights_of,
+    )
+
+    keras.utils.set_random_seed(SEED)
+    work = work_folder(out, learning_rate)
+    work.mkdir(parents=True, exist_ok=True)
+    crops, _, data = labeled_crops(out)
+    maps = np.load(out / MAPS_FILE, mmap_mode="r")
+    x = np.concatenate([data["face"], data["context"]], axis=1).astype(np.float32)
+    fixed = np.concatenate([x[:, :FROZEN], x[:, 992:]], axis=1)
+    y = np.array([c.label for c in crops], np.float32)
+
+    train_idx = np.nonzero(weights_of(crops, RESIDUAL_SHARES, True) > 0)[0]
+    fold = probe_folds([crops[i] for i in train_idx])
+    val_set = set(train_idx[fold == 0].tolist())
+    fitting = [replace(c, part="") if i in val_set else c for i, c in enumerate(crops)]
+    validating = [
+        c if i in val_set else replace(c, part="" if c.part == "train" else c.part)
+        for i, c in enumerate(crops)
+    ]
+    w_fit = weights_of(fitting, RESIDUAL_SHARES, True)
+    w_val = weights_of(validating, RESIDUAL_SHARES, True)
+    fit_idx, val_idx = np.nonzero(w_fit > 0)[0], np.nonzero(w_val > 0)[0]
+    held = np.array([c.part == "heldout" for c in crops])
+    held_idx = np.nonzero(held)[0]
+    print(f"fitting {len(fit_idx)} crops, validating {len(val_idx)}, held out {len(held_idx)}",
+          flush=True)  # fmt: skip
+
+    started = time.time()
+    probe, cv = fit_probe(x, fitting, RESIDUAL_SHARES, match_resolution=True)
+    print(f"linear joint probe on the fitting part: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f} "
+          f"({time.time() - started:.0f} s)", flush=True)  # fmt: skip
+    z_linear = logits(probe.probability(x))
+
+    model = build_top(load_backbone(), probe.mean, probe.scale, probe.weights, probe.bias)
+    check = logits_of(model, maps, fixed, held_idx[:64])
+    print(f"epoch 0 equals the probe: max |difference| "
+          f"{np.abs(check - z_linear[held_idx[:64]]).max():.4f}", flush=True)  # fmt: skip
+    model.compile(keras.optimizers.Adam(learning_rate),
+                  keras.losses.BinaryCrossentropy(from_logits=True))  # fmt: skip
+
+    def val_auc(z: np.ndarray) -> float:
+        return weighted_auc(y[val_idx], z, w_val[val_idx])
+
+    history = [{"epoch": 0, "val_auc": val_auc(z_linear[val_idx]), "seconds": 0}]
+    print(f"epoch 0: validation AUC {history[0]['val_auc']:.4f}", flush=True)
+    np.save(work / "logits_0.npy", z_linear)
+    fit_maps = np.asarray(maps[fit_idx], np.float32)
+    rng = np.random.default_rng(SEED)
+    for epoch in range(1, epochs + 1):
+        started = time.time()
+        order = rng.permutation(len(fit_idx))
+        model.fit([fit_maps[order], fixed[fit_idx][order]], y[fit_idx][order],
+                  sample_weight=w_fit[fit_idx][order], batch_size=BATCH, epochs=1,
+                  verbose=0, shuffle=False)  # fmt: skip
+        z = logits_of(model, maps, fixed, np.arange(len(crops)))
+        np.save(work / f"logits_{epoch}.npy", z)
+        model.save_weights(work / f"epoch_{epoch}.weights.h5")
+        history.append({"epoch": epoch, "val_auc": val_auc(z[val_idx]),
+                        "fit_auc": weighted_auc(y[fit_idx], z[fit_idx], w_fit[fit_idx]),
+                        "seconds": round(time.time() - started)})  # fmt: skip
+        print(f"epoch {epoch}: validation AUC {history[-1]['val_auc']:.4f}, fitting AUC "
+              f"{history[-1]['fit_auc']:.4f} ({history[-1]['seconds']} s)", flush=True)  # fmt: skip
+        (work / "history.json").write_text(json.dumps(history, indent=1))
+    tables(out, max(history, key=lambda h: (h["val_auc"], -h["epoch"]))["epoch"], learning_rate)
+
+
+def tables(out: Path, epoch: int, learning_rate: float = LEARNING_RATE) -> None:
+    """The held-out crop-path tables of epoch `epoch` against epoch 0 (the linear probe)."""
+    from deepfake_analyzer.training.texture_train import file_scores
+
+    work = work_folder(out, learning_rate)
+    crops, _, data = labeled_crops(out)
+    held = np.array([c.part == "heldout" for c in crops])
+    hcrops = [c for c, h in zip(crops, held, strict=True) if h]
+    z3 = v12_logit(data["members"])
+    linear, tuned = np.load(work / "logits_0.npy"), np.load(work / f"logits_{epoch}.npy")
+    print(f"chosen on validation: epoch {epoch}")
+    alone = {"linear joint": file_scores(linear[held], hcrops),
+             f"fine-tuned joint (epoch {epoch})": file_scores(tuned[held], hcrops)}  # fmt: skip
+    (work / "alone").mkdir(exist_ok=True)
+    print_tables(work / "alone", alone)
+    blends = {"v12": file_scores(z3, hcrops)}
+    for name, z in (("linear", linear), ("fine-tuned", tuned)):
+        weight, center = member_fit(z, crops)
+        blends[f"v12 + {name}"] = file_scores(0.75 * z3 + weight * (z[held] - center), hcrops)
+    (work / "blend").mkdir(exist_ok=True)
+    print_tables(work / "blend", blends)
+    pair = {k: blends[k] for k in ("v12 + linear", "v12 + fine-tuned")}
+    (work / "pair").mkdir(exist_ok=True)
+    print_tables(work / "pair", pair)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3 or sys.argv[1] not in ("run", "tables"):
+        raise SystemExit(__doc__)
+    rate = [float(a) for a in sys.argv[4:5]]
+    if sys.argv[1] == "run":
+        run(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 6, *rate)
+    else:
+        tables(Path(sys.argv[2]), int(sys.argv[3]), *rate)
