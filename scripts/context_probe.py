@@ -83,10 +83,9 @@ def extract(out: Path, margin: float, gathered: list[Path], keep_maps: bool = Fa
         else:
             face = texture_features(extractor, narrow_crops)
         face_feats.append(face)
-        held = [n for n, w in chunk if part[source_key(w.source)] == "heldout"]
-        if held:
-            crops = np.stack([load_crop(narrow_cache, n) for n in held])
-            members.append(np.stack(blend.member_scores(crops), axis=1))
+        held = [part[source_key(w.source)] == "heldout" for _, w in chunk]
+        if any(held):
+            members.append(np.stack(blend.member_scores(narrow_crops[held]), axis=1))
         for n, w in chunk:
             rows.append({"crop": str(wide_cache.path_of(w)), "narrow": str(narrow_cache.path_of(n)),
                          "source": w.source, "label": w.label, "kind": w.kind, "method": w.method,

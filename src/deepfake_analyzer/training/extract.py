@@ -102,7 +102,7 @@ class CropRecord:
     """One cached face crop and where it came from (a manifest line)."""
 
     crop: str  # path relative to the manifest's folder
-    source: str  # the item's absolute path (`source_key`) in a manifest, as given elsewhere
+    source: str  # in a manifest the item's `source_key`; in `item_labels`' records as given
     label: int
     group: str
     dataset: str
