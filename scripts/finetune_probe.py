@@ -3,6 +3,7 @@
     python scripts/context_probe.py extract OUT_DIR 2.0 --maps [GATHERED_DIR ...]
     python scripts/finetune_probe.py run OUT_DIR [EPOCHS [LEARNING_RATE]]
     python scripts/finetune_probe.py tables OUT_DIR EPOCH [LEARNING_RATE]
+    python scripts/finetune_probe.py ring OUT_DIR
 
 Every texture member so far is a linear probe on a frozen ImageNet backbone. This measures the
 lever the cards keep naming next: letting the backbone's last blocks learn. `context_probe.py
@@ -23,8 +24,15 @@ reads the validation part's weighted AUC; the epoch with the best validation AUC
 (ties: the earlier), and only then is the held-out part read: the crop-path table (one view, a
 video's score its crops' top-quarter mean) of the fine-tuned model against the linear probe,
 alone and each as v12's fourth member as v17 was built. Outputs (the history, each epoch's
-logits and weights, the tables) under OUT_DIR/finetune-LEARNING_RATE. Measured, not kept:
-models/deepfake_v18.md, "Tried since shipping".
+logits and weights, the tables) under OUT_DIR/finetune-LEARNING_RATE.
+
+`ring` asks the same maps another question, with the backbone frozen: does the inner face
+differ from the cells around it (a face swap's blend boundary, a pasted face)? Per channel of
+block 10 (14 x 14) and of block 15 (7 x 7, the frozen top run on the maps), the inner square's
+mean minus the ring's, the log ratio of their standard deviations, and the map's maximum (1,296
+values); a probe on them alone and one on v17's joint features beside them, fitted as the joint
+probe is, their CV AUC, then the held-out tables against the joint probe (OUT_DIR/ring).
+Both measured, not kept: models/deepfake_v18.md, "Tried since shipping".
 """
 
 from __future__ import annotations
@@ -40,15 +48,22 @@ import numpy as np
 from context_probe import MAPS_FILE
 from mesh_feature_probe import labeled_crops, member_fit, print_tables, v12_logit
 
+from deepfake_analyzer.models.texture import FEATURE_SIZE
+
 TOP = range(11, 16)
 """The trainable blocks (`models/texture.BLOCKS` indices); the maps are block 10's output."""
 FROZEN = 352
 """The face features that stay fixed: mean and std of blocks 2, 4 and 10 (24 + 40 + 112
 channels); the last 640 (block 15's) come from the trainable top."""
+FEATURES = 2 * FEATURE_SIZE
+"""The joint probe's features: the 1.3 crop's, then the margin-2.0 crop's."""
 LEARNING_RATE = 1e-4
 """Adam's step size unless `run` is given another."""
 BATCH = 64
 SEED = 0
+RING_INNER = {10: 10, 15: 5}
+"""Per block, the side in cells of the middle square of its map that `ring` calls the inner
+face (the face box is the middle 1 / 1.3 of the crop); the cells around it are the ring."""
 
 
 def build_top(backbone: Any, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray,
@@ -61,7 +76,7 @@ def build_top(backbone: Any, mean: np.ndarray, scale: np.ndarray, coef: np.ndarr
     from deepfake_analyzer.models.texture import BLOCKS, BN_EPSILON, pooled_features
 
     maps = keras.Input((14, 14, BLOCKS[TOP.start - 1][4]), name="maps")
-    fixed = keras.Input((len(mean) - 640,), name="fixed")
+    fixed = keras.Input((len(mean) - (FEATURE_SIZE - FROZEN),), name="fixed")
     x = layers.RandomFlip("horizontal", seed=SEED)(maps)
     parts = ("expand", "bn0", "dw", "bn1", "project", "bn2")
     copied = {f"b{i}_{part}" for i in TOP for part in parts}
@@ -121,7 +136,7 @@ def run(out: Path, epochs: int, learning_rate: float = LEARNING_RATE) -> None:
     crops, _, data = labeled_crops(out)
     maps = np.load(out / MAPS_FILE, mmap_mode="r")
     x = np.concatenate([data["face"], data["context"]], axis=1).astype(np.float32)
-    fixed = np.concatenate([x[:, :FROZEN], x[:, 992:]], axis=1)
+    fixed = np.concatenate([x[:, :FROZEN], x[:, FEATURE_SIZE:]], axis=1)
     y = np.array([c.label for c in crops], np.float32)
 
     train_idx = np.nonzero(weights_of(crops, RESIDUAL_SHARES, True) > 0)[0]
@@ -205,11 +220,70 @@ def tables(out: Path, epoch: int, learning_rate: float = LEARNING_RATE) -> None:
     print_tables(work / "pair", pair)
 
 
+def ring_features(block_maps: np.ndarray, inner: int) -> np.ndarray:
+    """(N, 3 x channels) for (N, side, side, channels) maps: per channel the inner square's mean
+    minus the ring's, log(inner std / ring std), and the maximum over the map."""
+    side = block_maps.shape[1]
+    start = (side - inner) // 2
+    middle = np.zeros((side, side), bool)
+    middle[start : start + inner, start : start + inner] = True
+    cells = block_maps.reshape(len(block_maps), side * side, -1)
+    a, b = cells[:, middle.reshape(-1)], cells[:, ~middle.reshape(-1)]
+    spread = np.log(a.std(1) + 1e-3) - np.log(b.std(1) + 1e-3)
+    return np.concatenate([a.mean(1) - b.mean(1), spread, cells.max(1)], axis=1)
+
+
+def ring(out: Path) -> None:
+    """The inner-face-against-ring probes and their tables (module docstring)."""
+    import keras
+
+    from deepfake_analyzer.models.blend import logits
+    from deepfake_analyzer.training.texture_backbone import load_backbone
+    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, file_scores, fit_probe
+
+    work = out / "ring"
+    work.mkdir(parents=True, exist_ok=True)
+    crops, _, data = labeled_crops(out)
+    maps = np.load(out / MAPS_FILE, mmap_mode="r")
+    zeros = np.zeros(FEATURES)
+    top = build_top(load_backbone(), zeros, np.ones(FEATURES), zeros, 0.0)
+    last = keras.Model(top.inputs[0], top.get_layer(f"b{max(TOP)}_bn2").output)
+    parts = []
+    for start in range(0, len(maps), 512):
+        m = np.asarray(maps[start : start + 512], np.float32)
+        last_maps = np.asarray(last(m, training=False))
+        first = ring_features(m, RING_INNER[TOP.start - 1])
+        parts.append(np.concatenate([first, ring_features(last_maps, RING_INNER[max(TOP)])], 1))
+    x_ring = np.concatenate(parts)
+    joint = np.concatenate([data["face"], data["context"]], axis=1)
+    z = {}
+    for name, x in (("joint", joint), ("ring", x_ring),
+                    ("joint + ring", np.concatenate([joint, x_ring], axis=1))):  # fmt: skip
+        probe, cv = fit_probe(x, crops, RESIDUAL_SHARES, match_resolution=True)
+        print(f"{name} probe: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f}", flush=True)
+        z[name] = logits(probe.probability(x))
+    held = np.array([c.part == "heldout" for c in crops])
+    hcrops = [c for c, h in zip(crops, held, strict=True) if h]
+    z3 = v12_logit(data["members"])
+    scores = {}
+    for name, logit in z.items():
+        weight, center = member_fit(logit, crops)
+        scores[name] = file_scores(logit[held], hcrops)
+        scores[f"v12 + {name}"] = file_scores(0.75 * z3 + weight * (logit[held] - center), hcrops)
+    for first, second in (("joint", "ring"), ("joint", "joint + ring"),
+                          ("v12 + joint", "v12 + joint + ring")):  # fmt: skip
+        folder = work / f"{first} against {second}".replace(" ", "_")
+        folder.mkdir(exist_ok=True)
+        print_tables(folder, {first: scores[first], second: scores[second]})
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] not in ("run", "tables"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("run", "tables", "ring"):
         raise SystemExit(__doc__)
     rate = [float(a) for a in sys.argv[4:5]]
-    if sys.argv[1] == "run":
+    if sys.argv[1] == "ring":
+        ring(Path(sys.argv[2]))
+    elif sys.argv[1] == "run":
         run(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 6, *rate)
     else:
         tables(Path(sys.argv[2]), int(sys.argv[3]), *rate)
