@@ -27,11 +27,11 @@ the training-data list.
 Measured 2026-12-06 (thirty-third session), not kept: on the training part's leave-generator-out
 CV the probes read narrow 0.692, wide 0.679 and joint 0.696. On the held-out crop path (all
 1,030 files, 293 fake videos and 288 fake photos, measured again in the thirty-fourth session:
-the first reading had lost 316 files to the crop-cache bug fixed in training/extract.py) v18
-reads video 0.751 and image 0.746; v18 + wide 0.734 (-0.017, unclear) and 0.747 (+0.000),
-v18 + joint 0.726 (-0.025, worse) and 0.742 (-0.004), v18 + narrow 0.725 (-0.026, worse) and
-0.732. The wide probe alone reads held-out video reenactment 0.640 (v18 0.700): the
-surroundings' noise does not give the pasted-back faces away.
+the first reading had kept 260 and 157 of them, the rest lost to the crop-cache bug fixed in
+training/extract.py) v18 reads video 0.751 and image 0.746; v18 + wide 0.734 (-0.017, unclear)
+and 0.747 (+0.000), v18 + joint 0.726 (-0.025, worse) and 0.742 (-0.004), v18 + narrow 0.725
+(-0.026, worse) and 0.732. The wide probe alone reads held-out video reenactment 0.640 (v18
+0.700): the surroundings' noise does not give the pasted-back faces away.
 """
 
 from __future__ import annotations
