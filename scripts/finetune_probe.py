@@ -46,7 +46,14 @@ from typing import Any
 
 import numpy as np
 from context_probe import MAPS_FILE
-from mesh_feature_probe import labeled_crops, member_fit, print_tables, v12_logit
+from mesh_feature_probe import (
+    held_out,
+    labeled_crops,
+    member_fit,
+    print_tables,
+    residual_fit,
+    v12_logit,
+)
 
 from deepfake_analyzer.models.texture import FEATURE_SIZE
 
@@ -110,7 +117,7 @@ def logits_of(model: Any, maps: np.ndarray, fixed: np.ndarray, idx: np.ndarray) 
         chunk = idx[start : start + 256]
         x = [np.asarray(maps[chunk], np.float32), fixed[chunk]]
         out.append(np.asarray(model(x, training=False), np.float64).reshape(-1))
-    return np.concatenate(out) if out else np.zeros(0)
+    return np.concatenate(out)
 
 
 def work_folder(out: Path, learning_rate: float) -> Path:
@@ -124,7 +131,6 @@ def run(out: Path, epochs: int, learning_rate: float = LEARNING_RATE) -> None:
     from deepfake_analyzer.training.texture_backbone import load_backbone
     from deepfake_analyzer.training.texture_train import (
         RESIDUAL_SHARES,
-        fit_probe,
         probe_folds,
         weighted_auc,
         weights_of,
@@ -150,15 +156,11 @@ def run(out: Path, epochs: int, learning_rate: float = LEARNING_RATE) -> None:
     w_fit = weights_of(fitting, RESIDUAL_SHARES, True)
     w_val = weights_of(validating, RESIDUAL_SHARES, True)
     fit_idx, val_idx = np.nonzero(w_fit > 0)[0], np.nonzero(w_val > 0)[0]
-    held = np.array([c.part == "heldout" for c in crops])
-    held_idx = np.nonzero(held)[0]
+    held_idx = np.nonzero(held_out(crops)[0])[0]
     print(f"fitting {len(fit_idx)} crops, validating {len(val_idx)}, held out {len(held_idx)}",
           flush=True)  # fmt: skip
 
-    started = time.time()
-    probe, cv = fit_probe(x, fitting, RESIDUAL_SHARES, match_resolution=True)
-    print(f"linear joint probe on the fitting part: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f} "
-          f"({time.time() - started:.0f} s)", flush=True)  # fmt: skip
+    probe, _ = residual_fit(x, fitting, "linear joint (on the fitting part)")
     z_linear = logits(probe.probability(x))
 
     model = build_top(load_backbone(), probe.mean, probe.scale, probe.weights, probe.bias)
@@ -200,8 +202,7 @@ def tables(out: Path, epoch: int, learning_rate: float = LEARNING_RATE) -> None:
 
     work = work_folder(out, learning_rate)
     crops, _, data = labeled_crops(out)
-    held = np.array([c.part == "heldout" for c in crops])
-    hcrops = [c for c, h in zip(crops, held, strict=True) if h]
+    held, hcrops = held_out(crops)
     z3 = v12_logit(data["members"])
     linear, tuned = np.load(work / "logits_0.npy"), np.load(work / f"logits_{epoch}.npy")
     print(f"chosen on validation: epoch {epoch}")
@@ -239,7 +240,7 @@ def ring(out: Path) -> None:
 
     from deepfake_analyzer.models.blend import logits
     from deepfake_analyzer.training.texture_backbone import load_backbone
-    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, file_scores, fit_probe
+    from deepfake_analyzer.training.texture_train import file_scores
 
     work = out / "ring"
     work.mkdir(parents=True, exist_ok=True)
@@ -259,11 +260,9 @@ def ring(out: Path) -> None:
     z = {}
     for name, x in (("joint", joint), ("ring", x_ring),
                     ("joint + ring", np.concatenate([joint, x_ring], axis=1))):  # fmt: skip
-        probe, cv = fit_probe(x, crops, RESIDUAL_SHARES, match_resolution=True)
-        print(f"{name} probe: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f}", flush=True)
+        probe, _ = residual_fit(x, crops, name)
         z[name] = logits(probe.probability(x))
-    held = np.array([c.part == "heldout" for c in crops])
-    hcrops = [c for c, h in zip(crops, held, strict=True) if h]
+    held, hcrops = held_out(crops)
     z3 = v12_logit(data["members"])
     scores = {}
     for name, logit in z.items():

@@ -118,13 +118,27 @@ def labeled_crops(out: Path) -> tuple[list, list[dict], dict]:
     return crops, rows, data
 
 
-def fitted(out: Path) -> tuple:
-    """The probe fitted on `extract`'s features, with the crops' labels and the stored arrays."""
+def held_out(crops: list) -> tuple[np.ndarray, list]:
+    """Which of `crops` are of the held-out part (a mask), and those crops."""
+    held = np.array([c.part == "heldout" for c in crops])
+    return held, [c for c, h in zip(crops, held, strict=True) if h]
+
+
+def residual_fit(x: np.ndarray, crops: list, name: str) -> tuple:
+    """A linear probe on `x` fitted on the training crops as the residual probe is
+    (`RESIDUAL_SHARES`, photo sizes matched, L2 by leave-generator-out CV), its L2 and CV AUC
+    printed as `name`'s; (the fit, CV AUC per L2). Also the other probe scripts'."""
     from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, fit_probe
 
+    probe, cv = fit_probe(x, crops, RESIDUAL_SHARES, match_resolution=True)
+    print(f"{name} probe: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f}", flush=True)
+    return probe, cv
+
+
+def fitted(out: Path) -> tuple:
+    """The probe fitted on `extract`'s features, with the crops' labels and the stored arrays."""
     crops, rows, data = labeled_crops(out)
-    probe, cv = fit_probe(data["mesh"], crops, RESIDUAL_SHARES, match_resolution=True)
-    print(f"mesh probe: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f}")
+    probe, cv = residual_fit(data["mesh"], crops, "mesh")
     return probe, cv, crops, rows, data
 
 
@@ -195,8 +209,7 @@ def fit(out: Path) -> None:
 
     probe, _, crops, _, data = fitted(out)
     mesh_logit = logits(probe.probability(data["mesh"]))
-    held = np.array([c.part == "heldout" for c in crops])
-    hcrops = [c for c, h in zip(crops, held, strict=True) if h]
+    held, hcrops = held_out(crops)
     weight, center = member_fit(mesh_logit, crops)
     z3 = v12_logit(data["members"])
     z4 = 0.75 * z3 + weight * (mesh_logit[held] - center)

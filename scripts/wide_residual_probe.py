@@ -45,10 +45,12 @@ import numpy as np
 from mesh_feature_probe import (
     ROOT,
     copy_v12_members,
+    held_out,
     labeled_crops,
     member_fit,
     print_tables,
     protocol,
+    residual_fit,
     training_counts,
     v12_logit,
 )
@@ -115,27 +117,17 @@ def probe_features(data: dict, probe: str) -> np.ndarray:
     return data[probe]
 
 
-def fitted(crops: list, data: dict, probe: str) -> tuple:
-    """`probe` fitted on the training crops, and its CV AUC per L2."""
-    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, fit_probe
-
-    fit, cv = fit_probe(probe_features(data, probe), crops, RESIDUAL_SHARES, match_resolution=True)
-    print(f"{probe} probe: L2 {fit.l2:g}, CV {cv[fit.l2]:.3f}", flush=True)
-    return fit, cv
-
-
 def fit(out: Path) -> None:
     from deepfake_analyzer.models.blend import logits
     from deepfake_analyzer.training.texture_train import file_scores
 
     crops, _, data = labeled_crops(out)
-    held = np.array([c.part == "heldout" for c in crops])
-    hcrops = [c for c, h in zip(crops, held, strict=True) if h]
+    held, hcrops = held_out(crops)
     z18 = v12_logit(data["members"], V18)
     tables = {"v18": file_scores(z18, hcrops)}
     keep = (MEMBERS - 1) / MEMBERS
     for name in PROBES:
-        probe, _ = fitted(crops, data, name)
+        probe, _ = residual_fit(probe_features(data, name), crops, name)
         z = logits(probe.probability(probe_features(data, name)))
         weight, center = member_fit(z, crops, MEMBERS)
         tables[f"{name} probe"] = file_scores(z[held], hcrops)
@@ -155,7 +147,7 @@ def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Pa
     from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, RESOLUTION_EDGES
 
     crops, rows, data = labeled_crops(out)
-    probe, cv = fitted(crops, data, probe_name)
+    probe, cv = residual_fit(probe_features(data, probe_name), crops, probe_name)
     margin, narrow_spec, wide_spec = residual_views()
     used, part = protocol(gathered)
     trained = [i for i in used if part.get(source_key(i.path)) == "train"]
