@@ -43,7 +43,8 @@ from mesh_feature_probe import (
     print_tables,
     protocol,
     residual_fit,
-    training_counts,
+    trained_files,
+    training_record,
     v12_logit,
 )
 
@@ -164,26 +165,19 @@ def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Pa
     from deepfake_analyzer.models.blend import logits
     from deepfake_analyzer.models.spec import DEFAULT_CROP_MARGIN
     from deepfake_analyzer.training.datalist import write_training_list
-    from deepfake_analyzer.training.extract import source_key
     from deepfake_analyzer.training.texture_backbone import load_backbone
     from deepfake_analyzer.training.texture_export import ProbeFit, write_blend, write_texture_model
-    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, RESOLUTION_EDGES
 
     crops, rows, data = labeled_crops(out)
     probe, cv = residual_fit(probe_features(data, probe_name), crops, probe_name)
     margin = float(data["margin"])
-    used, part = protocol(gathered)
-    trained = [i for i in used if part.get(source_key(i.path)) == "train"]
+    trained = trained_files(gathered)
     v12, base = copy_v12_members(folder)
     training = {
         "recipe": f"linear probe ({probe_name}) on frozen ImageNet EfficientNet-Lite0 block "
                   f"statistics of the face crop and of the crop cut at margin {margin:g}, "
                   "scripts/context_probe.py",
-        "l2": probe.l2, "cv_auc": {f"{k:g}": round(v, 4) for k, v in cv.items()},
-        "shares": RESIDUAL_SHARES,
-        "resolution_matched": {"short_side_edges": RESOLUTION_EDGES},
-        "crops": training_counts(crops), "files": len(trained),
-        "training_data": f"{name}.training-data.csv",
+        **training_record(probe, cv, crops, trained, name),
     }  # fmt: skip
     # (suffix, margin, crop column, feature slice, bias): a joint probe's logit is the sum of
     # a face part and a context part; the context part carries the bias

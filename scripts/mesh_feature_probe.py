@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -196,6 +197,28 @@ def copy_v12_members(folder: Path, spec_path: Path = V12) -> tuple:
     return blend, base
 
 
+def trained_files(gathered: list[Path]) -> list:
+    """The protocol's training files (`protocol`): what a written candidate's list names."""
+    from deepfake_analyzer.training.extract import source_key
+
+    used, part = protocol(gathered)
+    return [i for i in used if part.get(source_key(i.path)) == "train"]
+
+
+def training_record(probe: Any, cv: dict, crops: list, trained: list, name: str) -> dict:
+    """What a written candidate's probe spec records of its fit, after its recipe: L2, CV AUC
+    per L2, shares, photo-size matching, training crops and files, the training-data list."""
+    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, RESOLUTION_EDGES
+
+    return {
+        "l2": probe.l2, "cv_auc": {f"{k:g}": round(v, 4) for k, v in cv.items()},
+        "shares": RESIDUAL_SHARES,
+        "resolution_matched": {"short_side_edges": RESOLUTION_EDGES},
+        "crops": training_counts(crops), "files": len(trained),
+        "training_data": f"{name}.training-data.csv",
+    }  # fmt: skip
+
+
 def training_counts(crops: list) -> dict[str, int]:
     """The training part's crops per share (`RESIDUAL_SHARES`' names), for a spec's record."""
     return {k: sum(1 for c in crops if c.part == "train" and
@@ -229,25 +252,17 @@ def write(out: Path, name: str, folder: Path, gathered: list[Path]) -> None:
     from deepfake_analyzer.models.blend import logits
     from deepfake_analyzer.models.mesh_probe import FEATURES_VERSION, MeshProbe
     from deepfake_analyzer.training.datalist import write_training_list
-    from deepfake_analyzer.training.extract import source_key
     from deepfake_analyzer.training.texture_export import write_blend, write_probe_model
-    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, RESOLUTION_EDGES
 
     probe, cv, crops, rows, data = fitted(out)
-    used, part = protocol(gathered)
-    trained = [i for i in used if part.get(source_key(i.path)) == "train"]
+    trained = trained_files(gathered)
     v12, _ = copy_v12_members(folder)
     order = [i for i, c in enumerate(crops) if c.part == "heldout"][:32]
     check = np.stack([cv2.imread(rows[i]["crop"])[..., ::-1] for i in order])
     training = {
         "recipe": "linear probe on the face mesh network's channel statistics "
                   "(models/mesh_probe.py), scripts/mesh_feature_probe.py",
-        "features_version": FEATURES_VERSION, "l2": probe.l2,
-        "cv_auc": {f"{k:g}": round(v, 4) for k, v in cv.items()},
-        "shares": RESIDUAL_SHARES,
-        "resolution_matched": {"short_side_edges": RESOLUTION_EDGES},
-        "crops": training_counts(crops), "files": len(trained),
-        "training_data": f"{name}.training-data.csv",
+        "features_version": FEATURES_VERSION, **training_record(probe, cv, crops, trained, name),
     }  # fmt: skip
     mesh_spec = write_probe_model(MeshProbe, probe, folder, f"{name}_mesh", 1.3, training, check,
                                  probe.probability(data["mesh"][order]))  # fmt: skip

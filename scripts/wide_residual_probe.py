@@ -51,7 +51,8 @@ from mesh_feature_probe import (
     print_tables,
     protocol,
     residual_fit,
-    training_counts,
+    trained_files,
+    training_record,
     v12_logit,
 )
 
@@ -142,26 +143,18 @@ def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Pa
     from deepfake_analyzer.models.blend import logits, member_crops
     from deepfake_analyzer.models.residual import FEATURES_VERSION, ResidualProbe
     from deepfake_analyzer.training.datalist import write_training_list
-    from deepfake_analyzer.training.extract import source_key
     from deepfake_analyzer.training.texture_export import ProbeFit, write_blend, write_probe_model
-    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, RESOLUTION_EDGES
 
     crops, rows, data = labeled_crops(out)
     probe, cv = residual_fit(probe_features(data, probe_name), crops, probe_name)
     margin, narrow_spec, wide_spec = residual_views()
-    used, part = protocol(gathered)
-    trained = [i for i in used if part.get(source_key(i.path)) == "train"]
+    trained = trained_files(gathered)
     v18, _ = copy_v12_members(folder, V18)
     training = {
         "recipe": f"linear probe ({probe_name}) on the noise-residual co-occurrences "
                   f"(models/residual.py) of the face crop and of the crop cut at margin "
                   f"{margin:g}, scripts/wide_residual_probe.py",
-        "features_version": FEATURES_VERSION, "l2": probe.l2,
-        "cv_auc": {f"{k:g}": round(v, 4) for k, v in cv.items()},
-        "shares": RESIDUAL_SHARES,
-        "resolution_matched": {"short_side_edges": RESOLUTION_EDGES},
-        "crops": training_counts(crops), "files": len(trained),
-        "training_data": f"{name}.training-data.csv",
+        "features_version": FEATURES_VERSION, **training_record(probe, cv, crops, trained, name),
     }  # fmt: skip
     # (suffix, member spec, features, feature slice, bias): a joint probe's logit is the sum
     # of a face part and a context part; the context part carries the bias
