@@ -1,6 +1,7 @@
 """Does a wider field around the face carry fake evidence? (a context member)
 
-    python scripts/context_probe.py extract OUT_DIR MARGIN [--maps] [GATHERED_DIR ...]
+    python scripts/context_probe.py extract OUT_DIR MARGIN [--maps] [--reuse EARLIER_OUT_DIR]
+        [GATHERED_DIR ...]
     python scripts/context_probe.py fit OUT_DIR
     python scripts/context_probe.py write OUT_DIR context|joint NAME MODEL_DIR [GATHERED_DIR ...]
 
@@ -49,7 +50,13 @@ from mesh_feature_probe import (
 )
 
 
-def extract(out: Path, margin: float, gathered: list[Path], keep_maps: bool = False) -> None:
+def extract(
+    out: Path,
+    margin: float,
+    gathered: list[Path],
+    keep_maps: bool = False,
+    reuse: Path | None = None,
+) -> None:
     from deepfake_analyzer.models.loader import load_classifier
     from deepfake_analyzer.training.eval_crops import extract_for_evaluation
     from deepfake_analyzer.training.evaluate import EvaluateConfig
@@ -74,8 +81,21 @@ def extract(out: Path, margin: float, gathered: list[Path], keep_maps: bool = Fa
     extractor = feature_model(backbone)
     with_maps = maps_model(backbone) if keep_maps else None
     rows, feats, face_feats, members, maps = [], [], [], [], []
+    known = earlier_features(reuse) if reuse is not None and not keep_maps else {}
     for start in range(0, len(pairs), 256):
         chunk = pairs[start : start + 256]
+        keys = [(str(wide_cache.path_of(w)), str(narrow_cache.path_of(n))) for n, w in chunk]
+        held = [part[source_key(w.source)] == "heldout" for _, w in chunk]
+        found = [known.get(k) for k in keys]
+        pairs_found = zip(found, held, strict=True)
+        if all(f is not None and (f[2] is not None or not h) for f, h in pairs_found):
+            feats.append(np.stack([f[0] for f in found if f is not None]))
+            face_feats.append(np.stack([f[1] for f in found if f is not None]))
+            kept = [f[2] for f, h in zip(found, held, strict=True) if h and f is not None]
+            if kept:
+                members.append(np.stack(kept))
+            rows += [crop_row(w, k, part) for (_, w), k in zip(chunk, keys, strict=True)]
+            continue
         feats.append(
             texture_features(extractor, np.stack([load_crop(wide_cache, w) for _, w in chunk]))
         )
@@ -86,13 +106,9 @@ def extract(out: Path, margin: float, gathered: list[Path], keep_maps: bool = Fa
         else:
             face = texture_features(extractor, narrow_crops)
         face_feats.append(face)
-        held = [part[source_key(w.source)] == "heldout" for _, w in chunk]
         if any(held):
             members.append(np.stack(blend.member_scores(narrow_crops[held]), axis=1))
-        for n, w in chunk:
-            rows.append({"crop": str(wide_cache.path_of(w)), "narrow": str(narrow_cache.path_of(n)),
-                         "source": w.source, "label": w.label, "kind": w.kind, "method": w.method,
-                         "group": w.group, "part": part[source_key(w.source)]})  # fmt: skip
+        rows += [crop_row(w, k, part) for (_, w), k in zip(chunk, keys, strict=True)]
         print(f"{start + len(chunk)} of {len(pairs)} crops", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "features.npz", context=np.concatenate(feats), face=np.concatenate(face_feats),
@@ -101,6 +117,28 @@ def extract(out: Path, margin: float, gathered: list[Path], keep_maps: bool = Fa
         np.save(out / MAPS_FILE, np.concatenate(maps))
     (out / "crops.json").write_text(json.dumps(rows))
     print(f"{len(rows)} crops -> {out}")
+
+
+def crop_row(record: Any, key: tuple[str, str], part: dict[str, str]) -> dict[str, Any]:
+    """One line of crops.json: the wide and 1.3 crops' files, the record's label and part."""
+    from deepfake_analyzer.training.extract import source_key
+
+    return {"crop": key[0], "narrow": key[1], "source": record.source, "label": record.label,
+            "kind": record.kind, "method": record.method, "group": record.group,
+            "part": part[source_key(record.source)]}  # fmt: skip
+
+
+def earlier_features(out: Path) -> dict[tuple[str, str], tuple[Any, Any, Any]]:
+    """An earlier `extract`'s features by (wide crop, 1.3 crop) file: (context, face, v12's
+    member probabilities or None where that crop was not held out). The same crops give the same
+    features, so `extract --reuse EARLIER` computes only the crops it has not seen."""
+    rows = json.loads((out / "crops.json").read_text())
+    with np.load(out / "features.npz") as data:
+        context, face, members = data["context"], data["face"], data["members"]
+    held = iter(range(len(members)))
+    return {(r["crop"], r["narrow"]): (context[i], face[i],
+             members[next(held)] if r["part"] == "heldout" else None)
+            for i, r in enumerate(rows)}  # fmt: skip
 
 
 MAPS_FILE = "maps.npy"
@@ -216,8 +254,12 @@ if __name__ == "__main__":
         raise SystemExit(__doc__)
     if sys.argv[1] == "extract":
         rest = [a for a in sys.argv[4:] if a != "--maps"]
+        reuse = Path(rest[rest.index("--reuse") + 1]) if "--reuse" in rest else None
+        if reuse is not None:
+            rest.remove("--reuse")
+            rest.remove(str(reuse))
         extract(Path(sys.argv[2]), float(sys.argv[3]), [Path(p) for p in rest],
-                keep_maps="--maps" in sys.argv[4:])  # fmt: skip
+                keep_maps="--maps" in sys.argv[4:], reuse=reuse)  # fmt: skip
     elif sys.argv[1] == "fit":
         fit(Path(sys.argv[2]))
     elif sys.argv[3] not in PROBES:
