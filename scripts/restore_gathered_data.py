@@ -51,6 +51,11 @@ FOLDERS = {
     "extra-2026-12-03": "extra-data-8",
     "extra-2026-12-03b": "extra-data-9",
     "extra-2026-12-03c": "extra-data-10",
+    "extra-2026-12-06": "extra-data-11",
+    "extra-2026-12-06b": "extra-data-12",
+    "extra-2026-12-06c": "extra-data-13",
+    "extra-2026-12-06d": "extra-data-14",
+    "extra-2026-12-06e": "extra-data-15",
 }
 
 ORIG = re.compile(r"orig_sha256=([0-9a-f]{64})")

@@ -312,6 +312,114 @@ FAMILIES: dict[str, str] = {
         FACE_SWAP,
     ),  # fmt: skip
     **dict.fromkeys(("diffusionclip", "easyphoto"), DIFFUSION_FACE),
+    # gathered 2026-12-06 (docs/data/extra-2026-12-06.md to -06e.md): 77 new methods, all trained on
+    **dict.fromkeys(
+        (
+            "3dswap",
+            "deepswap-ai",
+            "dreamid",
+            "faceoff",
+            "hyperswap",
+            "photoswap",
+            "reswapper",
+        ),
+        FACE_SWAP,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "agetransgan",
+            "beautyrec",
+            "caae",
+            "cpm",
+            "csd-mt",
+            "deepfaceediting",
+            "dpr",
+            "e2style",
+            "e3dge",
+            "ganmut",
+            "gazeanimation",
+            "geomconsistentfr",
+            "hyperinverter",
+            "ipcgan",
+            "ladn",
+            "lats",
+            "pa-gan",
+            "relgan",
+            "rotate-and-render",
+            "sc-fegan",
+            "sg-gan",
+            "shmt",
+            "sketchhairsalon",
+            "ssat-plus",
+            "take-off-eyeglasses",
+        ),
+        GAN_EDIT,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "anifacegan",
+            "animatable-portrait-gan",
+            "gghead",
+            "gram",
+            "gram-hd",
+        ),
+        GAN_FACE,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "edityourself",
+            "heygen",
+            "just-dub-it",
+            "keysync",
+            "talklip",
+        ),
+        LIP_SYNC,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "avat3r",
+            "cvthead",
+            "diffusionavatars",
+            "dreamactor-m1",
+            "factorportrait",
+            "few-shot-talking-heads",
+            "flashavatar",
+            "gaf-avatar",
+            "gaussianavatars",
+            "gdpw",
+            "insta",
+            "joker-3dhead",
+            "mofanerf",
+            "morphable-diffusion",
+            "mrfa",
+            "npga",
+            "synergize-motion-appearance",
+            "voodoo3d",
+        ),
+        REENACTMENT,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "dim-listener",
+            "ditalker",
+            "elp",
+            "gaussianspeech",
+            "hallo2",
+            "joyavatar",
+            "joyvasa",
+            "keyface",
+            "l2l",
+            "laughing-matters",
+            "moda",
+            "rlhg",
+            "syncanimation",
+            "synchrorama",
+            "text2lip",
+            "vlogger",
+            "vqtalker",
+        ),
+        TALKING_HEAD,
+    ),  # fmt: skip
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
