@@ -1,0 +1,177 @@
+"""Does the spread of a video's face features over its frames tell fakes apart? (a track model)
+
+    python scripts/track_probe.py views OUT_DIR CONTEXT_DIR
+    python scripts/track_probe.py fit CONTEXT_DIR [OUT_DIR] [--dims K]
+
+Every member of the shipped blend scores one face crop; a video's score is then the top-quarter
+mean of its faces' scores. A generator that makes a clip frame by frame, or pastes a face into
+real footage, may leave its trace in how the face's texture statistics vary from frame to
+frame, which no single crop shows. This probe reads a whole video at once: per video, the mean
+and the standard deviation over its frames of the 1,984 EfficientNet-Lite0 texture statistics
+of the face crop (margin 1.3) and of the wide crop (margin 2.0) that `context_probe.py extract`
+computed (12 frames a video), standardised and projected on the training videos' first K
+principal components (`--dims`, 128 by default: the fit is Newton's on K values, and there are
+far fewer training videos than statistics), then a linear probe fitted as the residual probe
+is (`RESIDUAL_SHARES`, L2 by leave-generator-out CV over the training videos).
+
+`views` computes the same statistics as the analyzer would see them: the analyzer reads a
+video's n-th face of a track through view n modulo 5 (models/views.py), so the features of
+the n-th crop of each video are taken through that view; `fit CONTEXT_DIR OUT_DIR` then uses
+those. `fit` prints the CV of each statistic set (mean; mean and spread; mean and mean
+frame-to-frame change) and, on the held-out videos, the crop path's v12 + joint probe (refitted
+on CONTEXT_DIR's training part, as `context_probe.py fit`), the track probe alone and the two
+together with the track probe as one more equal member (its logit z-scored on the training
+videos, weight 1/4 of the spread as each of v12's z-scored members), paired against the first.
+
+Measured (thirty-fifth session, frames as cropped, `fit CONTEXT_DIR`; held-out crop path, 292
+fake videos): on the ten gathered folders of v18 (595 training videos), CV mean 0.718, mean+std
+0.676, mean+change 0.679; v12 + joint 0.752, with the mean track probe 0.770 (+0.017 [+0.003,
++0.032] better; mean+std 0.782, +0.029, but CV ranks it last). With the five folders of
+2026-12-06 added (911 training videos; the held-out reals now include their harder clips): CV
+mean 0.731, mean+std 0.696, mean+change 0.684; v12 + joint 0.704, with the mean track probe
+0.717 (+0.013 [-0.003, +0.031] unclear), mean+std 0.716 (+0.012). Not in the analyzer yet: it
+needs each face's texture statistics from the blend's members (their LiteRT copies output the
+probability only), and a video's faces are read through rotating views (`views` above), which
+the frames-as-cropped figures do not include.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from context_probe import probe_features
+from mesh_feature_probe import (
+    held_out,
+    labeled_crops,
+    member_fit,
+    print_tables,
+    residual_fit,
+    v12_logit,
+)
+
+STATS = ("mean", "mean+std", "mean+change")
+"""The statistic sets `fit` compares; the first is the plain average of the frames."""
+DIMS = 128
+
+
+def views(out: Path, context: Path) -> None:
+    """Each video crop's features through the view the analyzer would read it with."""
+    import cv2
+
+    from deepfake_analyzer.models.views import VIEWS, view_of
+    from deepfake_analyzer.training.texture_backbone import (
+        feature_model,
+        load_backbone,
+        texture_features,
+    )
+
+    rows = json.loads((context / "crops.json").read_text())
+    seen: dict[str, int] = {}
+    order = []
+    for i, r in enumerate(rows):
+        if r["kind"] == "video":
+            n = seen.get(r["source"], 0)
+            seen[r["source"]] = n + 1
+            order.append((i, n % len(VIEWS)))
+    extractor = feature_model(load_backbone())
+    face, wide = [], []
+    for start in range(0, len(order), 256):
+        chunk = order[start : start + 256]
+        for column, into in (("narrow", face), ("crop", wide)):
+            crops = [view_of(cv2.imread(rows[i][column])[..., ::-1], VIEWS[k]) for i, k in chunk]
+            into.append(texture_features(extractor, np.stack(crops)))
+        print(f"{start + len(chunk)} of {len(order)} video crops", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    index = np.array([i for i, _ in order])
+    np.savez(out / "views.npz", index=index, face=np.concatenate(face),
+             context=np.concatenate(wide))  # fmt: skip
+    print(f"{len(order)} video crops -> {out}")
+
+
+def video_stats(x: np.ndarray, stats: str) -> np.ndarray:
+    """One video's statistics of its frames' features `x` (frames, features)."""
+    mean = x.mean(axis=0)
+    if stats == "mean":
+        return mean
+    if stats == "mean+std":
+        return np.concatenate([mean, x.std(axis=0)])
+    return np.concatenate([mean, np.abs(np.diff(x, axis=0)).mean(axis=0)])
+
+
+def projected(f: np.ndarray, train: np.ndarray, dims: int) -> np.ndarray:
+    """`f` standardised and projected on the training rows' first `dims` principal axes."""
+    mean, scale = f[train].mean(axis=0), f[train].std(axis=0) + 1e-6
+    z = (f - mean) / scale
+    _, _, axes = np.linalg.svd(z[train], full_matrices=False)
+    return np.asarray(z @ axes[:dims].T)
+
+
+def fit(context: Path, out: Path | None, dims: int) -> None:
+    from deepfake_analyzer.models.blend import logits
+    from deepfake_analyzer.training.eval_compare import BaselineFile
+    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, file_scores, fit_probe
+
+    crops, rows, data = labeled_crops(context)
+    x = probe_features(data, "joint")
+    if out is not None:
+        with np.load(out / "views.npz") as seen:
+            x = x.copy()
+            x[seen["index"]] = np.concatenate([seen["face"], seen["context"]], axis=1)
+    by: dict[str, list[int]] = {}
+    for i, c in enumerate(crops):
+        if c.kind == "video" and c.part:
+            by.setdefault(c.source, []).append(i)
+    sources = [s for s, ix in by.items() if len(ix) >= 4]
+    videos = [replace(crops[by[s][0]], blended=False) for s in sources]
+    train = np.array([v.part == "train" for v in videos])
+    held = ~train
+    print(f"{train.sum()} training videos, {held.sum()} held-out ({len(by) - len(sources)} "
+          f"with fewer than 4 crops left out)", flush=True)  # fmt: skip
+
+    # the crop path: v12 + joint probe per crop, then a video's top-quarter mean
+    mask, hcrops = held_out(crops)
+    joint, _ = residual_fit(probe_features(data, "joint"), crops, "joint")
+    zj = logits(joint.probability(probe_features(data, "joint")))
+    weight, center = member_fit(zj, crops)
+    crop_path = 0.75 * v12_logit(data["members"]) + weight * (zj[mask] - center)
+    base = {f.source: f for f in file_scores(1.0 / (1.0 + np.exp(-crop_path)), hcrops)}
+    kept = [s in base for s, h in zip(sources, held, strict=True) if h]
+    tables: dict[str, list] = {"v12 + joint": [base[s] for s in np.array(sources)[held][kept]]}
+    for stats in STATS:
+        f = np.stack([video_stats(x[by[s]], stats) for s in sources])
+        f = projected(f, train, dims)
+        probe, cv = fit_probe(f, videos, RESIDUAL_SHARES)
+        print(f"{stats}: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f}", flush=True)
+        z = logits(probe.probability(f))
+        spread, middle = float(z[train].std()), float(z[train].mean())
+        alone, together = [], []
+        for s, v, zv in zip(np.array(sources)[held][kept], np.array(videos)[held][kept],
+                            z[held][kept], strict=True):  # fmt: skip
+            b = base[s]
+            alone.append(BaselineFile(s, v.label, v.kind, v.method, v.group, float(zv)))
+            both = float(logits(np.array([b.score]))[0]) + (zv - middle) / (4 * spread)
+            together.append(BaselineFile(s, v.label, v.kind, v.method, v.group, both))
+        tables[f"track probe ({stats})"] = alone
+        tables[f"v12 + joint + track ({stats})"] = together
+    folder = (out or context) / "track"
+    folder.mkdir(exist_ok=True)
+    print_tables(folder, tables)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if len(args) < 2 or args[0] not in ("views", "fit"):
+        raise SystemExit(__doc__)
+    if args[0] == "views":
+        views(Path(args[1]), Path(args[2]))
+    else:
+        k = DIMS
+        if "--dims" in args:
+            at = args.index("--dims")
+            k = int(args[at + 1])
+            del args[at : at + 2]
+        fit(Path(args[1]), Path(args[2]) if len(args) > 2 else None, k)
