@@ -29,10 +29,12 @@ fake videos): on the ten gathered folders of v18 (595 training videos), CV mean 
 +0.032] better; mean+std 0.782, +0.029, but CV ranks it last). With the five folders of
 2026-12-06 added (911 training videos; the held-out reals now include their harder clips): CV
 mean 0.731, mean+std 0.696, mean+change 0.684; v12 + joint 0.704, with the mean track probe
-0.717 (+0.013 [-0.003, +0.031] unclear), mean+std 0.716 (+0.012). Not in the analyzer yet: it
-needs each face's texture statistics from the blend's members (their LiteRT copies output the
-probability only), and a video's faces are read through rotating views (`views` above), which
-the frames-as-cropped figures do not include.
+0.717 (+0.013 [-0.003, +0.031] unclear), mean+std 0.716 (+0.012). Through the analyzer's views
+(`views`, then `fit CONTEXT_DIR OUT_DIR`, the fifteen folders): CV mean 0.736, mean+std 0.714,
+mean+change 0.712; with v12 + joint 0.714 (+0.011 [-0.005, +0.029] unclear). These splits put
+all 77 methods gathered on 2026-12-06 in the training part (the protocol has held 20 of them
+out since). Not in the analyzer yet: it needs each face's texture statistics from the blend's
+members (their LiteRT copies output the probability only) and per-track pooling.
 """
 
 from __future__ import annotations
