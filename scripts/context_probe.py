@@ -50,6 +50,7 @@ from mesh_feature_probe import (
     trained_files,
     training_record,
     v12_logit,
+    with_member,
 )
 
 
@@ -89,15 +90,12 @@ def extract(
         chunk = pairs[start : start + 256]
         keys = [(str(wide_cache.path_of(w)), str(narrow_cache.path_of(n))) for n, w in chunk]
         held = [part[source_key(w.source)] == "heldout" for _, w in chunk]
-        found = [known.get(k) for k in keys]
-        pairs_found = zip(found, held, strict=True)
-        if all(f is not None and (f[2] is not None or not h) for f, h in pairs_found):
-            feats.append(np.stack([f[0] for f in found if f is not None]))
-            face_feats.append(np.stack([f[1] for f in found if f is not None]))
-            kept = [f[2] for f, h in zip(found, held, strict=True) if h and f is not None]
-            if kept:
-                members.append(np.stack(kept))
-            rows += [crop_row(w, k, part) for (_, w), k in zip(chunk, keys, strict=True)]
+        rows += [crop_row(w, k, part) for (_, w), k in zip(chunk, keys, strict=True)]
+        if (earlier := reused(known, keys, held)) is not None:
+            feats.append(earlier[0])
+            face_feats.append(earlier[1])
+            if any(held):
+                members.append(earlier[2])
             continue
         feats.append(
             texture_features(extractor, np.stack([load_crop(wide_cache, w) for _, w in chunk]))
@@ -111,7 +109,6 @@ def extract(
         face_feats.append(face)
         if any(held):
             members.append(np.stack(blend.member_scores(narrow_crops[held]), axis=1))
-        rows += [crop_row(w, k, part) for (_, w), k in zip(chunk, keys, strict=True)]
         print(f"{start + len(chunk)} of {len(pairs)} crops", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "features.npz", context=np.concatenate(feats), face=np.concatenate(face_feats),
@@ -142,6 +139,21 @@ def earlier_features(out: Path) -> dict[tuple[str, str], tuple[Any, Any, Any]]:
     return {(r["crop"], r["narrow"]): (context[i], face[i],
              members[next(held)] if r["part"] == "heldout" else None)
             for i, r in enumerate(rows)}  # fmt: skip
+
+
+def reused(
+    known: dict[tuple[str, str], tuple[Any, Any, Any]],
+    keys: list[tuple[str, str]],
+    held: list[bool],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """A chunk's (context, face, held-out members) features from `earlier_features`, or None
+    unless every crop of it was seen (and scored by v12's members where it is held out)."""
+    found = [known.get(k) for k in keys]
+    if any(f is None or (h and f[2] is None) for f, h in zip(found, held, strict=True)):
+        return None
+    members = [f[2] for f, h in zip(found, held, strict=True) if h]
+    return (np.stack([f[0] for f in found]), np.stack([f[1] for f in found]),
+            np.stack(members) if members else np.empty((0, 3)))  # fmt: skip
 
 
 MAPS_FILE = "maps.npy"
@@ -193,9 +205,8 @@ def fit(out: Path) -> None:
     for name in PROBES:
         probe, _ = residual_fit(probe_features(data, name), crops, name)
         z = logits(probe.probability(probe_features(data, name)))
-        weight, center = member_fit(z, crops)
         tables[f"{name} probe"] = file_scores(z[held], hcrops)
-        tables[f"v12 + {name}"] = file_scores(0.75 * z3 + weight * (z[held] - center), hcrops)
+        tables[f"v12 + {name}"] = file_scores(with_member(z3, z, crops, held), hcrops)
     print_tables(out, tables)
 
 

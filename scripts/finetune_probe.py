@@ -49,10 +49,10 @@ from context_probe import MAPS_FILE
 from mesh_feature_probe import (
     held_out,
     labeled_crops,
-    member_fit,
     print_tables,
     residual_fit,
     v12_logit,
+    with_member,
 )
 
 from deepfake_analyzer.models.texture import FEATURE_SIZE
@@ -212,8 +212,7 @@ def tables(out: Path, epoch: int, learning_rate: float = LEARNING_RATE) -> None:
     print_tables(work / "alone", alone)
     blends = {"v12": file_scores(z3, hcrops)}
     for name, z in (("linear", linear), ("fine-tuned", tuned)):
-        weight, center = member_fit(z, crops)
-        blends[f"v12 + {name}"] = file_scores(0.75 * z3 + weight * (z[held] - center), hcrops)
+        blends[f"v12 + {name}"] = file_scores(with_member(z3, z, crops, held), hcrops)
     (work / "blend").mkdir(exist_ok=True)
     print_tables(work / "blend", blends)
     pair = {k: blends[k] for k in ("v12 + linear", "v12 + fine-tuned")}
@@ -266,9 +265,8 @@ def ring(out: Path) -> None:
     z3 = v12_logit(data["members"])
     scores = {}
     for name, logit in z.items():
-        weight, center = member_fit(logit, crops)
         scores[name] = file_scores(logit[held], hcrops)
-        scores[f"v12 + {name}"] = file_scores(0.75 * z3 + weight * (logit[held] - center), hcrops)
+        scores[f"v12 + {name}"] = file_scores(with_member(z3, logit, crops, held), hcrops)
     for first, second in (("joint", "ring"), ("joint", "joint + ring"),
                           ("v12 + joint", "v12 + joint + ring")):  # fmt: skip
         folder = work / f"{first} against {second}".replace(" ", "_")

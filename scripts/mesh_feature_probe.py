@@ -150,6 +150,13 @@ def member_fit(mesh_logit: np.ndarray, crops: list, members: int = 4) -> tuple[f
     return 1.0 / (members * float(mesh_logit[train].std())), float(mesh_logit[train].mean())
 
 
+def with_member(z3: np.ndarray, logit: np.ndarray, crops: list, held: np.ndarray) -> np.ndarray:
+    """The held-out crops' log-odds of v12 (`z3`) with one more equal member whose log-odds on
+    all `crops` are `logit` (`member_fit`): v12's members weigh 3/4 of what they did."""
+    weight, center = member_fit(logit, crops)
+    return np.asarray(0.75 * z3 + weight * (logit[held] - center))
+
+
 def v12_logit(members: np.ndarray, spec: Path = V12) -> np.ndarray:
     """The blend `spec`'s log-odds (before its bias and calibration; v12's by default) from its
     members' stored probabilities, (N, members)."""
@@ -233,9 +240,8 @@ def fit(out: Path) -> None:
     probe, _, crops, _, data = fitted(out)
     mesh_logit = logits(probe.probability(data["mesh"]))
     held, hcrops = held_out(crops)
-    weight, center = member_fit(mesh_logit, crops)
     z3 = v12_logit(data["members"])
-    z4 = 0.75 * z3 + weight * (mesh_logit[held] - center)
+    z4 = with_member(z3, mesh_logit, crops, held)
     print_tables(out, {
         "v12": file_scores(z3, hcrops),
         "mesh probe": file_scores(mesh_logit[held], hcrops),

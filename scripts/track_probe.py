@@ -49,10 +49,10 @@ from context_probe import probe_features
 from mesh_feature_probe import (
     held_out,
     labeled_crops,
-    member_fit,
     print_tables,
     residual_fit,
     v12_logit,
+    with_member,
 )
 
 STATS = ("mean", "mean+std", "mean+change")
@@ -138,11 +138,10 @@ def fit(context: Path, out: Path | None, dims: int) -> None:
     mask, hcrops = held_out(crops)
     joint, _ = residual_fit(probe_features(data, "joint"), crops, "joint")
     zj = logits(joint.probability(probe_features(data, "joint")))
-    weight, center = member_fit(zj, crops)
-    crop_path = 0.75 * v12_logit(data["members"]) + weight * (zj[mask] - center)
+    crop_path = with_member(v12_logit(data["members"]), zj, crops, mask)
     base = {f.source: f for f in file_scores(1.0 / (1.0 + np.exp(-crop_path)), hcrops)}
-    kept = [s in base for s, h in zip(sources, held, strict=True) if h]
-    tables: dict[str, list] = {"v12 + joint": [base[s] for s in np.array(sources)[held][kept]]}
+    judged = [i for i in np.nonzero(held)[0] if sources[i] in base]
+    tables: dict[str, list] = {"v12 + joint": [base[sources[i]] for i in judged]}
     for stats in STATS:
         f = np.stack([video_stats(x[by[s]], stats) for s in sources])
         f = projected(f, train, dims)
@@ -151,12 +150,12 @@ def fit(context: Path, out: Path | None, dims: int) -> None:
         z = logits(probe.probability(f))
         spread, middle = float(z[train].std()), float(z[train].mean())
         alone, together = [], []
-        for s, v, zv in zip(np.array(sources)[held][kept], np.array(videos)[held][kept],
-                            z[held][kept], strict=True):  # fmt: skip
-            b = base[s]
-            alone.append(BaselineFile(s, v.label, v.kind, v.method, v.group, float(zv)))
-            both = float(logits(np.array([b.score]))[0]) + (zv - middle) / (4 * spread)
-            together.append(BaselineFile(s, v.label, v.kind, v.method, v.group, both))
+        for i in judged:
+            v, zv = videos[i], float(z[i])
+            crop_logit = float(logits(np.array([base[sources[i]].score]))[0])
+            both = crop_logit + (zv - middle) / (4 * spread)
+            alone.append(BaselineFile(sources[i], v.label, v.kind, v.method, v.group, zv))
+            together.append(BaselineFile(sources[i], v.label, v.kind, v.method, v.group, both))
         tables[f"track probe ({stats})"] = alone
         tables[f"v12 + joint + track ({stats})"] = together
     folder = (out or context) / "track"
