@@ -2,6 +2,7 @@
 
     python scripts/context_probe.py extract OUT_DIR MARGIN [--maps] [--reuse EARLIER_OUT_DIR]
         [GATHERED_DIR ...]
+    python scripts/context_probe.py copies OUT_DIR [K]
     python scripts/context_probe.py fit OUT_DIR
     python scripts/context_probe.py write OUT_DIR context|joint NAME MODEL_DIR [GATHERED_DIR ...]
 
@@ -25,6 +26,13 @@ square it covers (models/blend.py, `member_crops`). Needs scripts/get_texture_ba
 `extract --reuse EARLIER_OUT_DIR` takes the features of crops an earlier extraction already
 computed (the same crop files give the same features) and computes only the others (with the
 folders of 2026-12-06 added: 5,022 of 21,492 crops; not with `--maps`, which it ignores).
+`copies OUT_DIR K` (default 1) computes both crops' features of K degraded copies of every
+training frame (`LOWRES`: one draw per frame shared by its two crops, as if the frame itself had
+been shrunk and compressed; `COPIES_FILE`); `fit` and `write` then fit the probe on the crops
+and the copies (each copy in its original's share, `texture_train.weights_of`) and judge it on
+clean held-out crops; `fit` tables the probe without copies beside it. Measured on the
+fifteen-folder protocol (two copies, 27,944 rows, 22 minutes; the fits 20): v12 + joint held-out
+video 0.692, image 0.752; v12 + joint fitted with the copies 0.688, 0.754 (no gain; not used).
 Measured as `deepfake_v16` (context, not kept) and `deepfake_v17` (joint; shipped fused as
 `deepfake_v18`): models/deepfake_v18.md.
 """
@@ -33,7 +41,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +60,8 @@ from mesh_feature_probe import (
     v12_logit,
     with_member,
 )
+
+from deepfake_analyzer.training.augment import AugmentConfig
 
 
 def extract(
@@ -183,6 +193,90 @@ def block_outputs(model: Any, crops: np.ndarray, batch: int = 64) -> tuple[np.nd
     return np.concatenate(feats), np.concatenate(maps)
 
 
+LOWRES = AugmentConfig(
+    flip_p=0.5,
+    color_p=0.0,
+    resize_p=0.5,
+    resize_scale=(0.25, 0.72),
+    blur_p=0.0,
+    noise_p=0.25,
+    noise_sigma=(1.0, 8.0),
+    jpeg_p=0.5,
+    jpeg_quality=(30, 90),
+    h264_p=0.3,
+    h264_crf=(23, 38),
+)
+"""How `copies` degrades a training frame: shrunk to 56-161 px of the 224-px crop and back,
+JPEG at quality 30-90, noise, or H.264 at crf 23-38 (the low-resolution, heavily compressed
+real footage of the 2026-12-06e folder reads fake; `texture_train.DEGRADE` has no resizing and
+keeps JPEG at 60-100). Fixed before any copy was fitted."""
+COPIES_FILE = "copies.npz"
+"""`copies`' output beside features.npz: each copy's training-crop index and both features."""
+COPIES_SEED = 7
+
+
+def degraded_pair(
+    narrow: np.ndarray, wide: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """One `LOWRES` copy of a frame's 1.3 and wide crops (uint8 RGB, the same size): the same
+    draws for both (each crop through `augment` with its own generator in `rng`'s state), and
+    with probability `LOWRES.h264_p` both through one H.264 round trip."""
+    from copy import deepcopy
+
+    from deepfake_analyzer.training.augment import augment, h264_roundtrip
+
+    twin = deepcopy(rng)
+    a, b = augment(narrow, rng, LOWRES), augment(wide, twin, LOWRES)
+    if rng.random() < LOWRES.h264_p:
+        a, b = h264_roundtrip(np.stack([a, b]), int(rng.integers(*LOWRES.h264_crf, endpoint=True)))
+    return np.ascontiguousarray(a), np.ascontiguousarray(b)
+
+
+def copies(out: Path, count: int) -> None:
+    """`count` `LOWRES` copies of every training frame of `extract`'s OUT, their features in
+    OUT/`COPIES_FILE`. Copy k of a frame draws from (`COPIES_SEED`, k, its 1.3 crop's file)."""
+    import zlib
+
+    import cv2
+
+    from deepfake_analyzer.training.texture_backbone import (
+        feature_model,
+        load_backbone,
+        texture_features,
+    )
+
+    rows = json.loads((out / "crops.json").read_text())
+    train = [i for i, r in enumerate(rows) if r["part"] == "train"]
+    extractor = feature_model(load_backbone())
+    index, face, context = [], [], []
+    for k in range(count):
+        for start in range(0, len(train), 256):
+            chunk = train[start : start + 256]
+            pairs = [degraded_pair(cv2.imread(rows[i]["narrow"])[..., ::-1],
+                                   cv2.imread(rows[i]["crop"])[..., ::-1],
+                                   np.random.default_rng([COPIES_SEED, k, zlib.crc32(
+                                       rows[i]["narrow"].encode())]))
+                     for i in chunk]  # fmt: skip
+            face.append(texture_features(extractor, np.stack([p[0] for p in pairs])))
+            context.append(texture_features(extractor, np.stack([p[1] for p in pairs])))
+            index += chunk
+            print(f"copy {k + 1} of {count}: {start + len(chunk)} of {len(train)}", flush=True)
+    np.savez(out / COPIES_FILE, index=np.array(index), face=np.concatenate(face),
+             context=np.concatenate(context))  # fmt: skip
+    print(f"{len(index)} copies -> {out / COPIES_FILE}")
+
+
+def with_copies(out: Path, data: dict, crops: list, probe: str) -> tuple[np.ndarray, list]:
+    """`probe`'s features and crops for its fit: the crops', and after them OUT's `copies`
+    (marked `augmented`) where OUT has them."""
+    x = probe_features(data, probe)
+    if not (out / COPIES_FILE).is_file():
+        return x, crops
+    made = dict(np.load(out / COPIES_FILE))
+    marked = [replace(crops[i], augmented=True) for i in made["index"]]
+    return np.concatenate([x, probe_features(made, probe)]), [*crops, *marked]
+
+
 PROBES = ("context", "joint")
 """The probes `fit` compares and `write` can write."""
 
@@ -202,11 +296,16 @@ def fit(out: Path) -> None:
     held, hcrops = held_out(crops)
     z3 = v12_logit(data["members"])
     tables = {"v12": file_scores(z3, hcrops)}
+    copied = (out / COPIES_FILE).is_file()
     for name in PROBES:
-        probe, _ = residual_fit(probe_features(data, name), crops, name)
-        z = logits(probe.probability(probe_features(data, name)))
-        tables[f"{name} probe"] = file_scores(z[held], hcrops)
-        tables[f"v12 + {name}"] = file_scores(with_member(z3, z, crops, held), hcrops)
+        fits = [(name, probe_features(data, name), crops)]
+        if copied:
+            fits.append((f"{name} (copies)", *with_copies(out, data, crops, name)))
+        for label, x, fit_crops in fits:
+            probe, _ = residual_fit(x, fit_crops, label)
+            z = logits(probe.probability(probe_features(data, name)))
+            tables[f"{label} probe"] = file_scores(z[held], hcrops)
+            tables[f"v12 + {label}"] = file_scores(with_member(z3, z, crops, held), hcrops)
     print_tables(out, tables)
 
 
@@ -221,7 +320,7 @@ def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Pa
     from deepfake_analyzer.training.texture_export import ProbeFit, write_blend, write_texture_model
 
     crops, rows, data = labeled_crops(out)
-    probe, cv = residual_fit(probe_features(data, probe_name), crops, probe_name)
+    probe, cv = residual_fit(*with_copies(out, data, crops, probe_name), probe_name)
     margin = float(data["margin"])
     trained = trained_files(gathered)
     v12, base = copy_v12_members(folder)
@@ -231,6 +330,11 @@ def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Pa
                   "scripts/context_probe.py",
         **training_record(probe, cv, crops, trained, name),
     }  # fmt: skip
+    if (out / COPIES_FILE).is_file():
+        made = len(np.load(out / COPIES_FILE)["index"])
+        training["degraded_copies"] = {
+            "copies": made, "recipe": asdict(LOWRES), "seed": COPIES_SEED,
+        }  # fmt: skip
     # (suffix, margin, crop column, feature slice, bias): a joint probe's logit is the sum of
     # a face part and a context part; the context part carries the bias
     n = data["face"].shape[1]
@@ -264,7 +368,7 @@ def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Pa
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] not in ("extract", "fit", "write"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("extract", "copies", "fit", "write"):
         raise SystemExit(__doc__)
     if sys.argv[1] == "extract":
         rest = [a for a in sys.argv[4:] if a != "--maps"]
@@ -274,6 +378,8 @@ if __name__ == "__main__":
             rest.remove(str(reuse))
         extract(Path(sys.argv[2]), float(sys.argv[3]), [Path(p) for p in rest],
                 keep_maps="--maps" in sys.argv[4:], reuse=reuse)  # fmt: skip
+    elif sys.argv[1] == "copies":
+        copies(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     elif sys.argv[1] == "fit":
         fit(Path(sys.argv[2]))
     elif sys.argv[3] not in PROBES:
