@@ -10,6 +10,7 @@ from deepfake_analyzer.training.bootstrap import (
     auc_interval,
     cluster_weights,
     pair_matrix,
+    share_interval,
     weighted_auc,
 )
 from deepfake_analyzer.training.metrics import roc_auc
@@ -61,3 +62,18 @@ def test_a_paired_difference_is_surer_than_two_intervals() -> None:
     assert a.high > b.low  # unpaired intervals overlap and would hide it
     same = auc_difference((real_a, real_a), (fake_a, fake_a), people, gens)
     assert same.value == 0 and same.low == 0 and same.high == 0
+
+
+def test_a_share_interval_draws_a_persons_files_together() -> None:
+    # 60 real clips of which 9 are called fake: spread over 9 people, or all of one person's
+    hits = np.zeros(60, dtype=bool)
+    hits[:9] = True
+    by_file = share_interval(hits, [f"p{i}" for i in range(60)])
+    one_person = share_interval(hits, ["p0"] * 9 + [f"p{i}" for i in range(1, 52)])
+    assert by_file.value == pytest.approx(0.15) == one_person.value
+    assert by_file.low < 0.15 < by_file.high
+    # one person's nine clips come in or stay out together: 0 or 9 of ~60, so far wider
+    assert one_person.low == 0.0
+    assert one_person.high - one_person.low > 1.5 * (by_file.high - by_file.low)
+    assert share_interval(np.ones(4, bool), ["a", "b", "c", "d"]).low == 1.0
+    assert np.isnan(share_interval([], []).value)

@@ -121,6 +121,10 @@ def test_table_compares_fakes_with_reals_of_the_same_medium() -> None:
     assert table.row("video/hyperlips").auc == pytest.approx(0.5)  # type: ignore[union-attr]
     assert table.row("image").auc == pytest.approx(0.0)  # type: ignore[union-attr]
     assert table.real_fpr == {"video": 0.5, "image": 0.0}
+    # ann's clip stays under 0.7, bob's reaches it: a resample holds 0, 1 or 2 of bob's
+    interval = table.real_fpr_interval["video"]
+    assert (interval.value, interval.low, interval.high) == (0.5, 0.0, 1.0)
+    assert "reals 50.0% / 50.0% (95 %: 0.0%-100.0%)" in table.rates_text()
     video_rates = table.rates["video"]  # reals 0.1, 0.8; fakes 0.9, 0.5 at 0.5 and 0.7
     assert (video_rates.real_at_suspicious, video_rates.real_at_fake) == (0.5, 0.5)
     assert (video_rates.fake_at_suspicious, video_rates.fake_at_fake) == (1.0, 0.5)
@@ -128,6 +132,7 @@ def test_table_compares_fakes_with_reals_of_the_same_medium() -> None:
     assert table.worst_family().name == "image/gan-face"  # type: ignore[union-attr]
     data = table.to_dict()
     assert data["rows"][0]["name"] == "video" and "heldout_generators" in data["protocol"]
+    assert data["real_fpr_at_fake_interval"] == {"video": [0.0, 1.0], "image": [0.0, 0.0]}
 
 
 def test_rates_read_the_thresholds_each_verdict_read() -> None:

@@ -8,7 +8,8 @@ are, with replacement, and every file weighs how often its cluster was drawn; th
 resample is the weighted Mann-Whitney statistic over the pairs (fake, real).
 
 A comparison of two models on the same files uses the same resamples for both (paired), so
-the interval is that of their difference, not two overlapping intervals.
+the interval is that of their difference, not two overlapping intervals. A share (of held-out
+reals a verdict called fake) is resampled the same way (`share_interval`).
 """
 
 from __future__ import annotations
@@ -110,3 +111,18 @@ def auc_difference(
     w_real, w_fake = _weights(real_clusters, fake_clusters, resamples, seed)
     samples = weighted_auc(pairs_b, w_real, w_fake) - weighted_auc(pairs_a, w_real, w_fake)
     return Interval(float(pairs_b.mean() - pairs_a.mean()), *_bounds(samples))
+
+
+def share_interval(
+    hits: Sequence[bool] | np.ndarray,
+    clusters: Sequence[str],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> Interval:
+    """The share of files that are `hits` and its cluster-bootstrap interval: files of one
+    cluster (a person's clips) are drawn together (NaN without files)."""
+    if not len(hits):
+        return Interval(float("nan"), float("nan"), float("nan"))
+    h = np.asarray(hits, dtype=np.float64)
+    w = cluster_weights(clusters, resamples, np.random.default_rng(seed))
+    return Interval(float(h.mean()), *_bounds((w @ h) / w.sum(axis=1)))

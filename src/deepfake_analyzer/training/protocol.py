@@ -24,13 +24,13 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 
 from deepfake_analyzer.report.reliability import RATES_KEY, THRESHOLD_KEYS, VerdictRates, within
-from deepfake_analyzer.training.bootstrap import auc_interval
+from deepfake_analyzer.training.bootstrap import Interval, auc_interval, share_interval
 from deepfake_analyzer.training.metrics import json_fields, json_number, thresholds_read
 from deepfake_analyzer.training.sources import FAKE, REAL, LabeledItem
 
@@ -735,6 +735,10 @@ class ProtocolTable:
     suspicious_threshold: float
     rates: dict[str, VerdictRates]  # medium -> shares of held-out files at/above each threshold
     mean_real_score: dict[str, float]
+    real_fpr_interval: dict[str, Interval] = field(default_factory=dict)
+    """Medium -> `real_fpr` with its 95 % cluster-bootstrap interval (reals resampled by
+    person): on a few hundred real clips of a few hundred people the share moves by several
+    points with the people drawn."""
 
     @property
     def real_fpr(self) -> dict[str, float]:
@@ -752,8 +756,12 @@ class ProtocolTable:
         def pair(a: float, b: float) -> str:
             return "-" if a != a else f"{a:.1%} / {b:.1%}"
 
+        def spread(kind: str) -> str:
+            i = self.real_fpr_interval.get(kind)
+            return "" if i is None or i.low != i.low else f" (95 %: {i.low:.1%}-{i.high:.1%})"
+
         parts = [
-            f"{kind}: reals {pair(r.real_at_suspicious, r.real_at_fake)}, "
+            f"{kind}: reals {pair(r.real_at_suspicious, r.real_at_fake)}{spread(kind)}, "
             f"fakes {pair(r.fake_at_suspicious, r.fake_at_fake)}"
             for kind, r in self.rates.items()
         ]
@@ -773,6 +781,10 @@ class ProtocolTable:
             THRESHOLD_KEYS["fake"]: self.fake_threshold,
             THRESHOLD_KEYS["suspicious"]: self.suspicious_threshold,
             "real_fpr_at_fake": {k: json_number(v, 4) for k, v in self.real_fpr.items()},
+            "real_fpr_at_fake_interval": {
+                k: [json_number(i.low, 4), json_number(i.high, 4)]
+                for k, i in self.real_fpr_interval.items()
+            },
             RATES_KEY: {k: json_fields(r, digits=4) for k, r in self.rates.items()},
             "mean_real_score": {k: json_number(v, 4) for k, v in self.mean_real_score.items()},
             "rows": [r.to_dict() for r in self.rows],
@@ -792,11 +804,15 @@ def protocol_table(
     rows: list[ProtocolRow] = []
     rates: dict[str, VerdictRates] = {}
     mean_real: dict[str, float] = {}
+    fpr_interval: dict[str, Interval] = {}
     for kind in ("video", "image"):
         reals = [s for s in scored if s.kind == kind and s.label == REAL]
         fakes = [s for s in scored if s.kind == kind and s.label == FAKE]
         if reals:
             mean_real[kind] = float(np.mean([s.score for s in reals]))
+            fpr_interval[kind] = share_interval(
+                _reached(reals, fake_threshold, "fake"), [s.group for s in reals]
+            )
         if reals or fakes:
             real_s, fake_s = _at_or_above(reals), _at_or_above(fakes)
             rates[kind] = VerdictRates(
@@ -816,8 +832,9 @@ def protocol_table(
             rows.append(_row(f"{kind}/{generator}", "generator", kind, reals, chosen))
         rows.extend(_face_size_rows(kind, reals, fakes))
     return ProtocolTable(
-        tuple(rows), float(fake_threshold), float(suspicious_threshold), rates, mean_real
-    )
+        tuple(rows), float(fake_threshold), float(suspicious_threshold), rates, mean_real,
+        fpr_interval,
+    )  # fmt: skip
 
 
 def face_size_bins() -> list[tuple[float, float, str]]:
@@ -847,17 +864,22 @@ def _face_size_rows(kind: str, reals: list[Scored], fakes: list[Scored]) -> list
     return rows
 
 
-def _at_or_above(files: Sequence[Scored]) -> Callable[[float, str], float]:
-    """(threshold, name) -> share of `files` whose verdict reached it (NaN for no files):
-    scoring at or above it, or above its raised form (`metrics.thresholds_read`) where the
-    verdict weighed several faces."""
+def _reached(files: Sequence[Scored], threshold: float, name: str) -> np.ndarray:
+    """Per file, whether its verdict reached the threshold `name`: scoring at or above it, or
+    above its raised form (`metrics.thresholds_read`) where the verdict weighed several faces."""
     scores = np.array([s.score for s in files], dtype=np.float64)
-    raised = [s.raised_thresholds for s in files]
+    reached: np.ndarray = scores >= thresholds_read(
+        [s.raised_thresholds for s in files], threshold, name
+    )
+    return reached
+
+
+def _at_or_above(files: Sequence[Scored]) -> Callable[[float, str], float]:
+    """(threshold, name) -> share of `files` whose verdict reached it (`_reached`; NaN for no
+    files)."""
 
     def share(threshold: float, name: str) -> float:
-        if not len(scores):
-            return math.nan
-        return float(np.mean(scores >= thresholds_read(raised, threshold, name)))
+        return float(np.mean(_reached(files, threshold, name))) if len(files) else math.nan
 
     return share
 
