@@ -73,12 +73,47 @@ def test_only_files_both_scored_are_compared() -> None:
     assert data["rows"][0]["verdict"] == "unclear" and data["matched_files"] == 72
 
 
+def test_reals_called_fake_are_paired_by_person_at_each_models_threshold() -> None:
+    base = _files(0.0)  # real scores ~ N(0, 1): about a sixth of them reach 1.0
+    # the new model scores every real 0.5 higher and reads a threshold 0.5 higher: no change
+    shifted = [replace(f, score=f.score + 0.5) if f.label == REAL else f for f in base]
+    same = compare(base, shifted, fake_thresholds=(1.0, 1.5)).real_at_fake
+    assert [(a.kind, a.num_real, a.difference, a.verdict) for a in same] == [
+        ("video", 40, 0.0, "unclear")
+    ]
+    # at the same threshold it calls more reals fake; its interval says so
+    more = compare(base, shifted, fake_thresholds=(1.0, 1.0)).real_at_fake[0]
+    assert more.new_share > more.baseline_share and more.low > 0 and more.verdict == "worse"
+    assert more.difference == pytest.approx(more.new_share - more.baseline_share)
+    fewer = compare(shifted, base, fake_thresholds=(1.0, 1.0)).real_at_fake[0]
+    assert fewer.verdict == "better" and fewer.high < 0
+    # a raised threshold (a verdict that weighed several faces) is the one read
+    raised = [replace(f, raised_thresholds=(5.0, 5.0)) if f.label == REAL else f for f in base]
+    assert compare(base, raised, fake_thresholds=(1.0, 1.0)).real_at_fake[0].new_share == 0.0
+    assert compare(base, base).real_at_fake == ()  # without thresholds, no such row
+    data = compare(base, shifted, fake_thresholds=(1.0, 1.0)).to_dict()
+    assert data["real_at_fake"][0]["verdict"] == "worse"
+
+
 def test_a_baseline_that_is_not_an_evaluation_is_named_in_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="missing.json"):
         read_baseline(tmp_path / "missing.json")
     (tmp_path / "evaluation.json").write_text(json.dumps({"overall": {}}))
     with pytest.raises(UsageError, match="not an evaluation.json"):
         read_baseline(tmp_path)  # a folder means its evaluation.json
+
+
+def test_a_baseline_gives_its_files_and_its_fake_threshold(tmp_path: Path) -> None:
+    video = {"source": "a.mp4", "label": 0, "kind": "video", "method": "real", "group": "ann",
+             "score": 0.4}  # fmt: skip
+    (tmp_path / "evaluation.json").write_text(
+        json.dumps({"videos": [video], "model": {"thresholds": {"fake": 0.8, "suspicious": 0.6}}})
+    )
+    path, files, fake = read_baseline(tmp_path)
+    assert path == tmp_path / "evaluation.json" and fake == 0.8
+    assert [(f.source, f.group, f.score) for f in files] == [("a.mp4", "ann", 0.4)]
+    (tmp_path / "evaluation.json").write_text(json.dumps({"videos": [video]}))
+    assert read_baseline(tmp_path)[2] is None
 
 
 def test_the_tables_fit_80_columns_without_cutting_figures() -> None:
@@ -96,9 +131,9 @@ def test_the_tables_fit_80_columns_without_cutting_figures() -> None:
     console.print(
         protocol_table_view(protocol_table(files, fake_threshold=0.7, suspicious_threshold=0.5))
     )
-    console.print(comparison_view(compare(files, _files(1.5) + files[-1:], name="old.json")))
+    console.print(comparison_view(compare(files, _files(1.5) + files[-1:], "old.json", (0.7, 0.8))))
     text = out.getvalue()
     assert max(len(line) for line in text.splitlines()) <= 80
     # every AUC, interval and verdict is printed whole
     assert "…" not in "".join(line for line in text.splitlines() if "thin-plate" not in line)
-    assert "better" in text and "40/41" in text
+    assert "better" in text and "40/41" in text and "video: reals at fake" in text

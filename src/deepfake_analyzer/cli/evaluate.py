@@ -284,7 +284,8 @@ def run(args: argparse.Namespace) -> int:
     written = write_evaluation_report(result, output_dir, overwrite=args.overwrite)
     comparison = None
     if baseline is not None:
-        comparison = compare(baseline[1], result.videos, name=str(baseline[0]))
+        thresholds = None if baseline[2] is None else (baseline[2], result.spec.thresholds.fake)
+        comparison = compare(baseline[1], result.videos, str(baseline[0]), thresholds)
         (output_dir / COMPARISON_NAME).write_text(comparison_to_json(comparison))
     if args.write_spec:
         write_spec(
@@ -371,9 +372,16 @@ def comparison_view(comparison: Any, title: str = "") -> Any:
             f"{_fmt(r.difference, '+.3f')} [{_fmt(r.low, '+.2f')},{_fmt(r.high, '+.2f')}]",
             r.verdict,
         )  # fmt: skip
+    for a in comparison.real_at_fake:
+        view.add_row(
+            f"{a.kind}: reals at fake", f"{a.num_real}",
+            f"{a.baseline_share:.1%}→{a.new_share:.1%}",
+            f"{a.difference:+.1%} [{a.low:+.1%},{a.high:+.1%}]", a.verdict,
+        )  # fmt: skip
     view.caption = (
-        "n: reals/fakes; AUC: baseline→this; paired cluster bootstrap (reals by person, "
-        "fakes by generator)"
+        "n: reals/fakes; AUC: baseline→this (reals at fake: shares at each model's fake "
+        "threshold, fewer is better); paired cluster bootstrap (reals by person, fakes by "
+        "generator)"
     )
     return view
 

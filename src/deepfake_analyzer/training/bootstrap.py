@@ -126,3 +126,19 @@ def share_interval(
     h = np.asarray(hits, dtype=np.float64)
     w = cluster_weights(clusters, resamples, np.random.default_rng(seed))
     return Interval(float(h.mean()), *_bounds((w @ h) / w.sum(axis=1)))
+
+
+def share_difference(
+    hits: tuple[Sequence[bool] | np.ndarray, Sequence[bool] | np.ndarray],
+    clusters: Sequence[str],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> Interval:
+    """Model B's share of hits minus model A's on the same files (`hits` holds (A, B) in the
+    same order), with a paired cluster-bootstrap interval (NaN without files)."""
+    if not len(hits[0]):
+        return Interval(float("nan"), float("nan"), float("nan"))
+    a, b = (np.asarray(h, dtype=np.float64) for h in hits)
+    w = cluster_weights(clusters, resamples, np.random.default_rng(seed))
+    samples = (w @ (b - a)) / w.sum(axis=1)
+    return Interval(float(b.mean() - a.mean()), *_bounds(samples))

@@ -5,7 +5,9 @@ and for each medium, family and face size (`training/protocol.py`'s bins, the ne
 evaluation's face widths) gives both AUCs, their difference and its paired
 cluster-bootstrap interval (`training/bootstrap.py`): reals resampled by person, fakes by
 generator, the same resamples for both models. A difference whose interval excludes 0 is
-called better or worse; the rest is unclear: within the noise of these files.
+called better or worse; the rest is unclear: within the noise of these files. Given both
+evaluations' `fake` thresholds, it also pairs per medium the share of real files each model's
+verdict called fake (`RealAtFake`: reals resampled by person, fewer is better).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, Protocol
 
 from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.report.reliability import within
-from deepfake_analyzer.training.bootstrap import auc_difference, pair_matrix
+from deepfake_analyzer.training.bootstrap import auc_difference, pair_matrix, share_difference
 from deepfake_analyzer.training.eval_crops import SELF_BLENDED_SUFFIX
 from deepfake_analyzer.training.eval_report import JSON_NAME
 from deepfake_analyzer.training.metrics import json_fields
@@ -29,6 +31,7 @@ from deepfake_analyzer.training.protocol import (
     face_size_bins,
     fake_clusters,
     family_of,
+    reached,
 )
 from deepfake_analyzer.training.sources import FAKE, REAL
 
@@ -83,6 +86,31 @@ class ComparisonRow:
 
 
 @dataclass(frozen=True)
+class RealAtFake:
+    """One medium's share of real files at or above each model's `fake` threshold, and the
+    new minus the baseline with its paired interval (a negative change is fewer false alarms)."""
+
+    kind: str
+    num_real: int
+    baseline_share: float
+    new_share: float
+    difference: float
+    low: float
+    high: float
+
+    @property
+    def verdict(self) -> str:
+        if self.difference != self.difference:
+            return "-"
+        if self.high < 0:
+            return "better"
+        return "worse" if self.low > 0 else "unclear"
+
+    def to_dict(self) -> dict[str, object]:
+        return {**json_fields(self, digits=4), "verdict": self.verdict}
+
+
+@dataclass(frozen=True)
 class Comparison:
     """A comparison with a baseline evaluation: how many files matched, and the rows."""
 
@@ -91,6 +119,7 @@ class Comparison:
     only_baseline: int
     only_new: int
     rows: tuple[ComparisonRow, ...]
+    real_at_fake: tuple[RealAtFake, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,16 +128,19 @@ class Comparison:
             "only_in_baseline": self.only_baseline,
             "only_in_new": self.only_new,
             "rows": [r.to_dict() for r in self.rows],
+            "real_at_fake": [r.to_dict() for r in self.real_at_fake],
         }
 
 
-def read_baseline(path: Path | str) -> tuple[Path, list[BaselineFile]]:
-    """The scored files of an earlier `evaluation.json` (or the folder holding one)."""
+def read_baseline(path: Path | str) -> tuple[Path, list[BaselineFile], float | None]:
+    """The scored files of an earlier `evaluation.json` (or the folder holding one), and the
+    `fake` threshold its model read them at (None where it does not say)."""
     path = Path(path).expanduser()
     if path.is_dir():
         path = path / JSON_NAME
     try:
         data = json.loads(path.read_text())
+        fake = data.get("model", {}).get("thresholds", {}).get("fake")
         files = [
             BaselineFile(
                 str(v["source"]),
@@ -126,23 +158,30 @@ def read_baseline(path: Path | str) -> tuple[Path, list[BaselineFile]]:
         raise UsageError(f"--baseline {path}: cannot read it ({exc.strerror or exc})") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"--baseline {path}: not an evaluation.json ({exc})") from None
-    return path, files
+    return path, files, None if fake is None else float(fake)
 
 
 def compare(
-    baseline: Sequence[SourceScored], new: Sequence[SourceScored], name: str = ""
+    baseline: Sequence[SourceScored],
+    new: Sequence[SourceScored],
+    name: str = "",
+    fake_thresholds: tuple[float, float] | None = None,
 ) -> Comparison:
     """Per medium, family and face size, the paired AUC difference on the files both
     evaluations scored (same `source`; self-blended crops are left out). `name` says what the
-    baseline was."""
+    baseline was. With `fake_thresholds` (the baseline's, the new one's), per medium the
+    paired change in the share of real files called fake (`RealAtFake`)."""
     base_by_source = _by_source(baseline)
     new_by_source = _by_source(new)
     shared = sorted(base_by_source.keys() & new_by_source.keys())
     pairs = [(base_by_source[s], new_by_source[s]) for s in shared]
     rows: list[ComparisonRow] = []
+    alarms: list[RealAtFake] = []
     for kind in ("video", "image"):
         reals = [p for p in pairs if p[1].kind == kind and p[1].label == REAL]
         fakes = [p for p in pairs if p[1].kind == kind and p[1].label == FAKE]
+        if reals and fake_thresholds is not None:
+            alarms.append(_real_at_fake(kind, reals, fake_thresholds))
         if not reals or not fakes:
             continue
         rows.append(_row(kind, "medium", reals, fakes))
@@ -160,6 +199,18 @@ def compare(
         len(base_by_source.keys() - new_by_source.keys()),
         len(new_by_source.keys() - base_by_source.keys()),
         tuple(rows),
+        tuple(alarms),
+    )
+
+
+def _real_at_fake(
+    kind: str, reals: list[tuple[SourceScored, SourceScored]], thresholds: tuple[float, float]
+) -> RealAtFake:
+    base = reached([b for b, _ in reals], thresholds[0], "fake")
+    new = reached([n for _, n in reals], thresholds[1], "fake")
+    diff = share_difference((base, new), [n.group for _, n in reals])
+    return RealAtFake(
+        kind, len(reals), float(base.mean()), float(new.mean()), diff.value, diff.low, diff.high
     )
 
 

@@ -811,7 +811,7 @@ def protocol_table(
         if reals:
             mean_real[kind] = float(np.mean([s.score for s in reals]))
             fpr_interval[kind] = share_interval(
-                _reached(reals, fake_threshold, "fake"), [s.group for s in reals]
+                reached(reals, fake_threshold, "fake"), [s.group for s in reals]
             )
         if reals or fakes:
             real_s, fake_s = _at_or_above(reals), _at_or_above(fakes)
@@ -864,22 +864,22 @@ def _face_size_rows(kind: str, reals: list[Scored], fakes: list[Scored]) -> list
     return rows
 
 
-def _reached(files: Sequence[Scored], threshold: float, name: str) -> np.ndarray:
+def reached(files: Sequence[Scored], threshold: float, name: str) -> np.ndarray:
     """Per file, whether its verdict reached the threshold `name`: scoring at or above it, or
     above its raised form (`metrics.thresholds_read`) where the verdict weighed several faces."""
     scores = np.array([s.score for s in files], dtype=np.float64)
-    reached: np.ndarray = scores >= thresholds_read(
+    hit: np.ndarray = scores >= thresholds_read(
         [s.raised_thresholds for s in files], threshold, name
     )
-    return reached
+    return hit
 
 
 def _at_or_above(files: Sequence[Scored]) -> Callable[[float, str], float]:
-    """(threshold, name) -> share of `files` whose verdict reached it (`_reached`; NaN for no
+    """(threshold, name) -> share of `files` whose verdict reached it (`reached`; NaN for no
     files)."""
 
     def share(threshold: float, name: str) -> float:
-        return float(np.mean(_reached(files, threshold, name))) if len(files) else math.nan
+        return float(np.mean(reached(files, threshold, name))) if len(files) else math.nan
 
     return share
 
