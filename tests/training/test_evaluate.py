@@ -302,7 +302,7 @@ def test_the_temporal_effect_pairs_frame_only_verdicts_with_the_combined_ones() 
         faces = tuple(FaceScore(i, i / 2, 0, float(values[i % 4])) for i in range(8))
         motion = float(np.clip(rng.normal(0.8 if y else 0.2, 0.1), 0.01, 0.99))  # motion does
         analyzed[f"v{v}"] = AnalyzedVideo(faces, {0: motion}, 0.5)
-    spec = ModelSpec(name="m")
+    spec = ModelSpec(name="m", thresholds=Thresholds(suspicious=0.45, fake=0.55))
     config = EvaluateConfig(video_scores="analyzer")
     scored = _scored(labels, sources, raw, methods=methods)
     result = evaluate_scores(scored, spec, config, analyzed=analyzed)
@@ -324,6 +324,11 @@ def test_the_temporal_effect_pairs_frame_only_verdicts_with_the_combined_ones() 
     assert video.new_auc > 0.9 > video.baseline_auc and video.verdict == "better"
     assert {r.name for r in effect.rows} >= {"video/lip-sync", "video/reenactment"}
     assert result.to_dict()["temporal_effect"]["rows"][0]["name"] == "video"
+    # the real clips' motion (~0.2) pulls them down: fewer of them reach `fake` with it
+    (alarms,) = effect.real_at_fake
+    threshold = spec.thresholds.fake
+    assert alarms.baseline_share == pytest.approx(np.mean([s >= threshold for s in neg]))
+    assert alarms.new_share < alarms.baseline_share
     crops_only = evaluate_scores(scored, spec, EvaluateConfig())
     assert crops_only.temporal_effect is None and crops_only.to_dict()["temporal_effect"] is None
 

@@ -266,7 +266,8 @@ def evaluate_scores(
             if (score := analyzed[v.source].score(spec.calibration, spec.thresholds, False))
             is not None
         ]
-        temporal_effect = compare(frame_only, scored_videos, name=FRAME_ONLY)
+        fake = thresholds["fake"]
+        temporal_effect = compare(frame_only, scored_videos, FRAME_ONLY, (fake, fake))
     if overall.video.num_real == 0 or overall.video.num_fake == 0:
         notes.append("the evaluated media hold only one class: AUC, AP and EER are undefined")
     result = EvaluationResult(
