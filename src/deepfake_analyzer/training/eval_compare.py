@@ -59,6 +59,15 @@ class BaselineFile:
     raised_thresholds: tuple[float, float] | None = None  # as `VideoScore`'s
 
 
+def _verdict(difference: float, low: float, high: float, up: str, down: str) -> str:
+    """`up` where the interval lies above 0, `down` where below, else 'unclear' ('-': NaN)."""
+    if difference != difference:
+        return "-"
+    if low > 0:
+        return up
+    return down if high < 0 else "unclear"
+
+
 @dataclass(frozen=True)
 class ComparisonRow:
     """One medium or family: both AUCs and the new minus the baseline, with its interval."""
@@ -75,11 +84,7 @@ class ComparisonRow:
 
     @property
     def verdict(self) -> str:
-        if self.difference != self.difference:
-            return "-"
-        if self.low > 0:
-            return "better"
-        return "worse" if self.high < 0 else "unclear"
+        return _verdict(self.difference, self.low, self.high, "better", "worse")
 
     def to_dict(self) -> dict[str, object]:
         return {**json_fields(self, digits=4), "verdict": self.verdict}
@@ -100,11 +105,7 @@ class RealAtFake:
 
     @property
     def verdict(self) -> str:
-        if self.difference != self.difference:
-            return "-"
-        if self.high < 0:
-            return "better"
-        return "worse" if self.low > 0 else "unclear"
+        return _verdict(self.difference, self.low, self.high, "worse", "better")
 
     def to_dict(self) -> dict[str, object]:
         return {**json_fields(self, digits=4), "verdict": self.verdict}
