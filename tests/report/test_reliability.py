@@ -71,7 +71,12 @@ def test_each_verdict_gets_the_figure_that_qualifies_it() -> None:
     assert "rated 50% suspicious or fake" in real and "not that there is none" in real
     assert "AUC 0.59" in real
     fake = trust_note(video, "fake")
-    assert "Of 4 real videos" in fake and "rated 25% fake, against 25% of 4 fake" in fake
+    assert "Of 4 real videos" in fake and "rated 25% fake" in fake
+    # one of four people reached `fake`: a resample holds none to all of that person's draws
+    assert video.real_at_fake_interval == (0.0, 0.75)
+    assert "rated 25% fake (95 % interval 0%-75%), against 25% of 4 fake" in fake
+    older = replace(video, real_at_fake_interval=None)  # a spec written before the interval
+    assert "rated 25% fake, against 25% of 4 fake" in trust_note(older, "fake")
     suspicious = trust_note(video, "suspicious")
     assert "50% of 4 fake and 50% of 4 real ones" in suspicious
     assert trust_note(video, "no-face") == ""

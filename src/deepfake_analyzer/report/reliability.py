@@ -32,6 +32,7 @@ from typing import Any
 
 TABLE_KEY = "leave_generator_out"
 RATES_KEY = "verdict_rates"
+REAL_AT_FAKE_INTERVAL_KEY = "real_fpr_at_fake_interval"  # medium -> [low, high], 95 %
 THRESHOLD_KEYS = {"suspicious": "suspicious_threshold", "fake": "fake_threshold"}
 GENERATORS_KEY = "held_out_generators"  # medium -> count, in a report's trimmed table
 _REPORT_ROWS = ("medium", "family", "face_size")  # row kinds a report keeps
@@ -93,6 +94,7 @@ class Reliability:
     rates: VerdictRates
     measured_utc: str = ""
     face_sizes: tuple[FaceSizeFigure, ...] = ()
+    real_at_fake_interval: tuple[float, float] | None = None  # reals by person; None: not stored
 
     def face_size(self, width: float | None) -> FaceSizeFigure | None:
         """The face-size row a face `width` px wide falls in, if the table has one."""
@@ -125,6 +127,8 @@ def reliability_of(
             for r in rows
             if r["by"] == "face_size" and r["kind"] == medium
         )  # fmt: skip
+        stored = table.get(REAL_AT_FAKE_INTERVAL_KEY, {}).get(medium)
+        interval = None if stored is None else (_number(stored[0]), _number(stored[1]))
         return Reliability(
             medium=medium,
             auc=float(row["auc"]),
@@ -136,6 +140,7 @@ def reliability_of(
             rates=rates,
             measured_utc=str(evaluation.get("created_utc", "")),
             face_sizes=face_sizes,
+            real_at_fake_interval=interval,
         )
     except (KeyError, TypeError, ValueError, StopIteration, AttributeError):
         return None
@@ -214,10 +219,16 @@ def _verdict_note(reliability: Reliability, label: str) -> str:
             f"{rates.real_at_suspicious:.0%} of {r.num_real} real ones suspicious or fake ({auc})."
         )
     if label == "fake" and _known(rates.real_at_fake, rates.fake_at_fake):
+        spread = r.real_at_fake_interval
+        among = (
+            f" (95 % interval {spread[0]:.0%}-{spread[1]:.0%})"
+            if spread is not None and _known(*spread)
+            else ""
+        )
         return (
             f"Of {files(r.num_real, 'real')} of people it never saw, this model rated "
-            f"{rates.real_at_fake:.0%} fake, against {rates.fake_at_fake:.0%} of {r.num_fake} "
-            f"fake ones from {unseen} ({auc})."
+            f"{rates.real_at_fake:.0%} fake{among}, against {rates.fake_at_fake:.0%} of "
+            f"{r.num_fake} fake ones from {unseen} ({auc})."
         )
     return ""
 

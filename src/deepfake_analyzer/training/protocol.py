@@ -29,7 +29,13 @@ from typing import Protocol
 
 import numpy as np
 
-from deepfake_analyzer.report.reliability import RATES_KEY, THRESHOLD_KEYS, VerdictRates, within
+from deepfake_analyzer.report.reliability import (
+    RATES_KEY,
+    REAL_AT_FAKE_INTERVAL_KEY,
+    THRESHOLD_KEYS,
+    VerdictRates,
+    within,
+)
 from deepfake_analyzer.training.bootstrap import Interval, auc_interval, share_interval
 from deepfake_analyzer.training.metrics import json_fields, json_number, thresholds_read
 from deepfake_analyzer.training.sources import FAKE, REAL, LabeledItem
@@ -781,7 +787,7 @@ class ProtocolTable:
             THRESHOLD_KEYS["fake"]: self.fake_threshold,
             THRESHOLD_KEYS["suspicious"]: self.suspicious_threshold,
             "real_fpr_at_fake": {k: json_number(v, 4) for k, v in self.real_fpr.items()},
-            "real_fpr_at_fake_interval": {
+            REAL_AT_FAKE_INTERVAL_KEY: {
                 k: [json_number(i.low, 4), json_number(i.high, 4)]
                 for k, i in self.real_fpr_interval.items()
             },
