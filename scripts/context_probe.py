@@ -206,10 +206,11 @@ LOWRES = AugmentConfig(
     h264_p=0.3,
     h264_crf=(23, 38),
 )
-"""How `copies` degrades a training frame: shrunk to 56-161 px of the 224-px crop and back,
-JPEG at quality 30-90, noise, or H.264 at crf 23-38 (the low-resolution, heavily compressed
-real footage of the 2026-12-06e folder reads fake; `texture_train.DEGRADE` has no resizing and
-keeps JPEG at 60-100). Fixed before any copy was fitted."""
+"""How `copies` degrades a training frame: each step with its probability, shrunk to 56-161 px
+of the 224-px crop and back, noise, JPEG at quality 30-90, H.264 at crf 23-38 (the
+low-resolution, heavily compressed real footage of the 2026-12-06e folder reads fake;
+`texture_train.DEGRADE` has no resizing and keeps JPEG at 60-100). Fixed before any copy was
+fitted."""
 COPIES_FILE = "copies.npz"
 """`copies`' output beside features.npz: each copy's training-crop index and both features."""
 COPIES_SEED = 7
