@@ -137,3 +137,24 @@ def test_the_tables_fit_80_columns_without_cutting_figures() -> None:
     # every AUC, interval and verdict is printed whole
     assert "…" not in "".join(line for line in text.splitlines() if "thin-plate" not in line)
     assert "better" in text and "40/41" in text and "video: reals at fake" in text
+
+
+def test_a_comparison_of_hundreds_of_files_fits_80_columns_whole() -> None:
+    """Three-digit counts and a long subset name: only the name may be cut."""
+    import io
+
+    from rich.console import Console
+
+    from deepfake_analyzer.cli.evaluate import comparison_view
+
+    files = [replace(f, source=f"{k}{f.source}", group=f"{k}{f.group}", face_width=300.0)
+             for k in range(6) for f in _files(0.0)]  # fmt: skip
+    better = [replace(f, score=f.score + 1.0) if f.label == FAKE else f for f in files]
+    out = io.StringIO()
+    Console(file=out, width=80).print(comparison_view(compare(files, better, "b", (0.7, 0.8))))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if "│" in line]
+    assert any("240/240" in line and "better" in line for line in rows)
+    assert any("reals at fake" in line and "240" in line for line in rows)
+    assert all("…" not in line.split("│", 1)[1] for line in rows), "a figure was cut"

@@ -361,10 +361,12 @@ def comparison_view(comparison: Any, title: str = "") -> Any:
         or f"against {comparison.baseline} ({comparison.matched} files scored by both; "
         f"{comparison.only_baseline} only there, {comparison.only_new} only here)",
         show_edge=False,
+        pad_edge=False,
     )
-    for column in ("subset", "n", "AUC", "change [95 %]", "verdict"):
-        left = column in ("subset", "verdict")
-        view.add_column(column, justify="left" if left else "right", no_wrap=True)
+    # at 80 columns the figures stay whole with three-digit counts; a long subset name is cut
+    view.add_column("subset", no_wrap=True, max_width=22, overflow="ellipsis")
+    for column in ("n", "AUC", "change [95 %]", "verdict"):
+        view.add_column(column, justify="left" if column == "verdict" else "right", no_wrap=True)
 
     for r in comparison.rows:
         view.add_row(
