@@ -33,7 +33,11 @@ mean 0.731, mean+std 0.696, mean+change 0.684; v12 + joint 0.704, with the mean 
 (`views`, then `fit CONTEXT_DIR OUT_DIR`, the fifteen folders): CV mean 0.736, mean+std 0.714,
 mean+change 0.712; with v12 + joint 0.714 (+0.011 [-0.005, +0.029] unclear). These splits put
 all 77 methods gathered on 2026-12-06 in the training part (the protocol has held 20 of them
-out since). Not in the analyzer yet: it needs each face's texture statistics from the blend's
+out since). On the current protocol (thirty-sixth session, `fit` on its extraction: 843
+training videos, 572 held-out, 352 fake): CV mean 0.711, mean+std 0.687, mean+change 0.682; v12
++ joint 0.702, **with the mean track probe 0.725 (+0.023 [+0.007, +0.040] better**; talking
+head +0.027 better, reenactment +0.020, face swap +0.031 unclear, lip-sync +0.000). Not in the
+analyzer yet: it needs each face's texture statistics from the blend's
 members (their LiteRT copies output the probability only) and per-track pooling.
 """
 
