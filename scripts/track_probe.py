@@ -36,9 +36,12 @@ all 77 methods gathered on 2026-12-06 in the training part (the protocol has hel
 out since). On the current protocol (thirty-sixth session, `fit` on its extraction: 843
 training videos, 572 held-out, 352 fake): CV mean 0.711, mean+std 0.687, mean+change 0.682; v12
 + joint 0.702, **with the mean track probe 0.725 (+0.023 [+0.007, +0.040] better**; talking
-head +0.027 better, reenactment +0.020, face swap +0.031 unclear, lip-sync +0.000). Not in the
-analyzer yet: it needs each face's texture statistics from the blend's
-members (their LiteRT copies output the probability only) and per-track pooling.
+head +0.027 better, reenactment +0.020, face swap +0.031 unclear, lip-sync +0.000); through the
+analyzer's views (`views`, 16,826 video crops, 14 minutes; `fit CONTEXT_DIR OUT_DIR`): CV mean
+0.730, mean+std 0.715, mean+change 0.704; v12 + joint 0.702 -> **0.722 (+0.020 [+0.004,
++0.037] better**; talking head +0.026 better). Not in the analyzer yet: it needs each face's
+texture statistics from the blend's members (their LiteRT copies output the probability only)
+and per-track pooling.
 """
 
 from __future__ import annotations
