@@ -2,6 +2,7 @@
 
     python scripts/track_probe.py views OUT_DIR CONTEXT_DIR
     python scripts/track_probe.py fit CONTEXT_DIR [OUT_DIR] [--dims K]
+    python scripts/track_probe.py head CONTEXT_DIR [OUT_DIR] TARGET.npz [--dims K]
 
 Every member of the shipped blend scores one face crop; a video's score is then the top-quarter
 mean of its faces' scores. A generator that makes a clip frame by frame, or pastes a face into
@@ -41,7 +42,10 @@ analyzer's views (`views`, 16,826 video crops, 14 minutes; `fit CONTEXT_DIR OUT_
 0.730, mean+std 0.715, mean+change 0.704; v12 + joint 0.702 -> **0.722 (+0.020 [+0.004,
 +0.037] better**; talking head +0.026 better). Not in the analyzer yet: it needs each face's
 texture statistics from the blend's members (their LiteRT copies output the probability only)
-and per-track pooling.
+and per-track pooling. `head` writes the mean probe folded into one linear head on a frame's
+features (the probe is affine in the mean of its frames, so a track's plain mean of the head's
+per-frame values gives the probe's logit; checked within 3e-6 on 1,415 videos), the form an
+analyzer member would take.
 """
 
 from __future__ import annotations
@@ -111,12 +115,72 @@ def video_stats(x: np.ndarray, stats: str) -> np.ndarray:
     return np.concatenate([mean, np.abs(np.diff(x, axis=0)).mean(axis=0)])
 
 
+def projection(f: np.ndarray, train: np.ndarray, dims: int) -> tuple[np.ndarray, ...]:
+    """The training rows' standardisation of `f` (mean, scale) and their first `dims`
+    principal axes (dims, features)."""
+    mean, scale = f[train].mean(axis=0), f[train].std(axis=0) + 1e-6
+    _, _, axes = np.linalg.svd((f[train] - mean) / scale, full_matrices=False)
+    return mean, scale, axes[:dims]
+
+
 def projected(f: np.ndarray, train: np.ndarray, dims: int) -> np.ndarray:
     """`f` standardised and projected on the training rows' first `dims` principal axes."""
-    mean, scale = f[train].mean(axis=0), f[train].std(axis=0) + 1e-6
-    z = (f - mean) / scale
-    _, _, axes = np.linalg.svd(z[train], full_matrices=False)
-    return np.asarray(z @ axes[:dims].T)
+    mean, scale, axes = projection(f, train, dims)
+    return np.asarray((f - mean) / scale @ axes.T)
+
+
+def judged_videos(crops: list) -> tuple[dict[str, list[int]], list[str], list, np.ndarray]:
+    """The protocol's videos with at least 4 crops: their crops' rows by source, the sources,
+    one `Crop` each (its labels), and which are of the training part."""
+    by: dict[str, list[int]] = {}
+    for i, c in enumerate(crops):
+        if c.kind == "video" and c.part:
+            by.setdefault(c.source, []).append(i)
+    sources = [s for s, ix in by.items() if len(ix) >= 4]
+    videos = [replace(crops[by[s][0]], blended=False) for s in sources]
+    return by, sources, videos, np.array([v.part == "train" for v in videos])
+
+
+def features_of(context: Path, out: Path | None) -> tuple[list, dict, np.ndarray]:
+    """CONTEXT_DIR's crops, its stored arrays and the crops' joint features (face, then wide
+    crop), video crops taken through their views where `views` wrote OUT_DIR."""
+    crops, _, data = labeled_crops(context)
+    x = probe_features(data, "joint")
+    if out is not None:
+        with np.load(out / "views.npz") as seen:
+            x = x.copy()
+            x[seen["index"]] = np.concatenate([seen["face"], seen["context"]], axis=1)
+    return crops, data, x
+
+
+def head(context: Path, out: Path | None, dims: int, target: Path) -> None:
+    """The mean track probe folded into one linear head on a frame's features: standardising,
+    the projection and the probe are affine, so the probe's logit on a video's mean features is
+    the mean over its frames of `x_f @ W` plus a bias. Writes TARGET (.npz: the head's face and
+    context parts, bias, the training videos' logit mean and spread, L2, CV) and prints how far
+    the folded head is from the probe on the training and held-out videos."""
+    from deepfake_analyzer.models.blend import logits
+    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, fit_probe
+
+    crops, _, x = features_of(context, out)
+    by, sources, videos, train = judged_videos(crops)
+    f = np.stack([video_stats(x[by[s]], "mean") for s in sources])
+    mean, scale, axes = projection(f, train, dims)
+    p = (f - mean) / scale @ axes.T
+    probe, cv = fit_probe(p, videos, RESIDUAL_SHARES)
+    per_axis = probe.weights / probe.scale
+    v = axes.T @ per_axis
+    weights = v / scale
+    bias = probe.bias - float(probe.mean @ per_axis) - float((mean / scale) @ v)
+    z = logits(probe.probability(p))
+    folded = np.array([float((x[by[s]] @ weights).mean()) + bias for s in sources])
+    n = x.shape[1] // 2
+    np.savez(target, face=weights[:n], context=weights[n:], bias=bias,
+             center=float(folded[train].mean()), spread=float(folded[train].std()),
+             l2=probe.l2, cv=cv[probe.l2], dims=dims, videos=int(train.sum()))  # fmt: skip
+    print(f"mean track probe: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f}; folded head against the "
+          f"probe on {len(sources)} videos: largest logit difference "
+          f"{float(np.abs(folded - z).max()):.2e} -> {target}")  # fmt: skip
 
 
 def fit(context: Path, out: Path | None, dims: int) -> None:
@@ -124,19 +188,8 @@ def fit(context: Path, out: Path | None, dims: int) -> None:
     from deepfake_analyzer.training.eval_compare import BaselineFile
     from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, file_scores, fit_probe
 
-    crops, rows, data = labeled_crops(context)
-    x = probe_features(data, "joint")
-    if out is not None:
-        with np.load(out / "views.npz") as seen:
-            x = x.copy()
-            x[seen["index"]] = np.concatenate([seen["face"], seen["context"]], axis=1)
-    by: dict[str, list[int]] = {}
-    for i, c in enumerate(crops):
-        if c.kind == "video" and c.part:
-            by.setdefault(c.source, []).append(i)
-    sources = [s for s, ix in by.items() if len(ix) >= 4]
-    videos = [replace(crops[by[s][0]], blended=False) for s in sources]
-    train = np.array([v.part == "train" for v in videos])
+    crops, data, x = features_of(context, out)
+    by, sources, videos, train = judged_videos(crops)
     held = ~train
     print(f"{train.sum()} training videos, {held.sum()} held-out ({len(by) - len(sources)} "
           f"with fewer than 4 crops left out)", flush=True)  # fmt: skip
@@ -172,7 +225,7 @@ def fit(context: Path, out: Path | None, dims: int) -> None:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if len(args) < 2 or args[0] not in ("views", "fit"):
+    if len(args) < 2 or args[0] not in ("views", "fit", "head"):
         raise SystemExit(__doc__)
     if args[0] == "views":
         views(Path(args[1]), Path(args[2]))
@@ -182,4 +235,8 @@ if __name__ == "__main__":
             at = args.index("--dims")
             k = int(args[at + 1])
             del args[at : at + 2]
-        fit(Path(args[1]), Path(args[2]) if len(args) > 2 else None, k)
+        if args[0] == "head":
+            *dirs, target = args[1:]
+            head(Path(dirs[0]), Path(dirs[1]) if len(dirs) > 1 else None, k, Path(target))
+        else:
+            fit(Path(args[1]), Path(args[2]) if len(args) > 2 else None, k)
