@@ -267,13 +267,17 @@ def copies(out: Path, count: int) -> None:
     print(f"{len(index)} copies -> {out / COPIES_FILE}")
 
 
-def with_copies(out: Path, data: dict, crops: list, probe: str) -> tuple[np.ndarray, list]:
-    """`probe`'s features and crops for its fit: the crops', and after them OUT's `copies`
-    (marked `augmented`) where OUT has them."""
+def copies_of(out: Path) -> dict | None:
+    """OUT's `copies` (`COPIES_FILE`'s arrays), or None where it has none."""
+    return dict(np.load(out / COPIES_FILE)) if (out / COPIES_FILE).is_file() else None
+
+
+def with_copies(data: dict, crops: list, probe: str, made: dict | None) -> tuple[np.ndarray, list]:
+    """`probe`'s features and crops for its fit: the crops', and after them the copies `made`
+    (`copies_of`; marked `augmented`) where there are any."""
     x = probe_features(data, probe)
-    if not (out / COPIES_FILE).is_file():
+    if made is None:
         return x, crops
-    made = dict(np.load(out / COPIES_FILE))
     marked = [replace(crops[i], augmented=True) for i in made["index"]]
     return np.concatenate([x, probe_features(made, probe)]), [*crops, *marked]
 
@@ -297,11 +301,11 @@ def fit(out: Path) -> None:
     held, hcrops = held_out(crops)
     z3 = v12_logit(data["members"])
     tables = {"v12": file_scores(z3, hcrops)}
-    copied = (out / COPIES_FILE).is_file()
+    made = copies_of(out)
     for name in PROBES:
         fits = [(name, probe_features(data, name), crops)]
-        if copied:
-            fits.append((f"{name} (copies)", *with_copies(out, data, crops, name)))
+        if made is not None:
+            fits.append((f"{name} (copies)", *with_copies(data, crops, name, made)))
         for label, x, fit_crops in fits:
             probe, _ = residual_fit(x, fit_crops, label)
             z = logits(probe.probability(probe_features(data, name)))
@@ -321,7 +325,8 @@ def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Pa
     from deepfake_analyzer.training.texture_export import ProbeFit, write_blend, write_texture_model
 
     crops, rows, data = labeled_crops(out)
-    probe, cv = residual_fit(*with_copies(out, data, crops, probe_name), probe_name)
+    made = copies_of(out)
+    probe, cv = residual_fit(*with_copies(data, crops, probe_name, made), probe_name)
     margin = float(data["margin"])
     trained = trained_files(gathered)
     v12, base = copy_v12_members(folder)
@@ -331,10 +336,9 @@ def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Pa
                   "scripts/context_probe.py",
         **training_record(probe, cv, crops, trained, name),
     }  # fmt: skip
-    if (out / COPIES_FILE).is_file():
-        made = len(np.load(out / COPIES_FILE)["index"])
+    if made is not None:
         training["degraded_copies"] = {
-            "copies": made, "recipe": asdict(LOWRES), "seed": COPIES_SEED,
+            "copies": len(made["index"]), "recipe": asdict(LOWRES), "seed": COPIES_SEED,
         }  # fmt: skip
     # (suffix, margin, crop column, feature slice, bias): a joint probe's logit is the sum of
     # a face part and a context part; the context part carries the bias

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -820,12 +820,11 @@ def protocol_table(
                 reached(reals, fake_threshold, "fake"), [s.group for s in reals]
             )
         if reals or fakes:
-            real_s, fake_s = _at_or_above(reals), _at_or_above(fakes)
             rates[kind] = VerdictRates(
-                real_at_suspicious=real_s(suspicious_threshold, "suspicious"),
-                real_at_fake=real_s(fake_threshold, "fake"),
-                fake_at_suspicious=fake_s(suspicious_threshold, "suspicious"),
-                fake_at_fake=fake_s(fake_threshold, "fake"),
+                real_at_suspicious=_share(reals, suspicious_threshold, "suspicious"),
+                real_at_fake=_share(reals, fake_threshold, "fake"),
+                fake_at_suspicious=_share(fakes, suspicious_threshold, "suspicious"),
+                fake_at_fake=_share(fakes, fake_threshold, "fake"),
             )
         if not fakes:
             continue
@@ -880,14 +879,10 @@ def reached(files: Sequence[Scored], threshold: float, name: str) -> np.ndarray:
     return hit
 
 
-def _at_or_above(files: Sequence[Scored]) -> Callable[[float, str], float]:
-    """(threshold, name) -> share of `files` whose verdict reached it (`reached`; NaN for no
+def _share(files: Sequence[Scored], threshold: float, name: str) -> float:
+    """The share of `files` whose verdict reached the threshold `name` (`reached`; NaN for no
     files)."""
-
-    def share(threshold: float, name: str) -> float:
-        return float(np.mean(reached(files, threshold, name))) if len(files) else math.nan
-
-    return share
+    return float(np.mean(reached(files, threshold, name))) if len(files) else math.nan
 
 
 def fake_clusters(fakes: Sequence[Scored]) -> list[str]:
