@@ -120,6 +120,8 @@ class _InputRun:
     scored: list[tuple[_Face, float]] = field(default_factory=list)
     members: list[Members] = field(default_factory=list)
     """A blended model's evidence per member for each face of `scored` (() for one model)."""
+    textures: list[float | None] = field(default_factory=list)
+    """Each face of `scored`'s value of the model's track head (None without one)."""
     track_faces: dict[int, list[float]] = field(default_factory=dict)
     """Each track's face scores so far, tracks in the order they were first scored."""
     picker: CropPicker = field(default_factory=CropPicker)
@@ -358,7 +360,7 @@ class Analyzer:
         run.hook(StageProgress(run.path, "classify", done, done + count))
         t0 = time.perf_counter()
         spec = self.classifier.spec
-        raw, members = _predict_with_members(
+        raw, members, textures = _predict_with_members(
             self.classifier,
             np.stack([crop for _, crop, _ in run.pending]),
             [planned for _, _, planned in run.pending],
@@ -366,10 +368,12 @@ class Analyzer:
         )
         scores = spec.calibration.apply(raw)
         run.clock.add("classify", t0)
-        for (face, crop, _), value, evidence in zip(run.pending, scores, members, strict=True):
+        readings = zip(run.pending, scores, members, textures, strict=True)
+        for (face, crop, _), value, evidence, texture in readings:
             score = float(value)
             run.scored.append((face, score))
             run.members.append(evidence)
+            run.textures.append(texture)
             run.track_faces.setdefault(face.track_id, []).append(score)
             run.picker.offer(
                 ScoredCrop(face.track_id, face.frame_index, face.timestamp_s, score, crop)
@@ -409,13 +413,13 @@ class Analyzer:
         t0 = time.perf_counter()
         aggregation = aggregate(
             [
-                FaceScore(f.frame_index, f.timestamp_s, f.track_id, s, m)
-                for (f, s), m in zip(run.scored, run.members, strict=True)
+                FaceScore(f.frame_index, f.timestamp_s, f.track_id, s, m, t)
+                for (f, s), m, t in zip(run.scored, run.members, run.textures, strict=True)
             ],
             self.classifier.spec.thresholds,
             temporal=temporal,
         )
-        frames = _frame_results(run.frames, run.scored, run.members)
+        frames = _frame_results(run.frames, run.scored, run.members, run.textures)
         run.clock.add("aggregate", t0)
         return aggregation, frames
 
@@ -501,12 +505,15 @@ def _decode_ahead(source: MediaSource, clock: _StageClock) -> Iterator[Frame]:
 
 
 def _frame_results(
-    frames: list[_SampledFrame], scored: list[tuple[_Face, float]], members: list[Members]
+    frames: list[_SampledFrame],
+    scored: list[tuple[_Face, float]],
+    members: list[Members],
+    textures: list[float | None],
 ) -> tuple[FrameResult, ...]:
     """Every sampled frame with its faces, boxes in the input's full-size pixels."""
     faces_by_frame: dict[int, list[FaceResult]] = {frame.index: [] for frame in frames}
     scales = {frame.index: frame.scale_xy for frame in frames}
-    for (face, score), evidence in zip(scored, members, strict=True):
+    for (face, score), evidence, texture in zip(scored, members, textures, strict=True):
         sx, sy = scales[face.frame_index]
         x0, y0, x1, y1 = face.detection.box_xyxy
         faces_by_frame[face.frame_index].append(
@@ -516,6 +523,7 @@ def _frame_results(
                 score=score,
                 detection_confidence=face.detection.confidence,
                 members=evidence,
+                texture=texture,
             )
         )
     return tuple(
@@ -533,22 +541,29 @@ def _views_of(run: _InputRun, track_id: int, count: int, kind: str) -> tuple[int
 
 def _predict_with_members(
     classifier: Classifier, crops: np.ndarray, plan: list[tuple[int, ...]], model_name: str
-) -> tuple[np.ndarray, list[Members]]:
+) -> tuple[np.ndarray, list[Members], list[float | None]]:
     """The classifier's raw probabilities, checked, for crops seen through their views in
-    `plan` (one tuple per crop; several views: their mean, models/views.py) and,
-    for a blend whose file records its members' centers, each face's member evidence on the
-    calibrated log-odds scale (models/blend.py); () per face otherwise."""
+    `plan` (one tuple per crop; several views: their mean, models/views.py); for a blend whose
+    file records its members' centers, each face's member evidence (() per face otherwise);
+    for a blend with a track head, each face's value of it (None otherwise). Evidence and
+    values are on the calibrated log-odds scale (models/blend.py), means over the views."""
     seen = views.crops_through_views(crops, plan)
-    if isinstance(classifier, MemberEvidenceClassifier) and classifier.evidence_names:
-        raw, evidence = classifier.predict_with_evidence(seen)
-        checked = checked_probabilities(raw, len(seen), model_name)
-        mean = views.mean_evidence_over_views(evidence, plan)
-        scaled = mean * classifier.spec.calibration.log_odds_scale
-        names = classifier.evidence_names
-        members = [tuple(zip(names, map(float, column), strict=True)) for column in scaled.T]
-        return views.mean_over_views(checked, plan), members
-    checked = checked_probabilities(classifier.predict(seen), len(seen), model_name)
-    return views.mean_over_views(checked, plan), [()] * len(crops)
+    if not isinstance(classifier, MemberEvidenceClassifier) or not (
+        classifier.evidence_names or classifier.has_track_head
+    ):
+        checked = checked_probabilities(classifier.predict(seen), len(seen), model_name)
+        return views.mean_over_views(checked, plan), [()] * len(crops), [None] * len(crops)
+    read = classifier.scores(seen)
+    checked = checked_probabilities(read.probability, len(seen), model_name)
+    scale = classifier.spec.calibration.log_odds_scale
+    scaled = views.mean_evidence_over_views(read.evidence, plan) * scale
+    names = classifier.evidence_names
+    members = [tuple(zip(names, map(float, column), strict=True)) for column in scaled.T]
+    textures: list[float | None] = [None] * len(crops)
+    if read.track is not None:
+        track = views.mean_evidence_over_views(read.track[None, :], plan)[0] * scale
+        textures = [float(v) for v in track]
+    return views.mean_over_views(checked, plan), members, textures
 
 
 def _explain(explainer: Explainer, classifier: Classifier, crops: list[np.ndarray]) -> np.ndarray:

@@ -90,13 +90,18 @@ def test_a_blend_without_centers_names_no_evidence() -> None:
     plain = Blend(tuple(BlendMember(f"{m.spec.name}.spec.json", "", 1.0) for m in members))
     classifier = BlendClassifier(replace(FAKE_SPEC, input_size=32), "x", plain, members)
     assert classifier.evidence_names == ()
-    p, evidence = classifier.predict_with_evidence(crops)
-    assert evidence.shape == (0, 3) and np.allclose(p, classifier.predict(crops))
+    read = classifier.scores(crops)
+    assert read.evidence.shape == (0, 3) and np.allclose(
+        read.probability, classifier.predict(crops)
+    )
+    assert read.track is None and not classifier.has_track_head
     centred = Blend(tuple(replace(m, center=0.1) for m in plain.members))
     classifier = BlendClassifier(replace(FAKE_SPEC, input_size=32), "x", centred, members)
     assert classifier.evidence_names == ("one", "two")
-    p, evidence = classifier.predict_with_evidence(crops)
-    assert evidence.shape == (2, 3) and np.allclose(p, classifier.predict(crops))
+    read = classifier.scores(crops)
+    assert read.evidence.shape == (2, 3) and np.allclose(
+        read.probability, classifier.predict(crops)
+    )
 
 
 def _member(name: str, size: int, margin: float = 1.3) -> FakeClassifier:

@@ -168,8 +168,7 @@ def test_a_blend_runs_it_as_a_member_and_prepare_model_skips_it(tmp_path: Path, 
     assert isinstance(blend, BlendClassifier)
     logit = np.log(scores / (1 - scores))
     np.testing.assert_allclose(blend.predict(crops), 1 / (1 + np.exp(-2.0 * (logit - 0.1))))
-    _, evidence = blend.predict_with_evidence(crops)
-    np.testing.assert_allclose(evidence[0], 2.0 * (logit - 0.1))
+    np.testing.assert_allclose(blend.scores(crops).evidence[0], 2.0 * (logit - 0.1))
     args = build_parser("prepare-model").parse_args(["prepare-model", "--model", str(blend_spec)])
     assert prepare_model.run(args) == 0
     assert "a probe model has no network of its own: nothing to prepare" in capsys.readouterr().out

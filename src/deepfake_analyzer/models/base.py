@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from deepfake_analyzer.errors import ModelOutputError
 from deepfake_analyzer.models.spec import ModelSpec
+
+OUTPUT_COLUMNS = (1, 2)
+"""What a model may output per crop: its probability, or its probability and then its part of
+a blend's track head (a linear value, models/texture.py `TRACK_ARCHITECTURE`)."""
 
 PROBE_SEED = 12
 PROBE_CROPS = 2
@@ -28,17 +33,47 @@ class Classifier(Protocol):
     def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray: ...
 
 
+@dataclass(frozen=True)
+class CropScores:
+    """What a classifier made of members read in a batch of crops (models/blend.py):
+    `probability` (N,) raw; `evidence` (members, N), how much each member pushed each crop
+    ((0, N) when it cannot say); `track` (N,), each crop's contribution to its track's log-odds
+    through the blend's track head (raw log-odds scale; None without a track head)."""
+
+    probability: np.ndarray
+    evidence: np.ndarray
+    track: np.ndarray | None = None
+
+
 @runtime_checkable
 class MemberEvidenceClassifier(Classifier, Protocol):
     """A classifier made of members that can say how much each pushed a crop's score
-    (a blend, models/blend.py): `evidence_names` is () when it cannot."""
+    (a blend, models/blend.py): `evidence_names` is () when it cannot; `has_track_head` says
+    whether `scores` gives each crop's track contribution."""
 
     @property
     def evidence_names(self) -> tuple[str, ...]: ...
 
-    def predict_with_evidence(
-        self, crops_rgb_uint8: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]: ...
+    @property
+    def has_track_head(self) -> bool: ...
+
+    def scores(self, crops_rgb_uint8: np.ndarray) -> CropScores: ...
+
+
+@runtime_checkable
+class ColumnsClassifier(Classifier, Protocol):
+    """A classifier that can give every output column of its model (`OUTPUT_COLUMNS`):
+    `columns` per crop, the first of which is `predict`'s probability."""
+
+    @property
+    def columns(self) -> int: ...
+
+    def predict_outputs(self, crops_rgb_uint8: np.ndarray) -> np.ndarray: ...
+
+
+def output_columns(classifier: Classifier) -> int:
+    """How many columns per crop the classifier's model gives (1 unless it says otherwise)."""
+    return classifier.columns if isinstance(classifier, ColumnsClassifier) else 1
 
 
 def checked_probabilities(raw: np.ndarray, count: int, model_name: str) -> np.ndarray:

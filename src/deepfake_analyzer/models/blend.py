@@ -24,6 +24,16 @@ far, in the blend's log-odds, that member pushed this face from a typical traini
 bias = -sum_i weight_i * center_i (as `train-texture` fits them) the members' evidence adds up
 to the blend's log-odds before calibration. Reports show each track's mean evidence per member.
 
+A blend may also have a track head (`TrackHead`, the file's `track`): a linear read of the
+face's texture statistics fitted on whole videos (scripts/track_probe.py). Members whose model
+has one (models/texture.py, `TRACK_ARCHITECTURE`; two output columns) each give their part of
+it from the backbone pass their probe already makes; a crop's value is the head's bias plus
+those parts, and its contribution is weight x (value - center) / spread (the training videos'
+mean and spread of the head, as a member's evidence is centred). The analyzer averages the
+contributions over a track and adds the mean to the track's log-odds (scoring/aggregate.py):
+the head is linear, so that is the head read on the track's mean statistics. It takes no part
+in a single crop's probability.
+
 Grad-CAM explains the first member (`BlendClassifier.explained`): the heatmaps show where that
 member looked, not the blend.
 """
@@ -41,7 +51,12 @@ from typing import Any
 import numpy as np
 
 from deepfake_analyzer.errors import ModelError
-from deepfake_analyzer.models.base import Classifier
+from deepfake_analyzer.models.base import (
+    Classifier,
+    ColumnsClassifier,
+    CropScores,
+    output_columns,
+)
 from deepfake_analyzer.models.keras_classifier import resize_crops
 from deepfake_analyzer.models.spec import (
     ModelSpec,
@@ -83,12 +98,52 @@ class BlendMember:
 
 
 @dataclass(frozen=True)
+class TrackHead:
+    """The blend's track head (module docstring): a crop's contribution is `weight` x (`bias`
+    + its members' parts - `center`) / `spread`; `training` says how it was fitted."""
+
+    bias: float
+    center: float
+    spread: float
+    weight: float
+    training: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        values = (self.bias, self.center, self.spread, self.weight)
+        if not all(math.isfinite(v) for v in values) or self.spread <= 0:
+            raise ModelError("a track head needs finite values and a positive spread")
+
+    def contribution(self, parts: np.ndarray) -> np.ndarray:
+        """Each crop's contribution from the sum of its members' parts."""
+        value = self.bias + np.asarray(parts, np.float64)
+        return np.asarray(self.weight * (value - self.center) / self.spread)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bias": self.bias,
+            "center": self.center,
+            "spread": self.spread,
+            "weight": self.weight,
+            "training": dict(self.training),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrackHead:
+        return cls(
+            float(data["bias"]), float(data["center"]), float(data["spread"]),
+            float(data["weight"]), dict(data.get("training") or {}),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Blend:
-    """The members, the bias and a free-form summary of how the weights were fitted."""
+    """The members, the bias, a free-form summary of how the weights were fitted and, when
+    it has one, the track head."""
 
     members: tuple[BlendMember, ...]
     bias: float = 0.0
     training: Mapping[str, Any] = field(default_factory=dict)
+    track: TrackHead | None = None
 
     def __post_init__(self) -> None:
         if not self.members:
@@ -133,7 +188,7 @@ class Blend:
             ],
             "bias": self.bias,
             "training": dict(self.training),
-        }
+        } | ({} if self.track is None else {"track": self.track.to_dict()})
 
     def save(self, path: Path) -> Path:
         """Write the JSON atomically; returns the path."""
@@ -161,7 +216,11 @@ class Blend:
                 )
                 for m in data["members"]
             )  # fmt: skip
-            return cls(members, float(data.get("bias", 0.0)), dict(data.get("training") or {}))
+            track = data.get("track")
+            return cls(
+                members, float(data.get("bias", 0.0)), dict(data.get("training") or {}),
+                None if track is None else TrackHead.from_dict(track),
+            )  # fmt: skip
         except ModelError as exc:
             raise ModelError(exc.message, source) from None
         except (KeyError, TypeError, ValueError) as exc:
@@ -203,30 +262,53 @@ class BlendClassifier:
     def member_scores(self, crops_rgb_uint8: np.ndarray) -> list[np.ndarray]:
         """Each member's raw probabilities for the crops, cut and resized for it
         (`member_crops`)."""
+        return self._run(crops_rgb_uint8)[0]
+
+    def _run(self, crops_rgb_uint8: np.ndarray) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """`member_scores`, and the sum of the track parts of the members that give one (None
+        when the blend has no track head)."""
         crops = np.asarray(crops_rgb_uint8)
-        scores = []
+        scores, parts = [], None
         for member in self.members:
             own = member_crops(crops, self.spec.crop_margin, member.spec)
-            scores.append(np.asarray(member.predict(own), dtype=np.float64).reshape(-1))
-        return scores
+            if (
+                self.blend.track is not None
+                and isinstance(member, ColumnsClassifier)
+                and member.columns == 2
+            ):
+                outputs = np.asarray(member.predict_outputs(own), np.float64)
+                scores.append(outputs[:, 0])
+                parts = outputs[:, 1] if parts is None else parts + outputs[:, 1]
+            else:
+                scores.append(np.asarray(member.predict(own), dtype=np.float64).reshape(-1))
+        return scores, parts
 
     def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
         return self.blend.probability(self.member_scores(crops_rgb_uint8))
 
     @property
     def evidence_names(self) -> tuple[str, ...]:
-        """The members' names, in `predict_with_evidence`'s order; () when the blend file
-        records no centers."""
+        """The members' names, in `scores`' evidence order; () when the blend file records no
+        centers."""
         return tuple(m.name for m in self.blend.members) if self.blend.has_evidence else ()
 
-    def predict_with_evidence(self, crops_rgb_uint8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """`predict`'s probabilities and the members' evidence, (members, N) (`Blend.evidence`;
-        (0, N) when `evidence_names` is empty), from one run of each member."""
-        scores = self.member_scores(crops_rgb_uint8)
+    @property
+    def has_track_head(self) -> bool:
+        return self.blend.track is not None
+
+    def scores(self, crops_rgb_uint8: np.ndarray) -> CropScores:
+        """`predict`'s probabilities, the members' evidence (`Blend.evidence`; (0, N) when
+        `evidence_names` is empty) and the crops' track contributions (`TrackHead`; None
+        without one), from one run of each member."""
+        scores, parts = self._run(crops_rgb_uint8)
         p = self.blend.probability(scores)
-        if not self.blend.has_evidence:
-            return p, np.zeros((0, len(p)))
-        return p, self.blend.evidence(scores)
+        evidence = self.blend.evidence(scores) if self.blend.has_evidence else np.zeros((0, len(p)))
+        track = self.blend.track
+        if track is None:
+            return CropScores(p, evidence)
+        if parts is None:
+            raise ModelError(f"blend {self.name!r} has a track head but no member gives its parts")
+        return CropScores(p, evidence, track.contribution(parts))
 
 
 def member_square(size: int, margin: float, member: ModelSpec) -> tuple[int, int]:
@@ -279,4 +361,6 @@ def load_blend(
                 blend_path,
             )
         members.append(classifier)
+    if blend.track is not None and not any(output_columns(m) == 2 for m in members):
+        raise ModelError("the blend has a track head but no member gives its parts", blend_path)
     return BlendClassifier(spec, sha, blend, members)

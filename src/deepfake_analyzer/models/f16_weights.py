@@ -8,7 +8,9 @@ it is read with `allow_pickle=False`, so loading one is safe whatever its origin
 A file may be written against a base file (`save_weights_f16(..., base=)`): it then holds only
 the arrays that differ from the base's, and loading reads the rest from the base. The texture
 models (models/texture.py) share one frozen ImageNet backbone this way: a new probe adds a few
-kilobytes to the repository, not another copy of the backbone.
+kilobytes to the repository, not another copy of the backbone. Arrays are matched by name, and
+a model may have weights its base lacks (a texture model with a track head on a base without
+one): the file then holds them.
 """
 
 from __future__ import annotations
@@ -65,10 +67,10 @@ def save_weights_f16(model: keras.Model, path: Path | str, base: Path | str | No
     stored = [_storage_array(np.asarray(w.numpy())) for w in model.weights]
     kept = list(range(len(stored)))
     if base is not None:
-        _, base_arrays = _matched(model, *read_weights_f16(base), Path(base))
+        base_arrays = _base_arrays(model, Path(base))
         kept = [
             i for i, (a, b) in enumerate(zip(stored, base_arrays, strict=True))
-            if a.dtype != b.dtype or not np.array_equal(a, b)
+            if b is None or a.dtype != b.dtype or not np.array_equal(a, b)
         ]  # fmt: skip
     arrays: dict[str, np.ndarray] = {
         "__format__": np.array(FORMAT_TAG),
@@ -104,24 +106,59 @@ def read_weights_f16(path: Path | str) -> tuple[list[str], list[np.ndarray]]:
 
 def load_weights_f16(model: keras.Model, path: Path | str, base: Path | str | None = None) -> None:
     """Assign the weights in `path` to `model`; the count, names and shapes must all match.
-    With a `base` file, it holds them all and `path` replaces those it names."""
+    With a `base` file, it holds all those it has and `path` replaces or adds those it names
+    (module docstring)."""
     if base is None:
-        paths, arrays = _matched(model, *read_weights_f16(path), Path(path))
+        _, whole = _matched(model, *read_weights_f16(path), Path(path))
+        arrays: list[np.ndarray | None] = list(whole)
     else:
-        paths, arrays = _matched(model, *read_weights_f16(base), Path(base))
-        where = {_structural(p): i for i, p in enumerate(paths)}
-        if len(where) != len(paths):
-            raise ModelError("the model's weight names are not unique: it cannot use a base", base)
+        arrays = _base_arrays(model, Path(base))
+        where = {_structural(w.path): i for i, w in enumerate(model.weights)}
         for stored_path, array in zip(*read_weights_f16(path), strict=True):
             i = where.get(_structural(stored_path), -1)
-            if i < 0 or array.shape != arrays[i].shape:
+            if i < 0 or tuple(array.shape) != tuple(model.weights[i].shape):
                 raise ModelError(
                     f"weight {stored_path!r} {tuple(array.shape)} is not one of the model's",
                     path,
                 )
             arrays[i] = array
-    for array, weight in zip(arrays, model.weights, strict=True):
-        weight.assign(array.astype(weight.dtype))
+        missing = [w.path for w, a in zip(model.weights, arrays, strict=True) if a is None]
+        if missing:
+            raise ModelError(
+                f"weight {missing[0]!r} is in neither the weights file nor its base", path
+            )
+    for value, weight in zip(arrays, model.weights, strict=True):
+        assert value is not None  # every weight was found above
+        weight.assign(value.astype(weight.dtype))
+
+
+def _base_arrays(model: keras.Model, base: Path) -> list[np.ndarray | None]:
+    """The base file's array for each of `model`'s weights, matched by name; None for a weight
+    the base lacks (a head the model adds). ModelError when the base has a weight the model
+    lacks, a shape differs, or the model's weight names are not unique."""
+    paths, arrays = read_weights_f16(base)
+    stored = {_structural(p): a for p, a in zip(paths, arrays, strict=True)}
+    names = [_structural(w.path) for w in model.weights]
+    if len(set(names)) != len(names) or len(stored) != len(paths):
+        raise ModelError("the model's weight names are not unique: it cannot use a base", base)
+    extra = sorted(set(stored) - set(names))
+    if extra:
+        raise ModelError(
+            f"base weights file has {len(extra)} weights the model lacks (e.g. {extra[0]!r}): "
+            "the spec's architecture does not match it",
+            base,
+        )
+    found: list[np.ndarray | None] = []
+    for name, weight in zip(names, model.weights, strict=True):
+        array = stored.get(name)
+        if array is not None and tuple(array.shape) != tuple(weight.shape):
+            raise ModelError(
+                f"weight {name!r} {tuple(array.shape)} does not match the model's "
+                f"{tuple(weight.shape)}: the spec's architecture does not match it",
+                base,
+            )
+        found.append(array)
+    return found
 
 
 def _matched(

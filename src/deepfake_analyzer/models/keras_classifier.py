@@ -49,16 +49,27 @@ def predict_in_batches(
     """The `predict` contract around a model call: validate the crops, resize them to
     `spec.input_size`, preprocess `batch_size` at a time and hand each batch to `forward`;
     the first output column of every batch, as one (N,) float32 array."""
+    return outputs_in_batches(crops_rgb_uint8, spec, batch_size, forward, 1)[:, 0].copy()
+
+
+def outputs_in_batches(
+    crops_rgb_uint8: np.ndarray,
+    spec: ModelSpec,
+    batch_size: int,
+    forward: Callable[[np.ndarray], np.ndarray],
+    columns: int,
+) -> np.ndarray:
+    """`predict_in_batches`, keeping the first `columns` output columns: (N, columns)."""
     crops = validate_crops(crops_rgb_uint8)
     if len(crops) == 0:
-        return np.zeros((0,), dtype=np.float32)
+        return np.zeros((0, columns), dtype=np.float32)
     crops = resize_crops(crops, spec.input_size)
-    scores = []
+    outputs = []
     for start in range(0, len(crops), batch_size):
         batch = spec.preprocess(crops[start : start + batch_size])
-        output = forward(batch)
-        scores.append(np.asarray(output, dtype=np.float32).reshape(len(batch), -1)[:, 0].copy())
-    return np.concatenate(scores)
+        output = np.asarray(forward(batch), dtype=np.float32).reshape(len(batch), -1)
+        outputs.append(output[:, :columns].copy())
+    return np.concatenate(outputs)
 
 
 class KerasClassifier:
@@ -84,6 +95,7 @@ class KerasClassifier:
         self.sha256 = sha256
         self.batch_size = batch_size
         self.model = model
+        self.columns = int(model.outputs[0].shape[-1])
         size = spec.input_size
         self._forward = tf.function(
             lambda x: model(x, training=False),
@@ -98,6 +110,12 @@ class KerasClassifier:
     def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
         """(N, H, W, 3) uint8 RGB crops -> (N,) float32 probabilities that each is manipulated."""
         return predict_in_batches(crops_rgb_uint8, self.spec, self.batch_size, self._forward)
+
+    def predict_outputs(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 RGB crops -> (N, `columns`) float32 outputs (models/base.py)."""
+        return outputs_in_batches(
+            crops_rgb_uint8, self.spec, self.batch_size, self._forward, self.columns
+        )
 
     def __repr__(self) -> str:
         return (

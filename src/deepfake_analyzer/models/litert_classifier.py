@@ -14,8 +14,10 @@ import numpy as np
 
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.faces.native_logs import quiet_native_stderr
+from deepfake_analyzer.models.base import OUTPUT_COLUMNS
 from deepfake_analyzer.models.keras_classifier import (
     DEFAULT_BATCH_SIZE,
+    outputs_in_batches,
     predict_in_batches,
 )
 from deepfake_analyzer.models.spec import ModelSpec, sha256_of
@@ -97,7 +99,7 @@ class LiteRTClassifier:
         if len(inputs) != 1 or len(outputs) != 1:
             raise ModelError(
                 f"LiteRT model has {len(inputs)} inputs and {len(outputs)} outputs; need one "
-                "image input and one probability output",
+                "image input and one output (a probability per crop, models/base.py)",
                 tflite_path,
             )
         shape = tuple(int(d) for d in inputs[0]["shape"])
@@ -107,9 +109,11 @@ class LiteRTClassifier:
                 f"LiteRT model input shape is {shape}; the spec needs (N, {size}, {size}, 3)",
                 tflite_path,
             )
-        if int(np.prod(outputs[0]["shape"][1:])) != 1:
+        self.columns = int(np.prod(outputs[0]["shape"][1:]))
+        if self.columns not in OUTPUT_COLUMNS:
             raise ModelError(
-                f"LiteRT model output shape is {tuple(outputs[0]['shape'])}; need (N, 1)",
+                f"LiteRT model output shape is {tuple(outputs[0]['shape'])}; need (N, 1), or "
+                "(N, 2) for a model with a track head",
                 tflite_path,
             )
         self._input_index = int(inputs[0]["index"])
@@ -138,6 +142,12 @@ class LiteRTClassifier:
     def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
         """(N, H, W, 3) uint8 RGB crops -> (N,) float32 probabilities that each is manipulated."""
         return predict_in_batches(crops_rgb_uint8, self.spec, self.batch_size, self._invoke)
+
+    def predict_outputs(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 RGB crops -> (N, `columns`) float32 outputs (models/base.py)."""
+        return outputs_in_batches(
+            crops_rgb_uint8, self.spec, self.batch_size, self._invoke, self.columns
+        )
 
     def _invoke(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from deepfake_analyzer import paths
 from deepfake_analyzer.errors import ModelError, ModelNotInstalledError
-from deepfake_analyzer.models.base import Classifier, probe_classifier
+from deepfake_analyzer.models.base import OUTPUT_COLUMNS, Classifier, probe_classifier
 from deepfake_analyzer.models.blend import BLEND_FORMAT, load_blend
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, load_weights_f16
 from deepfake_analyzer.models.keras_classifier import DEFAULT_BATCH_SIZE, KerasClassifier
@@ -102,7 +102,8 @@ def _shape_text(shape: tuple[int | None, ...]) -> str:
 
 
 def check_model_io(model: keras.Model, path: Path) -> int | None:
-    """Require one (N, S, S, 3) image input and one (N, 1) probability output; return S.
+    """Require one (N, S, S, 3) image input and one (N, 1) probability output, or (N, 2) for
+    a model with a track head (models/base.py, `OUTPUT_COLUMNS`); return S.
 
     S is None when the model accepts any input size.
     """
@@ -127,7 +128,7 @@ def check_model_io(model: keras.Model, path: Path) -> int | None:
             path,
         )
     out_shapes = [_shape_text(tuple(o.shape)) for o in outputs]
-    if len(outputs) != 1 or tuple(outputs[0].shape)[1:] != (1,):
+    if len(outputs) != 1 or tuple(outputs[0].shape)[1:] not in [(c,) for c in OUTPUT_COLUMNS]:
         raise ModelError(
             f"model output shape is {', '.join(out_shapes)}; need one sigmoid probability per "
             "crop, shape (N, 1)",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.models.texture import ARCHITECTURES as TEXTURE_ARCHITECTURES
+from deepfake_analyzer.models.texture import TRACK_ARCHITECTURE
 from deepfake_analyzer.models.xception import ARCHITECTURE
 from deepfake_analyzer.registry import add_entry, unknown_name
 
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
     import keras
 
 ArchitectureBuilder = Callable[[int], "keras.Model"]
-"""`builder(input_size)` -> an uncompiled Keras model with input (N, S, S, 3), output (N, 1)."""
+"""`builder(input_size)` -> an uncompiled Keras model with input (N, S, S, 3), output (N, 1)
+(or (N, 2), models/base.py `OUTPUT_COLUMNS`)."""
 
 
 def _xception(input_size: int) -> keras.Model:
@@ -28,15 +30,16 @@ def _xception(input_size: int) -> keras.Model:
     return build_xception(input_size)
 
 
-def _texture(region: str, input_size: int) -> keras.Model:
+def _texture(region: str, input_size: int, track: bool = False) -> keras.Model:
     from deepfake_analyzer.models.texture import REGIONS, build_texture_classifier
 
-    return build_texture_classifier(input_size, REGIONS[region])
+    return build_texture_classifier(input_size, REGIONS[region], track)
 
 
 _BUILTIN: dict[str, ArchitectureBuilder] = {
     ARCHITECTURE: _xception,
     **{name: partial(_texture, region) for region, name in TEXTURE_ARCHITECTURES.items()},
+    TRACK_ARCHITECTURE: partial(_texture, "face", track=True),
 }
 _REGISTRY: dict[str, ArchitectureBuilder] = dict(_BUILTIN)
 

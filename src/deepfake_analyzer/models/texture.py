@@ -18,6 +18,13 @@ sigmoid out, the probability that the face's texture is generated. Inside:
 
 The probe and its standardisation are the only fitted parts; a model file holds the backbone
 too, so a version is one weights file (`models/f16_weights.py`).
+
+The `-track` architecture (`TRACK_ARCHITECTURE`, the whole crop) has a second head beside the
+probe: one linear unit on the same standardised features (`TRACK_NAME`, no sigmoid), so its
+output is (N, 2): the probability, then this crop's part of a blend's track head (models/
+blend.py, `TrackHead`). A blend averages the head over a track's faces; the head being linear,
+that is the head read on the track's mean statistics, from the one backbone pass the probe
+already makes.
 """
 
 from __future__ import annotations
@@ -45,6 +52,9 @@ ARCHITECTURES: dict[str, str] = {
     "center": f"{ARCHITECTURE}-center",
 }
 """Each region's `architecture` name in model specs and the registry."""
+
+TRACK_ARCHITECTURE = f"{ARCHITECTURE}-track"
+"""The `architecture` name of the whole-crop texture model with a track head (module docstring)."""
 
 INPUT_SIZE = 224
 BN_EPSILON = 1e-3
@@ -79,6 +89,8 @@ STANDARDISE_NAME = "texture_standardise"
 SCALE_NAME = "texture_scale"
 REGION_CUT_NAME = "region_cut"
 PROBE_NAME = "texture_probe"
+TRACK_NAME = "texture_track"
+OUTPUTS_NAME = "texture_outputs"
 STANDARDISE_EPSILON = 1e-12
 """The standardising layer divides by sqrt(variance + this): the variances stored are the
 squared scales of `temporal.model.standardise`, so it must be small next to them."""
@@ -148,9 +160,12 @@ def region_view(x: Any, size: int, region: Region | None) -> Any:
     return keras.ops.image.resize(cut, (size, size), interpolation="bilinear")
 
 
-def build_texture_classifier(input_size: int = INPUT_SIZE, region: Region | None = None) -> Any:
+def build_texture_classifier(
+    input_size: int = INPUT_SIZE, region: Region | None = None, track: bool = False
+) -> Any:
     """The texture model (module docstring) reading `region` of the crop (None: all of it),
-    with random probe weights and standardisation."""
+    with random probe weights and standardisation; with `track`, a track head too (output
+    (N, 2))."""
     import keras
     from keras import layers
 
@@ -164,6 +179,9 @@ def build_texture_classifier(input_size: int = INPUT_SIZE, region: Region | None
         epsilon=STANDARDISE_EPSILON, center=False, scale=False, name=STANDARDISE_NAME
     )(features)
     out = layers.Dense(1, activation="sigmoid", name=PROBE_NAME)(z)
+    if track:
+        part = layers.Dense(1, name=TRACK_NAME)(z)
+        out = layers.Concatenate(name=OUTPUTS_NAME)([out, part])
     return keras.Model(inputs, out, name="texture")
 
 
@@ -177,6 +195,19 @@ def set_probe(model: Any, mean: Any, scale: Any, weights: Any, bias: float) -> N
     weights = np.asarray(weights, np.float32).reshape(-1, 1)
     model.get_layer(STANDARDISE_NAME).set_weights([mean, (scale**2).astype(np.float32)])
     model.get_layer(PROBE_NAME).set_weights([weights, np.array([bias], np.float32)])
+
+
+def set_track_head(model: Any, weights: Any, bias: float) -> None:
+    """Put a track head into a `-track` texture model whose probe is set (`set_probe`): its
+    value is features . `weights` + `bias` on the raw features, stored on the probe's
+    standardised ones (weights x scale, bias + mean . weights)."""
+    import numpy as np
+
+    mean, scale, _, _ = probe_of(model)
+    weights = np.asarray(weights, np.float64).reshape(-1)
+    kernel = (weights * scale).astype(np.float32).reshape(-1, 1)
+    shifted = np.array([bias + float(mean @ weights)], np.float32)
+    model.get_layer(TRACK_NAME).set_weights([kernel, shifted])
 
 
 def probe_of(model: Any) -> tuple[Any, Any, Any, float]:

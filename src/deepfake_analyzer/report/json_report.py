@@ -22,6 +22,7 @@ from deepfake_analyzer.report.types import (
     TemporalWindow,
     Track,
     TrackPoint,
+    TrackTexture,
     Verdict,
 )
 
@@ -67,6 +68,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
                     score=float(face["score"]),
                     detection_confidence=float(face.get("detection_confidence") or 0.0),
                     members=_members(face.get("members")),
+                    texture=_number(face.get("texture")),
                 )
                 for face in f.get("faces", [])
             ),
@@ -77,7 +79,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
     for frame in frames:
         for face in frame.faces:
             timelines.setdefault(face.track_id, []).append(
-                TrackPoint(frame.index, frame.timestamp_s, face.score)
+                TrackPoint(frame.index, frame.timestamp_s, face.score, face.texture)
             )
     tracks = tuple(
         Track(
@@ -95,6 +97,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
             timeline=tuple(timelines.get(int(t["id"]), ())),
             temporal=_temporal(t.get("temporal")),
             members=_members(t.get("members")),
+            texture=_texture(t.get("texture")),
         )
         for t in data.get("tracks", [])
     )
@@ -168,6 +171,23 @@ def _finite(value: Any) -> Any:
 def _members(data: dict[str, Any] | None) -> Members:
     """A blend's member evidence (schema 1.3); () when absent or empty."""
     return tuple((str(name), float(value)) for name, value in (data or {}).items())
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _texture(data: dict[str, Any] | None) -> TrackTexture | None:
+    """A track's texture evidence (schema 1.6); None when absent."""
+    if not data:
+        return None
+    return TrackTexture(
+        shift=_number(data.get("shift")),
+        faces=int(data.get("faces") or 0),
+        before=float(data["before"]),
+        track_score=float(data["track_score"]),
+        reason=str(data.get("reason") or ""),
+    )
 
 
 def _temporal(data: dict[str, Any] | None) -> TemporalEvidence | None:

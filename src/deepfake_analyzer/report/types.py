@@ -15,7 +15,7 @@ import numpy as np
 from deepfake_analyzer.provenance.types import Provenance
 from deepfake_analyzer.report.reliability import Reliability, reliability_of, trust_note
 
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 
 VerdictLabel = Literal["real", "suspicious", "fake", "no-face"]
 VERDICT_LABELS: tuple[str, ...] = ("real", "suspicious", "fake", "no-face")
@@ -106,11 +106,13 @@ class Segment:
 
 @dataclass(frozen=True)
 class TrackPoint:
-    """One track's face score at one sampled frame."""
+    """One track's face score at one sampled frame, and the face's value of the model's track
+    head (`FaceResult.texture`; None without one)."""
 
     frame_index: int
     timestamp_s: float
     score: float
+    texture: float | None = None
 
 
 def gap_breaks(
@@ -219,6 +221,49 @@ class TemporalEvidence:
         }
 
 
+TEXTURE_REASONS: tuple[str, ...] = ("", "too-few-faces")
+"""Why a track's texture evidence was not added to its score ("" when it was)."""
+
+
+@dataclass(frozen=True)
+class TrackTexture:
+    """What the model's track head said about one track (models/blend.py, `TrackHead`): a
+    linear read of the face's texture statistics averaged over the whole track, fitted on
+    videos, which no single face's score sees.
+
+    `shift` is the log-odds it added to the track score: the plain mean of the track's faces'
+    values (`FaceResult.texture`), or None with `reason` when it was not added (`too-few-faces`:
+    a track shorter than the videos the head was fitted on, e.g. a still's face). `before` is
+    the track score without it (the faces' score, with the temporal evidence when that was
+    combined); `track_score` the one behind the track's verdict. `faces` counts the faces read.
+    """
+
+    shift: float | None
+    faces: int
+    before: float
+    track_score: float
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        _check_score(self.before)
+        _check_score(self.track_score)
+        if self.reason not in TEXTURE_REASONS:
+            raise ValueError(f"unknown texture reason {self.reason!r}")
+        if (self.shift is None) != bool(self.reason):
+            raise ValueError("a texture shift comes without a reason, a missing one with one")
+        if self.shift is None and self.track_score != self.before:
+            raise ValueError("without a texture shift, the track score is the one before it")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shift": _round(self.shift),
+            "faces": self.faces,
+            "before": _round(self.before),
+            "track_score": _round(self.track_score),
+            "reason": self.reason,
+        }
+
+
 Members = tuple[tuple[str, float], ...]
 """A blended model's evidence per member: (member model name, calibrated log-odds it adds), in
 the blend's member order (models/blend.py, `Blend.evidence`); () for a single model."""
@@ -235,7 +280,8 @@ class Track:
 
     `temporal` is the temporal model's evidence, None when it was not run (images, or the
     option is off). `members`: a blend's evidence per member, the mean over the faces the
-    track score reads (its top quarter); () for a single model.
+    track score reads (its top quarter); () for a single model. `texture`: the model's track
+    head's evidence (`TrackTexture`), None for a model without one.
     """
 
     id: int
@@ -244,6 +290,7 @@ class Track:
     timeline: tuple[TrackPoint, ...] = ()
     temporal: TemporalEvidence | None = None
     members: Members = ()
+    texture: TrackTexture | None = None
 
     @property
     def first_s(self) -> float:
@@ -263,19 +310,23 @@ class Track:
             "segments": [s.to_dict() for s in self.segments],
             "temporal": None if self.temporal is None else self.temporal.to_dict(),
             "members": members_dict(self.members),
+            "texture": None if self.texture is None else self.texture.to_dict(),
         }
 
 
 @dataclass(frozen=True)
 class FaceResult:
     """One face in one sampled frame with its score and track; `members`, a blend's evidence
-    per member for this face (() for a single model)."""
+    per member for this face (() for a single model); `texture`, its value of the model's track
+    head on the calibrated log-odds scale (its share of the track's `TrackTexture.shift`; None
+    for a model without one)."""
 
     track_id: int
     box_xyxy: tuple[float, float, float, float]
     score: float
     detection_confidence: float
     members: Members = ()
+    texture: float | None = None
 
     def __post_init__(self) -> None:
         _check_score(self.score)
@@ -287,6 +338,7 @@ class FaceResult:
             "score": _round(self.score),
             "detection_confidence": _round(self.detection_confidence),
             "members": members_dict(self.members),
+            "texture": _round(self.texture),
         }
 
 

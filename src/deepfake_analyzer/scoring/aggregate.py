@@ -13,6 +13,14 @@ The rules, with their reasons (also in `docs/report-schema.md`):
   points more than `max_gap_factor` x the track's median step apart start a new piece, and a
   run never spans two pieces. A segment runs from its first to its last point's time (one
   point: start = end); its `peak` is the highest raw score inside it.
+* **Texture over the track.** With a model that has a track head (models/blend.py,
+  `TrackHead`), each face also carries its value of that head (`FaceScore.texture`, on the
+  calibrated log-odds scale). A track of at least `texture_min_faces` faces adds the plain
+  mean of its faces' values to its score's log-odds (after the temporal evidence, when that
+  was combined), and carries the result as `Track.texture` (`TrackTexture`); a shorter track
+  (a still's face, a glimpse) keeps its score, with reason `too-few-faces`. The head is linear
+  in a face's texture statistics, so this mean is the head read on the track's mean
+  statistics: what a video-level probe fitted on whole videos says (scripts/track_probe.py).
 * **Video verdict** follows the most suspicious track (highest track score; ties go to the
   track with more faces, then the lower id) and names it in `Verdict.track_id`. A short track
   (fewer than `min_track_faces` faces, e.g. a face glimpsed in 1-2 frames or a false
@@ -35,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deepfake_analyzer.models.spec import Thresholds
+from deepfake_analyzer.models.spec import Thresholds, logits
 from deepfake_analyzer.report.types import (
     MAX_GAP_FACTOR,
     Members,
@@ -44,6 +52,7 @@ from deepfake_analyzer.report.types import (
     TemporalEvidence,
     Track,
     TrackPoint,
+    TrackTexture,
     Verdict,
     gap_breaks,
 )
@@ -52,13 +61,15 @@ from deepfake_analyzer.report.types import (
 @dataclass(frozen=True)
 class FaceScore:
     """One face's calibrated manipulation probability, in one sampled frame, on one track;
-    with a blended model, each member's evidence for it (report/types.py, `Members`)."""
+    with a blended model, each member's evidence for it (report/types.py, `Members`); with a
+    model that has a track head, the face's value of it (`texture`, module docstring)."""
 
     frame_index: int
     timestamp_s: float
     track_id: int
     score: float
     members: Members = ()
+    texture: float | None = None
 
     def __post_init__(self) -> None:
         if self.frame_index < 0:
@@ -69,6 +80,8 @@ class FaceScore:
             raise ValueError(f"track_id must be >= 0, got {self.track_id}")
         if not 0.0 <= self.score <= 1.0:  # also rejects NaN
             raise ValueError(f"score {self.score} outside [0, 1]")
+        if self.texture is not None and not math.isfinite(self.texture):
+            raise ValueError(f"texture value {self.texture} is not finite")
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,9 @@ class AggregationRule:
     min_track_faces: int = 3
     smoothing_window: int = 3
     max_gap_factor: float = MAX_GAP_FACTOR
+    texture_min_faces: int = 4
+    """The fewest faces a track needs for its texture shift: the track head was fitted on
+    videos of at least this many face crops (scripts/track_probe.py, `judged_videos`)."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.top_fraction <= 1.0:
@@ -89,6 +105,8 @@ class AggregationRule:
             raise ValueError("smoothing_window must be a positive odd number")
         if self.max_gap_factor < 1.0:
             raise ValueError("max_gap_factor must be >= 1")
+        if self.texture_min_faces < 1:
+            raise ValueError("texture_min_faces must be >= 1")
 
 
 DEFAULT_RULE = AggregationRule()
@@ -188,7 +206,8 @@ def aggregate(
     `temporal` maps track ids to the temporal model's evidence (temporal/tracks.py); a track
     with evidence carries it, and when the evidence is `combined` its verdict uses the
     evidence's `track_score` instead of the frame score (whose value the evidence must
-    repeat as `frame_score`). Segments and timelines stay those of the face scores.
+    repeat as `frame_score`). Faces with texture values add their track's texture shift
+    (module docstring). Segments and timelines stay those of the face scores.
     """
     temporal = temporal or {}
     faces = sorted(face_scores, key=lambda f: (f.timestamp_s, f.frame_index, f.track_id))
@@ -218,22 +237,43 @@ def aggregate(
                     f"{evidence.frame_score}, the faces give {score}"
                 )
             score = evidence.track_score
+        texture = _texture(track_id, points, score, rule)
+        if texture is not None:
+            score = texture.track_score
         tracks.append(
             Track(
                 id=track_id,
                 verdict=Verdict(thresholds.label(score), score, track_id),  # type: ignore[arg-type]
                 segments=find_segments(times, scores, thresholds.suspicious, rule),
                 timeline=tuple(
-                    TrackPoint(frame_index=p.frame_index, timestamp_s=p.timestamp_s, score=p.score)
-                    for p in points
+                    TrackPoint(p.frame_index, p.timestamp_s, p.score, p.texture) for p in points
                 ),
                 temporal=evidence,
                 members=_track_members(points, rule.top_fraction),
+                texture=texture,
             )
         )
 
     verdict, notes = _video_verdict(tracks, thresholds, rule)
     return Aggregation(tracks=tuple(tracks), verdict=verdict, notes=notes)
+
+
+def _texture(
+    track_id: int, points: Sequence[FaceScore], before: float, rule: AggregationRule
+) -> TrackTexture | None:
+    """The track's texture evidence from its faces' values (module docstring); None when its
+    faces carry none."""
+    values = [p.texture for p in points]
+    known = [v for v in values if v is not None]
+    if not known:
+        return None
+    if len(known) != len(values):
+        raise ValueError(f"track {track_id}: only some of its faces carry a texture value")
+    if len(known) < rule.texture_min_faces:
+        return TrackTexture(None, len(known), before, before, "too-few-faces")
+    shift = float(np.mean(known))
+    score = float(1.0 / (1.0 + np.exp(-(float(logits(before)) + shift))))
+    return TrackTexture(shift, len(known), before, score)
 
 
 def _track_members(points: Sequence[FaceScore], top_fraction: float) -> Members:

@@ -37,6 +37,11 @@ import numpy as np
 
 from deepfake_analyzer.errors import AnalyzerError
 from deepfake_analyzer.events import Message, NullHook, ProgressHook, StageProgress
+from deepfake_analyzer.models.base import (
+    CropScores,
+    MemberEvidenceClassifier,
+    checked_probabilities,
+)
 from deepfake_analyzer.models.spec import Calibration, ModelSpec, Thresholds
 from deepfake_analyzer.report.types import TemporalEvidence, Verdict
 from deepfake_analyzer.scoring.aggregate import FaceScore, aggregate, track_score
@@ -85,11 +90,16 @@ class AnalyzedVideo:
         self, calibration: Calibration, thresholds: Thresholds, temporal: bool = True
     ) -> Verdict:
         """The analyzer's verdict under `calibration` (`score`), with its deciding track;
-        without `temporal`, the verdict of `analyze --temporal report`."""
+        without `temporal`, the verdict of `analyze --temporal report`. The faces' texture
+        values (a track head's, raw) are scaled as the analyzer scales them."""
         if not self.faces:
             return Verdict("no-face", None)
         calibrated = calibration.apply(np.array([f.score for f in self.faces]))
-        faces = [replace(f, score=float(s)) for f, s in zip(self.faces, calibrated, strict=True)]
+        scale = calibration.log_odds_scale
+        faces = [
+            replace(f, score=float(s), texture=None if f.texture is None else f.texture * scale)
+            for f, s in zip(self.faces, calibrated, strict=True)
+        ]
         evidence: dict[int, TemporalEvidence] = {}
         for track_id, temporal_score in (self.temporal if temporal else {}).items():
             own = np.array([f.score for f in faces if f.track_id == track_id])
@@ -105,7 +115,11 @@ class AnalyzedVideo:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "faces": [[f.frame_index, f.timestamp_s, f.track_id, f.score] for f in self.faces],
+            "faces": [
+                [f.frame_index, f.timestamp_s, f.track_id, f.score]
+                + ([] if f.texture is None else [f.texture])
+                for f in self.faces
+            ],
             "temporal": {str(k): v for k, v in self.temporal.items()},
             "prior": self.prior,
         }
@@ -114,17 +128,23 @@ class AnalyzedVideo:
     def from_dict(cls, data: Mapping[str, Any]) -> AnalyzedVideo:
         return cls(
             faces=tuple(
-                FaceScore(int(i), float(t), int(k), float(s)) for i, t, k, s in data["faces"]
+                FaceScore(int(i), float(t), int(k), float(s), (), _texture(rest))
+                for i, t, k, s, *rest in data["faces"]
             ),
             temporal={int(k): float(v) for k, v in data["temporal"].items()},
             prior=float(data["prior"]),
         )
 
 
+def _texture(rest: Sequence[Any]) -> float | None:
+    """A stored face's texture value (its fifth element, absent without a track head)."""
+    return float(rest[0]) if rest else None
+
+
 def analyzed_from_report(report: Report, prior: float) -> AnalyzedVideo:
     """The verdict's ingredients from a report made with calibration off."""
     faces = tuple(
-        FaceScore(frame.index, frame.timestamp_s, face.track_id, face.score)
+        FaceScore(frame.index, frame.timestamp_s, face.track_id, face.score, (), face.texture)
         for frame in report.frames
         for face in frame.faces
     )
@@ -137,15 +157,39 @@ def analyzed_from_report(report: Report, prior: float) -> AnalyzedVideo:
 
 
 class _Uncalibrated:
-    """`classifier` with its spec's calibration switched off: reports carry raw scores."""
+    """`classifier` with its spec's calibration switched off: reports carry raw scores (and,
+    for a blend with a track head, raw texture values: `scores`). Member evidence is not
+    passed on: no verdict reads it."""
+
+    evidence_names: tuple[str, ...] = ()
 
     def __init__(self, classifier: Classifier) -> None:
         self._inner = classifier
         self.spec: ModelSpec = replace(classifier.spec, calibration=Calibration())
         self.sha256 = classifier.sha256
+        self.has_track_head = (
+            isinstance(classifier, MemberEvidenceClassifier) and classifier.has_track_head
+        )
+
+    def _seen(self, crops_rgb_uint8: np.ndarray) -> None:
+        """Called with every batch of crops it is given."""
 
     def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
+        self._seen(crops_rgb_uint8)
         return self._inner.predict(crops_rgb_uint8)
+
+    def scores(self, crops_rgb_uint8: np.ndarray) -> CropScores:
+        self._seen(crops_rgb_uint8)
+        return _read(self._inner, crops_rgb_uint8)
+
+
+def _read(classifier: Classifier, crops: np.ndarray) -> CropScores:
+    """The classifier's raw probabilities for `crops`, with its track contributions when it
+    has a track head (models/blend.py)."""
+    if isinstance(classifier, MemberEvidenceClassifier) and classifier.has_track_head:
+        return classifier.scores(crops)
+    p = np.asarray(classifier.predict(crops))
+    return CropScores(p, np.zeros((0, len(p))))
 
 
 class _Recording(_Uncalibrated):
@@ -155,9 +199,8 @@ class _Recording(_Uncalibrated):
         super().__init__(classifier)
         self.crops: list[np.ndarray] = []
 
-    def predict(self, crops_rgb_uint8: np.ndarray) -> np.ndarray:
+    def _seen(self, crops_rgb_uint8: np.ndarray) -> None:
         self.crops.append(np.asarray(crops_rgb_uint8, dtype=np.uint8))
-        return super().predict(crops_rgb_uint8)
 
     def taken(self) -> np.ndarray:
         """The crops given since the last call, as one (N, S, S, 3) array."""
@@ -216,8 +259,6 @@ def rescored(path: Path, classifier: Classifier) -> AnalyzedVideo | None:
     scored by `classifier` (raw probabilities, as the analyzer gives them with calibration
     off); None when the file is missing or unreadable. ModelError when the classifier gives
     no valid probabilities."""
-    from deepfake_analyzer.models.base import checked_probabilities
-
     try:
         with np.load(path, allow_pickle=False) as data:
             crops = np.asarray(data["crops"], dtype=np.uint8)
@@ -228,11 +269,13 @@ def rescored(path: Path, classifier: Classifier) -> AnalyzedVideo | None:
         return None
     if not len(crops):
         return video
-    raw = classifier.predict(crops)
-    checked = checked_probabilities(raw, len(crops), f"model {classifier.spec.name!r}")
+    read = _read(classifier, crops)
+    checked = checked_probabilities(read.probability, len(crops), f"model {classifier.spec.name!r}")
     scores = Calibration().apply(checked)  # as the analyzer's report gives them, calibration off
+    textures = [None] * len(crops) if read.track is None else [float(v) for v in read.track]
     faces = tuple(
-        replace(face, score=float(s)) for face, s in zip(video.faces, scores, strict=True)
+        replace(face, score=float(s), texture=t)
+        for face, s, t in zip(video.faces, scores, textures, strict=True)
     )
     return replace(video, faces=faces)
 
