@@ -30,6 +30,7 @@ def test_header_and_one_row_per_face(video_report: Report) -> None:
         "score": "0.2000",
         "detection_confidence": "0.8800",
         "track_verdict": "fake",
+        "texture": "",
     }
     assert {r["track_verdict"] for r in got if r["track_id"] == "0"} == {"real"}
     assert [r["frame_index"] for r in got][::2] == ["0", "1", "2", "3", "4", "5"]

@@ -44,7 +44,9 @@ def test_required_fields_and_names(video_report: Report) -> None:
         "score": 0.2,
         "detection_confidence": 0.88,
         "members": {},
+        "texture": None,
     }
+    assert doc["tracks"][1]["texture"] is None
     assert doc["frames"][6]["faces"] == []
     assert doc["timings_s"] == {"decode": 0.5, "detect": 0.25, "classify": 1.25, "total": 2.1}
     assert doc["errors"] == ["frames after 3.1 s could not be decoded (truncated file)"]

@@ -29,6 +29,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "score",
     "detection_confidence",
     "track_verdict",
+    "texture",
 )
 
 
@@ -81,6 +82,7 @@ def report_to_csv(report: Report) -> str:
                         f"{face.score:.4f}",
                         f"{face.detection_confidence:.4f}",
                         verdicts.get(face.track_id, ""),
+                        "" if face.texture is None else f"{face.texture:.4f}",
                     )
                 )
             )

@@ -239,13 +239,15 @@ def _timelines_section(report: Report) -> str:
             f"{len(track.timeline)} face{'s' if len(track.timeline) != 1 else ''}</span></h3>"
         )
         charts.append(
-            f'<div class="card">{head}{temporal_line(track)}{members_line(track)}'
+            f'<div class="card">{head}{temporal_line(track)}{texture_line(track)}'
+            f"{members_line(track)}"
             f"{timeline_svg(track, end_s, suspicious, fake)}</div>"
         )
     return "<h2>Timelines</h2>" + "".join(charts)
 
 
 TEMPORAL_COLOR = "#2b6cb0"
+TEXTURE_COLOR = "#805ad5"
 
 
 def members_line(track: Track) -> str:
@@ -279,6 +281,44 @@ def temporal_line(track: Track) -> str:
         f'<p class="temporal"><span style="color:{TEMPORAL_COLOR}">&#9473;</span> '
         f"Temporal evidence (face-mesh motion): {said}</p>"
     )
+
+
+def texture_line(track: Track) -> str:
+    """One line saying what the model's track head (texture statistics over the whole track)
+    added to the track score; "" for a model without one."""
+    ev = track.texture
+    if ev is None:
+        return ""
+    if ev.shift is None:
+        said = (
+            f"not added: {ev.faces} face{'s' if ev.faces != 1 else ''}, too few for a reading "
+            "over the track"
+        )
+    else:
+        toward = "fake" if ev.shift > 0 else "real"
+        said = (
+            f"<b>{ev.shift:+.2f}</b> log-odds toward {toward}, read over {ev.faces} faces; "
+            f"track score {ev.before:.3f} without it, {ev.track_score:.3f} with it"
+        )
+    return (
+        f'<p class="texture"><span style="color:{TEXTURE_COLOR}">&#9473;</span> '
+        f"Texture over the track: {said}</p>"
+    )
+
+
+def texture_curve(track: Track) -> list[tuple[float, float]]:
+    """(time, score) points of the track score as the track head's evidence accumulates: at
+    each face, the score before it shifted by the mean of the faces' values up to there, so
+    the curve ends at the track's score; [] when nothing was added."""
+    ev = track.texture
+    if ev is None or ev.shift is None:
+        return []
+    values = np.array([p.texture or 0.0 for p in track.timeline], np.float64)
+    running = np.cumsum(values) / np.arange(1, len(values) + 1)
+    p = min(max(ev.before, 1e-6), 1 - 1e-6)
+    z = math.log(p / (1 - p)) + running
+    scores = 1.0 / (1.0 + np.exp(-z))
+    return [(pt.timestamp_s, float(s)) for pt, s in zip(track.timeline, scores, strict=True)]
 
 
 def _span_note(ev: TemporalEvidence) -> str:
@@ -386,6 +426,15 @@ def timeline_svg(track: Track, end_s: float, suspicious: float, fake: float) -> 
                 f'stroke-width="2" stroke-dasharray="2 3"><title>temporal (face-mesh motion) '
                 f"score {value:.3f}, {start_s:.2f}-{end_s:.2f} s</title></line>"
             )
+    # The track score as the track head's evidence accumulates (texture over the track).
+    curve = texture_curve(track)
+    if len(curve) > 1:
+        pts = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in curve)
+        out.append(
+            f'<polyline points="{pts}" fill="none" stroke="{TEXTURE_COLOR}" stroke-width="1.5" '
+            f'stroke-dasharray="5 3"><title>track score with the texture over the track read '
+            f"so far; {curve[-1][1]:.3f} at the end</title></polyline>"
+        )
     # The score line, broken at gaps, then one marker per point.
     for piece in gap_breaks(times):
         pts = " ".join(
