@@ -3,6 +3,7 @@
     python scripts/track_probe.py views OUT_DIR CONTEXT_DIR
     python scripts/track_probe.py fit CONTEXT_DIR [OUT_DIR] [--dims K]
     python scripts/track_probe.py head CONTEXT_DIR [OUT_DIR] TARGET.npz [--dims K]
+    python scripts/track_probe.py write CONTEXT_DIR OUT_DIR NAME MODEL_DIR [GATHERED_DIR ...]
 
 Every member of the shipped blend scores one face crop; a video's score is then the top-quarter
 mean of its faces' scores. A generator that makes a clip frame by frame, or pastes a face into
@@ -45,7 +46,13 @@ texture statistics from the blend's members (their LiteRT copies output the prob
 and per-track pooling. `head` writes the mean probe folded into one linear head on a frame's
 features (the probe is affine in the mean of its frames, so a track's plain mean of the head's
 per-frame values gives the probe's logit; checked within 3e-6 on 1,415 videos), the form an
-analyzer member would take.
+analyzer member would take. `write` makes it one: v18 with the folded head as its track head
+(models/blend.py, `TrackHead`; weight 1/4 on the training videos' spread, as `fit` joins it),
+written as the candidate NAME in MODEL_DIR: v18's files copied there, its face (1.3) and context
+(2.0) members written again as `-track` models `NAME_face` and `NAME_context` carrying the head's
+face and context parts (`texture_export.add_track_head`), and the head's training videos as
+`NAME.training-data.csv` (GATHERED_DIR: the gathered folders of the protocol CONTEXT_DIR was
+extracted on). Then calibrate and judge it with `evaluate --video-scores analyzer`.
 """
 
 from __future__ import annotations
@@ -66,6 +73,9 @@ from mesh_feature_probe import (
     with_member,
 )
 
+V18 = Path(__file__).resolve().parents[1] / "models" / "deepfake_v18.spec.json"
+TRACK_WEIGHT = 0.25
+"""The head's weight on its z-scored logit: 1/4, as each of v12's z-scored members (`fit`)."""
 STATS = ("mean", "mean+std", "mean+change")
 """The statistic sets `fit` compares; the first is the plain average of the frames."""
 DIMS = 128
@@ -153,12 +163,12 @@ def features_of(context: Path, out: Path | None) -> tuple[list, dict, np.ndarray
     return crops, data, x
 
 
-def head(context: Path, out: Path | None, dims: int, target: Path) -> None:
+def folded_head(context: Path, out: Path | None, dims: int) -> dict:
     """The mean track probe folded into one linear head on a frame's features: standardising,
     the projection and the probe are affine, so the probe's logit on a video's mean features is
-    the mean over its frames of `x_f @ W` plus a bias. Writes TARGET (.npz: the head's face and
-    context parts, bias, the training videos' logit mean and spread, L2, CV) and prints how far
-    the folded head is from the probe on the training and held-out videos."""
+    the mean over its frames of `x_f @ W` plus a bias. Returns the head (its face and context
+    parts, bias, the training videos' logit mean and spread, L2, CV, dims), its training
+    videos' sources and how far the folded head is from the probe on all videos."""
     from deepfake_analyzer.models.blend import logits
     from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, fit_probe
 
@@ -175,12 +185,59 @@ def head(context: Path, out: Path | None, dims: int, target: Path) -> None:
     z = logits(probe.probability(p))
     folded = np.array([float((x[by[s]] @ weights).mean()) + bias for s in sources])
     n = x.shape[1] // 2
-    np.savez(target, face=weights[:n], context=weights[n:], bias=bias,
-             center=float(folded[train].mean()), spread=float(folded[train].std()),
-             l2=probe.l2, cv=cv[probe.l2], dims=dims, videos=int(train.sum()))  # fmt: skip
-    print(f"mean track probe: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f}; folded head against the "
-          f"probe on {len(sources)} videos: largest logit difference "
-          f"{float(np.abs(folded - z).max()):.2e} -> {target}")  # fmt: skip
+    head = dict(face=weights[:n], context=weights[n:], bias=bias,
+                center=float(folded[train].mean()), spread=float(folded[train].std()),
+                l2=probe.l2, cv=cv[probe.l2], dims=dims, videos=int(train.sum()))  # fmt: skip
+    trained = [s for s, t in zip(sources, train, strict=True) if t]
+    return {"head": head, "trained": trained, "largest": float(np.abs(folded - z).max()),
+            "videos": len(sources)}  # fmt: skip
+
+
+def head(context: Path, out: Path | None, dims: int, target: Path) -> None:
+    """Writes TARGET (.npz: `folded_head`'s head) and prints how far the folded head is from
+    the probe on the training and held-out videos."""
+    fitted = folded_head(context, out, dims)
+    np.savez(target, **fitted["head"])
+    h = fitted["head"]
+    print(f"mean track probe: L2 {h['l2']:g}, CV {h['cv']:.3f}; folded head against the "
+          f"probe on {fitted['videos']} videos: largest logit difference "
+          f"{fitted['largest']:.2e} -> {target}")  # fmt: skip
+
+
+def write(context: Path, out: Path, name: str, folder: Path, gathered: list[Path]) -> None:
+    """The candidate NAME in MODEL_DIR (module docstring)."""
+    from mesh_feature_probe import copy_v12_members, trained_files
+
+    from deepfake_analyzer.models.blend import TrackHead
+    from deepfake_analyzer.training.datalist import write_training_list
+    from deepfake_analyzer.training.extract import source_key
+    from deepfake_analyzer.training.texture_export import add_track_head
+
+    fitted = folded_head(context, out, DIMS)
+    h = fitted["head"]
+    blend, _ = copy_v12_members(folder, V18)
+    for suffix in (".spec.json", ".blend.json"):
+        (folder / V18.name.replace(".spec.json", suffix)).write_bytes(
+            V18.with_name(V18.name.replace(".spec.json", suffix)).read_bytes()
+        )
+    ends = ("_face.spec.json", "_context.spec.json")
+    face, wide = (m.spec for m in blend.members if m.spec.endswith(ends))
+    trained = {source_key(Path(s)) for s in fitted["trained"]}
+    items = [i for i in trained_files(gathered) if source_key(i.path) in trained]
+    if len(items) != len(trained):
+        raise SystemExit(f"{len(trained)} training videos, {len(items)} found in GATHERED_DIRs")
+    write_training_list(items, folder / f"{name}.training-data.csv")
+    training = {
+        "recipe": "mean over a video's frames of both crops' EfficientNet-Lite0 texture "
+                  f"statistics, standardised, PCA {h['dims']}, linear probe (residual shares), "
+                  "folded into one linear head per frame; scripts/track_probe.py",
+        "extraction": str(context), "views": str(out), "l2": h["l2"], "cv_auc": round(h["cv"], 4),
+        "videos": h["videos"], "training_data": f"{name}.training-data.csv",
+        "largest_difference_from_probe": fitted["largest"],
+    }  # fmt: skip
+    track = TrackHead(float(h["bias"]), h["center"], h["spread"], TRACK_WEIGHT, training)
+    spec = add_track_head(folder / V18.name, name, {face: h["face"], wide: h["context"]}, track)
+    print(f"-> {spec}")
 
 
 def fit(context: Path, out: Path | None, dims: int) -> None:
@@ -225,10 +282,13 @@ def fit(context: Path, out: Path | None, dims: int) -> None:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if len(args) < 2 or args[0] not in ("views", "fit", "head"):
+    if len(args) < 2 or args[0] not in ("views", "fit", "head", "write"):
         raise SystemExit(__doc__)
     if args[0] == "views":
         views(Path(args[1]), Path(args[2]))
+    elif args[0] == "write":
+        context, out, name, folder, *gathered = args[1:]
+        write(Path(context), Path(out), name, Path(folder), [Path(g) for g in gathered])
     else:
         k = DIMS
         if "--dims" in args:

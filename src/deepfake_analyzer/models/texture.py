@@ -221,6 +221,16 @@ def probe_of(model: Any) -> tuple[Any, Any, Any, float]:
     return (*as64, float(np.asarray(bias).reshape(-1)[0]))
 
 
+def features_of(model: Any, crops: Any) -> Any:
+    """The raw pooled statistics (`FEATURE_SIZE` per crop, float64) a texture model's probe
+    reads for `crops` (N, S, S, 3) scaled to [0, 1]."""
+    import keras
+    import numpy as np
+
+    inner = keras.Model(model.inputs, model.get_layer(STANDARDISE_NAME).input)
+    return np.asarray(inner.predict(crops, verbose=0), np.float64)
+
+
 def is_texture_model(model: Any) -> bool:
     """Whether a Keras model is `build_texture_classifier`'s (it has the probe layer)."""
     return any(layer.name == PROBE_NAME for layer in getattr(model, "layers", ()))

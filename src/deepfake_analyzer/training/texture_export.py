@@ -7,7 +7,9 @@ that the written model gives the probe's own probabilities on the crops it is ha
 `write_probe_model` does the same for a probe on fixed features (models/feature_probe.py: the
 noise-residual model, models/residual.py, or the face-mesh model, models/mesh_probe.py): its
 weights file is the probe alone. `write_blend` writes a blend spec and its `Blend` file
-(`models/blend.py`) beside the member specs it names.
+(`models/blend.py`) beside the member specs it names. `add_track_head` writes a blend again with
+a track head (models/blend.py, `TrackHead`): its whole-crop texture members rewritten as `-track`
+models that also give their part of the head.
 """
 
 from __future__ import annotations
@@ -21,19 +23,23 @@ import numpy as np
 
 from deepfake_analyzer.errors import UsageError
 from deepfake_analyzer.models.base import Classifier
-from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend, BlendMember
+from deepfake_analyzer.models.blend import BLEND_FORMAT, Blend, BlendMember, TrackHead
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, save_weights_f16
 from deepfake_analyzer.models.feature_probe import FeatureProbe
 from deepfake_analyzer.models.runtime_cache import weights_key
 from deepfake_analyzer.models.spec import ModelSpec, Thresholds, logits
 from deepfake_analyzer.models.texture import (
+    ARCHITECTURE,
     ARCHITECTURES,
     INPUT_SIZE,
     REGIONS,
+    TRACK_ARCHITECTURE,
     backbone_of,
     build_texture_classifier,
+    features_of,
     probe_of,
     set_probe,
+    set_track_head,
 )
 
 AGREEMENT_TOLERANCE = 0.02
@@ -186,6 +192,7 @@ def write_blend(
     members: Sequence[tuple[Path, tuple[float, float]]],
     training: Mapping[str, Any],
     views: int = 1,
+    track: TrackHead | None = None,
 ) -> Path:
     """Write `<name>.blend.json` and `<name>.spec.json` into `folder` (where every member's
     spec must lie); `members`: each member's spec path with its (weight, center) from
@@ -203,7 +210,9 @@ def write_blend(
         (path.name, weights_key(spec, path.parent / spec.weights_file))
         for (path, _), spec in zip(members, specs, strict=True)
     ]
-    blend = replace(blend_of(named, [fit for _, fit in members]), training=dict(training))
+    blend = replace(
+        blend_of(named, [fit for _, fit in members]), training=dict(training), track=track
+    )
     blend_path = blend.save(folder / f"{name}.blend.json")
     spec = replace(
         ModelSpec(name=name, views=views),
@@ -294,6 +303,85 @@ def fuse_blend(spec_path: Path, name: str) -> Path:
     replace(fused_spec, calibration=spec.calibration, thresholds=spec.thresholds).save(written)
     if abs(Blend.load(folder / fused_spec.weights_file).bias - blend.bias) > 1e-9:
         raise UsageError(f"{spec_path}: its bias is not minus its weighted centers: not fused")
+    return written
+
+
+TRACK_TOLERANCE = 0.02
+"""Largest difference allowed between a written `-track` model's second column and its head
+part computed on the features (float16 kernels, as `AGREEMENT_TOLERANCE`)."""
+
+
+def add_track_head(
+    spec_path: Path, name: str, parts: Mapping[str, np.ndarray], head: TrackHead
+) -> Path:
+    """Write the blend `name` beside the blend `spec_path`: the same members, weights, centers
+    and bias, with `head` as its track head. Each member named in `parts` (its spec file name:
+    a whole-crop texture model) is written again as the `-track` model `<name>_<its last name
+    part>` (e.g. `deepfake_v18_face` -> `<name>_face`): the same probe, and a second column
+    features . parts[member] (the head's part on its raw features; the head's bias is
+    `head.bias`). Each is checked on noise crops: its probability against the original's, its
+    second column against the part computed on the features (`TRACK_TOLERANCE`). Calibration,
+    thresholds and views carry over; returns the new spec's path."""
+    from deepfake_analyzer.models.loader import load_keras_from_spec
+
+    spec = ModelSpec.load(spec_path)
+    folder = spec_path.parent
+    if spec.weights_format != BLEND_FORMAT:
+        raise UsageError(f"{spec_path}: not a blend: a track head is added to a blend")
+    if Path(name).name != name or (folder / f"{name}.spec.json").exists():
+        raise UsageError(f"{folder / name}: give a new model name (it is not overwritten)")
+    blend = Blend.load(folder / spec.weights_file)
+    unknown = set(parts) - {m.spec for m in blend.members}
+    if unknown or not parts:
+        raise UsageError(f"{spec_path}: the head's parts name no member or another blend's")
+    rng = np.random.default_rng(FUSE_CHECK_SEED)
+    crops = rng.integers(0, 256, (8, INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
+    crops[:4] //= 3
+    members: list[tuple[Path, tuple[float, float]]] = []
+    rewritten: dict[str, str] = {}
+    for member in blend.members:
+        if member.spec not in parts:
+            members.append((folder / member.spec, (member.weight, _center(member))))
+            continue
+        member_spec = ModelSpec.load(folder / member.spec)
+        if member_spec.architecture != ARCHITECTURE:
+            raise UsageError(f"{member.spec}: a track head part needs a whole-crop texture model")
+        original = load_keras_from_spec(folder / member.spec)
+        model = build_texture_classifier(INPUT_SIZE, None, track=True)
+        backbone_of(model).set_weights(backbone_of(original.model).get_weights())
+        mean, scale, weights, bias = probe_of(original.model)
+        set_probe(model, mean, scale, weights, bias)
+        part = np.asarray(parts[member.spec], np.float64)
+        set_track_head(model, part, 0.0)
+        own = f"{name}_{member.name.rsplit('_', 1)[-1]}"
+        weights_path = save_weights_f16(
+            model, folder / f"{own}.f16.npz",
+            folder / member_spec.weights_base if member_spec.weights_base else None,
+        )  # fmt: skip
+        training = {"recipe": f"{member.name} with a track head part", "from": member.spec}
+        track_spec, written_path = _saved_spec(
+            own, member_spec.crop_margin, training, TRACK_ARCHITECTURE, F16_NPZ_FORMAT,
+            weights_path, folder / member_spec.weights_base if member_spec.weights_base else None,
+        )  # fmt: skip
+        check = load_keras_from_spec(written_path)
+        expected_part = features_of(original.model, member_spec.preprocess(crops)) @ part
+        worst = float(np.abs(check.predict_outputs(crops)[:, 1] - expected_part).max())
+        if worst > TRACK_TOLERANCE:
+            written_path.unlink()
+            weights_path.unlink()
+            raise UsageError(f"{weights_path}: its track part differs from the head's by {worst}")
+        _checked(track_spec, written_path, weights_path, check, crops, original.predict(crops))
+        members.append((written_path, (member.weight, _center(member))))
+        rewritten[member.spec] = written_path.name
+    track_training = {**head.training, "parts": rewritten}
+    written = write_blend(
+        folder, name, members, {**blend.training, "track_head_added_to": spec_path.name},
+        spec.views, replace(head, training=track_training),
+    )  # fmt: skip
+    new_spec = ModelSpec.load(written)
+    replace(new_spec, calibration=spec.calibration, thresholds=spec.thresholds).save(written)
+    if abs(Blend.load(folder / new_spec.weights_file).bias - blend.bias) > 1e-9:
+        raise UsageError(f"{spec_path}: its bias is not minus its weighted centers")
     return written
 
 
