@@ -163,7 +163,9 @@ def convert_spec(
     )
     crops = agreement_crops(keras_classifier.spec.input_size)
     litert = LiteRTClassifier(tflite_path, keras_classifier.spec, keras_classifier.sha256)
-    diff = max_abs_difference(keras_classifier.predict(crops), litert.predict(crops))
+    diff = max_abs_difference(
+        keras_classifier.predict_outputs(crops), litert.predict_outputs(crops)
+    )
     if diff > tolerance:
         tflite_path.unlink(missing_ok=True)
         raise ModelError(

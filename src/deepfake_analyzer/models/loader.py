@@ -131,7 +131,7 @@ def check_model_io(model: keras.Model, path: Path) -> int | None:
     if len(outputs) != 1 or tuple(outputs[0].shape)[1:] not in [(c,) for c in OUTPUT_COLUMNS]:
         raise ModelError(
             f"model output shape is {', '.join(out_shapes)}; need one sigmoid probability per "
-            "crop, shape (N, 1)",
+            "crop, shape (N, 1) (or (N, 2) with a track head)",
             path,
         )
     last = model.layers[-1] if model.layers else None

@@ -219,7 +219,9 @@ def prepare_runtime(
             convert_to_tflite(keras_classifier.model, partial, dtype, max_bytes=None)
             crops = agreement_crops(spec.input_size)
             litert = LiteRTClassifier(partial, keras_classifier.spec, key)
-            diff = max_abs_difference(keras_classifier.predict(crops), litert.predict(crops))
+            diff = max_abs_difference(
+                keras_classifier.predict_outputs(crops), litert.predict_outputs(crops)
+            )
             limit = AGREEMENT_TOLERANCE if tolerance is None else tolerance
             if diff > limit:
                 raise ModelError(

@@ -6,6 +6,7 @@ Dicts appear only when a report is written (`Report.to_dict`), following the JSO
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -249,6 +250,10 @@ class TrackTexture:
         _check_score(self.track_score)
         if self.reason not in TEXTURE_REASONS:
             raise ValueError(f"unknown texture reason {self.reason!r}")
+        if self.shift is not None and not math.isfinite(self.shift):
+            raise ValueError(f"texture shift {self.shift} is not finite")
+        if self.faces < 0:
+            raise ValueError(f"faces must be >= 0, got {self.faces}")
         if (self.shift is None) != bool(self.reason):
             raise ValueError("a texture shift comes without a reason, a missing one with one")
         if self.shift is None and self.track_score != self.before:

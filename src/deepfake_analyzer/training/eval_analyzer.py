@@ -180,7 +180,8 @@ class _Uncalibrated:
 
     def scores(self, crops_rgb_uint8: np.ndarray) -> CropScores:
         self._seen(crops_rgb_uint8)
-        return _read(self._inner, crops_rgb_uint8)
+        read = _read(self._inner, crops_rgb_uint8)
+        return CropScores(read.probability, np.zeros((0, len(read.probability))), read.track)
 
 
 def _read(classifier: Classifier, crops: np.ndarray) -> CropScores:
