@@ -24,8 +24,10 @@ weight, `NAME_face` at 1.3 and `NAME_context` at MARGIN, whose logits add up to 
 the training-data list. The blend cuts its crops at MARGIN and hands each 1.3 member the middle
 square it covers (models/blend.py, `member_crops`). Needs scripts/get_texture_backbone.sh first.
 `extract --reuse EARLIER_OUT_DIR` takes the features of crops an earlier extraction already
-computed (the same crop files give the same features) and computes only the others (with the
-folders of 2026-12-06 added: 5,022 of 21,492 crops; not with `--maps`, which it ignores).
+computed (the same crop files give the same features) and computes only the others, crop by
+crop, and v12's member probabilities only for held-out crops it did not score (not with
+`--maps`, which it ignores); extractions over more and more folders can so build on each other
+as folders are restored.
 `copies OUT_DIR K` (default 1) computes both crops' features of K degraded copies of every
 training frame (`LOWRES`: one draw per frame shared by its two crops, as if the frame itself had
 been shrunk and compressed; `COPIES_FILE`); `fit` and `write` then fit the probe on the crops
@@ -101,11 +103,12 @@ def extract(
         keys = [(str(wide_cache.path_of(w)), str(narrow_cache.path_of(n))) for n, w in chunk]
         held = [part[source_key(w.source)] == "heldout" for _, w in chunk]
         rows += [crop_row(w, k, part) for (_, w), k in zip(chunk, keys, strict=True)]
-        if (earlier := reused(known, keys, held)) is not None:
-            feats.append(earlier[0])
-            face_feats.append(earlier[1])
-            if any(held):
-                members.append(earlier[2])
+        if known and with_maps is None:
+            wide_f, face_f, held_m = reused(known, keys, held, chunk, extractor, blend,
+                                            wide_cache, narrow_cache)  # fmt: skip
+            feats.append(wide_f)
+            face_feats.append(face_f)
+            members.append(held_m)
             continue
         feats.append(
             texture_features(extractor, np.stack([load_crop(wide_cache, w) for _, w in chunk]))
@@ -155,12 +158,33 @@ def reused(
     known: dict[tuple[str, str], tuple[Any, Any, Any]],
     keys: list[tuple[str, str]],
     held: list[bool],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """A chunk's (context, face, held-out members) features from `earlier_features`, or None
-    unless every crop of it was seen (and scored by v12's members where it is held out)."""
+    chunk: list,
+    extractor: Any,
+    blend: Any,
+    wide_cache: Any,
+    narrow_cache: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A chunk's (context, face, held-out members) features: those `earlier_features` has,
+    the others computed (features of crops it has not seen; v12's member probabilities of
+    held-out crops it did not score)."""
+    from deepfake_analyzer.training.extract import load_crop
+    from deepfake_analyzer.training.texture_backbone import texture_features
+
     found = [known.get(k) for k in keys]
-    if any(f is None or (h and f[2] is None) for f, h in zip(found, held, strict=True)):
-        return None
+    new = [i for i, f in enumerate(found) if f is None]
+    if new:
+        wide = texture_features(extractor, np.stack([load_crop(wide_cache, chunk[i][1])
+                                                     for i in new]))  # fmt: skip
+        narrow = texture_features(extractor, np.stack([load_crop(narrow_cache, chunk[i][0])
+                                                       for i in new]))  # fmt: skip
+        for j, i in enumerate(new):
+            found[i] = (wide[j], narrow[j], None)
+    unscored = [i for i, (f, h) in enumerate(zip(found, held, strict=True)) if h and f[2] is None]
+    if unscored:
+        crops = np.stack([load_crop(narrow_cache, chunk[i][0]) for i in unscored])
+        scored = np.stack(blend.member_scores(crops), axis=1)
+        for j, i in enumerate(unscored):
+            found[i] = (found[i][0], found[i][1], scored[j])
     members = [f[2] for f, h in zip(found, held, strict=True) if h]
     return (np.stack([f[0] for f in found]), np.stack([f[1] for f in found]),
             np.stack(members) if members else np.empty((0, 3)))  # fmt: skip

@@ -26,9 +26,26 @@ from deepfake_analyzer.models.blend import (
     TrackHead,
     load_blend,
 )
+from deepfake_analyzer.models.f16_weights import (
+    load_weights_f16,
+    read_weights_f16,
+    save_weights_f16,
+)
 from deepfake_analyzer.models.fake_classifier import FAKE_SPEC, FakeClassifier
 from deepfake_analyzer.models.keras_classifier import resize_crops, validate_crops
 from deepfake_analyzer.models.spec import ModelSpec, logits
+from deepfake_analyzer.models.texture import (
+    ARCHITECTURE,
+    FEATURE_SIZE,
+    PROBE_NAME,
+    TRACK_ARCHITECTURE,
+    TRACK_NAME,
+    backbone_of,
+    build_texture_classifier,
+    probe_of,
+    set_probe,
+    set_track_head,
+)
 
 SIZE = 64
 TRACK_WEIGHT_SCALE = 50.0
@@ -70,7 +87,6 @@ def _varied_crops(count: int, seed: int = 0) -> np.ndarray:
 def _raw_features(model: Any, crops: np.ndarray) -> np.ndarray:
     """The 992 pooled statistics computed here, not by the model: the backbone's tapped
     blocks on (x - 127) / 128, then each channel's mean and standard deviation in numpy."""
-    from deepfake_analyzer.models.texture import backbone_of
 
     taps = backbone_of(model)((crops.astype(np.float32) - 127.0) / 128.0, training=False)
     pooled = []
@@ -87,14 +103,6 @@ def _outputs(model: Any, crops: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def probed() -> Probed:
     import keras
-
-    from deepfake_analyzer.models.texture import (
-        FEATURE_SIZE,
-        backbone_of,
-        build_texture_classifier,
-        set_probe,
-        set_track_head,
-    )
 
     keras.utils.set_random_seed(7)
     track = build_texture_classifier(SIZE, None, track=True)
@@ -136,7 +144,6 @@ def test_the_first_column_is_the_plain_models_probability(probed: Probed) -> Non
 
 
 def test_the_track_head_leaves_the_probe_as_set(probed: Probed) -> None:
-    from deepfake_analyzer.models.texture import TRACK_NAME, probe_of
 
     mean, scale, weights, bias = probe_of(probed.track)
     np.testing.assert_allclose(mean, probed.mean, rtol=1e-6)
@@ -153,13 +160,6 @@ def test_the_track_head_leaves_the_probe_as_set(probed: Probed) -> None:
 def test_the_registry_builds_the_track_architecture_with_two_columns() -> None:
     from deepfake_analyzer.models.loader import check_model_io
     from deepfake_analyzer.models.registry import create_architecture, list_architectures
-    from deepfake_analyzer.models.texture import (
-        ARCHITECTURE,
-        FEATURE_SIZE,
-        PROBE_NAME,
-        TRACK_ARCHITECTURE,
-        TRACK_NAME,
-    )
 
     assert TRACK_ARCHITECTURE == "efficientnet-lite0-texture-track"
     assert TRACK_ARCHITECTURE in list_architectures() and ARCHITECTURE in list_architectures()
@@ -172,7 +172,6 @@ def test_the_registry_builds_the_track_architecture_with_two_columns() -> None:
 
 
 def test_a_plain_texture_model_keeps_one_column(probed: Probed) -> None:
-    from deepfake_analyzer.models.texture import TRACK_NAME
 
     assert tuple(probed.plain.outputs[0].shape) == (None, 1)
     assert TRACK_NAME not in [layer.name for layer in probed.plain.layers]
@@ -184,12 +183,6 @@ def test_a_plain_texture_model_keeps_one_column(probed: Probed) -> None:
 def test_track_weights_saved_against_a_plain_base_hold_the_head_and_load_whole(
     probed: Probed, tmp_path: Path
 ) -> None:
-    from deepfake_analyzer.models.f16_weights import (
-        load_weights_f16,
-        read_weights_f16,
-        save_weights_f16,
-    )
-    from deepfake_analyzer.models.texture import TRACK_NAME, build_texture_classifier
 
     base = save_weights_f16(probed.plain, tmp_path / "base.npz")
     small = save_weights_f16(probed.track, tmp_path / "track.npz", base)
@@ -217,19 +210,6 @@ def test_track_weights_saved_against_a_plain_base_hold_the_head_and_load_whole(
 def test_a_probe_changed_against_the_base_is_stored_beside_the_head(
     probed: Probed, tmp_path: Path
 ) -> None:
-    from deepfake_analyzer.models.f16_weights import (
-        load_weights_f16,
-        read_weights_f16,
-        save_weights_f16,
-    )
-    from deepfake_analyzer.models.texture import (
-        PROBE_NAME,
-        TRACK_NAME,
-        backbone_of,
-        build_texture_classifier,
-        set_probe,
-        set_track_head,
-    )
 
     base = save_weights_f16(probed.plain, tmp_path / "base.npz")
     other = build_texture_classifier(SIZE, None, track=True)
@@ -252,12 +232,6 @@ def test_a_probe_changed_against_the_base_is_stored_beside_the_head(
 def test_a_head_in_neither_the_file_nor_its_base_is_a_model_error(
     probed: Probed, tmp_path: Path
 ) -> None:
-    from deepfake_analyzer.models.f16_weights import (
-        load_weights_f16,
-        read_weights_f16,
-        save_weights_f16,
-    )
-    from deepfake_analyzer.models.texture import TRACK_NAME, build_texture_classifier
 
     base = save_weights_f16(probed.plain, tmp_path / "base.npz")
     nothing_new = save_weights_f16(probed.plain, tmp_path / "same.npz", base)
@@ -276,8 +250,6 @@ def test_a_head_in_neither_the_file_nor_its_base_is_a_model_error(
 def test_a_base_with_weights_the_model_lacks_is_a_model_error(
     probed: Probed, tmp_path: Path
 ) -> None:
-    from deepfake_analyzer.models.f16_weights import load_weights_f16, save_weights_f16
-    from deepfake_analyzer.models.texture import TRACK_NAME
 
     track_base = save_weights_f16(probed.track, tmp_path / "track_base.npz")
     with pytest.raises(ModelError, match=f"has 2 weights the model lacks .*{TRACK_NAME}"):
@@ -292,7 +264,6 @@ def test_a_base_with_weights_the_model_lacks_is_a_model_error(
 
 def test_the_keras_classifier_gives_both_columns(probed: Probed) -> None:
     from deepfake_analyzer.models.keras_classifier import KerasClassifier
-    from deepfake_analyzer.models.texture import TRACK_ARCHITECTURE
 
     spec = ModelSpec(name="track", input_size=SIZE, architecture=TRACK_ARCHITECTURE)
     classifier = KerasClassifier(probed.track, spec, "ab" * 32, batch_size=4)
@@ -312,7 +283,6 @@ def test_a_track_model_converts_to_litert_with_both_columns(probed: Probed, tmp_
     pytest.importorskip("ai_edge_litert", reason="ai-edge-litert is not installed")
     from deepfake_analyzer.models.convert import convert_to_tflite
     from deepfake_analyzer.models.litert_classifier import LiteRTClassifier
-    from deepfake_analyzer.models.texture import TRACK_ARCHITECTURE
 
     spec = ModelSpec(name="track", input_size=SIZE, architecture=TRACK_ARCHITECTURE)
     copy = convert_to_tflite(probed.track, tmp_path / "track.tflite", "float32")

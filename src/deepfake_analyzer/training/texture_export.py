@@ -256,13 +256,7 @@ def fuse_blend(spec_path: Path, name: str) -> Path:
     is refused (UsageError)."""
     from deepfake_analyzer.models.loader import load_keras_from_spec
 
-    spec = ModelSpec.load(spec_path)
-    folder = spec_path.parent
-    if spec.weights_format != BLEND_FORMAT:
-        raise UsageError(f"{spec_path}: not a blend: only a blend's members can be fused")
-    if Path(name).name != name or (folder / f"{name}.spec.json").exists():
-        raise UsageError(f"{folder / name}: give a new model name (it is not overwritten)")
-    blend = Blend.load(folder / spec.weights_file)
+    spec, folder, blend = _blend_to_rewrite(spec_path, name, "only a blend's members can be fused")
     groups: dict[tuple[str, str, float], list[BlendMember]] = {}
     for member in blend.members:
         member_spec = ModelSpec.load(folder / member.spec)
@@ -324,13 +318,7 @@ def add_track_head(
     thresholds and views carry over; returns the new spec's path."""
     from deepfake_analyzer.models.loader import load_keras_from_spec
 
-    spec = ModelSpec.load(spec_path)
-    folder = spec_path.parent
-    if spec.weights_format != BLEND_FORMAT:
-        raise UsageError(f"{spec_path}: not a blend: a track head is added to a blend")
-    if Path(name).name != name or (folder / f"{name}.spec.json").exists():
-        raise UsageError(f"{folder / name}: give a new model name (it is not overwritten)")
-    blend = Blend.load(folder / spec.weights_file)
+    spec, folder, blend = _blend_to_rewrite(spec_path, name, "a track head is added to a blend")
     unknown = set(parts) - {m.spec for m in blend.members}
     if unknown or not parts:
         raise UsageError(f"{spec_path}: the head's parts name no member or another blend's")
@@ -383,6 +371,18 @@ def add_track_head(
     if abs(Blend.load(folder / new_spec.weights_file).bias - blend.bias) > 1e-9:
         raise UsageError(f"{spec_path}: its bias is not minus its weighted centers")
     return written
+
+
+def _blend_to_rewrite(spec_path: Path, name: str, why: str) -> tuple[ModelSpec, Path, Blend]:
+    """The blend `spec_path`'s spec, folder and `Blend`, to be written again as the new model
+    `name` beside it; UsageError when it is not a blend (`why`) or `name` is taken."""
+    spec = ModelSpec.load(spec_path)
+    folder = spec_path.parent
+    if spec.weights_format != BLEND_FORMAT:
+        raise UsageError(f"{spec_path}: not a blend: {why}")
+    if Path(name).name != name or (folder / f"{name}.spec.json").exists():
+        raise UsageError(f"{folder / name}: give a new model name (it is not overwritten)")
+    return spec, folder, Blend.load(folder / spec.weights_file)
 
 
 def _center(member: BlendMember) -> float:
