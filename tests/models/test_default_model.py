@@ -47,3 +47,18 @@ def test_default_thresholds_rise_for_several_faces(default_spec):
     assert thresholds.real_std is not None and 0.2 < thresholds.real_std < 2.0
     four = thresholds.for_faces(4)
     assert thresholds.fake < four.fake < 0.9 and thresholds.suspicious < four.suspicious
+
+
+def test_the_default_track_head_reads_each_crop_beside_its_score(default_spec):
+    from deepfake_analyzer.models.base import MemberEvidenceClassifier
+
+    classifier = load_classifier(None, batch_size=4)
+    if not isinstance(classifier, MemberEvidenceClassifier) or not classifier.has_track_head:
+        pytest.skip("the shipped default has no track head")
+    size = default_spec.input_size
+    crops = np.random.default_rng(1).integers(0, 256, (6, size, size, 3), dtype=np.uint8)
+    crops[:3] //= 2  # darker noise: another texture, another head value
+    read = classifier.scores(crops)
+    assert read.track is not None and read.track.shape == (6,)
+    assert np.all(np.isfinite(read.track)) and np.ptp(read.track) > 0
+    np.testing.assert_allclose(read.probability, classifier.predict(crops), atol=1e-6)
