@@ -41,18 +41,19 @@ training videos, 572 held-out, 352 fake): CV mean 0.711, mean+std 0.687, mean+ch
 head +0.027 better, reenactment +0.020, face swap +0.031 unclear, lip-sync +0.000); through the
 analyzer's views (`views`, 16,826 video crops, 14 minutes; `fit CONTEXT_DIR OUT_DIR`): CV mean
 0.730, mean+std 0.715, mean+change 0.704; v12 + joint 0.702 -> **0.722 (+0.020 [+0.004,
-+0.037] better**; talking head +0.026 better). Not in the analyzer yet: it needs each face's
-texture statistics from the blend's members (their LiteRT copies output the probability only)
-and per-track pooling. `head` writes the mean probe folded into one linear head on a frame's
-features (the probe is affine in the mean of its frames, so a track's plain mean of the head's
-per-frame values gives the probe's logit; checked within 3e-6 on 1,415 videos), the form an
-analyzer member would take. `write` makes it one: v18 with the folded head as its track head
-(models/blend.py, `TrackHead`; weight 1/4 on the training videos' spread, as `fit` joins it),
-written as the candidate NAME in MODEL_DIR: v18's files copied there, its face (1.3) and context
-(2.0) members written again as `-track` models `NAME_face` and `NAME_context` carrying the head's
-face and context parts (`texture_export.add_track_head`), and the head's training videos as
-`NAME.training-data.csv` (GATHERED_DIR: the gathered folders of the protocol CONTEXT_DIR was
-extracted on). Then calibrate and judge it with `evaluate --video-scores analyzer`.
++0.037] better**; talking head +0.026 better). Built into the analyzer as `deepfake_v20`
+(thirty-seventh session, `write`): through the analyzer, video 0.707 -> 0.726 against v18
+(+0.019 [+0.00, +0.04] better), models/deepfake_v20.md. `head` writes the mean probe folded
+into one linear head on a frame's features (the probe is affine in the mean of its frames, so
+a track's plain mean of the head's per-frame values gives the probe's logit; checked within
+3e-6 on 1,415 videos), the form an analyzer member takes. `write` makes it one: v18 with the
+folded head as its track head (models/blend.py, `TrackHead`; weight 1/4 on the training videos'
+spread, as `fit` joins it), written as the candidate NAME in MODEL_DIR: v18's files copied
+there, its face (1.3) and context (2.0) members written again as `-track` models `NAME_face`
+and `NAME_context` carrying the head's face and context parts
+(`texture_export.add_track_head`), and the head's training videos as `NAME.training-data.csv`
+(GATHERED_DIR: the gathered folders of the protocol CONTEXT_DIR was extracted on). Then
+calibrate and judge it with `evaluate --video-scores analyzer`.
 """
 
 from __future__ import annotations
