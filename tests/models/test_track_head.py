@@ -159,7 +159,11 @@ def test_the_track_head_leaves_the_probe_as_set(probed: Probed) -> None:
 
 def test_the_registry_builds_the_track_architecture_with_two_columns() -> None:
     from deepfake_analyzer.models.loader import check_model_io
-    from deepfake_analyzer.models.registry import create_architecture, list_architectures
+    from deepfake_analyzer.models.registry import (
+        architecture_columns,
+        create_architecture,
+        list_architectures,
+    )
 
     assert TRACK_ARCHITECTURE == "efficientnet-lite0-texture-track"
     assert TRACK_ARCHITECTURE in list_architectures() and ARCHITECTURE in list_architectures()
@@ -168,7 +172,11 @@ def test_the_registry_builds_the_track_architecture_with_two_columns() -> None:
     assert tuple(model.inputs[0].shape) == (None, SIZE, SIZE, 3)
     assert tuple(model.get_layer(TRACK_NAME).kernel.shape) == (FEATURE_SIZE, 1)
     assert tuple(model.get_layer(PROBE_NAME).kernel.shape) == (FEATURE_SIZE, 1)
-    assert check_model_io(model, Path("track.keras")) == SIZE
+    columns = architecture_columns(TRACK_ARCHITECTURE)
+    assert columns == 2 and architecture_columns(ARCHITECTURE) == 1
+    assert check_model_io(model, Path("track.keras"), columns) == SIZE
+    with pytest.raises(ModelError, match=r"output shape is \(N, 2\); need one sigmoid"):
+        check_model_io(model, Path("track.keras"))  # a user's model gives its probability alone
 
 
 def test_a_plain_texture_model_keeps_one_column(probed: Probed) -> None:

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 from deepfake_analyzer import paths
 from deepfake_analyzer.errors import ModelError, ModelNotInstalledError
-from deepfake_analyzer.models.base import OUTPUT_COLUMNS, Classifier, probe_classifier
+from deepfake_analyzer.models.base import Classifier, probe_classifier
 from deepfake_analyzer.models.blend import BLEND_FORMAT, load_blend
 from deepfake_analyzer.models.f16_weights import F16_NPZ_FORMAT, load_weights_f16
 from deepfake_analyzer.models.keras_classifier import DEFAULT_BATCH_SIZE, KerasClassifier
 from deepfake_analyzer.models.mesh_probe import WEIGHTS_FORMAT as MESH_FORMAT
 from deepfake_analyzer.models.mesh_probe import load_mesh_probe
-from deepfake_analyzer.models.registry import create_architecture
+from deepfake_analyzer.models.registry import architecture_columns, create_architecture
 from deepfake_analyzer.models.residual import WEIGHTS_FORMAT as RESIDUAL_FORMAT
 from deepfake_analyzer.models.residual import load_residual
 from deepfake_analyzer.models.safety import H5_SUFFIXES, KERAS_SUFFIXES, check_model_file
@@ -101,9 +101,10 @@ def _shape_text(shape: tuple[int | None, ...]) -> str:
     return "(" + ", ".join("N" if d is None else str(d) for d in shape) + ")"
 
 
-def check_model_io(model: keras.Model, path: Path) -> int | None:
-    """Require one (N, S, S, 3) image input and one (N, 1) probability output, or (N, 2) for
-    a model with a track head (models/base.py, `OUTPUT_COLUMNS`); return S.
+def check_model_io(model: keras.Model, path: Path, columns: int = 1) -> int | None:
+    """Require one (N, S, S, 3) image input and one (N, `columns`) output: the probability, and
+    for an architecture with a track head its part too (models/registry.py,
+    `architecture_columns`); return S.
 
     S is None when the model accepts any input size.
     """
@@ -128,12 +129,11 @@ def check_model_io(model: keras.Model, path: Path) -> int | None:
             path,
         )
     out_shapes = [_shape_text(tuple(o.shape)) for o in outputs]
-    if len(outputs) != 1 or tuple(outputs[0].shape)[1:] not in [(c,) for c in OUTPUT_COLUMNS]:
-        raise ModelError(
-            f"model output shape is {', '.join(out_shapes)}; need one sigmoid probability per "
-            "crop, shape (N, 1) (or (N, 2) with a track head)",
-            path,
-        )
+    if len(outputs) != 1 or tuple(outputs[0].shape)[1:] != (columns,):
+        need = "one sigmoid probability per crop, shape (N, 1)"
+        if columns != 1:
+            need = f"the probability and its track head part per crop, shape (N, {columns})"
+        raise ModelError(f"model output shape is {', '.join(out_shapes)}; need {need}", path)
     last = model.layers[-1] if model.layers else None
     activation = getattr(last, "activation", None)
     activation_name = getattr(activation, "__name__", "")
@@ -169,7 +169,7 @@ def _verify_sha(spec: ModelSpec, weights_path: Path, spec_path: Path) -> str:
 def _classifier(
     model: keras.Model, spec: ModelSpec, sha: str, path: Path, batch_size: int
 ) -> KerasClassifier:
-    size = check_model_io(model, path)
+    size = check_model_io(model, path, architecture_columns(spec.architecture))
     if size is not None and size != spec.input_size:
         raise ModelError(
             f"the spec says input_size {spec.input_size} but the model takes {size}x{size} crops",

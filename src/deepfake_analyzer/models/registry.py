@@ -42,11 +42,20 @@ _BUILTIN: dict[str, ArchitectureBuilder] = {
     TRACK_ARCHITECTURE: partial(_texture, "face", track=True),
 }
 _REGISTRY: dict[str, ArchitectureBuilder] = dict(_BUILTIN)
+_COLUMNS: dict[str, int] = {TRACK_ARCHITECTURE: 2}
+"""Architectures whose output has more than the probability's one column (models/base.py,
+`OUTPUT_COLUMNS`)."""
 
 
 def register_architecture(name: str, builder: ArchitectureBuilder) -> None:
     """Make `builder` available to specs whose `architecture` is `name`."""
     add_entry(_REGISTRY, "architecture", name, builder)
+
+
+def architecture_columns(name: str) -> int:
+    """How many output columns a model of architecture `name` gives: 2 for a texture model with
+    a track head, else 1 (a user's or any other model: its probability alone)."""
+    return _COLUMNS.get(name, 1)
 
 
 def list_architectures() -> list[str]:
