@@ -20,6 +20,7 @@ from deepfake_analyzer.report.types import (
     Track,
     gap_breaks,
 )
+from deepfake_analyzer.scoring.aggregate import shifted
 
 LABEL_COLORS = {
     "real": "#2e7d32",
@@ -314,10 +315,7 @@ def texture_curve(track: Track) -> list[tuple[float, float]]:
     if ev is None or ev.shift is None:
         return []
     values = np.array([p.texture or 0.0 for p in track.timeline], np.float64)
-    running = np.cumsum(values) / np.arange(1, len(values) + 1)
-    p = min(max(ev.before, 1e-6), 1 - 1e-6)
-    z = math.log(p / (1 - p)) + running
-    scores = 1.0 / (1.0 + np.exp(-z))
+    scores = shifted(ev.before, np.cumsum(values) / np.arange(1, len(values) + 1))
     return [(pt.timestamp_s, float(s)) for pt, s in zip(track.timeline, scores, strict=True)]
 
 

@@ -272,8 +272,13 @@ def _texture(
     if len(known) < rule.texture_min_faces:
         return TrackTexture(None, len(known), before, before, "too-few-faces")
     shift = float(np.mean(known))
-    score = float(1.0 / (1.0 + np.exp(-(float(logits(before)) + shift))))
-    return TrackTexture(shift, len(known), before, score)
+    return TrackTexture(shift, len(known), before, float(shifted(before, shift)))
+
+
+def shifted(score: float, shift: Sequence[float] | np.ndarray | float) -> np.ndarray:
+    """sigmoid(logit(`score`) + `shift`) for each shift: a score moved along the log-odds."""
+    z = float(logits(score)) + np.asarray(shift, np.float64)
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
 def _track_members(points: Sequence[FaceScore], top_fraction: float) -> Members:
