@@ -4,6 +4,7 @@ what it refuses, how it is written, and that the JSON report reads it back."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,24 @@ def test_a_report_without_textures_reads_back_without_them(make_report: MakeRepo
     assert all(f.texture is None for frame in back.frames for f in frame.faces)
     assert all(p.texture is None for t in back.tracks for p in t.timeline)
     assert back.tracks[0].verdict.score == pytest.approx(doc["tracks"][0]["verdict"]["score"])
+
+
+def test_the_html_report_says_what_the_texture_added_and_draws_it(make_report: MakeReport) -> None:
+    from deepfake_analyzer.report.html_report import report_to_html, texture_curve, texture_line
+
+    report = _textured_report(make_report)
+    shifted, short = report.tracks
+    assert shifted.texture is not None
+    line = texture_line(shifted)
+    assert "<b>+1.00</b> log-odds toward fake, read over 6 faces" in line
+    assert f"{shifted.texture.before:.3f} without it, {shifted.texture.track_score:.3f}" in line
+    assert "not added: 3 faces, too few" in texture_line(short)
+    curve = texture_curve(shifted)
+    # the running mean of the faces' values: 0.5 after the first face, 1.0 at the end
+    assert [t for t, _ in curve] == [p.timestamp_s for p in shifted.timeline]
+    odds = shifted.texture.before / (1 - shifted.texture.before) * math.exp(0.5)
+    assert curve[0][1] == pytest.approx(odds / (1 + odds))
+    assert curve[-1][1] == pytest.approx(shifted.texture.track_score, abs=1e-12)
+    assert texture_curve(short) == []
+    page = report_to_html(report)
+    assert line in page and page.count("track score with the texture over the track") == 1
