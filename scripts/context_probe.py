@@ -25,9 +25,9 @@ the training-data list. The blend cuts its crops at MARGIN and hands each 1.3 me
 square it covers (models/blend.py, `member_crops`). Needs scripts/get_texture_backbone.sh first.
 `extract --reuse EARLIER_OUT_DIR` takes the features of crops an earlier extraction already
 computed (the same crop files give the same features) and computes only the others, crop by
-crop, and v12's member probabilities only for held-out crops it did not score (not with
-`--maps`, which it ignores); extractions over more and more folders can so build on each other
-as folders are restored.
+crop (`chunk_features`), and v12's member probabilities only for held-out crops it did not
+score (not with `--maps`, which it ignores); extractions over more and more folders can so
+build on each other as folders are restored.
 `copies OUT_DIR K` (default 1) computes both crops' features of K degraded copies of every
 training frame (`LOWRES`: one draw per frame shared by its two crops, as if the frame itself had
 been shrunk and compressed; `COPIES_FILE`); `fit` and `write` then fit the probe on the crops
@@ -63,7 +63,7 @@ from mesh_feature_probe import (
     with_member,
 )
 
-from deepfake_analyzer.training.augment import AugmentConfig
+from deepfake_analyzer.training.texture_train import DEGRADE
 
 
 def extract(
@@ -103,25 +103,21 @@ def extract(
         keys = [(str(wide_cache.path_of(w)), str(narrow_cache.path_of(n))) for n, w in chunk]
         held = [part[source_key(w.source)] == "heldout" for _, w in chunk]
         rows += [crop_row(w, k, part) for (_, w), k in zip(chunk, keys, strict=True)]
-        if known and with_maps is None:
-            wide_f, face_f, held_m = reused(known, keys, held, chunk, extractor, blend,
-                                            wide_cache, narrow_cache)  # fmt: skip
+        if with_maps is None:
+            wide_f, face_f, held_m = chunk_features(known, keys, held, chunk, extractor, blend,
+                                                    wide_cache, narrow_cache)  # fmt: skip
             feats.append(wide_f)
             face_feats.append(face_f)
             members.append(held_m)
-            continue
-        feats.append(
-            texture_features(extractor, np.stack([load_crop(wide_cache, w) for _, w in chunk]))
-        )
-        narrow_crops = np.stack([load_crop(narrow_cache, n) for n, _ in chunk])
-        if with_maps is not None:
+        else:
+            feats.append(texture_features(extractor, np.stack([load_crop(wide_cache, w)
+                                                               for _, w in chunk])))  # fmt: skip
+            narrow_crops = np.stack([load_crop(narrow_cache, n) for n, _ in chunk])
             face, block_maps = block_outputs(with_maps, narrow_crops)
             maps.append(block_maps)
-        else:
-            face = texture_features(extractor, narrow_crops)
-        face_feats.append(face)
-        if any(held):
-            members.append(np.stack(blend.member_scores(narrow_crops[held]), axis=1))
+            face_feats.append(face)
+            if any(held):
+                members.append(np.stack(blend.member_scores(narrow_crops[held]), axis=1))
         print(f"{start + len(chunk)} of {len(pairs)} crops", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "features.npz", context=np.concatenate(feats), face=np.concatenate(face_feats),
@@ -154,7 +150,7 @@ def earlier_features(out: Path) -> dict[tuple[str, str], tuple[Any, Any, Any]]:
             for i, r in enumerate(rows)}  # fmt: skip
 
 
-def reused(
+def chunk_features(
     known: dict[tuple[str, str], tuple[Any, Any, Any]],
     keys: list[tuple[str, str]],
     held: list[bool],
@@ -164,25 +160,26 @@ def reused(
     wide_cache: Any,
     narrow_cache: Any,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A chunk's (context, face, held-out members) features: those `earlier_features` has,
-    the others computed (features of crops it has not seen; v12's member probabilities of
-    held-out crops it did not score)."""
+    """A chunk's (context, face, held-out members) features: those `known` (an earlier
+    extraction's, `earlier_features`; empty without `--reuse`) has, the others computed:
+    features of crops it has not seen, v12's member probabilities of held-out crops it did not
+    score; each crop read once."""
     from deepfake_analyzer.training.extract import load_crop
     from deepfake_analyzer.training.texture_backbone import texture_features
 
     found = [known.get(k) for k in keys]
     new = [i for i, f in enumerate(found) if f is None]
+    unscored = [i for i, (f, h) in enumerate(zip(found, held, strict=True))
+                if h and (f is None or f[2] is None)]  # fmt: skip
+    narrow = {i: load_crop(narrow_cache, chunk[i][0]) for i in sorted({*new, *unscored})}
     if new:
         wide = texture_features(extractor, np.stack([load_crop(wide_cache, chunk[i][1])
                                                      for i in new]))  # fmt: skip
-        narrow = texture_features(extractor, np.stack([load_crop(narrow_cache, chunk[i][0])
-                                                       for i in new]))  # fmt: skip
+        face = texture_features(extractor, np.stack([narrow[i] for i in new]))
         for j, i in enumerate(new):
-            found[i] = (wide[j], narrow[j], None)
-    unscored = [i for i, (f, h) in enumerate(zip(found, held, strict=True)) if h and f[2] is None]
+            found[i] = (wide[j], face[j], None)
     if unscored:
-        crops = np.stack([load_crop(narrow_cache, chunk[i][0]) for i in unscored])
-        scored = np.stack(blend.member_scores(crops), axis=1)
+        scored = np.stack(blend.member_scores(np.stack([narrow[i] for i in unscored])), axis=1)
         for j, i in enumerate(unscored):
             found[i] = (found[i][0], found[i][1], scored[j])
     members = [f[2] for f, h in zip(found, held, strict=True) if h]
@@ -217,18 +214,8 @@ def block_outputs(model: Any, crops: np.ndarray, batch: int = 64) -> tuple[np.nd
     return np.concatenate(feats), np.concatenate(maps)
 
 
-LOWRES = AugmentConfig(
-    flip_p=0.5,
-    color_p=0.0,
-    resize_p=0.5,
-    resize_scale=(0.25, 0.72),
-    blur_p=0.0,
-    noise_p=0.25,
-    noise_sigma=(1.0, 8.0),
-    jpeg_p=0.5,
-    jpeg_quality=(30, 90),
-    h264_p=0.3,
-    h264_crf=(23, 38),
+LOWRES = replace(
+    DEGRADE, resize_p=0.5, resize_scale=(0.25, 0.72), jpeg_quality=(30, 90), h264_crf=(23, 38)
 )
 """How `copies` degrades a training frame: each step with its probability, shrunk to 56-161 px
 of the 224-px crop and back, noise, JPEG at quality 30-90, H.264 at crf 23-38 (the

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from blend_files import save_blend
 
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.models.blend import (
@@ -150,13 +151,7 @@ def test_a_narrower_member_reads_the_centered_square_its_margin_covers() -> None
 
 def _write_blend(folder: Path, members: list[FakeClassifier]) -> Path:
     blend = Blend(tuple(BlendMember(f"{m.spec.name}.spec.json", m.sha256, 1.0) for m in members))
-    blend_path = blend.save(folder / "b.blend.json")
-    spec = replace(ModelSpec(name="b"), weights_format=BLEND_FORMAT).with_weights(blend_path)
-    spec_path = folder / "b.spec.json"
-    spec.save(spec_path)
-    for m in members:
-        m.spec.save(folder / f"{m.spec.name}.spec.json")
-    return spec_path
+    return save_blend(folder, blend, members)
 
 
 def test_load_blend_loads_members_and_refuses_changed_ones(tmp_path: Path) -> None:

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from blend_files import save_blend
 
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.models.base import Classifier, ColumnsClassifier, output_columns
 from deepfake_analyzer.models.blend import (
-    BLEND_FORMAT,
     Blend,
     BlendClassifier,
     BlendMember,
@@ -466,13 +466,7 @@ def test_a_blend_whose_head_no_member_feeds_cannot_score() -> None:
 
 
 def _write_blend(folder: Path, members: list[FakeClassifier], head: TrackHead | None) -> Path:
-    blend_path = _blend(members, head).save(folder / "b.blend.json")
-    spec = replace(ModelSpec(name="b"), weights_format=BLEND_FORMAT).with_weights(blend_path)
-    spec_path = folder / "b.spec.json"
-    spec.save(spec_path)
-    for m in members:
-        m.spec.save(folder / f"{m.spec.name}.spec.json")
-    return spec_path
+    return save_blend(folder, _blend(members, head), members)
 
 
 def test_load_blend_refuses_a_head_that_no_member_feeds(tmp_path: Path) -> None:

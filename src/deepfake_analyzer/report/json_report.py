@@ -140,11 +140,10 @@ def read_json(path: Path | str) -> Report:
 
 def _verdict(data: dict[str, Any], track_id: int | None = None) -> Verdict:
     """A verdict; the video verdict's deciding track is not in JSON and comes back None."""
-    score = data.get("score")
     raised = data.get("raised_thresholds")
     return Verdict(
         data["label"],
-        None if score is None else float(score),
+        _number(data.get("score")),
         track_id,
         None
         if raised is None
@@ -193,9 +192,8 @@ def _texture(data: dict[str, Any] | None) -> TrackTexture | None:
 def _temporal(data: dict[str, Any] | None) -> TemporalEvidence | None:
     if not data:
         return None
-    score = data.get("score")
     return TemporalEvidence(
-        score=None if score is None else float(score),
+        score=_number(data.get("score")),
         frame_score=float(data["frame_score"]),
         track_score=float(data["track_score"]),
         frames=int(data.get("frames") or 0),

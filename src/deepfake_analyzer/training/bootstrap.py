@@ -121,11 +121,7 @@ def share_interval(
 ) -> Interval:
     """The share of files that are `hits` and its cluster-bootstrap interval: files of one
     cluster (a person's clips) are drawn together (NaN without files)."""
-    if not len(hits):
-        return Interval(float("nan"), float("nan"), float("nan"))
-    h = np.asarray(hits, dtype=np.float64)
-    w = cluster_weights(clusters, resamples, np.random.default_rng(seed))
-    return Interval(float(h.mean()), *_bounds((w @ h) / w.sum(axis=1)))
+    return _share(np.asarray(hits, dtype=np.float64), clusters, resamples, seed)
 
 
 def share_difference(
@@ -136,9 +132,13 @@ def share_difference(
 ) -> Interval:
     """Model B's share of hits minus model A's on the same files (`hits` holds (A, B) in the
     same order), with a paired cluster-bootstrap interval (NaN without files)."""
-    if not len(hits[0]):
-        return Interval(float("nan"), float("nan"), float("nan"))
     a, b = (np.asarray(h, dtype=np.float64) for h in hits)
+    return _share(b - a, clusters, resamples, seed)
+
+
+def _share(values: np.ndarray, clusters: Sequence[str], resamples: int, seed: int) -> Interval:
+    """The mean of per-file `values` and its cluster-bootstrap interval (NaN without files)."""
+    if not len(values):
+        return Interval(float("nan"), float("nan"), float("nan"))
     w = cluster_weights(clusters, resamples, np.random.default_rng(seed))
-    samples = (w @ (b - a)) / w.sum(axis=1)
-    return Interval(float(b.mean() - a.mean()), *_bounds(samples))
+    return Interval(float(values.mean()), *_bounds((w @ values) / w.sum(axis=1)))

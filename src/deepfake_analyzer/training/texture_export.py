@@ -342,14 +342,12 @@ def add_track_head(
         part = np.asarray(parts[member.spec], np.float64)
         set_track_head(model, part, 0.0)
         own = f"{name}_{member.name.rsplit('_', 1)[-1]}"
-        weights_path = save_weights_f16(
-            model, folder / f"{own}.f16.npz",
-            folder / member_spec.weights_base if member_spec.weights_base else None,
-        )  # fmt: skip
+        base = folder / member_spec.weights_base if member_spec.weights_base else None
+        weights_path = save_weights_f16(model, folder / f"{own}.f16.npz", base)
         training = {"recipe": f"{member.name} with a track head part", "from": member.spec}
         track_spec, written_path = _saved_spec(
             own, member_spec.crop_margin, training, TRACK_ARCHITECTURE, F16_NPZ_FORMAT,
-            weights_path, folder / member_spec.weights_base if member_spec.weights_base else None,
+            weights_path, base,
         )  # fmt: skip
         check = load_keras_from_spec(written_path)
         expected_part = features_of(original.model, member_spec.preprocess(crops)) @ part
