@@ -159,6 +159,8 @@ def _with_litert_copy(spec_path: Path, folder: Path, log: Any) -> Path:
             return target
     if spec_path.parent != folder:
         shutil.copy(spec_path.parent / spec.weights_file, folder / spec.weights_file)
+        if spec.weights_base:  # a probe's f16 weights stored against a base file beside it
+            shutil.copy(spec_path.parent / spec.weights_base, folder / spec.weights_base)
         spec.save(target)
     from deepfake_analyzer.models.litert_classifier import LiteRTClassifier
     from deepfake_analyzer.models.loader import load_from_spec
