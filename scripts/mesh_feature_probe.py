@@ -108,15 +108,37 @@ def extract(out: Path, gathered: list[Path]) -> None:
 
 def labeled_crops(out: Path) -> tuple[list, list[dict], dict]:
     """An `extract` folder's crops as `texture_train.Crop`s, its rows and its stored arrays
-    (also scripts/context_probe.py's)."""
+    (also scripts/context_probe.py's). Parts are the protocol's as of now (`current_parts`):
+    the stored held-out member scores (`members`) keep only the crops still held out."""
     from deepfake_analyzer.training.texture_train import Crop
 
     rows = json.loads((out / "crops.json").read_text())
     data = dict(np.load(out / "features.npz"))
+    parts = current_parts(rows)
+    if "members" in data:
+        stored = [p for r, p in zip(rows, parts, strict=True) if r["part"] == "heldout"]
+        data["members"] = data["members"][np.array([p == "heldout" for p in stored], bool)]
     sides = photo_sides(rows)
-    crops = [Crop(r["source"], r["label"], r["kind"], r["method"], r["group"], r["part"], False,
-                  short_side=sides.get(r["source"], 0)) for r in rows]  # fmt: skip
+    crops = [Crop(r["source"], r["label"], r["kind"], r["method"], r["group"], p, False,
+                  short_side=sides.get(r["source"], 0))
+             for r, p in zip(rows, parts, strict=True)]  # fmt: skip
     return crops, rows, data
+
+
+def current_parts(rows: list[dict]) -> list[str]:
+    """Each crop's part under the protocol as of now: an extraction stores the parts of its
+    day, and a held-out crop whose person has since been found on the training side under
+    another name (`protocol.person_of`) is neither trained nor judged ("")."""
+    from deepfake_analyzer.training.protocol import person_of
+
+    trained = {person_of(r["group"]) for r in rows if r["part"] == "train"}
+    moved = {
+        r["group"] for r in rows if r["part"] == "heldout" and person_of(r["group"]) in trained
+    }
+    if moved:
+        print(f"{len(moved)} held-out groups are people of the training part under another name: "
+              "neither trained nor judged", flush=True)  # fmt: skip
+    return ["" if r["group"] in moved else r["part"] for r in rows]
 
 
 def held_out(crops: list) -> tuple[np.ndarray, list]:

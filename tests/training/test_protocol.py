@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deepfake_analyzer.training import protocol
 from deepfake_analyzer.training.protocol import (
     FAMILIES,
     HELDOUT_GENERATORS,
@@ -16,6 +17,7 @@ from deepfake_analyzer.training.protocol import (
     canonical_generator,
     family_of,
     hashed_heldout,
+    person_of,
     protocol_table,
     split_protocol,
 )
@@ -88,6 +90,51 @@ def test_a_person_a_shipped_model_trained_on_stays_on_the_training_side() -> Non
     assert {i.path.stem for i in split.train} == {"trained_real", "trained_seen_fake"}
     assert {i.path.stem for i in split.excluded} == {"trained_heldout_fake"}
     assert not split.heldout
+
+
+def test_one_person_under_several_names_is_on_one_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen, alias = _seen_group("d"), _hidden_group("e")  # one person: trained under `seen`
+    hidden, other = _hidden_group("f"), _hidden_group("g")  # one person, both names held out
+    paired, named = _seen_group("h"), _hidden_group("i")  # a held-out generator shows `paired`
+    people = {seen: seen, alias: seen, hidden: hidden, other: hidden, paired: named, named: named}
+    monkeypatch.setattr(protocol, "_same_people", lambda: people)
+    items = [
+        item("seen_real", REAL, seen, "real"),
+        item("alias_real", REAL, alias, "real"),  # held out by its name alone
+        item("alias_seen_fake", FAKE, alias, "wav2lip"),
+        item("alias_heldout_fake", FAKE, alias, "anitalker"),  # a person trained on
+        item("hidden_real", REAL, hidden, "real"),
+        item("other_real", REAL, other, "real"),
+        item("paired_fake", FAKE, paired, "anitalker"),
+        item("paired_real", REAL, paired, "real"),
+        item("named_real", REAL, named, "real"),
+    ]
+    split = split_protocol(items)
+    names = {k: {i.path.stem for i in getattr(split, k)} for k in ("train", "heldout", "excluded")}
+    assert names["train"] == {"seen_real", "alias_real", "alias_seen_fake"}
+    assert names["heldout"] == {"hidden_real", "other_real", "paired_fake", "paired_real",
+                                "named_real"}  # fmt: skip
+    assert names["excluded"] == {"alias_heldout_fake"}
+    persons = {person_of(i.group) for i in split.train}
+    assert not persons & {person_of(i.group) for i in split.heldout}
+    monkeypatch.setattr(protocol, "_same_people", dict)  # by name alone, as before the table
+    before = split_protocol(items)
+    assert set(split.heldout) <= set(before.heldout)
+    assert {i.path.stem for i in before.heldout} == names["heldout"] | {
+        "alias_real",
+        "alias_heldout_fake",
+    }
+
+
+def test_the_shipped_table_names_one_person_per_set_of_groups() -> None:
+    people: dict[str, set[str]] = {}
+    for group in protocol._same_people():
+        people.setdefault(person_of(group), set()).add(group)
+    assert len(people) > 100
+    assert all(len(groups) >= 2 and person in groups for person, groups in people.items())
+    assert person_of("obama") == person_of("barack-obama") == person_of("person-barack-obama")
+    assert person_of("celebahq-00511") == person_of("celebahq-hfgi-00511")
+    assert person_of("nobody-in-the-table") == "nobody-in-the-table"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,10 @@ keeps only it):
 - real people are split by identity: a seeded hash puts `HELDOUT_IDENTITY_FRACTION` of the
   identity groups aside, and so does every identity that appears in a held-out generator's
   output (its real inputs are then evaluated beside its fakes, never trained on);
+- one person is on one side under every name: `same_people.csv` joins the identity groups
+  whose real faces are one person (or one public photo or clip gathered from several
+  repositories under several names; scripts/same_people.py found them by face descriptor), and
+  a person with a group on the training side is trained on under all of them (`person_of`);
 - a fake of a seen generator showing a held-out person is used by neither side, and so is a
   held-out generator's fake of a person a shipped model trained on (`TRAINED_IDENTITIES`);
 - `EXCLUDED_SOURCES` (sources of the independent evaluation) are used by neither side.
@@ -21,10 +25,13 @@ Generator names come from the data's own `method` (the `generator` column of `wi
 
 from __future__ import annotations
 
+import csv
 import math
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -615,6 +622,23 @@ def is_excluded_source(item: LabeledItem) -> bool:
     )
 
 
+SAME_PEOPLE_FILE = Path(__file__).with_name("same_people.csv")
+"""Identity groups that are one person: columns group, person (one of its groups' names),
+nearest (its closest group of that person), distance (their face descriptors' distance)."""
+
+
+@cache
+def _same_people() -> dict[str, str]:
+    with SAME_PEOPLE_FILE.open(newline="") as f:
+        return {row["group"]: row["person"] for row in csv.DictReader(f)}
+
+
+def person_of(group: str) -> str:
+    """The person an identity group shows: one name for all the groups of `same_people.csv`
+    that are one person, else the group itself."""
+    return _same_people().get(group, group)
+
+
 def hashed_heldout(group: str, fraction: float = HELDOUT_IDENTITY_FRACTION) -> bool:
     """A seeded, order-free coin per identity group: True for about `fraction` of groups."""
     value = zlib.crc32(f"{PROTOCOL_SEED}:{group}".encode()) / 2**32
@@ -638,12 +662,20 @@ def _is_heldout_fake(item: LabeledItem) -> bool:
 
 
 def split_protocol(items: Iterable[LabeledItem]) -> ProtocolSplit:
-    """Split labeled items per the module's rules (pure; the same items give the same split)."""
+    """Split labeled items per the module's rules (pure; the same items give the same split).
+
+    Groups are held out by name first (the hash, held-out generators' people); then a person
+    with any group left on the training side (`person_of`) is trained on under every name:
+    its other groups leave the held-out side, their held-out generators' fakes are used by
+    neither side (as `TRAINED_IDENTITIES`'), so the held-out part only ever shrinks."""
     items = list(items)
-    heldout_people = {i.group for i in items if hashed_heldout(i.group)}
-    heldout_people |= {
-        i.group for i in items if _is_heldout_fake(i) and i.group not in TRAINED_IDENTITIES
+    kept = [i for i in items if not is_excluded_source(i)]
+    by_name = {i.group for i in kept if hashed_heldout(i.group)}
+    by_name |= {i.group for i in kept if _is_heldout_fake(i) and i.group not in TRAINED_IDENTITIES}
+    trained = {
+        person_of(i.group) for i in kept if not _is_heldout_fake(i) and i.group not in by_name
     }
+    heldout_people = {g for g in by_name if person_of(g) not in trained}
     train: list[LabeledItem] = []
     heldout: list[LabeledItem] = []
     excluded: list[LabeledItem] = []
@@ -651,7 +683,8 @@ def split_protocol(items: Iterable[LabeledItem]) -> ProtocolSplit:
         if is_excluded_source(item):
             excluded.append(item)
         elif _is_heldout_fake(item):
-            (excluded if item.group in TRAINED_IDENTITIES else heldout).append(item)
+            seen = item.group in TRAINED_IDENTITIES or person_of(item.group) in trained
+            (excluded if seen else heldout).append(item)
         elif item.group in heldout_people:
             (heldout if item.label == REAL else excluded).append(item)
         else:
@@ -668,6 +701,10 @@ def protocol_summary() -> dict[str, object]:
         "heldout_generators": sorted(HELDOUT_GENERATORS),
         "heldout_identity_fraction": HELDOUT_IDENTITY_FRACTION,
         "trained_identities": sorted(TRAINED_IDENTITIES),
+        "same_people": {
+            "groups": len(_same_people()),
+            "people": len(set(_same_people().values())),
+        },
         "excluded_sources": sorted(EXCLUDED_SOURCES),
         "seed": PROTOCOL_SEED,
         "families": {k: sorted(v) for k, v in sorted(families.items())},
