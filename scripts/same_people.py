@@ -14,9 +14,11 @@ folder) and joins two real groups when the medians of their crops' descriptors a
 than T (0.35 by default; single link: a chain of close pairs is one person). It prints the
 people found and how many held-out groups, files and videos meet a group of the training part.
 With --write it writes the people of two or more groups to
-`src/deepfake_analyzer/training/same_people.csv` (group, person, nearest, distance), which
-`training/protocol.py` reads: a person with a group on the training side is trained on under
-every name.
+`src/deepfake_analyzer/training/same_people.csv` (group, person, trained, nearest, distance),
+which `training/protocol.py` reads: a person with a group on the training side is trained on
+under every name. `trained` says whether one of the person's groups lay on CONTEXT_DIR's
+training side, so that the protocol knows it even when a run is given only some folders
+(`evaluate` is given `train_real/videos`, while the probes also trained on `train_real/images`).
 
 T: dlib's own same-person threshold is 0.6, but over the ~3,900 real groups here single
 links chain into one giant component from 0.4 up (0.40: 237 groups; 0.45: 570; 0.50: 1,677);
@@ -106,10 +108,11 @@ def main(args: list[str]) -> None:
     if write:
         with TABLE.open("w", newline="") as f:
             out = csv.writer(f, lineterminator="\n")
-            out.writerow(["group", "person", "nearest", "distance"])
+            out.writerow(["group", "person", "trained", "nearest", "distance"])
             for person in found:
+                trained = "yes" if any(part[g] == "train" for g in person) else "no"
                 for g in person:
-                    out.writerow([g, person[0], nearest[g][0], f"{nearest[g][1]:.3f}"])
+                    out.writerow([g, person[0], trained, nearest[g][0], f"{nearest[g][1]:.3f}"])
         print(f"-> {TABLE}")
 
 

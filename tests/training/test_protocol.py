@@ -98,6 +98,7 @@ def test_one_person_under_several_names_is_on_one_side(monkeypatch: pytest.Monke
     paired, named = _seen_group("h"), _hidden_group("i")  # a held-out generator shows `paired`
     people = {seen: seen, alias: seen, hidden: hidden, other: hidden, paired: named, named: named}
     monkeypatch.setattr(protocol, "_same_people", lambda: people)
+    monkeypatch.setattr(protocol, "_trained_people", frozenset)
     items = [
         item("seen_real", REAL, seen, "real"),
         item("alias_real", REAL, alias, "real"),  # held out by its name alone
@@ -126,6 +127,23 @@ def test_one_person_under_several_names_is_on_one_side(monkeypatch: pytest.Monke
     }
 
 
+def test_a_person_the_table_marks_trained_is_trained_without_its_folders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    named, alias = _hidden_group("j"), _hidden_group("k")  # trained in a folder not given
+    monkeypatch.setattr(protocol, "_same_people", lambda: {named: named, alias: named})
+    monkeypatch.setattr(protocol, "_trained_people", lambda: frozenset({named}))
+    items = [
+        item("alias_real", REAL, alias, "real"),
+        item("alias_heldout_fake", FAKE, alias, "anitalker"),
+        item("stranger_real", REAL, _hidden_group("l"), "real"),
+    ]
+    split = split_protocol(items)
+    assert {i.path.stem for i in split.heldout} == {"stranger_real"}
+    assert {i.path.stem for i in split.train} == {"alias_real"}
+    assert {i.path.stem for i in split.excluded} == {"alias_heldout_fake"}
+
+
 def test_the_shipped_table_names_one_person_per_set_of_groups() -> None:
     people: dict[str, set[str]] = {}
     for group in protocol._same_people():
@@ -135,6 +153,7 @@ def test_the_shipped_table_names_one_person_per_set_of_groups() -> None:
     assert person_of("obama") == person_of("barack-obama") == person_of("person-barack-obama")
     assert person_of("celebahq-00511") == person_of("celebahq-hfgi-00511")
     assert person_of("nobody-in-the-table") == "nobody-in-the-table"
+    assert person_of("aflw2000-image02202") in protocol._trained_people()
 
 
 @dataclass(frozen=True)

@@ -624,13 +624,23 @@ def is_excluded_source(item: LabeledItem) -> bool:
 
 SAME_PEOPLE_FILE = Path(__file__).with_name("same_people.csv")
 """Identity groups that are one person: columns group, person (one of its groups' names),
-nearest (its closest group of that person), distance (their face descriptors' distance)."""
+trained (`yes` when one of the person's groups lay on the training side of all the data when
+the table was made: the shipped models' training side), nearest (its closest group of that
+person), distance (their face descriptors' distance)."""
 
 
 @cache
-def _same_people() -> dict[str, str]:
+def _same_people_rows() -> tuple[dict[str, str], ...]:
     with SAME_PEOPLE_FILE.open(newline="") as f:
-        return {row["group"]: row["person"] for row in csv.DictReader(f)}
+        return tuple(csv.DictReader(f))
+
+
+def _same_people() -> dict[str, str]:
+    return {row["group"]: row["person"] for row in _same_people_rows()}
+
+
+def _trained_people() -> frozenset[str]:
+    return frozenset(r["person"] for r in _same_people_rows() if r["trained"] == "yes")
 
 
 def person_of(group: str) -> str:
@@ -665,14 +675,15 @@ def split_protocol(items: Iterable[LabeledItem]) -> ProtocolSplit:
     """Split labeled items per the module's rules (pure; the same items give the same split).
 
     Groups are held out by name first (the hash, held-out generators' people); then a person
-    with any group left on the training side (`person_of`) is trained on under every name:
+    with any group left on the training side (`person_of`; among `items`, or marked `trained`
+    in `same_people.csv` when the folders it lay in are not given) is trained on under every name:
     its other groups leave the held-out side, their held-out generators' fakes are used by
     neither side (as `TRAINED_IDENTITIES`'), so the held-out part only ever shrinks."""
     items = list(items)
     kept = [i for i in items if not is_excluded_source(i)]
     by_name = {i.group for i in kept if hashed_heldout(i.group)}
     by_name |= {i.group for i in kept if _is_heldout_fake(i) and i.group not in TRAINED_IDENTITIES}
-    trained = {
+    trained = set(_trained_people()) | {
         person_of(i.group) for i in kept if not _is_heldout_fake(i) and i.group not in by_name
     }
     heldout_people = {g for g in by_name if person_of(g) not in trained}
