@@ -15,9 +15,9 @@ latent space may sit elsewhere in an identity network's space than a photographe
 `extract` computes the descriptor of every margin-1.3 crop of a `context_probe.py extract`
 folder (the crop's inner face box given to dlib's 5-point shape model, then its aligned
 150 px chip, as dlib's own recipe) and writes IDS.npz (`index`: the crops.json rows,
-`desc`: their descriptors). It needs `pip install dlib-bin face-recognition-models` in a
-separate virtualenv (78 ms a crop on one core here; PART PARTS split the rows between
-processes, then give `fit` every part).
+`desc`: their descriptors). It needs only numpy, OpenCV and `pip install dlib-bin
+face-recognition-models`, in a separate virtualenv (78 ms a crop on one core here; PART PARTS
+split the rows between processes, then give `fit` every part).
 
 `fit` compares, on the protocol's held-out videos (CONTEXT_DIR's training part fits
 everything; at least 4 crops a video), paired against the crop path with the mean track probe
@@ -35,9 +35,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from context_probe import probe_features
-from mesh_feature_probe import held_out, print_tables, residual_fit, v12_logit, with_member
-from track_probe import DIMS, features_of, judged_videos, projected, video_stats
 
 SETS = ("spread", "std", "mean")
 """Per-video identity statistics `fit` compares (`identity_stats`)."""
@@ -95,6 +92,10 @@ def joined(base: float, z: float, middle: float, spread: float) -> float:
 
 
 def fit(context: Path, views: Path, ids: list[Path]) -> None:
+    from context_probe import probe_features
+    from mesh_feature_probe import held_out, print_tables, residual_fit, v12_logit, with_member
+    from track_probe import DIMS, features_of, judged_videos, projected, video_stats
+
     from deepfake_analyzer.models.blend import logits
     from deepfake_analyzer.training.eval_compare import BaselineFile
     from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, file_scores, fit_probe
