@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import zipfile
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from script_modules import script_module
 
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.faces.model_files import MEDIAPIPE_MODEL_FILES, model_file, sha256_of
-from deepfake_analyzer.paths import MODELS_DIR, PROJECT_ROOT
+from deepfake_analyzer.paths import MODELS_DIR
 
 
 @pytest.fixture(scope="module")
 def extract_script() -> ModuleType:
-    path = PROJECT_ROOT / "scripts" / "extract_mediapipe_models.py"
-    spec = importlib.util.spec_from_file_location("extract_mediapipe_models", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module("extract_mediapipe_models")
 
 
 def test_committed_models_match_their_hashes() -> None:

@@ -5,14 +5,11 @@ protocol, so a new folder cannot land half-wired."""
 from __future__ import annotations
 
 import csv
-import functools
-import importlib.util
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from script_modules import script_module
 
 from deepfake_analyzer.training.protocol import FAMILIES, canonical_generator
 
@@ -32,18 +29,6 @@ RESERVED = {
 """Repositories reserved for the independent evaluation (issue 8): never a source."""
 
 
-@functools.cache
-def restore_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "restore_gathered_data", ROOT / "scripts" / "restore_gathered_data.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def rows_of(manifest: Path) -> list[dict[str, str]]:
     with manifest.open(newline="") as handle:
         reader = csv.DictReader(handle)
@@ -52,7 +37,7 @@ def rows_of(manifest: Path) -> list[dict[str, str]]:
 
 
 def test_every_manifest_names_its_folder() -> None:
-    folders = restore_script().FOLDERS
+    folders = script_module("restore_gathered_data").FOLDERS
     assert MANIFESTS
     assert {m.name.removesuffix(".manifest.csv") for m in MANIFESTS} == set(folders)
     assert len(set(folders.values())) == len(folders)
@@ -60,7 +45,7 @@ def test_every_manifest_names_its_folder() -> None:
 
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda m: m.stem)
 def test_every_row_can_be_rebuilt_and_has_a_family(manifest: Path) -> None:
-    known_step = restore_script().known_step
+    known_step = script_module("restore_gathered_data").known_step
     rows = rows_of(manifest)
     assert len({r["file"] for r in rows}) == len(rows)
     for row in rows:
@@ -76,7 +61,7 @@ def test_every_row_can_be_rebuilt_and_has_a_family(manifest: Path) -> None:
 
 
 def test_an_unknown_processing_step_is_not_taken_for_a_known_one() -> None:
-    known_step = restore_script().known_step
+    known_step = script_module("restore_gathered_data").known_step
     digest = "0" * 64
     assert known_step("unchanged original bytes")
     assert known_step(
@@ -91,7 +76,7 @@ def test_an_unknown_processing_step_is_not_taken_for_a_known_one() -> None:
 
 
 def test_the_repositories_to_fetch_are_every_manifests_sources() -> None:
-    script = restore_script()
+    script = script_module("restore_gathered_data")
     every = set(script.sources([]))
     assert every == {row["source"] for m in MANIFESTS for row in rows_of(m)}
     assert not {s.lower() for s in every} & RESERVED

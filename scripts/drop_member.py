@@ -1,0 +1,61 @@
+"""A blend without some of its members, to measure what they add (an ablation).
+
+Run:  .venv/bin/python scripts/drop_member.py BLEND_SPEC NAME OUT_DIR MEMBER_SPEC [MEMBER_SPEC ...]
+
+Writes OUT_DIR/NAME.spec.json and OUT_DIR/NAME.blend.json: BLEND_SPEC's blend without the named
+members (their spec file names, as the blend file lists them), every kept member's files copied
+beside it. A dropped member's term is replaced by its mean on the blend's fitting crops, its
+`center`: the bias grows by weight x center, so the kept members' evidence reads as before.
+Thresholds, calibration and the track head are kept as they are (not refitted); the spec's
+`metrics` are emptied (they were the whole blend's). Judge the result as any model:
+`deepfake-analyzer evaluate ... --protocol --model OUT_DIR/NAME.spec.json --baseline RUN`, and
+time it with `benchmarks/bench_models_ab.py`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from deepfake_analyzer.models.blend import Blend
+from deepfake_analyzer.models.spec import ModelSpec
+
+
+def dropped(blend: Blend, names: set[str]) -> Blend:
+    """`blend` without the members whose spec is in `names` (module docstring); ValueError
+    when one is missing or has no center."""
+    missing = names - {m.spec for m in blend.members}
+    if missing:
+        raise ValueError(f"not members of the blend: {', '.join(sorted(missing))}")
+    gone = [m for m in blend.members if m.spec in names]
+    if any(m.center is None for m in gone):
+        raise ValueError("a dropped member has no center: its mean term is unknown")
+    bias = blend.bias + sum(m.weight * float(m.center or 0.0) for m in gone)
+    training = {**blend.training, "members_dropped": sorted(names), "bias_before": blend.bias}
+    kept = tuple(m for m in blend.members if m.spec not in names)
+    return replace(blend, members=kept, bias=bias, training=training)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    spec_path, name, out = Path(argv[0]), argv[1], Path(argv[2])
+    spec = ModelSpec.load(spec_path)
+    blend = dropped(Blend.load(spec_path.parent / spec.weights_file), set(argv[3:]))
+    out.mkdir(parents=True, exist_ok=True)
+    for member in blend.members:
+        member_spec = ModelSpec.load(spec_path.parent / member.spec)
+        for file in (member.spec, member_spec.weights_file, member_spec.weights_base):
+            if file:
+                shutil.copy(spec_path.parent / file, out / file)
+    blend_path = blend.save(out / f"{name}.blend.json")
+    replace(spec.with_weights(blend_path), name=name, metrics={}).save(out / f"{name}.spec.json")
+    print(f"{out / name}.spec.json: {len(blend.members)} members, bias {blend.bias:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
