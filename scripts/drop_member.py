@@ -7,9 +7,10 @@ members (their spec file names, as the blend file lists them), every kept member
 beside it. A dropped member's term is replaced by its mean on the blend's fitting crops, its
 `center`: the bias grows by weight x center, so the kept members' evidence reads as before.
 Thresholds, calibration and the track head are kept as they are (not refitted); the spec's
-`metrics` are emptied (they were the whole blend's). Judge the result as any model:
-`deepfake-analyzer evaluate ... --protocol --model OUT_DIR/NAME.spec.json --baseline RUN`, and
-time it with `benchmarks/bench_models_ab.py`.
+`metrics` are emptied (they were the whole blend's). A member that gives the track head a part
+(two output columns) is refused: without it the head would read a different value. Judge the
+result as any model: `deepfake-analyzer evaluate ... --protocol --model OUT_DIR/NAME.spec.json
+--baseline RUN`, and time it with `benchmarks/bench_models_ab.py`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from deepfake_analyzer.models.blend import Blend
+from deepfake_analyzer.models.registry import architecture_columns
 from deepfake_analyzer.models.spec import ModelSpec
 
 
@@ -45,6 +47,11 @@ def main(argv: list[str]) -> int:
     spec_path, name, out = Path(argv[0]), argv[1], Path(argv[2])
     spec = ModelSpec.load(spec_path)
     blend = dropped(Blend.load(spec_path.parent / spec.weights_file), set(argv[3:]))
+    for name_of in argv[3:]:
+        member_spec = ModelSpec.load(spec_path.parent / name_of)
+        if blend.track is not None and architecture_columns(member_spec.architecture) == 2:
+            print(f"{name_of} gives the track head a part: not dropped", file=sys.stderr)
+            return 1
     out.mkdir(parents=True, exist_ok=True)
     for member in blend.members:
         member_spec = ModelSpec.load(spec_path.parent / member.spec)

@@ -41,3 +41,9 @@ def test_unknown_member_is_refused() -> None:
     blend = Blend.load(SHIPPED.parent / ModelSpec.load(SHIPPED).weights_file)
     with pytest.raises(ValueError, match="not members"):
         script_module("drop_member").dropped(blend, {"nothing.spec.json"})
+
+
+def test_a_member_feeding_the_track_head_is_refused(tmp_path: Path) -> None:
+    args = [str(SHIPPED), "ablated", str(tmp_path / "out"), "deepfake_v20_context.spec.json"]
+    assert script_module("drop_member").main(args) == 1
+    assert not (tmp_path / "out").exists()
