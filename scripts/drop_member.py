@@ -52,6 +52,7 @@ def main(argv: list[str]) -> int:
         if blend.track is not None and architecture_columns(member_spec.architecture) == 2:
             print(f"{name_of} gives the track head a part: not dropped", file=sys.stderr)
             return 1
+    blend = replace(blend, training={**blend.training, "members_dropped_from": spec_path.name})
     out.mkdir(parents=True, exist_ok=True)
     for member in blend.members:
         member_spec = ModelSpec.load(spec_path.parent / member.spec)

@@ -1,7 +1,7 @@
 """Does the spread of a video's face features over its frames tell fakes apart? (a track model)
 
-    python scripts/track_probe.py views OUT_DIR CONTEXT_DIR
-    python scripts/track_probe.py fit CONTEXT_DIR [OUT_DIR] [--dims K]
+    python scripts/track_probe.py views OUT_DIR CONTEXT_DIR [--mouth]
+    python scripts/track_probe.py fit CONTEXT_DIR [OUT_DIR] [--dims K] [--mouth]
     python scripts/track_probe.py head CONTEXT_DIR [OUT_DIR] TARGET.npz [--dims K]
     python scripts/track_probe.py write CONTEXT_DIR OUT_DIR NAME MODEL_DIR [GATHERED_DIR ...]
 
@@ -80,12 +80,16 @@ TRACK_WEIGHT = 0.25
 STATS = ("mean", "mean+std", "mean+change")
 """The statistic sets `fit` compares; the first is the plain average of the frames."""
 DIMS = 128
+MOUTH_VIEWS = "views_mouth.npz"
+"""Where `views --mouth` writes the mouth member's statistics of each video crop."""
 
 
-def views(out: Path, context: Path) -> None:
-    """Each video crop's features through the view the analyzer would read it with."""
+def views(out: Path, context: Path, mouth: bool = False) -> None:
+    """Each video crop's features through the view the analyzer would read it with; with
+    `mouth`, only the mouth member's (`MOUTH_BOX` of the margin-1.3 crop) into `MOUTH_VIEWS`."""
     import cv2
 
+    from deepfake_analyzer.models.texture import MOUTH_BOX
     from deepfake_analyzer.models.views import VIEWS, view_of
     from deepfake_analyzer.training.texture_backbone import (
         feature_model,
@@ -101,18 +105,20 @@ def views(out: Path, context: Path) -> None:
             n = seen.get(r["source"], 0)
             seen[r["source"]] = n + 1
             order.append((i, n % len(VIEWS)))
-    extractor = feature_model(load_backbone())
-    face, wide = [], []
+    backbone = load_backbone()
+    columns = {"mouth": "narrow"} if mouth else {"face": "narrow", "context": "crop"}
+    extractors = {k: feature_model(backbone, MOUTH_BOX if k == "mouth" else None) for k in columns}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in columns}
     for start in range(0, len(order), 256):
         chunk = order[start : start + 256]
-        for column, into in (("narrow", face), ("crop", wide)):
+        for key, column in columns.items():
             crops = [view_of(cv2.imread(rows[i][column])[..., ::-1], VIEWS[k]) for i, k in chunk]
-            into.append(texture_features(extractor, np.stack(crops)))
+            parts[key].append(texture_features(extractors[key], np.stack(crops)))
         print(f"{start + len(chunk)} of {len(order)} video crops", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     index = np.array([i for i, _ in order])
-    np.savez(out / "views.npz", index=index, face=np.concatenate(face),
-             context=np.concatenate(wide))  # fmt: skip
+    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+    np.savez(out / (MOUTH_VIEWS if mouth else "views.npz"), index=index, **arrays)
     print(f"{len(order)} video crops -> {out}")
 
 
@@ -152,15 +158,26 @@ def judged_videos(crops: list) -> tuple[dict[str, list[int]], list[str], list, n
     return by, sources, videos, np.array([v.part == "train" for v in videos])
 
 
-def features_of(context: Path, out: Path | None) -> tuple[list, dict, np.ndarray]:
+def features_of(
+    context: Path, out: Path | None, mouth: bool = False
+) -> tuple[list, dict, np.ndarray]:
     """CONTEXT_DIR's crops, its stored arrays and the crops' joint features (face, then wide
-    crop), video crops taken through their views where `views` wrote OUT_DIR."""
+    crop), video crops taken through their views where `views` wrote OUT_DIR; with `mouth`,
+    then the mouth member's statistics (`views --mouth`; zero for photos, which no track
+    reads)."""
     crops, _, data = labeled_crops(context)
     x = probe_features(data, "joint")
     if out is not None:
         with np.load(out / "views.npz") as seen:
             x = x.copy()
             x[seen["index"]] = np.concatenate([seen["face"], seen["context"]], axis=1)
+    if mouth:
+        if out is None:
+            raise SystemExit("the mouth statistics are read through the views: give OUT_DIR")
+        with np.load(out / MOUTH_VIEWS) as seen:
+            extra = np.zeros((len(x), seen["mouth"].shape[1]), np.float32)
+            extra[seen["index"]] = seen["mouth"]
+        x = np.concatenate([x, extra], axis=1)
     return crops, data, x
 
 
@@ -241,12 +258,17 @@ def write(context: Path, out: Path, name: str, folder: Path, gathered: list[Path
     print(f"-> {spec}")
 
 
-def fit(context: Path, out: Path | None, dims: int) -> None:
+def fit(context: Path, out: Path | None, dims: int, mouth: bool = False) -> None:
     from deepfake_analyzer.models.blend import logits
+    from deepfake_analyzer.models.texture import FEATURE_SIZE
     from deepfake_analyzer.training.eval_compare import BaselineFile
     from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, file_scores, fit_probe
 
-    crops, data, x = features_of(context, out)
+    crops, data, xm = features_of(context, out, mouth)
+    x = xm[:, : 2 * FEATURE_SIZE]
+    sets = {stats: (stats, x) for stats in STATS}
+    if mouth:
+        sets = {"mean": ("mean", x), "mean + mouth": ("mean", xm)}
     by, sources, videos, train = judged_videos(crops)
     held = ~train
     print(f"{train.sum()} training videos, {held.sum()} held-out ({len(by) - len(sources)} "
@@ -260,11 +282,11 @@ def fit(context: Path, out: Path | None, dims: int) -> None:
     base = {f.source: f for f in file_scores(1.0 / (1.0 + np.exp(-crop_path)), hcrops)}
     judged = [i for i in np.nonzero(held)[0] if sources[i] in base]
     tables: dict[str, list] = {"v12 + joint": [base[sources[i]] for i in judged]}
-    for stats in STATS:
-        f = np.stack([video_stats(x[by[s]], stats) for s in sources])
+    for label, (stats, feats) in sets.items():
+        f = np.stack([video_stats(feats[by[s]], stats) for s in sources])
         f = projected(f, train, dims)
         probe, cv = fit_probe(f, videos, RESIDUAL_SHARES)
-        print(f"{stats}: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f}", flush=True)
+        print(f"{label}: L2 {probe.l2:g}, CV {cv[probe.l2]:.3f}", flush=True)
         z = logits(probe.probability(f))
         spread, middle = float(z[train].std()), float(z[train].mean())
         alone, together = [], []
@@ -274,8 +296,11 @@ def fit(context: Path, out: Path | None, dims: int) -> None:
             both = crop_logit + (zv - middle) / (4 * spread)
             alone.append(BaselineFile(sources[i], v.label, v.kind, v.method, v.group, zv))
             together.append(BaselineFile(sources[i], v.label, v.kind, v.method, v.group, both))
-        tables[f"track probe ({stats})"] = alone
-        tables[f"v12 + joint + track ({stats})"] = together
+        tables[f"track probe ({label})"] = alone
+        tables[f"v12 + joint + track ({label})"] = together
+    if mouth:  # paired against the shipped head's statistics
+        first = "v12 + joint + track (mean)"
+        tables = {first: tables.pop(first), **tables}
     folder = (out or context) / "track"
     folder.mkdir(exist_ok=True)
     print_tables(folder, tables)
@@ -286,7 +311,7 @@ if __name__ == "__main__":
     if len(args) < 2 or args[0] not in ("views", "fit", "head", "write"):
         raise SystemExit(__doc__)
     if args[0] == "views":
-        views(Path(args[1]), Path(args[2]))
+        views(Path(args[1]), Path(args[2]), "--mouth" in args)
     elif args[0] == "write":
         context, out, name, folder, *gathered = args[1:]
         write(Path(context), Path(out), name, Path(folder), [Path(g) for g in gathered])
@@ -296,8 +321,10 @@ if __name__ == "__main__":
             at = args.index("--dims")
             k = int(args[at + 1])
             del args[at : at + 2]
+        mouth = "--mouth" in args
+        args = [a for a in args if a != "--mouth"]
         if args[0] == "head":
             *dirs, target = args[1:]
             head(Path(dirs[0]), Path(dirs[1]) if len(dirs) > 1 else None, k, Path(target))
         else:
-            fit(Path(args[1]), Path(args[2]) if len(args) > 2 else None, k)
+            fit(Path(args[1]), Path(args[2]) if len(args) > 2 else None, k, mouth)
