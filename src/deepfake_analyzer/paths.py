@@ -12,13 +12,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = PROJECT_ROOT / "models"
 SAMPLE_MEDIA_DIR = PROJECT_ROOT / "sample_media"
 
-DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_v20.spec.json"
-"""The default classifier's spec; its `weights_file` names the weights beside it (for v20, a
+DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_v21.spec.json"
+"""The default classifier's spec; its `weights_file` names the weights beside it (for v21, a
 blend file naming its member specs: `deepfake_v20_face` (v4's face probe and v17's fused, with
-the track head's face part), v4's `deepfake_v4_mouth`, `deepfake_v12_residual` and
-`deepfake_v20_context` (which reads the face's surroundings at margin 2.0, with the head's
-context part), and its track head, models/blend.py; the texture probes read their frozen
-backbone from `texture_v1.f16.npz`, the residual model is a probe file, models/residual.py)."""
+the track head's face part), v4's `deepfake_v4_mouth` and `deepfake_v20_context` (which reads
+the face's surroundings at margin 2.0, with the head's context part), and its track head,
+models/blend.py; the texture probes read their frozen backbone from `texture_v1.f16.npz`)."""
 
 
 def user_cache_dir() -> Path:
