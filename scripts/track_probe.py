@@ -3,7 +3,7 @@
     python scripts/track_probe.py views OUT_DIR CONTEXT_DIR [--mouth]
     python scripts/track_probe.py fit CONTEXT_DIR [OUT_DIR] [--dims K] [--mouth]
     python scripts/track_probe.py head CONTEXT_DIR [OUT_DIR] TARGET.npz [--dims K]
-    python scripts/track_probe.py write CONTEXT_DIR OUT_DIR NAME MODEL_DIR [GATHERED_DIR ...]
+    python scripts/track_probe.py write CONTEXT_DIR OUT_DIR NAME MODEL_DIR [--mouth] [GATHERED ...]
 
 Every member of the shipped blend scores one face crop; a video's score is then the top-quarter
 mean of its faces' scores. A generator that makes a clip frame by frame, or pastes a face into
@@ -181,16 +181,18 @@ def features_of(
     return crops, data, x
 
 
-def folded_head(context: Path, out: Path | None, dims: int) -> dict:
+def folded_head(context: Path, out: Path | None, dims: int, mouth: bool = False) -> dict:
     """The mean track probe folded into one linear head on a frame's features: standardising,
     the projection and the probe are affine, so the probe's logit on a video's mean features is
     the mean over its frames of `x_f @ W` plus a bias. Returns the head (its face and context
-    parts, bias, the training videos' logit mean and spread, L2, CV, dims), its training
-    videos' sources and how far the folded head is from the probe on all videos."""
+    parts, and with `mouth` its mouth part, bias, the training videos' logit mean and spread, L2,
+    CV, dims), its training videos' sources and how far the folded head is from the probe on all
+    videos."""
     from deepfake_analyzer.models.blend import logits
+    from deepfake_analyzer.models.texture import FEATURE_SIZE
     from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, fit_probe
 
-    crops, _, x = features_of(context, out)
+    crops, _, x = features_of(context, out, mouth)
     by, sources, videos, train = judged_videos(crops)
     f = np.stack([video_stats(x[by[s]], "mean") for s in sources])
     mean, scale, axes = projection(f, train, dims)
@@ -202,8 +204,11 @@ def folded_head(context: Path, out: Path | None, dims: int) -> dict:
     bias = probe.bias - float(probe.mean @ per_axis) - float((mean / scale) @ v)
     z = logits(probe.probability(p))
     folded = np.array([float((x[by[s]] @ weights).mean()) + bias for s in sources])
-    n = x.shape[1] // 2
-    head = dict(face=weights[:n], context=weights[n:], bias=bias,
+    n = FEATURE_SIZE
+    parts = {"face": weights[:n], "context": weights[n : 2 * n]} | (
+        {"mouth": weights[2 * n :]} if mouth else {}
+    )
+    head = dict(**parts, bias=bias,
                 center=float(folded[train].mean()), spread=float(folded[train].std()),
                 l2=probe.l2, cv=cv[probe.l2], dims=dims, videos=int(train.sum()))  # fmt: skip
     trained = [s for s, t in zip(sources, train, strict=True) if t]
@@ -222,8 +227,11 @@ def head(context: Path, out: Path | None, dims: int, target: Path) -> None:
           f"{fitted['largest']:.2e} -> {target}")  # fmt: skip
 
 
-def write(context: Path, out: Path, name: str, folder: Path, gathered: list[Path]) -> None:
-    """The candidate NAME in MODEL_DIR (module docstring)."""
+def write(
+    context: Path, out: Path, name: str, folder: Path, gathered: list[Path], mouth: bool = False
+) -> None:
+    """The candidate NAME in MODEL_DIR (module docstring); with `mouth`, the head reads the
+    mouth member's statistics too and that member is rewritten as a `-mouth-track` model."""
     from mesh_feature_probe import copy_v12_members, trained_files
 
     from deepfake_analyzer.models.blend import TrackHead
@@ -231,30 +239,32 @@ def write(context: Path, out: Path, name: str, folder: Path, gathered: list[Path
     from deepfake_analyzer.training.extract import source_key
     from deepfake_analyzer.training.texture_export import add_track_head
 
-    fitted = folded_head(context, out, DIMS)
+    fitted = folded_head(context, out, DIMS, mouth)
     h = fitted["head"]
     blend, _ = copy_v12_members(folder, V18)
     for suffix in (".spec.json", ".blend.json"):
         (folder / V18.name.replace(".spec.json", suffix)).write_bytes(
             V18.with_name(V18.name.replace(".spec.json", suffix)).read_bytes()
         )
-    ends = ("_face.spec.json", "_context.spec.json")
-    face, wide = (m.spec for m in blend.members if m.spec.endswith(ends))
+    ends = {"face": "_face.spec.json", "context": "_context.spec.json", "mouth": "_mouth.spec.json"}
+    member_of = {k: m.spec for m in blend.members for k, e in ends.items() if m.spec.endswith(e)}
     trained = {source_key(Path(s)) for s in fitted["trained"]}
     items = [i for i in trained_files(gathered) if source_key(i.path) in trained]
     if len(items) != len(trained):
         raise SystemExit(f"{len(trained)} training videos, {len(items)} found in GATHERED_DIRs")
     write_training_list(items, folder / f"{name}.training-data.csv")
     training = {
-        "recipe": "mean over a video's frames of both crops' EfficientNet-Lite0 texture "
-                  f"statistics, standardised, PCA {h['dims']}, linear probe (residual shares), "
-                  "folded into one linear head per frame; scripts/track_probe.py",
+        "recipe": "mean over a video's frames of the EfficientNet-Lite0 texture statistics of "
+                  f"the {', '.join(k for k in ends if k in h)} crops, standardised, PCA "
+                  f"{h['dims']}, linear probe (residual shares), folded into one linear head "
+                  "per frame; scripts/track_probe.py",
         "extraction": str(context), "views": str(out), "l2": h["l2"], "cv_auc": round(h["cv"], 4),
         "videos": h["videos"], "training_data": f"{name}.training-data.csv",
         "largest_difference_from_probe": fitted["largest"],
     }  # fmt: skip
     track = TrackHead(float(h["bias"]), h["center"], h["spread"], TRACK_WEIGHT, training)
-    spec = add_track_head(folder / V18.name, name, {face: h["face"], wide: h["context"]}, track)
+    parts = {member_of[k]: h[k] for k in ends if k in h}
+    spec = add_track_head(folder / V18.name, name, parts, track)
     print(f"-> {spec}")
 
 
@@ -314,7 +324,9 @@ if __name__ == "__main__":
         views(Path(args[1]), Path(args[2]), "--mouth" in args)
     elif args[0] == "write":
         context, out, name, folder, *gathered = args[1:]
-        write(Path(context), Path(out), name, Path(folder), [Path(g) for g in gathered])
+        mouth = "--mouth" in gathered
+        gathered = [g for g in gathered if g != "--mouth"]
+        write(Path(context), Path(out), name, Path(folder), [Path(g) for g in gathered], mouth)
     else:
         k = DIMS
         if "--dims" in args:

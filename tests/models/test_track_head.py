@@ -36,12 +36,16 @@ from deepfake_analyzer.models.keras_classifier import resize_crops, validate_cro
 from deepfake_analyzer.models.spec import ModelSpec, logits
 from deepfake_analyzer.models.texture import (
     ARCHITECTURE,
+    ARCHITECTURES,
     FEATURE_SIZE,
     PROBE_NAME,
+    REGIONS,
     TRACK_ARCHITECTURE,
+    TRACK_ARCHITECTURES,
     TRACK_NAME,
     backbone_of,
     build_texture_classifier,
+    features_of,
     probe_of,
     set_probe,
     set_track_head,
@@ -157,7 +161,7 @@ def test_the_track_head_leaves_the_probe_as_set(probed: Probed) -> None:
     assert float(shifted[0]) == pytest.approx(expected_bias, rel=1e-5)
 
 
-def test_the_registry_builds_the_track_architecture_with_two_columns() -> None:
+def test_the_registry_builds_the_track_architectures_with_two_columns() -> None:
     from deepfake_analyzer.models.loader import check_model_io
     from deepfake_analyzer.models.registry import (
         architecture_columns,
@@ -177,6 +181,28 @@ def test_the_registry_builds_the_track_architecture_with_two_columns() -> None:
     assert check_model_io(model, Path("track.keras"), columns) == SIZE
     with pytest.raises(ModelError, match=r"output shape is \(N, 2\); need one sigmoid"):
         check_model_io(model, Path("track.keras"))  # a user's model gives its probability alone
+    assert TRACK_ARCHITECTURES["face"] == TRACK_ARCHITECTURE
+    mouth = create_architecture(TRACK_ARCHITECTURES["mouth"], SIZE)
+    assert tuple(mouth.outputs[0].shape) == (None, 2)
+    assert architecture_columns(TRACK_ARCHITECTURES["mouth"]) == 2
+    assert architecture_columns(ARCHITECTURES["mouth"]) == 1
+
+
+def test_a_mouth_track_model_reads_its_head_on_the_mouth_box(probed: Probed) -> None:
+    """The mouth box's head: the second column is the head on the statistics of the box the
+    plain mouth model reads (cut inside the network), not of the whole crop."""
+    track = build_texture_classifier(SIZE, REGIONS["mouth"], track=True)
+    plain = build_texture_classifier(SIZE, REGIONS["mouth"])
+    for model in (track, plain):
+        backbone_of(model).set_weights(backbone_of(probed.track).get_weights())
+        set_probe(model, probed.mean, probed.scale, probed.probe_weights, probed.probe_bias)
+    set_track_head(track, probed.head_weights, probed.head_bias)
+    box = features_of(plain, probed.crops.astype(np.float32) / 255.0)
+    out = _outputs(track, probed.crops)
+    np.testing.assert_allclose(out[:, 0], _outputs(plain, probed.crops)[:, 0], atol=1e-6)
+    np.testing.assert_allclose(out[:, 1], box @ probed.head_weights + probed.head_bias, atol=1e-4)
+    whole = probed.features @ probed.head_weights + probed.head_bias
+    assert np.abs(out[:, 1] - whole).max() > 0.01  # the box, not the whole crop
 
 
 def test_a_plain_texture_model_keeps_one_column(probed: Probed) -> None:

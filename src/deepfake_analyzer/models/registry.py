@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from deepfake_analyzer.errors import ModelError
 from deepfake_analyzer.models.texture import ARCHITECTURES as TEXTURE_ARCHITECTURES
-from deepfake_analyzer.models.texture import TRACK_ARCHITECTURE
+from deepfake_analyzer.models.texture import TRACK_ARCHITECTURES
 from deepfake_analyzer.models.xception import ARCHITECTURE
 from deepfake_analyzer.registry import add_entry, unknown_name
 
@@ -39,10 +39,10 @@ def _texture(region: str, input_size: int, track: bool = False) -> keras.Model:
 _BUILTIN: dict[str, ArchitectureBuilder] = {
     ARCHITECTURE: _xception,
     **{name: partial(_texture, region) for region, name in TEXTURE_ARCHITECTURES.items()},
-    TRACK_ARCHITECTURE: partial(_texture, "face", track=True),
+    **{name: partial(_texture, region, track=True) for region, name in TRACK_ARCHITECTURES.items()},
 }
 _REGISTRY: dict[str, ArchitectureBuilder] = dict(_BUILTIN)
-_COLUMNS: dict[str, int] = {TRACK_ARCHITECTURE: 2}
+_COLUMNS: dict[str, int] = dict.fromkeys(TRACK_ARCHITECTURES.values(), 2)
 """Architectures whose output has more than the probability's one column (models/base.py,
 `OUTPUT_COLUMNS`)."""
 

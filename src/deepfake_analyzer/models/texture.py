@@ -19,12 +19,12 @@ sigmoid out, the probability that the face's texture is generated. Inside:
 The probe and its standardisation are the only fitted parts; a model file holds the backbone
 too, so a version is one weights file (`models/f16_weights.py`).
 
-The `-track` architecture (`TRACK_ARCHITECTURE`, the whole crop) has a second head beside the
-probe: one linear unit on the same standardised features (`TRACK_NAME`, no sigmoid), so its
-output is (N, 2): the probability, then this crop's part of a blend's track head (models/
-blend.py, `TrackHead`). A blend averages the head over a track's faces; the head being linear,
-that is the head read on the track's mean statistics, from the one backbone pass the probe
-already makes.
+The `-track` architectures (`TRACK_ARCHITECTURES`: the whole crop, `TRACK_ARCHITECTURE`, and
+the mouth box) have a second head beside the probe: one linear unit on the same standardised
+features (`TRACK_NAME`, no sigmoid), so their output is (N, 2): the probability, then this
+crop's part of a blend's track head (models/blend.py, `TrackHead`). A blend averages the head
+over a track's faces; the head being linear, that is the head read on the track's mean
+statistics, from the one backbone pass the probe already makes.
 """
 
 from __future__ import annotations
@@ -55,6 +55,11 @@ ARCHITECTURES: dict[str, str] = {
 
 TRACK_ARCHITECTURE = f"{ARCHITECTURE}-track"
 """The `architecture` name of the whole-crop texture model with a track head (module docstring)."""
+TRACK_ARCHITECTURES: dict[str, str] = {
+    "face": TRACK_ARCHITECTURE,
+    "mouth": f"{ARCHITECTURE}-mouth-track",
+}
+"""The regions whose texture model may carry a track head: each one's `architecture` name."""
 
 INPUT_SIZE = 224
 BN_EPSILON = 1e-3

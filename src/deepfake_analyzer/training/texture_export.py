@@ -29,11 +29,10 @@ from deepfake_analyzer.models.feature_probe import FeatureProbe
 from deepfake_analyzer.models.runtime_cache import weights_key
 from deepfake_analyzer.models.spec import ModelSpec, Thresholds, logits
 from deepfake_analyzer.models.texture import (
-    ARCHITECTURE,
     ARCHITECTURES,
     INPUT_SIZE,
     REGIONS,
-    TRACK_ARCHITECTURE,
+    TRACK_ARCHITECTURES,
     backbone_of,
     build_texture_classifier,
     features_of,
@@ -332,10 +331,15 @@ def add_track_head(
             members.append((folder / member.spec, (member.weight, _center(member))))
             continue
         member_spec = ModelSpec.load(folder / member.spec)
-        if member_spec.architecture != ARCHITECTURE:
-            raise UsageError(f"{member.spec}: a track head part needs a whole-crop texture model")
+        region = next(
+            (r for r in TRACK_ARCHITECTURES if ARCHITECTURES[r] == member_spec.architecture), None
+        )
+        if region is None:
+            raise UsageError(
+                f"{member.spec}: a track head part needs a whole-crop or mouth texture model"
+            )
         original = load_keras_from_spec(folder / member.spec)
-        model = build_texture_classifier(INPUT_SIZE, None, track=True)
+        model = build_texture_classifier(INPUT_SIZE, REGIONS[region], track=True)
         backbone_of(model).set_weights(backbone_of(original.model).get_weights())
         mean, scale, weights, bias = probe_of(original.model)
         set_probe(model, mean, scale, weights, bias)
@@ -346,7 +350,7 @@ def add_track_head(
         weights_path = save_weights_f16(model, folder / f"{own}.f16.npz", base)
         training = {"recipe": f"{member.name} with a track head part", "from": member.spec}
         track_spec, written_path = _saved_spec(
-            own, member_spec.crop_margin, training, TRACK_ARCHITECTURE, F16_NPZ_FORMAT,
+            own, member_spec.crop_margin, training, TRACK_ARCHITECTURES[region], F16_NPZ_FORMAT,
             weights_path, base,
         )  # fmt: skip
         check = load_keras_from_spec(written_path)
