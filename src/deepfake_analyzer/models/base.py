@@ -12,7 +12,7 @@ from deepfake_analyzer.models.spec import ModelSpec
 
 OUTPUT_COLUMNS = (1, 2)
 """What a model may output per crop: its probability, or its probability and then its part of
-a blend's track head (a linear value, models/texture.py `TRACK_ARCHITECTURE`)."""
+a blend's track head (a linear value, models/texture.py `TRACK_ARCHITECTURES`)."""
 
 PROBE_SEED = 12
 PROBE_CROPS = 2

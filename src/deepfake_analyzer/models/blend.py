@@ -26,7 +26,7 @@ to the blend's log-odds before calibration. Reports show each track's mean evide
 
 A blend may also have a track head (`TrackHead`, the file's `track`): a linear read of the
 face's texture statistics fitted on whole videos (scripts/track_probe.py). Members whose model
-has one (models/texture.py, `TRACK_ARCHITECTURE`; two output columns) each give their part of
+has one (models/texture.py, `TRACK_ARCHITECTURES`; two output columns) each give their part of
 it from the backbone pass their probe already makes; a crop's value is the head's bias plus
 those parts, and its contribution is weight x (value - center) / spread (the training videos'
 mean and spread of the head, as a member's evidence is centred). The analyzer averages the
