@@ -28,10 +28,11 @@ from __future__ import annotations
 import csv
 import math
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Protocol
 
 import numpy as np
@@ -635,10 +636,12 @@ def _same_people_rows() -> tuple[dict[str, str], ...]:
         return tuple(csv.DictReader(f))
 
 
-def _same_people() -> dict[str, str]:
-    return {row["group"]: row["person"] for row in _same_people_rows()}
+@cache
+def _same_people() -> Mapping[str, str]:
+    return MappingProxyType({row["group"]: row["person"] for row in _same_people_rows()})
 
 
+@cache
 def _trained_people() -> frozenset[str]:
     return frozenset(r["person"] for r in _same_people_rows() if r["trained"] == "yes")
 
