@@ -54,6 +54,15 @@ and `NAME_context` carrying the head's face and context parts
 (`texture_export.add_track_head`), and the head's training videos as `NAME.training-data.csv`
 (GATHERED_DIR: the gathered folders of the protocol CONTEXT_DIR was extracted on). Then
 calibrate and judge it with `evaluate --video-scores analyzer`.
+
+`--mouth` adds the mouth member's statistics (its box of the 1.3 crop, cut as its network cuts
+it): `views --mouth` computes them for every video crop through its view (MOUTH_VIEWS), `fit
+--mouth` compares the head's statistics with and without them (paired against the shipped
+head's), and `write --mouth` folds the head over all three and rewrites v18's mouth member as a
+`-mouth-track` model `NAME_mouth` too. Measured (thirty-ninth session, the protocol with one
+person on one side): CV 0.730 -> 0.742; held-out crop path with the head 0.710 -> 0.718 (+0.008
+[-0.003, +0.019] unclear; reenactment +0.023 and GAN face +0.018 better). Through the analyzer,
+without the residual member, `deepfake_v22` (models/deepfake_v22.md).
 """
 
 from __future__ import annotations

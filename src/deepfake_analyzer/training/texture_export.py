@@ -309,8 +309,9 @@ def add_track_head(
 ) -> Path:
     """Write the blend `name` beside the blend `spec_path`: the same members, weights, centers
     and bias, with `head` as its track head. Each member named in `parts` (its spec file name:
-    a whole-crop texture model) is written again as the `-track` model `<name>_<its last name
-    part>` (e.g. `deepfake_v18_face` -> `<name>_face`): the same probe, and a second column
+    a whole-crop or mouth texture model, `TRACK_ARCHITECTURES`) is written again as the `-track`
+    model `<name>_<its last name part>` (e.g. `deepfake_v18_face` -> `<name>_face`, of
+    architecture `-track` or `-mouth-track`): the same probe, and a second column
     features . parts[member] (the head's part on its raw features; the head's bias is
     `head.bias`). Each is checked on noise crops: its probability against the original's, its
     second column against the part computed on the features (`TRACK_TOLERANCE`). Calibration,
