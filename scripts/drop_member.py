@@ -15,19 +15,20 @@ result as any model: `deepfake-analyzer evaluate ... --protocol --model OUT_DIR/
 
 from __future__ import annotations
 
-import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
+
+from mesh_feature_probe import copy_member_files
 
 from deepfake_analyzer.models.blend import Blend
 from deepfake_analyzer.models.registry import architecture_columns
 from deepfake_analyzer.models.spec import ModelSpec
 
 
-def dropped(blend: Blend, names: set[str]) -> Blend:
-    """`blend` without the members whose spec is in `names` (module docstring); ValueError
-    when one is missing or has no center."""
+def dropped(blend: Blend, names: set[str], source: str) -> Blend:
+    """`blend` (of the spec file `source`) without the members whose spec is in `names`
+    (module docstring); ValueError when one is missing or has no center."""
     missing = names - {m.spec for m in blend.members}
     if missing:
         raise ValueError(f"not members of the blend: {', '.join(sorted(missing))}")
@@ -35,7 +36,8 @@ def dropped(blend: Blend, names: set[str]) -> Blend:
     if any(m.center is None for m in gone):
         raise ValueError("a dropped member has no center: its mean term is unknown")
     bias = blend.bias + sum(m.weight * float(m.center or 0.0) for m in gone)
-    training = {**blend.training, "members_dropped": sorted(names), "bias_before": blend.bias}
+    training = {**blend.training, "members_dropped": sorted(names), "bias_before": blend.bias,
+                "members_dropped_from": source}  # fmt: skip
     kept = tuple(m for m in blend.members if m.spec not in names)
     return replace(blend, members=kept, bias=bias, training=training)
 
@@ -46,19 +48,13 @@ def main(argv: list[str]) -> int:
         return 2
     spec_path, name, out = Path(argv[0]), argv[1], Path(argv[2])
     spec = ModelSpec.load(spec_path)
-    blend = dropped(Blend.load(spec_path.parent / spec.weights_file), set(argv[3:]))
+    blend = dropped(Blend.load(spec_path.parent / spec.weights_file), set(argv[3:]), spec_path.name)
     for name_of in argv[3:]:
         member_spec = ModelSpec.load(spec_path.parent / name_of)
         if blend.track is not None and architecture_columns(member_spec.architecture) == 2:
             print(f"{name_of} gives the track head a part: not dropped", file=sys.stderr)
             return 1
-    blend = replace(blend, training={**blend.training, "members_dropped_from": spec_path.name})
-    out.mkdir(parents=True, exist_ok=True)
-    for member in blend.members:
-        member_spec = ModelSpec.load(spec_path.parent / member.spec)
-        for file in (member.spec, member_spec.weights_file, member_spec.weights_base):
-            if file:
-                shutil.copy(spec_path.parent / file, out / file)
+    copy_member_files(spec_path.parent, out, [m.spec for m in blend.members])
     blend_path = blend.save(out / f"{name}.blend.json")
     replace(spec.with_weights(blend_path), name=name, metrics={}).save(out / f"{name}.spec.json")
     print(f"{out / name}.spec.json: {len(blend.members)} members, bias {blend.bias:.4f}")

@@ -210,20 +210,26 @@ def copy_v12_members(folder: Path, spec_path: Path = V12) -> tuple:
     """The blend `spec_path`'s `Blend` (v12's by default), its member files copied into
     `folder` (each with its weights and their base), and the name of the base file its texture
     members share."""
-    import shutil
-
     from deepfake_analyzer.models.blend import Blend
 
-    folder.mkdir(parents=True, exist_ok=True)
     blend = Blend.load(spec_path.with_name(spec_path.name.replace(".spec.json", ".blend.json")))
+    return blend, copy_member_files(spec_path.parent, folder, [m.spec for m in blend.members])
+
+
+def copy_member_files(source: Path, folder: Path, member_specs: list[str]) -> str:
+    """Each member spec of `source` (a file name) copied into `folder` with its weights and
+    their base (files already there are kept); returns the first base file name ("" if none)."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
     base = ""
-    for member in blend.members:
-        spec = json.loads((spec_path.parent / member.spec).read_text())
+    for name in member_specs:
+        spec = json.loads((source / name).read_text())
         base = base or spec.get("weights_base") or ""
-        for f in (member.spec, spec["weights_file"], spec.get("weights_base") or ""):
+        for f in (name, spec["weights_file"], spec.get("weights_base") or ""):
             if f and not (folder / f).exists():
-                shutil.copy(spec_path.parent / f, folder / f)
-    return blend, base
+                shutil.copy(source / f, folder / f)
+    return base
 
 
 def trained_files(gathered: list[Path]) -> list:

@@ -327,14 +327,14 @@ def fit(context: Path, out: Path | None, dims: int, mouth: bool = False) -> None
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    mouth = "--mouth" in args
+    args = [a for a in args if a != "--mouth"]
     if len(args) < 2 or args[0] not in ("views", "fit", "head", "write"):
         raise SystemExit(__doc__)
     if args[0] == "views":
-        views(Path(args[1]), Path(args[2]), "--mouth" in args)
+        views(Path(args[1]), Path(args[2]), mouth)
     elif args[0] == "write":
         context, out, name, folder, *gathered = args[1:]
-        mouth = "--mouth" in gathered
-        gathered = [g for g in gathered if g != "--mouth"]
         write(Path(context), Path(out), name, Path(folder), [Path(g) for g in gathered], mouth)
     else:
         k = DIMS
@@ -342,8 +342,6 @@ if __name__ == "__main__":
             at = args.index("--dims")
             k = int(args[at + 1])
             del args[at : at + 2]
-        mouth = "--mouth" in args
-        args = [a for a in args if a != "--mouth"]
         if args[0] == "head":
             *dirs, target = args[1:]
             head(Path(dirs[0]), Path(dirs[1]) if len(dirs) > 1 else None, k, Path(target))

@@ -12,8 +12,11 @@ from deepfake_analyzer.paths import PROJECT_ROOT
 
 @functools.cache
 def script_module(name: str) -> ModuleType:
-    """`scripts/<name>.py`, imported; registered in sys.modules (its dataclasses look their
-    module up there)."""
+    """`scripts/<name>.py`, imported as it runs: registered in sys.modules (its dataclasses
+    look their module up there), with `scripts/` on the path (scripts import each other)."""
+    folder = str(PROJECT_ROOT / "scripts")
+    if folder not in sys.path:
+        sys.path.append(folder)
     spec = importlib.util.spec_from_file_location(name, PROJECT_ROOT / "scripts" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -11,9 +11,9 @@ from script_modules import script_module
 
 from deepfake_analyzer.models.blend import Blend
 from deepfake_analyzer.models.spec import ModelSpec, sha256_of
+from deepfake_analyzer.paths import MODELS_DIR
 
-ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ROOT / "models" / "deepfake_v20.spec.json"
+SHIPPED = MODELS_DIR / "deepfake_v20.spec.json"
 MOUTH = "deepfake_v4_mouth.spec.json"
 
 
@@ -40,7 +40,7 @@ def test_dropped_member_reads_as_its_center(tmp_path: Path) -> None:
 def test_unknown_member_is_refused() -> None:
     blend = Blend.load(SHIPPED.parent / ModelSpec.load(SHIPPED).weights_file)
     with pytest.raises(ValueError, match="not members"):
-        script_module("drop_member").dropped(blend, {"nothing.spec.json"})
+        script_module("drop_member").dropped(blend, {"nothing.spec.json"}, SHIPPED.name)
 
 
 def test_a_member_feeding_the_track_head_is_refused(tmp_path: Path) -> None:
