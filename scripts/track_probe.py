@@ -4,6 +4,8 @@
     python scripts/track_probe.py fit CONTEXT_DIR [OUT_DIR] [--dims K] [--mouth]
     python scripts/track_probe.py head CONTEXT_DIR [OUT_DIR] TARGET.npz [--dims K]
     python scripts/track_probe.py write CONTEXT_DIR OUT_DIR NAME MODEL_DIR [--mouth] [GATHERED ...]
+    python scripts/track_probe.py weight CONTEXT_DIR OUT_DIR [--dims K] [--mouth]
+    python scripts/track_probe.py reweight BLEND_SPEC NAME OUT_DIR WEIGHT
 
 Every member of the shipped blend scores one face crop; a video's score is then the top-quarter
 mean of its faces' scores. A generator that makes a clip frame by frame, or pastes a face into
@@ -63,6 +65,14 @@ head's), and `write --mouth` folds the head over all three and rewrites v18's mo
 person on one side): CV 0.730 -> 0.742; held-out crop path with the head 0.710 -> 0.718 (+0.008
 [-0.003, +0.019] unclear; reenactment +0.023 and GAN face +0.018 better). Through the analyzer,
 without the residual member, `deepfake_v22` (models/deepfake_v22.md).
+
+`weight` chooses the head's weight (`TRACK_WEIGHT`, 1/4, was set by analogy, never fitted) on
+the training videos alone: both sides out of fold (the joint probe per crop, the head per
+video, each refitted without the video's generator or person), the crop side brought to the
+crop path's spread, CV AUC of crop score + w x head for each w of `WEIGHT_GRID`. `reweight`
+writes a blend again with another head weight, all else as it was. Measured (fortieth session,
+843 training videos, `weight CONTEXT_DIR OUT_DIR --mouth`, 7 minutes): w 0 0.735, 0.125 0.746,
+0.25 0.751, 0.375 0.754, 0.5 0.756, 0.75 0.757, 1 0.757, 1.5 0.755.
 """
 
 from __future__ import annotations
@@ -71,6 +81,7 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from context_probe import probe_features
@@ -277,6 +288,99 @@ def write(
     print(f"-> {spec}")
 
 
+WEIGHT_GRID = (0.0, 0.125, 0.25, 0.375, 0.5, 0.75, 1.0, 1.5)
+"""The head weights `weight` compares (`TRACK_WEIGHT`'s units: on the head's z-scored logit)."""
+
+
+def weight(context: Path, out: Path, dims: int, mouth: bool = False) -> None:
+    """The head's weight chosen on the training videos alone: out-of-fold scores of both
+    sides, each from models that never saw the video's generator (or its person, for a real
+    one). The crop side is the joint probe (face and wide crop; the shipped blend's members
+    read those two crops, and the mouth's weight is 1/8), refitted per fold at the L2 its fit
+    chooses, z-scored on the training crops and brought to the crop path's spread (that of
+    v12 + joint on the held-out crops, labels unread); a video's crop score is its crops'
+    top-quarter mean, as `fit` joins them. The head is the mean track probe refitted per fold
+    (projection on all training videos, labels unread). Prints the weighted CV AUC (as
+    `fit_probe` weighs) of crop score + w x z-scored head for each w of `WEIGHT_GRID`."""
+    from deepfake_analyzer.models.blend import logits
+    from deepfake_analyzer.scoring.aggregate import track_score
+    from deepfake_analyzer.temporal.train import cross_validate
+    from deepfake_analyzer.training.texture_train import (
+        RESIDUAL_SHARES,
+        fit_probe,
+        probe_folds,
+        weighted_auc,
+        weights_of,
+    )
+
+    crops, data, xm = features_of(context, out, mouth)
+    by, sources, videos, train = judged_videos(crops)
+    joint_x = probe_features(data, "joint")
+    if out is not None:  # the video crops as the analyzer's views read them (`features_of`)
+        joint_x = xm[:, : joint_x.shape[1]]
+    joint, _ = residual_fit(joint_x, crops, "joint")
+    w = weights_of(crops, RESIDUAL_SHARES, match_resolution=True)
+    idx = np.nonzero(w > 0)[0]
+    y = np.array([c.label for c in crops])
+    oof = np.full(len(crops), np.nan)
+    folds = probe_folds([crops[i] for i in idx])
+    oof[idx] = cross_validate(joint_x[idx], y[idx], w[idx], folds, joint.l2, clip_z=np.inf)
+    zj_oof = (oof - oof[idx].mean()) / oof[idx].std()
+    mask, _ = held_out(crops)
+    zj = logits(joint.probability(joint_x))
+    crop_path = with_member(v12_logit(data["members"]), zj, crops, mask)
+    reach = float(crop_path.std()) / float((zj[mask] / zj[idx].std()).std())
+    print(f"crop side brought to the crop path's spread: x {reach:.3f}", flush=True)
+
+    f = projected(np.stack([video_stats(xm[by[s]], "mean") for s in sources]), train, dims)
+    tv = [v for v, t in zip(videos, train, strict=True) if t]
+    probe, _ = fit_probe(f[train], tv, RESIDUAL_SHARES)
+    vw = weights_of(tv, RESIDUAL_SHARES)
+    vy = np.array([v.label for v in tv])
+    zt = cross_validate(f[train], vy, vw, probe_folds(tv), probe.l2, clip_z=np.inf)
+    zt = (zt - zt.mean()) / zt.std()
+    trained = [s for s, t in zip(sources, train, strict=True) if t]
+    q = np.array([track_score(1.0 / (1.0 + np.exp(-reach * zj_oof[by[s]]))) for s in trained])
+    frame_v = logits(np.clip(q, 1e-6, 1 - 1e-6))
+    print(f"{len(tv)} training videos; track probe L2 {probe.l2:g}", flush=True)
+    for k in WEIGHT_GRID:
+        print(f"  head weight {k:<6g} CV AUC {weighted_auc(vy, frame_v + k * zt, vw):.4f}")
+
+
+def reweighted(blend: Any, weight: float, source: str, why: str) -> Any:
+    """`blend` (of the spec file `source`) with its track head's weight set to `weight`; the
+    members, their weights and centers, the bias and the head's fit unchanged."""
+    if blend.track is None:
+        raise ValueError(f"{source} has no track head")
+    training = {**blend.track.training, "weight_before": blend.track.weight,
+                "weight_from": source, "weight_chosen": why}  # fmt: skip
+    return replace(blend, track=replace(blend.track, weight=weight, training=training))
+
+
+def reweight(spec_path: Path, name: str, out: Path, weight: float) -> Path:
+    """OUT/NAME: the blend SPEC_PATH with the track head at `weight` (`reweighted`); its
+    members' files copied beside it where OUT is another folder. Thresholds and calibration
+    are kept (not refitted); the spec's metrics are emptied (they were the other blend's)."""
+    from mesh_feature_probe import copy_member_files
+
+    from deepfake_analyzer.models.blend import Blend
+    from deepfake_analyzer.models.spec import ModelSpec
+
+    if (out / f"{name}.spec.json").exists():
+        raise SystemExit(f"{out / name}.spec.json exists: give a new name")
+    spec = ModelSpec.load(spec_path)
+    why = (f"CV over the training videos, out-of-fold on both sides: "
+           f"scripts/track_probe.py weight (WEIGHT_GRID {list(WEIGHT_GRID)})")  # fmt: skip
+    blend = reweighted(Blend.load(spec_path.parent / spec.weights_file), weight,
+                       spec_path.name, why)  # fmt: skip
+    copy_member_files(spec_path.parent, out, [m.spec for m in blend.members])
+    blend_path = blend.save(out / f"{name}.blend.json")
+    written = out / f"{name}.spec.json"
+    replace(spec.with_weights(blend_path), name=name, metrics={}).save(written)
+    print(f"-> {written}: track head weight {weight:g}")
+    return written
+
+
 def fit(context: Path, out: Path | None, dims: int, mouth: bool = False) -> None:
     from deepfake_analyzer.models.blend import logits
     from deepfake_analyzer.models.texture import FEATURE_SIZE
@@ -329,9 +433,11 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     mouth = "--mouth" in args
     args = [a for a in args if a != "--mouth"]
-    if len(args) < 2 or args[0] not in ("views", "fit", "head", "write"):
+    if len(args) < 2 or args[0] not in ("views", "fit", "head", "write", "weight", "reweight"):
         raise SystemExit(__doc__)
-    if args[0] == "views":
+    if args[0] == "reweight":
+        reweight(Path(args[1]), args[2], Path(args[3]), float(args[4]))
+    elif args[0] == "views":
         views(Path(args[1]), Path(args[2]), mouth)
     elif args[0] == "write":
         context, out, name, folder, *gathered = args[1:]
@@ -342,7 +448,9 @@ if __name__ == "__main__":
             at = args.index("--dims")
             k = int(args[at + 1])
             del args[at : at + 2]
-        if args[0] == "head":
+        if args[0] == "weight":
+            weight(Path(args[1]), Path(args[2]), k, mouth)
+        elif args[0] == "head":
             *dirs, target = args[1:]
             head(Path(dirs[0]), Path(dirs[1]) if len(dirs) > 1 else None, k, Path(target))
         else:
