@@ -96,7 +96,9 @@ from mesh_feature_probe import (
 
 V18 = Path(__file__).resolve().parents[1] / "models" / "deepfake_v18.spec.json"
 TRACK_WEIGHT = 0.25
-"""The head's weight on its z-scored logit: 1/4, as each of v12's z-scored members (`fit`)."""
+"""The head's weight on its z-scored logit when `write` builds a blend: 1/4, as each of v12's
+z-scored members (`fit`). `weight` measures it on the training videos; deepfake_v23 carries
+0.5, written by `reweight`."""
 STATS = ("mean", "mean+std", "mean+change")
 """The statistic sets `fit` compares; the first is the plain average of the frames."""
 DIMS = 128
