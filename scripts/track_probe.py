@@ -5,7 +5,8 @@
     python scripts/track_probe.py head CONTEXT_DIR [OUT_DIR] TARGET.npz [--dims K]
     python scripts/track_probe.py write CONTEXT_DIR OUT_DIR NAME MODEL_DIR [--mouth] [GATHERED ...]
     python scripts/track_probe.py weight CONTEXT_DIR OUT_DIR [--dims K] [--mouth]
-    python scripts/track_probe.py reweight BLEND_SPEC NAME OUT_DIR WEIGHT
+    python scripts/track_probe.py reweight BLEND_SPEC NAME OUT_DIR WEIGHT [--stills]
+    python scripts/track_probe.py photos CONTEXT_DIR OUT_DIR [--dims K]
 
 Every member of the shipped blend scores one face crop; a video's score is then the top-quarter
 mean of its faces' scores. A generator that makes a clip frame by frame, or pastes a face into
@@ -292,6 +293,9 @@ def write(
 
 WEIGHT_GRID = (0.0, 0.125, 0.25, 0.375, 0.5, 0.75, 1.0, 1.5)
 """The head weights `weight` compares (`TRACK_WEIGHT`'s units: on the head's z-scored logit)."""
+PHOTO_CROP_L2, PHOTO_CROP_REACH = 1000.0, 0.688
+"""The joint probe's L2 and the crop side's spread factor that `weight` found (fortieth
+session), reused by `photos` rather than fitted again."""
 
 
 def weight(context: Path, out: Path, dims: int, mouth: bool = False) -> None:
@@ -349,20 +353,100 @@ def weight(context: Path, out: Path, dims: int, mouth: bool = False) -> None:
         print(f"  head weight {k:<6g} CV AUC {weighted_auc(vy, frame_v + k * zt, vw):.4f}")
 
 
-def reweighted(blend: Any, weight: float, source: str, why: str) -> Any:
-    """`blend` (of the spec file `source`) with its track head's weight set to `weight`; the
-    members, their weights and centers, the bias and the head's fit unchanged."""
+PHOTO_MOUTH = "photos_mouth.npz"
+"""Where `photos` keeps the mouth member's statistics of every photo crop (as cropped)."""
+
+
+def photos(context: Path, out: Path, dims: int) -> None:
+    """Would the track head help stills? The head (with the mouth, as shipped) is fitted on the
+    training videos alone, so the training photos are evidence it never read: their crop score
+    is the joint probe's out of fold (as `weight`'s crop side, brought to the crop path's spread
+    by `weight`'s factor), the head is read on the photo's own statistics (one crop; the
+    analyzer would read a still's five views), and the weighted AUC (reals against fakes, each
+    generator alike) of crop score + w x z-scored head is printed for each w of `WEIGHT_GRID`,
+    over all training photos and over those whose fakes come from generators no training video
+    has. The mouth statistics of photo crops are computed once into OUT_DIR/`PHOTO_MOUTH`."""
+    import cv2
+
+    from deepfake_analyzer.models.texture import MOUTH_BOX
+    from deepfake_analyzer.temporal.train import cross_validate
+    from deepfake_analyzer.training.texture_backbone import (
+        feature_model,
+        load_backbone,
+        texture_features,
+    )
+    from deepfake_analyzer.training.texture_train import (
+        RESIDUAL_SHARES,
+        probe_folds,
+        weighted_auc,
+        weights_of,
+    )
+
+    crops, _, data = labeled_crops(context)
+    index = np.array([i for i, c in enumerate(crops) if c.kind == "image"])
+    if not (out / PHOTO_MOUTH).exists():
+        rows = json.loads((context / "crops.json").read_text())
+        model = feature_model(load_backbone(), MOUTH_BOX)
+        mouth = [texture_features(model, np.stack([cv2.imread(rows[i]["narrow"])[..., ::-1]
+                                                    for i in index[k : k + 64]]))
+                 for k in range(0, len(index), 64)]  # fmt: skip
+        np.savez(out / PHOTO_MOUTH, index=index, mouth=np.concatenate(mouth))
+    with np.load(out / PHOTO_MOUTH) as stored:
+        if not np.array_equal(stored["index"], index):
+            raise SystemExit(f"{out / PHOTO_MOUTH} is of another extraction: remove it")
+        mouth = stored["mouth"]
+    x = probe_features(data, "joint")
+    w = weights_of(crops, RESIDUAL_SHARES, match_resolution=True)
+    idx = np.nonzero(w > 0)[0]
+    y = np.array([c.label for c in crops])
+    oof = np.full(len(crops), np.nan)
+    folds = probe_folds([crops[i] for i in idx])
+    oof[idx] = cross_validate(x[idx], y[idx], w[idx], folds, PHOTO_CROP_L2, clip_z=np.inf)
+    z = (oof - oof[idx].mean()) / oof[idx].std()
+    h = folded_head(context, out, dims, mouth=True)["head"]
+    value = data["face"][index] @ h["face"] + data["context"][index] @ h["context"]
+    head_z = (value + mouth @ h["mouth"] + h["bias"] - h["center"]) / h["spread"]
+    trained = np.array([crops[i].part == "train" for i in index])
+    in_videos = {c.method for c in crops if c.kind == "video" and c.part == "train" and c.label}
+    unseen = np.array([not crops[i].label or crops[i].method not in in_videos for i in index])
+    subsets = {"training photos": trained,
+               "fakes of generators no training video has": trained & unseen}  # fmt: skip
+    for name, sel in subsets.items():
+        picked = index[sel]
+        pw, py = weights_of([crops[i] for i in picked], RESIDUAL_SHARES), y[picked]
+        print(f"{name}: {len(picked)} ({int(py.sum())} fake); head alone "
+              f"{weighted_auc(py, head_z[sel], pw):.4f}")  # fmt: skip
+        for k in WEIGHT_GRID:
+            both = PHOTO_CROP_REACH * z[picked] + k * head_z[sel]
+            print(f"  head weight {k:<6g} AUC {weighted_auc(py, both, pw):.4f}")
+
+
+def reweighted(blend: Any, weight: float, source: str, why: str, stills: bool = False) -> Any:
+    """`blend` (of the spec file `source`) with its track head's weight set to `weight`, and
+    reading stills too with `stills` (a head that already does keeps doing so); the members,
+    their weights and centers, the bias and the head's fit unchanged."""
     if blend.track is None:
         raise ValueError(f"{source} has no track head")
-    training = {**blend.track.training, "weight_before": blend.track.weight,
-                "weight_from": source, "weight_chosen": why}  # fmt: skip
-    return replace(blend, track=replace(blend.track, weight=weight, training=training))
+    if weight == blend.track.weight:
+        training = dict(blend.track.training)
+    else:
+        training = {**blend.track.training, "weight_before": blend.track.weight,
+                    "weight_from": source, "weight_chosen": why}  # fmt: skip
+    if stills and not blend.track.stills:
+        training["stills_from"] = source
+        training["stills_chosen"] = ("the head fitted on training videos read on the training "
+                                     "photos: scripts/track_probe.py photos")  # fmt: skip
+    head = replace(
+        blend.track, weight=weight, training=training, stills=stills or blend.track.stills
+    )
+    return replace(blend, track=head)
 
 
-def reweight(spec_path: Path, name: str, out: Path, weight: float) -> Path:
-    """OUT/NAME: the blend SPEC_PATH with the track head at `weight` (`reweighted`); its
-    members' files copied beside it where OUT is another folder. Thresholds and calibration
-    are kept (not refitted); the spec's metrics are emptied (they were the other blend's)."""
+def reweight(spec_path: Path, name: str, out: Path, weight: float, stills: bool = False) -> Path:
+    """OUT/NAME: the blend SPEC_PATH with the track head at `weight` (`reweighted`), reading
+    stills with `stills`; its members' files copied beside it where OUT is another folder.
+    Thresholds and calibration are kept (not refitted); the spec's metrics are emptied (they
+    were the other blend's)."""
     from mesh_feature_probe import copy_member_files
 
     from deepfake_analyzer.models.blend import Blend
@@ -374,12 +458,12 @@ def reweight(spec_path: Path, name: str, out: Path, weight: float) -> Path:
     why = (f"CV over the training videos, out-of-fold on both sides: "
            f"scripts/track_probe.py weight (WEIGHT_GRID {list(WEIGHT_GRID)})")  # fmt: skip
     blend = reweighted(Blend.load(spec_path.parent / spec.weights_file), weight,
-                       spec_path.name, why)  # fmt: skip
+                       spec_path.name, why, stills)  # fmt: skip
     copy_member_files(spec_path.parent, out, [m.spec for m in blend.members])
     blend_path = blend.save(out / f"{name}.blend.json")
     written = out / f"{name}.spec.json"
     replace(spec.with_weights(blend_path), name=name, metrics={}).save(written)
-    print(f"-> {written}: track head weight {weight:g}")
+    print(f"-> {written}: track head weight {weight:g}, stills {blend.track.stills}")
     return written
 
 
@@ -433,12 +517,13 @@ def fit(context: Path, out: Path | None, dims: int, mouth: bool = False) -> None
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    mouth = "--mouth" in args
-    args = [a for a in args if a != "--mouth"]
-    if len(args) < 2 or args[0] not in ("views", "fit", "head", "write", "weight", "reweight"):
+    mouth, stills = "--mouth" in args, "--stills" in args
+    args = [a for a in args if a not in ("--mouth", "--stills")]
+    commands = ("views", "fit", "head", "write", "weight", "reweight", "photos")
+    if len(args) < 2 or args[0] not in commands:
         raise SystemExit(__doc__)
     if args[0] == "reweight":
-        reweight(Path(args[1]), args[2], Path(args[3]), float(args[4]))
+        reweight(Path(args[1]), args[2], Path(args[3]), float(args[4]), stills)
     elif args[0] == "views":
         views(Path(args[1]), Path(args[2]), mouth)
     elif args[0] == "write":
@@ -452,6 +537,8 @@ if __name__ == "__main__":
             del args[at : at + 2]
         if args[0] == "weight":
             weight(Path(args[1]), Path(args[2]), k, mouth)
+        elif args[0] == "photos":
+            photos(Path(args[1]), Path(args[2]), k)
         elif args[0] == "head":
             *dirs, target = args[1:]
             head(Path(dirs[0]), Path(dirs[1]) if len(dirs) > 1 else None, k, Path(target))
