@@ -121,8 +121,6 @@ class _InputRun:
     members: list[Members] = field(default_factory=list)
     """A blended model's evidence per member for each face of `scored` (() for one model)."""
     textures: list[float | None] = field(default_factory=list)
-    texture_reads: list[int] = field(default_factory=list)
-    """How many crops each scored face's texture value reads (`FaceScore.texture_reads`)."""
     """Each face of `scored`'s value of the model's track head (None without one)."""
     track_faces: dict[int, list[float]] = field(default_factory=dict)
     """Each track's face scores so far, tracks in the order they were first scored."""
@@ -370,17 +368,12 @@ class Analyzer:
         )
         scores = spec.calibration.apply(raw)
         run.clock.add("classify", t0)
-        stills = (
-            isinstance(self.classifier, MemberEvidenceClassifier)
-            and self.classifier.track_reads_stills
-        )
         readings = zip(run.pending, scores, members, textures, strict=True)
-        for (face, crop, planned), value, evidence, texture in readings:
+        for (face, crop, _), value, evidence, texture in readings:
             score = float(value)
             run.scored.append((face, score))
             run.members.append(evidence)
             run.textures.append(texture)
-            run.texture_reads.append(len(planned) if stills else 1)
             run.track_faces.setdefault(face.track_id, []).append(score)
             run.picker.offer(
                 ScoredCrop(face.track_id, face.frame_index, face.timestamp_s, score, crop)
@@ -420,10 +413,8 @@ class Analyzer:
         t0 = time.perf_counter()
         aggregation = aggregate(
             [
-                FaceScore(f.frame_index, f.timestamp_s, f.track_id, s, m, t, n)
-                for (f, s), m, t, n in zip(
-                    run.scored, run.members, run.textures, run.texture_reads, strict=True
-                )
+                FaceScore(f.frame_index, f.timestamp_s, f.track_id, s, m, t)
+                for (f, s), m, t in zip(run.scored, run.members, run.textures, strict=True)
             ],
             self.classifier.spec.thresholds,
             temporal=temporal,

@@ -41,16 +41,3 @@ def test_a_blend_without_a_head_is_refused() -> None:
     blend = Blend.load(MODELS_DIR / ModelSpec.load(v18).weights_file)
     with pytest.raises(ValueError, match="no track head"):
         script_module("track_probe").reweighted(blend, 0.5, v18.name, "test")
-
-
-def test_stills_are_switched_on_and_recorded(tmp_path: Path) -> None:
-    probe = script_module("track_probe")
-    written = probe.reweight(SHIPPED, "stills", tmp_path, 0.25, stills=True)
-    before = Blend.load(SHIPPED.parent / ModelSpec.load(SHIPPED).weights_file)
-    after = Blend.load(tmp_path / ModelSpec.load(written).weights_file)
-    assert after.track is not None and before.track is not None
-    assert after.track.stills and not before.track.stills
-    assert after.track.weight == before.track.weight
-    assert "weight_before" not in after.track.training  # the weight did not change
-    assert after.track.training["stills_from"] == SHIPPED.name
-    assert after.members == before.members and after.bias == before.bias

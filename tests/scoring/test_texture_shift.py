@@ -186,28 +186,3 @@ def test_the_raised_thresholds_read_the_shifted_score() -> None:
     assert agg.verdict.track_id == 0 and agg.verdict.score == pytest.approx(score, abs=1e-12)
     assert agg.verdict.raised is not None and agg.verdict.raised.faces == 2
     assert agg.verdict.label == read.label(score)
-
-
-def test_a_still_read_over_its_views_by_a_head_that_reads_stills_is_moved() -> None:
-    # one face, its value the mean over 5 views: 5 crops read, enough for the shift
-    still = FaceScore(0, 0.0, 0, 0.55, (), 1.0, texture_reads=5)
-    (track,) = aggregate([still], T).tracks
-    assert track.texture is not None and track.texture.reason == ""
-    assert track.texture.faces == 1
-    assert track.verdict.score == pytest.approx(SHIFTED, abs=1e-12)
-
-
-def test_a_still_under_a_head_that_does_not_read_stills_keeps_its_score() -> None:
-    (track,) = aggregate([FaceScore(0, 0.0, 0, 0.55, (), 1.0)], T).tracks
-    assert track.texture is not None and track.texture.reason == "too-few-faces"
-    assert track.verdict.score == pytest.approx(BEFORE, abs=1e-12)
-
-
-def test_reads_below_the_rule_leave_the_score_and_are_counted_per_crop() -> None:
-    three = FaceScore(0, 0.0, 0, 0.55, (), 1.0, texture_reads=3)
-    (track,) = aggregate([three], T).tracks
-    assert track.texture is not None and track.texture.reason == "too-few-faces"
-    (track,) = aggregate([three], T, AggregationRule(texture_min_faces=3)).tracks
-    assert track.texture is not None and track.texture.reason == ""
-    with pytest.raises(ValueError, match="texture_reads"):
-        FaceScore(0, 0.0, 0, 0.5, (), 1.0, texture_reads=0)

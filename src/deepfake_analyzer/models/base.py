@@ -49,17 +49,13 @@ class CropScores:
 class MemberEvidenceClassifier(Classifier, Protocol):
     """A classifier made of members that can say how much each pushed a crop's score
     (a blend, models/blend.py): `evidence_names` is () when it cannot; `has_track_head` says
-    whether `scores` gives each crop's track contribution, `track_reads_stills` whether that
-    head reads a still image's face too (over its views)."""
+    whether `scores` gives each crop's track contribution."""
 
     @property
     def evidence_names(self) -> tuple[str, ...]: ...
 
     @property
     def has_track_head(self) -> bool: ...
-
-    @property
-    def track_reads_stills(self) -> bool: ...
 
     def scores(self, crops_rgb_uint8: np.ndarray) -> CropScores: ...
 

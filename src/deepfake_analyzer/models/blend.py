@@ -100,15 +100,13 @@ class BlendMember:
 @dataclass(frozen=True)
 class TrackHead:
     """The blend's track head (module docstring): a crop's contribution is `weight` x (`bias`
-    + its members' parts - `center`) / `spread`; `training` says how it was fitted. With
-    `stills`, a still image's face is read by it too, over its views (scoring/aggregate.py)."""
+    + its members' parts - `center`) / `spread`; `training` says how it was fitted."""
 
     bias: float
     center: float
     spread: float
     weight: float
     training: Mapping[str, Any] = field(default_factory=dict)
-    stills: bool = False
 
     def __post_init__(self) -> None:
         values = (self.bias, self.center, self.spread, self.weight)
@@ -127,16 +125,13 @@ class TrackHead:
             "spread": self.spread,
             "weight": self.weight,
             "training": dict(self.training),
-        } | ({"stills": True} if self.stills else {})
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrackHead:
-        stills = data.get("stills", False)
-        if not isinstance(stills, bool):
-            raise ModelError(f"a track head's `stills` must be true or false, got {stills!r}")
         return cls(
             float(data["bias"]), float(data["center"]), float(data["spread"]),
-            float(data["weight"]), dict(data.get("training") or {}), stills,
+            float(data["weight"]), dict(data.get("training") or {}),
         )  # fmt: skip
 
 
@@ -300,10 +295,6 @@ class BlendClassifier:
     @property
     def has_track_head(self) -> bool:
         return self.blend.track is not None
-
-    @property
-    def track_reads_stills(self) -> bool:
-        return self.blend.track is not None and self.blend.track.stills
 
     def scores(self, crops_rgb_uint8: np.ndarray) -> CropScores:
         """`predict`'s probabilities, the members' evidence (`Blend.evidence`; (0, N) when

@@ -100,32 +100,6 @@ def predict_through_views(
     return mean_over_views(raw, plan)
 
 
-def predict_stills_with_head(
-    classifier: Classifier, crops: np.ndarray, plan: Sequence[tuple[int, ...]], min_reads: int
-) -> np.ndarray:
-    """`predict_through_views`, each crop read through at least `min_reads` views (a still's
-    face) moved along the raw log-odds by its mean value of the classifier's track head, when
-    that head reads stills (models/blend.py, `TrackHead.stills`): the score the analyzer gives
-    a still's face (scoring/aggregate.py: a one-face track whose texture value reads its
-    views; the calibration's log-odds scale applies to both terms alike). Other crops, and
-    every crop of a classifier without such a head, read as `predict_through_views`."""
-    from deepfake_analyzer.models.base import MemberEvidenceClassifier
-    from deepfake_analyzer.models.spec import logits
-
-    if not (isinstance(classifier, MemberEvidenceClassifier) and classifier.track_reads_stills):
-        return predict_through_views(classifier, crops, plan)
-    read = classifier.scores(crops_through_views(crops, plan))
-    p = mean_over_views(np.asarray(read.probability, np.float64), plan)
-    if read.track is None:
-        return p
-    shift = mean_evidence_over_views(np.asarray(read.track)[None, :], plan)[0]
-    reads = np.array([len(ks) >= min_reads for ks in plan])
-    z = logits(p[reads]) + shift[reads]
-    p = p.copy()
-    p[reads] = 1.0 / (1.0 + np.exp(-z))
-    return p
-
-
 def mean_over_views(probabilities: np.ndarray, plan: Sequence[tuple[int, ...]]) -> np.ndarray:
     """One probability per crop of `plan` from those of `crops_through_views`: the mean of its
     views' log-odds (a crop with one view keeps its probability as it is)."""

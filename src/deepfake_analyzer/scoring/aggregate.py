@@ -18,9 +18,7 @@ The rules, with their reasons (also in `docs/report-schema.md`):
   calibrated log-odds scale). A track of at least `texture_min_faces` faces adds the plain
   mean of its faces' values to its score's log-odds (after the temporal evidence, when that
   was combined), and carries the result as `Track.texture` (`TrackTexture`); a shorter track
-  (a glimpse) keeps its score, with reason `too-few-faces`. A still's face counts its views
-  when the model's head reads stills (`TrackHead.stills`; its value is the mean over them),
-  one otherwise, so it keeps its score under a head that does not. The head is linear
+  (a still's face, a glimpse) keeps its score, with reason `too-few-faces`. The head is linear
   in a face's texture statistics, so this mean is the head read on the track's mean
   statistics: what a video-level probe fitted on whole videos says (scripts/track_probe.py).
 * **Video verdict** follows the most suspicious track (highest track score; ties go to the
@@ -72,9 +70,6 @@ class FaceScore:
     score: float
     members: Members = ()
     texture: float | None = None
-    texture_reads: int = 1
-    """How many crops `texture` is the mean of: 1 for a video's face (one view); a still's
-    face read over its views by a head that reads stills counts them all."""
 
     def __post_init__(self) -> None:
         if self.frame_index < 0:
@@ -87,8 +82,6 @@ class FaceScore:
             raise ValueError(f"score {self.score} outside [0, 1]")
         if self.texture is not None and not math.isfinite(self.texture):
             raise ValueError(f"texture value {self.texture} is not finite")
-        if self.texture_reads < 1:
-            raise ValueError(f"texture_reads must be >= 1, got {self.texture_reads}")
 
 
 @dataclass(frozen=True)
@@ -100,10 +93,8 @@ class AggregationRule:
     smoothing_window: int = 3
     max_gap_factor: float = MAX_GAP_FACTOR
     texture_min_faces: int = 4
-    """The fewest crops a track's texture values must read for its texture shift (a video's
-    face reads one; a still's face, with a head that reads stills, its views): the track head
-    was fitted on videos of at least this many face crops (scripts/track_probe.py,
-    `judged_videos`)."""
+    """The fewest faces a track needs for its texture shift: the track head was fitted on
+    videos of at least this many face crops (scripts/track_probe.py, `judged_videos`)."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.top_fraction <= 1.0:
@@ -278,7 +269,7 @@ def _texture(
         return None
     if len(known) != len(values):
         raise ValueError(f"track {track_id}: only some of its faces carry a texture value")
-    if sum(p.texture_reads for p in points) < rule.texture_min_faces:
+    if len(known) < rule.texture_min_faces:
         return TrackTexture(None, len(known), before, before, "too-few-faces")
     shift = float(np.mean(known))
     return TrackTexture(shift, len(known), before, float(shifted(before, shift)))

@@ -170,9 +170,6 @@ class _Uncalibrated:
         self.has_track_head = (
             isinstance(classifier, MemberEvidenceClassifier) and classifier.has_track_head
         )
-        self.track_reads_stills = (
-            isinstance(classifier, MemberEvidenceClassifier) and classifier.track_reads_stills
-        )
 
     def _seen(self, crops_rgb_uint8: np.ndarray) -> None:
         """Called with every batch of crops it is given."""

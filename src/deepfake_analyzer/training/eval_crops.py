@@ -265,13 +265,8 @@ def score_records(
     Crops are read one source at a time (so an H.264 perturbation encodes one source's crops
     as one clip) and predicted `chunk` at a time, so memory stays flat on large sets. Each is
     seen through the views the classifier's spec asks for (models/views.py), as the analyzer
-    sees it: an image's through all, a video's crops going round them in their order; an
-    image's face moved by the model's track head where that head reads stills, as the
-    analyzer moves it (`views.predict_stills_with_head`).
+    sees it: an image's through all, a video's crops going round them in their order.
     """
-    from deepfake_analyzer.scoring.aggregate import DEFAULT_RULE
-
-    min_reads = DEFAULT_RULE.texture_min_faces
     hook = hook or NullHook()
     if load is None:
         from deepfake_analyzer.training.extract import load_crop
@@ -291,9 +286,7 @@ def score_records(
             return
         for key in keys:
             batch = np.concatenate(pending[key])
-            outputs[key].append(
-                views.predict_stills_with_head(classifier, batch, pending_plan, min_reads)
-            )
+            outputs[key].append(views.predict_through_views(classifier, batch, pending_plan))
             pending[key] = []
         pending_plan.clear()
         pending_count = 0
