@@ -37,7 +37,7 @@ def test_spec_records_the_training_run() -> None:
     assert spec.training["steps"] > 0 and spec.training["counts"]["train_real_crops"] > 0
 
 
-def test_sample_media_real_stays_real_and_self_blended_scores_higher(scores) -> None:
+def test_sample_media_real_faces_stay_below_fake_and_self_blended_scores_higher(scores) -> None:
     assert scores["astronaut.jpg"][0] == "real"
     # The real clip pans over one still photo: every frame is the same face, resampled. The
     # track head reads its mean texture as generated (what image-animation generators make),
