@@ -19,7 +19,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from mesh_feature_probe import copy_member_files
+from mesh_feature_probe import write_variant
 
 from deepfake_analyzer.models.blend import Blend
 from deepfake_analyzer.models.registry import architecture_columns
@@ -54,9 +54,7 @@ def main(argv: list[str]) -> int:
         if blend.track is not None and architecture_columns(member_spec.architecture) == 2:
             print(f"{name_of} gives the track head a part: not dropped", file=sys.stderr)
             return 1
-    copy_member_files(spec_path.parent, out, [m.spec for m in blend.members])
-    blend_path = blend.save(out / f"{name}.blend.json")
-    replace(spec.with_weights(blend_path), name=name, metrics={}).save(out / f"{name}.spec.json")
+    write_variant(spec_path, blend, name, out)
     print(f"{out / name}.spec.json: {len(blend.members)} members, bias {blend.bias:.4f}")
     return 0
 

@@ -94,17 +94,9 @@ def extract(ctx: Path, out: Path, batch: int = 64) -> None:
     print(f"{len(rows)} crops -> {out}")
 
 
-def principal(x: np.ndarray, train: np.ndarray, dims: int) -> np.ndarray:
-    """`x` standardised and projected on its first `dims` principal components, both fitted on
-    the `train` rows (a Newton fit on all 4,608 values would take hours on 2 cores)."""
-    mean, scale = x[train].mean(axis=0), x[train].std(axis=0) + 1e-6
-    z = (x - mean) / scale
-    _, _, vt = np.linalg.svd(z[train].astype(np.float32), full_matrices=False)
-    return np.asarray(z @ vt[:dims].T, np.float32)
-
-
 def fit(ctx: Path, out: Path, dims: int = 256) -> None:
     from mesh_feature_probe import held_out, labeled_crops, print_tables, residual_fit
+    from track_probe import projected
 
     from deepfake_analyzer.models.blend import logits
     from deepfake_analyzer.training.texture_train import file_scores
@@ -112,7 +104,9 @@ def fit(ctx: Path, out: Path, dims: int = 256) -> None:
     crops, _, data = labeled_crops(ctx)
     held, hcrops = held_out(crops)
     train = np.array([c.part == "train" for c in crops])
-    facenet = principal(np.load(out / "features.npz")["facenet"], train, dims)
+    # standardised and on the training rows' first `dims` principal axes: a Newton fit on all
+    # 4,608 values would take hours on 2 cores
+    facenet = projected(np.load(out / "features.npz")["facenet"], train, dims)
     scores = {}
     both = np.concatenate([data["face"], facenet], axis=1)
     for name, x in (("lite0 face", data["face"]), ("facenet", facenet), ("lite0 + facenet", both)):

@@ -147,6 +147,16 @@ def held_out(crops: list) -> tuple[np.ndarray, list]:
     return held, [c for c, h in zip(crops, held, strict=True) if h]
 
 
+def training_rows(crops: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The residual probe's training weights of `crops` (`RESIDUAL_SHARES`, photo sizes
+    matched; 0 outside the training part), the rows weighted above 0, and every crop's label:
+    what `fit_probe` fits on, for the scripts that fit something else on the same rows."""
+    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, weights_of
+
+    w = weights_of(crops, RESIDUAL_SHARES, match_resolution=True)
+    return w, np.nonzero(w > 0)[0], np.array([c.label for c in crops])
+
+
 def residual_fit(x: np.ndarray, crops: list, name: str) -> tuple:
     """A linear probe on `x` fitted on the training crops as the residual probe is
     (`RESIDUAL_SHARES`, photo sizes matched, L2 by leave-generator-out CV), its L2 and CV AUC
@@ -230,6 +240,22 @@ def copy_member_files(source: Path, folder: Path, member_specs: list[str]) -> st
             if f and not (folder / f).exists():
                 shutil.copy(source / f, folder / f)
     return base
+
+
+def write_variant(spec_path: Path, blend: Any, name: str, out: Path) -> Path:
+    """OUT/NAME.spec.json: the blend spec `spec_path` written again with `blend` (another
+    `Blend` of the same members or fewer), the members' files copied beside it where OUT is
+    another folder. Thresholds, calibration and views are kept; the metrics are emptied (they
+    were the other blend's). Also scripts/drop_member.py's and track_probe.py's."""
+    from dataclasses import replace
+
+    from deepfake_analyzer.models.spec import ModelSpec
+
+    copy_member_files(spec_path.parent, out, [m.spec for m in blend.members])
+    blend_path = blend.save(out / f"{name}.blend.json")
+    written = out / f"{name}.spec.json"
+    replace(ModelSpec.load(spec_path).with_weights(blend_path), name=name, metrics={}).save(written)
+    return written
 
 
 def trained_files(gathered: list[Path]) -> list:

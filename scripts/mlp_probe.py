@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from context_probe import probe_features
-from mesh_feature_probe import held_out, labeled_crops, print_tables, residual_fit
+from mesh_feature_probe import held_out, labeled_crops, print_tables, residual_fit, training_rows
 
 HEADS: dict[str, tuple[int, float, float]] = {
     "mlp 64": (64, 1e-3, 0.3),
@@ -58,16 +58,10 @@ def trained_head(x: np.ndarray, y: np.ndarray, w: np.ndarray, head: tuple, seed:
 
 def cv_auc(x: np.ndarray, crops: list, head: tuple) -> float:
     """The head's leave-generator-out CV AUC over the training part, as `fit_probe` judges."""
-    from deepfake_analyzer.training.texture_train import (
-        RESIDUAL_SHARES,
-        probe_folds,
-        weighted_auc,
-        weights_of,
-    )
+    from deepfake_analyzer.training.texture_train import probe_folds, weighted_auc
 
-    w = weights_of(crops, RESIDUAL_SHARES, match_resolution=True)
-    idx = np.nonzero(w > 0)[0]
-    y = np.array([c.label for c in crops])[idx]
+    w, idx, labels = training_rows(crops)
+    y = labels[idx]
     folds = probe_folds([crops[i] for i in idx])
     out = np.zeros(len(idx))
     for k in np.unique(folds):
@@ -78,20 +72,14 @@ def cv_auc(x: np.ndarray, crops: list, head: tuple) -> float:
 
 def main(ctx: Path, out: Path) -> None:
     from deepfake_analyzer.models.blend import logits
-    from deepfake_analyzer.training.texture_train import (
-        RESIDUAL_SHARES,
-        file_scores,
-        weights_of,
-    )
+    from deepfake_analyzer.training.texture_train import file_scores
 
     crops, _, data = labeled_crops(ctx)
     x = probe_features(data, "joint")
     held, hcrops = held_out(crops)
     probe, _ = residual_fit(x, crops, "linear joint")
     scores = {"linear joint": logits(probe.probability(x[held]))}
-    w = weights_of(crops, RESIDUAL_SHARES, match_resolution=True)
-    idx = np.nonzero(w > 0)[0]
-    y = np.array([c.label for c in crops])
+    w, idx, y = training_rows(crops)
     for name, head in HEADS.items():
         print(f"{name}: CV {cv_auc(x, crops, head):.3f}", flush=True)
         scores[name] = trained_head(x[idx], y[idx], w[idx], head)(x[held])

@@ -298,6 +298,23 @@ PHOTO_CROP_L2, PHOTO_CROP_REACH = 1000.0, 0.688
 session), reused by `photos` rather than fitted again."""
 
 
+def out_of_fold(x: np.ndarray, crops: list, l2: float) -> tuple[np.ndarray, np.ndarray]:
+    """The linear probe on `x`, fitted as the residual probe is (`RESIDUAL_SHARES`) but at the
+    given L2, scored out of fold on the training crops (`probe_folds`: a fake never scored by
+    a fit that saw its generator, a real one by a fit that saw its person); returns the logits
+    z-scored on those crops (NaN elsewhere) and the crops' row numbers."""
+    from mesh_feature_probe import training_rows
+
+    from deepfake_analyzer.temporal.train import cross_validate
+    from deepfake_analyzer.training.texture_train import probe_folds
+
+    w, idx, y = training_rows(crops)
+    folds = probe_folds([crops[i] for i in idx])
+    oof = np.full(len(crops), np.nan)
+    oof[idx] = cross_validate(x[idx], y[idx], w[idx], folds, l2, clip_z=np.inf)
+    return (oof - oof[idx].mean()) / oof[idx].std(), idx
+
+
 def weight(context: Path, out: Path, dims: int, mouth: bool = False) -> None:
     """The head's weight chosen on the training videos alone: out-of-fold scores of both
     sides, each from models that never saw the video's generator (or its person, for a real
@@ -325,13 +342,7 @@ def weight(context: Path, out: Path, dims: int, mouth: bool = False) -> None:
     if out is not None:  # the video crops as the analyzer's views read them (`features_of`)
         joint_x = xm[:, : joint_x.shape[1]]
     joint, _ = residual_fit(joint_x, crops, "joint")
-    w = weights_of(crops, RESIDUAL_SHARES, match_resolution=True)
-    idx = np.nonzero(w > 0)[0]
-    y = np.array([c.label for c in crops])
-    oof = np.full(len(crops), np.nan)
-    folds = probe_folds([crops[i] for i in idx])
-    oof[idx] = cross_validate(joint_x[idx], y[idx], w[idx], folds, joint.l2, clip_z=np.inf)
-    zj_oof = (oof - oof[idx].mean()) / oof[idx].std()
+    zj_oof, idx = out_of_fold(joint_x, crops, joint.l2)
     mask, _ = held_out(crops)
     zj = logits(joint.probability(joint_x))
     crop_path = with_member(v12_logit(data["members"]), zj, crops, mask)
@@ -375,7 +386,6 @@ def photos(context: Path, out: Path, dims: int) -> None:
     import cv2
 
     from deepfake_analyzer.models.texture import MOUTH_BOX
-    from deepfake_analyzer.temporal.train import cross_validate
     from deepfake_analyzer.training.texture_backbone import (
         feature_model,
         load_backbone,
@@ -383,7 +393,6 @@ def photos(context: Path, out: Path, dims: int) -> None:
     )
     from deepfake_analyzer.training.texture_train import (
         RESIDUAL_SHARES,
-        probe_folds,
         weighted_auc,
         weights_of,
     )
@@ -401,14 +410,8 @@ def photos(context: Path, out: Path, dims: int) -> None:
         if not np.array_equal(stored["index"], index):
             raise SystemExit(f"{out / PHOTO_MOUTH} is of another extraction: remove it")
         mouth = stored["mouth"]
-    x = probe_features(data, "joint")
-    w = weights_of(crops, RESIDUAL_SHARES, match_resolution=True)
-    idx = np.nonzero(w > 0)[0]
+    z, _ = out_of_fold(probe_features(data, "joint"), crops, PHOTO_CROP_L2)
     y = np.array([c.label for c in crops])
-    oof = np.full(len(crops), np.nan)
-    folds = probe_folds([crops[i] for i in idx])
-    oof[idx] = cross_validate(x[idx], y[idx], w[idx], folds, PHOTO_CROP_L2, clip_z=np.inf)
-    z = (oof - oof[idx].mean()) / oof[idx].std()
     h = folded_head(context, out, dims, mouth=True)["head"]
     value = data["face"][index] @ h["face"] + data["context"][index] @ h["context"]
     head_z = (value + mouth @ h["mouth"] + h["bias"] - h["center"]) / h["spread"]
@@ -441,7 +444,7 @@ def reweight(spec_path: Path, name: str, out: Path, weight: float) -> Path:
     """OUT/NAME: the blend SPEC_PATH with the track head at `weight` (`reweighted`); its
     members' files copied beside it where OUT is another folder. Thresholds and calibration
     are kept (not refitted); the spec's metrics are emptied (they were the other blend's)."""
-    from mesh_feature_probe import copy_member_files
+    from mesh_feature_probe import write_variant
 
     from deepfake_analyzer.models.blend import Blend
     from deepfake_analyzer.models.spec import ModelSpec
@@ -453,10 +456,7 @@ def reweight(spec_path: Path, name: str, out: Path, weight: float) -> Path:
            f"scripts/track_probe.py weight (WEIGHT_GRID {list(WEIGHT_GRID)})")  # fmt: skip
     blend = reweighted(Blend.load(spec_path.parent / spec.weights_file), weight,
                        spec_path.name, why)  # fmt: skip
-    copy_member_files(spec_path.parent, out, [m.spec for m in blend.members])
-    blend_path = blend.save(out / f"{name}.blend.json")
-    written = out / f"{name}.spec.json"
-    replace(spec.with_weights(blend_path), name=name, metrics={}).save(written)
+    written = write_variant(spec_path, blend, name, out)
     print(f"-> {written}: track head weight {weight:g}")
     return written
 

@@ -1,4 +1,5 @@
-"""scripts/facenet_probe.py's features and projection (the network itself is not loaded)."""
+"""scripts/facenet_probe.py's features, and the projection it reads them through
+(track_probe.py's; the network itself is not loaded)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,11 @@ def test_statistics_are_each_layers_channel_means_then_deviations() -> None:
 
 
 def test_principal_components_come_from_the_training_rows_in_falling_variance() -> None:
-    probe = script_module("facenet_probe")
     rng = np.random.default_rng(1)
     x = rng.normal(size=(400, 6)) * np.array([5.0, 1.0, 3.0, 0.5, 0.1, 2.0])
     train = np.arange(400) < 300
     x[~train] += 100.0  # held-out rows must not move the standardisation
-    z = probe.principal(x, train, 3)
+    z = script_module("track_probe").projected(x, train, 3)
     assert z.shape == (400, 3)
     var = z[train].var(axis=0)
     assert var[0] >= var[1] >= var[2] > 0
