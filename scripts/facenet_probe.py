@@ -95,6 +95,13 @@ def extract(ctx: Path, out: Path, batch: int = 64) -> None:
 
 
 def fit(ctx: Path, out: Path, dims: int = 256) -> None:
+    beside_lite0(ctx, out, "facenet", np.load(out / "features.npz")["facenet"], dims)
+
+
+def beside_lite0(ctx: Path, out: Path, name: str, features: np.ndarray, dims: int) -> None:
+    """Probes on the Lite0 face features, on `features` (one row per crop of CTX's crops.json)
+    reduced to their first `dims` principal components, and on both side by side, plus the
+    equal mean of the first two: the held-out crop-path tables, written to `out`."""
     from mesh_feature_probe import held_out, labeled_crops, print_tables, residual_fit
     from track_probe import projected
 
@@ -104,16 +111,16 @@ def fit(ctx: Path, out: Path, dims: int = 256) -> None:
     crops, _, data = labeled_crops(ctx)
     held, hcrops = held_out(crops)
     train = np.array([c.part == "train" for c in crops])
-    # standardised and on the training rows' first `dims` principal axes: a Newton fit on all
-    # 4,608 values would take hours on 2 cores
-    facenet = projected(np.load(out / "features.npz")["facenet"], train, dims)
+    # standardised and on the training rows' first `dims` principal axes: a Newton fit on
+    # thousands of values would take hours on 2 cores
+    reduced = projected(features, train, dims)
     scores = {}
-    both = np.concatenate([data["face"], facenet], axis=1)
-    for name, x in (("lite0 face", data["face"]), ("facenet", facenet), ("lite0 + facenet", both)):
-        probe, _ = residual_fit(x, crops, name)
+    both = np.concatenate([data["face"], reduced], axis=1)
+    for label, x in (("lite0 face", data["face"]), (name, reduced), (f"lite0 + {name}", both)):
+        probe, _ = residual_fit(x, crops, label)
         z = logits(probe.probability(x))
-        scores[name] = (z - z[train].mean()) / z[train].std()
-    scores["lite0, facenet equal"] = (scores["lite0 face"] + scores["facenet"]) / 2
+        scores[label] = (z - z[train].mean()) / z[train].std()
+    scores[f"lite0, {name} equal"] = (scores["lite0 face"] + scores[name]) / 2
     print_tables(out, {k: file_scores(v[held], hcrops) for k, v in scores.items()})
 
 
