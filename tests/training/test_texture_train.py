@@ -402,3 +402,20 @@ def test_a_residual_probe_extends_a_blend_whose_kept_members_stay_as_fitted(
                              augmented_copies=0, kept=(kept,))  # fmt: skip
         with pytest.raises(UsageError, match=why):  # before any crop is read
             texture_train.train_texture(bad)
+
+
+def test_a_given_l2_is_fitted_as_it_is_without_cv(probe: ModuleType) -> None:
+    rng = np.random.default_rng(3)
+    crops = [
+        *(_crop(probe, source=f"r{i}", group=f"p{i % 10}") for i in range(60)),
+        *(_crop(probe, source=f"f{i}", label=1, method=f"m{i % 6}") for i in range(60)),
+    ]
+    y = np.array([c.label for c in crops])
+    x = rng.normal(size=(120, 4)) + 0.8 * y[:, None] * np.array([1.0, 0.0, 0.0, 0.0])
+    chosen, cv = probe.fit_probe(x, crops)
+    assert cv and chosen.l2 in cv
+    given, none = probe.fit_probe(x, crops, l2=chosen.l2)
+    assert none == {}
+    np.testing.assert_allclose(given.weights, chosen.weights)
+    strong, _ = probe.fit_probe(x, crops, l2=1e6)
+    assert strong.l2 == 1e6 and np.abs(strong.weights).sum() < np.abs(chosen.weights).sum()

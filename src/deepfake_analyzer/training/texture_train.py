@@ -616,20 +616,23 @@ def fit_probe(
     crops: list[Crop],
     shares: dict[str, float] = SHARES,
     match_resolution: bool = False,
+    l2: float | None = None,
 ) -> tuple[ProbeFit, dict[float, float]]:
     """The probe fitted on the training crops (weighted by `weights_of`), L2 chosen by
     `probe_folds`' CV among `L2_GRID`; and the CV AUC of each L2 (labeled fakes against reals:
-    self-blends train, they are not judged)."""
+    self-blends train, they are not judged). A given `l2` is used as it is, with no CV (the
+    returned dict is then empty)."""
     w = weights_of(crops, shares, match_resolution)
     idx = np.nonzero(w > 0)[0]
     y = np.array([c.label for c in crops])
-    folds = probe_folds([crops[i] for i in idx])
-    judged = w[idx] * np.array([not crops[i].blended for i in idx])
     cv_auc = {}
-    for l2 in L2_GRID:
-        out = cross_validate(x[idx], y[idx], w[idx], folds, l2, clip_z=np.inf)
-        cv_auc[l2] = weighted_auc(y[idx], out, judged)
-    best = max(L2_GRID, key=lambda l2: (cv_auc[l2], l2))
+    if l2 is None:
+        folds = probe_folds([crops[i] for i in idx])
+        judged = w[idx] * np.array([not crops[i].blended for i in idx])
+        for candidate in L2_GRID:
+            out = cross_validate(x[idx], y[idx], w[idx], folds, candidate, clip_z=np.inf)
+            cv_auc[candidate] = weighted_auc(y[idx], out, judged)
+    best = l2 if l2 is not None else max(L2_GRID, key=lambda c: (cv_auc[c], c))
     mean, scale = standardise(x[idx])
     coef, bias = fit_logistic((x[idx] - mean) / scale, y[idx], l2=best, sample_weight=w[idx])
     return ProbeFit(mean, scale, coef, bias, best), cv_auc
