@@ -1,6 +1,6 @@
 """Does the spread of a video's face features over its frames tell fakes apart? (a track model)
 
-    python scripts/track_probe.py views OUT_DIR CONTEXT_DIR [--mouth]
+    python scripts/track_probe.py views OUT_DIR CONTEXT_DIR [--mouth] [--reuse EARLIER_OUT_DIR]
     python scripts/track_probe.py fit CONTEXT_DIR [OUT_DIR] [--dims K] [--mouth]
     python scripts/track_probe.py head CONTEXT_DIR [OUT_DIR] TARGET.npz [--dims K]
     python scripts/track_probe.py write CONTEXT_DIR OUT_DIR NAME MODEL_DIR [--mouth] [GATHERED ...]
@@ -107,9 +107,12 @@ MOUTH_VIEWS = "views_mouth.npz"
 """Where `views --mouth` writes the mouth member's statistics of each video crop."""
 
 
-def views(out: Path, context: Path, mouth: bool = False) -> None:
+def views(out: Path, context: Path, mouth: bool = False, reuse: Path | None = None) -> None:
     """Each video crop's features through the view the analyzer would read it with; with
-    `mouth`, only the mouth member's (`MOUTH_BOX` of the margin-1.3 crop) into `MOUTH_VIEWS`."""
+    `mouth`, only the mouth member's (`MOUTH_BOX` of the margin-1.3 crop) into `MOUTH_VIEWS`.
+    With `reuse` (an earlier `views` folder, `reuse/context.json` naming its extraction), a
+    crop already computed there (the same crop files through the same view) is copied, not run
+    again."""
     import cv2
 
     from deepfake_analyzer.models.texture import MOUTH_BOX
@@ -121,28 +124,64 @@ def views(out: Path, context: Path, mouth: bool = False) -> None:
     )
 
     rows = json.loads((context / "crops.json").read_text())
+    order = view_order(rows, len(VIEWS))
+    columns = {"mouth": "narrow"} if mouth else {"face": "narrow", "context": "crop"}
+    known = earlier_views(reuse, MOUTH_VIEWS if mouth else "views.npz") if reuse else {}
+    todo = [(i, k) for i, k in order if view_key(rows[i], k) not in known]
+    print(f"{len(order)} video crops, {len(order) - len(todo)} from {reuse}", flush=True)
+    backbone = load_backbone()
+    extractors = {k: feature_model(backbone, MOUTH_BOX if k == "mouth" else None) for k in columns}
+    computed: dict[tuple, dict[str, np.ndarray]] = {}
+    for start in range(0, len(todo), 256):
+        chunk = todo[start : start + 256]
+        for key, column in columns.items():
+            crops = [view_of(cv2.imread(rows[i][column])[..., ::-1], VIEWS[k]) for i, k in chunk]
+            features = texture_features(extractors[key], np.stack(crops))
+            for (i, k), f in zip(chunk, features, strict=True):
+                computed.setdefault(view_key(rows[i], k), {})[key] = f
+        print(f"{start + len(chunk)} of {len(todo)} video crops", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    found = {**known, **computed}
+    arrays = {c: np.stack([found[view_key(rows[i], k)][c] for i, k in order]) for c in columns}
+    index = np.array([i for i, _ in order])
+    np.savez(out / (MOUTH_VIEWS if mouth else "views.npz"), index=index, **arrays)
+    (out / "context.json").write_text(json.dumps({"extraction": str(context.resolve())}))
+    print(f"{len(order)} video crops -> {out}")
+
+
+def view_order(rows: list[dict], count: int) -> list[tuple[int, int]]:
+    """(row, view) of each video crop: a video's n-th crop through view n modulo `count`, as
+    the analyzer reads a track's n-th face (models/views.py)."""
     seen: dict[str, int] = {}
     order = []
     for i, r in enumerate(rows):
         if r["kind"] == "video":
             n = seen.get(r["source"], 0)
             seen[r["source"]] = n + 1
-            order.append((i, n % len(VIEWS)))
-    backbone = load_backbone()
-    columns = {"mouth": "narrow"} if mouth else {"face": "narrow", "context": "crop"}
-    extractors = {k: feature_model(backbone, MOUTH_BOX if k == "mouth" else None) for k in columns}
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in columns}
-    for start in range(0, len(order), 256):
-        chunk = order[start : start + 256]
-        for key, column in columns.items():
-            crops = [view_of(cv2.imread(rows[i][column])[..., ::-1], VIEWS[k]) for i, k in chunk]
-            parts[key].append(texture_features(extractors[key], np.stack(crops)))
-        print(f"{start + len(chunk)} of {len(order)} video crops", flush=True)
-    out.mkdir(parents=True, exist_ok=True)
-    index = np.array([i for i, _ in order])
-    arrays = {k: np.concatenate(v) for k, v in parts.items()}
-    np.savez(out / (MOUTH_VIEWS if mouth else "views.npz"), index=index, **arrays)
-    print(f"{len(order)} video crops -> {out}")
+            order.append((i, n % count))
+    return order
+
+
+def view_key(row: dict, view: int) -> tuple[str, str, int]:
+    """What a crop's view features depend on: its two crop files and the view."""
+    return row["narrow"], row["crop"], view
+
+
+def earlier_views(folder: Path, file: str) -> dict[tuple, dict[str, np.ndarray]]:
+    """An earlier `views` folder's features by `view_key` (its extraction's crops.json, as
+    `folder/context.json` names it, or the argument of the run that wrote it)."""
+    from deepfake_analyzer.models.views import VIEWS
+
+    named = json.loads((folder / "context.json").read_text())["extraction"]
+    rows = json.loads((Path(named) / "crops.json").read_text())
+    with np.load(folder / file) as saved:  # each read of an npz entry loads it whole: once
+        arrays = {c: saved[c] for c in saved.files}
+    position = {int(i): n for n, i in enumerate(arrays.pop("index"))}
+    return {
+        view_key(rows[i], k): {c: a[position[i]] for c, a in arrays.items()}
+        for i, k in view_order(rows, len(VIEWS))
+        if i in position
+    }
 
 
 def video_stats(x: np.ndarray, stats: str) -> np.ndarray:
@@ -519,7 +558,8 @@ if __name__ == "__main__":
     if args[0] == "reweight":
         reweight(Path(args[1]), args[2], Path(args[3]), float(args[4]))
     elif args[0] == "views":
-        views(Path(args[1]), Path(args[2]), mouth)
+        earlier = Path(args[args.index("--reuse") + 1]) if "--reuse" in args else None
+        views(Path(args[1]), Path(args[2]), mouth, earlier)
     elif args[0] == "write":
         context, out, name, folder, *gathered = args[1:]
         write(Path(context), Path(out), name, Path(folder), [Path(g) for g in gathered], mouth)
