@@ -56,6 +56,10 @@ FOLDERS = {
     "extra-2026-12-06c": "extra-data-13",
     "extra-2026-12-06d": "extra-data-14",
     "extra-2026-12-06e": "extra-data-15",
+    "extra-2026-12-07": "extra-data-16",
+    "extra-2026-12-07b": "extra-data-17",
+    "extra-2026-12-07c": "extra-data-18",
+    "extra-2026-12-07d": "extra-data-19",
 }
 
 ORIG = re.compile(r"orig_sha256=([0-9a-f]{64})")

@@ -3,7 +3,8 @@
     python scripts/track_probe.py views OUT_DIR CONTEXT_DIR [--mouth] [--reuse EARLIER_OUT_DIR]
     python scripts/track_probe.py fit CONTEXT_DIR [OUT_DIR] [--dims K] [--mouth]
     python scripts/track_probe.py head CONTEXT_DIR [OUT_DIR] TARGET.npz [--dims K]
-    python scripts/track_probe.py write CONTEXT_DIR OUT_DIR NAME MODEL_DIR [--mouth] [GATHERED ...]
+    python scripts/track_probe.py write CONTEXT_DIR OUT_DIR NAME MODEL_DIR [--mouth] [--base SPEC]
+        [GATHERED ...]
     python scripts/track_probe.py weight CONTEXT_DIR OUT_DIR [--dims K] [--mouth]
     python scripts/track_probe.py reweight BLEND_SPEC NAME OUT_DIR WEIGHT
     python scripts/track_probe.py photos CONTEXT_DIR OUT_DIR [--dims K]
@@ -290,10 +291,17 @@ def head(context: Path, out: Path | None, dims: int, target: Path) -> None:
 
 
 def write(
-    context: Path, out: Path, name: str, folder: Path, gathered: list[Path], mouth: bool = False
+    context: Path,
+    out: Path,
+    name: str,
+    folder: Path,
+    gathered: list[Path],
+    mouth: bool = False,
+    base: Path = V18,
 ) -> None:
     """The candidate NAME in MODEL_DIR (module docstring); with `mouth`, the head reads the
-    mouth member's statistics too and that member is rewritten as a `-mouth-track` model."""
+    mouth member's statistics too and that member is rewritten as a `-mouth-track` model.
+    `base`: the fused blend whose face, context (and mouth) members carry the head (v18)."""
     from mesh_feature_probe import copy_v12_members, trained_files
 
     from deepfake_analyzer.models.blend import TrackHead
@@ -303,10 +311,10 @@ def write(
 
     fitted = folded_head(context, out, DIMS, mouth)
     h = fitted["head"]
-    blend, _ = copy_v12_members(folder, V18)
+    blend, _ = copy_v12_members(folder, base)
     for suffix in (".spec.json", ".blend.json"):
-        (folder / V18.name.replace(".spec.json", suffix)).write_bytes(
-            V18.with_name(V18.name.replace(".spec.json", suffix)).read_bytes()
+        (folder / base.name.replace(".spec.json", suffix)).write_bytes(
+            base.with_name(base.name.replace(".spec.json", suffix)).read_bytes()
         )
     ends = {"face": "_face.spec.json", "context": "_context.spec.json", "mouth": "_mouth.spec.json"}
     member_of = {k: m.spec for m in blend.members for k, e in ends.items() if m.spec.endswith(e)}
@@ -326,7 +334,7 @@ def write(
     }  # fmt: skip
     track = TrackHead(float(h["bias"]), h["center"], h["spread"], TRACK_WEIGHT, training)
     parts = {member_of[k]: h[k] for k in ends if k in h}
-    spec = add_track_head(folder / V18.name, name, parts, track)
+    spec = add_track_head(folder / base.name, name, parts, track)
     print(f"-> {spec}")
 
 
@@ -561,8 +569,14 @@ if __name__ == "__main__":
         earlier = Path(args[args.index("--reuse") + 1]) if "--reuse" in args else None
         views(Path(args[1]), Path(args[2]), mouth, earlier)
     elif args[0] == "write":
+        base = V18
+        if "--base" in args:
+            at = args.index("--base")
+            base = Path(args[at + 1])
+            del args[at : at + 2]
         context, out, name, folder, *gathered = args[1:]
-        write(Path(context), Path(out), name, Path(folder), [Path(g) for g in gathered], mouth)
+        dirs = [Path(g) for g in gathered]
+        write(Path(context), Path(out), name, Path(folder), dirs, mouth, base)
     else:
         k = DIMS
         if "--dims" in args:
