@@ -1,6 +1,7 @@
 """Would more training data help? The held-out crop path against the share of training data.
 
     python scripts/data_curve.py CTX_DIR [L2] [SEEDS]
+    python scripts/data_curve.py CTX_DIR --without FOLDER [FOLDER ...]
 
 Every gathering round so far added generators and people to the protocol's training part; this
 asks how much the last ones bought, to say whether another round is worth a session. On the
@@ -18,6 +19,10 @@ and judged on all the held-out files (a video's score its crops' top-quarter mea
 Shares 1/4, 1/2, 3/4 and all, SEEDS draws each (default 3), L2 fixed (default 3000, what CV
 chose on all the data: a smaller set would choose its own, so the curve is the data's effect
 at one regularisation, not each share at its best).
+
+`--without FOLDER ...` asks what a gathering round bought: the same probe fitted with and
+without the training files under the FOLDERs, both judged on the same held-out files (the
+FOLDERs' held-out files included).
 """
 
 from __future__ import annotations
@@ -63,9 +68,6 @@ def kept_rows(crops: list, axis: str, keep: set[str]) -> np.ndarray:
 def curve(ctx: Path, l2: float = 3000.0, seeds: int = 3) -> None:
     from mesh_feature_probe import labeled_crops
 
-    from deepfake_analyzer.training.metrics import roc_auc
-    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, file_scores, fit_probe
-
     crops, _, data = labeled_crops(ctx)
     x = data["face"]
     training = [c for c in crops if c.part == "train"]
@@ -84,20 +86,44 @@ def curve(ctx: Path, l2: float = 3000.0, seeds: int = 3) -> None:
             for seed in range(seeds if share < 1 else 1):
                 keep = draw(share, np.random.default_rng(seed))
                 rows = kept_rows(crops, axis, keep)
-                sub = [c for c, k in zip(crops, rows, strict=True) if k]
-                probe, _ = fit_probe(x[rows], sub, RESIDUAL_SHARES, match_resolution=True, l2=l2)
-                files = file_scores(probe.probability(x), crops)
-                results.append([
-                    roc_auc([f.label for f in files if f.kind == kind],
-                            [f.score for f in files if f.kind == kind])
-                    for kind in ("video", "image")
-                ])  # fmt: skip
+                results.append(held_out_aucs(x, crops, rows, l2))
             video, image = np.array(results).T
             print(f"{axis:10s} share {share:4.2f}: held-out video {video.mean():.3f} "
                   f"(+-{video.std():.3f}), images {image.mean():.3f} (+-{image.std():.3f}) "
                   f"over {len(results)} draws", flush=True)  # fmt: skip
 
 
+def held_out_aucs(x: np.ndarray, crops: list, rows: np.ndarray, l2: float) -> tuple[float, ...]:
+    """Held-out video and image AUC of the face probe fitted on `rows` of the crops."""
+    from deepfake_analyzer.training.metrics import roc_auc
+    from deepfake_analyzer.training.texture_train import RESIDUAL_SHARES, file_scores, fit_probe
+
+    sub = [c for c, k in zip(crops, rows, strict=True) if k]
+    probe, _ = fit_probe(x[rows], sub, RESIDUAL_SHARES, match_resolution=True, l2=l2)
+    files = file_scores(probe.probability(x), crops)
+    return tuple(
+        roc_auc([f.label for f in files if f.kind == kind],
+                [f.score for f in files if f.kind == kind])
+        for kind in ("video", "image")
+    )  # fmt: skip
+
+
+def without(ctx: Path, folders: list[str], l2: float = 3000.0) -> None:
+    from mesh_feature_probe import labeled_crops
+
+    crops, _, data = labeled_crops(ctx)
+    inside = np.array([c.source.startswith(tuple(folders)) for c in crops])
+    train = np.array([c.part == "train" for c in crops])
+    print(f"{int((inside & train).sum())} training and {int((inside & ~train).sum())} other "
+          f"crops under {', '.join(folders)}; L2 {l2:g}")  # fmt: skip
+    for name, rows in (("without them", ~(inside & train)), ("with them", np.ones_like(train))):
+        video, image = held_out_aucs(data["face"], crops, rows, l2)
+        print(f"{name:12s}: held-out video {video:.3f}, images {image:.3f}", flush=True)
+
+
 if __name__ == "__main__":
     args = sys.argv[2:]
-    curve(Path(sys.argv[1]), *(float(a) for a in args[:1]), *(int(a) for a in args[1:2]))
+    if args[:1] == ["--without"]:
+        without(Path(sys.argv[1]), [str(Path(a).resolve()) for a in args[1:]])
+    else:
+        curve(Path(sys.argv[1]), *(float(a) for a in args[:1]), *(int(a) for a in args[1:2]))
