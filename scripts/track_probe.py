@@ -556,6 +556,16 @@ def fit(context: Path, out: Path | None, dims: int, mouth: bool = False) -> None
     print_tables(folder, tables)
 
 
+def option(args: list[str], flag: str) -> str | None:
+    """The value after `flag` in `args`, both taken out of `args`; None when it is absent."""
+    if flag not in args:
+        return None
+    at = args.index(flag)
+    value = args[at + 1]
+    del args[at : at + 2]
+    return value
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
     mouth = "--mouth" in args
@@ -566,23 +576,15 @@ if __name__ == "__main__":
     if args[0] == "reweight":
         reweight(Path(args[1]), args[2], Path(args[3]), float(args[4]))
     elif args[0] == "views":
-        earlier = Path(args[args.index("--reuse") + 1]) if "--reuse" in args else None
-        views(Path(args[1]), Path(args[2]), mouth, earlier)
+        earlier = option(args, "--reuse")
+        views(Path(args[1]), Path(args[2]), mouth, Path(earlier) if earlier else None)
     elif args[0] == "write":
-        base = V18
-        if "--base" in args:
-            at = args.index("--base")
-            base = Path(args[at + 1])
-            del args[at : at + 2]
+        base = Path(option(args, "--base") or V18)
         context, out, name, folder, *gathered = args[1:]
         dirs = [Path(g) for g in gathered]
         write(Path(context), Path(out), name, Path(folder), dirs, mouth, base)
     else:
-        k = DIMS
-        if "--dims" in args:
-            at = args.index("--dims")
-            k = int(args[at + 1])
-            del args[at : at + 2]
+        k = int(option(args, "--dims") or DIMS)
         if args[0] == "weight":
             weight(Path(args[1]), Path(args[2]), k, mouth)
         elif args[0] == "photos":

@@ -39,3 +39,10 @@ def test_an_earlier_runs_features_are_found_by_crop_files_and_view(tmp_path) -> 
         probe.view_key(rows[0], 0): {"face": np.array([1.0])},
         probe.view_key(rows[2], 1): {"face": np.array([2.0])},
     }
+
+
+def test_an_options_value_is_taken_out_of_the_arguments_wherever_it_stands() -> None:
+    probe = script_module("track_probe")
+    args = ["views", "--reuse", "old", "out", "ctx"]
+    assert probe.option(args, "--reuse") == "old" and args == ["views", "out", "ctx"]
+    assert probe.option(args, "--dims") is None and args == ["views", "out", "ctx"]
