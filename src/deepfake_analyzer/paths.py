@@ -12,7 +12,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = PROJECT_ROOT / "models"
 SAMPLE_MEDIA_DIR = PROJECT_ROOT / "sample_media"
 
-DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_v23.spec.json"
+DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_v27.spec.json"
 """The default classifier's spec; its `weights_file` names the weights beside it (for v23, a
 blend file naming v22's member specs: `deepfake_v22_face` (v4's face probe and v17's fused),
 `deepfake_v22_mouth` (v4's mouth probe) and `deepfake_v22_context` (which reads the face's
