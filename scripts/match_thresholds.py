@@ -53,23 +53,15 @@ def training_real_videos(gathered: list[Path]) -> list:
 def scores_of(spec_path: Path, items: list) -> dict[str, float]:
     """Each video's analyzer score under `spec_path`'s own calibration."""
     from deepfake_analyzer.models.loader import load_classifier
-    from deepfake_analyzer.options import AnalyzeOptions
     from deepfake_analyzer.temporal.config import DEFAULT_TEMPORAL_MODEL
     from deepfake_analyzer.temporal.model import load_temporal_model
     from deepfake_analyzer.training.eval_analyzer import analyze_videos
-    from deepfake_analyzer.training.evaluate import EvaluateConfig
+    from deepfake_analyzer.training.evaluate import EvaluateConfig, analyzer_options
     from deepfake_analyzer.training.extract import default_cache_dir
 
     classifier = load_classifier(spec_path)
-    config = EvaluateConfig()
-    options = AnalyzeOptions(
-        detector=config.detector,
-        min_confidence=config.min_confidence,
-        min_face=config.min_face_px,
-        temporal_seconds=config.temporal_seconds,
-    )
     analyzed = analyze_videos(
-        items, classifier, options, default_cache_dir(), None, None,
+        items, classifier, analyzer_options(EvaluateConfig()), default_cache_dir(), None, None,
         load_temporal_model(DEFAULT_TEMPORAL_MODEL),
     )  # fmt: skip
     spec = classifier.spec

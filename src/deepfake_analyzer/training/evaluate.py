@@ -184,6 +184,16 @@ class EvaluateConfig:
             raise UsageError("histogram bins must be >= 1")
 
 
+def analyzer_options(config: EvaluateConfig) -> AnalyzeOptions:
+    """The analyzer's options for `--video-scores analyzer`: `config`'s detector settings."""
+    return AnalyzeOptions(
+        detector=config.detector,
+        min_confidence=config.min_confidence,
+        min_face=config.min_face_px,
+        temporal_seconds=config.temporal_seconds,
+    )
+
+
 def _split_for_calibration(
     scored: ScoredCrops, config: EvaluateConfig
 ) -> tuple[ScoredCrops, ScoredCrops]:
@@ -497,12 +507,7 @@ def evaluate(
     if config.video_scores == "analyzer":
         t0 = time.monotonic()
         videos = [i for i in items if i.kind == "video" and str(i.path) in with_faces]
-        options = AnalyzeOptions(
-            detector=config.detector,
-            min_confidence=config.min_confidence,
-            min_face=config.min_face_px,
-            temporal_seconds=config.temporal_seconds,
-        )
+        options = analyzer_options(config)
         temporal_path = temporal_model or DEFAULT_TEMPORAL_MODEL
         analyzed = analyze_videos(
             videos, classifier, options, cache_root, hook, detector,
