@@ -1,6 +1,7 @@
 """Does a face-trained network's embedding tell unseen generators from real faces?
 
     python scripts/identity_probe.py extract IDS.npz CONTEXT_DIR [PART PARTS]   # needs dlib
+        [--reuse EARLIER_CONTEXT_DIR EARLIER_IDS.npz ...]
     python scripts/identity_probe.py fit CONTEXT_DIR VIEWS_DIR IDS.npz [IDS.npz ...]
 
 Every member of the shipped blend reads frozen ImageNet statistics; the temporal model reads
@@ -17,7 +18,9 @@ folder (the crop's inner face box given to dlib's 5-point shape model, then its 
 150 px chip, as dlib's own recipe) and writes IDS.npz (`index`: the crops.json rows,
 `desc`: their descriptors). It needs only numpy, OpenCV and `pip install dlib-bin
 face-recognition-models`, in a separate virtualenv (78 ms a crop on one core here; PART PARTS
-split the rows between processes, then give `fit` every part).
+split the rows between processes, then give `fit` every part). `--reuse` takes the descriptors
+an earlier extraction computed for the same crop files (its folder, then all its IDS parts, last
+on the line): only the new crops are read by dlib.
 
 `fit` compares, on the protocol's held-out videos (CONTEXT_DIR's training part fits
 everything; at least 4 crops a video), paired against the crop path with the mean track probe
@@ -40,7 +43,22 @@ SETS = ("spread", "std", "mean")
 """Per-video identity statistics `fit` compares (`identity_stats`)."""
 
 
-def extract(target: Path, context: Path, part: int, parts: int) -> None:
+def earlier_descriptors(context: Path, ids: list[Path]) -> dict[str, np.ndarray]:
+    """An earlier extraction's descriptors by the path of the crop they were read from."""
+    import json
+
+    rows = json.loads((context / "crops.json").read_text())
+    desc = descriptors(ids, len(rows))
+    return {r["narrow"]: desc[i] for i, r in enumerate(rows)}
+
+
+def extract(
+    target: Path,
+    context: Path,
+    part: int,
+    parts: int,
+    known: dict[str, np.ndarray] | None = None,
+) -> None:
     import json
 
     import cv2
@@ -52,7 +70,12 @@ def extract(target: Path, context: Path, part: int, parts: int) -> None:
     shape = dlib.shape_predictor(models.pose_predictor_five_point_model_location())
     index = [i for i in range(len(rows)) if i % parts == part]
     desc = np.zeros((len(index), 128), np.float32)
+    known = known or {}
+    print(f"{sum(rows[i]['narrow'] in known for i in index)} of {len(index)} from earlier")
     for k, i in enumerate(index):
+        if rows[i]["narrow"] in known:
+            desc[k] = known[rows[i]["narrow"]]
+            continue
         image = np.ascontiguousarray(cv2.imread(rows[i]["narrow"])[..., ::-1])
         half, middle = round(image.shape[0] / 1.3 / 2), image.shape[0] // 2
         box = dlib.rectangle(middle - half, middle - half, middle + half, middle + half)
@@ -158,8 +181,11 @@ def _folder(root: Path, name: str) -> Path:
 if __name__ == "__main__":
     args = sys.argv[1:]
     if len(args) >= 3 and args[0] == "extract":
+        reuse = args[args.index("--reuse") + 1 :] if "--reuse" in args else []
+        args = args[: args.index("--reuse")] if reuse else args
+        known = earlier_descriptors(Path(reuse[0]), [Path(a) for a in reuse[1:]]) if reuse else None
         part, parts = (int(args[3]), int(args[4])) if len(args) == 5 else (0, 1)
-        extract(Path(args[1]), Path(args[2]), part, parts)
+        extract(Path(args[1]), Path(args[2]), part, parts, known)
     elif len(args) >= 4 and args[0] == "fit":
         fit(Path(args[1]), Path(args[2]), [Path(a) for a in args[3:]])
     else:
