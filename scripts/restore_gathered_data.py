@@ -60,6 +60,13 @@ FOLDERS = {
     "extra-2026-12-07b": "extra-data-17",
     "extra-2026-12-07c": "extra-data-18",
     "extra-2026-12-07d": "extra-data-19",
+    "extra-2026-12-07e": "extra-data-20",
+    "extra-2026-12-07f": "extra-data-21",
+    "extra-2026-12-07g": "extra-data-22",
+    "extra-2026-12-07h": "extra-data-23",
+    "extra-2026-12-07i": "extra-data-24",
+    "extra-2026-12-07j": "extra-data-25",
+    "extra-2026-12-07k": "extra-data-26",
 }
 
 ORIG = re.compile(r"orig_sha256=([0-9a-f]{64})")

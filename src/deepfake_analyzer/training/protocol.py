@@ -487,6 +487,58 @@ FAMILIES: dict[str, str] = {
         ),
         DIFFUSION_FACE,
     ),  # fmt: skip
+    # gathered in the forty-second session, 2026-12-07 (docs/data/extra-2026-12-07e.md to -07k.md)
+    **dict.fromkeys(
+        ("jolt3d", "lipgan", "livedub", "obamanet", "stabledub", "syncanyone", "unit2lip"),
+        LIP_SYNC,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "consistentavatar",
+            "emospeaker",
+            "fada",
+            "gaussianemotalker",
+            "nerffacespeech",
+            "talking-heads-acmmm22",
+        ),
+        TALKING_HEAD,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "fantasyportrait",
+            "fhavatar",
+            "goha",
+            "heteroavatar",
+            "lam",
+            "nha",
+            "nir-head",
+            "osfr",
+            "reenactgan",
+        ),
+        REENACTMENT,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        ("cscs", "face-anon-simple", "ghost2-headswap", "implicit-deepfake", "stand-in"),
+        FACE_SWAP,
+    ),  # fmt: skip
+    **dict.fromkeys(("eqgan-sa", "gmnr", "insgen", "mvcgan"), GAN_FACE),
+    **dict.fromkeys(
+        (
+            "difareli",
+            "dystyle",
+            "expression-manipulator",
+            "fran-reaging",
+            "hairclipv2",
+            "hairmapper",
+            "mytimemachine",
+            "pdae",
+            "sdic",
+            "shadow-mask-face-relighting",
+            "vividhairstyler",
+        ),
+        GAN_EDIT,
+    ),  # fmt: skip
+    **dict.fromkeys(("dall-e-3", "e4t", "id-booth", "profusion", "sdxl", "umo"), DIFFUSION_FACE),
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
@@ -637,6 +689,28 @@ HELDOUT_GENERATORS: frozenset[str] = frozenset(
         "id-aligner",
         "xverse",
         "infinite-id",
+        # of the 48 names gathered in the forty-second session (2026-12-07): in each family the
+        # third (rounded up), first the successors and copies of held-out methods (hairclipv2 of
+        # hairclip; ghost2-headswap and implicit-deepfake, whose frames ghost swapped, of ghost)
+        # and syncanyone (a burned-in "AI" mark), then the names whose CRC-32 is lowest
+        "syncanyone",
+        "livedub",
+        "obamanet",
+        "fada",
+        "talking-heads-acmmm22",
+        "reenactgan",
+        "nha",
+        "nir-head",
+        "implicit-deepfake",
+        "ghost2-headswap",
+        "hairclipv2",
+        "mytimemachine",
+        "difareli",
+        "dystyle",
+        "profusion",
+        "e4t",
+        "insgen",
+        "gmnr",
     }
 )
 
