@@ -156,6 +156,45 @@ def test_the_shipped_table_names_one_person_per_set_of_groups() -> None:
     assert person_of("aflw2000-image02202") in protocol._trained_people()
 
 
+def test_a_named_person_is_one_person_with_its_bare_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(protocol, "_same_people", dict)  # no table: by name alone
+    assert person_of("person-ada-lovelace") == person_of("ada-lovelace") == "ada-lovelace"
+    trained = sorted(TRAINED_IDENTITIES)[0]
+    named = f"person-{trained}"
+    items = [
+        item("trained_real", REAL, trained, "real"),
+        item("named_heldout_fake", FAKE, named, "float"),  # a held-out generator shows them
+        item("named_seen_fake", FAKE, named, "wav2lip"),
+    ]
+    split = split_protocol(items)
+    assert {i.path.stem for i in split.excluded} == {"named_heldout_fake"}
+    assert {i.path.stem for i in split.train} == {"trained_real", "named_seen_fake"}
+
+
+def test_table_people_apart_by_descriptor_are_joined_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = (
+        {"group": "a-clip", "person": "a-clip", "trained": "yes"},
+        {"group": "ada-lovelace", "person": "a-clip", "trained": "yes"},
+        {"group": "b-photo", "person": "b-photo", "trained": "no"},
+        {"group": "person-ada-lovelace", "person": "b-photo", "trained": "no"},
+        {"group": "c-photo", "person": "c-photo", "trained": "no"},
+        {"group": "c-still", "person": "c-photo", "trained": "no"},
+    )
+    monkeypatch.setattr(protocol, "_same_people_rows", lambda: rows)
+    people = protocol._same_people.__wrapped__()
+    assert {people[g] for g in ("a-clip", "ada-lovelace", "b-photo", "person-ada-lovelace")} == {
+        "a-clip"
+    }
+    assert people["c-still"] == "c-photo"
+
+
+def test_the_shipped_table_joins_named_people_the_descriptors_missed() -> None:
+    assert person_of("person-donald-trump") == person_of("donald-trump")
+    assert person_of("person-donald-trump") in protocol._trained_people()
+
+
 @dataclass(frozen=True)
 class Score:
     label: int

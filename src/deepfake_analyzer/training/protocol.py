@@ -13,8 +13,10 @@ keeps only it):
   output (its real inputs are then evaluated beside its fakes, never trained on);
 - one person is on one side under every name: `same_people.csv` joins the identity groups
   whose real faces are one person (or one public photo or clip gathered from several
-  repositories under several names; scripts/same_people.py found them by face descriptor), and
-  a person with a group on the training side is trained on under all of them (`person_of`);
+  repositories under several names; scripts/same_people.py found them by face descriptor),
+  a group `person-NAME` (the gatherers' name for a well-known person) is the person `NAME`
+  (earlier folders' name) even where one of them has no real face to match, and a person
+  with a group on the training side is trained on under all of them (`person_of`);
 - a fake of a seen generator showing a held-out person is used by neither side, and so is a
   held-out generator's fake of a person a shipped model trained on (`TRAINED_IDENTITIES`);
 - `EXCLUDED_SOURCES` (sources of the independent evaluation) are used by neither side.
@@ -781,20 +783,49 @@ def _same_people_rows() -> tuple[dict[str, str], ...]:
         return tuple(csv.DictReader(f))
 
 
+NAMED_PERSON = "person-"
+"""How gatherers name a well-known person's group (`person-barack-obama`); earlier folders
+named the same people without it (`barack-obama`)."""
+
+
+def _bare(group: str) -> str:
+    return group.removeprefix(NAMED_PERSON)
+
+
 @cache
 def _same_people() -> Mapping[str, str]:
-    return MappingProxyType({row["group"]: row["person"] for row in _same_people_rows()})
+    """Group -> person: `same_people.csv`'s people, two of them joined when a group of one is
+    `person-NAME` and a group of the other `NAME` (one person the descriptors kept apart), each
+    person named by the first of its names in sorted order."""
+    rows = _same_people_rows()
+    parent = {row["person"]: row["person"] for row in rows}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            name = parent[name]
+        return name
+
+    by_bare: dict[str, str] = {}
+    for row in rows:
+        person, bare = root(row["person"]), _bare(row["group"])
+        other = root(by_bare.setdefault(bare, person))
+        if other != person:
+            parent[max(person, other)] = min(person, other)
+    return MappingProxyType({row["group"]: root(row["person"]) for row in rows})
 
 
 @cache
 def _trained_people() -> frozenset[str]:
-    return frozenset(r["person"] for r in _same_people_rows() if r["trained"] == "yes")
+    people = _same_people()
+    return frozenset(people[r["group"]] for r in _same_people_rows() if r["trained"] == "yes")
 
 
 def person_of(group: str) -> str:
     """The person an identity group shows: one name for all the groups of `same_people.csv`
-    that are one person, else the group itself."""
-    return _same_people().get(group, group)
+    that are one person and for `person-NAME` and `NAME`, else the group's name without
+    `person-`."""
+    people, bare = _same_people(), _bare(group)
+    return people.get(group) or people.get(bare) or people.get(NAMED_PERSON + bare) or bare
 
 
 def hashed_heldout(group: str, fraction: float = HELDOUT_IDENTITY_FRACTION) -> bool:
@@ -830,7 +861,9 @@ def split_protocol(items: Iterable[LabeledItem]) -> ProtocolSplit:
     items = list(items)
     kept = [i for i in items if not is_excluded_source(i)]
     by_name = {i.group for i in kept if hashed_heldout(i.group)}
-    by_name |= {i.group for i in kept if _is_heldout_fake(i) and i.group not in TRAINED_IDENTITIES}
+    by_name |= {
+        i.group for i in kept if _is_heldout_fake(i) and _bare(i.group) not in TRAINED_IDENTITIES
+    }
     trained = set(_trained_people()) | {
         person_of(i.group) for i in kept if not _is_heldout_fake(i) and i.group not in by_name
     }
@@ -842,7 +875,7 @@ def split_protocol(items: Iterable[LabeledItem]) -> ProtocolSplit:
         if is_excluded_source(item):
             excluded.append(item)
         elif _is_heldout_fake(item):
-            seen = item.group in TRAINED_IDENTITIES or person_of(item.group) in trained
+            seen = _bare(item.group) in TRAINED_IDENTITIES or person_of(item.group) in trained
             (excluded if seen else heldout).append(item)
         elif item.group in heldout_people:
             (heldout if item.label == REAL else excluded).append(item)
