@@ -6,7 +6,7 @@
     python scripts/track_probe.py write CONTEXT_DIR OUT_DIR NAME MODEL_DIR [--mouth] [--base SPEC]
         [GATHERED ...]
     python scripts/track_probe.py weight CONTEXT_DIR OUT_DIR [--dims K] [--mouth]
-    python scripts/track_probe.py reweight BLEND_SPEC NAME OUT_DIR WEIGHT
+    python scripts/track_probe.py reweight BLEND_SPEC NAME OUT_DIR WEIGHT [--why TEXT]
     python scripts/track_probe.py photos CONTEXT_DIR OUT_DIR [--dims K]
 
 Every member of the shipped blend scores one face crop; a video's score is then the top-quarter
@@ -487,10 +487,12 @@ def reweighted(blend: Any, weight: float, source: str, why: str) -> Any:
     return replace(blend, track=replace(blend.track, weight=weight, training=training))
 
 
-def reweight(spec_path: Path, name: str, out: Path, weight: float) -> Path:
+def reweight(spec_path: Path, name: str, out: Path, weight: float, why: str | None = None) -> Path:
     """OUT/NAME: the blend SPEC_PATH with the track head at `weight` (`reweighted`); its
     members' files copied beside it where OUT is another folder. Thresholds and calibration
-    are kept (not refitted); the spec's metrics are emptied (they were the other blend's)."""
+    are kept (not refitted); the spec's metrics are emptied (they were the other blend's).
+    `why` (`--why TEXT`) records how the weight was chosen; without it the record says only
+    that it was given, not fitted for this head."""
     from mesh_feature_probe import write_variant
 
     from deepfake_analyzer.models.blend import Blend
@@ -499,8 +501,8 @@ def reweight(spec_path: Path, name: str, out: Path, weight: float) -> Path:
     if (out / f"{name}.spec.json").exists():
         raise SystemExit(f"{out / name}.spec.json exists: give a new name")
     spec = ModelSpec.load(spec_path)
-    why = (f"CV over the training videos, out-of-fold on both sides: "
-           f"scripts/track_probe.py weight (WEIGHT_GRID {list(WEIGHT_GRID)})")  # fmt: skip
+    why = why or (f"given as {weight:g}, not fitted for this head (scripts/track_probe.py "
+                  f"weight compares WEIGHT_GRID {list(WEIGHT_GRID)} by CV)")  # fmt: skip
     blend = reweighted(Blend.load(spec_path.parent / spec.weights_file), weight,
                        spec_path.name, why)  # fmt: skip
     written = write_variant(spec_path, blend, name, out)
@@ -574,7 +576,8 @@ if __name__ == "__main__":
     if len(args) < 2 or args[0] not in commands:
         raise SystemExit(__doc__)
     if args[0] == "reweight":
-        reweight(Path(args[1]), args[2], Path(args[3]), float(args[4]))
+        why = option(args, "--why")
+        reweight(Path(args[1]), args[2], Path(args[3]), float(args[4]), why)
     elif args[0] == "views":
         earlier = option(args, "--reuse")
         views(Path(args[1]), Path(args[2]), mouth, Path(earlier) if earlier else None)

@@ -27,6 +27,7 @@ def test_only_the_heads_weight_changes(tmp_path: Path) -> None:
     assert after.members == before.members and after.bias == before.bias
     assert after.track is not None and before.track is not None
     assert after.track.weight == 0.5 and after.track.training["weight_before"] == 0.25
+    assert after.track.training["weight_chosen"].startswith("given as 0.5, not fitted")
     assert (after.track.bias, after.track.center, after.track.spread) == (
         before.track.bias, before.track.center, before.track.spread,
     )  # fmt: skip
@@ -34,6 +35,10 @@ def test_only_the_heads_weight_changes(tmp_path: Path) -> None:
         assert (tmp_path / ModelSpec.load(tmp_path / member.spec).weights_file).exists()
     with pytest.raises(SystemExit, match="exists"):
         script_module("track_probe").reweight(SHIPPED, "heavier", tmp_path, 0.75)
+    why = "CV over the training videos: 0.5 best"
+    again = script_module("track_probe").reweight(SHIPPED, "chosen", tmp_path, 0.5, why)
+    chosen = Blend.load(tmp_path / ModelSpec.load(again).weights_file)
+    assert chosen.track is not None and chosen.track.training["weight_chosen"] == why
 
 
 def test_a_blend_without_a_head_is_refused() -> None:
