@@ -181,9 +181,9 @@ def _folder(root: Path, name: str) -> Path:
 if __name__ == "__main__":
     args = sys.argv[1:]
     if len(args) >= 3 and args[0] == "extract":
-        reuse = args[args.index("--reuse") + 1 :] if "--reuse" in args else []
-        args = args[: args.index("--reuse")] if reuse else args
-        known = earlier_descriptors(Path(reuse[0]), [Path(a) for a in reuse[1:]]) if reuse else None
+        at = args.index("--reuse") if "--reuse" in args else len(args)
+        args, reuse = args[:at], [Path(a) for a in args[at + 1 :]]
+        known = earlier_descriptors(reuse[0], reuse[1:]) if reuse else None
         part, parts = (int(args[3]), int(args[4])) if len(args) == 5 else (0, 1)
         extract(Path(args[1]), Path(args[2]), part, parts, known)
     elif len(args) >= 4 and args[0] == "fit":

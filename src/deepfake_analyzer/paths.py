@@ -13,9 +13,9 @@ MODELS_DIR = PROJECT_ROOT / "models"
 SAMPLE_MEDIA_DIR = PROJECT_ROOT / "sample_media"
 
 DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_v27.spec.json"
-"""The default classifier's spec; its `weights_file` names the weights beside it (for v23, a
-blend file naming v22's member specs: `deepfake_v22_face` (v4's face probe and v17's fused),
-`deepfake_v22_mouth` (v4's mouth probe) and `deepfake_v22_context` (which reads the face's
+"""The default classifier's spec; its `weights_file` names the weights beside it (for v27, a
+blend file naming its member specs: `deepfake_v27_face` (v4's face probe and v17's fused),
+`deepfake_v27_mouth` (v4's mouth probe) and `deepfake_v27_context` (which reads the face's
 surroundings at margin 2.0), each with its part of the track head, and the head, models/
 blend.py; the texture probes read their frozen backbone from `texture_v1.f16.npz`)."""
 

@@ -824,8 +824,8 @@ def person_of(group: str) -> str:
     """The person an identity group shows: one name for all the groups of `same_people.csv`
     that are one person and for `person-NAME` and `NAME`, else the group's name without
     `person-`."""
-    people, bare = _same_people(), _bare(group)
-    return people.get(group) or people.get(bare) or people.get(NAMED_PERSON + bare) or bare
+    people, bare = _same_people(), _bare(group)  # both spellings are one person in the table
+    return people.get(bare) or people.get(NAMED_PERSON + bare) or bare
 
 
 def hashed_heldout(group: str, fraction: float = HELDOUT_IDENTITY_FRACTION) -> bool:
