@@ -3,6 +3,7 @@
     python scripts/context_probe.py extract OUT_DIR MARGIN [--maps] [--reuse EARLIER_OUT_DIR]
         [GATHERED_DIR ...]
     python scripts/context_probe.py copies OUT_DIR [K]
+    python scripts/context_probe.py reframe OUT_DIR [K]
     python scripts/context_probe.py fit OUT_DIR
     python scripts/context_probe.py write OUT_DIR context|joint NAME MODEL_DIR [GATHERED_DIR ...]
 
@@ -35,6 +36,11 @@ and the copies (each copy in its original's share, `texture_train.weights_of`) a
 clean held-out crops; `fit` tables the probe without copies beside it. Measured on the
 fifteen-folder protocol (two copies, 27,944 rows, 22 minutes; the fits 20): v12 + joint held-out
 video 0.692, image 0.752; v12 + joint fitted with the copies 0.688, 0.754 (no gain; not used).
+`reframe OUT_DIR K` (default 1) writes instead K reframed copies of every training frame: the
+frame decoded again and both crops cut anew around its detector box scaled by a draw in 1.0-1.4
+and moved by draws within 10 % of its side (`REFRAME`, the range `training/framing.py` measures;
+one draw per frame shared by its two crops, as the blend cuts both from one box); `fit` and
+`write` use them as they use degraded copies (one copies file: `reframe` replaces `copies`').
 Measured as `deepfake_v16` (context, not kept) and `deepfake_v17` (joint; shipped fused as
 `deepfake_v18`): models/deepfake_v18.md.
 """
@@ -43,6 +49,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -278,6 +285,94 @@ def copies(out: Path, count: int) -> None:
     print(f"{len(index)} copies -> {out / COPIES_FILE}")
 
 
+REFRAME = {"scale": (1.0, 1.4), "shift": 0.1, "seed": 11}
+"""How `reframe` moves a training frame's box: side times U(scale), centre moved by U(-shift,
+shift) sides in x and in y; copy k of a frame draws from (seed, k, its 1.3 crop's file)."""
+
+
+def reframe_draw(narrow_file: str, k: int) -> tuple[float, float, float]:
+    """(scale, dx, dy) of copy `k` of the frame whose 1.3 crop is `narrow_file` (`REFRAME`)."""
+    import zlib
+
+    rng = np.random.default_rng([REFRAME["seed"], k, zlib.crc32(narrow_file.encode())])
+    shift = REFRAME["shift"]
+    return (float(rng.uniform(*REFRAME["scale"])), float(rng.uniform(-shift, shift)),
+            float(rng.uniform(-shift, shift)))  # fmt: skip
+
+
+def reframed_pairs(rows: list[dict], count: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(row index, 1.3 crop, wide crop) of `count` reframed copies of each training row of
+    `extract`'s crops.json, file by file: the source decoded as its crops were
+    (`extract._iter_frames` with the wide crops' cache settings), each wanted frame's detector
+    box (the wide crop's record) reframed by `reframe_draw` and both crops cut by
+    `faces.crop.crop_face` at 224 px. A row whose frame is no longer found is skipped."""
+    from collections import defaultdict
+
+    from deepfake_analyzer.errors import AnalyzerError
+    from deepfake_analyzer.faces.crop import crop_face
+    from deepfake_analyzer.models.spec import DEFAULT_CROP_MARGIN
+    from deepfake_analyzer.training.extract import (
+        ExtractConfig,
+        _iter_frames,
+        read_manifest,
+        source_key,
+    )
+    from deepfake_analyzer.training.framing import reframe
+
+    train = [i for i, r in enumerate(rows) if r["part"] == "train"]
+    root = Path(rows[train[0]]["crop"]).parents[1]
+    config = ExtractConfig(**json.loads((root / "config.json").read_text()))
+    records = {str(root / r.crop): r for r in read_manifest(root).records}
+    by_source: dict[str, list[int]] = defaultdict(list)
+    for i in train:
+        by_source[source_key(rows[i]["source"])].append(i)
+    for source, wanted in by_source.items():
+        at = {records[rows[i]["crop"]].frame_index: i for i in wanted}
+        try:
+            for frame in _iter_frames(Path(source), rows[wanted[0]]["kind"], config):
+                if (i := at.get(frame.index)) is None:
+                    continue
+                box = records[rows[i]["crop"]].box_xyxy
+                for k in range(count):
+                    moved = reframe(box, *reframe_draw(rows[i]["narrow"], k))
+                    yield (i, crop_face(frame.image, moved, DEFAULT_CROP_MARGIN, 224),
+                           crop_face(frame.image, moved, config.margin, 224))  # fmt: skip
+        except AnalyzerError as exc:
+            print(f"skipped {source}: {exc.message}", flush=True)
+
+
+def reframe_copies(out: Path, count: int) -> None:
+    """`count` reframed copies of every training frame of `extract`'s OUT (`reframed_pairs`),
+    their features in OUT/`COPIES_FILE` (replacing any degraded copies)."""
+    from deepfake_analyzer.training.texture_backbone import (
+        feature_model,
+        load_backbone,
+        texture_features,
+    )
+
+    rows = json.loads((out / "crops.json").read_text())
+    extractor = feature_model(load_backbone())
+    index: list[int] = []
+    face, context, chunk = [], [], []
+
+    def flush() -> None:
+        face.append(texture_features(extractor, np.stack([c[1] for c in chunk])))
+        context.append(texture_features(extractor, np.stack([c[2] for c in chunk])))
+        index.extend(c[0] for c in chunk)
+        chunk.clear()
+        print(f"{len(index)} reframed copies", flush=True)
+
+    for copy in reframed_pairs(rows, count):
+        chunk.append(copy)
+        if len(chunk) == 256:
+            flush()
+    if chunk:
+        flush()
+    np.savez(out / COPIES_FILE, index=np.array(index), face=np.concatenate(face),
+             context=np.concatenate(context), reframe=json.dumps(REFRAME))  # fmt: skip
+    print(f"{len(index)} reframed copies -> {out / COPIES_FILE}")
+
+
 def copies_of(out: Path) -> dict | None:
     """OUT's `copies` (`COPIES_FILE`'s arrays), or None where it has none."""
     return dict(np.load(out / COPIES_FILE)) if (out / COPIES_FILE).is_file() else None
@@ -347,7 +442,11 @@ def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Pa
                   "scripts/context_probe.py",
         **training_record(probe, cv, crops, trained, name),
     }  # fmt: skip
-    if made is not None:
+    if made is not None and "reframe" in made:
+        training["reframed_copies"] = {
+            "copies": len(made["index"]), "recipe": json.loads(str(made["reframe"])),
+        }  # fmt: skip
+    elif made is not None:
         training["degraded_copies"] = {
             "copies": len(made["index"]), "recipe": asdict(LOWRES), "seed": COPIES_SEED,
         }  # fmt: skip
@@ -384,7 +483,7 @@ def write(out: Path, probe_name: str, name: str, folder: Path, gathered: list[Pa
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] not in ("extract", "copies", "fit", "write"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("extract", "copies", "reframe", "fit", "write"):
         raise SystemExit(__doc__)
     if sys.argv[1] == "extract":
         rest = [a for a in sys.argv[4:] if a != "--maps"]
@@ -396,6 +495,8 @@ if __name__ == "__main__":
                 keep_maps="--maps" in sys.argv[4:], reuse=reuse)  # fmt: skip
     elif sys.argv[1] == "copies":
         copies(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+    elif sys.argv[1] == "reframe":
+        reframe_copies(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     elif sys.argv[1] == "fit":
         fit(Path(sys.argv[2]))
     elif sys.argv[3] not in PROBES:
