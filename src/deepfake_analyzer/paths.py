@@ -12,12 +12,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = PROJECT_ROOT / "models"
 SAMPLE_MEDIA_DIR = PROJECT_ROOT / "sample_media"
 
-DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_v27.spec.json"
-"""The default classifier's spec; its `weights_file` names the weights beside it (for v27, a
-blend file naming its member specs: `deepfake_v27_face` (v4's face probe and v17's fused),
-`deepfake_v27_mouth` (v4's mouth probe) and `deepfake_v27_context` (which reads the face's
-surroundings at margin 2.0), each with its part of the track head, and the head, models/
-blend.py; the texture probes read their frozen backbone from `texture_v1.f16.npz`)."""
+DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_v30.spec.json"
+"""The default classifier's spec; its `weights_file` names the weights beside it (for v30, a
+blend file naming its member specs: `deepfake_v30_face` (v4's face probe and the joint probe's
+face part, fused), `deepfake_v30_mouth` (v4's mouth probe) and `deepfake_v30_context` (the
+joint probe's part that reads the face's surroundings at margin 2.0), each with its part of the
+track head, and the head, models/blend.py; the texture probes read their frozen backbone from
+`texture_v1.f16.npz`)."""
 
 
 def user_cache_dir() -> Path:
