@@ -1,6 +1,6 @@
 """Framing benchmark: how much a face's score moves with its box (training/framing.py).
 
-Run:  .venv/bin/python benchmarks/bench_framing.py [--model SPEC ...] [--max-files N]
+Run:  .venv/bin/python benchmarks/bench_framing.py [--model SPEC ...] [--max-files N] [--detectors]
           [DATA ...]   (default: ../shared/data/wild ../shared/data/dev)
 
 For the leave-generator-out held-out files of DATA (training/protocol.py: generators and
@@ -9,6 +9,12 @@ middle frame of a video) is scored with its detector box scaled 1.0-1.4x and shi
 of its side. Prints, per model, the per-face standard deviation of the calibrated score
 (median, mean, share of faces within the 0.05 target), the mean spread relative to the spread
 of scores between faces (comparable across calibration temperatures) and the mean score.
+
+`--detectors` measures instead what issue 8 first saw: the same face boxed by the short-range
+and by the full-range BlazeFace detector (the largest face of each on the middle frame, paired
+when their boxes overlap by IoU 0.3 or more), each box's crop scored as `analyze` scores it.
+Prints, per model, the median and mean |difference| of the two calibrated scores, the share of
+faces within 0.05 and the share that moves by more than 0.2.
 """
 
 from __future__ import annotations
@@ -45,8 +51,8 @@ def middle_frame(path: Path, kind: str) -> np.ndarray | None:
     return frames[len(frames) // 2] if frames else None
 
 
-def collect_faces(data: list[Path], max_files: int, seed: int) -> list[tuple[np.ndarray, Any]]:
-    from deepfake_analyzer.faces.detector import create_detector
+def heldout_sample(data: list[Path], max_files: int, seed: int) -> list[Any]:
+    """The protocol's held-out items of `data`, `max_files` of them drawn with `seed` if more."""
     from deepfake_analyzer.training.protocol import split_protocol
     from deepfake_analyzer.training.sources import discover_labeled
 
@@ -55,9 +61,15 @@ def collect_faces(data: list[Path], max_files: int, seed: int) -> list[tuple[np.
     rng = np.random.default_rng(seed)
     if len(heldout) > max_files:
         heldout = [heldout[i] for i in sorted(rng.choice(len(heldout), max_files, replace=False))]
+    return heldout
+
+
+def collect_faces(data: list[Path], max_files: int, seed: int) -> list[tuple[np.ndarray, Any]]:
+    from deepfake_analyzer.faces.detector import create_detector
+
     faces = []
     with create_detector("auto") as detector:
-        for item in heldout:
+        for item in heldout_sample(data, max_files, seed):
             image = middle_frame(item.path, item.kind)
             if image is None:
                 continue
@@ -67,13 +79,61 @@ def collect_faces(data: list[Path], max_files: int, seed: int) -> list[tuple[np.
     return faces
 
 
+def collect_box_pairs(
+    data: list[Path], max_files: int, seed: int
+) -> list[tuple[np.ndarray, Any, Any]]:
+    """(middle frame, short-range box, full-range box) of the largest face each detector finds
+    in the held-out files of `data` (sampled as `collect_faces` samples), where the two boxes
+    overlap by IoU >= 0.3."""
+    from deepfake_analyzer.faces.detector import create_detector
+    from deepfake_analyzer.faces.tracker import box_iou
+
+    pairs = []
+    with create_detector("short") as short, create_detector("full") as full:
+        for item in heldout_sample(data, max_files, seed):
+            image = middle_frame(item.path, item.kind)
+            if image is None:
+                continue
+            boxes = []
+            for detector in (short, full):
+                found = sorted(detector.detect(image), key=lambda d: -d.width * d.height)
+                boxes.append(found[0].box_xyxy if found else None)
+            if (
+                None not in boxes
+                and box_iou(np.asarray(boxes[0]), np.asarray(boxes[1]))[0, 0] >= 0.3
+            ):
+                pairs.append((image, boxes[0], boxes[1]))
+    return pairs
+
+
+def detector_table(models: list[str | None], pairs: list[tuple[np.ndarray, Any, Any]]) -> None:
+    from deepfake_analyzer.models.loader import load_classifier
+    from deepfake_analyzer.training.framing import TARGET_STD, box_pair_differences
+
+    print(f"{len(pairs)} faces of held-out files boxed by both the short- and full-range detector")
+    print(f"{'model':<48} {'median |d|':>10} {'mean |d|':>9} {'<= ' + str(TARGET_STD):>8} "
+          f"{'> 0.2':>6}")  # fmt: skip
+    for model in models:
+        diff = box_pair_differences(load_classifier(model), pairs)
+        name = str(model or "default model")[-48:]
+        print(f"{name:<48} {np.median(diff):>10.4f} {np.mean(diff):>9.4f} "
+              f"{np.mean(diff <= TARGET_STD):>8.1%} {np.mean(diff > 0.2):>6.1%}")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="*", type=Path, default=list(DEFAULT_DATA))
     parser.add_argument("--model", action="append", default=[], help="spec (repeatable)")
     parser.add_argument("--max-files", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--detectors", action="store_true", help="short- against full-range boxes, not framings"
+    )
     args = parser.parse_args(argv)
+    if args.detectors:
+        detector_table(args.model or [None],
+                       collect_box_pairs(args.data, args.max_files, args.seed))  # fmt: skip
+        return 0
 
     from deepfake_analyzer.models.loader import load_classifier
     from deepfake_analyzer.training.framing import FRAMINGS, TARGET_STD, framing_stability

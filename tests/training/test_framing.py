@@ -70,3 +70,19 @@ def test_each_framing_is_scored_through_the_specs_views() -> None:
     assert five.batches == [len(FRAMINGS) * views.MAX_VIEWS]
     # tighter views see more of the bright centre: every framing's score is higher
     assert viewed.mean_scores[0] > single.mean_scores[0]
+
+
+def test_two_boxes_of_one_face_differ_by_what_each_crop_shows() -> None:
+    from deepfake_analyzer.training.framing import box_pair_differences
+
+    flat = np.full((200, 200, 3), 128, np.uint8)
+    spot = np.zeros_like(flat)
+    spot[85:115, 85:115] = 255
+    box, wider = (80.0, 80.0, 120.0, 120.0), (70.0, 70.0, 130.0, 130.0)
+    classifier = MeanBrightness()
+    flat_diff, spot_diff, same = box_pair_differences(
+        classifier, [(flat, box, wider), (spot, box, wider), (spot, box, box)]
+    )
+    assert flat_diff == pytest.approx(0.0, abs=1e-9) and same == pytest.approx(0.0, abs=1e-9)
+    # the wider box dilutes the bright centre: its crop is darker
+    assert spot_diff > 0.1

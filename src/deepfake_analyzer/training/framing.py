@@ -85,9 +85,32 @@ def framing_stability(
     spec = classifier.spec
     spreads, means = [], []
     for image, box in faces:
-        crops = framing_crops(image, box, spec.crop_margin, spec.input_size)
-        plan = [views.face_views("image", spec.views)] * len(crops)
-        scores = spec.calibration.apply(views.predict_through_views(classifier, crops, plan))
+        scores = _still_scores(classifier, framing_crops(image, box, spec.crop_margin,
+                                                         spec.input_size))  # fmt: skip
         spreads.append(float(np.std(scores)))
         means.append(float(np.mean(scores)))
     return FramingStability(np.asarray(spreads), np.asarray(means))
+
+
+def _still_scores(classifier: Classifier, crops: np.ndarray) -> np.ndarray:
+    """Calibrated scores of `crops` as the analyzer scores a still's face: through all of the
+    views the classifier's spec asks for (models/views.py)."""
+    spec = classifier.spec
+    plan = [views.face_views("image", spec.views)] * len(crops)
+    return np.asarray(spec.calibration.apply(views.predict_through_views(classifier, crops, plan)))
+
+
+def box_pair_differences(
+    classifier: Classifier,
+    pairs: Sequence[tuple[np.ndarray, Sequence[float], Sequence[float]]],
+) -> np.ndarray:
+    """|score with one box - score with the other| per (image, box, other box): the same face
+    as two detectors (or two runs) box it, each crop cut and scored as `analyze` does."""
+    spec = classifier.spec
+    differences = []
+    for image, box, other in pairs:
+        crops = np.stack([crop_face(image, b, spec.crop_margin, spec.input_size)
+                          for b in (box, other)])  # fmt: skip
+        first, second = _still_scores(classifier, crops)
+        differences.append(abs(float(first) - float(second)))
+    return np.asarray(differences)
