@@ -73,10 +73,16 @@ def collect_faces(data: list[Path], max_files: int, seed: int) -> list[tuple[np.
             image = middle_frame(item.path, item.kind)
             if image is None:
                 continue
-            found = sorted(detector.detect(image), key=lambda d: -d.width * d.height)
-            if found:
-                faces.append((image, found[0].box_xyxy))
+            box = largest_box(detector, image)
+            if box is not None:
+                faces.append((image, box))
     return faces
+
+
+def largest_box(detector: Any, image: np.ndarray) -> Any:
+    """The box of the largest face `detector` finds in `image`, or None."""
+    found = sorted(detector.detect(image), key=lambda d: -d.width * d.height)
+    return found[0].box_xyxy if found else None
 
 
 def collect_box_pairs(
@@ -94,10 +100,7 @@ def collect_box_pairs(
             image = middle_frame(item.path, item.kind)
             if image is None:
                 continue
-            boxes = []
-            for detector in (short, full):
-                found = sorted(detector.detect(image), key=lambda d: -d.width * d.height)
-                boxes.append(found[0].box_xyxy if found else None)
+            boxes = [largest_box(detector, image) for detector in (short, full)]
             if (
                 None not in boxes
                 and box_iou(np.asarray(boxes[0]), np.asarray(boxes[1]))[0, 0] >= 0.3
