@@ -67,6 +67,9 @@ FOLDERS = {
     "extra-2026-12-07i": "extra-data-24",
     "extra-2026-12-07j": "extra-data-25",
     "extra-2026-12-07k": "extra-data-26",
+    "extra-2026-12-07l": "extra-data-27",
+    "extra-2026-12-07m": "extra-data-28",
+    "extra-2026-12-07n": "extra-data-29",
 }
 
 ORIG = re.compile(r"orig_sha256=([0-9a-f]{64})")
