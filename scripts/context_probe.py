@@ -309,7 +309,8 @@ def reframed_pairs(rows: list[dict], count: int) -> Iterator[tuple[int, np.ndarr
     `extract`'s crops.json, file by file: the source decoded as its crops were
     (`extract._iter_frames` with the wide crops' cache settings), each wanted frame's detector
     box (the wide crop's record) reframed by `reframe_draw` and both crops cut by
-    `faces.crop.crop_face` at 224 px. A row whose frame is no longer found is skipped."""
+    `faces.crop.crop_face` at the cache's crop size. A row whose frame is no longer found is
+    skipped."""
     from collections import defaultdict
 
     from deepfake_analyzer.errors import AnalyzerError
@@ -339,8 +340,8 @@ def reframed_pairs(rows: list[dict], count: int) -> Iterator[tuple[int, np.ndarr
                 box = records[rows[i]["crop"]].box_xyxy
                 for k in range(count):
                     moved = reframe(box, *reframe_draw(rows[i]["narrow"], k))
-                    yield (i, crop_face(frame.image, moved, DEFAULT_CROP_MARGIN, 224),
-                           crop_face(frame.image, moved, config.margin, 224))  # fmt: skip
+                    yield (i, *(crop_face(frame.image, moved, m, config.crop_size)
+                                for m in (DEFAULT_CROP_MARGIN, config.margin)))  # fmt: skip
         except AnalyzerError as exc:
             print(f"skipped {source}: {exc.message}", flush=True)
 

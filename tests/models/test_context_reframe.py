@@ -29,7 +29,7 @@ def _extraction(tmp_path) -> tuple[list[dict], np.ndarray]:
         for margin in (2.0, 1.3):
             root = tmp_path / f"m{margin:g}"
             root.mkdir(exist_ok=True)
-            config = ExtractConfig(margin=margin)
+            config = ExtractConfig(crop_size=224, margin=margin)
             (root / "config.json").write_text(json.dumps(asdict(config)))
             crop = crop_name(path, 0, 0) + ".png"
             (root / crop).parent.mkdir(parents=True, exist_ok=True)
