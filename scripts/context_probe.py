@@ -3,7 +3,7 @@
     python scripts/context_probe.py extract OUT_DIR MARGIN [--maps] [--reuse EARLIER_OUT_DIR]
         [GATHERED_DIR ...]
     python scripts/context_probe.py copies OUT_DIR [K]
-    python scripts/context_probe.py reframe OUT_DIR [K]
+    python scripts/context_probe.py reframe OUT_DIR [K] [--reuse EARLIER_OUT_DIR]
     python scripts/context_probe.py fit OUT_DIR
     python scripts/context_probe.py write OUT_DIR context|joint NAME MODEL_DIR [GATHERED_DIR ...]
 
@@ -44,7 +44,9 @@ one draw per frame shared by its two crops, as the blend cuts both from one box)
 Measured (forty-third session, the 26-folder protocol, `reframe CTX 2`: 35,942 copies of 17,971
 training frames, 22 minutes; then `write` as v29 was made): `deepfake_v30`, framing median std
 0.0466 on 150 held-out faces against v29's 0.0580 without copies (v27 0.0518), the AUCs as
-v29's (models/deepfake_v30.md).
+v29's (models/deepfake_v30.md). `reframe OUT_DIR K --reuse EARLIER_OUT_DIR` takes the copies an
+earlier `reframe` made of the same crops (a row's copies depend on its crop files and K alone)
+and decodes only the other training rows, as `extract --reuse` does for features.
 Measured as `deepfake_v16` (context, not kept) and `deepfake_v17` (joint; shipped fused as
 `deepfake_v18`): models/deepfake_v18.md.
 """
@@ -304,9 +306,12 @@ def reframe_draw(narrow_file: str, k: int) -> tuple[float, float, float]:
             float(rng.uniform(-shift, shift)))  # fmt: skip
 
 
-def reframed_pairs(rows: list[dict], count: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+def reframed_pairs(
+    rows: list[dict], count: int, skip: frozenset[int] = frozenset()
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """(row index, 1.3 crop, wide crop) of `count` reframed copies of each training row of
-    `extract`'s crops.json, file by file: the source decoded as its crops were
+    `extract`'s crops.json but those in `skip`, a row's copies in order, file by file: the
+    source decoded as its crops were
     (`extract._iter_frames` with the wide crops' cache settings), each wanted frame's detector
     box (the wide crop's record) reframed by `reframe_draw` and both crops cut by
     `faces.crop.crop_face` at the cache's crop size. A row whose frame is no longer found is
@@ -326,6 +331,7 @@ def reframed_pairs(rows: list[dict], count: int) -> Iterator[tuple[int, np.ndarr
 
     train = [i for i, r in enumerate(rows) if r["part"] == "train"]
     root = Path(rows[train[0]]["crop"]).parents[1]
+    train = [i for i in train if i not in skip]
     config = ExtractConfig(**json.loads((root / "config.json").read_text()))
     records = {str(root / r.crop): r for r in read_manifest(root).records}
     by_source: dict[str, list[int]] = defaultdict(list)
@@ -346,9 +352,11 @@ def reframed_pairs(rows: list[dict], count: int) -> Iterator[tuple[int, np.ndarr
             print(f"skipped {source}: {exc.message}", flush=True)
 
 
-def reframe_copies(out: Path, count: int) -> None:
+def reframe_copies(out: Path, count: int, reuse: Path | None = None) -> None:
     """`count` reframed copies of every training frame of `extract`'s OUT (`reframed_pairs`),
-    their features in OUT/`COPIES_FILE` (replacing any degraded copies)."""
+    their features in OUT/`COPIES_FILE` (replacing any degraded copies). With `reuse`, an
+    earlier `reframe`'s copies of the same crops (`earlier_copies`) are taken as they are and
+    only the other rows are decoded: a row's copies depend on its crops alone."""
     from deepfake_analyzer.training.texture_backbone import (
         feature_model,
         load_backbone,
@@ -356,18 +364,29 @@ def reframe_copies(out: Path, count: int) -> None:
     )
 
     rows = json.loads((out / "crops.json").read_text())
-    extractor = feature_model(load_backbone())
-    index: list[int] = []
-    face, context, chunk = [], [], []
+    known = earlier_copies(reuse) if reuse is not None else {}
+    reused = [i for i, r in enumerate(rows) if r["part"] == "train"
+              and all((r["crop"], r["narrow"], k) in known for k in range(count))]  # fmt: skip
+    pairs = [known[(rows[i]["crop"], rows[i]["narrow"], k)] for i in reused for k in range(count)]
+    index = [i for i in reused for _ in range(count)]
+    face = [np.array([f for f, _ in pairs])] if pairs else []
+    context = [np.array([c for _, c in pairs])] if pairs else []
+    if reuse is not None:
+        print(f"{len(index)} reframed copies from {reuse}", flush=True)
+    extractor = None
+    chunk: list = []
 
     def flush() -> None:
+        nonlocal extractor
+        if extractor is None:  # not loaded when every copy is reused
+            extractor = feature_model(load_backbone())
         face.append(texture_features(extractor, np.stack([c[1] for c in chunk])))
         context.append(texture_features(extractor, np.stack([c[2] for c in chunk])))
         index.extend(c[0] for c in chunk)
         chunk.clear()
         print(f"{len(index)} reframed copies", flush=True)
 
-    for copy in reframed_pairs(rows, count):
+    for copy in reframed_pairs(rows, count, frozenset(reused)):
         chunk.append(copy)
         if len(chunk) == 256:
             flush()
@@ -376,6 +395,23 @@ def reframe_copies(out: Path, count: int) -> None:
     np.savez(out / COPIES_FILE, index=np.array(index), face=np.concatenate(face),
              context=np.concatenate(context), reframe=json.dumps(REFRAME))  # fmt: skip
     print(f"{len(index)} reframed copies -> {out / COPIES_FILE}")
+
+
+def earlier_copies(out: Path) -> dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray]]:
+    """An earlier `reframe`'s copies by (wide crop, 1.3 crop, copy number): their (face,
+    context) features. A row's copies lie in its copies file in order (`reframe_copies`); a
+    file of degraded copies or of another `REFRAME` is refused."""
+    made = copies_of(out)
+    recipe = json.loads(str(made["reframe"])) if made is not None and "reframe" in made else None
+    if recipe != json.loads(json.dumps(REFRAME)):
+        raise SystemExit(f"{out / COPIES_FILE}: no reframed copies of this REFRAME to reuse")
+    rows = json.loads((out / "crops.json").read_text())
+    seen: dict[int, int] = {}
+    known = {}
+    for j, i in enumerate(made["index"].tolist()):
+        k = seen[i] = seen.get(i, -1) + 1
+        known[(rows[i]["crop"], rows[i]["narrow"], k)] = (made["face"][j], made["context"][j])
+    return known
 
 
 def copies_of(out: Path) -> dict | None:
@@ -501,7 +537,10 @@ if __name__ == "__main__":
     elif sys.argv[1] == "copies":
         copies(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     elif sys.argv[1] == "reframe":
-        reframe_copies(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+        rest = sys.argv[3:]
+        reuse = Path(rest[rest.index("--reuse") + 1]) if "--reuse" in rest else None
+        rest = rest[: rest.index("--reuse")] if "--reuse" in rest else rest
+        reframe_copies(Path(sys.argv[2]), int(rest[0]) if rest else 1, reuse)
     elif sys.argv[1] == "fit":
         fit(Path(sys.argv[2]))
     elif sys.argv[3] not in PROBES:

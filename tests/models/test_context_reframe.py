@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 import cv2
 import numpy as np
+import pytest
 from script_modules import script_module
 
 from deepfake_analyzer.faces.crop import crop_face
@@ -69,3 +70,59 @@ def test_each_copy_moves_both_crops_by_its_own_draw(tmp_path) -> None:
         assert np.array_equal(narrow, crop_face(image, moved, 1.3, 224))
         assert np.array_equal(wide, crop_face(image, moved, 2.0, 224))
         assert not np.array_equal(narrow, crop_face(image, BOX, 1.3, 224))
+
+
+def _fake_backbone(monkeypatch) -> list[int]:
+    """Texture features faked as a crop's first pixels; returns the list of batch sizes read."""
+    from deepfake_analyzer.training import texture_backbone
+
+    read: list[int] = []
+
+    def features(_extractor, crops):
+        read.append(len(crops))
+        return crops.reshape(len(crops), -1)[:, :6].astype(np.float32)
+
+    monkeypatch.setattr(texture_backbone, "load_backbone", lambda: None)
+    monkeypatch.setattr(texture_backbone, "feature_model", lambda _backbone: object())
+    monkeypatch.setattr(texture_backbone, "texture_features", features)
+    return read
+
+
+def _copies(probe, rows: list[dict], folder, count: int, reuse=None) -> dict:
+    folder.mkdir()
+    (folder / "crops.json").write_text(json.dumps(rows))
+    probe.reframe_copies(folder, count, reuse)
+    return probe.copies_of(folder)
+
+
+def test_reuse_takes_an_earlier_rows_copies_and_decodes_only_the_others(
+    tmp_path, monkeypatch
+) -> None:
+    probe = script_module("context_probe")
+    rows, _ = _extraction(tmp_path)
+    read = _fake_backbone(monkeypatch)
+    first = _copies(probe, rows, tmp_path / "a", 2)
+    assert first["index"].tolist() == [0, 0] and read == [2, 2]
+    wider = [rows[0], {**rows[1], "part": "train"}]
+    read.clear()
+    again = _copies(probe, wider, tmp_path / "b", 2, reuse=tmp_path / "a")
+    assert read == [2, 2]  # the new training row's two copies, both crops; row 0 not decoded
+    fresh = _copies(probe, wider, tmp_path / "c", 2)
+    for key in ("face", "context"):
+        assert np.array_equal(again[key][:2], first[key])
+        by_row = {i: again[key][again["index"] == i] for i in (0, 1)}
+        for i, expected in by_row.items():
+            assert np.array_equal(fresh[key][fresh["index"] == i], expected)
+    read.clear()
+    _copies(probe, wider, tmp_path / "d", 1, reuse=tmp_path / "b")
+    assert read == []  # every copy known: the backbone is never needed
+
+
+def test_reuse_refuses_copies_of_another_recipe(tmp_path, monkeypatch) -> None:
+    probe = script_module("context_probe")
+    rows, _ = _extraction(tmp_path)
+    _fake_backbone(monkeypatch)
+    _copies(probe, rows, tmp_path / "a", 1)
+    monkeypatch.setitem(probe.REFRAME, "shift", 0.05)
+    with pytest.raises(SystemExit, match="no reframed copies"):
+        _copies(probe, rows, tmp_path / "b", 1, reuse=tmp_path / "a")
