@@ -70,6 +70,9 @@ FOLDERS = {
     "extra-2026-12-07l": "extra-data-27",
     "extra-2026-12-07m": "extra-data-28",
     "extra-2026-12-07n": "extra-data-29",
+    "extra-2026-12-08": "extra-data-30",
+    "extra-2026-12-08b": "extra-data-31",
+    "extra-2026-12-08c": "extra-data-32",
 }
 
 ORIG = re.compile(r"orig_sha256=([0-9a-f]{64})")
