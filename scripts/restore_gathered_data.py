@@ -73,6 +73,9 @@ FOLDERS = {
     "extra-2026-12-08": "extra-data-30",
     "extra-2026-12-08b": "extra-data-31",
     "extra-2026-12-08c": "extra-data-32",
+    "extra-2026-12-08d": "extra-data-33",
+    "extra-2026-12-08e": "extra-data-34",
+    "extra-2026-12-08f": "extra-data-35",
 }
 
 ORIG = re.compile(r"orig_sha256=([0-9a-f]{64})")

@@ -559,6 +559,12 @@ FAMILIES: dict[str, str] = {
         ),
         DIFFUSION_FACE,
     ),  # fmt: skip
+    # the session's second round (docs/data/extra-2026-12-08d.md to -08f.md)
+    **dict.fromkeys(("ballgan", "gan-stability-r1", "tt-gnerf"), GAN_FACE),
+    **dict.fromkeys(("adatrans", "dmfn", "ganimation", "pag-gan", "retouchml"), GAN_EDIT),
+    "live-speech-portraits": TALKING_HEAD,
+    **dict.fromkeys(("deep-video-portraits", "nerface", "sg3-landmark-reenact"), REENACTMENT),
+    "neural-voice-puppetry": LIP_SYNC,
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
@@ -741,6 +747,13 @@ HELDOUT_GENERATORS: frozenset[str] = frozenset(
         "selfage",
         "fantasy-id",
         "consisid",
+        # of the 13 names of its second round: the same rule
+        "tt-gnerf",
+        "dmfn",
+        "pag-gan",
+        "live-speech-portraits",
+        "deep-video-portraits",
+        "neural-voice-puppetry",
     }
 )
 
