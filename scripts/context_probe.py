@@ -68,6 +68,7 @@ from mesh_feature_probe import (
     held_out,
     labeled_crops,
     member_fit,
+    option,
     print_tables,
     protocol,
     residual_fit,
@@ -529,19 +530,17 @@ if __name__ == "__main__":
         raise SystemExit(__doc__)
     if sys.argv[1] == "extract":
         rest = [a for a in sys.argv[4:] if a != "--maps"]
-        reuse = Path(rest[rest.index("--reuse") + 1]) if "--reuse" in rest else None
-        if reuse is not None:
-            rest.remove("--reuse")
-            rest.remove(str(reuse))
+        reuse = option(rest, "--reuse")
         extract(Path(sys.argv[2]), float(sys.argv[3]), [Path(p) for p in rest],
-                keep_maps="--maps" in sys.argv[4:], reuse=reuse)  # fmt: skip
+                keep_maps="--maps" in sys.argv[4:],
+                reuse=Path(reuse) if reuse is not None else None)  # fmt: skip
     elif sys.argv[1] == "copies":
         copies(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     elif sys.argv[1] == "reframe":
         rest = sys.argv[3:]
-        reuse = Path(rest[rest.index("--reuse") + 1]) if "--reuse" in rest else None
-        rest = rest[: rest.index("--reuse")] if "--reuse" in rest else rest
-        reframe_copies(Path(sys.argv[2]), int(rest[0]) if rest else 1, reuse)
+        reuse = option(rest, "--reuse")
+        reframe_copies(Path(sys.argv[2]), int(rest[0]) if rest else 1,
+                       Path(reuse) if reuse is not None else None)  # fmt: skip
     elif sys.argv[1] == "fit":
         fit(Path(sys.argv[2]))
     elif sys.argv[3] not in PROBES:

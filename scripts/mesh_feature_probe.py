@@ -36,6 +36,17 @@ PHOTO_FOLDERS = ("images", "images_web160", "images_studio")
 V12 = ROOT / "models" / "deepfake_v12.spec.json"
 
 
+def option(args: list[str], flag: str) -> str | None:
+    """A script argument: the value after `flag` in `args`, both taken out of `args`; None
+    when it is absent."""
+    if flag not in args:
+        return None
+    at = args.index(flag)
+    value = args[at + 1]
+    del args[at : at + 2]
+    return value
+
+
 def protocol_parts(gathered: list[Path]) -> tuple[list, dict[str, str]]:
     """Every discovered file, in discovery order, and each one's part ("train", "heldout", or
     "" for train_real's photos that the protocol would hold out: trained on, never judged), as

@@ -90,6 +90,7 @@ from context_probe import probe_features
 from mesh_feature_probe import (
     held_out,
     labeled_crops,
+    option,
     print_tables,
     residual_fit,
     v12_logit,
@@ -556,16 +557,6 @@ def fit(context: Path, out: Path | None, dims: int, mouth: bool = False) -> None
     folder = (out or context) / "track"
     folder.mkdir(exist_ok=True)
     print_tables(folder, tables)
-
-
-def option(args: list[str], flag: str) -> str | None:
-    """The value after `flag` in `args`, both taken out of `args`; None when it is absent."""
-    if flag not in args:
-        return None
-    at = args.index(flag)
-    value = args[at + 1]
-    del args[at : at + 2]
-    return value
 
 
 if __name__ == "__main__":
