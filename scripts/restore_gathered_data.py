@@ -76,6 +76,9 @@ FOLDERS = {
     "extra-2026-12-08d": "extra-data-33",
     "extra-2026-12-08e": "extra-data-34",
     "extra-2026-12-08f": "extra-data-35",
+    "extra-2026-12-08g": "extra-data-36",
+    "extra-2026-12-08h": "extra-data-37",
+    "extra-2026-12-08i": "extra-data-38",
 }
 
 ORIG = re.compile(r"orig_sha256=([0-9a-f]{64})")

@@ -565,6 +565,11 @@ FAMILIES: dict[str, str] = {
     "live-speech-portraits": TALKING_HEAD,
     **dict.fromkeys(("deep-video-portraits", "nerface", "sg3-landmark-reenact"), REENACTMENT),
     "neural-voice-puppetry": LIP_SYNC,
+    # the forty-fifth session's round (docs/data/extra-2026-12-08g.md to -08i.md)
+    **dict.fromkeys(("aot-gan", "comodgan", "ganspace", "gmcnn", "pen-net", "sefa"), GAN_EDIT),
+    **dict.fromkeys(("deepprivacy2", "ldfa", "reverse-personalization", "riddle"), FACE_SWAP),
+    **dict.fromkeys(("panohead", "spherehead", "surf-gan"), GAN_FACE),
+    **dict.fromkeys(("boundarydiffusion", "cyclediff", "fineface"), DIFFUSION_FACE),
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
@@ -754,6 +759,17 @@ HELDOUT_GENERATORS: frozenset[str] = frozenset(
         "live-speech-portraits",
         "deep-video-portraits",
         "neural-voice-puppetry",
+        # of the 16 names of the forty-fifth session's round: in each family the third (rounded
+        # up), first the copies and successors of held-out methods (ganspace edits samples of
+        # stylegan2; deepprivacy2 succeeds deepprivacy), then the names whose CRC-32 is lowest,
+        # and panohead with its successor spherehead
+        "ganspace",
+        "sefa",
+        "deepprivacy2",
+        "ldfa",
+        "spherehead",
+        "panohead",
+        "fineface",
     }
 )
 
