@@ -12,10 +12,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = PROJECT_ROOT / "models"
 SAMPLE_MEDIA_DIR = PROJECT_ROOT / "sample_media"
 
-DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_v32.spec.json"
-"""The default classifier's spec; its `weights_file` names the weights beside it (for v32, a
-blend file naming its member specs: `deepfake_v32_face` (v4's face probe and the joint probe's
-face part, fused), `deepfake_v32_mouth` (v4's mouth probe) and `deepfake_v32_context` (the
+DEFAULT_CLASSIFIER_SPEC = MODELS_DIR / "deepfake_v33.spec.json"
+"""The default classifier's spec; its `weights_file` names the weights beside it (for v33, a
+blend file naming its member specs: `deepfake_v33_face` (v4's face probe and the joint probe's
+face part, fused), `deepfake_v33_mouth` (v4's mouth probe) and `deepfake_v33_context` (the
 joint probe's part that reads the face's surroundings at margin 2.0), each with its part of the
 track head, and the head, models/blend.py; the texture probes read their frozen backbone from
 `texture_v1.f16.npz`)."""
