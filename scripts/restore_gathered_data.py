@@ -79,6 +79,9 @@ FOLDERS = {
     "extra-2026-12-08g": "extra-data-36",
     "extra-2026-12-08h": "extra-data-37",
     "extra-2026-12-08i": "extra-data-38",
+    "extra-2026-12-08j": "extra-data-39",
+    "extra-2026-12-08k": "extra-data-40",
+    "extra-2026-12-08l": "extra-data-41",
 }
 
 ORIG = re.compile(r"orig_sha256=([0-9a-f]{64})")

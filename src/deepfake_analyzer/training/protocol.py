@@ -570,6 +570,13 @@ FAMILIES: dict[str, str] = {
     **dict.fromkeys(("deepprivacy2", "ldfa", "reverse-personalization", "riddle"), FACE_SWAP),
     **dict.fromkeys(("panohead", "spherehead", "surf-gan"), GAN_FACE),
     **dict.fromkeys(("boundarydiffusion", "cyclediff", "fineface"), DIFFUSION_FACE),
+    # its second round (docs/data/extra-2026-12-08j.md to -08l.md)
+    **dict.fromkeys(("age-prog-spatial-attn", "fnm", "scgan-makeup"), GAN_EDIT),
+    **dict.fromkeys(
+        ("freenet", "havatar", "latentavatar", "oneshot-landmark-stylegan-reenact"), REENACTMENT
+    ),
+    **dict.fromkeys(("ad-nerf", "dfrf", "difftalk", "hhnerf", "instag"), TALKING_HEAD),
+    **dict.fromkeys(("pmfs", "rad-nerf", "spear", "talkinggaussian"), TALKING_HEAD),
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
@@ -770,6 +777,14 @@ HELDOUT_GENERATORS: frozenset[str] = frozenset(
         "spherehead",
         "panohead",
         "fineface",
+        # of the 16 names of its second round: the same rule, with the NeRF line of the trained
+        # er-nerf (ad-nerf, rad-nerf, talkinggaussian, instag) kept on the training side
+        "age-prog-spatial-attn",
+        "latentavatar",
+        "freenet",
+        "difftalk",
+        "dfrf",
+        "spear",
     }
 )
 
