@@ -68,7 +68,7 @@ from mesh_feature_probe import (
     held_out,
     labeled_crops,
     member_fit,
-    option,
+    path_option,
     print_tables,
     protocol,
     residual_fit,
@@ -530,17 +530,15 @@ if __name__ == "__main__":
         raise SystemExit(__doc__)
     if sys.argv[1] == "extract":
         rest = [a for a in sys.argv[4:] if a != "--maps"]
-        reuse = option(rest, "--reuse")
+        reuse = path_option(rest, "--reuse")
         extract(Path(sys.argv[2]), float(sys.argv[3]), [Path(p) for p in rest],
-                keep_maps="--maps" in sys.argv[4:],
-                reuse=Path(reuse) if reuse is not None else None)  # fmt: skip
+                keep_maps="--maps" in sys.argv[4:], reuse=reuse)  # fmt: skip
     elif sys.argv[1] == "copies":
         copies(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     elif sys.argv[1] == "reframe":
         rest = sys.argv[3:]
-        reuse = option(rest, "--reuse")
-        reframe_copies(Path(sys.argv[2]), int(rest[0]) if rest else 1,
-                       Path(reuse) if reuse is not None else None)  # fmt: skip
+        reuse = path_option(rest, "--reuse")
+        reframe_copies(Path(sys.argv[2]), int(rest[0]) if rest else 1, reuse)
     elif sys.argv[1] == "fit":
         fit(Path(sys.argv[2]))
     elif sys.argv[3] not in PROBES:

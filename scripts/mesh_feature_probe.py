@@ -47,6 +47,12 @@ def option(args: list[str], flag: str) -> str | None:
     return value
 
 
+def path_option(args: list[str], flag: str) -> Path | None:
+    """`option` read as a path."""
+    value = option(args, flag)
+    return Path(value) if value is not None else None
+
+
 def protocol_parts(gathered: list[Path]) -> tuple[list, dict[str, str]]:
     """Every discovered file, in discovery order, and each one's part ("train", "heldout", or
     "" for train_real's photos that the protocol would hold out: trained on, never judged), as

@@ -91,6 +91,7 @@ from mesh_feature_probe import (
     held_out,
     labeled_crops,
     option,
+    path_option,
     print_tables,
     residual_fit,
     v12_logit,
@@ -570,8 +571,8 @@ if __name__ == "__main__":
         why = option(args, "--why")
         reweight(Path(args[1]), args[2], Path(args[3]), float(args[4]), why)
     elif args[0] == "views":
-        earlier = option(args, "--reuse")
-        views(Path(args[1]), Path(args[2]), mouth, Path(earlier) if earlier else None)
+        earlier = path_option(args, "--reuse")
+        views(Path(args[1]), Path(args[2]), mouth, earlier)
     elif args[0] == "write":
         base = Path(option(args, "--base") or V18)
         context, out, name, folder, *gathered = args[1:]

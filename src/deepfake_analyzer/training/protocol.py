@@ -559,7 +559,7 @@ FAMILIES: dict[str, str] = {
         ),
         DIFFUSION_FACE,
     ),  # fmt: skip
-    # the session's second round (docs/data/extra-2026-12-08d.md to -08f.md)
+    # the forty-fourth session's second round (docs/data/extra-2026-12-08d.md to -08f.md)
     **dict.fromkeys(("ballgan", "gan-stability-r1", "tt-gnerf"), GAN_FACE),
     **dict.fromkeys(("adatrans", "dmfn", "ganimation", "pag-gan", "retouchml"), GAN_EDIT),
     "live-speech-portraits": TALKING_HEAD,
@@ -575,8 +575,20 @@ FAMILIES: dict[str, str] = {
     **dict.fromkeys(
         ("freenet", "havatar", "latentavatar", "oneshot-landmark-stylegan-reenact"), REENACTMENT
     ),
-    **dict.fromkeys(("ad-nerf", "dfrf", "difftalk", "hhnerf", "instag"), TALKING_HEAD),
-    **dict.fromkeys(("pmfs", "rad-nerf", "spear", "talkinggaussian"), TALKING_HEAD),
+    **dict.fromkeys(
+        (
+            "ad-nerf",
+            "dfrf",
+            "difftalk",
+            "hhnerf",
+            "instag",
+            "pmfs",
+            "rad-nerf",
+            "spear",
+            "talkinggaussian",
+        ),
+        TALKING_HEAD,
+    ),
 }
 
 HELDOUT_GENERATORS: frozenset[str] = frozenset(
